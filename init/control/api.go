@@ -1,0 +1,111 @@
+// Package control is ginit's control socket: the request/response types, the
+// versioned wire protocol, the server that feeds requests to the manager, and
+// the client library that ginitctl uses.
+package control
+
+import "context"
+
+// Op names a control request. The set follows dinitctl's subcommands.
+type Op string
+
+// Operations.
+const (
+	OpVersion   Op = "version"
+	OpStart     Op = "start"
+	OpStop      Op = "stop"
+	OpRestart   Op = "restart"
+	OpWake      Op = "wake"
+	OpRelease   Op = "release"
+	OpUnpin     Op = "unpin"
+	OpStatus    Op = "status"
+	OpList      Op = "list"
+	OpReload    Op = "reload"
+	OpUnload    Op = "unload"
+	OpAddDep    Op = "add-dep"
+	OpRmDep     Op = "rm-dep"
+	OpEnable    Op = "enable"
+	OpDisable   Op = "disable"
+	OpSetEnv    Op = "setenv"
+	OpUnsetEnv  Op = "unsetenv"
+	OpTrigger   Op = "trigger"
+	OpUntrigger Op = "untrigger"
+	OpSignal    Op = "signal"
+	OpCatLog    Op = "catlog"
+	OpShutdown  Op = "shutdown"
+)
+
+// Request is one control request.
+type Request struct {
+	Op      Op
+	Service string // the service named by the command, if any
+
+	// Flags of start/stop/restart/release/catlog.
+	Pin             bool
+	Force           bool
+	NoWait          bool
+	IgnoreUnstarted bool
+	Clear           bool
+
+	DepType   string   // add-dep/rm-dep: "need" (alias "regular"), "milestone", "waits-for"
+	DepTarget string   // add-dep/rm-dep: the dependency (Service is the dependent)
+	From      string   // enable/disable --from
+	Signal    int      // signal number
+	Env       []string // setenv: NAME=VALUE; unsetenv: NAME
+	Shutdown  string   // "halt", "poweroff", "reboot", "kexec", "remain"
+}
+
+// Code is the outcome of a request; ginitctl maps it to its exit status.
+type Code int
+
+// Result codes.
+const (
+	OK          Code = iota
+	Failed           // the request was valid but the action failed (e.g. the service failed to start)
+	NoService        // the named service is not loaded and could not be loaded
+	BadRequest       // malformed or unknown request, or bad arguments
+	Refused          // refused by policy, e.g. stop with hard dependents and no --force
+	LoadError        // the service description has errors (Message names file:line)
+	NotStarted       // is-started/--ignore-unstarted style answers: the service is not started
+	Unsupported      // the daemon does not do this (yet)
+)
+
+// ServiceInfo describes one loaded service in list and status replies.
+type ServiceInfo struct {
+	Name       string
+	Type       string // service type name
+	State      string // "stopped", "starting", "started", "stopping"
+	Target     string // the state it is heading for: "started" or "stopped"
+	Active     bool   // explicitly activated (started by command or on the command line)
+	PinStart   bool
+	PinStop    bool
+	Failed     bool   // the last start failed
+	Skipped    bool   // scripted service skipped (options: skippable)
+	PID        int    // 0 if no process
+	ExitStatus string // how the last process ended, e.g. "exited 1", "signal 9 (Killed)"
+	StopReason string // why it stopped: "normal", "dependency restarted", "dependency failed", "failed", "exec failed", "timed out", "terminated"
+	StatusText string // sd_notify STATUS=
+	File       string // description file
+	Deps       []string
+	Dependents []string
+	Triggered  bool // triggered services: trigger set
+}
+
+// Response is the answer to a Request.
+type Response struct {
+	Code       Code
+	Message    string        // human-readable detail; for errors, precise (file:line, service)
+	Services   []ServiceInfo // list: all; status: one
+	Log        []byte        // catlog
+	Truncated  bool          // catlog: output was discarded
+	Dependents []string      // stop refused: the dependents that would stop
+	Env        []string      // reserved for getallenv
+}
+
+// Backend executes requests. The service manager implements it; the server
+// calls Do from one goroutine per connection, so Do must be safe for
+// concurrent use (the manager serialises requests through its own loop).
+// Do blocks until the request is complete (for start/stop without NoWait,
+// until the service reached its target or failed) or ctx ends.
+type Backend interface {
+	Do(ctx context.Context, req Request) Response
+}

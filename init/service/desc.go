@@ -1,0 +1,200 @@
+// Package service holds ginit's service records, the dependency graph and the
+// service state machine. It is pure logic: no syscalls, files or sockets, so
+// the whole manager can be driven in memory with a fake clock and fake
+// processes.
+package service
+
+import (
+	"fmt"
+	"time"
+)
+
+// Type is the kind of a service (dinit's `type` setting).
+type Type int
+
+// Service types, as in dinit.
+const (
+	TypeInternal  Type = iota // no process: a grouping or milestone
+	TypeProcess               // a supervised long-running process
+	TypeBGProcess             // a launcher that forks a daemon and leaves a pid file
+	TypeScripted              // start command that runs to completion, optional stop-command
+	TypeTriggered             // like internal, but started only once triggered
+)
+
+var typeNames = [...]string{"internal", "process", "bgprocess", "scripted", "triggered"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("type(%d)", int(t))
+}
+
+// ParseType maps a `type` value to a Type.
+func ParseType(s string) (Type, bool) {
+	for i, n := range typeNames {
+		if n == s {
+			return Type(i), true
+		}
+	}
+	return 0, false
+}
+
+// DepKind is the kind of a dependency edge.
+type DepKind int
+
+// Dependency kinds: the first three make the target start; before/after only order.
+const (
+	DepRegular   DepKind = iota // depends-on: target must start and stay up
+	DepMilestone                // depends-ms: target must start; may stop afterwards
+	DepWaitsFor                 // waits-for: target is started and waited for; its failure is tolerated
+	DepBefore                   // before: ordering only; this service starts before the target
+	DepAfter                    // after: ordering only; this service starts after the target
+)
+
+var depNames = [...]string{"depends-on", "depends-ms", "waits-for", "before", "after"}
+
+func (k DepKind) String() string {
+	if int(k) < len(depNames) {
+		return depNames[k]
+	}
+	return fmt.Sprintf("dep(%d)", int(k))
+}
+
+// Dep is one dependency edge from the described service to Name.
+type Dep struct {
+	Name string
+	Kind DepKind
+}
+
+// RestartMode is the `restart` setting.
+type RestartMode int
+
+// Restart modes.
+const (
+	RestartNo RestartMode = iota
+	RestartYes
+	RestartOnFailure
+)
+
+// LogType is the `log-type` setting.
+type LogType int
+
+// Log types.
+const (
+	LogNone LogType = iota
+	LogFile
+	LogBuffer
+	LogPipe
+)
+
+// Rlimit is one `rlimit-*` setting. Unlimited is represented by RlimInfinity.
+type Rlimit struct {
+	Soft, Hard uint64
+}
+
+// RlimInfinity means "no limit" (matches RLIM_INFINITY on Linux).
+const RlimInfinity = ^uint64(0)
+
+// Options are the flags of dinit's `options` setting plus ginit's additions.
+type Options struct {
+	RunsOnConsole      bool
+	StartsOnConsole    bool
+	SharesConsole      bool
+	UnmaskIntr         bool
+	StartsRWFS         bool
+	StartsLog          bool
+	PassCSFD           bool
+	StartInterruptible bool
+	Skippable          bool
+	SignalProcessOnly  bool
+	AlwaysChain        bool
+	KillAllOnStop      bool
+	NoNewPrivs         bool
+	// RunOnce (ginit extension, `options: run-once`): a scripted service whose
+	// start command has succeeded once is never run again; later starts
+	// succeed at once (for mounts and other one-time set-up).
+	RunOnce bool
+}
+
+// LoadOptions is the `load-options` setting.
+type LoadOptions struct {
+	ExportPasswdVars  bool
+	ExportServiceName bool
+}
+
+// Description is a fully parsed service description: what the loader
+// produces and the manager consumes. Durations of zero mean "none" where
+// dinit says 0 disables a timer; the loader fills dinit's defaults.
+type Description struct {
+	Name string // service name, including any @argument
+	File string // the file it was loaded from (empty for built-ins)
+
+	Type        Type
+	Command     []string // argv after substitution
+	StopCommand []string
+	WorkingDir  string
+	RunAs       string   // user or uid, optionally ":group"
+	Env         []string // KEY=VALUE from env-file and load-options, in priority order
+	EnvFile     string
+
+	Restart              RestartMode
+	SmoothRecovery       bool
+	RestartDelay         time.Duration // default 200ms
+	RestartLimitInterval time.Duration // default 10s
+	RestartLimitCount    int           // default 3; 0 = unlimited
+	StartTimeout         time.Duration // default 60s; 0 = none
+	StopTimeout          time.Duration // default 10s; 0 = none
+
+	PIDFile string // bgprocess
+	Deps    []Dep  // after expanding the .d directories
+	ChainTo string
+
+	SocketListen      string
+	SocketPermissions uint32 // default 0666
+	SocketUID         int    // -1 = unchanged
+	SocketGID         int    // -1 = unchanged
+
+	TermSignal        int    // signal number; 0 = none (do not signal); default SIGTERM (15)
+	ReadyNotification string // "", "pipefd:N" or "pipevar:VAR"
+
+	LogType            LogType
+	LogFile            string
+	LogFilePermissions uint32 // default 0600
+	LogFileUID         int    // -1 = unchanged
+	LogFileGID         int    // -1 = unchanged
+	LogBufferSize      int    // default 4096
+	LogMaxSize         int64  // ginit: rotate the log file past this size; 0 = never
+	ConsumerOf         string
+
+	Options     Options
+	LoadOptions LoadOptions
+
+	InittabID   string
+	InittabLine string
+
+	Rlimits     map[string]Rlimit // keys: "nofile", "core", "data", "addrspace"
+	Nice        *int
+	IOPrio      string // "", "none", "idle", "realtime:N", "best-effort:N"
+	OOMScoreAdj *int
+	Umask       *uint32
+
+	RunInCgroup  string
+	Chroot       string
+	Unshare      []string // ginit: "pid", "mount", "net", "uts", "ipc"
+	MemoryMax    int64    // ginit: cgroup memory.max in bytes; 0 = unset
+	PidsMax      int64    // ginit: cgroup pids.max; 0 = unset
+	CPUWeight    int64    // ginit: cgroup cpu.weight; 0 = unset
+	Capabilities string
+	Securebits   string
+}
+
+// DependsOn reports whether d has an edge of kind k to name.
+func (d *Description) DependsOn(name string, k DepKind) bool {
+	for _, e := range d.Deps {
+		if e.Name == name && e.Kind == k {
+			return true
+		}
+	}
+	return false
+}
