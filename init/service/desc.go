@@ -150,6 +150,12 @@ type Description struct {
 	Deps    []Dep  // after expanding the .d directories
 	ChainTo string
 
+	// WaitsForDirs are the waits-for.d directories named by the file, as
+	// resolved paths; `enable`/`disable` edit the single one (dinit rule).
+	WaitsForDirs []string
+	// EnableVia is `@meta enable-via SVC`: the default --from for enable.
+	EnableVia string
+
 	SocketListen      string
 	SocketPermissions uint32 // default 0666
 	SocketUID         int    // -1 = unchanged
