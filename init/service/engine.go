@@ -1,0 +1,707 @@
+package service
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// This file is the state machine proper. Every function here runs on the
+// manager goroutine. Changes enqueue the services they may affect and
+// process() steps them until nothing moves.
+
+// wanted: should s be up?
+func (m *Manager) wanted(s *svc) bool {
+	if s.pinStop || s.forceDown {
+		return false
+	}
+	return s.explicit || s.requiredBy > 0
+}
+
+func (m *Manager) enqueue(s *svc) {
+	if !m.queued[s] {
+		m.queued[s] = true
+		m.queue = append(m.queue, s)
+	}
+}
+
+// enqueueNeighbours: everything whose decisions may depend on s.
+func (m *Manager) enqueueNeighbours(s *svc) {
+	for _, e := range s.dependents {
+		m.enqueue(e.from)
+	}
+	for _, e := range s.deps {
+		m.enqueue(e.to)
+	}
+	for _, o := range s.afterMe {
+		m.enqueue(o)
+	}
+	for _, o := range s.after {
+		m.enqueue(o)
+	}
+}
+
+func (m *Manager) process() {
+	for len(m.queue) > 0 {
+		s := m.queue[0]
+		m.queue = m.queue[1:]
+		delete(m.queued, s)
+		if m.services[s.name()] != s {
+			continue // unloaded meanwhile
+		}
+		m.step(s)
+		m.notifyWaiters(s)
+	}
+	m.queue = m.queue[:0]
+}
+
+func (m *Manager) hold(e *edge) {
+	if !e.hold {
+		e.hold = true
+		e.to.requiredBy++
+		m.enqueue(e.to)
+	}
+}
+
+func (m *Manager) release(e *edge) {
+	if e.hold {
+		e.hold = false
+		e.to.requiredBy--
+		m.enqueue(e.to)
+	}
+}
+
+func (m *Manager) activate(s *svc) {
+	if !s.explicit {
+		s.explicit = true
+	}
+	s.forceDown = false
+	m.everStarted = true
+	m.enqueue(s)
+}
+
+// setState changes state and wakes up the neighbours.
+func (m *Manager) setState(s *svc, st State, ph phase) {
+	changed := s.state != st
+	s.state, s.ph = st, ph
+	if changed {
+		m.enqueueNeighbours(s)
+	}
+	m.enqueue(s)
+}
+
+func (m *Manager) step(s *svc) {
+	switch s.state {
+	case Stopped:
+		if !m.wanted(s) {
+			for _, e := range s.deps {
+				m.release(e)
+			}
+			return
+		}
+		if s.ph == phRestartDelay || m.shuttingDown {
+			return
+		}
+		if wait := s.lastStart.Add(s.desc.RestartDelay).Sub(m.cfg.Clock.Now()); s.autoRestart && wait > 0 {
+			s.ph = phRestartDelay
+			s.delayTimer = m.timer(wait, func() {
+				s.delayTimer = nil
+				if s.ph == phRestartDelay {
+					s.ph = phNone
+					m.enqueue(s)
+				}
+			})
+			return
+		}
+		m.beginStart(s)
+	case Starting:
+		if !m.wanted(s) && !s.pinStart {
+			m.cancelStart(s)
+			return
+		}
+		if s.ph == phWaitDeps {
+			m.checkDeps(s)
+		} else if s.ph == phExec && s.desc.Type == TypeTriggered && s.triggered {
+			m.becomeStarted(s)
+		}
+	case Started:
+		if !m.wanted(s) && !s.pinStart {
+			m.beginStop(s)
+			return
+		}
+		// A hard dependency going down takes this service down with it.
+		for _, e := range s.deps {
+			if e.kind == DepRegular && (e.to.state == Stopping || e.to.state == Stopped) {
+				if e.to.restarting {
+					s.reason = ReasonDepRestart
+					s.restarting = true
+				} else {
+					s.reason = ReasonDepStopped
+				}
+				m.beginStop(s)
+				return
+			}
+		}
+	case Stopping:
+		if s.ph == phWaitDepnts && m.hardDependentsDown(s) {
+			m.execStop(s)
+		}
+	}
+}
+
+// beginStart: Stopped -> Starting, holding the dependencies.
+func (m *Manager) beginStart(s *svc) {
+	s.failed, s.skipped, s.hasExit, s.reason, s.status = false, false, false, ReasonNone, ""
+	s.cause, s.autoRestart = "", false
+	for _, e := range s.deps {
+		e.done = false
+		m.hold(e)
+	}
+	m.setState(s, Starting, phWaitDeps)
+}
+
+// checkDeps moves s to exec once dependencies and ordering allow, or fails it.
+func (m *Manager) checkDeps(s *svc) {
+	ready := true
+	for _, e := range s.deps {
+		d := e.to
+		switch e.kind {
+		case DepRegular, DepMilestone:
+			if d.state == Started {
+				continue
+			}
+			if d.pinStop {
+				s.cause = fmt.Sprintf("dependency '%s' is pinned stopped", d.name())
+				m.failStart(s, ReasonDepFailed)
+				return
+			}
+			if e.done || d.state == Stopped && d.failed && !m.wanted(d) {
+				s.cause = fmt.Sprintf("dependency '%s' failed", d.name())
+				m.failStart(s, ReasonDepFailed)
+				return
+			}
+			ready = false
+		case DepWaitsFor:
+			if d.state == Started || e.done {
+				continue
+			}
+			if d.state == Stopped && !m.wanted(d) && d.ph != phRestartDelay {
+				continue
+			}
+			ready = false
+		}
+	}
+	for _, o := range s.after {
+		if o.state == Starting || (o.state == Stopped && m.wanted(o) && !o.failed) {
+			ready = false
+		}
+	}
+	if ready {
+		m.execStart(s)
+	}
+}
+
+func (m *Manager) spawn(s *svc, kind ProcKind, argv []string) (Proc, error) {
+	p, err := m.cfg.Spawner.Spawn(SpawnRequest{Desc: s.desc, Kind: kind, Argv: argv, Env: m.env}, notifier{m})
+	if err != nil {
+		return nil, err
+	}
+	m.procs[p] = s
+	return p, nil
+}
+
+func (m *Manager) execStart(s *svc) {
+	s.ph = phExec
+	s.lastStart = m.cfg.Clock.Now()
+	d := s.desc
+	switch d.Type {
+	case TypeInternal:
+		m.becomeStarted(s)
+		return
+	case TypeTriggered:
+		if s.triggered {
+			m.becomeStarted(s)
+		}
+		return
+	case TypeScripted:
+		if d.Options.RunOnce && s.ranOnce {
+			m.becomeStarted(s)
+			return
+		}
+	}
+	p, err := m.spawn(s, ProcStart, d.Command)
+	if err != nil {
+		s.exit, s.hasExit = ExitStatus{ExecErr: err}, true
+		m.logf("service '%s': %v", s.name(), err)
+		m.failStart(s, ReasonExecFailed)
+		return
+	}
+	s.proc, s.ready = p, false
+	s.launcher = d.Type == TypeBGProcess
+	if d.StartTimeout > 0 {
+		s.startTimer = m.timer(d.StartTimeout, func() {
+			s.startTimer = nil
+			if s.state == Starting && s.ph == phExec {
+				m.logf("service '%s': start timed out after %v", s.name(), d.StartTimeout)
+				s.cause = fmt.Sprintf("no start within %v", d.StartTimeout)
+				m.failStart(s, ReasonTimedOut)
+			}
+		})
+	}
+	if d.Type == TypeProcess && d.ReadyNotification == "" {
+		m.becomeStarted(s)
+	}
+}
+
+func (m *Manager) becomeStarted(s *svc) {
+	m.stopTimer(&s.startTimer)
+	s.restarting = false
+	s.failed = false
+	m.setState(s, Started, phNone)
+	m.logf("service '%s' started", s.name())
+	// A milestone dependency is no longer needed once we are up... but it
+	// is still held so it is not stopped under us by mere release; only its
+	// own stop no longer propagates (see step).
+}
+
+// failStart: the start of s did not succeed. Dependents waiting for s fail
+// too; waits-for dependents stop waiting; s loses its activation.
+func (m *Manager) failStart(s *svc, reason StopReason) {
+	m.stopTimer(&s.startTimer)
+	s.reason = reason
+	s.failed = true
+	s.explicit = false
+	s.restarting = false
+	for _, e := range s.dependents {
+		if !e.hold {
+			continue
+		}
+		from := e.from
+		switch e.kind {
+		case DepRegular, DepMilestone:
+			if from.state == Starting {
+				if from.cause == "" {
+					from.cause = fmt.Sprintf("dependency '%s' failed", s.name())
+				}
+				m.failStart(from, ReasonDepFailed)
+			}
+		}
+		e.done = true
+		m.release(e)
+	}
+	if s.proc != nil || s.stopProc != nil {
+		// Kill what is still running, then settle in Stopped.
+		s.forceDown = true
+		m.setState(s, Stopping, phWaitDepnts)
+		m.execStop(s)
+		return
+	}
+	m.finishStop(s)
+}
+
+// cancelStart: s is starting but nobody wants it any more.
+func (m *Manager) cancelStart(s *svc) {
+	m.stopTimer(&s.startTimer)
+	if s.ph == phExec && (s.proc != nil) {
+		m.setState(s, Stopping, phWaitDepnts)
+		m.step(s)
+		return
+	}
+	if s.reason == ReasonNone {
+		s.reason = ReasonNormal
+	}
+	m.finishStop(s)
+}
+
+// beginStop: Started (or starting with a process) -> Stopping.
+func (m *Manager) beginStop(s *svc) {
+	if s.state == Stopping || s.state == Stopped {
+		return
+	}
+	m.stopTimer(&s.startTimer)
+	if s.reason == ReasonNone {
+		s.reason = ReasonNormal
+	}
+	m.setState(s, Stopping, phWaitDepnts)
+	if m.hardDependentsDown(s) {
+		m.execStop(s)
+	}
+}
+
+// hardDependentsDown: no hard dependent of s still runs.
+func (m *Manager) hardDependentsDown(s *svc) bool {
+	for _, e := range s.dependents {
+		if e.kind != DepRegular {
+			continue
+		}
+		d := e.from
+		switch d.state {
+		case Started, Stopping:
+			return false
+		case Starting:
+			if d.ph == phExec {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// activeHardDependents lists hard dependents that a stop of s would stop.
+func (m *Manager) activeHardDependents(s *svc) []string {
+	var out []string
+	for _, e := range s.dependents {
+		if e.kind == DepRegular && e.hold && e.from.state != Stopped {
+			out = append(out, e.from.name())
+		}
+	}
+	return out
+}
+
+// execStop runs the stop action: stop-command or the term signal, with the
+// stop timer escalating to SIGKILL of the whole tree.
+func (m *Manager) execStop(s *svc) {
+	s.ph = phExecStop
+	d := s.desc
+	switch d.Type {
+	case TypeInternal, TypeTriggered:
+		m.finishStop(s)
+		return
+	case TypeScripted:
+		if s.proc != nil {
+			m.signalStop(s, s.proc, int(syscall.SIGTERM))
+		} else if len(d.StopCommand) > 0 && !(d.Options.RunOnce && !m.shuttingDown) {
+			p, err := m.spawn(s, ProcStop, d.StopCommand)
+			if err != nil {
+				m.logf("service '%s': stop command: %v", s.name(), err)
+				m.finishStop(s)
+				return
+			}
+			s.stopProc = p
+		} else {
+			m.finishStop(s)
+			return
+		}
+	default:
+		if s.proc == nil && s.treeProc == nil {
+			m.finishStop(s)
+			return
+		}
+		if s.proc != nil {
+			if len(d.StopCommand) > 0 && !s.launcher {
+				p, err := m.spawn(s, ProcStop, d.StopCommand)
+				if err != nil {
+					m.logf("service '%s': stop command: %v; signalling instead", s.name(), err)
+					m.signalStop(s, s.proc, d.TermSignal)
+				} else {
+					s.stopProc = p
+				}
+			} else {
+				m.signalStop(s, s.proc, d.TermSignal)
+			}
+		}
+	}
+	if d.StopTimeout > 0 && s.stopTimer == nil {
+		s.stopTimer = m.timer(d.StopTimeout, func() {
+			s.stopTimer = nil
+			if s.state != Stopping {
+				return
+			}
+			m.logf("service '%s': stop timed out after %v; sending SIGKILL", s.name(), d.StopTimeout)
+			for _, p := range []Proc{s.proc, s.stopProc, s.treeProc} {
+				if p != nil {
+					_ = p.KillTree(int(syscall.SIGKILL))
+				}
+			}
+			if s.proc == nil && s.stopProc == nil {
+				// Only an unwatched tree was left; it has been killed.
+				s.treeProc = nil
+				m.finishStop(s)
+			}
+		})
+	}
+}
+
+func (m *Manager) signalStop(s *svc, p Proc, sig int) {
+	if sig == 0 {
+		return
+	}
+	var err error
+	if s.desc.Options.SignalProcessOnly {
+		err = p.Signal(sig)
+	} else {
+		err = p.KillTree(sig)
+	}
+	if err != nil {
+		m.logf("service '%s': signal %d: %v", s.name(), sig, err)
+	}
+}
+
+// maybeFinishStop completes a stop once every process is gone.
+func (m *Manager) maybeFinishStop(s *svc) {
+	if s.state != Stopping || s.ph != phExecStop {
+		return
+	}
+	if s.proc != nil || s.stopProc != nil || s.treeProc != nil {
+		return
+	}
+	m.finishStop(s)
+}
+
+// finishStop: -> Stopped, releasing dependencies.
+func (m *Manager) finishStop(s *svc) {
+	m.stopTimer(&s.stopTimer)
+	m.stopTimer(&s.startTimer)
+	if s.supervised() || s.desc.Type == TypeScripted {
+		m.cfg.Spawner.Release(s.desc)
+	}
+	s.forceDown = false
+	if !m.wanted(s) {
+		// Dependencies stay held across a restart so they are not bounced.
+		for _, e := range s.deps {
+			m.release(e)
+		}
+	}
+	s.proc, s.stopProc, s.treeProc = nil, nil, nil
+	m.setState(s, Stopped, phNone)
+	if s.reason == ReasonNone {
+		s.reason = ReasonNormal
+	}
+	m.logf("service '%s' stopped (%s)", s.name(), s.reason)
+	if !m.wanted(s) {
+		s.restarting = false
+	}
+}
+
+// bringDown stops s and takes away its activation and that of every hard
+// dependent (a forced stop, or a process that ended for good).
+func (m *Manager) bringDown(s *svc, reason StopReason) {
+	for _, e := range s.dependents {
+		switch {
+		case e.kind == DepRegular && (e.hold || e.from.state != Stopped):
+			if !e.from.forceDown {
+				m.bringDown(e.from, ReasonDepStopped)
+			}
+		case e.hold:
+			e.done = true
+			m.release(e)
+		}
+	}
+	s.explicit = false
+	s.restarting = false
+	s.autoRestart = false
+	if s.state != Stopped {
+		s.forceDown = true
+		if s.state != Stopping {
+			s.reason = reason
+		}
+	} else if s.ph == phRestartDelay {
+		m.stopTimer(&s.delayTimer)
+		s.ph = phNone
+	}
+	m.enqueue(s)
+}
+
+// exited handles the end of a process the spawner watched.
+func (m *Manager) exited(p Proc, st ExitStatus) {
+	s := m.procs[p]
+	if s == nil {
+		return
+	}
+	delete(m.procs, p)
+	switch p {
+	case s.stopProc:
+		s.stopProc = nil
+		if !st.Success() {
+			m.logf("service '%s': stop command %s", s.name(), st)
+		}
+		if s.desc.Type == TypeScripted || s.proc == nil {
+			m.maybeFinishStop(s)
+		}
+		return
+	case s.treeProc:
+		return
+	case s.proc:
+	default:
+		return
+	}
+	s.proc = nil
+	s.exit, s.hasExit = st, true
+	d := s.desc
+	if s.launcher && s.state == Started {
+		// Smooth recovery of a bgprocess: the launcher ran again.
+		s.launcher = false
+		var dp Proc
+		err := fmt.Errorf("launcher %s", st)
+		if st.Success() {
+			dp, err = m.cfg.Spawner.Adopt(d, notifier{m})
+		}
+		if err == nil {
+			s.proc = dp
+			m.procs[dp] = s
+		} else {
+			m.logf("service '%s': recovery failed: %v", s.name(), err)
+			s.failed = true
+			m.bringDown(s, ReasonFailed)
+		}
+		return
+	}
+	if pop, ok := p.(interface{ Populated() bool }); ok && !s.launcher && pop.Populated() {
+		s.treeProc = p
+		m.procs[p] = s
+	}
+
+	switch s.state {
+	case Starting:
+		if s.ph != phExec {
+			return
+		}
+		switch {
+		case d.Type == TypeScripted:
+			if st.Success() {
+				s.ranOnce = true
+				m.becomeStarted(s)
+			} else if d.Options.Skippable && st.Signaled && st.Signal == int(syscall.SIGINT) {
+				s.skipped = true
+				m.becomeStarted(s)
+			} else {
+				m.failWithExit(s, st)
+			}
+		case s.launcher:
+			s.launcher = false
+			if !st.Success() {
+				m.failWithExit(s, st)
+				return
+			}
+			dp, err := m.cfg.Spawner.Adopt(d, notifier{m})
+			if err != nil {
+				m.logf("service '%s': %v", s.name(), err)
+				s.cause = err.Error()
+				m.failStart(s, ReasonFailed)
+				return
+			}
+			s.proc = dp
+			m.procs[dp] = s
+			m.becomeStarted(s)
+		default:
+			// A process service that died before it signalled readiness.
+			m.failWithExit(s, st)
+		}
+	case Stopping:
+		m.maybeFinishStop(s)
+	case Started:
+		m.unexpectedExit(s, p, st)
+	}
+}
+
+func (m *Manager) failWithExit(s *svc, st ExitStatus) {
+	if st.ExecErr != nil {
+		m.logf("service '%s': %v", s.name(), st.ExecErr)
+		m.failStart(s, ReasonExecFailed)
+		return
+	}
+	m.logf("service '%s': start command %s", s.name(), st)
+	m.failStart(s, ReasonFailed)
+}
+
+// unexpectedExit: the main process of a started service ended by itself.
+func (m *Manager) unexpectedExit(s *svc, p Proc, st ExitStatus) {
+	d := s.desc
+	m.logf("service '%s': process %d %s", s.name(), p.Pid(), st)
+	if s.treeProc != nil {
+		// Stragglers of a dead main process: take them down with it.
+		_ = s.treeProc.KillTree(int(syscall.SIGTERM))
+	}
+	restart := !m.shuttingDown && m.wanted(s) && (d.Restart == RestartYes ||
+		d.Restart == RestartOnFailure && !st.Success() && !(st.Signaled && deliberateSignal(st.Signal)))
+	if restart {
+		now := m.cfg.Clock.Now()
+		keep := s.restarts[:0]
+		for _, t := range s.restarts {
+			if now.Sub(t) < d.RestartLimitInterval {
+				keep = append(keep, t)
+			}
+		}
+		s.restarts = keep
+		if d.RestartLimitCount > 0 && len(s.restarts) >= d.RestartLimitCount {
+			m.logf("service '%s': restarted %d times within %v; giving up", s.name(), len(s.restarts), d.RestartLimitInterval)
+			s.failed = true
+			m.bringDown(s, ReasonRestartLimit)
+			m.beginStop(s)
+			return
+		}
+		s.restarts = append(s.restarts, now)
+		if d.SmoothRecovery {
+			m.smoothRestart(s)
+			return
+		}
+		s.restarting, s.autoRestart = true, true
+		s.reason = ReasonTerminated
+		m.beginStop(s)
+		return
+	}
+	if !st.Success() {
+		s.failed = true
+	}
+	if d.ChainTo != "" && !m.shuttingDown && (st.Success() || d.Options.AlwaysChain) {
+		if c, err := m.load(d.ChainTo); err != nil {
+			m.logf("service '%s': chain-to: %v", s.name(), err)
+		} else {
+			m.activate(c)
+		}
+	}
+	m.bringDown(s, ReasonTerminated)
+	m.beginStop(s)
+}
+
+// smoothRestart re-runs the process without leaving Started.
+func (m *Manager) smoothRestart(s *svc) {
+	wait := s.lastStart.Add(s.desc.RestartDelay).Sub(m.cfg.Clock.Now())
+	respawn := func() {
+		if s.state != Started || s.proc != nil {
+			return
+		}
+		s.lastStart = m.cfg.Clock.Now()
+		p, err := m.spawn(s, ProcStart, s.desc.Command)
+		if err != nil {
+			m.logf("service '%s': smooth recovery: %v", s.name(), err)
+			s.failed = true
+			s.exit, s.hasExit = ExitStatus{ExecErr: err}, true
+			m.bringDown(s, ReasonExecFailed)
+			return
+		}
+		s.proc = p
+		if s.desc.Type == TypeBGProcess {
+			// The launcher must run to completion again; remain Started meanwhile.
+			s.launcher = true
+			s.state = Started
+		}
+	}
+	if wait <= 0 {
+		respawn()
+		return
+	}
+	s.delayTimer = m.timer(wait, func() { s.delayTimer = nil; respawn() })
+}
+
+func (m *Manager) readyEv(p Proc) {
+	s := m.procs[p]
+	if s == nil || p != s.proc {
+		return
+	}
+	s.ready = true
+	if s.state == Starting && s.ph == phExec && s.desc.Type == TypeProcess {
+		m.becomeStarted(s)
+	}
+}
+
+func (m *Manager) treeEmpty(p Proc) {
+	s := m.procs[p]
+	if s == nil {
+		return
+	}
+	if p == s.treeProc {
+		delete(m.procs, p)
+		s.treeProc = nil
+		m.maybeFinishStop(s)
+	}
+}

@@ -1,0 +1,305 @@
+package service
+
+import (
+	"fmt"
+)
+
+// load returns the record for name, loading it and its dependencies first if
+// needed. On error nothing already loaded changes.
+func (m *Manager) load(name string) (*svc, error) {
+	if s := m.services[name]; s != nil {
+		return s, nil
+	}
+	if m.cfg.Load == nil {
+		return nil, fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
+	}
+	descs, err := m.cfg.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	var fresh []*Description
+	for _, d := range descs {
+		if m.services[d.Name] == nil {
+			fresh = append(fresh, d)
+		}
+	}
+	if err := m.validate(fresh, nil); err != nil {
+		return nil, err
+	}
+	for _, d := range fresh {
+		s := &svc{desc: d}
+		m.services[d.Name] = s
+		m.order = append(m.order, s)
+	}
+	for _, d := range fresh {
+		m.linkDeps(m.services[d.Name])
+	}
+	m.relinkOrdering()
+	s := m.services[name]
+	if s == nil {
+		return nil, fmt.Errorf("service '%s': the loader did not return it: %w", name, ErrNotLoaded)
+	}
+	return s, nil
+}
+
+// validate checks that every dependency of the fresh descriptions resolves
+// and runs the injected whole-set check. replaced substitutes one loaded
+// description (reload).
+func (m *Manager) validate(fresh []*Description, replaced *Description) error {
+	all := make(map[string]*Description, len(m.services)+len(fresh))
+	for n, s := range m.services {
+		all[n] = s.desc
+	}
+	for _, d := range fresh {
+		all[d.Name] = d
+	}
+	if replaced != nil {
+		all[replaced.Name] = replaced
+	}
+	for _, d := range fresh {
+		for _, e := range d.Deps {
+			if e.Kind <= DepWaitsFor && all[e.Name] == nil {
+				return fmt.Errorf("service '%s': dependency '%s' was not loaded: %w", d.Name, e.Name, ErrNotLoaded)
+			}
+		}
+	}
+	if m.cfg.Check != nil {
+		return m.cfg.Check(all)
+	}
+	return nil
+}
+
+// linkDeps creates the outgoing dependency edges of s.
+func (m *Manager) linkDeps(s *svc) {
+	for _, dep := range s.desc.Deps {
+		if dep.Kind > DepWaitsFor {
+			continue
+		}
+		to := m.services[dep.Name]
+		if to == nil || s.edgeTo(to, dep.Kind) != nil {
+			continue
+		}
+		e := &edge{from: s, to: to, kind: dep.Kind}
+		s.deps = append(s.deps, e)
+		to.dependents = append(to.dependents, e)
+	}
+}
+
+func (s *svc) edgeTo(to *svc, k DepKind) *edge {
+	for _, e := range s.deps {
+		if e.to == to && e.kind == k {
+			return e
+		}
+	}
+	return nil
+}
+
+// relinkOrdering recomputes the after/before lists over all loaded services;
+// targets that are not loaded impose no order.
+func (m *Manager) relinkOrdering() {
+	for _, s := range m.order {
+		s.after, s.afterMe = s.after[:0], s.afterMe[:0]
+	}
+	for _, s := range m.order {
+		for _, dep := range s.desc.Deps {
+			o := m.services[dep.Name]
+			if o == nil || o == s {
+				continue
+			}
+			switch dep.Kind {
+			case DepAfter:
+				s.after = append(s.after, o)
+				o.afterMe = append(o.afterMe, s)
+			case DepBefore:
+				o.after = append(o.after, s)
+				s.afterMe = append(s.afterMe, o)
+			}
+		}
+	}
+}
+
+func removeEdge(list []*edge, e *edge) []*edge {
+	for i, x := range list {
+		if x == e {
+			return append(list[:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+func (m *Manager) unlinkEdge(e *edge) {
+	m.release(e)
+	e.from.deps = removeEdge(e.from.deps, e)
+	e.to.dependents = removeEdge(e.to.dependents, e)
+}
+
+// remove unloads a stopped service without dependents.
+func (m *Manager) remove(s *svc) {
+	for len(s.deps) > 0 {
+		m.unlinkEdge(s.deps[0])
+	}
+	delete(m.services, s.name())
+	for i, x := range m.order {
+		if x == s {
+			m.order = append(m.order[:i], m.order[i+1:]...)
+			break
+		}
+	}
+	m.relinkOrdering()
+}
+
+// reload re-reads the description of a loaded service.
+func (m *Manager) reload(name string) error {
+	s := m.services[name]
+	if s == nil {
+		_, err := m.load(name)
+		return err
+	}
+	descs, err := m.cfg.Load(name)
+	if err != nil {
+		return err
+	}
+	var nd *Description
+	var fresh []*Description
+	for _, d := range descs {
+		switch {
+		case d.Name == name:
+			nd = d
+		case m.services[d.Name] == nil:
+			fresh = append(fresh, d)
+		}
+	}
+	if nd == nil {
+		return fmt.Errorf("reload '%s': the loader did not return it: %w", name, ErrNotLoaded)
+	}
+	if s.state != Stopped {
+		if nd.Type != s.desc.Type {
+			return fmt.Errorf("cannot reload service '%s' while it is %s: its type changed from %s to %s: %w",
+				name, s.state, s.desc.Type, nd.Type, ErrBadArgument)
+		}
+		if nd.PIDFile != s.desc.PIDFile || nd.InittabID != s.desc.InittabID || nd.InittabLine != s.desc.InittabLine ||
+			nd.Options.RunsOnConsole != s.desc.Options.RunsOnConsole {
+			return fmt.Errorf("cannot reload service '%s' while it is %s: pid-file, inittab or console settings changed: %w",
+				name, s.state, ErrBadArgument)
+		}
+		for _, dep := range nd.Deps {
+			if dep.Kind != DepRegular && dep.Kind != DepMilestone {
+				continue
+			}
+			if d := m.services[dep.Name]; (d == nil || d.state != Started) && !s.desc.DependsOn(dep.Name, dep.Kind) {
+				return fmt.Errorf("cannot reload service '%s': new dependency '%s' is not started: %w", name, dep.Name, ErrBadArgument)
+			}
+		}
+	}
+	if err := m.validate(append(fresh, nd), nd); err != nil {
+		return err
+	}
+	for _, d := range fresh {
+		ns := &svc{desc: d}
+		m.services[d.Name] = ns
+		m.order = append(m.order, ns)
+	}
+	holding := s.state != Stopped || m.wanted(s)
+	old := append([]*edge(nil), s.deps...)
+	s.desc = nd
+	for _, e := range old {
+		if !nd.DependsOn(e.to.name(), e.kind) {
+			m.unlinkEdge(e)
+		}
+	}
+	for _, d := range fresh {
+		m.linkDeps(m.services[d.Name])
+	}
+	m.linkDeps(s)
+	if holding {
+		for _, e := range s.deps {
+			m.hold(e)
+		}
+	}
+	m.relinkOrdering()
+	m.enqueue(s)
+	return nil
+}
+
+// depOp adds or removes a runtime dependency from -> to.
+func (m *Manager) depOp(add bool, kind DepKind, from, to string) error {
+	if kind > DepWaitsFor {
+		return fmt.Errorf("dependency type %s: %w", kind, ErrBadArgument)
+	}
+	f, err := m.load(from)
+	if err != nil {
+		return err
+	}
+	t, err := m.load(to)
+	if err != nil {
+		return err
+	}
+	e := f.edgeTo(t, kind)
+	if !add {
+		if e == nil {
+			return fmt.Errorf("service '%s' has no %s dependency on '%s': %w", from, kind, to, ErrBadArgument)
+		}
+		m.unlinkEdge(e)
+		f.desc = withoutDep(f.desc, to, kind)
+		m.enqueue(f)
+		m.enqueue(t)
+		return nil
+	}
+	if e != nil {
+		return nil
+	}
+	if f == t {
+		return fmt.Errorf("service '%s' cannot depend on itself: %w", from, ErrBadArgument)
+	}
+	if kind == DepRegular && f.state == Started && t.state != Started {
+		return fmt.Errorf("cannot add dependency: '%s' is started but '%s' is not: %w", from, to, ErrBadArgument)
+	}
+	nd := *f.desc
+	nd.Deps = append(append([]Dep(nil), f.desc.Deps...), Dep{Name: to, Kind: kind})
+	if err := m.validate(nil, &nd); err != nil {
+		return err
+	}
+	if m.reaches(t, f) {
+		return fmt.Errorf("cannot add dependency '%s' -> '%s': it would create a cycle: %w", from, to, ErrBadArgument)
+	}
+	f.desc = &nd
+	m.linkDeps(f)
+	if f.state != Stopped || m.wanted(f) {
+		m.hold(f.edgeTo(t, kind))
+	}
+	m.enqueue(f)
+	return nil
+}
+
+// reaches: a path of dependency edges leads from a to b.
+func (m *Manager) reaches(a, b *svc) bool {
+	seen := map[*svc]bool{}
+	var walk func(*svc) bool
+	walk = func(s *svc) bool {
+		if s == b {
+			return true
+		}
+		if seen[s] {
+			return false
+		}
+		seen[s] = true
+		for _, e := range s.deps {
+			if walk(e.to) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(a)
+}
+
+func withoutDep(d *Description, name string, k DepKind) *Description {
+	nd := *d
+	nd.Deps = nil
+	for _, e := range d.Deps {
+		if e.Name != name || e.Kind != k {
+			nd.Deps = append(nd.Deps, e)
+		}
+	}
+	return &nd
+}

@@ -1,0 +1,84 @@
+package service
+
+import "time"
+
+// phase refines Starting and Stopping.
+type phase int
+
+const (
+	phNone         phase = iota
+	phWaitDeps           // Starting: waiting for dependencies and ordering
+	phExec               // Starting: command running / waiting for readiness or trigger
+	phWaitDepnts         // Stopping: waiting for hard dependents to stop
+	phExecStop           // Stopping: stop command, signal, waiting for the process tree
+	phRestartDelay       // Stopped: waiting for restart-delay before starting again
+)
+
+// edge is a dependency from `from` to `to`. hold means `from` currently
+// requires `to` (counted in to.requiredBy).
+type edge struct {
+	from, to *svc
+	kind     DepKind
+	hold     bool
+	// done: for waits-for and milestone edges, the dependency failed or was
+	// brought down during this start attempt, so `from` stops waiting for it.
+	done bool
+}
+
+// waiter is a control request waiting for a service to reach a state.
+type waiter struct {
+	want      State
+	pastStop  bool // restart: satisfied only after the service went through Stopped
+	sawStop   bool
+	reply     chan error
+	startedAt time.Time
+}
+
+// svc is the manager's record of one loaded service. Owned by the manager goroutine.
+type svc struct {
+	desc  *Description
+	state State
+	ph    phase
+
+	explicit    bool // activated by command or on the command line
+	requiredBy  int  // number of holding edges into this service
+	pinStart    bool
+	pinStop     bool
+	forceDown   bool // brought down: not wanted until it has stopped
+	restarting  bool // this stop is a restart: keep activation
+	autoRestart bool // the restart follows an unexpected exit: honour restart-delay
+
+	deps       []*edge // outgoing: depends-on, depends-ms, waits-for
+	dependents []*edge // incoming
+	after      []*svc  // must not start before these have (after/before ordering)
+	afterMe    []*svc  // the reverse of after
+
+	proc      Proc // main process (process, bgprocess) or running start command (scripted, bgprocess launcher)
+	launcher  bool // proc is a bgprocess launcher
+	stopProc  Proc // running stop-command
+	treeProc  Proc // exited main process whose tree is still populated during stop
+	ready     bool // readiness seen for the current process
+	exit      ExitStatus
+	hasExit   bool
+	reason    StopReason
+	failed    bool
+	skipped   bool
+	triggered bool
+	ranOnce   bool
+	status    string
+	cause     string // detail for the last failure, e.g. the failed dependency
+
+	startTimer, stopTimer, delayTimer Timer
+	lastStart                         time.Time
+	restarts                          []time.Time // automatic restarts within restart-limit-interval
+	smoothPending                     bool        // smooth recovery: respawn scheduled while Started
+
+	waiters []*waiter
+}
+
+func (s *svc) name() string { return s.desc.Name }
+
+// hasProcess reports whether the service's type runs a long-lived process.
+func (s *svc) supervised() bool {
+	return s.desc.Type == TypeProcess || s.desc.Type == TypeBGProcess
+}

@@ -1,0 +1,108 @@
+package service
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// State is where a service is in its life cycle.
+//
+//	           start requested, deps held
+//	Stopped ───────────────────────────────▶ Starting
+//	   ▲  ▲                                    │  │ deps up, command run,
+//	   │  └──── start failed / cancelled ──────┘  │ ready (or launcher done)
+//	   │                                          ▼
+//	Stopping ◀──── no longer wanted, a hard ── Started
+//	   (hard dependents stop first,   dependency stopping, or the process died
+//	    then stop-command or term-signal, KILL after stop-timeout)
+//
+// A service is wanted while it is explicitly activated or held by an active
+// dependent, and not pinned stopped; Stopped+wanted starts it again, which is
+// how restarts (of the service and of its dependents) happen.
+type State int
+
+// The four states.
+const (
+	Stopped State = iota
+	Starting
+	Started
+	Stopping
+)
+
+func (s State) String() string {
+	switch s {
+	case Stopped:
+		return "stopped"
+	case Starting:
+		return "starting"
+	case Started:
+		return "started"
+	case Stopping:
+		return "stopping"
+	}
+	return fmt.Sprintf("state(%d)", int(s))
+}
+
+// StopReason says why a service last stopped (or failed to start).
+type StopReason int
+
+// Stop reasons, after dinit's.
+const (
+	ReasonNone         StopReason = iota
+	ReasonNormal                  // stopped on request
+	ReasonDepRestart              // a hard dependency restarted
+	ReasonDepFailed               // a dependency failed to start
+	ReasonFailed                  // the start command failed or the process died before it was ready
+	ReasonExecFailed              // the command could not be run
+	ReasonTimedOut                // start timed out
+	ReasonTerminated              // the process ended by itself
+	ReasonDepStopped              // a hard dependency stopped
+	ReasonRestartLimit            // it kept dying: restart-limit-count reached within restart-limit-interval
+)
+
+func (r StopReason) String() string {
+	switch r {
+	case ReasonNone:
+		return ""
+	case ReasonNormal:
+		return "normal"
+	case ReasonDepRestart:
+		return "dependency restarted"
+	case ReasonDepFailed:
+		return "dependency failed"
+	case ReasonFailed:
+		return "failed"
+	case ReasonExecFailed:
+		return "exec failed"
+	case ReasonTimedOut:
+		return "timed out"
+	case ReasonTerminated:
+		return "terminated"
+	case ReasonDepStopped:
+		return "dependency stopped"
+	case ReasonRestartLimit:
+		return "restart limit reached"
+	}
+	return fmt.Sprintf("reason(%d)", int(r))
+}
+
+// String renders an exit status for humans: "exited 0", "signal 9 (killed)".
+func (e ExitStatus) String() string {
+	switch {
+	case e.ExecErr != nil:
+		return "exec failed: " + e.ExecErr.Error()
+	case e.Signaled:
+		return fmt.Sprintf("signal %d (%s)", e.Signal, syscall.Signal(e.Signal))
+	default:
+		return fmt.Sprintf("exited %d", e.Code)
+	}
+}
+
+// deliberateSignal: deaths by these count as intended for restart = on-failure.
+func deliberateSignal(sig int) bool {
+	switch syscall.Signal(sig) {
+	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM:
+		return true
+	}
+	return false
+}
