@@ -1,0 +1,235 @@
+// Package initns holds ginit's integration tests: ginit runs as PID 1 of a
+// private PID and mount namespace on temporary service directories and is
+// driven only through ginitctl.
+package initns
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binDir finds the built binaries: $GINIT_BIN, else ../../bin.
+func binDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("GINIT_BIN")
+	if dir == "" {
+		abs, err := filepath.Abs("../../bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = abs
+	}
+	for _, b := range []string{"ginit", "ginitctl"} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			t.Skipf("needs the built %s (run `make build` or set GINIT_BIN): %v", b, err)
+		}
+	}
+	return dir
+}
+
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: ginit runs as PID 1 of a private PID namespace (unshare)")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+}
+
+// instance is one ginit running as PID 1 of its own namespace.
+type instance struct {
+	t    testing.TB
+	bin  string
+	dir  string // temp root: sd/ service dir, out/ files services write, sock
+	sd   string
+	out  string
+	sock string
+	cmd  *exec.Cmd
+	logf string
+	done chan error
+}
+
+// newInstance writes the service files (name -> content; "@OUT@" becomes
+// the output directory, "@DIR@" the temp root) and starts ginit on them.
+func newInstance(t testing.TB, files map[string]string, extraArgs ...string) *instance {
+	t.Helper()
+	requireRoot(t)
+	in := &instance{t: t, bin: binDir(t), dir: t.TempDir(), done: make(chan error, 1)}
+	in.sd = filepath.Join(in.dir, "sd")
+	in.out = filepath.Join(in.dir, "out")
+	in.sock = filepath.Join(in.dir, "ginitctl")
+	in.logf = filepath.Join(in.dir, "ginit.log")
+	for _, d := range []string{in.sd, in.out} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.write(files)
+	args := append([]string{"--pid", "--fork", "--mount", "--mount-proc", "--kill-child", "--",
+		filepath.Join(in.bin, "ginit"), "--container", "-d", in.sd, "-p", in.sock, "-l", in.logf}, extraArgs...)
+	args = append(args, "boot")
+	in.cmd = exec.Command("unshare", args...)
+	in.cmd.Dir = in.dir
+	var stderr bytes.Buffer
+	in.cmd.Stdout, in.cmd.Stderr = &stderr, &stderr
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := in.cmd.Start(); err != nil {
+		t.Fatalf("start ginit: %v", err)
+	}
+	go func() { in.done <- in.cmd.Wait() }()
+	t.Cleanup(func() {
+		in.ctl("shutdown", "halt")
+		select {
+		case <-in.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
+			<-in.done
+		}
+		if t.Failed() {
+			log, _ := os.ReadFile(in.logf)
+			t.Logf("ginit output:\n%s\nginit log:\n%s", stderr.String(), log)
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(in.sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ginit did not create its control socket: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return in
+}
+
+func (in *instance) write(files map[string]string) {
+	for name, body := range files {
+		body = strings.ReplaceAll(body, "@OUT@", in.out)
+		body = strings.ReplaceAll(body, "@DIR@", in.dir)
+		p := filepath.Join(in.sd, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			in.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			in.t.Fatal(err)
+		}
+	}
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+}
+
+// ctl runs ginitctl against the instance (10 s at most).
+func (in *instance) ctl(args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(in.bin, "ginitctl"), append([]string{"-p", in.sock}, args...)...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = -1
+		e.WriteString(err.Error())
+	}
+	return result{o.String(), e.String(), code}
+}
+
+// mustCtl runs ginitctl and fails the test on a non-zero exit.
+func (in *instance) mustCtl(args ...string) result {
+	in.t.Helper()
+	r := in.ctl(args...)
+	if r.code != 0 {
+		in.t.Fatalf("ginitctl %s: %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// state returns the state word of a service from `ginitctl status`.
+func (in *instance) state(name string) string {
+	in.t.Helper()
+	r := in.ctl("status", name)
+	for _, line := range strings.Split(r.out, "\n") {
+		f := strings.Fields(strings.ToLower(line))
+		if len(f) >= 2 && f[0] == "state:" {
+			return f[1]
+		}
+	}
+	in.t.Fatalf("no State: line in status %s: %s", name, r)
+	return ""
+}
+
+// waitState polls until name reaches state (10 s at most).
+func (in *instance) waitState(name, state string) {
+	in.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := in.state(name)
+		if st == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			in.t.Fatalf("service %s is %s, want %s; status: %s", name, st, state, in.ctl("status", name))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readOut reads a file written by services into the output directory.
+func (in *instance) readOut(name string) string {
+	b, _ := os.ReadFile(filepath.Join(in.out, name))
+	return string(b)
+}
+
+// waitOut polls until the output file satisfies cond.
+func (in *instance) waitOut(name string, cond func(string) bool) string {
+	in.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := in.readOut(name)
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			in.t.Fatalf("output %s never satisfied the condition; it holds %q", name, s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func pidAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	if err != nil {
+		return false
+	}
+	// A zombie still answers kill(0); check its state.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
+}
