@@ -1,0 +1,435 @@
+package dbus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// Standard interface names the Tree implements for every object.
+const (
+	IfaceIntrospectable = "org.freedesktop.DBus.Introspectable"
+	IfaceProperties     = "org.freedesktop.DBus.Properties"
+	IfacePeer           = "org.freedesktop.DBus.Peer"
+)
+
+// Arg is one named argument of a method or signal.
+type Arg struct {
+	Name string
+	Type string // D-Bus signature of this argument
+}
+
+// Method describes one method and the function that serves it.
+type Method struct {
+	Name    string
+	In, Out []Arg
+	// Handler returns the reply body (matching Out) or an error; an *Error
+	// keeps its name, any other error is sent as Failed.
+	Handler func(c *Call) ([]any, error)
+}
+
+// PropFlag says how a property changes, as in sd-bus vtables.
+type PropFlag int
+
+// Property flags. The zero value is a property that changes without a
+// signal (clients poll it).
+const (
+	PropSilent     PropFlag = iota
+	PropConst               // never changes
+	PropEmitChange          // PropertiesChanged carries the new value
+	PropHidden              // answered by Get/GetAll, absent from Introspect
+)
+
+// Property describes one read-only property. Values come from the
+// Object's Props function.
+type Property struct {
+	Name  string
+	Type  string
+	Flags PropFlag
+}
+
+// Signal describes one signal.
+type Signal struct {
+	Name string
+	Args []Arg
+}
+
+// Interface is the static description of one D-Bus interface.
+type Interface struct {
+	Name       string
+	Methods    []Method
+	Properties []Property
+	Signals    []Signal
+}
+
+// Signature returns the concatenated types of args.
+func Signature(args []Arg) string {
+	var b strings.Builder
+	for _, a := range args {
+		b.WriteString(a.Type)
+	}
+	return b.String()
+}
+
+// Prop returns the description of property name, if declared.
+func (i *Interface) Prop(name string) (Property, bool) {
+	for _, p := range i.Properties {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Property{}, false
+}
+
+// Object is one node of the tree as the Lookup function resolved it.
+type Object struct {
+	Interfaces []*Interface
+	// Props returns the current values of the properties of iface. It may
+	// be nil when no interface has properties.
+	Props func(c *Call, iface string) (map[string]godbus.Variant, error)
+	// Children names the child nodes listed by Introspect.
+	Children []string
+}
+
+// LookupFunc resolves a path. For intermediate nodes (no interfaces of
+// their own) it returns an Object with only Children.
+type LookupFunc func(path godbus.ObjectPath) (*Object, bool)
+
+// Tree is a godbus Handler serving the objects found by a LookupFunc.
+// Pass it to godbus.Connect with godbus.WithHandler.
+type Tree struct {
+	lookup LookupFunc
+	log    *slog.Logger
+	ctx    context.Context
+}
+
+// NewTree returns a Tree; ctx bounds the lifetime of every Call.
+func NewTree(ctx context.Context, lookup LookupFunc, log *slog.Logger) *Tree {
+	return &Tree{lookup: lookup, log: log, ctx: ctx}
+}
+
+// LookupObject implements godbus.Handler.
+func (t *Tree) LookupObject(path godbus.ObjectPath) (godbus.ServerObject, bool) {
+	o, ok := t.lookup(path)
+	if !ok {
+		return nil, false
+	}
+	return &serverObject{tree: t, path: path, obj: o}, true
+}
+
+type serverObject struct {
+	tree *Tree
+	path godbus.ObjectPath
+	obj  *Object
+}
+
+// LookupInterface implements godbus.ServerObject. The empty name (a call
+// without interface header) searches every interface for the member.
+func (o *serverObject) LookupInterface(name string) (godbus.Interface, bool) {
+	if name == "" || name == IfaceIntrospectable || name == IfaceProperties {
+		return &serverIface{obj: o, name: name}, true
+	}
+	for _, i := range o.obj.Interfaces {
+		if i.Name == name {
+			return &serverIface{obj: o, name: name, iface: i}, true
+		}
+	}
+	return nil, false
+}
+
+type serverIface struct {
+	obj   *serverObject
+	name  string
+	iface *Interface // nil for the standard interfaces and for ""
+}
+
+func (i *serverIface) LookupMethod(name string) (godbus.Method, bool) {
+	switch {
+	case i.iface != nil:
+		for k := range i.iface.Methods {
+			if i.iface.Methods[k].Name == name {
+				return &serverMethod{obj: i.obj, iface: i.iface.Name, m: &i.iface.Methods[k]}, true
+			}
+		}
+		return nil, false
+	case i.name == IfaceIntrospectable || (i.name == "" && name == "Introspect"):
+		if m, ok := i.obj.standard(IfaceIntrospectable, name); ok {
+			return m, true
+		}
+	case i.name == IfaceProperties:
+		return i.obj.standard(IfaceProperties, name)
+	}
+	if i.name != "" {
+		return nil, false
+	}
+	for _, ifc := range i.obj.obj.Interfaces {
+		for k := range ifc.Methods {
+			if ifc.Methods[k].Name == name {
+				return &serverMethod{obj: i.obj, iface: ifc.Name, m: &ifc.Methods[k]}, true
+			}
+		}
+	}
+	return i.obj.standard(IfaceProperties, name)
+}
+
+func (o *serverObject) standard(iface, name string) (godbus.Method, bool) {
+	for _, m := range standardMethods {
+		if m.iface == iface && m.m.Name == name {
+			mm := m.m
+			return &serverMethod{obj: o, iface: iface, m: &mm}, true
+		}
+	}
+	return nil, false
+}
+
+// Call is one incoming method call.
+type Call struct {
+	Ctx       context.Context
+	Conn      *godbus.Conn
+	Sender    string
+	Path      godbus.ObjectPath
+	Interface string
+	Member    string
+	Body      []any
+	Object    *Object
+
+	after []func()
+}
+
+// Store decodes the body into ptrs (godbus.Store rules); a mismatch is
+// InvalidArgs.
+func (c *Call) Store(ptrs ...any) error {
+	if err := godbus.Store(c.Body, ptrs...); err != nil {
+		return Errorf(ErrInvalidArgs, "%s.%s: %v", c.Interface, c.Member, err)
+	}
+	return nil
+}
+
+// AfterReply registers f to run once the reply (or error) has been sent,
+// e.g. to close the sender's copy of a file descriptor in the reply.
+func (c *Call) AfterReply(f func()) { c.after = append(c.after, f) }
+
+// serverMethod adapts a Method to godbus: it checks the signature itself
+// (so a wrong call gets a precise InvalidArgs) and sends the reply itself.
+type serverMethod struct {
+	obj   *serverObject
+	iface string
+	m     *Method
+}
+
+func (m *serverMethod) NumArguments() int     { return 1 }
+func (m *serverMethod) NumReturns() int       { return 0 }
+func (m *serverMethod) ArgumentValue(int) any { return (*Call)(nil) }
+func (m *serverMethod) ReturnValue(int) any   { return nil }
+func (m *serverMethod) String() string        { return m.iface + "." + m.m.Name }
+func (m *serverMethod) expected() godbus.Signature {
+	return godbus.ParseSignatureMust(Signature(m.m.In))
+}
+
+// pendingCall carries what DecodeArguments learned to Call.
+type pendingCall struct {
+	call     *Call
+	msg      *godbus.Message
+	wantRply bool
+	sigErr   *Error
+}
+
+// DecodeArguments implements godbus.ArgumentDecoder. It never fails:
+// errors are answered from Call so that every reply goes one way.
+func (m *serverMethod) DecodeArguments(conn *godbus.Conn, sender string, msg *godbus.Message, body []any) ([]any, error) {
+	p := &pendingCall{msg: msg, wantRply: msg.Flags&godbus.FlagNoReplyExpected == 0}
+	// From here on godbus must not answer: Call sends the reply.
+	msg.Flags |= godbus.FlagNoReplyExpected
+	// The header, not the decoded body: godbus decodes structs as []any.
+	got := ""
+	if sv, ok := msg.Headers[godbus.FieldSignature]; ok {
+		if sig, ok := sv.Value().(godbus.Signature); ok {
+			got = sig.String()
+		}
+	}
+	if want := Signature(m.m.In); got != want {
+		p.sigErr = Errorf(ErrInvalidArgs, "Invalid arguments '%s' to call %s.%s(), expecting '%s'.", got, m.iface, m.m.Name, want)
+	}
+	p.call = &Call{
+		Ctx: m.obj.tree.ctx, Conn: conn, Sender: sender, Path: m.obj.path,
+		Interface: m.iface, Member: m.m.Name, Body: body, Object: m.obj.obj,
+	}
+	return []any{p}, nil
+}
+
+// Call implements godbus.Method.
+func (m *serverMethod) Call(args ...any) ([]any, error) {
+	p, ok := args[0].(*pendingCall)
+	if !ok {
+		return nil, fmt.Errorf("dbus: %s called without DecodeArguments", m)
+	}
+	var out []any
+	err := error(p.sigErr)
+	if p.sigErr == nil {
+		out, err = m.safeHandle(p.call)
+	}
+	if p.wantRply {
+		m.reply(p, out, err)
+	}
+	for _, f := range p.call.after {
+		f()
+	}
+	return nil, nil
+}
+
+func (m *serverMethod) safeHandle(c *Call) (out []any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.obj.tree.log.Error("method handler panicked", "method", m.String(), "panic", r)
+			err = Errorf(ErrFailed, "internal error in %s", m)
+		}
+	}()
+	return m.m.Handler(c)
+}
+
+func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
+	r := &godbus.Message{Headers: map[godbus.HeaderField]godbus.Variant{}}
+	if p.call.Sender != "" {
+		r.Headers[godbus.FieldDestination] = godbus.MakeVariant(p.call.Sender)
+	}
+	r.Headers[godbus.FieldReplySerial] = godbus.MakeVariant(p.msg.Serial())
+	if err != nil {
+		e := asError(err)
+		r.Type = godbus.TypeError
+		r.Headers[godbus.FieldErrorName] = godbus.MakeVariant(e.Name)
+		r.Body = []any{e.Message}
+	} else {
+		r.Type = godbus.TypeMethodReply
+		r.Body = out
+	}
+	if len(r.Body) > 0 {
+		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(r.Body...))
+	}
+	if c := p.call.Conn.Send(r, nil); c.Err != nil {
+		m.obj.tree.log.Warn("sending reply failed", "method", m.String(), "err", c.Err)
+	}
+}
+
+// standardMethods are Introspectable and Properties, served for every node.
+var standardMethods = []struct {
+	iface string
+	m     Method
+}{
+	{IfaceIntrospectable, Method{Name: "Introspect", Out: []Arg{{"xml_data", "s"}}, Handler: introspectHandler}},
+	{IfaceProperties, Method{Name: "Get", In: []Arg{{"interface_name", "s"}, {"property_name", "s"}}, Out: []Arg{{"value", "v"}}, Handler: propGet}},
+	{IfaceProperties, Method{Name: "GetAll", In: []Arg{{"interface_name", "s"}}, Out: []Arg{{"props", "a{sv}"}}, Handler: propGetAll}},
+	{IfaceProperties, Method{Name: "Set", In: []Arg{{"interface_name", "s"}, {"property_name", "s"}, {"value", "v"}}, Handler: propSet}},
+}
+
+func introspectHandler(c *Call) ([]any, error) {
+	return []any{IntrospectXML(c.Object)}, nil
+}
+
+func (o *Object) iface(name string) *Interface {
+	for _, i := range o.Interfaces {
+		if i.Name == name {
+			return i
+		}
+	}
+	return nil
+}
+
+func propGet(c *Call) ([]any, error) {
+	var iname, pname string
+	if err := c.Store(&iname, &pname); err != nil {
+		return nil, err
+	}
+	all, err := getAll(c, iname)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := all[pname]
+	if !ok {
+		return nil, Errorf(ErrUnknownProperty, "Unknown property '%s' on interface '%s'.", pname, iname)
+	}
+	return []any{v}, nil
+}
+
+func propGetAll(c *Call) ([]any, error) {
+	var iname string
+	if err := c.Store(&iname); err != nil {
+		return nil, err
+	}
+	if iname == "" {
+		// sd-bus answers GetAll("") with the properties of every interface.
+		all := map[string]godbus.Variant{}
+		for _, i := range c.Object.Interfaces {
+			m, err := getAll(c, i.Name)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range m {
+				all[k] = v
+			}
+		}
+		return []any{all}, nil
+	}
+	all, err := getAll(c, iname)
+	if err != nil {
+		return nil, err
+	}
+	return []any{all}, nil
+}
+
+func getAll(c *Call, iname string) (map[string]godbus.Variant, error) {
+	i := c.Object.iface(iname)
+	if i == nil {
+		if iname == IfaceIntrospectable || iname == IfaceProperties || iname == IfacePeer {
+			return map[string]godbus.Variant{}, nil
+		}
+		return nil, Errorf(ErrUnknownInterface, "Unknown interface '%s'.", iname)
+	}
+	if len(i.Properties) == 0 || c.Object.Props == nil {
+		return map[string]godbus.Variant{}, nil
+	}
+	return c.Object.Props(c, iname)
+}
+
+func propSet(c *Call) ([]any, error) {
+	var iname, pname string
+	var v godbus.Variant
+	if err := c.Store(&iname, &pname, &v); err != nil {
+		return nil, err
+	}
+	i := c.Object.iface(iname)
+	if i == nil {
+		return nil, Errorf(ErrUnknownInterface, "Unknown interface '%s'.", iname)
+	}
+	if _, ok := i.Prop(pname); !ok {
+		return nil, Errorf(ErrUnknownProperty, "Unknown property '%s'.", pname)
+	}
+	return nil, Errorf(ErrPropertyReadOnly, "Property '%s' is not writable.", pname)
+}
+
+// ChildNames returns the sorted, de-duplicated first path elements below
+// prefix among paths (for intermediate nodes' Introspect).
+func ChildNames(prefix godbus.ObjectPath, paths []godbus.ObjectPath) []string {
+	p := string(prefix)
+	if p != "/" {
+		p += "/"
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, q := range paths {
+		rest, ok := strings.CutPrefix(string(q), p)
+		if !ok || rest == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, "/")
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,94 @@
+// Command sessiond is the logind-compatible session daemon: it owns
+// org.freedesktop.login1 on the system bus. See docs/sessiond.8.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"ginit/sessiond"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "sessiond:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sessiond", flag.ContinueOnError)
+	busAddr := fs.String("bus", "", "D-Bus address to serve on (default: $DBUS_SYSTEM_BUS_ADDRESS, else the system bus)")
+	runDir := fs.String("run-dir", "/run", "root of the state files (systemd/{sessions,users,seats}) and runtime dirs (user/UID)")
+	cgRoot := fs.String("cgroup-root", "auto", "cgroup2 directory under which user.slice is created (auto: PID 1's cgroup; none: no cgroup2)")
+	cgLegacy := fs.String("cgroup-legacy-root", "auto", "name=systemd v1 directory for the same layout (auto, none or a path)")
+	linger := fs.String("linger-dir", "/var/lib/systemd/linger", "directory of lingering users' marker files")
+	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "SIGTERM to SIGKILL delay when terminating a session")
+	runtimeSize := fs.String("runtime-size", "10%", "size= of the tmpfs mounted on each /run/user/UID")
+	vts := fs.String("vts", "auto", "virtual terminals on seat0: auto, on or off")
+	nAutoVTs := fs.Uint("n-autovts", 6, "value of the NAutoVTs property")
+	debug := fs.Bool("debug", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	roots := sessiond.DetectCgroupRoots()
+	switch *cgRoot {
+	case "auto":
+	case "none":
+		roots.Unified = ""
+	default:
+		roots.Unified = filepath.Clean(*cgRoot)
+	}
+	switch *cgLegacy {
+	case "auto":
+	case "none":
+		roots.Legacy = ""
+	default:
+		roots.Legacy = filepath.Clean(*cgLegacy)
+	}
+	cfg := sessiond.Config{
+		RunDir:       *runDir,
+		LingerDir:    *linger,
+		StopTimeout:  *stopTimeout,
+		NAutoVTs:     uint32(*nAutoVTs),
+		Host:         &sessiond.SysHost{Roots: roots, RuntimeSize: *runtimeSize},
+		Clock:        sessiond.SystemClock{},
+		Log:          log,
+		CanGraphical: sessiond.HaveGraphics,
+	}
+	switch *vts {
+	case "on":
+		cfg.VTs = sessiond.SysVTs{ActiveFile: "/sys/class/tty/tty0/active", Console: "/dev/tty0"}
+	case "auto":
+		if sessiond.HaveVTs() {
+			cfg.VTs = sessiond.SysVTs{ActiveFile: "/sys/class/tty/tty0/active", Console: "/dev/tty0"}
+		}
+	case "off":
+	default:
+		return fmt.Errorf("-vts: want auto, on or off, not %q", *vts)
+	}
+	log.Info("cgroup placement", "unified", roots.Unified, "legacy", roots.Legacy)
+	return sessiond.Serve(ctx, cfg, *busAddr)
+}

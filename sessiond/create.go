@@ -1,0 +1,210 @@
+package sessiond
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
+)
+
+// CreateRequest is CreateSession's arguments, in pam_systemd's order.
+type CreateRequest struct {
+	UID        uint32
+	PID        uint32
+	Service    string
+	Type       string
+	Class      string
+	Desktop    string
+	Seat       string
+	VTNr       uint32
+	TTY        string
+	Display    string
+	Remote     bool
+	RemoteUser string
+	RemoteHost string
+	Properties []struct {
+		Name  string
+		Value godbus.Variant
+	}
+}
+
+// CreateReply is CreateSession's reply. FIFO is the write end handed to
+// the caller; the bus layer closes it once the reply is sent.
+type CreateReply struct {
+	ID       string
+	Path     godbus.ObjectPath
+	Runtime  string
+	FIFO     *os.File
+	UID      uint32
+	Seat     string
+	VTNr     uint32
+	Existing bool
+}
+
+// Session scope properties pam_systemd may pass; accepted, not enforced
+// (the unified hierarchy may have no controllers delegated).
+var knownScopeProps = map[string]string{
+	"MemoryMax": "t", "TasksMax": "t", "CPUWeight": "t", "IOWeight": "t", "RuntimeMaxUSec": "t",
+}
+
+// create validates like logind (same order, same errors) and creates the
+// session: user and runtime dir, scope with the leader in it, FIFO, files.
+func (s *state) create(r *CreateRequest) (*CreateReply, error) {
+	inval := func(f string, a ...any) error { return bus.Errorf(bus.ErrInvalidArgs, f, a...) }
+	if r.UID == 0xffffffff {
+		return nil, inval("Invalid UID")
+	}
+	if r.PID == 0 {
+		return nil, inval("Invalid leader PID")
+	}
+	if r.Type != "" && !validTypes[r.Type] {
+		return nil, inval("Invalid session type %s", r.Type)
+	}
+	if r.Class != "" && !validClasses[r.Class] {
+		return nil, inval("Invalid session class %s", r.Class)
+	}
+	if strings.ContainsAny(r.Desktop, " \t\n/") {
+		return nil, inval("Invalid desktop string %s", r.Desktop)
+	}
+	var st *seat
+	if r.Seat != "" {
+		st = s.seats[r.Seat]
+		if st == nil {
+			return nil, bus.Errorf(bus.ErrNoSuchSeat, "No seat '%s' known", r.Seat)
+		}
+	}
+	tty := r.TTY
+	if v := ttyVT(tty); v > 0 {
+		if st == nil {
+			st = s.seats["seat0"]
+		} else if st.ID != "seat0" {
+			return nil, inval("TTY %s is virtual console but seat %s is not seat0", tty, st.ID)
+		}
+		if r.VTNr == 0 {
+			r.VTNr = v
+		} else if r.VTNr != v {
+			return nil, inval("Specified TTY and VT number do not match")
+		}
+	} else if tty == "console" {
+		if st == nil {
+			st = s.seats["seat0"]
+		} else if st.ID != "seat0" {
+			return nil, inval("Console TTY specified but seat is not seat0")
+		}
+		if r.VTNr != 0 {
+			return nil, inval("Console TTY specified but VT number is not 0")
+		}
+	}
+	if st != nil {
+		if st.HasVTs {
+			if r.VTNr < 1 || r.VTNr > 63 {
+				return nil, inval("VT number out of range")
+			}
+		} else if r.VTNr != 0 {
+			return nil, inval("Seat has no VTs but VT number not 0")
+		}
+	}
+	for _, p := range r.Properties {
+		want, ok := knownScopeProps[p.Name]
+		if !ok {
+			return nil, inval("Unknown session property %s", p.Name)
+		}
+		if p.Value.Signature().String() != want {
+			return nil, inval("Session property %s has type %s, expected %s", p.Name, p.Value.Signature(), want)
+		}
+	}
+	typ := r.Type
+	if typ == "" {
+		switch {
+		case r.Display != "":
+			typ = "x11"
+		case tty != "":
+			typ = "tty"
+		default:
+			typ = "unspecified"
+		}
+	}
+	class := r.Class
+	if class == "" {
+		class = "user"
+		if typ == "unspecified" {
+			class = "background"
+		}
+	}
+	if id, ok := s.cfg.Host.SessionOfPID(int(r.PID)); ok {
+		if _, known := s.sessions[id]; known {
+			return nil, bus.Errorf(bus.ErrSessionBusy, "Already running in a session or user slice")
+		}
+	}
+	if st != nil && st.HasVTs {
+		for _, sid := range st.Sessions {
+			if o := s.sessions[sid]; o.VTNr == r.VTNr && !o.Stopping && o.Class != "greeter" {
+				return nil, bus.Errorf(bus.ErrSessionBusy, "Already occupied by a session")
+			}
+		}
+	}
+	if len(s.sessions) >= s.cfg.SessionsMax {
+		return nil, bus.Errorf(bus.ErrLimitsExceeded, "Maximum number of sessions (%d) reached, refusing further sessions.", s.cfg.SessionsMax)
+	}
+
+	u, newUser, err := s.getUser(r.UID)
+	if err != nil {
+		return nil, err
+	}
+	id := s.allocID(r.PID)
+	rt, mono := s.now()
+	ss := &session{
+		ID: id, UID: r.UID, UserName: u.Name, VTNr: r.VTNr, TTY: tty, Display: r.Display,
+		Remote: r.Remote, RemoteHost: r.RemoteHost, RemoteUser: r.RemoteUser,
+		Service: r.Service, Desktop: r.Desktop, Type: typ, OriginalType: typ, Class: class,
+		Leader: r.PID, Realtime: rt, Monotonic: mono,
+		FIFO: filepath.Join(s.cfg.sessionsDir(), id+".ref"),
+	}
+	if a, ok := s.cfg.Host.AuditSessionID(int(r.PID)); ok {
+		ss.Audit = a
+	}
+	if err := s.cfg.Host.PlaceInScope(r.UID, id, int(r.PID)); err != nil {
+		// Without a cgroup the session still works, but sd_pid_get_session
+		// cannot find it: say so.
+		s.log().Warn("session scope placement failed", "session", id, "err", err)
+	} else {
+		ss.Scope = "session-" + id + ".scope"
+	}
+	rd, wr, err := createFIFO(ss.FIFO)
+	if err != nil {
+		if ss.Scope != "" {
+			s.cfg.Host.RemoveScope(r.UID, id)
+		}
+		if newUser {
+			s.maybeRemoveUser(u)
+		}
+		return nil, fmt.Errorf("session %s: %w", id, err)
+	}
+	ss.fifo, ss.FIFOOpen = rd, true
+	s.sessions[id] = ss
+	u.Sessions = append(u.Sessions, id)
+	if st != nil {
+		ss.Seat = st.ID
+		st.Sessions = append(st.Sessions, id)
+		if !st.HasVTs {
+			ss.Position = uint32(len(st.Sessions))
+			s.setActive(st, id) // seats without VTs activate new sessions
+		} else if s.cfg.VTs != nil {
+			if n, err := s.cfg.VTs.Active(); err == nil && n == ss.VTNr {
+				s.setActive(st, id)
+			}
+		}
+	}
+	s.touchSession(ss)
+	s.watchSession(ss)
+	s.emit(ManagerPath, IfaceManager+".SessionNew", id, sessionPath(id))
+	s.log().Info("session created", "session", id, "uid", r.UID, "leader", r.PID, "service", r.Service, "type", typ, "class", class)
+	return &CreateReply{
+		ID: id, Path: sessionPath(id), Runtime: s.cfg.runtimePath(r.UID), FIFO: wr,
+		UID: r.UID, Seat: ss.Seat, VTNr: ss.VTNr,
+	}, nil
+}

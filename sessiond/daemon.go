@@ -1,0 +1,86 @@
+package sessiond
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
+)
+
+// DefaultSystemBus is used when neither the option nor
+// DBUS_SYSTEM_BUS_ADDRESS names a bus.
+const DefaultSystemBus = "unix:path=/run/dbus/system_bus_socket"
+
+// Serve runs sessiond until ctx ends: restore state from RunDir, connect
+// to the bus at addr ("" = the system bus), own org.freedesktop.login1,
+// publish seat0 and serve. On return the seats directory is removed, so
+// PAM stops expecting a session daemon; sessions stay for a restart.
+func Serve(ctx context.Context, cfg Config, addr string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if addr == "" {
+		addr = os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
+	}
+	if addr == "" {
+		addr = DefaultSystemBus
+	}
+	m := NewManager(cfg, nil)
+	m.SetContext(ctx)
+	if err := m.Start(); err != nil {
+		return err
+	}
+	tree := bus.NewTree(ctx, m.Lookup, cfg.Log)
+	conn, err := godbus.Connect(addr, godbus.WithHandler(tree))
+	if err != nil {
+		return fmt.Errorf("connect to bus %s: %w", addr, err)
+	}
+	defer conn.Close()
+	m.st.em = conn
+	go m.Run(ctx)
+
+	// Controllers that leave the bus lose their sessions' devices.
+	if err := conn.AddMatchSignal(godbus.WithMatchInterface("org.freedesktop.DBus"),
+		godbus.WithMatchMember("NameOwnerChanged"), godbus.WithMatchSender("org.freedesktop.DBus")); err != nil {
+		return fmt.Errorf("subscribe NameOwnerChanged: %w", err)
+	}
+	sigs := make(chan *godbus.Signal, 64)
+	conn.Signal(sigs)
+	go func() {
+		for sg := range sigs {
+			if sg.Name != "org.freedesktop.DBus.NameOwnerChanged" || len(sg.Body) != 3 {
+				continue
+			}
+			name, _ := sg.Body[0].(string)
+			newOwner, _ := sg.Body[2].(string)
+			if newOwner == "" && len(name) > 0 && name[0] == ':' {
+				m.post(func(s *state) { s.nameGone(name) })
+			}
+		}
+	}()
+
+	reply, err := conn.RequestName(BusName, godbus.NameFlagDoNotQueue)
+	if err != nil {
+		return fmt.Errorf("request name %s: %w", BusName, err)
+	}
+	if reply != godbus.RequestNameReplyPrimaryOwner {
+		return fmt.Errorf("request name %s: already owned by another process", BusName)
+	}
+	if err := m.PublishSeats(); err != nil {
+		return err
+	}
+	defer m.Shutdown()
+	if cfg.VTs != nil {
+		stop, err := cfg.VTs.Watch(func(n uint32) { m.post(func(s *state) { s.vtChanged(n) }) })
+		if err != nil {
+			cfg.Log.Warn("cannot watch the active VT", "err", err)
+		} else {
+			defer stop()
+		}
+	}
+	cfg.Log.Info("sessiond ready", "bus", addr, "run", cfg.RunDir)
+	<-ctx.Done()
+	return nil
+}

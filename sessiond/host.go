@@ -1,0 +1,82 @@
+package sessiond
+
+import (
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Host is what sessiond does to the machine besides writing its own state
+// files: cgroups, runtime directories, signals, user lookup. The daemon
+// uses SysHost; tests use a fake.
+type Host interface {
+	// PlaceInScope creates user.slice/user-UID.slice/session-ID.scope and
+	// moves pid into it, so that its future children are in the session.
+	PlaceInScope(uid uint32, id string, pid int) error
+	// ScopePopulated reports whether any process is left in the scope.
+	ScopePopulated(uid uint32, id string) bool
+	// WatchScope calls changed (on any goroutine) whenever the scope's
+	// populated state may have changed. stop ends the watch.
+	WatchScope(uid uint32, id string, changed func()) (stop func(), err error)
+	// KillScope sends sig to every process in the scope.
+	KillScope(uid uint32, id string, sig syscall.Signal) error
+	// RemoveScope removes the (empty) scope cgroup, and the user slice if
+	// it is empty too.
+	RemoveScope(uid uint32, id string)
+	// SessionOfPID finds the session id in pid's cgroup path.
+	SessionOfPID(pid int) (id string, ok bool)
+	// AuditSessionID returns pid's audit session id when it has one.
+	AuditSessionID(pid int) (uint32, bool)
+	// CreateRuntimeDir makes path a tmpfs (or at least a directory) of
+	// mode 0700 owned by uid:gid.
+	CreateRuntimeDir(path string, uid, gid uint32) error
+	// RemoveRuntimeDir unmounts and removes path.
+	RemoveRuntimeDir(path string) error
+	// LookupUser returns the user's name and primary group.
+	LookupUser(uid uint32) (name string, gid uint32, err error)
+	// LookupName returns the uid of a user name.
+	LookupName(name string) (uint32, error)
+	// Kill sends sig to one process.
+	Kill(pid int, sig syscall.Signal) error
+}
+
+// VTs drives the virtual terminals of seat0. nil means seat0 has none.
+type VTs interface {
+	// Active returns the foreground VT number.
+	Active() (uint32, error)
+	// Activate switches to VT n.
+	Activate(n uint32) error
+	// Watch calls changed(n) on a goroutine of its own whenever the
+	// foreground VT changes, until stop is called.
+	Watch(changed func(n uint32)) (stop func(), err error)
+}
+
+// Clock is injected so tests control time stamps and timers.
+type Clock interface {
+	Now() time.Time
+	// Monotonic is CLOCK_MONOTONIC, for the …Monotonic properties and
+	// MONOTONIC= in the state files.
+	Monotonic() time.Duration
+	AfterFunc(d time.Duration, f func()) stopper
+}
+
+type stopper interface{ Stop() bool }
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the wall time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Monotonic reads CLOCK_MONOTONIC.
+func (SystemClock) Monotonic() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// AfterFunc is time.AfterFunc.
+func (SystemClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
