@@ -1,0 +1,422 @@
+package sessiond_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	mgrPath   = godbus.ObjectPath("/org/freedesktop/login1")
+	ifManager = "org.freedesktop.login1.Manager"
+	ifSession = "org.freedesktop.login1.Session"
+	ifSeat    = "org.freedesktop.login1.Seat"
+	ifUser    = "org.freedesktop.login1.User"
+)
+
+// readerSrc is the sd-login client: everything it prints comes from
+// libsystemd reading /proc/PID/cgroup and /run/systemd/*.
+const readerSrc = `#include <stdio.h>
+#include <stdlib.h>
+#include <systemd/sd-login.h>
+int main(int argc, char **argv) {
+	pid_t pid = atoi(argv[1]);
+	uid_t uid = atoi(argv[2]);
+	char *s = NULL, *st = NULL, **l = NULL;
+	uid_t owner = 0;
+	int r = sd_pid_get_session(pid, &s);
+	printf("pid_session=%s\n", r >= 0 ? s : "");
+	if (r >= 0 && sd_session_get_state(s, &st) >= 0)
+		printf("state=%s\n", st);
+	if (sd_pid_get_owner_uid(pid, &owner) >= 0)
+		printf("owner=%u\n", (unsigned) owner);
+	r = sd_uid_get_sessions(uid, 0, &l);
+	printf("uid_sessions=");
+	for (int i = 0; i < r; i++)
+		printf("%s%s", i ? " " : "", l[i]);
+	printf("\n");
+	return 0;
+}
+`
+
+func (e *env) buildReader() string {
+	e.tb.Helper()
+	src, bin := e.path("reader.c"), e.path("reader")
+	e.must(os.WriteFile(src, []byte(readerSrc), 0o644), "reader.c")
+	e.ok("cc", "-o", bin, src, "-lsystemd")
+	return bin
+}
+
+func parseKV(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func sessionPath(id string) godbus.ObjectPath {
+	// sd-bus label escaping: a leading digit becomes _3X.
+	if id != "" && id[0] >= '0' && id[0] <= '9' {
+		return godbus.ObjectPath(fmt.Sprintf("/org/freedesktop/login1/session/_%x%s", id[0], id[1:]))
+	}
+	return godbus.ObjectPath("/org/freedesktop/login1/session/" + id)
+}
+
+func (e *env) waitGone(id string) {
+	e.tb.Helper()
+	e.waitFor("session "+id+" to go", func() bool {
+		_, err := os.Stat("/run/systemd/sessions/" + id)
+		return os.IsNotExist(err)
+	})
+}
+
+// TestLogin1 is one scenario in a private world: sessions opened with
+// pamtester+pam_systemd, seen by loginctl, busctl and sd-login, surviving
+// a SIGKILL of sessiond, ended by loginctl.
+func TestLogin1(t *testing.T) {
+	e := newEnv(t)
+	reader := e.buildReader()
+
+	sigs := make(chan *godbus.Signal, 256)
+	e.conn.Signal(sigs)
+	e.must(e.conn.AddMatchSignal(godbus.WithMatchSender("org.freedesktop.login1")), "match login1 signals")
+
+	root := e.hold("root", "pts/7")
+	nobody := e.hold("nobody", "pts/9", "XDG_SEAT=seat0")
+
+	t.Run("pam_env", func(t *testing.T) {
+		if got := root.vars["XDG_RUNTIME_DIR"]; got != "/run/user/0" {
+			t.Errorf("root XDG_RUNTIME_DIR=%q", got)
+		}
+		if root.vars["XDG_SESSION_TYPE"] != "tty" || root.vars["XDG_SESSION_CLASS"] != "user" {
+			t.Errorf("root session vars %v", root.vars)
+		}
+		if nobody.vars["XDG_SEAT"] != "seat0" || nobody.vars["XDG_RUNTIME_DIR"] != "/run/user/65534" {
+			t.Errorf("nobody session vars %v", nobody.vars)
+		}
+		var st unix.Stat_t
+		var fs unix.Statfs_t
+		if err := unix.Stat("/run/user/65534", &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != 65534 || st.Mode&0o777 != 0o700 {
+			t.Errorf("/run/user/65534: uid %d mode %o, want 65534 0700", st.Uid, st.Mode&0o777)
+		}
+		if err := unix.Statfs("/run/user/65534", &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
+			t.Errorf("/run/user/65534 is not a tmpfs (%v)", err)
+		}
+	})
+
+	t.Run("loginctl", func(t *testing.T) {
+		out := e.ok("loginctl", "list-sessions", "--no-legend")
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^\s*` + root.id + `\s+0\s+root\s+pts/7\s*$`),
+			regexp.MustCompile(`(?m)^\s*` + nobody.id + `\s+65534\s+nobody\s+seat0\s+pts/9\s*$`),
+		} {
+			if !want.MatchString(out) {
+				t.Errorf("list-sessions: no line like %s in\n%s", want, out)
+			}
+		}
+		show := parseKV(e.ok("loginctl", "show-session", nobody.id))
+		for k, v := range map[string]string{"Id": nobody.id, "Name": "nobody", "User": "65534", "Seat": "seat0",
+			"TTY": "pts/9", "Type": "tty", "Class": "user", "State": "active", "Active": "yes", "Service": "sdhold",
+			"Remote": "no", "Scope": "session-" + nobody.id + ".scope"} {
+			if show[k] != v {
+				t.Errorf("show-session %s: %s=%q, want %q", nobody.id, k, show[k], v)
+			}
+		}
+		status, _ := e.run(nil, "loginctl", "session-status", root.id)
+		for _, want := range []string{root.id + " - root (0)", "TTY: pts/7", "Service: sdhold; type tty; class user", "State: active", "Unit: session-" + root.id + ".scope"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("session-status lacks %q:\n%s", want, status)
+			}
+		}
+		users := e.ok("loginctl", "list-users", "--no-legend")
+		if !regexp.MustCompile(`(?m)^\s*0\s+root`).MatchString(users) || !regexp.MustCompile(`(?m)^\s*65534\s+nobody`).MatchString(users) {
+			t.Errorf("list-users:\n%s", users)
+		}
+		if seats := e.ok("loginctl", "list-seats", "--no-legend"); strings.TrimSpace(seats) != "seat0" {
+			t.Errorf("list-seats: %q", seats)
+		}
+		if user := parseKV(e.ok("loginctl", "show-user", "65534")); user["State"] != "active" || user["RuntimePath"] != "/run/user/65534" || user["Display"] != nobody.id {
+			t.Errorf("show-user 65534: %v", user)
+		}
+	})
+
+	t.Run("busctl_introspect", func(t *testing.T) {
+		paths := map[godbus.ObjectPath][]string{
+			mgrPath: {ifManager, `\.CreateSession\s+method\s+uusssssussbssa\(sv\)\s+soshusub`, `\.ListInhibitors\s+method\s+-\s+a\(ssssuu\)`,
+				`\.SessionNew\s+signal\s+so`, `\.BlockInhibited\s+property\s+s\s+""`, `\.NAutoVTs\s+property\s+u\s+6`},
+			"/org/freedesktop/login1/seat/seat0":  {ifSeat, `\.ActiveSession\s+property\s+\(so\)`, `\.SwitchTo\s+method\s+u`},
+			sessionPath(root.id):                  {ifSession, `\.State\s+property\s+s\s+"active"`, `\.TakeDevice\s+method\s+uu\s+hb`, `\.PauseDevice\s+signal\s+uus`},
+			"/org/freedesktop/login1/user/_0":     {ifUser, `\.RuntimePath\s+property\s+s\s+"/run/user/0"`, `\.Kill\s+method\s+i`},
+			"/org/freedesktop/login1/user/_65534": {ifUser, `\.Name\s+property\s+s\s+"nobody"`},
+			sessionPath(nobody.id):                {ifSession, `\.Seat\s+property\s+\(so\)`},
+		}
+		for p, wants := range paths {
+			out := e.ok("busctl", "introspect", "--no-pager", "org.freedesktop.login1", string(p))
+			for _, w := range wants {
+				if !regexp.MustCompile(w).MatchString(out) {
+					t.Errorf("introspect %s: no match for %s in\n%s", p, w, out)
+				}
+			}
+		}
+		tree := e.ok("busctl", "tree", "--list", "org.freedesktop.login1")
+		for _, p := range []string{"/org/freedesktop/login1/seat/seat0", string(sessionPath(root.id)), "/org/freedesktop/login1/user/_65534"} {
+			if !strings.Contains(tree, p+"\n") {
+				t.Errorf("busctl tree lacks %s:\n%s", p, tree)
+			}
+		}
+	})
+
+	checkSDLogin := func(t *testing.T) {
+		for _, h := range []*held{root, nobody} {
+			uid := "0"
+			if h == nobody {
+				uid = "65534"
+			}
+			got := parseKV(e.ok(reader, strconv.Itoa(h.sleep), uid))
+			busState := e.prop(sessionPath(h.id), ifSession, "State").(string)
+			if got["pid_session"] != h.id || got["state"] != busState || got["owner"] != uid {
+				t.Errorf("sd-login for pid %d: %v; bus says session %s state %s", h.sleep, got, h.id, busState)
+			}
+			var list []struct {
+				ID   string
+				UID  uint32
+				User string
+				Seat string
+				Path godbus.ObjectPath
+			}
+			e.must(e.conn.Object("org.freedesktop.login1", mgrPath).Call(ifManager+".ListSessions", 0).Store(&list), "ListSessions")
+			var busIDs []string
+			for _, s := range list {
+				if strconv.Itoa(int(s.UID)) == uid {
+					busIDs = append(busIDs, s.ID)
+				}
+			}
+			if got["uid_sessions"] != strings.Join(busIDs, " ") {
+				t.Errorf("sd_uid_get_sessions(%s)=%q, ListSessions has %v", uid, got["uid_sessions"], busIDs)
+			}
+		}
+	}
+	t.Run("sd_login", checkSDLogin)
+
+	t.Run("errors", func(t *testing.T) {
+		bad := []struct {
+			args []string
+			want string
+		}{
+			{[]string{"GetSession", "s", "nosuch"}, "No session 'nosuch' known"},
+			{[]string{"GetSession", "u", "5"}, "Invalid arguments 'u'"},
+			{[]string{"GetUser", "u", "4242"}, "User ID 4242 is not logged in"},
+			{[]string{"GetSeat", "s", "seat9"}, "No seat 'seat9' known"},
+			{[]string{"GetSessionByPID", "u", "1"}, "does not belong to any known session"},
+			{[]string{"KillSession", "ssi", root.id, "bogus", "15"}, "Invalid kill parameter"},
+			{[]string{"KillSession", "ssi", root.id, "all", "99"}, "Invalid signal"},
+			{[]string{"CreateSession", "u", "0"}, "Invalid arguments"},
+			{[]string{"CreateSession", "uusssssussbssa(sv)", "0", "0", "x", "bogus", "", "", "", "0", "", "", "false", "", "", "0"}, "Invalid session type"},
+			{[]string{"CreateSession", "uusssssussbssa(sv)", "0", "0", "x", "", "", "", "seat7", "0", "", "", "false", "", "", "0"}, "No seat 'seat7' known"},
+		}
+		for _, b := range bad {
+			out, err := e.run(nil, "busctl", append([]string{"call", "org.freedesktop.login1", string(mgrPath), ifManager}, b.args...)...)
+			if err == nil || !strings.Contains(out, b.want) {
+				t.Errorf("busctl call %v: err=%v out=%q, want error containing %q", b.args, err, out, b.want)
+			}
+		}
+		// A property read on a session that does not exist, and an
+		// unknown method.
+		if out, err := e.run(nil, "busctl", "get-property", "org.freedesktop.login1", "/org/freedesktop/login1/session/nosuch", ifSession, "Id"); err == nil {
+			t.Errorf("get-property on a missing session succeeded: %s", out)
+		}
+		if out, err := e.run(nil, "busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "NoSuchMethod"); err == nil {
+			t.Errorf("unknown method succeeded: %s", out)
+		}
+		// Authorization: nobody may not terminate root's session, and the
+		// bus policy keeps CreateSession root-only.
+		asNobody := func(args ...string) (string, error) {
+			return e.run(nil, "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "busctl"}, args...)...)
+		}
+		if out, err := asNobody("call", "org.freedesktop.login1", string(mgrPath), ifManager, "TerminateSession", "s", root.id); err == nil || !strings.Contains(out, "Access denied") {
+			t.Errorf("nobody terminating root's session: err=%v %s", err, out)
+		}
+		if out, err := asNobody("call", "org.freedesktop.login1", string(mgrPath), ifManager, "CreateSession", "uusssssussbssa(sv)",
+			"65534", "0", "x", "", "", "", "", "0", "", "", "false", "", "", "0"); err == nil || !strings.Contains(out, "Access denied") {
+			t.Errorf("nobody calling CreateSession: err=%v %s", err, out)
+		}
+		if out, err := asNobody("call", "org.freedesktop.login1", string(mgrPath), ifManager, "ListSessions"); err != nil {
+			t.Errorf("nobody listing sessions: %v %s", err, out)
+		}
+		if !alive(root.sleep) {
+			t.Fatal("root's session died")
+		}
+		// Still serving.
+		e.ok("loginctl", "list-sessions")
+	})
+
+	t.Run("properties_changed", func(t *testing.T) {
+		drain(sigs)
+		e.ok("busctl", "call", "org.freedesktop.login1", string(sessionPath(root.id)), ifSession, "SetLockedHint", "b", "true")
+		want := func(s *godbus.Signal) bool {
+			if s.Name != "org.freedesktop.DBus.Properties.PropertiesChanged" || s.Path != sessionPath(root.id) || len(s.Body) < 2 {
+				return false
+			}
+			ch, _ := s.Body[1].(map[string]godbus.Variant)
+			v, ok := ch["LockedHint"]
+			return ok && v.Value() == true
+		}
+		if !waitSignal(sigs, want) {
+			t.Error("no PropertiesChanged(LockedHint=true) on the session")
+		}
+		e.ok("loginctl", "lock-session", root.id)
+		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifSession+".Lock" && s.Path == sessionPath(root.id) }) {
+			t.Error("no Lock signal after loginctl lock-session")
+		}
+	})
+
+	t.Run("restart", func(t *testing.T) {
+		before := e.ok("loginctl", "list-sessions", "--no-legend")
+		beforeUser := parseKV(e.ok("loginctl", "show-user", "65534"))
+		e.killDaemon()
+		if !alive(root.sleep) || !alive(nobody.sleep) {
+			t.Fatal("sessions died with sessiond")
+		}
+		e.startDaemon()
+		if after := e.ok("loginctl", "list-sessions", "--no-legend"); after != before {
+			t.Errorf("sessions after restart:\n%s\nbefore:\n%s", after, before)
+		}
+		afterUser := parseKV(e.ok("loginctl", "show-user", "65534"))
+		for _, k := range []string{"State", "Timestamp", "Display", "RuntimePath", "Name"} {
+			if afterUser[k] != beforeUser[k] {
+				t.Errorf("user %s: %q after restart, %q before", k, afterUser[k], beforeUser[k])
+			}
+		}
+		if got := e.prop(sessionPath(root.id), ifSession, "LockedHint"); got != true {
+			t.Errorf("LockedHint lost over restart: %v", got)
+		}
+		if got := e.prop("/org/freedesktop/login1/seat/seat0", ifSeat, "ActiveSession"); fmt.Sprint(got) != fmt.Sprint([]any{nobody.id, sessionPath(nobody.id)}) {
+			t.Errorf("seat0 ActiveSession after restart: %v", got)
+		}
+		checkSDLogin(t)
+	})
+
+	t.Run("terminate", func(t *testing.T) {
+		drain(sigs)
+		e.ok("loginctl", "terminate-session", nobody.id)
+		e.waitGone(nobody.id)
+		if alive(nobody.sleep) {
+			t.Errorf("process %d of the terminated session is still there", nobody.sleep)
+		}
+		e.waitFor("runtime dir of nobody to go", func() bool { _, err := os.Stat("/run/user/65534"); return os.IsNotExist(err) })
+		if _, err := os.Stat("/run/systemd/users/65534"); !os.IsNotExist(err) {
+			t.Errorf("user file of nobody still there: %v", err)
+		}
+		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifManager+".SessionRemoved" && s.Body[0] == nobody.id }) {
+			t.Error("no SessionRemoved signal")
+		}
+		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifManager+".UserRemoved" && s.Body[0] == uint32(65534) }) {
+			t.Error("no UserRemoved signal")
+		}
+		seat := e.ok("cat", "/run/systemd/seats/seat0")
+		if strings.Contains(seat, "SESSIONS=") || strings.Contains(seat, "ACTIVE=") {
+			t.Errorf("seat0 file still lists sessions:\n%s", seat)
+		}
+		// Root's session is untouched.
+		if !alive(root.sleep) {
+			t.Error("root's session died too")
+		}
+	})
+
+	t.Run("short_session", func(t *testing.T) {
+		drain(sigs)
+		// open + close in one pamtester run: CreateSession, ReleaseSession,
+		// then the FIFO closes when pamtester exits.
+		out := e.ok("pamtester", "sdtest", "root", "open_session", "close_session")
+		if !strings.Contains(out, "successfully opened a session") {
+			t.Fatalf("pamtester: %s", out)
+		}
+		var newID string
+		if !waitSignal(sigs, func(s *godbus.Signal) bool {
+			if s.Name == ifManager+".SessionNew" {
+				newID, _ = s.Body[0].(string)
+				return true
+			}
+			return false
+		}) {
+			t.Fatal("no SessionNew signal")
+		}
+		e.waitGone(newID)
+		if _, err := os.Stat(filepath.Join("/run/systemd/sessions", newID+".ref")); !os.IsNotExist(err) {
+			t.Errorf("FIFO of %s left behind", newID)
+		}
+		if _, err := os.Stat("/run/user/0"); err != nil {
+			t.Errorf("root's runtime dir went while root still has a session: %v", err)
+		}
+	})
+
+	t.Run("terminate_last", func(t *testing.T) {
+		e.ok("loginctl", "terminate-session", root.id)
+		e.waitGone(root.id)
+		e.waitFor("root's runtime dir to go", func() bool { _, err := os.Stat("/run/user/0"); return os.IsNotExist(err) })
+		if alive(root.sleep) {
+			t.Errorf("process %d still there", root.sleep)
+		}
+		if out := e.ok("loginctl", "list-sessions", "--no-legend"); strings.TrimSpace(out) != "" {
+			t.Errorf("sessions left: %s", out)
+		}
+	})
+
+	t.Run("linger", func(t *testing.T) {
+		e.ok("loginctl", "enable-linger", "nobody")
+		if _, err := os.Stat(e.path("linger/nobody")); err != nil {
+			t.Fatal(err)
+		}
+		if st := parseKV(e.ok("loginctl", "show-user", "nobody")); st["State"] != "lingering" || st["Linger"] != "yes" {
+			t.Errorf("lingering user: %v", st)
+		}
+		if _, err := os.Stat("/run/user/65534"); err != nil {
+			t.Errorf("lingering user has no runtime dir: %v", err)
+		}
+		e.ok("loginctl", "disable-linger", "nobody")
+		e.waitFor("lingering user to go", func() bool { _, err := os.Stat("/run/user/65534"); return os.IsNotExist(err) })
+	})
+}
+
+func drain(ch chan *godbus.Signal) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+func waitSignal(ch chan *godbus.Signal, match func(*godbus.Signal) bool) bool {
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case s := <-ch:
+			if match(s) {
+				return true
+			}
+		case <-timeout:
+			return false
+		}
+	}
+}
+
+var _ = slices.Contains[[]string]
+var _ = exec.Command
