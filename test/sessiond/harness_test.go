@@ -168,7 +168,10 @@ func newEnv(tb testing.TB) *env {
 	e.must(err, "policy path")
 	e.must(os.WriteFile(e.path("bus.conf"), []byte(fmt.Sprintf(busConfig, policy)), 0o644), "bus.conf")
 	e.dbus = exec.Command("dbus-daemon", "--nofork", "--nopidfile", "--config-file="+e.path("bus.conf"))
-	e.dbus.Stderr = os.Stderr
+	dlog, err := os.Create(e.path("dbus.log"))
+	e.must(err, "dbus log")
+	defer dlog.Close()
+	e.dbus.Stdout, e.dbus.Stderr = dlog, dlog
 	e.must(e.dbus.Start(), "start dbus-daemon")
 	tb.Cleanup(func() { stop(e.dbus) })
 	e.waitFor("bus socket", func() bool { _, err := os.Stat("/run/dbus/system_bus_socket"); return err == nil })

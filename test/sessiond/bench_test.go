@@ -1,0 +1,52 @@
+package sessiond_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkListSessions: ListSessions round trips over the private bus
+// from an in-process godbus client, with a few sessions open.
+func BenchmarkListSessions(b *testing.B) {
+	e := newEnv(b)
+	for _, tty := range []string{"pts/1", "pts/2", "pts/3"} {
+		e.hold("root", tty)
+	}
+	obj := e.conn.Object("org.freedesktop.login1", mgrPath)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		var l []struct {
+			ID   string
+			UID  uint32
+			User string
+			Seat string
+			Path any
+		}
+		if err := obj.Call(ifManager+".ListSessions", 0).Store(&l); err != nil {
+			b.Fatal(err)
+		}
+		if len(l) != 3 {
+			b.Fatalf("ListSessions returned %d sessions, want 3", len(l))
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+}
+
+// BenchmarkPAMSession: one pamtester run through pam_systemd per
+// iteration: CreateSession (scope, runtime dir, FIFO, files),
+// ReleaseSession, and the session's removal when pamtester exits.
+func BenchmarkPAMSession(b *testing.B) {
+	e := newEnv(b)
+	e.hold("root", "pts/1") // keeps the user (and runtime dir) around, as in real logins
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		out, err := e.run(nil, "pamtester", "sdtest", "root", "open_session", "close_session")
+		if err != nil || !strings.Contains(out, "successfully opened") {
+			b.Fatalf("pamtester: %v %s", err, out)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "cycles/s")
+}
