@@ -81,6 +81,12 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 		}
 	}
 	cfg.Log.Info("sessiond ready", "bus", addr, "run", cfg.RunDir)
-	<-ctx.Done()
-	return nil
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-conn.Context().Done():
+		// The bus went away: exit so the supervisor restarts us once it is
+		// back; the state survives in RunDir.
+		return fmt.Errorf("bus connection lost")
+	}
 }

@@ -3,6 +3,8 @@ package sessiond
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	godbus "github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
@@ -33,8 +35,35 @@ type device struct {
 	paused bool
 }
 
-func openDevice(k devKey) (*os.File, error) {
+// devicePath finds the node of a character device: udev's /dev/char
+// link when there is one, else the DEVNAME sysfs reports.
+func devicePath(k devKey) (string, error) {
 	path := fmt.Sprintf("/dev/char/%d:%d", k.major, k.minor)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/sys/dev/char/%d:%d/uevent", k.major, k.minor))
+	if err != nil {
+		return "", fmt.Errorf("no character device %d:%d", k.major, k.minor)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if name, ok := strings.CutPrefix(l, "DEVNAME="); ok && name != "" && !strings.Contains(name, "..") {
+			return filepath.Join("/dev", name), nil
+		}
+	}
+	return "", fmt.Errorf("character device %d:%d has no node name", k.major, k.minor)
+}
+
+func openDevice(k devKey) (*os.File, error) {
+	path, err := devicePath(k)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR ||
+		unix.Major(st.Rdev) != k.major || unix.Minor(st.Rdev) != k.minor {
+		return nil, fmt.Errorf("%s is not character device %d:%d", path, k.major, k.minor)
+	}
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

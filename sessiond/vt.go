@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -82,12 +81,6 @@ func (v SysVTs) Watch(changed func(n uint32)) (func(), error) {
 		}
 	}()
 	return func() { close(done) }, nil
-}
-
-// vtFromString parses "N".
-func vtFromString(s string) uint32 {
-	n, _ := strconv.ParseUint(s, 10, 32)
-	return uint32(n)
 }
 
 // HaveGraphics reports whether seat0 has a DRM or framebuffer device.

@@ -1,12 +1,11 @@
 package sessiond_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,6 +285,58 @@ func TestLogin1(t *testing.T) {
 		}
 	})
 
+	t.Run("nested_login_is_busy", func(t *testing.T) {
+		drain(sigs)
+		// A login from inside a session (su, sudo): pam_systemd gets
+		// SessionBusy and carries on without a new session.
+		procs := filepath.Join(e.cgroups[0], "user.slice", "user-0.slice", "session-"+root.id+".scope", "cgroup.procs")
+		out, err := e.run(nil, "sh", "-c", `echo $$ > "$1" && exec pamtester sdtest root open_session close_session`, "sh", procs)
+		if err != nil || !strings.Contains(out, "successfully opened") {
+			t.Fatalf("nested pamtester: %v %s", err, out)
+		}
+		if waitSignalFor(sigs, 300*time.Millisecond, func(s *godbus.Signal) bool { return s.Name == ifManager+".SessionNew" }) {
+			t.Error("a nested login created a session")
+		}
+		if out := strings.TrimSpace(e.ok("loginctl", "list-sessions", "--no-legend")); strings.Count(out, "\n") != 1 {
+			t.Errorf("list-sessions, want the 2 sessions only:\n%s", out)
+		}
+	})
+
+	t.Run("devices", func(t *testing.T) {
+		ctl, err := godbus.Connect(busAddr)
+		e.must(err, "controller connection")
+		defer ctl.Close()
+		obj := ctl.Object("org.freedesktop.login1", sessionPath(root.id))
+		e.must(obj.Call(ifSession+".TakeControl", 0, false).Err, "TakeControl")
+		var fd godbus.UnixFD
+		var inactive bool
+		e.must(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)).Store(&fd, &inactive), "TakeDevice(1,3)")
+		f := os.NewFile(uintptr(fd), "dev")
+		if _, err := f.Write([]byte("x")); err != nil || inactive {
+			t.Errorf("device fd: write err %v, inactive %v", err, inactive)
+		}
+		f.Close()
+		wantErr := func(call *godbus.Call, name string) {
+			t.Helper()
+			var de godbus.Error
+			if !errors.As(call.Err, &de) || de.Name != name {
+				t.Errorf("got %v, want %s", call.Err, name)
+			}
+		}
+		wantErr(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)), "org.freedesktop.login1.DeviceIsTaken")
+		other := e.conn.Object("org.freedesktop.login1", sessionPath(root.id))
+		wantErr(other.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(5)), "org.freedesktop.login1.NotInControl")
+		wantErr(other.Call(ifSession+".ReleaseControl", 0), "org.freedesktop.login1.NotInControl")
+		e.must(obj.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)).Err, "ReleaseDevice")
+		wantErr(obj.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)), "org.freedesktop.login1.DeviceNotTaken")
+		// The controller leaving the bus frees the session for another.
+		ctl.Close()
+		e.waitFor("control to be released", func() bool {
+			return other.Call(ifSession+".TakeControl", 0, false).Err == nil
+		})
+		e.must(other.Call(ifSession+".ReleaseControl", 0).Err, "ReleaseControl")
+	})
+
 	t.Run("restart", func(t *testing.T) {
 		before := e.ok("loginctl", "list-sessions", "--no-legend")
 		beforeUser := parseKV(e.ok("loginctl", "show-user", "65534"))
@@ -405,7 +456,11 @@ func drain(ch chan *godbus.Signal) {
 }
 
 func waitSignal(ch chan *godbus.Signal, match func(*godbus.Signal) bool) bool {
-	timeout := time.After(5 * time.Second)
+	return waitSignalFor(ch, 5*time.Second, match)
+}
+
+func waitSignalFor(ch chan *godbus.Signal, d time.Duration, match func(*godbus.Signal) bool) bool {
+	timeout := time.After(d)
 	for {
 		select {
 		case s := <-ch:
@@ -417,6 +472,3 @@ func waitSignal(ch chan *godbus.Signal, match func(*godbus.Signal) bool) bool {
 		}
 	}
 }
-
-var _ = slices.Contains[[]string]
-var _ = exec.Command
