@@ -116,7 +116,8 @@ func NewTree(ctx context.Context, lookup LookupFunc, log *slog.Logger) *Tree {
 func (t *Tree) LookupObject(path godbus.ObjectPath) (godbus.ServerObject, bool) {
 	o, ok := t.lookup(path)
 	if !ok {
-		return nil, false
+		// Answer like sd-bus (UnknownObject), not godbus (NoSuchObject).
+		return &serverObject{tree: t, path: path}, true
 	}
 	return &serverObject{tree: t, path: path, obj: o}, true
 }
@@ -130,6 +131,9 @@ type serverObject struct {
 // LookupInterface implements godbus.ServerObject. The empty name (a call
 // without interface header) searches every interface for the member.
 func (o *serverObject) LookupInterface(name string) (godbus.Interface, bool) {
+	if o.obj == nil {
+		return &serverIface{obj: o, name: name}, true
+	}
 	if name == "" || name == IfaceIntrospectable || name == IfaceProperties {
 		return &serverIface{obj: o, name: name}, true
 	}
@@ -148,6 +152,12 @@ type serverIface struct {
 }
 
 func (i *serverIface) LookupMethod(name string) (godbus.Method, bool) {
+	if i.obj.obj == nil {
+		path := i.obj.path
+		return &serverMethod{obj: i.obj, iface: i.name, anySig: true, m: &Method{Name: name, Handler: func(*Call) ([]any, error) {
+			return nil, Errorf(ErrUnknownObject, "Unknown object '%s'.", path)
+		}}}, true
+	}
 	switch {
 	case i.iface != nil:
 		for k := range i.iface.Methods {
@@ -216,9 +226,10 @@ func (c *Call) AfterReply(f func()) { c.after = append(c.after, f) }
 // serverMethod adapts a Method to godbus: it checks the signature itself
 // (so a wrong call gets a precise InvalidArgs) and sends the reply itself.
 type serverMethod struct {
-	obj   *serverObject
-	iface string
-	m     *Method
+	obj    *serverObject
+	iface  string
+	m      *Method
+	anySig bool // skip the signature check (the unknown-object answer)
 }
 
 func (m *serverMethod) NumArguments() int     { return 1 }
@@ -251,7 +262,7 @@ func (m *serverMethod) DecodeArguments(conn *godbus.Conn, sender string, msg *go
 			got = sig.String()
 		}
 	}
-	if want := Signature(m.m.In); got != want {
+	if want := Signature(m.m.In); got != want && !m.anySig {
 		p.sigErr = Errorf(ErrInvalidArgs, "Invalid arguments '%s' to call %s.%s(), expecting '%s'.", got, m.iface, m.m.Name, want)
 	}
 	p.call = &Call{

@@ -1,0 +1,179 @@
+package dbus
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// privateBus starts a dbus-daemon of our own (no root needed) and
+// returns its address.
+func privateBus(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		t.Skip("dbus-daemon not installed")
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "bus")
+	conf := filepath.Join(dir, "bus.conf")
+	cfg := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:path=` + sock + `</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("dbus-daemon", "--nofork", "--nopidfile", "--config-file="+conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			return "unix:path=" + sock
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("dbus-daemon did not come up")
+	return ""
+}
+
+func TestTreeOverBus(t *testing.T) {
+	addr := privateBus(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	iface := &Interface{
+		Name: "org.example.Test",
+		Methods: []Method{
+			{Name: "Echo", In: []Arg{{"s", "s"}, {"n", "u"}}, Out: []Arg{{"r", "s"}}, Handler: func(c *Call) ([]any, error) {
+				var s string
+				var n uint32
+				if err := c.Store(&s, &n); err != nil {
+					return nil, err
+				}
+				return []any{strings.Repeat(s, int(n))}, nil
+			}},
+			{Name: "Fail", Handler: func(c *Call) ([]any, error) {
+				return nil, Errorf("org.example.Error.Nope", "nope %d", 7)
+			}},
+			{Name: "Panic", Handler: func(c *Call) ([]any, error) { panic("boom") }},
+			{Name: "Pipe", Out: []Arg{{"fd", "h"}}, Handler: func(c *Call) ([]any, error) {
+				c.AfterReply(func() { pw.Close() })
+				return []any{godbus.UnixFD(pw.Fd())}, nil
+			}},
+			{Name: "Structs", In: []Arg{{"l", "a(sv)"}}, Out: []Arg{{"n", "u"}}, Handler: func(c *Call) ([]any, error) {
+				var l []struct {
+					Name  string
+					Value godbus.Variant
+				}
+				if err := c.Store(&l); err != nil {
+					return nil, err
+				}
+				return []any{uint32(len(l))}, nil
+			}},
+		},
+		Properties: []Property{{Name: "Name", Type: "s", Flags: PropConst}, {Name: "Hidden", Type: "b", Flags: PropHidden}},
+	}
+	lookup := func(p godbus.ObjectPath) (*Object, bool) {
+		switch p {
+		case "/":
+			return &Object{Children: []string{"obj"}}, true
+		case "/obj":
+			return &Object{Interfaces: []*Interface{iface}, Props: func(c *Call, i string) (map[string]godbus.Variant, error) {
+				return map[string]godbus.Variant{"Name": godbus.MakeVariant("thing"), "Hidden": godbus.MakeVariant(true)}, nil
+			}}, true
+		}
+		return nil, false
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := godbus.Connect(addr, godbus.WithHandler(NewTree(ctx, lookup, log)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cl, err := godbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	obj := cl.Object(srv.Names()[0], "/obj")
+
+	var s string
+	if err := obj.Call("org.example.Test.Echo", 0, "ab", uint32(3)).Store(&s); err != nil || s != "ababab" {
+		t.Errorf("Echo: %q %v", s, err)
+	}
+	errName := func(err error) string {
+		var e godbus.Error
+		if errors.As(err, &e) {
+			return e.Name
+		}
+		return ""
+	}
+	for _, c := range []struct {
+		call *godbus.Call
+		want string
+	}{
+		{obj.Call("org.example.Test.Echo", 0, "ab"), ErrInvalidArgs},
+		{obj.Call("org.example.Test.Echo", 0, uint32(1), "ab"), ErrInvalidArgs},
+		{obj.Call("org.example.Test.Fail", 0), "org.example.Error.Nope"},
+		{obj.Call("org.example.Test.Panic", 0), ErrFailed},
+		{obj.Call("org.example.Test.Nope", 0), ErrUnknownMethod},
+		{obj.Call("org.example.Other.Echo", 0), ErrUnknownInterface},
+		{cl.Object(srv.Names()[0], "/missing").Call("org.example.Test.Fail", 0), ErrUnknownObject},
+		{obj.Call(IfaceProperties+".Get", 0, "org.example.Test", "Nope"), ErrUnknownProperty},
+		{obj.Call(IfaceProperties+".Set", 0, "org.example.Test", "Name", godbus.MakeVariant("x")), ErrPropertyReadOnly},
+	} {
+		if got := errName(c.call.Err); got != c.want {
+			t.Errorf("%s: error %v, want %s", c.call.Method, c.call.Err, c.want)
+		}
+	}
+	// Still serving after all that.
+	var n uint32
+	if err := obj.Call("org.example.Test.Structs", 0, []struct {
+		A string
+		B godbus.Variant
+	}{{"x", godbus.MakeVariant(uint64(1))}, {"y", godbus.MakeVariant("z")}}).Store(&n); err != nil || n != 2 {
+		t.Errorf("Structs: %d %v", n, err)
+	}
+	var props map[string]godbus.Variant
+	if err := obj.Call(IfaceProperties+".GetAll", 0, "org.example.Test").Store(&props); err != nil || props["Name"].Value() != "thing" {
+		t.Errorf("GetAll: %v %v", props, err)
+	}
+	var xml string
+	if err := cl.Object(srv.Names()[0], "/").Call(IfaceIntrospectable+".Introspect", 0).Store(&xml); err != nil || !strings.Contains(xml, `<node name="obj"/>`) {
+		t.Errorf("Introspect /: %v\n%s", err, xml)
+	}
+	// The fd arrives, and our copy is closed after the reply: once the
+	// client closes its copy, the pipe reports EOF.
+	var fd godbus.UnixFD
+	if err := obj.Call("org.example.Test.Pipe", 0).Store(&fd); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(int(fd))
+	done := make(chan error, 1)
+	go func() { _, err := pr.Read(make([]byte, 1)); done <- err }()
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Errorf("pipe read: %v, want EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the server kept its copy of the fd open")
+	}
+}
