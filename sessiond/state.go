@@ -49,7 +49,7 @@ type Emitter interface {
 // Manager owns the state; see the package comment.
 type Manager struct {
 	cfg  Config
-	reqs chan func(*state)
+	reqs chan request
 	ctx  context.Context
 	st   *state
 	ifc  ifaces
@@ -65,7 +65,7 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	if cfg.SessionsMax == 0 {
 		cfg.SessionsMax = 8192
 	}
-	m := &Manager{cfg: cfg, reqs: make(chan func(*state)), ctx: context.Background()}
+	m := &Manager{cfg: cfg, reqs: make(chan request), ctx: context.Background()}
 	m.ifc = m.buildInterfaces()
 	m.st = &state{
 		cfg: &m.cfg, m: m, em: em,
@@ -81,9 +81,14 @@ func NewManager(cfg Config, em Emitter) *Manager {
 func (m *Manager) Run(ctx context.Context) {
 	for {
 		select {
-		case f := <-m.reqs:
-			f(m.st)
+		case r := <-m.reqs:
+			err := r.f(m.st)
+			// Persist and announce before answering: a client that got
+			// its reply must find the files and have seen the signals.
 			m.st.flush()
+			if r.done != nil {
+				r.done <- err
+			}
 		case <-ctx.Done():
 			return
 		}
@@ -99,11 +104,18 @@ func (m *Manager) Interfaces() []*bus.Interface {
 	return []*bus.Interface{m.ifc.manager, m.ifc.session, m.ifc.seat, m.ifc.user}
 }
 
+// request is one closure for the owner goroutine; done (if not nil)
+// receives its result once the state is flushed.
+type request struct {
+	f    func(s *state) error
+	done chan error
+}
+
 // do runs f on the owner goroutine and returns its error.
 func (m *Manager) do(f func(s *state) error) error {
 	done := make(chan error, 1)
 	select {
-	case m.reqs <- func(s *state) { done <- f(s) }:
+	case m.reqs <- request{f: f, done: done}:
 	case <-m.ctx.Done():
 		return errStopped
 	}
@@ -114,7 +126,7 @@ func (m *Manager) do(f func(s *state) error) error {
 func (m *Manager) post(f func(s *state)) {
 	go func() {
 		select {
-		case m.reqs <- f:
+		case m.reqs <- request{f: func(s *state) error { f(s); return nil }}:
 		case <-m.ctx.Done():
 		}
 	}()
