@@ -176,7 +176,7 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "Desktop", Type: "s", Flags: konst}, {Name: "Scope", Type: "s", Flags: konst},
 			{Name: "Leader", Type: "u", Flags: konst}, {Name: "Audit", Type: "u", Flags: konst},
 			{Name: "Type", Type: "s", Flags: emits}, {Name: "Class", Type: "s", Flags: emits},
-			{Name: "Active", Type: "b", Flags: emits}, {Name: "State", Type: "s"},
+			{Name: "Active", Type: "b", Flags: emits}, {Name: "State", Type: "s", Flags: emits},
 			{Name: "IdleHint", Type: "b", Flags: emits}, {Name: "IdleSinceHint", Type: "t", Flags: emits},
 			{Name: "IdleSinceHintMonotonic", Type: "t", Flags: emits},
 			{Name: "LockedHint", Type: "b", Flags: emits},

@@ -179,7 +179,14 @@ func newEnv(tb testing.TB) *env {
 	e.args = []string{"-bus", busAddr, "-run-dir", "/run", "-cgroup-root", uni, "-cgroup-legacy-root", leg,
 		"-vts", "off", "-linger-dir", e.path("linger"), "-stop-timeout", "3s"}
 	e.startDaemon()
-	tb.Cleanup(func() { stop(e.daemon) })
+	tb.Cleanup(func() {
+		stop(e.daemon)
+		// A panic or (in a -race build) a data race fails the test even
+		// if every client got its answer.
+		if l := e.log(); strings.Contains(l, "panic:") || strings.Contains(l, "DATA RACE") {
+			tb.Errorf("sessiond log shows a panic or data race:\n%s", l)
+		}
+	})
 
 	e.conn, err = godbus.Connect(busAddr)
 	e.must(err, "connect to the private bus")

@@ -302,6 +302,43 @@ func TestLogin1(t *testing.T) {
 		}
 	})
 
+	t.Run("caller_identity", func(t *testing.T) {
+		// Clients inside a session: "self"/"auto" and pid 0 resolve from
+		// the caller's pid through its cgroup.
+		procs := filepath.Join(e.cgroups[0], "user.slice", "user-0.slice", "session-"+root.id+".scope", "cgroup.procs")
+		inSession := func(args ...string) string {
+			t.Helper()
+			out, err := e.run(nil, "sh", append([]string{"-c", `p=$1; shift; echo $$ > "$p" && exec "$@"`, "sh", procs}, args...)...)
+			if err != nil {
+				t.Errorf("%v in the session: %v\n%s", args, err, out)
+			}
+			return out
+		}
+		if out := inSession("loginctl", "session-status", "--no-pager"); !strings.Contains(out, root.id+" - root (0)") {
+			t.Errorf("session-status without id:\n%s", out)
+		}
+		if out := inSession("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSessionByPID", "u", "0"); !strings.Contains(out, string(sessionPath(root.id))) {
+			t.Errorf("GetSessionByPID(0): %s", out)
+		}
+		if out := inSession("busctl", "get-property", "org.freedesktop.login1", "/org/freedesktop/login1/session/self", ifSession, "Id"); strings.TrimSpace(out) != `s "`+root.id+`"` {
+			t.Errorf("session/self Id: %s", out)
+		}
+		if out := inSession("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSession", "s", "auto"); !strings.Contains(out, string(sessionPath(root.id))) {
+			t.Errorf("GetSession(auto): %s", out)
+		}
+		// Outside any session (this test process) "self" is an error.
+		if out, err := e.run(nil, "busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSession", "s", "self"); err == nil {
+			t.Errorf("GetSession(self) outside a session: %s", out)
+		}
+		if out := e.ok("loginctl", "user-status", "0", "--no-pager"); !strings.Contains(out, "root (0)") || !strings.Contains(out, "State: active") {
+			t.Errorf("user-status 0:\n%s", out)
+		}
+		e.ok("loginctl", "kill-session", root.id, "--kill-who=leader", "--signal=SIGCONT")
+		if !alive(root.sleep) {
+			t.Error("SIGCONT killed the session")
+		}
+	})
+
 	t.Run("devices", func(t *testing.T) {
 		ctl, err := godbus.Connect(busAddr)
 		e.must(err, "controller connection")
