@@ -104,7 +104,6 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "TerminateUser", In: []bus.Arg{a("uid", "u")}, Handler: m.hTerminateUser},
 			{Name: "TerminateSeat", In: []bus.Arg{a("seat_id", "s")}, Handler: m.hTerminateSeat},
 			{Name: "SetUserLinger", In: []bus.Arg{a("uid", "u"), a("enable", "b"), a("interactive", "b")}, Handler: m.hSetUserLinger},
-			// Power and inhibitor methods join here (later issue).
 		},
 		Properties: []bus.Property{
 			{Name: "EnableWallMessages", Type: "b"}, {Name: "WallMessage", Type: "s"},
@@ -148,6 +147,7 @@ func (m *Manager) buildInterfaces() ifaces {
 		},
 	}
 	_ = silent
+	mgr.Methods = append(mgr.Methods, m.powerMethods()...)
 	sess := &bus.Interface{
 		Name: IfaceSession,
 		Methods: []bus.Method{
@@ -243,7 +243,7 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		"RebootToBootLoaderMenu": v(infinity), "RebootToBootLoaderEntry": v(""),
 		"BootLoaderEntries": v([]string{}),
 		"IdleHint":          v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
-		"BlockInhibited": v(""), "DelayInhibited": v(""),
+		"BlockInhibited": v(s.inhibited("block")), "DelayInhibited": v(s.inhibited("delay")),
 		"InhibitDelayMaxUSec": v(uint64(5_000_000)), "UserStopDelayUSec": v(uint64(10_000_000)),
 		"HandlePowerKey": v("poweroff"), "HandlePowerKeyLongPress": v("ignore"),
 		"HandleRebootKey": v("reboot"), "HandleRebootKeyLongPress": v("poweroff"),
@@ -258,7 +258,7 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		"Docked":            v(false), "LidClosed": v(false), "OnExternalPower": v(true),
 		"RemoveIPC":            v(false),
 		"RuntimeDirectorySize": v(uint64(0)), "RuntimeDirectoryInodesMax": v(uint64(0)),
-		"InhibitorsMax": v(uint64(8192)), "NCurrentInhibitors": v(uint64(0)),
+		"InhibitorsMax": v(uint64(8192)), "NCurrentInhibitors": v(uint64(len(s.inhibitors))),
 		"SessionsMax": v(uint64(s.cfg.SessionsMax)), "NCurrentSessions": v(uint64(len(s.sessions))),
 		"UserTasksMax":        v(infinity),
 		"StopIdleSessionUSec": v(infinity),
@@ -746,7 +746,9 @@ func (m *Manager) hListSeats(c *bus.Call) ([]any, error) {
 }
 
 func (m *Manager) hListInhibitors(c *bus.Call) ([]any, error) {
-	return []any{[]inhibitorEntry{}}, nil
+	var out []inhibitorEntry
+	err := m.do(func(s *state) error { out = s.inhibitorList(); return nil })
+	return []any{out}, err
 }
 
 func (m *Manager) hCreateSession(c *bus.Call) ([]any, error) {

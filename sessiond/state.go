@@ -150,6 +150,8 @@ type state struct {
 	seats    map[string]*seat
 	counter  uint64
 
+	inhibitors []*inhibitor
+
 	mutated   bool
 	dirtySess map[string]bool
 	dirtyUser map[uint32]bool
@@ -630,6 +632,10 @@ func (s *state) stopSession(ss *session, kill bool) {
 		if st := s.seats[ss.Seat]; st != nil && st.Active == ss.ID && !st.HasVTs {
 			s.setActive(st, s.pickActive(st, ss.ID))
 		}
+	}
+	if kill && ss.Scope == "" {
+		// No cgroup to kill: the leader is all we know of.
+		_ = s.cfg.Host.Kill(int(ss.Leader), syscall.SIGTERM)
 	}
 	if kill && ss.Scope != "" {
 		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGCONT} {
