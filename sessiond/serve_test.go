@@ -1,0 +1,160 @@
+package sessiond
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// privateBus starts a dbus-daemon of our own (no root needed).
+func privateBus(tb testing.TB) string {
+	tb.Helper()
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		tb.Skip("dbus-daemon not installed")
+	}
+	dir := tb.TempDir()
+	sock := filepath.Join(dir, "bus")
+	conf := filepath.Join(dir, "bus.conf")
+	cfg := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:path=` + sock + `</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command("dbus-daemon", "--nofork", "--nopidfile", "--config-file="+conf)
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			return "unix:path=" + sock
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tb.Fatal("dbus-daemon did not come up")
+	return ""
+}
+
+// serve runs Serve on fakes and a private bus; it returns a client.
+func serve(tb testing.TB) (*godbus.Conn, string) {
+	tb.Helper()
+	addr := privateBus(tb)
+	run := tb.TempDir()
+	cfg := Config{RunDir: run, Host: newFakeHost(), Clock: &fakeClock{now: time.Unix(1_700_000_000, 0)},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, cfg, addr) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("Serve: %v", err)
+		}
+	})
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(run, "systemd", "seats", "seat0")); err == nil {
+			break
+		}
+		if i > 500 {
+			tb.Fatal("sessiond did not publish seat0")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, err := godbus.Connect(addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c, run
+}
+
+func TestServeOverBus(t *testing.T) {
+	c, run := serve(t)
+	mgr := c.Object(BusName, ManagerPath)
+	var seats []struct {
+		ID   string
+		Path godbus.ObjectPath
+	}
+	if err := mgr.Call(IfaceManager+".ListSeats", 0).Store(&seats); err != nil || len(seats) != 1 || seats[0].Path != "/org/freedesktop/login1/seat/seat0" {
+		t.Errorf("ListSeats: %v %v", seats, err)
+	}
+	var inh []struct {
+		What, Who, Why, Mode string
+		UID, PID             uint32
+	}
+	call := mgr.Call(IfaceManager+".ListInhibitors", 0)
+	if err := call.Store(&inh); err != nil || len(inh) != 0 {
+		t.Errorf("ListInhibitors: %v %v", inh, err)
+	}
+	// CreateSession over the bus (the test runs as whoever; the fake host
+	// knows uid 1000), with the caller as leader.
+	me := uint32(os.Getuid())
+	if me != 0 {
+		var de godbus.Error
+		err := mgr.Call(IfaceManager+".CreateSession", 0, uint32(1000), uint32(0), "test", "", "", "", "", uint32(0), "", "", false, "", "", []struct {
+			A string
+			B godbus.Variant
+		}{}).Err
+		if !errors.As(err, &de) || de.Name != "org.freedesktop.DBus.Error.AccessDenied" {
+			t.Errorf("CreateSession as uid %d: %v", me, err)
+		}
+		return
+	}
+	var (
+		id, rt, seat string
+		path         godbus.ObjectPath
+		fd           godbus.UnixFD
+		uid, vt      uint32
+		existing     bool
+	)
+	err := mgr.Call(IfaceManager+".CreateSession", 0, uint32(1000), uint32(os.Getpid()), "test", "", "", "", "", uint32(0), "pts/1", "", false, "", "", []struct {
+		A string
+		B godbus.Variant
+	}{}).Store(&id, &path, &rt, &fd, &uid, &seat, &vt, &existing)
+	if err != nil || id != "c1" || uid != 1000 || rt != filepath.Join(run, "user", "1000") {
+		t.Fatalf("CreateSession: %v %s %s %d", err, id, rt, uid)
+	}
+	if _, err := os.Stat(filepath.Join(run, "systemd", "sessions", "c1")); err != nil {
+		t.Errorf("the session file was not there when the reply came: %v", err)
+	}
+	syscall.Close(int(fd))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// The FIFO closed, but the fake scope is still populated: closing.
+		st, err := c.Object(BusName, path).GetProperty(IfaceSession + ".State")
+		if err == nil && st.Value() == "closing" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session state %v %v, want closing", st, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// BenchmarkListSessionsPrivateBus: ListSessions round trips from an
+// in-process godbus client to Serve on a private bus (no root needed).
+func BenchmarkListSessionsPrivateBus(b *testing.B) {
+	c, _ := serve(b)
+	mgr := c.Object(BusName, ManagerPath)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		var l []sessionEntry
+		if err := mgr.Call(IfaceManager+".ListSessions", 0).Store(&l); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+}
