@@ -454,8 +454,8 @@ func TestLogin1(t *testing.T) {
 		}
 	})
 
-	t.Run("terminate_last", func(t *testing.T) {
-		e.ok("loginctl", "terminate-session", root.id)
+	t.Run("terminate_user", func(t *testing.T) {
+		e.ok("loginctl", "terminate-user", "root")
 		e.waitGone(root.id)
 		e.waitFor("root's runtime dir to go", func() bool { _, err := os.Stat("/run/user/0"); return os.IsNotExist(err) })
 		if alive(root.sleep) {
