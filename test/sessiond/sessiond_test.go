@@ -147,6 +147,9 @@ func TestLogin1(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^\s*0\s+root`).MatchString(users) || !regexp.MustCompile(`(?m)^\s*65534\s+nobody`).MatchString(users) {
 			t.Errorf("list-users:\n%s", users)
 		}
+		if inh := e.ok("systemd-inhibit", "--list", "--no-pager"); !strings.Contains(inh, "No inhibitors") {
+			t.Errorf("systemd-inhibit --list:\n%s", inh)
+		}
 		if seats := e.ok("loginctl", "list-seats", "--no-legend"); strings.TrimSpace(seats) != "seat0" {
 			t.Errorf("list-seats: %q", seats)
 		}
@@ -507,5 +510,51 @@ func waitSignalFor(ch chan *godbus.Signal, d time.Duration, match func(*godbus.S
 		case <-timeout:
 			return false
 		}
+	}
+}
+
+// TestConcurrentLogins: many PAM logins at once, each ending when its
+// pamtester exits; afterwards nothing is left behind.
+func TestConcurrentLogins(t *testing.T) {
+	e := newEnv(t)
+	const n = 12
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		user := "root"
+		if i%2 == 1 {
+			user = "nobody"
+		}
+		go func() {
+			out, err := e.run(nil, "pamtester", "sdtest", user, "open_session", "close_session")
+			if err == nil && !strings.Contains(out, "successfully opened") {
+				err = fmt.Errorf("pamtester: %s", out)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	e.waitFor("every session to end", func() bool {
+		ents, _ := os.ReadDir("/run/systemd/sessions")
+		users, _ := os.ReadDir("/run/systemd/users")
+		return len(ents) == 0 && len(users) == 0
+	})
+	for _, p := range []string{"/run/user/0", "/run/user/65534"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left behind (%v)", p, err)
+		}
+	}
+	scopes, _ := filepath.Glob(filepath.Join(e.cgroups[0], "user.slice", "*", "session-*.scope"))
+	if len(scopes) != 0 {
+		t.Errorf("session scopes left: %v", scopes)
+	}
+	if out := e.ok("loginctl", "list-sessions", "--no-legend"); strings.TrimSpace(out) != "" {
+		t.Errorf("sessions listed: %s", out)
+	}
+	if !strings.Contains(e.log(), " session=c12 ") {
+		t.Errorf("expected ids c1..c12; log:\n%s", e.log())
 	}
 }
