@@ -147,6 +147,15 @@ func TestLogin1(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^\s*0\s+root`).MatchString(users) || !regexp.MustCompile(`(?m)^\s*65534\s+nobody`).MatchString(users) {
 			t.Errorf("list-users:\n%s", users)
 		}
+		mgr := parseKV(e.ok("loginctl", "show-session", "--all")) // no id: the manager's properties
+		for k, v := range map[string]string{"NAutoVTs": "6", "KillUserProcesses": "no", "BlockInhibited": "", "IdleHint": "no", "InhibitDelayMaxUSec": "5s"} {
+			if got, ok := mgr[k]; !ok || got != v {
+				t.Errorf("manager %s=%q (present %v), want %q", k, got, ok, v)
+			}
+		}
+		if seat := parseKV(e.ok("loginctl", "show-seat", "seat0")); seat["ActiveSession"] != nobody.id || seat["CanGraphical"] != "no" || !strings.Contains(seat["Sessions"], nobody.id) {
+			t.Errorf("show-seat seat0: %v", seat)
+		}
 		if inh := e.ok("systemd-inhibit", "--list", "--no-pager"); !strings.Contains(inh, "No inhibitors") {
 			t.Errorf("systemd-inhibit --list:\n%s", inh)
 		}
