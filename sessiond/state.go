@@ -82,12 +82,29 @@ func (m *Manager) Run(ctx context.Context) {
 	for {
 		select {
 		case r := <-m.reqs:
-			err := r.f(m.st)
+			// Events that arrive together (many sessions ending at once)
+			// are applied as one batch and flushed once.
+			batch := []request{r}
+		more:
+			for len(batch) < 64 {
+				select {
+				case r := <-m.reqs:
+					batch = append(batch, r)
+				default:
+					break more
+				}
+			}
+			errs := make([]error, len(batch))
+			for i, r := range batch {
+				errs[i] = r.f(m.st)
+			}
 			// Persist and announce before answering: a client that got
 			// its reply must find the files and have seen the signals.
 			m.st.flush()
-			if r.done != nil {
-				r.done <- err
+			for i, r := range batch {
+				if r.done != nil {
+					r.done <- errs[i]
+				}
 			}
 		case <-ctx.Done():
 			return

@@ -1,7 +1,10 @@
 package sessiond_test
 
 import (
+	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -49,4 +52,41 @@ func BenchmarkPAMSession(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "cycles/s")
+}
+
+// BenchmarkDropSessions: 50 open sessions whose processes all die at
+// once; the time until sessiond has removed every one of them.
+func BenchmarkDropSessions(b *testing.B) {
+	e := newEnv(b)
+	const n = 50
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		hs := make([]*held, 0, n)
+		for j := 0; j < n; j++ {
+			hs = append(hs, e.hold("root", fmt.Sprintf("pts/%d", 100+j)))
+		}
+		b.StartTimer()
+		start := time.Now()
+		for _, h := range hs {
+			_ = syscall.Kill(h.sleep, syscall.SIGKILL)
+			_ = h.cmd.Process.Kill()
+		}
+		for deadline := start.Add(30 * time.Second); ; time.Sleep(200 * time.Microsecond) {
+			if ents, _ := os.ReadDir("/run/systemd/sessions"); len(ents) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("sessions not dropped; log:\n%s", e.log())
+			}
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		for _, h := range hs {
+			_ = h.cmd.Wait()
+		}
+		e.procs = e.procs[:0]
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/50-sessions")
 }
