@@ -81,6 +81,9 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 		}
 	}
 	cfg.Log.Info("sessiond ready", "bus", addr, "run", cfg.RunDir)
+	if cfg.Ready != nil {
+		cfg.Ready()
+	}
 	select {
 	case <-ctx.Done():
 		return nil

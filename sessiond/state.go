@@ -39,6 +39,9 @@ type Config struct {
 	CanGraphical func() bool
 	Clock        Clock
 	Log          *slog.Logger
+	// Ready, if set, is called once the bus name is owned and seat0 is
+	// published (readiness notification for the service manager).
+	Ready func()
 }
 
 // Emitter sends signals; *godbus.Conn is one.

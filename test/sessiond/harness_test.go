@@ -252,31 +252,38 @@ func (e *env) log() string {
 	return string(b)
 }
 
-// startDaemon starts sessiond and waits until it published seat0 (which
-// it does only after owning its bus name).
+// startDaemon starts sessiond and waits for its readiness notification
+// (-ready-fd), after which it must own its name and have published seat0.
 func (e *env) startDaemon() {
 	e.tb.Helper()
 	logf, err := os.OpenFile(e.path("sessiond.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	e.must(err, "log file")
 	defer logf.Close()
-	e.daemon = exec.Command(os.Getenv(binEnv), e.args...)
+	rd, wr, err := os.Pipe()
+	e.must(err, "ready pipe")
+	defer rd.Close()
+	e.daemon = exec.Command(os.Getenv(binEnv), append(e.args, "-ready-fd", "3")...)
 	e.daemon.Stdout, e.daemon.Stderr = logf, logf
-	e.must(e.daemon.Start(), "start sessiond")
-	// The seat0 file may be left from a killed predecessor: wait for the
-	// bus name, which a dead sessiond cannot hold.
+	e.daemon.ExtraFiles = []*os.File{wr}
+	err = e.daemon.Start()
+	wr.Close()
+	e.must(err, "start sessiond")
+	_ = rd.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := rd.Read(make([]byte, 1)); n != 1 {
+		e.tb.Fatalf("no readiness notification from sessiond (%v); log:\n%s", err, e.log())
+	}
 	c, err := godbus.Connect(busAddr)
 	e.must(err, "connect to the private bus")
 	defer c.Close()
-	e.waitFor("sessiond to own its name and publish seat0", func() bool {
-		var owner string
-		err := c.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, "org.freedesktop.login1").Store(&owner)
-		_, serr := os.Stat("/run/systemd/seats/seat0")
-		if err != nil || owner == e.owner || serr != nil {
-			return false
-		}
-		e.owner = owner
-		return true
-	})
+	var owner string
+	e.must(c.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, "org.freedesktop.login1").Store(&owner), "GetNameOwner")
+	if owner == e.owner {
+		e.tb.Fatalf("login1 still owned by the previous sessiond %s", owner)
+	}
+	e.owner = owner
+	if _, err := os.Stat("/run/systemd/seats/seat0"); err != nil {
+		e.tb.Fatalf("ready before seat0 was published: %v", err)
+	}
 }
 
 // killDaemon kills sessiond with SIGKILL (no clean-up at all).

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,6 +39,7 @@ func run(ctx context.Context, args []string) error {
 	vts := fs.String("vts", "auto", "virtual terminals on seat0: auto, on or off")
 	nAutoVTs := fs.Uint("n-autovts", 6, "value of the NAutoVTs property")
 	debug := fs.Bool("debug", false, "log debug messages")
+	readyFD := fs.Int("ready-fd", -1, "write a newline to this fd once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -89,6 +91,33 @@ func run(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("-vts: want auto, on or off, not %q", *vts)
 	}
+	cfg.Ready = func() { notifyReady(*readyFD, log) }
 	log.Info("cgroup placement", "unified", roots.Unified, "legacy", roots.Legacy)
 	return sessiond.Serve(ctx, cfg, *busAddr)
+}
+
+// notifyReady tells the service manager that login1 is being served:
+// through an inherited pipe (dinit's pipefd) and/or sd_notify's socket.
+func notifyReady(fd int, log *slog.Logger) {
+	if fd >= 0 {
+		f := os.NewFile(uintptr(fd), "ready-fd")
+		if _, err := f.Write([]byte("\n")); err != nil {
+			log.Warn("ready notification", "fd", fd, "err", err)
+		}
+		f.Close()
+	}
+	if sock := os.Getenv("NOTIFY_SOCKET"); sock != "" {
+		if sock[0] == '@' {
+			sock = "\x00" + sock[1:]
+		}
+		c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: sock, Net: "unixgram"})
+		if err != nil {
+			log.Warn("sd_notify", "err", err)
+			return
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("READY=1")); err != nil {
+			log.Warn("sd_notify", "err", err)
+		}
+	}
 }
