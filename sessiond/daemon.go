@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -80,6 +81,7 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 			defer stop()
 		}
 	}
+	go m.pollGraphics(ctx, 2*time.Second)
 	cfg.Log.Info("sessiond ready", "bus", addr, "run", cfg.RunDir)
 	if cfg.Ready != nil {
 		cfg.Ready()

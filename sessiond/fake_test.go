@@ -184,6 +184,11 @@ type world struct {
 
 func newWorld(t *testing.T, runDir string, host *fakeHost, vts VTs) *world {
 	t.Helper()
+	return newWorldCfg(t, runDir, host, vts, nil)
+}
+
+func newWorldCfg(t *testing.T, runDir string, host *fakeHost, vts VTs, adjust func(*Config)) *world {
+	t.Helper()
 	if runDir == "" {
 		runDir = t.TempDir()
 	}
@@ -196,6 +201,9 @@ func newWorld(t *testing.T, runDir string, host *fakeHost, vts VTs) *world {
 	}
 	if vts != nil {
 		cfg.VTs = vts
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	em := &fakeEmitter{}
 	m := NewManager(cfg, em)

@@ -1,10 +1,13 @@
 package sessiond
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -388,5 +391,38 @@ func TestDevicesPauseAndResume(t *testing.T) {
 		if ss := s.sessions[a.ID]; ss.Controller != "" || len(ss.devices) != 0 {
 			t.Errorf("control kept after the controller left: %q %d", ss.Controller, len(ss.devices))
 		}
+	})
+}
+
+func TestCanGraphicalAppears(t *testing.T) {
+	var mu sync.Mutex
+	graphics := false
+	host := newFakeHost()
+	dir := t.TempDir()
+	w := newWorldCfg(t, dir, host, nil, func(c *Config) {
+		c.CanGraphical = func() bool { mu.Lock(); defer mu.Unlock(); return graphics }
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.m.pollGraphics(ctx, time.Millisecond)
+	if st := w.file("systemd/seats/seat0"); st["CAN_GRAPHICAL"] != "0" {
+		t.Fatalf("seat0 %v", st)
+	}
+	w.em.take()
+	mu.Lock()
+	graphics = true // the DRM driver bound
+	mu.Unlock()
+	w.waitFor("CAN_GRAPHICAL=1", func() bool { return w.file("systemd/seats/seat0")["CAN_GRAPHICAL"] == "1" })
+	w.waitFor("PropertiesChanged(CanGraphical)", func() bool {
+		w.em.mu.Lock()
+		defer w.em.mu.Unlock()
+		for _, s := range w.em.got {
+			if s.path == seatPath("seat0") && s.name == bus.IfaceProperties+".PropertiesChanged" {
+				if v, ok := s.args[1].(map[string]godbus.Variant)["CanGraphical"]; ok && v.Value() == true {
+					return true
+				}
+			}
+		}
+		return false
 	})
 }
