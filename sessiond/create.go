@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -69,6 +70,12 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 	}
 	if strings.ContainsAny(r.Desktop, " \t\n/") {
 		return nil, inval("Invalid desktop string %s", r.Desktop)
+	}
+	// TTY and display go unescaped into the session file: one line each.
+	for name, v := range map[string]string{"TTY": r.TTY, "display": r.Display} {
+		if strings.ContainsFunc(v, func(c rune) bool { return unicode.IsControl(c) || unicode.IsSpace(c) }) {
+			return nil, inval("Invalid %s %q", name, v)
+		}
 	}
 	var st *seat
 	if r.Seat != "" {

@@ -36,6 +36,8 @@ func TestCreateValidation(t *testing.T) {
 		{"VT on a seat without VTs", CreateRequest{UID: 1000, PID: 51, TTY: "tty2"}, bus.ErrInvalidArgs},
 		{"vtnr on a seat without VTs", CreateRequest{UID: 1000, PID: 51, Seat: "seat0", VTNr: 3}, bus.ErrInvalidArgs},
 		{"unknown user", CreateRequest{UID: 4242, PID: 51}, bus.ErrNoSuchUser},
+		{"newline in tty", CreateRequest{UID: 1000, PID: 51, TTY: "pts/1\nUID=0"}, bus.ErrInvalidArgs},
+		{"space in display", CreateRequest{UID: 1000, PID: 51, Display: ":0 x"}, bus.ErrInvalidArgs},
 		{"leader already in a session", CreateRequest{UID: 1000, PID: 50}, bus.ErrSessionBusy},
 		{"unknown property", CreateRequest{UID: 1000, PID: 51, Properties: []struct {
 			Name  string
