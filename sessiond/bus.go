@@ -91,6 +91,13 @@ func (m *Manager) buildInterfaces() ifaces {
 				Out: []bus.Arg{a("session_id", "s"), a("object_path", "o"), a("runtime_path", "s"), a("fifo_fd", "h"),
 					a("uid", "u"), a("seat_id", "s"), a("vtnr", "u"), a("existing", "b")},
 				Handler: m.hCreateSession},
+			{Name: "CreateSessionWithPIDFD", In: []bus.Arg{
+				a("uid", "u"), a("pidfd", "h"), a("service", "s"), a("type", "s"), a("class", "s"), a("desktop", "s"),
+				a("seat_id", "s"), a("vtnr", "u"), a("tty", "s"), a("display", "s"), a("remote", "b"),
+				a("remote_user", "s"), a("remote_host", "s"), a("flags", "t"), a("properties", "a(sv)")},
+				Out: []bus.Arg{a("session_id", "s"), a("object_path", "o"), a("runtime_path", "s"), a("fifo_fd", "h"),
+					a("uid", "u"), a("seat_id", "s"), a("vtnr", "u"), a("existing", "b")},
+				Handler: m.hCreateSessionWithPIDFD},
 			{Name: "ReleaseSession", In: []bus.Arg{a("session_id", "s")}, Handler: m.hReleaseSession},
 			{Name: "ActivateSession", In: []bus.Arg{a("session_id", "s")}, Handler: m.sessionArgOp(opActivate)},
 			{Name: "ActivateSessionOnSeat", In: []bus.Arg{a("session_id", "s"), a("seat_id", "s")}, Handler: m.hActivateSessionOnSeat},
@@ -757,6 +764,52 @@ func (m *Manager) hCreateSession(c *bus.Call) ([]any, error) {
 		&r.TTY, &r.Display, &r.Remote, &r.RemoteUser, &r.RemoteHost, &r.Properties); err != nil {
 		return nil, err
 	}
+	return m.createSession(c, &r)
+}
+
+// hCreateSessionWithPIDFD is the variant pam_systemd >= 255 tries first:
+// the leader comes as a pidfd (we only need its pid) and there are flags
+// (none defined).
+func (m *Manager) hCreateSessionWithPIDFD(c *bus.Call) ([]any, error) {
+	var r CreateRequest
+	var fd godbus.UnixFD
+	var flags uint64
+	if err := c.Store(&r.UID, &fd, &r.Service, &r.Type, &r.Class, &r.Desktop, &r.Seat, &r.VTNr,
+		&r.TTY, &r.Display, &r.Remote, &r.RemoteUser, &r.RemoteHost, &flags, &r.Properties); err != nil {
+		return nil, err
+	}
+	pid, err := pidOfPidfd(int(fd))
+	_ = syscall.Close(int(fd))
+	if err != nil {
+		return nil, bus.Errorf(bus.ErrInvalidArgs, "Invalid leader pidfd: %v", err)
+	}
+	if flags != 0 {
+		return nil, bus.Errorf(bus.ErrInvalidArgs, "Flags 0x%x not supported", flags)
+	}
+	r.PID = pid
+	return m.createSession(c, &r)
+}
+
+// pidOfPidfd reads the pid a pidfd refers to from its fdinfo.
+func pidOfPidfd(fd int) (uint32, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+			n := parseU64(strings.TrimSpace(v))
+			if n == 0 || n > 0x7fffffff {
+				return 0, fmt.Errorf("process gone")
+			}
+			return uint32(n), nil
+		}
+	}
+	return 0, fmt.Errorf("not a pidfd")
+}
+
+func (m *Manager) createSession(c *bus.Call, rq *CreateRequest) ([]any, error) {
+	r := *rq
 	cl, err := m.caller(c)
 	if err != nil {
 		return nil, err

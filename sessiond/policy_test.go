@@ -43,7 +43,7 @@ func TestPolicyMatchesInterfaces(t *testing.T) {
 	if !rootOwns {
 		t.Error("policy does not let root own " + BusName)
 	}
-	rootOnly := map[string]bool{IfaceManager + ".CreateSession": true, IfaceManager + ".ReleaseSession": true}
+	rootOnly := map[string]bool{IfaceManager + ".CreateSession": true, IfaceManager + ".CreateSessionWithPIDFD": true, IfaceManager + ".ReleaseSession": true}
 	m := NewManager(Config{}, nil)
 	for _, i := range m.Interfaces() {
 		for _, meth := range i.Methods {

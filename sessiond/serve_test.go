@@ -13,6 +13,7 @@ import (
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
 )
 
 // privateBus starts a dbus-daemon of our own (no root needed).
@@ -129,6 +130,35 @@ func TestServeOverBus(t *testing.T) {
 		t.Errorf("the session file was not there when the reply came: %v", err)
 	}
 	syscall.Close(int(fd))
+
+	// The pidfd variant (pam_systemd >= 255), for a child of ours.
+	child := exec.Command("sleep", "60")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	pidfd, err := unix.PidfdOpen(child.Process.Pid, 0)
+	if err != nil {
+		t.Skipf("no pidfd support: %v", err)
+	}
+	defer unix.Close(pidfd)
+	var id2 string
+	var leader uint32
+	var fd2 godbus.UnixFD
+	err = mgr.Call(IfaceManager+".CreateSessionWithPIDFD", 0, uint32(1001), godbus.UnixFD(pidfd), "test", "", "", "", "", uint32(0), "", "", false, "", "", uint64(0), []struct {
+		A string
+		B godbus.Variant
+	}{}).Store(&id2, &path, &rt, &fd2, &uid, &seat, &vt, &existing)
+	if err != nil || id2 != "c2" || uid != 1001 {
+		t.Fatalf("CreateSessionWithPIDFD: %v %s %d", err, id2, uid)
+	}
+	syscall.Close(int(fd2))
+	if v, err := c.Object(BusName, path).GetProperty(IfaceSession + ".Leader"); err != nil {
+		t.Error(err)
+	} else if leader = v.Value().(uint32); int(leader) != child.Process.Pid {
+		t.Errorf("leader %d, want the pidfd's process %d", leader, child.Process.Pid)
+	}
+	path = sessionPath("c1")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		// The FIFO closed, but the fake scope is still populated: closing.
