@@ -115,3 +115,24 @@ func TestChildNames(t *testing.T) {
 		t.Errorf("ChildNames=%v", got)
 	}
 }
+
+// FuzzLabel: escaping round-trips and only produces path-safe bytes;
+// unescaping arbitrary input never panics.
+func FuzzLabel(f *testing.F) {
+	for _, s := range []string{"", "c1", "3", "_33", "a-b", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := EscapeLabel(s)
+		for i := 0; i < len(e); i++ {
+			c := e[i]
+			if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				t.Fatalf("EscapeLabel(%q)=%q has %q", s, e, c)
+			}
+		}
+		if back, ok := UnescapeLabel(e); !ok || back != s {
+			t.Fatalf("round trip %q -> %q -> %q", s, e, back)
+		}
+		_, _ = UnescapeLabel(s)
+	})
+}

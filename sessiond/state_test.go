@@ -428,3 +428,24 @@ func TestCanGraphicalAppears(t *testing.T) {
 		return false
 	})
 }
+
+// FuzzEnvValue: any free-text value survives the session file.
+func FuzzEnvValue(f *testing.F) {
+	for _, s := range []string{"", "GNOME", "a\\b", "x\ny=1", "\x00\xff"} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, s string) {
+		p := dir + "/f"
+		if err := writeEnvFile(p, []kv{{"DESKTOP", cescape(s)}, {"UID", "1"}}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := readEnvFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cunescape(m["DESKTOP"]); got != s || m["UID"] != "1" {
+			t.Fatalf("value %q came back as %q (UID %q)", s, got, m["UID"])
+		}
+	})
+}
