@@ -168,6 +168,8 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "TakeControl", In: []bus.Arg{a("force", "b")}, Handler: m.hTakeControl},
 			{Name: "ReleaseControl", Handler: m.hReleaseControl},
 			{Name: "SetType", In: []bus.Arg{a("type", "s")}, Handler: m.hSetType},
+			{Name: "SetDisplay", In: []bus.Arg{a("display", "s")}, Handler: m.hSetDisplay},
+			{Name: "SetBrightness", In: []bus.Arg{a("subsystem", "s"), a("name", "s"), a("brightness", "u")}, Handler: m.hSetBrightness},
 			{Name: "TakeDevice", In: []bus.Arg{a("major", "u"), a("minor", "u")}, Out: []bus.Arg{a("fd", "h"), a("inactive", "b")}, Handler: m.hTakeDevice},
 			{Name: "ReleaseDevice", In: []bus.Arg{a("major", "u"), a("minor", "u")}, Handler: m.hReleaseDevice},
 			{Name: "PauseDeviceComplete", In: []bus.Arg{a("major", "u"), a("minor", "u")}, Handler: m.hPauseDeviceComplete},

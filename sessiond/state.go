@@ -39,6 +39,8 @@ type Config struct {
 	CanGraphical func() bool
 	Clock        Clock
 	Log          *slog.Logger
+	// SysClassDir is normally /sys/class (backlight and LED devices).
+	SysClassDir string
 	// Ready, if set, is called once the bus name is owned and seat0 is
 	// published (readiness notification for the service manager).
 	Ready func()

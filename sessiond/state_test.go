@@ -3,6 +3,8 @@ package sessiond
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -448,4 +450,38 @@ func FuzzEnvValue(f *testing.F) {
 			t.Fatalf("value %q came back as %q (UID %q)", s, got, m["UID"])
 		}
 	})
+}
+
+func TestSetBrightness(t *testing.T) {
+	sys := t.TempDir()
+	dev := filepath.Join(sys, "backlight", "intel_backlight")
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dev, "max_brightness"), []byte("100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldCfg(t, "", nil, nil, func(c *Config) { c.SysClassDir = sys })
+	for _, c := range []struct {
+		subsystem, name string
+		value           uint32
+		want, file      string
+	}{
+		{"backlight", "intel_backlight", 40, "", "40"},
+		{"backlight", "intel_backlight", 400, "", "100"},
+		{"drm", "card0", 1, bus.ErrInvalidArgs, ""},
+		{"backlight", "../../etc", 1, bus.ErrInvalidArgs, ""},
+		{"leds", "nosuch", 1, bus.ErrInvalidArgs, ""},
+	} {
+		var err error
+		w.state(func(s *state) { err = s.setBrightness(c.subsystem, c.name, c.value) })
+		if errName(err) != c.want {
+			t.Errorf("%s/%s=%d: %v, want %q", c.subsystem, c.name, c.value, err, c.want)
+		}
+		if c.file != "" {
+			if b, _ := os.ReadFile(filepath.Join(dev, "brightness")); string(b) != c.file {
+				t.Errorf("brightness file %q, want %q", b, c.file)
+			}
+		}
+	}
 }
