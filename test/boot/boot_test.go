@@ -298,6 +298,7 @@ func TestBoot(t *testing.T) {
 	if standin {
 		return // the stand-in writes no boot/shutdown records
 	}
+	checkOrder(t, con.all())
 	for _, want := range []struct{ what, re string }{
 		{"boot record", `^\[2\] .*\[reboot\s*\]`},
 		{"login of tester", `^\[7\] .*\[tester\s*\].*\[ttyS0`},
@@ -360,4 +361,42 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// bootOrder lists pairs (a, b): a must be reported started before b.
+var bootOrder = [][2]string{
+	{"early-fs", "rootfs-rw"},
+	{"rootfs-rw", "run-setup"},
+	{"run-setup", "dbus-pre"},
+	{"dbus-pre", "dbus"},
+	{"dbus", "sessiond"},
+	{"rootfs-rw", "getty-ttyS0"},
+	{"run-setup", "boot"},
+	{"rootfs-rw", "boot"},
+}
+
+// checkOrder reads ginit's "service 'NAME' started" lines from the console
+// and checks the dependency order of the units in units/.
+func checkOrder(t *testing.T, log string) {
+	t.Helper()
+	pos := map[string]int{}
+	for i, m := range regexp.MustCompile(`service '([^']+)' started`).FindAllStringSubmatch(log, -1) {
+		if _, seen := pos[m[1]]; !seen {
+			pos[m[1]] = i
+		}
+	}
+	if len(pos) == 0 {
+		t.Errorf("no \"service '...' started\" lines on the console: cannot check the start order")
+		return
+	}
+	for _, p := range bootOrder {
+		a, aok := pos[p[0]]
+		b, bok := pos[p[1]]
+		switch {
+		case !aok || !bok:
+			t.Errorf("console does not report both %s and %s started", p[0], p[1])
+		case a > b:
+			t.Errorf("%s started before %s, which it depends on", p[1], p[0])
+		}
+	}
 }
