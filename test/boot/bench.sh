@@ -15,8 +15,9 @@ qpid=
 cleanup() { [ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
+have_ginit=1
 cp --sparse=always "$dir/base.img" "$work/ginit.img"
-"$repo/test/boot/install.sh" "$work/ginit.img"
+"$repo/test/boot/install.sh" "$work/ginit.img" || have_ginit=
 
 # KVM only when the CPU shows vmx/svm (a nested /dev/kvm without them hangs
 # guests); GINIT_BOOT_ACCEL overrides. Same rule as the Go boot test.
@@ -51,6 +52,10 @@ boot() {
 
 printf '%-8s %s\n' init "seconds to login prompt (${accel[1]})"
 for i in $(seq "$runs"); do
-	printf '%-8s %s\n' ginit "$(boot "$work/ginit.img" /sbin/init)"
+	if [ -n "$have_ginit" ]; then
+		printf '%-8s %s\n' ginit "$(boot "$work/ginit.img" /sbin/init)"
+	else
+		printf '%-8s %s\n' ginit "n/a (make build first)"
+	fi
 	printf '%-8s %s\n' systemd "$(boot "$dir/base.img" /lib/systemd/systemd)"
 done
