@@ -168,7 +168,19 @@ func sortByDepth(s []string) {
 	}
 }
 
-func TestBoot(t *testing.T) {
+// vm is one booted guest.
+type vm struct {
+	con   *console
+	img   string
+	work  string
+	qdone chan error
+	qout  *bytes.Buffer
+}
+
+// gate skips unless the boot test is enabled and possible, and returns the
+// base image directory (built or cached by build-image.sh).
+func gate(t *testing.T, ctx context.Context) (root, dir string) {
+	t.Helper()
 	if os.Getenv("GINIT_BOOT_TEST") != "1" {
 		t.Skip("boot test runs only with GINIT_BOOT_TEST=1 (make boot-test)")
 	}
@@ -176,22 +188,82 @@ func TestBoot(t *testing.T) {
 		t.Skip("boot test needs root (debootstrap)")
 	}
 	need(t, "qemu-system-x86_64", "debootstrap", "debugfs", "e2fsck", "utmpdump")
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
-	root := repoRoot(t)
-	standin := os.Getenv("GINIT_BOOT_INIT") == "standin"
-
+	root = repoRoot(t)
 	cache := os.Getenv("GINIT_BOOT_CACHE")
 	if cache == "" {
 		cache = filepath.Join(root, ".cache", "boot")
 	}
 	bctx, bcancel := context.WithTimeout(ctx, 30*time.Minute)
-	dir := strings.TrimSpace(lastLine(run(t, bctx, filepath.Join(root, "test/boot/build-image.sh"), cache)))
-	bcancel()
+	defer bcancel()
+	dir = strings.TrimSpace(lastLine(run(t, bctx, filepath.Join(root, "test/boot/build-image.sh"), cache)))
+	return root, dir
+}
 
-	work := t.TempDir()
-	img := filepath.Join(work, "disk.img")
-	run(t, ctx, "cp", "--sparse=always", filepath.Join(dir, "base.img"), img)
+// boot copies the base image, installs files (image path -> host path, with
+// debugfs modes) and starts qemu; qemu is killed by pid at cleanup.
+func boot(t *testing.T, ctx context.Context, dir string, files, modes map[string]string) *vm {
+	t.Helper()
+	v := &vm{work: t.TempDir(), qout: &bytes.Buffer{}, qdone: make(chan error, 1)}
+	v.img = filepath.Join(v.work, "disk.img")
+	run(t, ctx, "cp", "--sparse=always", filepath.Join(dir, "base.img"), v.img)
+	overlay(t, ctx, v.img, files, modes)
+
+	logf, err := os.Create(filepath.Join(v.work, "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	sock := filepath.Join(v.work, "serial.sock")
+	qctx, qcancel := context.WithTimeout(ctx, 10*time.Minute)
+	t.Cleanup(qcancel)
+	q := exec.CommandContext(qctx, "qemu-system-x86_64", qemuArgs(dir, v.img, sock, "")...)
+	q.Stdout, q.Stderr = v.qout, v.qout
+	if err := q.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { v.qdone <- q.Wait() }()
+	t.Cleanup(func() {
+		q.Process.Kill() // by pid; a no-op once it exited
+		v.qdone <- <-v.qdone
+	})
+	if v.con, err = dialConsole(qctx, sock, logf); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("console:\n%s\nqemu:\n%s", tail(v.con.all(), 6000), v.qout.String())
+		}
+	})
+	return v
+}
+
+// waitExit waits for the guest to power qemu off by itself.
+func (v *vm) waitExit(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case err := <-v.qdone:
+		v.qdone <- err
+		if err != nil {
+			t.Fatalf("qemu: %v\n%s", err, v.qout.String())
+		}
+	case <-time.After(d):
+		t.Fatalf("the guest did not power off within %v", d)
+	}
+}
+
+// fsck checks the image is clean after the guest ended.
+func (v *vm) fsck(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if out, err := exec.CommandContext(ctx, "e2fsck", "-fn", v.img).CombinedOutput(); err != nil {
+		t.Errorf("e2fsck -fn: %v\n%s", err, out)
+	}
+}
+
+func TestBoot(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	root, dir := gate(t, ctx)
+	standin := os.Getenv("GINIT_BOOT_INIT") == "standin"
 
 	bin := os.Getenv("GINIT_BIN")
 	if bin == "" {
@@ -229,38 +301,8 @@ func TestBoot(t *testing.T) {
 			add("/etc/dbus-1/system.d/"+filepath.Base(p), p, "0100644")
 		}
 	}
-	overlay(t, ctx, img, files, modes)
-
-	logf, err := os.Create(filepath.Join(work, "console.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	sock := filepath.Join(work, "serial.sock")
-	args := qemuArgs(dir, img, sock, "")
-	qctx, qcancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer qcancel()
-	q := exec.CommandContext(qctx, "qemu-system-x86_64", args...)
-	var qout bytes.Buffer
-	q.Stdout, q.Stderr = &qout, &qout
-	if err := q.Start(); err != nil {
-		t.Fatal(err)
-	}
-	qdone := make(chan error, 1)
-	go func() { qdone <- q.Wait() }()
-	t.Cleanup(func() {
-		q.Process.Kill() // by pid; a no-op once it exited
-		<-qdone
-	})
-	con, err := dialConsole(qctx, sock, logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if t.Failed() {
-			t.Logf("console:\n%s\nqemu:\n%s", tail(con.all(), 6000), qout.String())
-		}
-	}()
+	v := boot(t, ctx, dir, files, modes)
+	con := v.con
 
 	const slow = 6 * time.Minute // TCG is slow; KVM takes seconds
 	con.expect(t, `ginit-test login: `, slow)
@@ -277,22 +319,12 @@ func TestBoot(t *testing.T) {
 	con.send(t, "root\n")
 	con.expect(t, `root@ginit-test:~# `, 2*time.Minute)
 	con.send(t, "ginitctl shutdown poweroff\n")
-	select {
-	case err := <-qdone:
-		qdone <- err
-		if err != nil {
-			t.Fatalf("qemu: %v\n%s", err, qout.String())
-		}
-	case <-time.After(3 * time.Minute):
-		t.Fatal("the guest did not power off within 3 minutes")
-	}
+	v.waitExit(t, 3*time.Minute)
 
 	// The disk must be clean: every filesystem was read-only or unmounted.
-	if out, err := exec.CommandContext(ctx, "e2fsck", "-fn", img).CombinedOutput(); err != nil {
-		t.Errorf("e2fsck -fn: %v\n%s", err, out)
-	}
-	wtmp := filepath.Join(work, "wtmp")
-	run(t, ctx, "debugfs", "-R", "dump /var/log/wtmp "+wtmp, img)
+	v.fsck(t, ctx)
+	wtmp := filepath.Join(v.work, "wtmp")
+	run(t, ctx, "debugfs", "-R", "dump /var/log/wtmp "+wtmp, v.img)
 	dump := run(t, ctx, "utmpdump", wtmp)
 	t.Logf("wtmp:\n%s", dump)
 	if standin {
@@ -308,6 +340,40 @@ func TestBoot(t *testing.T) {
 		if !regexp.MustCompile(`(?m)` + want.re).MatchString(dump) {
 			t.Errorf("wtmp has no %s (%s)", want.what, want.re)
 		}
+	}
+}
+
+// TestPid1Real runs package pid1 for real as a guest's PID 1 (the
+// pid1check program): early mounts, cad, then FinalShutdown with a process
+// that ignores SIGTERM; the guest must power off and leave a clean disk
+// holding the file written before the shutdown.
+func TestPid1Real(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	root, dir := gate(t, ctx)
+	exe := filepath.Join(t.TempDir(), "pid1check")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", exe, "./test/boot/pid1check")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build pid1check: %v\n%s", err, out)
+	}
+	v := boot(t, ctx, dir, map[string]string{"/usr/sbin/init": exe}, map[string]string{"/usr/sbin/init": "0100755"})
+	m := v.con.expect(t, `PID1CHECK mounts [^\r\n]*\r?\n`, 6*time.Minute)
+	for _, want := range []string{"err=<nil>", "proc=proc", "sys=sysfs", "dev=devtmpfs", "pts=devpts", "shm=tmpfs", "run=tmpfs", "cgroup=cgroup2"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("mounts line %q lacks %s", m, want)
+		}
+	}
+	v.con.expect(t, `PID1CHECK cad err=<nil>`, time.Minute)
+	v.con.expect(t, `PID1CHECK sigint=reboot`, time.Minute)
+	v.con.expect(t, `sending SIGKILL`, 2*time.Minute) // the stubborn process outlived SIGTERM
+	v.con.expect(t, `reboot\(2\): poweroff`, 2*time.Minute)
+	v.waitExit(t, 2*time.Minute)
+	v.fsck(t, ctx)
+	got := run(t, ctx, "debugfs", "-R", "cat /var/tmp/pid1check", v.img)
+	if !strings.Contains(got, "written before shutdown") {
+		t.Errorf("file written before the shutdown is not on disk: %q", got)
 	}
 }
 
