@@ -1,0 +1,70 @@
+package utmp
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRoundTrip(t *testing.T) {
+	now := time.Unix(1700000000, 123456000)
+	tests := []struct {
+		name string
+		r    Record
+	}{
+		{"boot", Record{Type: BootTime, Line: "~", ID: "~~", User: "reboot", Host: "6.1.0", Time: now}},
+		{"login", Record{Type: UserProcess, Pid: 42, Line: "tty1", ID: "tty1", User: "alice", Session: 3, Time: now}},
+		{"dead", Record{Type: DeadProcess, Pid: 42, Line: "tty1", ID: "1", Termination: 0, ExitStatus: 1}},
+		{"full-width", Record{Type: UserProcess, ID: "abcd", User: "0123456789abcdef0123456789abcdef"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.r.Encode()
+			if len(b) != Size {
+				t.Fatalf("len = %d", len(b))
+			}
+			got, err := Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Time.Equal(tt.r.Time) {
+				t.Fatalf("time %v, want %v", got.Time, tt.r.Time)
+			}
+			got.Time, tt.r.Time = time.Time{}, time.Time{}
+			if got != tt.r {
+				t.Fatalf("got %+v, want %+v", got, tt.r)
+			}
+		})
+	}
+	if _, err := Decode(make([]byte, 10)); err == nil {
+		t.Fatal("short record decoded")
+	}
+}
+
+func TestAppendWtmpUtmpdump(t *testing.T) {
+	bin, err := exec.LookPath("utmpdump")
+	if err != nil {
+		t.Skip("utmpdump not installed")
+	}
+	p := filepath.Join(t.TempDir(), "wtmp")
+	now := time.Unix(1700000000, 0)
+	for _, r := range []Record{
+		{Type: BootTime, Line: "~", ID: "~~", User: "reboot", Host: "6.1.0", Time: now},
+		{Type: UserProcess, Pid: 42, Line: "tty1", ID: "tty1", User: "alice", Time: now},
+	} {
+		if err := AppendWtmp(p, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(bin, p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("utmpdump: %v\n%s", err, out)
+	}
+	for _, want := range []string{"[2] [00000] [~~  ] [reboot", "[7] [00042] [tty1] [alice", "[tty1"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("utmpdump output lacks %q:\n%s", want, out)
+		}
+	}
+}
