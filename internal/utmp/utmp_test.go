@@ -68,3 +68,32 @@ func TestAppendWtmpUtmpdump(t *testing.T) {
 		}
 	}
 }
+
+func TestLastReadsBootAndShutdown(t *testing.T) {
+	bin, err := exec.LookPath("last")
+	if err != nil {
+		t.Skip("last not installed")
+	}
+	p := filepath.Join(t.TempDir(), "wtmp")
+	now := time.Now().Add(-time.Hour)
+	for _, r := range []Record{
+		BootRecord(now, "6.1.0"),
+		RunlevelRecord(now, '5', 'N', "6.1.0"),
+		{Type: UserProcess, Pid: 42, Line: "tty1", ID: "tty1", User: "alice", Time: now},
+		{Type: DeadProcess, Pid: 42, Line: "tty1", ID: "tty1", Time: now.Add(time.Minute)},
+		ShutdownRecord(now.Add(2*time.Minute), "6.1.0"),
+	} {
+		if err := AppendWtmp(p, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(bin, "-f", p, "-x").CombinedOutput()
+	if err != nil {
+		t.Fatalf("last: %v\n%s", err, out)
+	}
+	for _, want := range []string{"reboot", "shutdown", "runlevel", "alice", "tty1"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("last -x output lacks %q:\n%s", want, out)
+		}
+	}
+}
