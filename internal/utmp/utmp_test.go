@@ -1,6 +1,7 @@
 package utmp
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -95,5 +96,34 @@ func TestLastReadsBootAndShutdown(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("last -x output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestWriteUtmpWho(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "utmp")
+	now := time.Now()
+	for _, r := range []Record{
+		{Type: InitProcess, Pid: 41, Line: "tty1", ID: "1", Time: now},
+		{Type: UserProcess, Pid: 41, Line: "tty1", ID: "1", User: "alice", Time: now},
+		{Type: UserProcess, Pid: 50, Line: "tty2", ID: "2", User: "bob", Time: now},
+	} {
+		if err := WriteUtmp(p, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := os.Stat(p)
+	if err != nil || st.Size() != 2*Size {
+		t.Fatalf("utmp size %v (%v), want two slots", st.Size(), err)
+	}
+	bin, err := exec.LookPath("who")
+	if err != nil {
+		t.Skip("who not installed")
+	}
+	out, err := exec.Command(bin, p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("who: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "alice") || !strings.Contains(string(out), "tty1") {
+		t.Errorf("who output lacks alice on tty1:\n%s", out)
 	}
 }
