@@ -127,3 +127,22 @@ func TestWriteUtmpWho(t *testing.T) {
 		t.Errorf("who output lacks alice on tty1:\n%s", out)
 	}
 }
+
+func TestGettyRecords(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	tests := []struct {
+		r    Record
+		typ  int16
+		user string
+	}{
+		{InitRecord(now, 7, "1", "tty1"), InitProcess, ""},
+		{LoginRecord(now, 7, "1", "tty1", "alice", ""), UserProcess, "alice"},
+		{DeadRecord(now, 7, "1", "tty1"), DeadProcess, ""},
+	}
+	for _, tt := range tests {
+		got, err := Decode(tt.r.Encode())
+		if err != nil || got.Type != tt.typ || got.User != tt.user || got.Line != "tty1" || got.ID != "1" || got.Pid != 7 {
+			t.Errorf("got %+v (%v), want type %d user %q on tty1 id 1 pid 7", got, err, tt.typ, tt.user)
+		}
+	}
+}
