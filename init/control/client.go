@@ -1,0 +1,99 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// defaultSystemSocket is the system instance's socket path. It is link-time
+// configuration (go build -ldflags "-X ginit/init/control.defaultSystemSocket=/path"),
+// never changed at run time.
+var defaultSystemSocket = "/run/ginitctl"
+
+// DefaultSystemSocket returns the build-time default system socket path.
+func DefaultSystemSocket() string { return defaultSystemSocket }
+
+// SocketPath resolves the socket path: flag if set, else $GINIT_SOCKET_PATH,
+// else for a user instance $XDG_RUNTIME_DIR/ginitctl (or $HOME/.ginitctl),
+// else the build-time default. getenv is usually os.Getenv.
+func SocketPath(flag string, user bool, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if p := getenv("GINIT_SOCKET_PATH"); p != "" {
+		return p
+	}
+	if user {
+		if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+			return filepath.Join(d, "ginitctl")
+		}
+		if h := getenv("HOME"); h != "" {
+			return filepath.Join(h, ".ginitctl")
+		}
+	}
+	return defaultSystemSocket
+}
+
+// Client is one connection to the control socket. It is not safe for
+// concurrent use; open one per goroutine.
+type Client struct {
+	conn *net.UnixConn
+	buf  []byte
+}
+
+// Dial connects to the control socket at path.
+func Dial(path string) (*Client, error) {
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: c}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Do sends req and waits for the response or the end of ctx. After an error
+// the connection is unusable and should be closed.
+func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
+	if err := ctx.Err(); err != nil {
+		return Response{}, err
+	}
+	dl, _ := ctx.Deadline()
+	c.conn.SetDeadline(dl) // zero: none
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	c.buf = AppendRequest(c.buf, &req)
+	if len(c.buf)-HeaderSize > MaxRequestSize {
+		return Response{}, fmt.Errorf("%s request: %w (%d bytes)", req.Op, ErrTooLarge, len(c.buf)-HeaderSize)
+	}
+	if _, err := c.conn.Write(c.buf); err != nil {
+		return Response{}, c.ctxErr(ctx, err)
+	}
+	var err error
+	c.buf, err = readFrame(c.conn, c.buf, kindResponse, MaxResponseSize)
+	if err != nil {
+		return Response{}, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
+	}
+	resp, err := DecodeResponsePayload(c.buf)
+	if cap(c.buf) > 64<<10 {
+		c.buf = nil
+	}
+	if err != nil {
+		return Response{}, fmt.Errorf("decoding response: %w", err)
+	}
+	return resp, nil
+}
+
+func (c *Client) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,508 @@
+package control
+
+// Wire protocol, version 1 (see PROTOCOL.md for the same text with examples).
+//
+// Every message, in both directions, is one frame:
+//
+//	offset 0  2 bytes  magic "gC"
+//	offset 2  1 byte   protocol version (ProtocolVersion)
+//	offset 3  1 byte   kind: 'Q' request, 'R' response
+//	offset 4  4 bytes  payload length, big-endian unsigned
+//	offset 8  payload
+//
+// The payload is a sequence of fields, each: tag (1 byte), value length
+// (unsigned varint), value. Strings and byte slices are raw bytes; booleans
+// are one byte 0/1 and only sent when true; integers are signed varints
+// (zig-zag); lists repeat their tag once per element; a ServiceInfo is a
+// nested field sequence under one tag. Unknown tags are skipped, so a newer
+// peer may add fields without breaking an older one; a change of meaning
+// needs a new version. A request payload is at most MaxRequestSize bytes and a
+// response payload at most MaxResponseSize: a larger announced length is
+// rejected before any allocation.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Protocol constants.
+const (
+	ProtocolVersion = 1
+	HeaderSize      = 8
+	MaxRequestSize  = 1 << 20  // 1 MiB
+	MaxResponseSize = 64 << 20 // 64 MiB: long lists and logs
+
+	kindRequest  = 'Q'
+	kindResponse = 'R'
+)
+
+var magic = [2]byte{'g', 'C'}
+
+// Request field tags.
+const (
+	tqOp = iota + 1
+	tqService
+	tqPin
+	tqForce
+	tqNoWait
+	tqIgnoreUnstarted
+	tqClear
+	tqDepType
+	tqDepTarget
+	tqFrom
+	tqSignal
+	tqEnv
+	tqShutdown
+)
+
+// Response field tags.
+const (
+	trCode = iota + 1
+	trMessage
+	trService
+	trLog
+	trTruncated
+	trDependents
+	trEnv
+)
+
+// ServiceInfo field tags.
+const (
+	tsName = iota + 1
+	tsType
+	tsState
+	tsTarget
+	tsActive
+	tsPinStart
+	tsPinStop
+	tsFailed
+	tsSkipped
+	tsPID
+	tsExitStatus
+	tsStopReason
+	tsStatusText
+	tsFile
+	tsDep
+	tsDependent
+	tsTriggered
+)
+
+// Frame errors. A *FrameError tells the server whether the stream is still
+// in sync (the payload was consumed) so it may keep the connection.
+var (
+	ErrBadMagic  = errors.New("bad magic: not a ginit control frame")
+	ErrTooLarge  = errors.New("message too large")
+	ErrVersion   = errors.New("unsupported protocol version")
+	ErrBadKind   = errors.New("unexpected message kind")
+	ErrMalformed = errors.New("malformed payload")
+)
+
+type encoder struct{ b []byte }
+
+func (e *encoder) str(tag byte, s string) {
+	if s == "" {
+		return
+	}
+	e.b = append(e.b, tag)
+	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+func (e *encoder) bytes(tag byte, s []byte) {
+	if len(s) == 0 {
+		return
+	}
+	e.b = append(e.b, tag)
+	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+func (e *encoder) boolean(tag byte, v bool) {
+	if v {
+		e.b = append(e.b, tag, 1, 1)
+	}
+}
+
+func (e *encoder) int(tag byte, v int64) {
+	if v == 0 {
+		return
+	}
+	var tmp [binary.MaxVarintLen64]byte
+	n := binary.PutVarint(tmp[:], v)
+	e.b = append(e.b, tag, byte(n))
+	e.b = append(e.b, tmp[:n]...)
+}
+
+func (e *encoder) header(kind byte) {
+	e.b = append(e.b, magic[0], magic[1], ProtocolVersion, kind, 0, 0, 0, 0)
+}
+
+func (e *encoder) finish() []byte {
+	binary.BigEndian.PutUint32(e.b[4:8], uint32(len(e.b)-HeaderSize))
+	return e.b
+}
+
+// AppendRequest appends the framed encoding of req to buf.
+func AppendRequest(buf []byte, req *Request) []byte {
+	e := encoder{b: buf[:0]}
+	e.header(kindRequest)
+	e.str(tqOp, string(req.Op))
+	e.str(tqService, req.Service)
+	e.boolean(tqPin, req.Pin)
+	e.boolean(tqForce, req.Force)
+	e.boolean(tqNoWait, req.NoWait)
+	e.boolean(tqIgnoreUnstarted, req.IgnoreUnstarted)
+	e.boolean(tqClear, req.Clear)
+	e.str(tqDepType, req.DepType)
+	e.str(tqDepTarget, req.DepTarget)
+	e.str(tqFrom, req.From)
+	e.int(tqSignal, int64(req.Signal))
+	for _, s := range req.Env {
+		e.b = append(e.b, tqEnv)
+		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+		e.b = append(e.b, s...)
+	}
+	e.str(tqShutdown, req.Shutdown)
+	return e.finish()
+}
+
+// AppendResponse appends the framed encoding of resp to buf.
+func AppendResponse(buf []byte, resp *Response) []byte {
+	e := encoder{b: buf[:0]}
+	e.header(kindResponse)
+	e.int(trCode, int64(resp.Code))
+	e.str(trMessage, resp.Message)
+	for i := range resp.Services {
+		e.b = append(e.b, trService)
+		// Reserve a fixed 5-byte varint for the nested length so the body is
+		// written once, in place.
+		at := len(e.b)
+		e.b = append(e.b, 0, 0, 0, 0, 0)
+		encodeInfo(&e, &resp.Services[i])
+		n := uint64(len(e.b) - at - 5)
+		for j := 0; j < 4; j++ {
+			e.b[at+j] = byte(n) | 0x80
+			n >>= 7
+		}
+		e.b[at+4] = byte(n)
+	}
+	e.bytes(trLog, resp.Log)
+	e.boolean(trTruncated, resp.Truncated)
+	for _, s := range resp.Dependents {
+		e.b = append(e.b, trDependents)
+		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+		e.b = append(e.b, s...)
+	}
+	for _, s := range resp.Env {
+		e.b = append(e.b, trEnv)
+		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+		e.b = append(e.b, s...)
+	}
+	return e.finish()
+}
+
+func encodeInfo(e *encoder, si *ServiceInfo) {
+	e.str(tsName, si.Name)
+	e.str(tsType, si.Type)
+	e.str(tsState, si.State)
+	e.str(tsTarget, si.Target)
+	e.boolean(tsActive, si.Active)
+	e.boolean(tsPinStart, si.PinStart)
+	e.boolean(tsPinStop, si.PinStop)
+	e.boolean(tsFailed, si.Failed)
+	e.boolean(tsSkipped, si.Skipped)
+	e.int(tsPID, int64(si.PID))
+	e.str(tsExitStatus, si.ExitStatus)
+	e.str(tsStopReason, si.StopReason)
+	e.str(tsStatusText, si.StatusText)
+	e.str(tsFile, si.File)
+	for _, s := range si.Deps {
+		e.b = append(e.b, tsDep)
+		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+		e.b = append(e.b, s...)
+	}
+	for _, s := range si.Dependents {
+		e.b = append(e.b, tsDependent)
+		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+		e.b = append(e.b, s...)
+	}
+	e.boolean(tsTriggered, si.Triggered)
+}
+
+// field iterates over a field sequence.
+type fields struct {
+	b   []byte
+	err error
+}
+
+// next returns the next tag and value; ok is false at the end or on error.
+func (f *fields) next() (tag byte, val []byte, ok bool) {
+	if len(f.b) == 0 || f.err != nil {
+		return 0, nil, false
+	}
+	tag = f.b[0]
+	n, k := binary.Uvarint(f.b[1:])
+	if k <= 0 {
+		f.err = fmt.Errorf("%w: bad length of field %d", ErrMalformed, tag)
+		return 0, nil, false
+	}
+	rest := f.b[1+k:]
+	if n > uint64(len(rest)) {
+		f.err = fmt.Errorf("%w: field %d claims %d bytes, %d left", ErrMalformed, tag, n, len(rest))
+		return 0, nil, false
+	}
+	f.b = rest[n:]
+	return tag, rest[:n], true
+}
+
+func (f *fields) boolean(tag byte, v []byte) bool {
+	if len(v) != 1 || v[0] > 1 {
+		f.err = fmt.Errorf("%w: field %d: bad boolean", ErrMalformed, tag)
+		return false
+	}
+	return v[0] == 1
+}
+
+func (f *fields) int(tag byte, v []byte) int64 {
+	x, k := binary.Varint(v)
+	if k <= 0 || k != len(v) {
+		f.err = fmt.Errorf("%w: field %d: bad integer", ErrMalformed, tag)
+		return 0
+	}
+	return x
+}
+
+func (f *fields) intRange(tag byte, v []byte, lo, hi int64) int {
+	x := f.int(tag, v)
+	if f.err == nil && (x < lo || x > hi) {
+		f.err = fmt.Errorf("%w: field %d: %d out of range", ErrMalformed, tag, x)
+		return 0
+	}
+	return int(x)
+}
+
+// DecodeRequestPayload decodes a request payload (the bytes after the header).
+func DecodeRequestPayload(p []byte) (Request, error) {
+	var req Request
+	f := fields{b: p}
+	for {
+		tag, v, ok := f.next()
+		if !ok {
+			break
+		}
+		switch tag {
+		case tqOp:
+			req.Op = Op(v)
+		case tqService:
+			req.Service = string(v)
+		case tqPin:
+			req.Pin = f.boolean(tag, v)
+		case tqForce:
+			req.Force = f.boolean(tag, v)
+		case tqNoWait:
+			req.NoWait = f.boolean(tag, v)
+		case tqIgnoreUnstarted:
+			req.IgnoreUnstarted = f.boolean(tag, v)
+		case tqClear:
+			req.Clear = f.boolean(tag, v)
+		case tqDepType:
+			req.DepType = string(v)
+		case tqDepTarget:
+			req.DepTarget = string(v)
+		case tqFrom:
+			req.From = string(v)
+		case tqSignal:
+			req.Signal = f.intRange(tag, v, -1<<31, 1<<31-1)
+		case tqEnv:
+			req.Env = append(req.Env, string(v))
+		case tqShutdown:
+			req.Shutdown = string(v)
+		}
+	}
+	if f.err != nil {
+		return Request{}, f.err
+	}
+	if req.Op == "" {
+		return Request{}, fmt.Errorf("%w: request has no op", ErrMalformed)
+	}
+	return req, nil
+}
+
+// DecodeResponsePayload decodes a response payload.
+func DecodeResponsePayload(p []byte) (Response, error) {
+	var resp Response
+	f := fields{b: p}
+	for {
+		tag, v, ok := f.next()
+		if !ok {
+			break
+		}
+		switch tag {
+		case trCode:
+			resp.Code = Code(f.intRange(tag, v, -1<<31, 1<<31-1))
+		case trMessage:
+			resp.Message = string(v)
+		case trService:
+			si, err := decodeInfo(v)
+			if err != nil {
+				return Response{}, err
+			}
+			resp.Services = append(resp.Services, si)
+		case trLog:
+			resp.Log = append([]byte(nil), v...)
+		case trTruncated:
+			resp.Truncated = f.boolean(tag, v)
+		case trDependents:
+			resp.Dependents = append(resp.Dependents, string(v))
+		case trEnv:
+			resp.Env = append(resp.Env, string(v))
+		}
+	}
+	if f.err != nil {
+		return Response{}, f.err
+	}
+	return resp, nil
+}
+
+func decodeInfo(p []byte) (ServiceInfo, error) {
+	var si ServiceInfo
+	f := fields{b: p}
+	for {
+		tag, v, ok := f.next()
+		if !ok {
+			break
+		}
+		switch tag {
+		case tsName:
+			si.Name = string(v)
+		case tsType:
+			si.Type = string(v)
+		case tsState:
+			si.State = string(v)
+		case tsTarget:
+			si.Target = string(v)
+		case tsActive:
+			si.Active = f.boolean(tag, v)
+		case tsPinStart:
+			si.PinStart = f.boolean(tag, v)
+		case tsPinStop:
+			si.PinStop = f.boolean(tag, v)
+		case tsFailed:
+			si.Failed = f.boolean(tag, v)
+		case tsSkipped:
+			si.Skipped = f.boolean(tag, v)
+		case tsPID:
+			si.PID = f.intRange(tag, v, -1<<31, 1<<31-1)
+		case tsExitStatus:
+			si.ExitStatus = string(v)
+		case tsStopReason:
+			si.StopReason = string(v)
+		case tsStatusText:
+			si.StatusText = string(v)
+		case tsFile:
+			si.File = string(v)
+		case tsDep:
+			si.Deps = append(si.Deps, string(v))
+		case tsDependent:
+			si.Dependents = append(si.Dependents, string(v))
+		case tsTriggered:
+			si.Triggered = f.boolean(tag, v)
+		}
+	}
+	if f.err != nil {
+		return ServiceInfo{}, f.err
+	}
+	return si, nil
+}
+
+// header is a parsed frame header.
+type header struct {
+	version byte
+	kind    byte
+	length  uint32
+}
+
+func parseHeader(h []byte) (header, error) {
+	if h[0] != magic[0] || h[1] != magic[1] {
+		return header{}, ErrBadMagic
+	}
+	return header{version: h[2], kind: h[3], length: binary.BigEndian.Uint32(h[4:8])}, nil
+}
+
+// readFrame reads one frame of the wanted kind into buf (grown as needed).
+// A version or kind mismatch still consumes the payload, so the stream stays
+// in sync; the returned error then wraps ErrVersion or ErrBadKind.
+// ErrBadMagic and ErrTooLarge mean the stream is lost.
+func readFrame(r io.Reader, buf []byte, kind byte, max uint32) ([]byte, error) {
+	var hb [HeaderSize]byte
+	if _, err := io.ReadFull(r, hb[:]); err != nil {
+		return buf, err
+	}
+	h, err := parseHeader(hb[:])
+	if err != nil {
+		return buf, err
+	}
+	if h.length > max {
+		return buf, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, h.length, max)
+	}
+	if cap(buf) < int(h.length) {
+		buf = make([]byte, h.length)
+	}
+	buf = buf[:h.length]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return buf, err
+	}
+	if h.version != ProtocolVersion {
+		return buf, fmt.Errorf("%w %d (this side speaks %d)", ErrVersion, h.version, ProtocolVersion)
+	}
+	if h.kind != kind {
+		return buf, fmt.Errorf("%w %q, want %q", ErrBadKind, h.kind, kind)
+	}
+	return buf, nil
+}
+
+// DecodeRequest decodes one complete framed request.
+func DecodeRequest(frame []byte) (Request, error) {
+	p, err := checkFrame(frame, kindRequest, MaxRequestSize)
+	if err != nil {
+		return Request{}, err
+	}
+	return DecodeRequestPayload(p)
+}
+
+// DecodeResponse decodes one complete framed response.
+func DecodeResponse(frame []byte) (Response, error) {
+	p, err := checkFrame(frame, kindResponse, MaxResponseSize)
+	if err != nil {
+		return Response{}, err
+	}
+	return DecodeResponsePayload(p)
+}
+
+func checkFrame(frame []byte, kind byte, max uint32) ([]byte, error) {
+	if len(frame) < HeaderSize {
+		return nil, fmt.Errorf("%w: short frame (%d bytes)", ErrMalformed, len(frame))
+	}
+	h, err := parseHeader(frame)
+	if err != nil {
+		return nil, err
+	}
+	if h.version != ProtocolVersion {
+		return nil, fmt.Errorf("%w %d", ErrVersion, h.version)
+	}
+	if h.kind != kind {
+		return nil, fmt.Errorf("%w %q", ErrBadKind, h.kind)
+	}
+	if h.length > max {
+		return nil, ErrTooLarge
+	}
+	if int(h.length) != len(frame)-HeaderSize {
+		return nil, fmt.Errorf("%w: length %d, frame carries %d", ErrMalformed, h.length, len(frame)-HeaderSize)
+	}
+	return frame[HeaderSize:], nil
+}
