@@ -1,0 +1,517 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit statuses of ginitctl.
+const (
+	ExitOK    = 0 // success; for is-started/is-failed: the predicate holds
+	ExitFail  = 1 // the request failed, or the predicate does not hold
+	ExitUsage = 2 // bad command line
+)
+
+const cliUsage = `Usage: ginitctl [options] COMMAND [command options] [arguments]
+
+Commands:
+  start [--no-wait] [--pin] SERVICE
+  stop [--no-wait] [--pin] [--ignore-unstarted] [--force] SERVICE
+  restart [--no-wait] [--ignore-unstarted] [--force] SERVICE
+  wake [--no-wait] SERVICE
+  release [--ignore-unstarted] SERVICE
+  unpin SERVICE
+  status SERVICE
+  is-started SERVICE
+  is-failed SERVICE
+  list
+  reload SERVICE
+  unload SERVICE
+  add-dep TYPE FROM TO        TYPE: need|regular|milestone|waits-for
+  rm-dep TYPE FROM TO
+  enable [--from SERVICE] SERVICE
+  disable [--from SERVICE] SERVICE
+  setenv NAME[=VALUE]...      a plain NAME copies this process's value
+  unsetenv NAME...
+  trigger SERVICE
+  untrigger SERVICE
+  signal SIGNAL SERVICE       SIGNAL: HUP, SIGHUP or a number
+  signal -l
+  catlog [--clear] SERVICE
+  shutdown [halt|poweroff|reboot|kexec]   (default halt)
+
+Options (before or after the command):
+  -p, --socket-path PATH   control socket (else $GINIT_SOCKET_PATH, else the default)
+  -u, --user               talk to the user instance ($XDG_RUNTIME_DIR/ginitctl)
+  -s, --system             talk to the system instance
+  --quiet                  print only errors
+  --help                   this text
+  --version                print the version
+
+Exit status: 0 success (is-started/is-failed: true), 1 failure (is-started/
+is-failed: false), 2 usage error.
+`
+
+// cmdSpec describes a subcommand: its op, allowed flags and argument count.
+type cmdSpec struct {
+	op    Op
+	flags string // allowed command flags, space separated
+	args  int    // exact positional count; -1: one or more
+}
+
+var cliCommands = map[string]cmdSpec{
+	"start":      {OpStart, "--no-wait --pin", 1},
+	"stop":       {OpStop, "--no-wait --pin --ignore-unstarted --force", 1},
+	"restart":    {OpRestart, "--no-wait --ignore-unstarted --force", 1},
+	"wake":       {OpWake, "--no-wait", 1},
+	"release":    {OpRelease, "--ignore-unstarted", 1},
+	"unpin":      {OpUnpin, "", 1},
+	"status":     {OpStatus, "", 1},
+	"is-started": {OpStatus, "", 1},
+	"is-failed":  {OpStatus, "", 1},
+	"list":       {OpList, "", 0},
+	"reload":     {OpReload, "", 1},
+	"unload":     {OpUnload, "", 1},
+	"add-dep":    {OpAddDep, "", 3},
+	"rm-dep":     {OpRmDep, "", 3},
+	"enable":     {OpEnable, "--from", 1},
+	"disable":    {OpDisable, "--from", 1},
+	"setenv":     {OpSetEnv, "", -1},
+	"unsetenv":   {OpUnsetEnv, "", -1},
+	"trigger":    {OpTrigger, "", 1},
+	"untrigger":  {OpUntrigger, "", 1},
+	"signal":     {OpSignal, "-l", 2},
+	"catlog":     {OpCatLog, "--clear", 1},
+	"shutdown":   {OpShutdown, "", 0},
+}
+
+type cliArgs struct {
+	socket        string
+	user, quiet   bool
+	help, version bool
+	cmd           string
+	flags         map[string]string
+	pos           []string
+}
+
+func parseCLI(args []string) (*cliArgs, error) {
+	a := &cliArgs{flags: map[string]string{}}
+	var cmdFlags []string
+	for i := 0; i < len(args); i++ {
+		s := args[i]
+		if s == "--" {
+			a.pos = append(a.pos, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(s, "-") || s == "-" {
+			a.pos = append(a.pos, s)
+			continue
+		}
+		name, val, hasVal := strings.Cut(s, "=")
+		switch name {
+		case "-p", "--socket-path", "--from":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("option %s needs an argument", name)
+				}
+				i++
+				val = args[i]
+			}
+			if name == "--from" {
+				a.flags[name] = val
+				cmdFlags = append(cmdFlags, name)
+			} else {
+				a.socket = val
+			}
+			continue
+		}
+		if hasVal {
+			return nil, fmt.Errorf("option %s takes no argument", name)
+		}
+		switch s {
+		case "-u", "--user":
+			a.user = true
+		case "-s", "--system":
+			a.user = false
+		case "--quiet", "-q":
+			a.quiet = true
+		case "--help", "-h":
+			a.help = true
+		case "--version":
+			a.version = true
+		case "--no-wait", "--pin", "--ignore-unstarted", "--force", "--clear", "-l":
+			a.flags[s] = ""
+			cmdFlags = append(cmdFlags, s)
+		default:
+			// A negative number is the signal argument, not an option.
+			if _, err := strconv.Atoi(s); err == nil {
+				a.pos = append(a.pos, s)
+				continue
+			}
+			return nil, fmt.Errorf("unknown option %s", s)
+		}
+	}
+	if a.help || a.version {
+		return a, nil
+	}
+	if len(a.pos) == 0 {
+		return nil, fmt.Errorf("no command given")
+	}
+	a.cmd, a.pos = a.pos[0], a.pos[1:]
+	spec, ok := cliCommands[a.cmd]
+	if !ok {
+		return nil, fmt.Errorf("unknown command %q", a.cmd)
+	}
+	allowed := strings.Fields(spec.flags)
+	for _, f := range cmdFlags {
+		ok := false
+		for _, x := range allowed {
+			ok = ok || x == f
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: option %s not allowed", a.cmd, f)
+		}
+	}
+	want := spec.args
+	switch {
+	case a.cmd == "signal" && a.has("-l"):
+		want = 0
+	case a.cmd == "shutdown":
+		if len(a.pos) > 1 {
+			return nil, fmt.Errorf("shutdown: too many arguments")
+		}
+		return a, nil
+	}
+	if want < 0 {
+		if len(a.pos) == 0 {
+			return nil, fmt.Errorf("%s: at least one argument needed", a.cmd)
+		}
+	} else if len(a.pos) != want {
+		return nil, fmt.Errorf("%s: %d argument(s) expected, got %d", a.cmd, want, len(a.pos))
+	}
+	return a, nil
+}
+
+func (a *cliArgs) has(f string) bool { _, ok := a.flags[f]; return ok }
+
+// buildRequest maps parsed arguments to a request; env supplies setenv's
+// plain names.
+func buildRequest(a *cliArgs, env func(string) string) (Request, error) {
+	spec := cliCommands[a.cmd]
+	r := Request{Op: spec.op, Pin: a.has("--pin"), Force: a.has("--force"), NoWait: a.has("--no-wait"),
+		IgnoreUnstarted: a.has("--ignore-unstarted"), Clear: a.has("--clear"), From: a.flags["--from"]}
+	switch a.cmd {
+	case "add-dep", "rm-dep":
+		switch a.pos[0] {
+		case "need", "regular", "milestone", "waits-for":
+		default:
+			return r, fmt.Errorf("%s: unknown dependency type %q (need, regular, milestone, waits-for)", a.cmd, a.pos[0])
+		}
+		r.DepType, r.Service, r.DepTarget = a.pos[0], a.pos[1], a.pos[2]
+	case "setenv":
+		for _, s := range a.pos {
+			if !strings.Contains(s, "=") {
+				v := env(s)
+				if v == "" {
+					return r, fmt.Errorf("setenv: %s is not set in this environment", s)
+				}
+				s += "=" + v
+			}
+			if strings.HasPrefix(s, "=") {
+				return r, fmt.Errorf("setenv: empty variable name in %q", s)
+			}
+			r.Env = append(r.Env, s)
+		}
+	case "unsetenv":
+		for _, s := range a.pos {
+			if s == "" || strings.Contains(s, "=") {
+				return r, fmt.Errorf("unsetenv: bad variable name %q", s)
+			}
+		}
+		r.Env = a.pos
+	case "signal":
+		n, err := parseSignal(a.pos[0])
+		if err != nil {
+			return r, err
+		}
+		r.Signal, r.Service = n, a.pos[1]
+	case "shutdown":
+		r.Shutdown = "halt"
+		if len(a.pos) == 1 {
+			switch a.pos[0] {
+			case "halt", "poweroff", "reboot", "kexec":
+				r.Shutdown = a.pos[0]
+			default:
+				return r, fmt.Errorf("shutdown: unknown type %q (halt, poweroff, reboot, kexec)", a.pos[0])
+			}
+		}
+	case "list":
+	default:
+		r.Service = a.pos[0]
+	}
+	return r, nil
+}
+
+func parseSignal(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("signal: number %d out of range", n)
+		}
+		return n, nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if n := unix.SignalNum(name); n != 0 {
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("signal: unknown signal %q", s)
+}
+
+// RunCLI is ginitctl: it parses args (without the program name), talks to
+// the daemon and returns the exit status.
+func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) int {
+	a, err := parseCLI(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "ginitctl: %v\nTry 'ginitctl --help'.\n", err)
+		return ExitUsage
+	}
+	if a.help {
+		fmt.Fprint(stdout, cliUsage)
+		return ExitOK
+	}
+	if a.version {
+		fmt.Fprintf(stdout, "ginitctl (ginit), control protocol version %d\n", ProtocolVersion)
+		return ExitOK
+	}
+	if a.cmd == "signal" && a.has("-l") {
+		for n := 1; n < 32; n++ {
+			if name := unix.SignalName(unix.Signal(n)); name != "" {
+				fmt.Fprintf(stdout, "%2d %s\n", n, strings.TrimPrefix(name, "SIG"))
+			}
+		}
+		return ExitOK
+	}
+	req, err := buildRequest(a, env)
+	if err != nil {
+		fmt.Fprintf(stderr, "ginitctl: %v\n", err)
+		return ExitUsage
+	}
+	path := SocketPath(a.socket, a.user, env)
+	c, err := Dial(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ginitctl: cannot connect to ginit at %s: %v\n", path, err)
+		return ExitFail
+	}
+	defer c.Close()
+	resp, err := c.Do(ctx, req)
+	if err != nil {
+		fmt.Fprintf(stderr, "ginitctl: %s: %v\n", a.cmd, err)
+		return ExitFail
+	}
+	return report(a, &req, &resp, stdout, stderr)
+}
+
+var cliVerbs = map[string]string{"start": "started", "stop": "stopped", "wake": "started",
+	"release": "released", "unpin": "unpinned", "reload": "reloaded", "unload": "unloaded",
+	"trigger": "triggered", "untrigger": "untriggered", "enable": "enabled", "disable": "disabled"}
+
+func report(a *cliArgs, req *Request, resp *Response, stdout, stderr io.Writer) int {
+	out := func(format string, args ...any) {
+		if !a.quiet {
+			fmt.Fprintf(stdout, format, args...)
+		}
+	}
+	if a.cmd == "is-started" || a.cmd == "is-failed" {
+		if resp.Code != OK || len(resp.Services) == 0 {
+			if resp.Code == NoService || resp.Code == NotStarted {
+				out("%s\n", "STOPPED")
+				return ExitFail
+			}
+			return fail(a, req, resp, stderr)
+		}
+		si := &resp.Services[0]
+		out("%s\n", strings.ToUpper(si.State))
+		if (a.cmd == "is-started" && si.State == "started") || (a.cmd == "is-failed" && si.Failed) {
+			return ExitOK
+		}
+		return ExitFail
+	}
+	if resp.Code == NotStarted && req.IgnoreUnstarted {
+		return ExitOK
+	}
+	if resp.Code != OK {
+		return fail(a, req, resp, stderr)
+	}
+	switch a.cmd {
+	case "list":
+		if !a.quiet {
+			for i := range resp.Services {
+				fmt.Fprintln(stdout, ListLine(&resp.Services[i]))
+			}
+		}
+	case "status":
+		if len(resp.Services) == 0 {
+			fmt.Fprintf(stderr, "ginitctl: no status for service '%s'\n", req.Service)
+			return ExitFail
+		}
+		if !a.quiet {
+			writeStatus(stdout, &resp.Services[0])
+		}
+	case "catlog":
+		stdout.Write(resp.Log)
+		if resp.Truncated {
+			fmt.Fprintf(stderr, "ginitctl: the log of service '%s' was truncated\n", req.Service)
+		}
+	case "restart":
+		if !req.NoWait {
+			out("Service restarted.\n")
+		}
+	case "start", "stop", "wake":
+		if !req.NoWait {
+			out("Service '%s' %s.\n", req.Service, cliVerbs[a.cmd])
+		}
+	case "shutdown":
+		out("Shutting down (%s).\n", req.Shutdown)
+	default:
+		if v, ok := cliVerbs[a.cmd]; ok {
+			out("Service '%s' %s.\n", req.Service, v)
+		}
+	}
+	return ExitOK
+}
+
+func fail(a *cliArgs, req *Request, resp *Response, stderr io.Writer) int {
+	what := a.cmd
+	if a.cmd == "is-started" || a.cmd == "is-failed" || a.cmd == "status" {
+		what = "query"
+	}
+	msg := resp.Message
+	if msg == "" {
+		msg = codeText(resp.Code)
+	}
+	if req.Service != "" {
+		fmt.Fprintf(stderr, "ginitctl: cannot %s service '%s': %s\n", what, req.Service, msg)
+	} else {
+		fmt.Fprintf(stderr, "ginitctl: %s failed: %s\n", a.cmd, msg)
+	}
+	if len(resp.Dependents) > 0 {
+		fmt.Fprintf(stderr, "ginitctl: these dependent services would stop: %s\n", strings.Join(resp.Dependents, " "))
+		if !req.Force {
+			fmt.Fprintln(stderr, "ginitctl: use --force to stop them too")
+		}
+	}
+	return ExitFail
+}
+
+func codeText(c Code) string {
+	switch c {
+	case Failed:
+		return "failed"
+	case NoService:
+		return "no such service"
+	case BadRequest:
+		return "bad request"
+	case Refused:
+		return "refused"
+	case LoadError:
+		return "service description error"
+	case NotStarted:
+		return "service not started"
+	case Unsupported:
+		return "not supported"
+	}
+	return fmt.Sprintf("error code %d", c)
+}
+
+// ListLine formats one service in dinitctl's list format, e.g.
+// "[{+}     ] name (pid: 123)".
+func ListLine(si *ServiceInfo) string {
+	var mid string
+	switch si.State {
+	case "started":
+		if si.Skipped {
+			mid = "{s}     "
+		} else {
+			mid = "{+}     "
+		}
+	case "starting":
+		mid = "{ }<<   "
+	case "stopping":
+		mid = "   >>{ }"
+	default:
+		if si.Failed {
+			mid = "     {X}"
+		} else {
+			mid = "     {-}"
+		}
+	}
+	open, close := " ", " "
+	if si.Active {
+		open, close = "[", "]"
+	}
+	var b strings.Builder
+	b.WriteString(open + mid + close + " " + si.Name)
+	if si.PID > 0 {
+		fmt.Fprintf(&b, " (pid: %d)", si.PID)
+	}
+	if si.ExitStatus != "" && (si.State == "stopped" || si.State == "") {
+		fmt.Fprintf(&b, " (%s)", si.ExitStatus)
+	}
+	return b.String()
+}
+
+func writeStatus(w io.Writer, si *ServiceInfo) {
+	fmt.Fprintf(w, "Service: %s\n", si.Name)
+	if si.Type != "" {
+		fmt.Fprintf(w, "    Type: %s\n", si.Type)
+	}
+	state := strings.ToUpper(si.State)
+	if si.Target != "" && si.Target != si.State {
+		state += " (target: " + si.Target + ")"
+	}
+	if si.Failed {
+		state += " (failed)"
+	}
+	if si.Skipped {
+		state += " (skipped)"
+	}
+	fmt.Fprintf(w, "    State: %s\n", state)
+	var act []string
+	if si.Active {
+		act = append(act, "explicitly started")
+	}
+	if si.PinStart {
+		act = append(act, "pinned started")
+	}
+	if si.PinStop {
+		act = append(act, "pinned stopped")
+	}
+	if si.Triggered {
+		act = append(act, "triggered")
+	}
+	if len(act) > 0 {
+		fmt.Fprintf(w, "    Activation: %s\n", strings.Join(act, ", "))
+	}
+	if si.PID > 0 {
+		fmt.Fprintf(w, "    Process ID: %d\n", si.PID)
+	}
+	if si.ExitStatus != "" {
+		fmt.Fprintf(w, "    Last exit status: %s\n", si.ExitStatus)
+	}
+	if si.StopReason != "" && si.State == "stopped" {
+		fmt.Fprintf(w, "    Stop reason: %s\n", si.StopReason)
+	}
+	if si.StatusText != "" {
+		fmt.Fprintf(w, "    Status: %s\n", si.StatusText)
+	}
+	if si.File != "" {
+		fmt.Fprintf(w, "    Description file: %s\n", si.File)
+	}
+}
