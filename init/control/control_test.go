@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -369,3 +370,28 @@ func BenchmarkRoundTrip(b *testing.B) {
 type backendFunc func(Request) Response
 
 func (f backendFunc) Do(_ context.Context, r Request) Response { return f(r) }
+
+func TestSocketModeIgnoresUmask(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "s")
+	s, err := NewServer(path, &fakeBackend{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("mode under umask 0: %v %v", fi.Mode(), err)
+	}
+}
+
+func TestRefusesNonSocketPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewServer(path, &fakeBackend{}, nil); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("regular file at socket path: %v", err)
+	}
+}
