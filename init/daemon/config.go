@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config is ginit's command line.
+type Config struct {
+	ServicesDirs []string
+	SocketPath   string
+	System       bool
+	SystemMgr    bool
+	User         bool
+	Container    bool
+	Quiet        bool
+	LogFile      string
+	EnvFile      string
+	Services     []string
+	PID1         bool // we are process 1 (set by the caller)
+	Help         bool
+}
+
+// Usage is printed for --help.
+const Usage = `usage: ginit [options] [service...]
+  -d, --services-dir DIR   service directory (repeatable; replaces the defaults)
+  -p, --socket-path PATH   control socket path
+  -s, --system             system instance defaults (default for root)
+  -m, --system-mgr         manage the machine (default as PID 1)
+  -u, --user               user instance defaults
+  -t, --container          run as PID 1 of a container: no machine management
+  -q, --quiet              only errors on the console
+  -l, --log-file FILE      write ginit's log to FILE
+  -e, --env-file FILE      global environment file
+  service...               services to start (default: boot)
+`
+
+// ParseArgs parses dinit-compatible flags. Long options accept --opt=value.
+func ParseArgs(args []string) (Config, error) {
+	var c Config
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := a, "", false
+		if strings.HasPrefix(a, "--") {
+			if j := strings.IndexByte(a, '='); j > 0 {
+				name, val, hasVal = a[:j], a[j+1:], true
+			}
+		}
+		value := func() (string, error) {
+			if hasVal {
+				return val, nil
+			}
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("option %s needs an argument", name)
+			}
+			i++
+			return args[i], nil
+		}
+		var err error
+		switch name {
+		case "-d", "--services-dir":
+			var v string
+			if v, err = value(); err == nil {
+				c.ServicesDirs = append(c.ServicesDirs, v)
+			}
+		case "-p", "--socket-path":
+			c.SocketPath, err = value()
+		case "-l", "--log-file":
+			c.LogFile, err = value()
+		case "-e", "--env-file":
+			c.EnvFile, err = value()
+		case "-s", "--system":
+			c.System = true
+		case "-m", "--system-mgr":
+			c.SystemMgr = true
+		case "-u", "--user":
+			c.User = true
+		case "-t", "--container", "-o":
+			c.Container = true
+		case "-q", "--quiet":
+			c.Quiet = true
+		case "-h", "--help":
+			c.Help = true
+		case "--service":
+			var v string
+			if v, err = value(); err == nil {
+				c.Services = append(c.Services, v)
+			}
+		default:
+			if strings.HasPrefix(a, "-") && a != "-" {
+				return c, fmt.Errorf("unknown option %s", a)
+			}
+			c.Services = append(c.Services, a)
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	if c.System && c.User {
+		return c, fmt.Errorf("--system and --user exclude each other")
+	}
+	return c, nil
+}
+
+// Finish fills defaults that depend on the mode and environment.
+func (c *Config) Finish(getenv func(string) string, uid int) {
+	if !c.System && !c.User {
+		c.System = uid == 0
+		c.User = uid != 0
+	}
+	if c.PID1 && !c.Container {
+		c.SystemMgr = true
+		// The kernel passes its command line words to init; only service
+		// names given with --service count, except `single`.
+		var keep []string
+		for _, s := range c.Services {
+			if s == "single" {
+				keep = append(keep, s)
+			}
+		}
+		c.Services = keep
+	}
+	if len(c.Services) == 0 {
+		c.Services = []string{"boot"}
+	}
+	if len(c.ServicesDirs) == 0 {
+		if c.User {
+			if x := getenv("XDG_CONFIG_HOME"); x != "" {
+				c.ServicesDirs = append(c.ServicesDirs, filepath.Join(x, "dinit.d"))
+			}
+			if h := getenv("HOME"); h != "" {
+				c.ServicesDirs = append(c.ServicesDirs, filepath.Join(h, ".config", "dinit.d"))
+			}
+			c.ServicesDirs = append(c.ServicesDirs, "/etc/dinit.d/user", "/usr/lib/dinit.d/user", "/usr/local/lib/dinit.d/user")
+		} else {
+			c.ServicesDirs = []string{"/etc/ginit.d", "/etc/dinit.d", "/run/dinit.d", "/usr/local/lib/dinit.d", "/lib/dinit.d"}
+		}
+	}
+	if c.EnvFile == "" && c.System && !c.User {
+		if _, err := os.Stat("/etc/ginit/environment"); err == nil {
+			c.EnvFile = "/etc/ginit/environment"
+		}
+	}
+}
