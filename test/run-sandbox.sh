@@ -20,6 +20,10 @@ ns=(--pid --fork --mount --mount-proc --kill-child)
 [ "$(id -u)" = 0 ] || ns=(--user --map-root-user "${ns[@]}")
 
 sock=$tmp/ginitctl
+if [ ! -x "$BIN/ginit" ]; then
+	echo "bin/ginit is not built yet (init/cmd/ginit is still being written); nothing to run" >&2
+	exit 1
+fi
 echo "== ginit as PID 1 in a private namespace (services: units/sample)"
 unshare "${ns[@]}" -- "$BIN/ginit" --container -d units/sample -p "$sock" -l "$tmp/ginit.log" &
 pids+=($!)
