@@ -1,0 +1,124 @@
+package logging
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// ringLines bounds how many lines ginit's log keeps in memory before a file
+// is attached; older lines are dropped (and counted) past it.
+const ringLines = 4096
+
+// consoleQueue bounds the lines waiting for a slow console.
+const consoleQueue = 256
+
+// Main is ginit's own log. Lines go to the console through a queue, so a
+// stuck console never blocks ginit (lines are dropped and counted instead),
+// and are kept in a memory ring until AttachFile names a writable file, which
+// then receives the ring first and every later line.
+type Main struct {
+	mu      sync.Mutex // guards the fields below
+	ring    []string
+	lost    int // lines dropped from the ring before a file was attached
+	file    io.WriteCloser
+	dropped int // lines the console could not take
+	now     func() time.Time
+
+	console chan string
+	done    chan struct{}
+}
+
+// NewMain starts a log writing to console (nil: no console output).
+func NewMain(console io.Writer) *Main {
+	m := &Main{now: time.Now, done: make(chan struct{})}
+	if console != nil {
+		m.console = make(chan string, consoleQueue)
+		go func() {
+			defer close(m.done)
+			for line := range m.console {
+				_, _ = io.WriteString(console, line)
+			}
+		}()
+	} else {
+		close(m.done)
+	}
+	return m
+}
+
+// Printf logs one line (a newline is added).
+func (m *Main) Printf(format string, args ...any) {
+	line := m.now().UTC().Format("2006-01-02T15:04:05.000Z ") + fmt.Sprintf(format, args...)
+	if n := len(line); n == 0 || line[n-1] != '\n' {
+		line += "\n"
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.file != nil {
+		_, _ = io.WriteString(m.file, line)
+	} else {
+		if len(m.ring) == ringLines {
+			m.ring = m.ring[1:]
+			m.lost++
+		}
+		m.ring = append(m.ring, line)
+	}
+	if m.console != nil {
+		select {
+		case m.console <- line:
+		default:
+			m.dropped++
+		}
+	}
+}
+
+// AttachFile opens path for appending and writes the lines logged so far,
+// then every later line. Call it again (e.g. after a remount) to switch files.
+func (m *Main) AttachFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("ginit log: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lost > 0 {
+		fmt.Fprintf(f, "(%d early log lines lost)\n", m.lost)
+	}
+	for _, l := range m.ring {
+		if _, err := io.WriteString(f, l); err != nil {
+			f.Close()
+			return fmt.Errorf("ginit log %s: %w", path, err)
+		}
+	}
+	if m.file != nil {
+		m.file.Close()
+	}
+	m.file, m.ring, m.lost = f, nil, 0
+	return nil
+}
+
+// Dropped reports how many lines the console could not take.
+func (m *Main) Dropped() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dropped
+}
+
+// Close stops the console writer (after the queued lines) and closes the file.
+func (m *Main) Close() error {
+	m.mu.Lock()
+	if m.console != nil {
+		close(m.console)
+		m.console = nil
+	}
+	f := m.file
+	m.file = nil
+	m.mu.Unlock()
+	<-m.done
+	if f != nil {
+		return f.Close()
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/service"
+)
+
+// errGone is returned when signalling a process that has already been reaped
+// (its pid may belong to someone else by now).
+var errGone = errors.New("process has exited")
+
+// proc is a started or adopted process and its tree.
+type proc struct {
+	s    *Supervisor
+	name string
+	pid  int
+	pgid int    // process group to signal; 0 = none (adopted)
+	cg   string // cgroup dir, "" = none
+	n    service.Notifier
+	// signalOnly: options signal-process-only.
+	signalOnly bool
+
+	mu    sync.Mutex // guards dead and pidfd
+	dead  bool       // reaped (or seen dead, for adopted processes)
+	pidfd int        // adopted processes only; -1 = none
+	child bool       // our child: the reaper sees its exit
+}
+
+var _ service.Proc = (*proc)(nil)
+
+func (p *proc) Pid() int { return p.pid }
+
+func (p *proc) String() string { return fmt.Sprintf("%s[%d]", p.name, p.pid) }
+
+// markDead records that the pid is gone and drops its pidfd.
+func (p *proc) markDead() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dead = true
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+}
+
+func (p *proc) alive() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.dead
+}
+
+// Signal sends sig to the process group, or to the process only.
+func (p *proc) Signal(sig int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dead {
+		if p.signalOnly || p.pgid == 0 {
+			return errGone
+		}
+		// The leader is gone but the group may live on.
+		if err := unix.Kill(-p.pgid, unix.Signal(sig)); err != unix.ESRCH {
+			return err
+		}
+		return errGone
+	}
+	// The pidfd names exactly this process even if its pid were reused.
+	leader := func() error {
+		if p.pidfd >= 0 {
+			return unix.PidfdSendSignal(p.pidfd, unix.Signal(sig), nil, 0)
+		}
+		return unix.Kill(p.pid, unix.Signal(sig))
+	}
+	if p.signalOnly || p.pgid == 0 {
+		return leader()
+	}
+	// Signal the leader too in case it left its group (setsid).
+	err := unix.Kill(-p.pgid, unix.Signal(sig))
+	if e := leader(); err != nil {
+		err = e
+	}
+	return err
+}
+
+// KillTree sends sig to every process of the service.
+func (p *proc) KillTree(sig int) error {
+	if p.cg != "" {
+		return killCgroup(p.cg, unix.Signal(sig))
+	}
+	err := p.Signal(sig)
+	if errors.Is(err, errGone) || errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// Populated reports whether any process of the tree is left. The manager
+// uses it (by interface assertion) after Exited to wait for TreeEmpty.
+func (p *proc) Populated() bool {
+	if p.cg != "" {
+		pop, err := cgroupPopulated(p.cg)
+		if err == nil {
+			return pop
+		}
+	}
+	if p.alive() {
+		return true
+	}
+	if p.pgid != 0 {
+		err := unix.Kill(-p.pgid, 0)
+		return err == nil || err == unix.EPERM
+	}
+	return false
+}
+
+// cgroupName turns a service name into a safe cgroup directory name: '/',
+// control characters, '%' and spaces are %-escaped, and names that could
+// clash with cgroup interface files or "."/".." get their first byte escaped.
+func cgroupName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || c == '/' || c == '%' || c == '\\' {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	out := b.String()
+	if out == "" {
+		return "%00"
+	}
+	if out == "." || out == ".." || strings.HasPrefix(out, "cgroup.") || strings.Contains(out, ".") && isController(out) {
+		out = fmt.Sprintf("%%%02X", out[0]) + out[1:]
+	}
+	return out
+}
+
+// isController reports names like "memory.max" that look like interface files.
+func isController(n string) bool {
+	pre, _, _ := strings.Cut(n, ".")
+	switch pre {
+	case "cgroup", "memory", "pids", "cpu", "cpuset", "io", "hugetlb", "rdma", "misc", "irq":
+		return true
+	}
+	return false
+}
+
+// workingDir is the service's working directory: working-dir, else (as in
+// dinit) the directory of its service file, else ginit's own.
+func workingDir(d *service.Description) string {
+	if d.WorkingDir != "" {
+		return d.WorkingDir
+	}
+	if d.File != "" {
+		return filepath.Dir(d.File)
+	}
+	return ""
+}
+
+// devNull opens /dev/null for the child's stdin or output.
+func devNull(flag int) (*os.File, error) {
+	f, err := os.OpenFile(os.DevNull, flag, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,283 @@
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/logging"
+	"ginit/init/service"
+)
+
+// setup collects what one spawn opens: files passed to the child (closed in
+// the parent after the fork) and work to start once the pid is registered.
+type setup struct {
+	files   []*os.File // child's fds by number; nil = closed in the child
+	close   []*os.File // parent copies to close after the fork
+	after   []func(p *proc)
+	cleanup []func() // undo on failure
+	env     []string
+	sys     syscall.SysProcAttr
+	thread  *threadSetup
+}
+
+func (st *setup) setFD(n int, f *os.File) {
+	for len(st.files) <= n {
+		st.files = append(st.files, nil)
+	}
+	st.files[n] = f
+}
+
+func (st *setup) fds() []uintptr {
+	out := make([]uintptr, len(st.files))
+	for i, f := range st.files {
+		if f == nil {
+			out[i] = ^uintptr(0) // closed in the child
+		} else {
+			out[i] = f.Fd()
+		}
+	}
+	return out
+}
+
+func (st *setup) closeParent() {
+	for _, f := range st.close {
+		f.Close()
+	}
+	st.close = nil
+}
+
+func (st *setup) fail() {
+	st.closeParent()
+	for _, f := range st.cleanup {
+		f()
+	}
+}
+
+// Spawn starts one command of a service; see service.Spawner. Errors name
+// the failing stage and file; the process never ran in that case.
+func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (service.Proc, error) {
+	d := req.Desc
+	if len(req.Argv) == 0 {
+		return nil, errors.New("no command")
+	}
+	st := &setup{env: mergeEnv(req.Env, d.Env)}
+	path, err := lookPath(req.Argv[0], st.env)
+	if err != nil {
+		return nil, err
+	}
+	dir := workingDir(d)
+	if dir != "" && d.Chroot == "" {
+		if fi, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("chdir %s: %w", dir, unwrapPath(err))
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("chdir %s: %w", dir, syscall.ENOTDIR)
+		}
+	}
+	if err := s.prepare(req, st); err != nil {
+		st.fail()
+		return nil, err
+	}
+	st.sys.Setpgid = true
+	cgDir, err := s.placeCgroup(d, st)
+	if err != nil {
+		st.fail()
+		return nil, err
+	}
+	pidfd := -1
+	st.sys.PidFD = &pidfd
+	attr := &syscall.ProcAttr{Dir: dir, Env: st.env, Files: st.fds(), Sys: &st.sys}
+
+	s.mu.Lock()
+	pid, err := forkExec(path, req.Argv, attr, st.thread)
+	if err != nil {
+		s.mu.Unlock()
+		if pidfd >= 0 {
+			unix.Close(pidfd)
+		}
+		st.fail()
+		return nil, fmt.Errorf("exec %s: %w", path, err)
+	}
+	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, cg: cgDir, n: n,
+		signalOnly: d.Options.SignalProcessOnly, pidfd: pidfd, child: true}
+	s.procs[pid] = p
+	s.mu.Unlock()
+
+	st.closeParent()
+	for _, f := range st.after {
+		f(p)
+	}
+	return p, nil
+}
+
+// prepare sets up stdio, readiness and the rest of the child's state.
+func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
+	if err := s.stdio(req.Desc, st); err != nil {
+		return err
+	}
+	if req.Kind == service.ProcStart {
+		if err := s.readiness(req.Desc, st); err != nil {
+			return err
+		}
+	}
+	return s.credentials(req.Desc, st)
+}
+
+func onConsole(d *service.Description) bool {
+	o := d.Options
+	return o.RunsOnConsole || o.StartsOnConsole || o.SharesConsole
+}
+
+// stdio gives the child /dev/null as stdin and its output per log-type.
+func (s *Supervisor) stdio(d *service.Description, st *setup) error {
+	if onConsole(d) {
+		in, out := os.Stdin, os.Stdout
+		if s.cfg.Console != nil {
+			in, out = s.cfg.Console, s.cfg.Console
+		}
+		st.setFD(0, in)
+		st.setFD(1, out)
+		st.setFD(2, out)
+		return nil
+	}
+	in, err := devNull(os.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	st.close = append(st.close, in)
+	st.setFD(0, in)
+
+	var out *os.File
+	switch d.LogType {
+	case service.LogBuffer:
+		s.mu.Lock()
+		b := s.logs[d.Name]
+		if b == nil {
+			b = logging.NewBuffer(d.LogBufferSize)
+			s.logs[d.Name] = b
+		}
+		s.mu.Unlock()
+		out, err = s.pipeTo(st, b, nil)
+	case service.LogFile:
+		if d.LogFile == "" {
+			out, err = devNull(os.O_WRONLY)
+			break
+		}
+		if d.LogMaxSize > 0 {
+			var rf *logging.RotatingFile
+			rf, err = logging.OpenRotating(d.LogFile, os.FileMode(d.LogFilePermissions), d.LogFileUID, d.LogFileGID, d.LogMaxSize, 3)
+			if err == nil {
+				out, err = s.pipeTo(st, rf, rf)
+			}
+			break
+		}
+		out, err = logging.OpenFile(d.LogFile, os.FileMode(d.LogFilePermissions), d.LogFileUID, d.LogFileGID)
+	default: // none; pipe (consumer-of) is not supported yet and discards
+		out, err = devNull(os.O_WRONLY)
+	}
+	if err != nil {
+		return err
+	}
+	st.close = append(st.close, out)
+	st.setFD(1, out)
+	st.setFD(2, out)
+	return nil
+}
+
+// pipeTo returns the write end of a pipe whose output is copied into w by a
+// goroutine started after the fork; c (if any) is closed when it ends.
+func (s *Supervisor) pipeTo(st *setup, w io.Writer, c io.Closer) (*os.File, error) {
+	r, wr, err := os.Pipe()
+	if err != nil {
+		if c != nil {
+			c.Close()
+		}
+		return nil, fmt.Errorf("output pipe: %w", err)
+	}
+	st.cleanup = append(st.cleanup, func() {
+		r.Close()
+		if c != nil {
+			c.Close()
+		}
+	})
+	st.after = append(st.after, func(*proc) {
+		go func() {
+			logging.Pump(w, r)
+			if c != nil {
+				c.Close()
+			}
+		}()
+	})
+	return wr, nil
+}
+
+// readiness sets up ready-notification = pipefd:N or pipevar:VAR: any byte
+// written means ready. If the pipe is closed before a byte arrives the
+// service failed to start: it is logged and the process group gets SIGTERM,
+// so the manager sees it exit before it was ready.
+func (s *Supervisor) readiness(d *service.Description, st *setup) error {
+	rn := d.ReadyNotification
+	if rn == "" {
+		return nil
+	}
+	if rn == "notify" || rn == "sd_notify" {
+		return s.notifySocket(d, st)
+	}
+	kind, arg, _ := strings.Cut(rn, ":")
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("ready-notification pipe: %w", err)
+	}
+	st.cleanup = append(st.cleanup, func() { r.Close() })
+	st.close = append(st.close, w)
+	switch kind {
+	case "pipefd":
+		fd, err := strconv.Atoi(arg)
+		if err != nil || fd < 3 || fd > 1024 {
+			return fmt.Errorf("ready-notification %q: bad fd", rn)
+		}
+		st.setFD(fd, w)
+	case "pipevar":
+		if arg == "" {
+			return fmt.Errorf("ready-notification %q: no variable", rn)
+		}
+		fd := len(st.files)
+		if fd < 3 {
+			fd = 3
+		}
+		st.setFD(fd, w)
+		st.env = mergeEnv(st.env, []string{arg + "=" + strconv.Itoa(fd)})
+	default:
+		return fmt.Errorf("ready-notification %q: unknown kind", rn)
+	}
+	st.after = append(st.after, func(p *proc) {
+		go func() {
+			defer r.Close()
+			var b [1]byte
+			n, _ := r.Read(b[:])
+			if n > 0 {
+				p.n.Ready(p)
+				return
+			}
+			if p.alive() {
+				s.cfg.Logger.Printf("service '%s': readiness pipe closed before ready; stopping it", p.name)
+				_ = p.Signal(int(syscall.SIGTERM))
+			}
+		}()
+	})
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

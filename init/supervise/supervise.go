@@ -1,0 +1,257 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/logging"
+	"ginit/init/service"
+)
+
+// Config configures a Supervisor.
+type Config struct {
+	Logger service.Logger // required
+	// CgroupRoot is a directory of the unified (cgroup2) hierarchy that ginit
+	// owns; each service gets a child cgroup under it. "" = no cgroups: trees
+	// are process groups. See UnifiedMount.
+	CgroupRoot string
+	// Console is the terminal of services with runs-on-console,
+	// starts-on-console or shares-console (nil: ginit's stdin/stdout).
+	Console *os.File
+	// RuntimeDir holds per-service notify sockets ("" = no sd_notify).
+	RuntimeDir string
+	// NoSubreaper leaves PR_SET_CHILD_SUBREAPER alone (it is set when ginit
+	// is not PID 1, so that double-forked daemons are reaped by us).
+	NoSubreaper bool
+	// TreePoll is how often trees of exited processes are checked for
+	// emptiness besides after each reaped exit (default 1s).
+	TreePoll time.Duration
+}
+
+// Supervisor is the real service.Spawner and service.LogReader.
+type Supervisor struct {
+	cfg Config
+	sig chan os.Signal
+
+	mu      sync.Mutex         // registry lock; see the package doc
+	procs   map[int]*proc      // live children by pid
+	pending map[*proc]struct{} // exited (or adopted) procs whose tree is not known empty
+	logs    map[string]*logging.Buffer
+	cgroups map[string]string   // service name -> cgroup dir created by us
+	cgWarn  bool                // "no cgroups" was logged
+	extras  map[string][]func() // per-service resources freed by Release
+}
+
+var (
+	_ service.Spawner   = (*Supervisor)(nil)
+	_ service.LogReader = (*Supervisor)(nil)
+)
+
+// New prepares a Supervisor. SIGCHLD is caught from now on; call Run to reap.
+func New(cfg Config) (*Supervisor, error) {
+	if cfg.Logger == nil {
+		return nil, errors.New("supervise: Config.Logger is nil")
+	}
+	if cfg.TreePoll <= 0 {
+		cfg.TreePoll = time.Second
+	}
+	if cfg.CgroupRoot != "" {
+		if err := checkCgroup2(cfg.CgroupRoot); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.NoSubreaper && os.Getpid() != 1 {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return nil, fmt.Errorf("supervise: PR_SET_CHILD_SUBREAPER: %w", err)
+		}
+	}
+	s := &Supervisor{
+		cfg:     cfg,
+		sig:     make(chan os.Signal, 1),
+		procs:   map[int]*proc{},
+		pending: map[*proc]struct{}{},
+		logs:    map[string]*logging.Buffer{},
+		cgroups: map[string]string{},
+		extras:  map[string][]func(){},
+	}
+	signal.Notify(s.sig, syscall.SIGCHLD)
+	if cfg.CgroupRoot != "" {
+		s.enableControllers()
+	}
+	return s, nil
+}
+
+// Run reaps children until ctx ends. It is the only caller of wait4.
+func (s *Supervisor) Run(ctx context.Context) error {
+	defer signal.Stop(s.sig)
+	tick := time.NewTicker(s.cfg.TreePoll)
+	defer tick.Stop()
+	for {
+		s.reap()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.sig:
+		case <-tick.C:
+		}
+	}
+}
+
+type exit struct {
+	p  *proc
+	st service.ExitStatus
+}
+
+// reap collects every exited child, then reports exits and emptied trees.
+func (s *Supervisor) reap() {
+	var exits []exit
+	s.mu.Lock()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			break
+		}
+		p := s.procs[pid]
+		if p == nil {
+			continue // an orphan that was reparented to us
+		}
+		delete(s.procs, pid)
+		p.markDead()
+		st := service.ExitStatus{Code: ws.ExitStatus()}
+		if ws.Signaled() {
+			st = service.ExitStatus{Signaled: true, Signal: int(ws.Signal())}
+		}
+		exits = append(exits, exit{p, st})
+		s.pending[p] = struct{}{}
+	}
+	s.mu.Unlock()
+	for _, e := range exits {
+		e.p.n.Exited(e.p, e.st)
+	}
+	s.checkTrees()
+}
+
+// checkTrees reports TreeEmpty, once, for each exited process whose tree is gone.
+func (s *Supervisor) checkTrees() {
+	s.mu.Lock()
+	var empty []*proc
+	for p := range s.pending {
+		if !p.alive() && !p.Populated() {
+			delete(s.pending, p)
+			empty = append(empty, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range empty {
+		p.n.TreeEmpty(p)
+	}
+}
+
+// CatLog returns the buffered output of a service (log-type = buffer).
+func (s *Supervisor) CatLog(name string, clear bool) ([]byte, bool, error) {
+	s.mu.Lock()
+	b := s.logs[name]
+	s.mu.Unlock()
+	if b == nil {
+		return nil, false, fmt.Errorf("service '%s': no log buffer", name)
+	}
+	data, tr := b.Read(clear)
+	return data, tr, nil
+}
+
+// Release frees the cgroup, notify socket and watchers of a service whose
+// processes are all gone. The log buffer is kept for catlog.
+func (s *Supervisor) Release(d *service.Description) {
+	s.mu.Lock()
+	dir := s.cgroups[d.Name]
+	delete(s.cgroups, d.Name)
+	fns := s.extras[d.Name]
+	delete(s.extras, d.Name)
+	for p := range s.pending {
+		if p.name == d.Name {
+			delete(s.pending, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
+	if dir != "" {
+		if err := removeCgroup(dir); err != nil {
+			s.cfg.Logger.Printf("service '%s': %v", d.Name, err)
+		}
+	}
+}
+
+// onRelease registers f to run at Release of the service.
+func (s *Supervisor) onRelease(name string, f func()) {
+	s.mu.Lock()
+	s.extras[name] = append(s.extras[name], f)
+	s.mu.Unlock()
+}
+
+// mergeEnv overlays the service's own variables on the activation environment.
+func mergeEnv(base, over []string) []string {
+	idx := map[string]int{}
+	var out []string
+	add := func(kv string) {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+			return
+		}
+		idx[k] = len(out)
+		out = append(out, kv)
+	}
+	for _, kv := range base {
+		add(kv)
+	}
+	for _, kv := range over {
+		add(kv)
+	}
+	return out
+}
+
+func getenv(env []string, key string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// lookPath resolves argv0 through the PATH of the service's environment.
+func lookPath(argv0 string, env []string) (string, error) {
+	if strings.Contains(argv0, "/") {
+		return argv0, nil
+	}
+	path, ok := getenv(env, "PATH")
+	if !ok {
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, argv0)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %s: executable file not found in $PATH", argv0)
+}
