@@ -1,0 +1,106 @@
+package supervise
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/service"
+)
+
+// testCgroupRoot makes a private cgroup subtree for one test and removes it
+// (killing what is left in it) at cleanup.
+func testCgroupRoot(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create cgroups")
+	}
+	mount, err := UnifiedMount()
+	if err != nil {
+		t.Skipf("no cgroup2: %v", err)
+	}
+	dir := filepath.Join(mount, "ginit-test-"+strconv.Itoa(os.Getpid())+"-"+strings.ReplaceAll(t.Name(), "/", "_"))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot create a test cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.IsDir() {
+				sub := filepath.Join(dir, e.Name())
+				_ = killCgroup(sub, unix.SIGKILL)
+				_ = removeCgroup(sub)
+			}
+		}
+		if err := removeCgroup(dir); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return dir
+}
+
+// TestCgroupKillTree: a daemon that left the process group (setsid) is
+// still in the service's cgroup; KillTree kills it and TreeEmpty follows.
+func TestCgroupKillTree(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	testOrphan(t, s, "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!")
+	d := desc("daemon")
+	dir := filepath.Join(root, "daemon")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("service cgroup: %v", err)
+	}
+	s.Release(d)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("cgroup %s still there after Release: %v", dir, err)
+	}
+}
+
+// TestCgroupPlacement: the process is in <root>/<escaped name> from its
+// first instruction (it reads its own /proc/self/cgroup).
+func TestCgroupPlacement(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	d := desc("getty@tty1")
+	d.LogType = service.LogBuffer
+	r := newRecorder()
+	spawn(t, s, d, r, "cat", "/proc/self/cgroup")
+	r.next(t, "exited")
+	mount, _ := UnifiedMount()
+	want := "0::/" + strings.TrimPrefix(filepath.Join(root, "getty@tty1"), mount+"/") + "\n"
+	got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.Contains(string(b), "0::") })
+	if !strings.Contains(got, want) {
+		t.Fatalf("/proc/self/cgroup = %q, want line %q", got, want)
+	}
+	r.next(t, "empty")
+	s.Release(d)
+}
+
+// TestCgroupLimits: pids.max and memory.max are written when the
+// controllers are available under the test root.
+func TestCgroupLimits(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	ctl, _ := os.ReadFile(filepath.Join(root, "cgroup.subtree_control"))
+	for _, c := range []string{"pids", "memory"} {
+		if !strings.Contains(string(ctl), c) {
+			t.Skipf("controller %s not available on this cgroup2 hierarchy (subtree_control %q)", c, ctl)
+		}
+	}
+	d := desc("limited")
+	d.PidsMax, d.MemoryMax = 7, 64<<20
+	r := newRecorder()
+	p := spawn(t, s, d, r, "sleep", "300")
+	for file, want := range map[string]string{"pids.max": "7", "memory.max": strconv.Itoa(64 << 20)} {
+		b, err := os.ReadFile(filepath.Join(root, "limited", file))
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s = %q, %v; want %s", file, b, err, want)
+		}
+	}
+	_ = p.KillTree(int(unix.SIGKILL))
+	r.next(t, "empty")
+}
