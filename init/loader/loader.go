@@ -1,0 +1,377 @@
+package loader
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"ginit/init/service"
+)
+
+// maxIncludeDepth bounds nested @include (a file including itself).
+const maxIncludeDepth = 16
+
+// Loader finds and parses service descriptions. Its fields are read only;
+// a Loader may be used from several goroutines.
+type Loader struct {
+	// Dirs are the service directories, in search order.
+	Dirs []string
+	// Env looks a variable up in the daemon environment (initial env, -e
+	// file, setenv). Nil means an empty environment.
+	Env func(name string) (string, bool)
+	// Log receives warnings (an unreadable .d directory). May be nil.
+	Log service.Logger
+	// PasswdFile and GroupFile are read to resolve user and group names;
+	// empty means /etc/passwd and /etc/group.
+	PasswdFile string
+	GroupFile  string
+}
+
+// EnvMap adapts a map to Loader.Env.
+func EnvMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// EnvList adapts KEY=VALUE pairs (later ones win) to Loader.Env.
+func EnvList(env []string) func(string) (string, bool) {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return EnvMap(m)
+}
+
+func (l *Loader) logf(format string, args ...any) {
+	if l.Log != nil {
+		l.Log.Printf(format, args...)
+	}
+}
+
+func (l *Loader) passwdFile() string {
+	if l.PasswdFile != "" {
+		return l.PasswdFile
+	}
+	return "/etc/passwd"
+}
+
+func (l *Loader) groupFile() string {
+	if l.GroupFile != "" {
+		return l.GroupFile
+	}
+	return "/etc/group"
+}
+
+func (l *Loader) daemonEnv(name string) (string, bool) {
+	if l.Env == nil {
+		return "", false
+	}
+	return l.Env(name)
+}
+
+// ValidName checks a service name: non-empty, no leading '.', only
+// alphanumerics, '.', '-', '_' and bytes >= 0x80, with an optional @argument
+// (the argument may hold any byte except '/' and NUL).
+func ValidName(name string) error {
+	base, arg, isTmpl := strings.Cut(name, "@")
+	if base == "" {
+		return fmt.Errorf("invalid service name %q: empty", name)
+	}
+	if base[0] == '.' {
+		return fmt.Errorf("invalid service name %q: starts with '.'", name)
+	}
+	for i := 0; i < len(base); i++ {
+		c := base[i]
+		if !(isKeyByte(c) || c >= 0x80) {
+			return fmt.Errorf("invalid service name %q: character %q not allowed", name, c)
+		}
+	}
+	if isTmpl && strings.ContainsAny(arg, "/\x00") {
+		return fmt.Errorf("invalid service name %q: '/' or NUL in the argument", name)
+	}
+	if len(name) > 1021 {
+		return fmt.Errorf("invalid service name %q: longer than 1021 bytes", clip(name))
+	}
+	return nil
+}
+
+// find returns the description file for name: `name` in the first directory
+// that has it, or for an instance `base@arg` the template `base@`.
+func (l *Loader) find(name string) (string, error) {
+	cands := []string{name}
+	if base, _, ok := strings.Cut(name, "@"); ok {
+		cands = append(cands, base+"@")
+	}
+	for _, dir := range l.Dirs {
+		for _, c := range cands {
+			p := filepath.Join(dir, c)
+			st, err := os.Stat(p)
+			if err == nil {
+				if st.Mode().IsRegular() {
+					return p, nil
+				}
+				continue
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return "", &Error{File: p, Service: name, Err: err}
+			}
+		}
+	}
+	return "", &NotFoundError{Name: name, Searched: l.Dirs}
+}
+
+// Load finds name in the service directories and parses it. It does not
+// load dependencies.
+func (l *Loader) Load(name string) (*service.Description, error) {
+	d, _, err := l.load(name)
+	return d, err
+}
+
+// load also returns the dependencies that came from .d directories, which
+// may name services that do not exist.
+func (l *Loader) load(name string) (*service.Description, map[string]bool, error) {
+	if err := ValidName(name); err != nil {
+		return nil, nil, &Error{Service: name, Err: err}
+	}
+	path, err := l.find(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.parseFile(name, path)
+}
+
+// LoadAll loads name and, recursively, every service it depends on
+// (depends-on, depends-ms, waits-for and their .d forms; before/after
+// targets and chain-to are not loaded). It returns name's description
+// first, or the first error. Missing services named only through .d
+// directories are dropped with a warning, as dinit does.
+func (l *Loader) LoadAll(name string) ([]*service.Description, error) {
+	descs, errs := l.closure([]string{name}, true)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	m := make(map[string]*service.Description, len(descs))
+	for _, d := range descs {
+		m[d.Name] = d
+	}
+	if err := CheckCycles(m); err != nil {
+		return nil, err
+	}
+	return descs, nil
+}
+
+// closure loads names and their dependencies breadth first; with stop it
+// returns at the first error, else it collects every error.
+func (l *Loader) closure(names []string, stop bool) ([]*service.Description, []error) {
+	var out []*service.Description
+	var errs []error
+	seen := map[string]bool{}
+	queue := append([]string(nil), names...)
+	for _, n := range queue {
+		seen[n] = true
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		d, optional, err := l.load(n)
+		if err != nil {
+			errs = append(errs, err)
+			if stop {
+				return nil, errs
+			}
+			continue
+		}
+		// Drop .d entries naming services that do not exist.
+		kept := d.Deps[:0:0]
+		for _, e := range d.Deps {
+			if optional[e.Name] && isHard(e.Kind) && !seen[e.Name] {
+				if _, err := l.find(e.Name); IsNotFound(err) {
+					l.logf("service '%s': dependency '%s' from a .d directory not found; ignored", d.Name, e.Name)
+					continue
+				}
+			}
+			kept = append(kept, e)
+		}
+		d.Deps = kept
+		out = append(out, d)
+		for _, e := range d.Deps {
+			if isHard(e.Kind) && !seen[e.Name] {
+				seen[e.Name] = true
+				queue = append(queue, e.Name)
+			}
+		}
+	}
+	return out, errs
+}
+
+func isHard(k service.DepKind) bool {
+	return k == service.DepRegular || k == service.DepMilestone || k == service.DepWaitsFor
+}
+
+// readFragment reads a file and the files it @includes.
+func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawLine) ([]rawLine, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if from != nil {
+			return nil, &Error{File: from.file, Line: from.line, Err: fmt.Errorf("%s: %w", from.key, err)}
+		}
+		return nil, &Error{File: path, Err: err}
+	}
+	lines, err := splitLines(path, string(data))
+	if err != nil {
+		return nil, err
+	}
+	var out []rawLine
+	for i := range lines {
+		rl := lines[i]
+		if rl.key != "@include" && rl.key != "@include-opt" {
+			out = append(out, rl)
+			continue
+		}
+		ws, err := words(rl.val, pre)
+		if err != nil || len(ws) != 1 {
+			if err == nil {
+				err = fmt.Errorf("expected one path, got %q", rl.val)
+			}
+			return nil, &Error{File: rl.file, Line: rl.line, Err: fmt.Errorf("%s: %w", rl.key, err)}
+		}
+		inc := ws[0]
+		if !filepath.IsAbs(inc) {
+			inc = filepath.Join(filepath.Dir(path), inc)
+		}
+		if depth >= maxIncludeDepth {
+			return nil, &Error{File: rl.file, Line: rl.line, Err: fmt.Errorf("%s: includes nested deeper than %d", rl.key, maxIncludeDepth)}
+		}
+		if rl.key == "@include-opt" {
+			if _, err := os.Stat(inc); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
+		sub, err := l.readFragment(inc, pre, depth+1, &rl)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub...)
+	}
+	return out, nil
+}
+
+// readDotD lists the service names in a .d directory (non-dot names,
+// sorted). An unreadable directory is not fatal.
+func (l *Loader) readDotD(svc, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		l.logf("service '%s': cannot read %s: %v", svc, dir, err)
+		return nil
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// readEnvFile reads NAME=VALUE lines into env (in file order, later wins).
+// Supported commands: !clear, !unset NAME..., !import NAME... (from the
+// daemon environment).
+func (l *Loader) readEnvFile(path string, env *envList) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line[0] == '!' {
+			f := strings.Fields(line[1:])
+			if len(f) == 0 {
+				return fmt.Errorf("%s:%d: empty command", path, n)
+			}
+			switch f[0] {
+			case "clear":
+				env.clear()
+			case "unset":
+				for _, k := range f[1:] {
+					env.unset(k)
+				}
+			case "import":
+				for _, k := range f[1:] {
+					if v, ok := l.daemonEnv(k); ok {
+						env.set(k, v)
+					}
+				}
+			default:
+				return fmt.Errorf("%s:%d: unknown command %q", path, n, "!"+f[0])
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || !validVarName(k) {
+			return fmt.Errorf("%s:%d: expected NAME=VALUE, got %q", path, n, clip(line))
+		}
+		env.set(k, v)
+	}
+	return sc.Err()
+}
+
+func validVarName(s string) bool {
+	if s == "" || !isNameStart(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// envList is an ordered set of variables.
+type envList struct {
+	keys []string
+	vals map[string]string
+}
+
+func (e *envList) set(k, v string) {
+	if e.vals == nil {
+		e.vals = map[string]string{}
+	}
+	if _, ok := e.vals[k]; !ok {
+		e.keys = append(e.keys, k)
+	}
+	e.vals[k] = v
+}
+
+func (e *envList) unset(k string) {
+	if _, ok := e.vals[k]; !ok {
+		return
+	}
+	delete(e.vals, k)
+	for i, x := range e.keys {
+		if x == k {
+			e.keys = append(e.keys[:i], e.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+func (e *envList) clear() { e.keys, e.vals = nil, nil }
+
+func (e *envList) get(k string) (string, bool) { v, ok := e.vals[k]; return v, ok }

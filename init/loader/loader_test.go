@@ -1,0 +1,316 @@
+package loader
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"ginit/init/service"
+)
+
+// write creates files (name -> content) under dir; names may hold '/'.
+func write(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for n, c := range files {
+		p := filepath.Join(dir, n)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func newLoader(t *testing.T, files map[string]string) (*Loader, string) {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, dir, files)
+	write(t, dir, map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1001:Alice:/home/alice:/bin/bash\n",
+		"etc/group":  "root:x:0:\nstaff:x:50:\nalice:x:1001:\n",
+	})
+	return &Loader{
+		Dirs:       []string{filepath.Join(dir, "sd")},
+		Env:        EnvMap(map[string]string{"GREETING": "hello world", "EMPTY": ""}),
+		PasswdFile: filepath.Join(dir, "etc/passwd"),
+		GroupFile:  filepath.Join(dir, "etc/group"),
+	}, dir
+}
+
+func TestParseSettings(t *testing.T) {
+	l, dir := newLoader(t, map[string]string{
+		"sd/web": `# a comment
+type = process
+command = /bin/web --flag "two words" \
+    --more # trailing comment
+depends-on: db
+depends-ms: fs
+waits-for: net
+after: clock
+before: ui
+restart = on-failure
+smooth-recovery = yes
+restart-delay = 0.5
+restart-limit-interval = 20
+restart-limit-count = 0
+start-timeout = 0
+stop-timeout = 2.5
+term-signal = HUP
+ready-notification = pipefd:3
+logfile = web.log
+logfile-permissions = 640
+log-buffer-size = 100
+options: runs-on-console skippable
+rlimit-nofile = 10:20
+rlimit-core = -
+nice = 5
+ioprio = best-effort:3
+oom-score-adj = -500
+umask = 027
+run-as = alice
+socket-listen = /run/web.sock
+socket-permissions = 600
+socket-uid = alice
+memory-max = 64M
+chain-to = next
+@meta enable-via multi
+`,
+	})
+	d, err := l.Load("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := filepath.Join(dir, "sd")
+	want := &service.Description{
+		Name: "web", File: filepath.Join(sd, "web"), Type: service.TypeProcess,
+		Command: []string{"/bin/web", "--flag", "two words", "--more"},
+		Deps: []service.Dep{
+			{Name: "db", Kind: service.DepRegular}, {Name: "fs", Kind: service.DepMilestone},
+			{Name: "net", Kind: service.DepWaitsFor}, {Name: "clock", Kind: service.DepAfter},
+			{Name: "ui", Kind: service.DepBefore},
+		},
+		Restart: service.RestartOnFailure, SmoothRecovery: true,
+		RestartDelay: 500 * time.Millisecond, RestartLimitInterval: 20 * time.Second,
+		StartTimeout: 0, StopTimeout: 2500 * time.Millisecond,
+		TermSignal: 1, ReadyNotification: "pipefd:3",
+		LogType: service.LogFile, LogFile: filepath.Join(sd, "web.log"), LogFilePermissions: 0o640,
+		LogFileUID: -1, LogFileGID: -1, LogBufferSize: 100,
+		Options: service.Options{RunsOnConsole: true, Skippable: true},
+		Rlimits: map[string]service.Rlimit{"nofile": {Soft: 10, Hard: 20}, "core": {Soft: service.RlimInfinity, Hard: service.RlimInfinity}},
+		IOPrio:  "best-effort:3", RunAs: "alice",
+		SocketListen: "/run/web.sock", SocketPermissions: 0o600, SocketUID: 1000, SocketGID: 1001,
+		MemoryMax: 64 << 20, ChainTo: "next", EnableVia: "multi",
+	}
+	nice, oom, um := 5, -500, uint32(0o27)
+	want.Nice, want.OOMScoreAdj, want.Umask = &nice, &oom, &um
+	if !reflect.DeepEqual(d, want) {
+		t.Errorf("got  %+v\nwant %+v", d, want)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	l, _ := newLoader(t, map[string]string{"sd/a": "command = /bin/true\n"})
+	d, err := l.Load("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Type != service.TypeProcess || d.Restart != service.RestartYes || d.RestartDelay != 200*time.Millisecond ||
+		d.RestartLimitInterval != 10*time.Second || d.RestartLimitCount != 3 || d.StartTimeout != 60*time.Second ||
+		d.StopTimeout != 10*time.Second || d.TermSignal != 15 || d.SocketPermissions != 0o666 ||
+		d.LogFilePermissions != 0o600 || d.LogBufferSize != 4096 || d.SocketUID != -1 || d.LogFileGID != -1 {
+		t.Errorf("defaults wrong: %+v", d)
+	}
+}
+
+func TestSubstitutionTemplatesIncludes(t *testing.T) {
+	l, dir := newLoader(t, map[string]string{
+		"sd/getty@": `type = process
+command = /sbin/agetty $1 ${TERMTYPE:-linux} $/EMPTY "$GREETING" $/GREETING $$HOME
+@include common
+@include-opt missing-is-fine
+env-file = env
+load-options = export-service-name
+`,
+		"sd/common":        "restart = no\nwaits-for.d = getty.d\n",
+		"sd/env":           "# vars\nTERMTYPE=vt100\n!import GREETING\n",
+		"sd/getty.d/x":     "",
+		"sd/getty.d/.hide": "",
+		"sd/x":             "type = internal\n",
+	})
+	d, err := l.Load("getty@tty1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/sbin/agetty", "tty1", "vt100", "hello world", "hello", "world", "$HOME"}
+	if !reflect.DeepEqual(d.Command, want) {
+		t.Errorf("command = %q, want %q", d.Command, want)
+	}
+	if d.Restart != service.RestartNo {
+		t.Errorf("included restart = no not applied")
+	}
+	if !reflect.DeepEqual(d.Deps, []service.Dep{{Name: "x", Kind: service.DepWaitsFor}}) {
+		t.Errorf("deps = %v", d.Deps)
+	}
+	if !reflect.DeepEqual(d.WaitsForDirs, []string{filepath.Join(dir, "sd/getty.d")}) {
+		t.Errorf("waits-for dirs = %v", d.WaitsForDirs)
+	}
+	wantEnv := []string{"TERMTYPE=vt100", "GREETING=hello world", "DINIT_SERVICE=getty@tty1"}
+	if !reflect.DeepEqual(d.Env, wantEnv) {
+		t.Errorf("env = %q, want %q", d.Env, wantEnv)
+	}
+}
+
+func TestErrorsNameFileLineSetting(t *testing.T) {
+	tests := []struct {
+		name, file string
+		wantLine   int
+		want       []string // substrings of the message
+		notSupp    bool
+	}{
+		{"unknown setting", "type = process\ncommand = /bin/x\nfrobnicate = 1\n", 3, []string{"frobnicate", "unknown setting"}, false},
+		{"bad restart", "command = /bin/x\nrestart = maybe\n", 2, []string{"'restart'", "maybe"}, false},
+		{"bad type", "type = daemon\n", 1, []string{"'type'", "daemon"}, false},
+		{"bad timeout", "command = /bin/x\n\nstop-timeout = -1\n", 3, []string{"stop-timeout", "-1"}, false},
+		{"bad nice", "command = /bin/x\nnice = 99\n", 2, []string{"nice", "-20 to 19"}, false},
+		{"bad signal", "command = /bin/x\nterm-signal = FOO\n", 2, []string{"term-signal", "FOO"}, false},
+		{"prepared-by", "command = /bin/x\nprepared-by: y\n", 2, []string{"prepared-by", "not supported yet"}, true},
+		{"capabilities", "command = /bin/x\ncapabilities = ^cap_net_raw\n", 2, []string{"capabilities", "not supported yet"}, true},
+		{"pipe log", "command = /bin/x\nlog-type = pipe\n", 2, []string{"log-type", "not supported yet"}, true},
+		{"option", "command = /bin/x\noptions: pass-cs-fd\n", 2, []string{"pass-cs-fd", "not supported yet"}, true},
+		{"colon for scalar", "command: /bin/x\n", 1, []string{"command", "'='"}, false},
+		{"plus-equals", "command = /bin/x\nrestart += yes\n", 2, []string{"'+='"}, false},
+		{"unterminated quote", "command = /bin/x \"oops\n", 1, []string{"unterminated"}, false},
+		{"bad continuation", "command = /bin/x \\\nrestart = no\n", 1, []string{"backslash"}, false},
+		{"bad dep name", "command = /bin/x\ndepends-on: ../etc\n", 2, []string{"depends-on", "invalid service name"}, false},
+		{"no such user", "command = /bin/x\nrun-as = mallory\n", 2, []string{"run-as", "mallory"}, false},
+		{"unknown meta", "@frob x\n", 1, []string{"@frob"}, false},
+		{"missing include", "command = /bin/x\n@include nothere\n", 2, []string{"nothere"}, false},
+		{"no command", "type = scripted\n", 0, []string{"needs a command"}, false},
+		{"bgprocess no pidfile", "type = bgprocess\ncommand = /bin/x\n", 0, []string{"pid-file"}, false},
+		{"self dep", "type = internal\ndepends-on: bad\n", 0, []string{"depends on itself"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, dir := newLoader(t, map[string]string{"sd/bad": tc.file})
+			_, err := l.Load("bad")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var le *Error
+			if !errors.As(err, &le) {
+				t.Fatalf("error %v is %T, not *Error", err, err)
+			}
+			if le.File != filepath.Join(dir, "sd/bad") || le.Line != tc.wantLine {
+				t.Errorf("at %s:%d, want line %d: %v", le.File, le.Line, tc.wantLine, err)
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q lacks %q", msg, w)
+				}
+			}
+			if errors.Is(err, ErrNotSupported) != tc.notSupp {
+				t.Errorf("errors.Is(ErrNotSupported) = %v for %v", !tc.notSupp, err)
+			}
+			if tc.wantLine > 0 && !strings.HasPrefix(msg, filepath.Join(dir, "sd/bad")+":") {
+				t.Errorf("message %q does not start with file:line", msg)
+			}
+		})
+	}
+}
+
+func TestLoadAllClosureAndCycles(t *testing.T) {
+	l, _ := newLoader(t, map[string]string{
+		"sd/boot":         "type = internal\ndepends-on: a\nwaits-for.d: boot.d\n",
+		"sd/boot.d/b":     "",
+		"sd/boot.d/ghost": "", // names no service: dropped with a warning
+		"sd/a":            "type = internal\ndepends-ms: b\n",
+		"sd/b":            "type = internal\n",
+		"sd/c1":           "type = internal\ndepends-on: c2\n",
+		"sd/c2":           "type = internal\nwaits-for: c3\n",
+		"sd/c3":           "type = internal\ndepends-ms: c1\n",
+		"sd/o1":           "type = internal\ndepends-on: o2\n",
+		"sd/o2":           "type = internal\nafter: o1\n",
+		"sd/missing":      "type = internal\ndepends-on: nowhere\n",
+	})
+	descs, err := l.LoadAll("boot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range descs {
+		names = append(names, d.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"boot", "a", "b"}) {
+		t.Errorf("closure = %v", names)
+	}
+	if descs[0].DependsOn("ghost", service.DepWaitsFor) {
+		t.Errorf("ghost from boot.d kept")
+	}
+
+	_, err = l.LoadAll("c1")
+	var ce *CycleError
+	if !errors.As(err, &ce) || ce.Ordering || !reflect.DeepEqual(ce.Path, []string{"c1", "c2", "c3", "c1"}) {
+		t.Errorf("cycle error = %v", err)
+	}
+	_, err = l.LoadAll("o1")
+	if !errors.As(err, &ce) || !ce.Ordering || !strings.Contains(err.Error(), "o1") || !strings.Contains(err.Error(), "o2") {
+		t.Errorf("ordering cycle error = %v", err)
+	}
+	_, err = l.LoadAll("missing")
+	if !IsNotFound(err) || !strings.Contains(err.Error(), "nowhere") {
+		t.Errorf("missing dependency error = %v", err)
+	}
+}
+
+func TestCheckCyclesDeepChain(t *testing.T) {
+	all := map[string]*service.Description{}
+	const n = 20000
+	for i := 0; i < n; i++ {
+		d := &service.Description{Name: name(i)}
+		if i+1 < n {
+			d.Deps = []service.Dep{{Name: name(i + 1), Kind: service.DepRegular}}
+		}
+		all[d.Name] = d
+	}
+	if err := CheckCycles(all); err != nil {
+		t.Fatal(err)
+	}
+	all[name(n-1)].Deps = []service.Dep{{Name: name(0), Kind: service.DepRegular}}
+	var ce *CycleError
+	if err := CheckCycles(all); !errors.As(err, &ce) || len(ce.Path) != n+1 {
+		t.Fatalf("want a cycle through all %d services, got %v", n, err)
+	}
+}
+
+func name(i int) string { return "s" + strings.Repeat("0", 6-len(itoa(i))) + itoa(i) }
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
+
+func TestValidName(t *testing.T) {
+	for _, tc := range []struct {
+		n  string
+		ok bool
+	}{
+		{"boot", true}, {"getty@tty1", true}, {"a.b-c_d", true}, {"", false}, {".hidden", false},
+		{"a/b", false}, {"x@a/b", false}, {"sp ace", false},
+	} {
+		if err := ValidName(tc.n); (err == nil) != tc.ok {
+			t.Errorf("ValidName(%q) = %v", tc.n, err)
+		}
+	}
+}

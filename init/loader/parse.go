@@ -1,0 +1,810 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/service"
+)
+
+// Defaults for settings a description leaves out (dinit's defaults).
+const (
+	defaultRestartDelay  = 200 * time.Millisecond
+	defaultLimitInterval = 10 * time.Second
+	defaultLimitCount    = 3
+	defaultStartTimeout  = 60 * time.Second
+	defaultStopTimeout   = 10 * time.Second
+	defaultLogBuffer     = 4096
+)
+
+// parser carries the state of one description while its lines are read.
+type parser struct {
+	l                       *Loader
+	d                       *service.Description
+	optional                map[string]bool // deps that came from .d directories
+	lookup                  lookupFunc
+	logTypeSet              bool
+	socketGIDSet, logGIDSet bool
+	seenType                bool
+}
+
+// setting handles one setting; ws are the value's words after substitution.
+type setting struct {
+	list bool // takes `key: value` (also accepts `=`)
+	add  bool // accepts `+=`
+	raw  bool // gets the unsplit value (after substitution) as ws[0]
+	fn   func(p *parser, rl *rawLine, ws []string) error
+}
+
+// notSupported settings are dinit's that ginit does not implement yet.
+var notSupported = map[string]string{
+	"prepared-by":  "prepared-by",
+	"capabilities": "capabilities",
+	"securebits":   "securebits",
+	"consumer-of":  "consumer-of (log-type = pipe)",
+}
+
+func settingsTable() map[string]setting {
+	return map[string]setting{
+		"type":                   {fn: setType},
+		"command":                {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.Command, rl, ws) }},
+		"stop-command":           {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.StopCommand, rl, ws) }},
+		"working-dir":            {fn: oneWord(func(p *parser, v string) error { p.d.WorkingDir = p.rel(v); return nil })},
+		"run-as":                 {fn: oneWord(setRunAs)},
+		"env-file":               {fn: oneWord(func(p *parser, v string) error { return nil })}, // read in the first pass
+		"restart":                {fn: oneWord(setRestart)},
+		"smooth-recovery":        {fn: oneWord(func(p *parser, v string) error { return parseBool(v, &p.d.SmoothRecovery) })},
+		"restart-delay":          {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.RestartDelay) })},
+		"restart-limit-interval": {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.RestartLimitInterval) })},
+		"restart-limit-count":    {fn: oneWord(func(p *parser, v string) error { return parseInt(v, 0, math.MaxInt32, &p.d.RestartLimitCount) })},
+		"start-timeout":          {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StartTimeout) })},
+		"stop-timeout":           {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StopTimeout) })},
+		"pid-file":               {fn: oneWord(func(p *parser, v string) error { p.d.PIDFile = p.rel(v); return nil })},
+		"depends-on":             {list: true, fn: depFn(service.DepRegular)},
+		"depends-ms":             {list: true, fn: depFn(service.DepMilestone)},
+		"waits-for":              {list: true, fn: depFn(service.DepWaitsFor)},
+		"before":                 {list: true, fn: depFn(service.DepBefore)},
+		"after":                  {list: true, fn: depFn(service.DepAfter)},
+		"depends-on.d":           {list: true, fn: dotDFn(service.DepRegular)},
+		"depends-ms.d":           {list: true, fn: dotDFn(service.DepMilestone)},
+		"waits-for.d":            {list: true, fn: dotDFn(service.DepWaitsFor)},
+		"chain-to":               {fn: oneWord(setChainTo)},
+		"socket-listen":          {fn: oneWord(func(p *parser, v string) error { p.d.SocketListen = p.rel(v); return nil })},
+		"socket-permissions":     {fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o7777, &p.d.SocketPermissions) })},
+		"socket-uid":             {fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.SocketUID, &p.d.SocketGID, p.socketGIDSet) })},
+		"socket-gid":             {fn: oneWord(func(p *parser, v string) error { p.socketGIDSet = true; return p.group(v, &p.d.SocketGID) })},
+		"term-signal":            {fn: oneWord(setTermSignal)},
+		"termsignal":             {fn: oneWord(setTermSignal)},
+		"ready-notification":     {fn: oneWord(setReady)},
+		"log-type":               {fn: oneWord(setLogType)},
+		"logfile":                {fn: oneWord(func(p *parser, v string) error { p.d.LogFile = p.rel(v); return nil })},
+		"logfile-permissions":    {fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o777, &p.d.LogFilePermissions) })},
+		"logfile-uid":            {fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.LogFileUID, &p.d.LogFileGID, p.logGIDSet) })},
+		"logfile-gid":            {fn: oneWord(func(p *parser, v string) error { p.logGIDSet = true; return p.group(v, &p.d.LogFileGID) })},
+		"log-buffer-size":        {fn: oneWord(func(p *parser, v string) error { return parseInt(v, 1, 1<<30, &p.d.LogBufferSize) })},
+		"log-max-size":           {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.LogMaxSize) })},
+		"options":                {list: true, fn: setOptions},
+		"load-options":           {list: true, fn: func(p *parser, rl *rawLine, ws []string) error { return nil }}, // first pass
+		"inittab-id":             {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 4, &p.d.InittabID) })},
+		"inittab-line":           {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 32, &p.d.InittabLine) })},
+		"rlimit-nofile":          {fn: rlimitFn("nofile")},
+		"rlimit-core":            {fn: rlimitFn("core")},
+		"rlimit-data":            {fn: rlimitFn("data")},
+		"rlimit-addrspace":       {fn: rlimitFn("addrspace")},
+		"nice":                   {fn: oneWord(setNice)},
+		"ioprio":                 {fn: oneWord(setIOPrio)},
+		"oom-score-adj":          {fn: oneWord(setOOM)},
+		"umask":                  {fn: oneWord(setUmask)},
+		"run-in-cgroup":          {fn: oneWord(func(p *parser, v string) error { p.d.RunInCgroup = v; return nil })},
+		"chroot":                 {fn: oneWord(func(p *parser, v string) error { p.d.Chroot = p.rel(v); return nil })},
+		"unshare":                {list: true, fn: setUnshare},
+		"memory-max":             {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.MemoryMax) })},
+		"pids-max":               {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, math.MaxInt64, &p.d.PidsMax) })},
+		"cpu-weight":             {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.CPUWeight) })},
+	}
+}
+
+// parseFile reads the description of name from path.
+func (l *Loader) parseFile(name, path string) (*service.Description, map[string]bool, error) {
+	base, arg, _ := strings.Cut(name, "@")
+	_ = base
+	d := &service.Description{
+		Name:                 name,
+		File:                 path,
+		Type:                 service.TypeProcess,
+		Restart:              service.RestartYes,
+		RestartDelay:         defaultRestartDelay,
+		RestartLimitInterval: defaultLimitInterval,
+		RestartLimitCount:    defaultLimitCount,
+		StartTimeout:         defaultStartTimeout,
+		StopTimeout:          defaultStopTimeout,
+		TermSignal:           int(unix.SIGTERM),
+		SocketPermissions:    0o666,
+		SocketUID:            -1,
+		SocketGID:            -1,
+		LogFilePermissions:   0o600,
+		LogFileUID:           -1,
+		LogFileGID:           -1,
+		LogBufferSize:        defaultLogBuffer,
+	}
+	p := &parser{l: l, d: d, optional: map[string]bool{}}
+	// Early lookup: for @include paths and env-file, only $1 and the daemon env.
+	pre := func(k string) (string, bool) {
+		if k == "1" {
+			return arg, true
+		}
+		if k >= "0" && k <= "9" && len(k) == 1 {
+			return "", false
+		}
+		return l.daemonEnv(k)
+	}
+	lines, err := l.readFragment(path, pre, 0, nil)
+	if err != nil {
+		return nil, nil, withService(err, name)
+	}
+
+	// First pass: load-options and env-file build the service environment
+	// that later settings may substitute from.
+	var env envList
+	for i := range lines {
+		rl := &lines[i]
+		switch rl.key {
+		case "load-options":
+			ws, err := words(rl.val, pre)
+			if err != nil {
+				return nil, nil, p.errf(rl, "%w", err)
+			}
+			for _, w := range ws {
+				switch w {
+				case "export-passwd-vars":
+					d.LoadOptions.ExportPasswdVars = true
+				case "export-service-name":
+					d.LoadOptions.ExportServiceName = true
+				case "sub-vars": // legacy, always on
+				default:
+					return nil, nil, p.errf(rl, "%w", invalid(w, "export-passwd-vars, export-service-name or sub-vars"))
+				}
+			}
+		case "env-file":
+			ws, err := words(rl.val, pre)
+			if err != nil {
+				return nil, nil, p.errf(rl, "%w", err)
+			}
+			if len(ws) != 1 {
+				return nil, nil, p.errf(rl, "expected one path, got %q", rl.val)
+			}
+			f := ws[0]
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(filepath.Dir(path), f)
+			}
+			d.EnvFile = f
+			if err := l.readEnvFile(f, &env); err != nil {
+				return nil, nil, p.errf(rl, "%w", err)
+			}
+		}
+	}
+	if d.LoadOptions.ExportServiceName {
+		env.set("DINIT_SERVICE", name)
+	}
+	// run-as for export-passwd-vars: find it early (its value may only use
+	// $1 and the daemon environment).
+	if d.LoadOptions.ExportPasswdVars {
+		for i := range lines {
+			if lines[i].key != "run-as" {
+				continue
+			}
+			ws, err := words(lines[i].val, pre)
+			if err != nil || len(ws) != 1 {
+				break // reported in the second pass
+			}
+			user, _, _ := strings.Cut(ws[0], ":")
+			pw, err := lookupPasswd(l.passwdFile(), user)
+			if err != nil {
+				return nil, nil, p.errf(&lines[i], "%w", err)
+			}
+			env.set("USER", pw.name)
+			env.set("LOGNAME", pw.name)
+			env.set("HOME", pw.home)
+			env.set("SHELL", pw.shel)
+			env.set("UID", strconv.Itoa(pw.uid))
+			env.set("GID", strconv.Itoa(pw.gid))
+		}
+	}
+	for _, k := range env.keys {
+		d.Env = append(d.Env, k+"="+env.vals[k])
+	}
+	p.lookup = func(k string) (string, bool) {
+		if len(k) == 1 && k[0] >= '0' && k[0] <= '9' {
+			if k == "1" {
+				return arg, true
+			}
+			return "", false
+		}
+		if v, ok := env.get(k); ok {
+			return v, true
+		}
+		return l.daemonEnv(k)
+	}
+
+	table := settingsTable()
+	for i := range lines {
+		rl := &lines[i]
+		if rl.key == "@meta" {
+			f := strings.Fields(rl.val)
+			if len(f) >= 1 && f[0] == "enable-via" {
+				if len(f) != 2 {
+					return nil, nil, p.errf(rl, "@meta enable-via: expected one service name")
+				}
+				if err := ValidName(f[1]); err != nil {
+					return nil, nil, p.errf(rl, "@meta enable-via: %w", err)
+				}
+				d.EnableVia = f[1]
+			}
+			continue // other @meta lines are for other tools
+		}
+		if what, ok := notSupported[rl.key]; ok {
+			return nil, nil, p.errf(rl, "%s: %w", what, ErrNotSupported)
+		}
+		s, ok := table[rl.key]
+		if !ok {
+			return nil, nil, p.errf(rl, "unknown setting")
+		}
+		switch rl.op {
+		case "+=":
+			if !s.add {
+				return nil, nil, p.errf(rl, "'+=' is only for command and stop-command")
+			}
+		case ":":
+			if !s.list {
+				return nil, nil, p.errf(rl, "use '=' for this setting (':' is for dependencies and lists)")
+			}
+		}
+		ws, err := words(rl.val, p.lookup)
+		if err != nil {
+			return nil, nil, p.errf(rl, "%w", err)
+		}
+		if err := s.fn(p, rl, ws); err != nil {
+			var le *Error
+			if errors.As(err, &le) {
+				return nil, nil, err
+			}
+			return nil, nil, p.errf(rl, "%w", err)
+		}
+	}
+	if err := p.validate(); err != nil {
+		return nil, nil, err
+	}
+	return d, p.optional, nil
+}
+
+// withService adds the service name to an *Error that lacks one.
+func withService(err error, name string) error {
+	var le *Error
+	if errors.As(err, &le) && le.Service == "" {
+		le.Service = name
+	}
+	return err
+}
+
+func (p *parser) errf(rl *rawLine, format string, args ...any) error {
+	return &Error{File: rl.file, Line: rl.line, Service: p.d.Name, Setting: strings.TrimPrefix(rl.key, "@"), Err: fmt.Errorf(format, args...)}
+}
+
+// rel makes a path relative to the service file's directory absolute.
+func (p *parser) rel(v string) string {
+	if v == "" || filepath.IsAbs(v) {
+		return v
+	}
+	return filepath.Join(filepath.Dir(p.d.File), v)
+}
+
+// validate checks the combination of settings once every line is read.
+func (p *parser) validate() error {
+	d := p.d
+	fail := func(format string, args ...any) error {
+		return &Error{File: d.File, Service: d.Name, Err: fmt.Errorf(format, args...)}
+	}
+	switch d.Type {
+	case service.TypeProcess, service.TypeBGProcess, service.TypeScripted:
+		if len(d.Command) == 0 {
+			return fail("type %s needs a command", d.Type)
+		}
+	case service.TypeInternal, service.TypeTriggered:
+		if len(d.Command) > 0 || len(d.StopCommand) > 0 {
+			return fail("type %s runs no command; remove command/stop-command or choose another type", d.Type)
+		}
+	}
+	if d.Type == service.TypeBGProcess && d.PIDFile == "" {
+		return fail("type bgprocess needs a pid-file")
+	}
+	if d.PIDFile != "" && d.Type != service.TypeBGProcess {
+		return fail("pid-file is only for type bgprocess")
+	}
+	if d.Options.RunOnce && d.Type != service.TypeScripted {
+		return fail("options run-once is only for type scripted")
+	}
+	if d.LogFile != "" && !p.logTypeSet {
+		d.LogType = service.LogFile
+	}
+	if d.LogType == service.LogFile && d.LogFile == "" {
+		return fail("log-type file needs a logfile")
+	}
+	n := 0
+	for _, b := range []bool{d.Options.RunsOnConsole, d.Options.StartsOnConsole, d.Options.SharesConsole} {
+		if b {
+			n++
+		}
+	}
+	if d.Options.SharesConsole && n > 1 {
+		return fail("options shares-console cannot be combined with runs-on-console or starts-on-console")
+	}
+	for _, e := range d.Deps {
+		if e.Name == d.Name {
+			return fail("service depends on itself (%s)", e.Kind)
+		}
+	}
+	if d.ChainTo == d.Name {
+		return fail("chain-to names the service itself")
+	}
+	return nil
+}
+
+func oneWord(f func(p *parser, v string) error) func(*parser, *rawLine, []string) error {
+	return func(p *parser, rl *rawLine, ws []string) error {
+		if len(ws) != 1 {
+			return fmt.Errorf("expected one value, got %d in %q", len(ws), rl.val)
+		}
+		return f(p, ws[0])
+	}
+}
+
+func setType(p *parser, rl *rawLine, ws []string) error {
+	if len(ws) != 1 {
+		return fmt.Errorf("expected one value, got %q", rl.val)
+	}
+	t, ok := service.ParseType(ws[0])
+	if !ok {
+		return invalid(ws[0], "process, bgprocess, scripted, internal or triggered")
+	}
+	p.d.Type = t
+	p.seenType = true
+	return nil
+}
+
+func setArgv(dst *[]string, rl *rawLine, ws []string) error {
+	if rl.op == "+=" {
+		*dst = append(*dst, ws...)
+		return nil
+	}
+	if len(ws) == 0 {
+		return errors.New("empty command")
+	}
+	*dst = ws
+	return nil
+}
+
+func setRunAs(p *parser, v string) error {
+	user, group, hasGroup := strings.Cut(v, ":")
+	if user == "" || (hasGroup && group == "") {
+		return invalid(v, "USER or USER:GROUP")
+	}
+	if !isNumber(user) {
+		if _, err := lookupPasswd(p.l.passwdFile(), user); err != nil {
+			return err
+		}
+	}
+	if hasGroup && !isNumber(group) {
+		if _, err := lookupGroup(p.l.groupFile(), group); err != nil {
+			return err
+		}
+	}
+	p.d.RunAs = v
+	return nil
+}
+
+func setRestart(p *parser, v string) error {
+	switch v {
+	case "yes", "true":
+		p.d.Restart = service.RestartYes
+	case "no", "false":
+		p.d.Restart = service.RestartNo
+	case "on-failure":
+		p.d.Restart = service.RestartOnFailure
+	default:
+		return invalid(v, "yes, on-failure or no")
+	}
+	return nil
+}
+
+func parseBool(v string, dst *bool) error {
+	switch v {
+	case "yes", "true":
+		*dst = true
+	case "no", "false":
+		*dst = false
+	default:
+		return invalid(v, "yes or no")
+	}
+	return nil
+}
+
+// parseSeconds reads decimal seconds ("0.5", "10").
+func parseSeconds(v string, dst *time.Duration) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > 1e9 {
+		return invalid(v, "seconds, e.g. 10 or 0.5")
+	}
+	*dst = time.Duration(f * float64(time.Second))
+	return nil
+}
+
+func parseInt(v string, lo, hi int, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return invalid(v, fmt.Sprintf("an integer from %d to %d", lo, hi))
+	}
+	*dst = n
+	return nil
+}
+
+func parseInt64(v string, lo, hi int64, dst *int64) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return invalid(v, fmt.Sprintf("an integer from %d to %d", lo, hi))
+	}
+	*dst = n
+	return nil
+}
+
+func parseOctal(v string, max uint32, dst *uint32) error {
+	n, err := strconv.ParseUint(v, 8, 32)
+	if err != nil || uint32(n) > max {
+		return invalid(v, fmt.Sprintf("octal permissions up to %o", max))
+	}
+	*dst = uint32(n)
+	return nil
+}
+
+// parseSize reads a byte count with an optional K, M, G or T suffix (powers
+// of 1024).
+func parseSize(v string, dst *int64) error {
+	s := v
+	mult := int64(1)
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			mult = 1 << 10
+		case 'm', 'M':
+			mult = 1 << 20
+		case 'g', 'G':
+			mult = 1 << 30
+		case 't', 'T':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			s = s[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return invalid(v, "a size in bytes, optionally with K, M, G or T")
+	}
+	*dst = n * mult
+	return nil
+}
+
+func maxLen(v string, n int, dst *string) error {
+	if len(v) > n {
+		return fmt.Errorf("%q is longer than %d bytes", v, n)
+	}
+	*dst = v
+	return nil
+}
+
+func depFn(k service.DepKind) func(*parser, *rawLine, []string) error {
+	return func(p *parser, rl *rawLine, ws []string) error {
+		if len(ws) == 0 {
+			return errors.New("expected a service name")
+		}
+		for _, w := range ws {
+			if err := ValidName(w); err != nil {
+				return err
+			}
+			if !p.d.DependsOn(w, k) {
+				p.d.Deps = append(p.d.Deps, service.Dep{Name: w, Kind: k})
+			}
+		}
+		return nil
+	}
+}
+
+func dotDFn(k service.DepKind) func(*parser, *rawLine, []string) error {
+	return func(p *parser, rl *rawLine, ws []string) error {
+		if len(ws) != 1 {
+			return fmt.Errorf("expected one directory, got %q", rl.val)
+		}
+		dir := ws[0]
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(filepath.Dir(rl.file), dir)
+		}
+		if k == service.DepWaitsFor {
+			p.d.WaitsForDirs = append(p.d.WaitsForDirs, dir)
+		}
+		for _, n := range p.l.readDotD(p.d.Name, dir) {
+			if err := ValidName(n); err != nil {
+				p.l.logf("service '%s': %s: %v; ignored", p.d.Name, dir, err)
+				continue
+			}
+			if !p.d.DependsOn(n, k) {
+				p.d.Deps = append(p.d.Deps, service.Dep{Name: n, Kind: k})
+				p.optional[n] = true
+			}
+		}
+		return nil
+	}
+}
+
+func setChainTo(p *parser, v string) error {
+	if err := ValidName(v); err != nil {
+		return err
+	}
+	p.d.ChainTo = v
+	return nil
+}
+
+// owner reads a user for socket-uid/logfile-uid. A user name also sets the
+// group to the user's primary group unless a gid setting is given.
+func (p *parser) owner(v string, uid, gid *int, gidSet bool) error {
+	if isNumber(v) {
+		return parseInt(v, 0, math.MaxInt32, uid)
+	}
+	pw, err := lookupPasswd(p.l.passwdFile(), v)
+	if err != nil {
+		return err
+	}
+	*uid = pw.uid
+	if !gidSet {
+		*gid = pw.gid
+	}
+	return nil
+}
+
+func (p *parser) group(v string, gid *int) error {
+	if isNumber(v) {
+		return parseInt(v, 0, math.MaxInt32, gid)
+	}
+	g, err := lookupGroup(p.l.groupFile(), v)
+	if err != nil {
+		return err
+	}
+	*gid = g
+	return nil
+}
+
+var signalNames = map[string]unix.Signal{
+	"HUP": unix.SIGHUP, "INT": unix.SIGINT, "QUIT": unix.SIGQUIT, "KILL": unix.SIGKILL,
+	"USR1": unix.SIGUSR1, "USR2": unix.SIGUSR2, "TERM": unix.SIGTERM, "CONT": unix.SIGCONT,
+	"STOP": unix.SIGSTOP, "INFO": unix.SIGPWR, "PWR": unix.SIGPWR, "ABRT": unix.SIGABRT,
+	"ALRM": unix.SIGALRM, "WINCH": unix.SIGWINCH,
+}
+
+// ParseSignal reads a signal name (with or without SIG) or number.
+func ParseSignal(v string) (int, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 1 || n > 64 {
+			return 0, invalid(v, "a signal number from 1 to 64")
+		}
+		return n, nil
+	}
+	if s, ok := signalNames[strings.TrimPrefix(strings.ToUpper(v), "SIG")]; ok {
+		return int(s), nil
+	}
+	return 0, invalid(v, "a signal name such as TERM, HUP, INT, QUIT, USR1, USR2, KILL, or a number")
+}
+
+func setTermSignal(p *parser, v string) error {
+	if v == "none" || v == "NONE" {
+		p.d.TermSignal = 0
+		return nil
+	}
+	n, err := ParseSignal(v)
+	if err != nil {
+		return err
+	}
+	p.d.TermSignal = n
+	return nil
+}
+
+func setReady(p *parser, v string) error {
+	switch {
+	case v == "notify":
+		// ginit: the sd_notify protocol (NOTIFY_SOCKET, READY=1).
+	case strings.HasPrefix(v, "pipefd:"):
+		n, err := strconv.Atoi(v[len("pipefd:"):])
+		if err != nil || n < 3 || n > 1023 {
+			return invalid(v, "pipefd:N with N from 3 to 1023")
+		}
+	case strings.HasPrefix(v, "pipevar:"):
+		if !validVarName(v[len("pipevar:"):]) {
+			return invalid(v, "pipevar:NAME")
+		}
+	default:
+		return invalid(v, "pipefd:N, pipevar:NAME or notify")
+	}
+	p.d.ReadyNotification = v
+	return nil
+}
+
+func setLogType(p *parser, v string) error {
+	switch v {
+	case "none":
+		p.d.LogType = service.LogNone
+	case "file":
+		p.d.LogType = service.LogFile
+	case "buffer":
+		p.d.LogType = service.LogBuffer
+	case "pipe":
+		return fmt.Errorf("log-type pipe: %w", ErrNotSupported)
+	default:
+		return invalid(v, "none, file, buffer or pipe")
+	}
+	p.logTypeSet = true
+	return nil
+}
+
+func setOptions(p *parser, rl *rawLine, ws []string) error {
+	o := &p.d.Options
+	for _, w := range ws {
+		switch w {
+		case "runs-on-console":
+			o.RunsOnConsole = true
+		case "starts-on-console":
+			o.StartsOnConsole = true
+		case "shares-console":
+			o.SharesConsole = true
+		case "unmask-intr":
+			o.UnmaskIntr = true
+		case "starts-rwfs":
+			o.StartsRWFS = true
+		case "start-interruptible":
+			o.StartInterruptible = true
+		case "skippable":
+			o.Skippable = true
+		case "signal-process-only":
+			o.SignalProcessOnly = true
+		case "always-chain":
+			o.AlwaysChain = true
+		case "no-new-privs":
+			o.NoNewPrivs = true
+		case "run-once":
+			o.RunOnce = true
+		case "starts-log", "pass-cs-fd", "kill-all-on-stop":
+			return fmt.Errorf("option %s: %w", w, ErrNotSupported)
+		default:
+			return invalid(w, "an option such as runs-on-console, starts-rwfs, skippable, run-once")
+		}
+	}
+	return nil
+}
+
+func rlimitFn(name string) func(*parser, *rawLine, []string) error {
+	return oneWord(func(p *parser, v string) error {
+		lim, err := parseRlimit(v)
+		if err != nil {
+			return err
+		}
+		if p.d.Rlimits == nil {
+			p.d.Rlimits = map[string]service.Rlimit{}
+		}
+		p.d.Rlimits[name] = lim
+		return nil
+	})
+}
+
+// parseRlimit reads "soft:hard", "soft:", ":hard" or a single value for both;
+// "-" or "unlimited" is no limit. An omitted half is left as infinity, which
+// the spawner reads as "keep the current value".
+func parseRlimit(v string) (service.Rlimit, error) {
+	one := func(s string) (uint64, error) {
+		if s == "-" || s == "unlimited" || s == "infinity" {
+			return service.RlimInfinity, nil
+		}
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, invalid(v, "SOFT:HARD, a number, or - for unlimited")
+		}
+		return n, nil
+	}
+	soft, hard, both := strings.Cut(v, ":")
+	if !both {
+		n, err := one(soft)
+		return service.Rlimit{Soft: n, Hard: n}, err
+	}
+	lim := service.Rlimit{Soft: service.RlimInfinity, Hard: service.RlimInfinity}
+	var err error
+	if soft != "" {
+		if lim.Soft, err = one(soft); err != nil {
+			return lim, err
+		}
+	}
+	if hard != "" {
+		if lim.Hard, err = one(hard); err != nil {
+			return lim, err
+		}
+	}
+	if lim.Soft != service.RlimInfinity && lim.Hard != service.RlimInfinity && lim.Soft > lim.Hard {
+		return lim, fmt.Errorf("soft limit %d above hard limit %d", lim.Soft, lim.Hard)
+	}
+	return lim, nil
+}
+
+func setNice(p *parser, v string) error {
+	var n int
+	if err := parseInt(v, -20, 19, &n); err != nil {
+		return err
+	}
+	p.d.Nice = &n
+	return nil
+}
+
+func setOOM(p *parser, v string) error {
+	var n int
+	if err := parseInt(v, -1000, 1000, &n); err != nil {
+		return err
+	}
+	p.d.OOMScoreAdj = &n
+	return nil
+}
+
+func setUmask(p *parser, v string) error {
+	var m uint32
+	if err := parseOctal(v, 0o777, &m); err != nil {
+		return err
+	}
+	p.d.Umask = &m
+	return nil
+}
+
+func setIOPrio(p *parser, v string) error {
+	class, level, hasLevel := strings.Cut(v, ":")
+	switch class {
+	case "none", "idle":
+		if hasLevel {
+			return invalid(v, "none, idle, realtime:0-7 or best-effort:0-7")
+		}
+	case "realtime", "best-effort":
+		var n int
+		if !hasLevel || parseInt(level, 0, 7, &n) != nil {
+			return invalid(v, class+":0-7")
+		}
+	default:
+		return invalid(v, "none, idle, realtime:0-7 or best-effort:0-7")
+	}
+	p.d.IOPrio = v
+	return nil
+}
+
+func setUnshare(p *parser, rl *rawLine, ws []string) error {
+	for _, w := range ws {
+		switch w {
+		case "pid", "mount", "net", "uts", "ipc":
+		default:
+			return invalid(w, "pid, mount, net, uts or ipc")
+		}
+		dup := false
+		for _, x := range p.d.Unshare {
+			dup = dup || x == w
+		}
+		if !dup {
+			p.d.Unshare = append(p.d.Unshare, w)
+		}
+	}
+	return nil
+}
