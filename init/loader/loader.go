@@ -375,3 +375,24 @@ func (e *envList) unset(k string) {
 func (e *envList) clear() { e.keys, e.vals = nil, nil }
 
 func (e *envList) get(k string) (string, bool) { v, ok := e.vals[k]; return v, ok }
+
+// ReadEnvFile reads a global environment file (ginit -e): NAME=VALUE lines,
+// # comments, !clear, !unset NAME..., !import NAME... from base. It returns
+// base with the file's changes applied, as KEY=VALUE.
+func ReadEnvFile(path string, base []string) ([]string, error) {
+	var env envList
+	for _, kv := range base {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env.set(k, v)
+		}
+	}
+	l := &Loader{Env: EnvList(base)}
+	if err := l.readEnvFile(path, &env); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(env.keys))
+	for _, k := range env.keys {
+		out = append(out, k+"="+env.vals[k])
+	}
+	return out, nil
+}

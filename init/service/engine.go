@@ -258,6 +258,7 @@ func (m *Manager) becomeStarted(s *svc) {
 	s.failed = false
 	m.setState(s, Started, phNone)
 	m.logf("service '%s' started", s.name())
+	m.observe(s, Started)
 	// A milestone dependency is no longer needed once we are up... but it
 	// is still held so it is not stopped under us by mere release; only its
 	// own stop no longer propagates (see step).
@@ -467,6 +468,7 @@ func (m *Manager) finishStop(s *svc) {
 		s.reason = ReasonNormal
 	}
 	m.logf("service '%s' stopped (%s)", s.name(), s.reason)
+	m.observe(s, Stopped)
 	if !m.wanted(s) {
 		s.restarting = false
 	}
@@ -703,5 +705,11 @@ func (m *Manager) treeEmpty(p Proc) {
 		delete(m.procs, p)
 		s.treeProc = nil
 		m.maybeFinishStop(s)
+	}
+}
+
+func (m *Manager) observe(s *svc, st State) {
+	if m.cfg.Observe != nil {
+		m.cfg.Observe(s.desc, st)
 	}
 }

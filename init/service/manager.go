@@ -24,6 +24,10 @@ type Config struct {
 	// ExitWhenIdle makes Run return once every service has stopped after at
 	// least one was started (user and container instances).
 	ExitWhenIdle bool
+	// Observe, when set, is called on the manager goroutine after a service
+	// becomes Started or Stopped (for starts-rwfs, utmp and the like). It
+	// must not block or call back into the Manager synchronously.
+	Observe func(d *Description, st State)
 }
 
 // ShutdownKind is what Run's caller should do once the manager is done.

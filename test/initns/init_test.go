@@ -1,6 +1,9 @@
 package initns
 
 import (
+	"io"
+
+	"ginit/init/control"
 	"net"
 	"strings"
 	"testing"
@@ -230,11 +233,15 @@ func TestGarbageControlPacket(t *testing.T) {
 		}
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write(junk)
-		buf := make([]byte, 4096)
-		n, _ := c.Read(buf)
+		reply, _ := io.ReadAll(c)
 		c.Close()
-		if n == 0 {
-			t.Logf("garbage %q: connection closed without a reply", junk[:min(len(junk), 8)])
+		resp, err := control.DecodeResponse(reply)
+		if err != nil {
+			t.Errorf("garbage %q: reply %q is not a protocol response: %v", junk[:min(len(junk), 8)], reply, err)
+			continue
+		}
+		if resp.Code != control.BadRequest || resp.Message == "" {
+			t.Errorf("garbage %q: want a BadRequest error with a message, got %+v", junk[:min(len(junk), 8)], resp)
 		}
 	}
 	if r := in.mustCtl("list"); !strings.Contains(r.out, "boot") {

@@ -1,0 +1,486 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/control"
+	"ginit/init/loader"
+	"ginit/init/logging"
+	"ginit/init/pid1"
+	"ginit/init/service"
+	"ginit/init/supervise"
+	"ginit/internal/utmp"
+)
+
+// Paths of the login records; variables of Daemon so tests can move them.
+const (
+	defaultWtmp = "/var/log/wtmp"
+	defaultUtmp = "/run/utmp"
+)
+
+// Main is ginit's whole program: it parses args and runs until the manager
+// is done. It returns the exit status (as PID 1 it does not return).
+func Main(args []string, stdout, stderr io.Writer) int {
+	cfg, err := ParseArgs(args)
+	isPID1 := os.Getpid() == 1
+	if err != nil {
+		fmt.Fprintf(stderr, "ginit: %v\n%s", err, Usage)
+		if !isPID1 {
+			return 2
+		}
+		// PID 1 must come up whatever the kernel passed: use defaults.
+		cfg = Config{}
+	}
+	if cfg.Help {
+		fmt.Fprint(stdout, Usage)
+		return 0
+	}
+	cfg.PID1 = isPID1
+	cfg.Finish(os.Getenv, os.Geteuid())
+
+	var early []string // problems before the log exists
+	if cfg.PID1 && !cfg.Container {
+		if err := pid1.SetupConsole(); err != nil {
+			early = append(early, fmt.Sprintf("console: %v", err))
+		}
+	}
+	var console io.Writer = stdout
+	if cfg.Quiet {
+		console = nil
+	}
+	log := logging.NewMain(console)
+	defer log.Close()
+	for _, e := range early {
+		log.Printf("%s", e)
+	}
+	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp}
+	run := func() error { return d.Run(context.Background()) }
+	if cfg.PID1 && !cfg.Container {
+		_ = pid1.Protect(run, log)
+		return 1 // not reached: Protect does not return as PID 1
+	}
+	if err := run(); err != nil {
+		log.Printf("ginit: %v", err)
+		return 1
+	}
+	return 0
+}
+
+// Daemon is one running ginit.
+type Daemon struct {
+	cfg  Config
+	log  *logging.Main
+	wtmp string
+	utmp string
+
+	mu        sync.Mutex // guards the fields below (Observe runs on the manager goroutine)
+	logOpen   bool
+	bootWrote bool
+	srv       *control.Server
+	srvCancel context.CancelFunc
+
+	m       *service.Manager
+	backend *Backend
+	sockDir string
+}
+
+// machine reports whether ginit manages the machine (reboot(2) at the end).
+func (d *Daemon) machine() bool { return d.cfg.SystemMgr && !d.cfg.Container }
+
+// Run brings up the manager, the supervisor and the control socket, starts
+// the requested services, and handles signals until the manager is done.
+func (d *Daemon) Run(ctx context.Context) error {
+	cfg := d.cfg
+	log := d.log
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if d.machine() && cfg.PID1 {
+		if err := pid1.EarlyMounts(log); err != nil {
+			log.Printf("early mounts: %v", err)
+		}
+	}
+	if cfg.SystemMgr && !cfg.PID1 && !cfg.Container {
+		if err := pid1.WriteCadPid(); err != nil {
+			log.Printf("cad_pid: %v", err)
+		}
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, pid1.HandledSignals()...)
+	signal.Ignore(pid1.IgnoredSignals()...)
+	defer signal.Stop(sigs)
+
+	if cfg.LogFile != "" {
+		d.attachLog()
+	}
+
+	env := baseEnv(cfg)
+	if cfg.EnvFile != "" {
+		e, err := loader.ReadEnvFile(cfg.EnvFile, env)
+		if err != nil {
+			log.Printf("env-file %s: %v", cfg.EnvFile, err)
+		} else {
+			env = e
+		}
+	}
+
+	cgRoot, cgCleanup := d.setupCgroups()
+	defer cgCleanup()
+
+	sockPath := control.SocketPath(cfg.SocketPath, cfg.User, os.Getenv)
+	d.sockDir = filepath.Dir(sockPath)
+	runtimeDir := ""
+	if cfg.System {
+		runtimeDir = "/run/ginit"
+		if cfg.Container {
+			runtimeDir = filepath.Join(d.sockDir, ".ginit-"+filepath.Base(sockPath))
+		}
+	} else if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+		runtimeDir = filepath.Join(x, "ginit")
+	}
+	if runtimeDir != "" {
+		if err := os.MkdirAll(runtimeDir, 0o755); err != nil {
+			log.Printf("runtime dir %s: %v (sd_notify readiness unavailable)", runtimeDir, err)
+			runtimeDir = ""
+		} else {
+			defer os.RemoveAll(runtimeDir)
+		}
+	}
+
+	sup, err := supervise.New(supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir})
+	if err != nil && cgRoot != "" {
+		log.Printf("supervise: %v; running without cgroups", err)
+		sup, err = supervise.New(supervise.Config{Logger: log, RuntimeDir: runtimeDir})
+	}
+	if err != nil {
+		return fmt.Errorf("supervise: %w", err)
+	}
+	supCtx, supCancel := context.WithCancel(context.Background())
+	supDone := make(chan struct{})
+	go func() { _ = sup.Run(supCtx); close(supDone) }()
+	defer func() { supCancel(); <-supDone }()
+
+	ld := &loader.Loader{Dirs: cfg.ServicesDirs, Env: loader.EnvList(env), Log: log}
+	d.m = service.New(service.Config{
+		Load:         ld.LoadAll,
+		Check:        loader.CheckCycles,
+		Spawner:      &utmpSpawner{Spawner: sup, d: d},
+		Clock:        realClock{},
+		Logger:       log,
+		Env:          env,
+		ExitWhenIdle: !cfg.SystemMgr,
+		Observe:      d.observe,
+	})
+	d.backend = &Backend{M: d.m, Logs: sup, IsNotFound: loader.IsNotFound, IsLoadError: loader.IsLoadError}
+
+	if d.machine() {
+		d.bootRecord()
+	}
+	if err := d.openControl(ctx, sockPath); err != nil {
+		log.Printf("control socket: %v (retried when a starts-rwfs service starts)", err)
+	}
+	defer d.closeControl()
+
+	type result struct {
+		kind service.ShutdownKind
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		k, err := d.m.Run(ctx)
+		done <- result{k, err}
+	}()
+	for _, name := range cfg.Services {
+		go func(name string) {
+			if err := d.m.Start(ctx, name, service.StartOpts{NoWait: true}); err != nil {
+				log.Printf("start '%s': %v", name, err)
+			}
+		}(name)
+	}
+
+	policy := &pid1.SignalPolicy{System: cfg.SystemMgr}
+	for {
+		select {
+		case sig := <-sigs:
+			switch a := policy.Decide(sig); a {
+			case pid1.ActionNone:
+			case pid1.ActionReboot:
+				log.Printf("signal %v: rebooting", sig)
+				d.m.RequestShutdown(service.ShutdownReboot)
+			case pid1.ActionHalt:
+				log.Printf("signal %v: halting", sig)
+				d.m.RequestShutdown(service.ShutdownHalt)
+			case pid1.ActionPoweroff:
+				log.Printf("signal %v: powering off", sig)
+				d.m.RequestShutdown(service.ShutdownPoweroff)
+			case pid1.ActionStopExit:
+				log.Printf("signal %v: stopping all services", sig)
+				d.m.RequestShutdown(service.ShutdownHalt)
+			case pid1.ActionForceReboot, pid1.ActionShutdownNow:
+				kind := pid1.Reboot
+				if a == pid1.ActionShutdownNow {
+					kind = pid1.Poweroff
+				}
+				log.Printf("signal %v: %s now, without stopping services", sig, kind)
+				d.finish(kind)
+				return nil
+			case pid1.ActionReopenControl:
+				d.closeControl()
+				if err := d.openControl(ctx, sockPath); err != nil {
+					log.Printf("control socket: %v", err)
+				}
+			}
+		case r := <-done:
+			if r.err != nil && !errors.Is(r.err, context.Canceled) {
+				return r.err
+			}
+			log.Printf("all services stopped (%s)", r.kind)
+			d.closeControl()
+			supCancel()
+			<-supDone
+			if d.machine() {
+				d.finish(toPid1Kind(r.kind))
+			}
+			return nil
+		}
+	}
+}
+
+func toPid1Kind(k service.ShutdownKind) pid1.Kind {
+	switch k {
+	case service.ShutdownReboot:
+		return pid1.Reboot
+	case service.ShutdownHalt:
+		return pid1.Halt
+	case service.ShutdownKexec:
+		return pid1.Kexec
+	}
+	return pid1.Poweroff
+}
+
+// finish writes the shutdown record and hands over to the final steps.
+func (d *Daemon) finish(kind pid1.Kind) {
+	if err := utmp.AppendWtmp(d.wtmp, utmp.ShutdownRecord(time.Now(), kernelRelease())); err != nil {
+		d.log.Printf("wtmp: %v", err)
+	}
+	if d.machine() {
+		if err := pid1.FinalShutdown(kind, d.log); err != nil {
+			d.log.Printf("shutdown: %v", err)
+		}
+	}
+}
+
+// baseEnv is the initial activation environment.
+func baseEnv(cfg Config) []string {
+	if cfg.PID1 && !cfg.Container {
+		return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=linux", "HOME=/"}
+	}
+	return os.Environ()
+}
+
+func (d *Daemon) openControl(ctx context.Context, path string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.srv != nil {
+		return nil
+	}
+	srv, err := control.NewServer(path, d.backend, d.log)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	d.srv, d.srvCancel = srv, cancel
+	go func() { _ = srv.Serve(sctx) }()
+	return nil
+}
+
+func (d *Daemon) closeControl() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.srv == nil {
+		return
+	}
+	d.srvCancel()
+	_ = d.srv.Close()
+	d.srv = nil
+}
+
+// attachLog opens -l once the file system allows; it reports whether the
+// log file is open.
+func (d *Daemon) attachLog() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.logOpen || d.cfg.LogFile == "" {
+		return d.logOpen
+	}
+	if err := d.log.AttachFile(d.cfg.LogFile); err != nil {
+		d.log.Printf("%v (kept in memory until a starts-rwfs service starts)", err)
+		return false
+	}
+	d.logOpen = true
+	return true
+}
+
+// bootRecord writes the wtmp boot and runlevel records once wtmp is
+// writable.
+func (d *Daemon) bootRecord() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bootWrote {
+		return
+	}
+	now := time.Now()
+	k := kernelRelease()
+	if err := utmp.AppendWtmp(d.wtmp, utmp.BootRecord(now, k)); err != nil {
+		if !errors.Is(err, unix.EROFS) && !errors.Is(err, os.ErrNotExist) {
+			d.log.Printf("wtmp boot record: %v", err)
+		}
+		return
+	}
+	_ = utmp.AppendWtmp(d.wtmp, utmp.RunlevelRecord(now, '2', 'N', k))
+	_ = utmp.WriteUtmp(d.utmp, utmp.BootRecord(now, k))
+	d.bootWrote = true
+}
+
+// observe runs on the manager goroutine: a starts-rwfs service makes the
+// file system writable, so now the log file, wtmp and a control socket that
+// could not be created earlier get another try.
+func (d *Daemon) observe(desc *service.Description, st service.State) {
+	if st != service.Started || !desc.Options.StartsRWFS {
+		return
+	}
+	go func() {
+		d.attachLog()
+		if d.machine() {
+			d.bootRecord()
+		}
+		sockPath := control.SocketPath(d.cfg.SocketPath, d.cfg.User, os.Getenv)
+		if err := d.openControl(context.Background(), sockPath); err != nil {
+			d.log.Printf("control socket: %v", err)
+		}
+	}()
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// setupCgroups gives ginit a subtree of the unified hierarchy: as the
+// machine's init, /ginit.slice for services and /init.scope for itself;
+// otherwise a fresh child of its own cgroup (unique, so several instances
+// can share a parent), with ginit moved into its init.scope so that
+// controllers can be enabled below (cgroup v2 forbids processes in inner
+// nodes with controllers). The cleanup returns ginit to where it was and
+// removes what it made.
+func (d *Daemon) setupCgroups() (string, func()) {
+	nothing := func() {}
+	mount, err := supervise.UnifiedMount()
+	if err != nil {
+		d.log.Printf("cgroups: %v; service trees are process groups", err)
+		return "", nothing
+	}
+	self, err := supervise.SelfCgroup(mount)
+	if err != nil {
+		d.log.Printf("cgroups: %v; service trees are process groups", err)
+		return "", nothing
+	}
+	var top string
+	if d.machine() && self == mount {
+		top = mount
+	} else {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		top = filepath.Join(self, "ginit-"+hex.EncodeToString(b[:]))
+		if err := os.Mkdir(top, 0o755); err != nil {
+			d.log.Printf("cgroups: %v; service trees are process groups", err)
+			return "", nothing
+		}
+	}
+	initScope := filepath.Join(top, "init.scope")
+	services := filepath.Join(top, "ginit.slice")
+	if top != mount {
+		services = filepath.Join(top, "services")
+	}
+	for _, dir := range []string{initScope, services} {
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			d.log.Printf("cgroups: %v; service trees are process groups", err)
+			return "", nothing
+		}
+	}
+	pid := []byte(fmt.Sprint(os.Getpid()))
+	if err := os.WriteFile(filepath.Join(initScope, "cgroup.procs"), pid, 0); err != nil {
+		d.log.Printf("cgroups: moving ginit to %s: %v", initScope, err)
+	}
+	cleanup := func() {
+		if top == mount {
+			return // the machine's tree goes down with it
+		}
+		_ = os.WriteFile(filepath.Join(self, "cgroup.procs"), pid, 0)
+		ents, _ := os.ReadDir(services)
+		for _, e := range ents {
+			if e.IsDir() {
+				_ = os.Remove(filepath.Join(services, e.Name()))
+			}
+		}
+		for _, dir := range []string{services, initScope, top} {
+			if err := os.Remove(dir); err != nil && !strings.Contains(err.Error(), "no such") {
+				d.log.Printf("cgroups: cleanup %s: %v", dir, err)
+			}
+		}
+	}
+	return services, cleanup
+}
+
+// utmpSpawner writes utmp/wtmp entries for services with inittab-id or
+// inittab-line (gettys), as sysvinit and dinit do.
+type utmpSpawner struct {
+	service.Spawner
+	d *Daemon
+}
+
+func (u *utmpSpawner) Spawn(req service.SpawnRequest, n service.Notifier) (service.Proc, error) {
+	desc := req.Desc
+	if req.Kind != service.ProcStart || (desc.InittabID == "" && desc.InittabLine == "") {
+		return u.Spawner.Spawn(req, n)
+	}
+	id, line := desc.InittabID, desc.InittabLine
+	un := &utmpNotifier{Notifier: n, u: u, id: id, line: line}
+	p, err := u.Spawner.Spawn(req, un)
+	if err != nil {
+		return nil, err
+	}
+	if err := utmp.WriteUtmp(u.d.utmp, utmp.InitRecord(time.Now(), p.Pid(), id, line)); err != nil {
+		u.d.log.Printf("service '%s': utmp: %v", desc.Name, err)
+	}
+	return p, nil
+}
+
+type utmpNotifier struct {
+	service.Notifier
+	u        *utmpSpawner
+	id, line string
+}
+
+func (n *utmpNotifier) Exited(p service.Proc, st service.ExitStatus) {
+	rec := utmp.DeadRecord(time.Now(), p.Pid(), n.id, n.line)
+	_ = utmp.WriteUtmp(n.u.d.utmp, rec)
+	_ = utmp.AppendWtmp(n.u.d.wtmp, rec)
+	n.Notifier.Exited(p, st)
+}
