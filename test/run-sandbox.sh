@@ -25,7 +25,7 @@ if [ ! -x "$BIN/ginit" ]; then
 	exit 1
 fi
 echo "== ginit as PID 1 in a private namespace (services: units/sample)"
-unshare "${ns[@]}" -- "$BIN/ginit" --container -d units/sample -p "$sock" -l "$tmp/ginit.log" &
+unshare "${ns[@]}" -- "$BIN/ginit" --container -d "$PWD/units/sample" -p "$sock" -l "$tmp/ginit.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 ctl() { "$BIN/ginitctl" -p "$sock" "$@"; }
@@ -69,7 +69,6 @@ if [ "${RUN_SHELL:-0}" = 1 ]; then
 	GINIT_SOCKET_PATH=$sock PATH=$BIN:$PATH PS1='ginit-sandbox$ ' bash --norc -i || true
 fi
 echo "== ginitctl shutdown"
-ctl shutdown remain >/dev/null || true
 ctl shutdown halt || true
 wait "${pids[0]}" 2>/dev/null || true
 echo "== ginit log"

@@ -396,3 +396,18 @@ func ReadEnvFile(path string, base []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Check loads names and everything they depend on, collecting every problem
+// instead of stopping at the first: bad files, missing services and cycles.
+// It returns the descriptions that loaded and the errors (for ginit-check).
+func (l *Loader) Check(names []string) ([]*service.Description, []error) {
+	descs, errs := l.closure(names, false)
+	m := make(map[string]*service.Description, len(descs))
+	for _, d := range descs {
+		m[d.Name] = d
+	}
+	if err := CheckCycles(m); err != nil {
+		errs = append(errs, err)
+	}
+	return descs, errs
+}
