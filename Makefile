@@ -37,6 +37,9 @@ test: build
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m ./...
 
 bench: build
+	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'Start1000|Chain100' -benchtime 3x ./test/initns
+	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'StatusRoundTrip' -benchtime 2000x ./test/initns
+	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'GinitctlStatus1000' -benchtime 1x ./test/initns
 	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control
 	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession' -benchtime 2s ./test/sessiond/ ./sessiond/
 
