@@ -183,6 +183,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Env:          env,
 		ExitWhenIdle: !cfg.SystemMgr,
 		Observe:      d.observe,
+		// A machine must go down even if a service will not stop; the
+		// final shutdown then TERMs and KILLs whatever is left.
+		ShutdownTimeout: shutdownTimeout(cfg),
 	})
 	d.backend = &Backend{M: d.m, Logs: sup, IsNotFound: loader.IsNotFound, IsLoadError: loader.IsLoadError}
 
@@ -257,6 +260,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+func shutdownTimeout(cfg Config) time.Duration {
+	if cfg.SystemMgr && !cfg.Container {
+		return 2 * time.Minute
+	}
+	return 0
 }
 
 func toPid1Kind(k service.ShutdownKind) pid1.Kind {

@@ -231,6 +231,12 @@ func waitsFor(n string) Dep { return Dep{Name: n, Kind: DepWaitsFor} }
 
 func newHarness(t *testing.T, descs ...*Description) *harness {
 	t.Helper()
+	return newHarnessCfg(t, nil, descs...)
+}
+
+// newHarnessCfg is newHarness with a change to the manager's Config.
+func newHarnessCfg(t *testing.T, tweak func(*Config), descs ...*Description) *harness {
+	t.Helper()
 	h := &harness{
 		t: t, clock: &fakeClock{now: time.Unix(1000, 0)}, sp: &fakeSpawner{failExec: map[string]bool{}},
 		descs: map[string]*Description{}, done: make(chan struct{}), logs: &logBuf{},
@@ -238,10 +244,14 @@ func newHarness(t *testing.T, descs ...*Description) *harness {
 	for _, d := range descs {
 		h.descs[d.Name] = d
 	}
-	h.m = New(Config{
+	cfg := Config{
 		Load:    h.load,
 		Spawner: h.sp, Clock: h.clock, Logger: h.logs,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	h.m = New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
 	go func() {

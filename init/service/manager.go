@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,13 @@ type Config struct {
 	// becomes Started or Stopped (for starts-rwfs, utmp and the like). It
 	// must not block or call back into the Manager synchronously.
 	Observe func(d *Description, st State)
+	// ShutdownReport is how often a shutdown that is still waiting logs
+	// the services holding it up (0: every 10s).
+	ShutdownReport time.Duration
+	// ShutdownTimeout ends a shutdown that has waited this long for
+	// services to stop, so that none can hold the machine forever; Run
+	// returns and the caller kills what is left. 0: wait for ever.
+	ShutdownTimeout time.Duration
 }
 
 // ShutdownKind is what Run's caller should do once the manager is done.
@@ -81,6 +89,8 @@ type Manager struct {
 	env          []string
 	shutdown     ShutdownKind
 	shuttingDown bool
+	shutdownWait time.Duration // how long the shutdown has waited so far
+	reportTimer  Timer
 	everStarted  bool
 	done         bool
 }
@@ -496,6 +506,43 @@ func (m *Manager) beginShutdown(kind ShutdownKind) {
 			s.ph = phNone
 		}
 	}
+	if m.reportTimer == nil {
+		m.shutdownWait = 0
+		m.reportTimer = m.timer(m.reportEvery(), m.reportHolding)
+	}
+}
+
+func (m *Manager) reportEvery() time.Duration {
+	if m.cfg.ShutdownReport > 0 {
+		return m.cfg.ShutdownReport
+	}
+	return 10 * time.Second
+}
+
+// reportHolding names the services a shutdown is still waiting for, and
+// gives up on them after ShutdownTimeout.
+func (m *Manager) reportHolding() {
+	m.reportTimer = nil
+	if m.done || !m.shuttingDown {
+		return
+	}
+	m.shutdownWait += m.reportEvery()
+	var held []string
+	for _, s := range m.order {
+		if s.state != Stopped {
+			held = append(held, fmt.Sprintf("%s (%s)", s.name(), s.state))
+		}
+	}
+	if len(held) == 0 {
+		return
+	}
+	if t := m.cfg.ShutdownTimeout; t > 0 && m.shutdownWait >= t {
+		m.logf("shutdown: gave up after %v waiting for: %s", m.shutdownWait, strings.Join(held, ", "))
+		m.done = true
+		return
+	}
+	m.logf("shutdown: after %v, still waiting for: %s", m.shutdownWait, strings.Join(held, ", "))
+	m.reportTimer = m.timer(m.reportEvery(), m.reportHolding)
 }
 
 // Unload forgets a stopped service that nothing loaded depends on.

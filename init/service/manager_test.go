@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -590,5 +591,52 @@ func TestStartWaiterSeesFailureOfPlainProcess(t *testing.T) {
 	errors.As(err, &se)
 	if se.Exit.Code != 3 {
 		t.Errorf("exit %v", se.Exit)
+	}
+}
+
+func TestShutdownReportsAndGivesUp(t *testing.T) {
+	stubborn := svcDesc("stubborn", TypeProcess)
+	stubborn.StopTimeout = 0 // never escalates to SIGKILL by itself
+	h := newHarnessCfg(t, func(c *Config) {
+		c.ShutdownReport = 5 * time.Second
+		c.ShutdownTimeout = 15 * time.Second
+	}, stubborn)
+	if err := h.m.Start(h.ctx, "stubborn", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Shutdown(h.ctx, ShutdownReboot); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(5 * time.Second)
+	h.sync()
+	h.clock.Advance(5 * time.Second)
+	h.sync()
+	select {
+	case <-h.done:
+		t.Fatal("Run returned before the shutdown timeout")
+	default:
+	}
+	h.clock.Advance(5 * time.Second)
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the shutdown timeout")
+	}
+	if h.kind != ShutdownReboot {
+		t.Errorf("kind %s", h.kind)
+	}
+	h.logs.mu.Lock()
+	defer h.logs.mu.Unlock()
+	var waits, gaveUp int
+	for _, l := range h.logs.lines {
+		if strings.Contains(l, "still waiting for: stubborn (stopping)") {
+			waits++
+		}
+		if strings.Contains(l, "gave up after 15s waiting for: stubborn") {
+			gaveUp++
+		}
+	}
+	if waits != 2 || gaveUp != 1 {
+		t.Errorf("want 2 progress reports and 1 give-up, got %d and %d: %q", waits, gaveUp, h.logs.lines)
 	}
 }
