@@ -1,5 +1,6 @@
 // Command ginitctl controls a running ginit over its control socket; it
-// takes dinitctl's subcommands and options (see ginitctl --help).
+// takes dinitctl's subcommands and options (see ginitctl --help). Installed
+// or linked as shutdown, reboot, poweroff or halt it is those front-ends.
 package main
 
 import (
@@ -12,7 +13,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := control.RunCLI(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	var code int
+	if control.IsShutdownName(os.Args[0]) {
+		code = control.RunShutdownCLI(ctx, os.Args[0], os.Args[1:], os.Stdout, os.Stderr, os.Getenv, control.RealShutdownSys())
+	} else {
+		code = control.RunCLI(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	}
 	stop()
 	os.Exit(code)
 }

@@ -1,0 +1,95 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestShutdownFrontEnds(t *testing.T) {
+	fb := &fakeBackend{}
+	sock := startServer(t, fb)
+	getenv := func(k string) string {
+		if k == "GINIT_SOCKET_PATH" {
+			return sock
+		}
+		return ""
+	}
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		argv0    string
+		args     []string
+		code     int
+		wantKind string // "" = no request expected
+		slept    time.Duration
+		rebooted string
+		out      string
+	}{
+		{"/sbin/poweroff", nil, 0, "poweroff", 0, "", ""},
+		{"reboot", nil, 0, "reboot", 0, "", ""},
+		{"halt", nil, 0, "halt", 0, "", ""},
+		{"halt", []string{"-p"}, 0, "poweroff", 0, "", ""},
+		{"shutdown", nil, 0, "poweroff", 0, "", ""},
+		{"shutdown", []string{"-r", "now"}, 0, "reboot", 0, "", ""},
+		{"shutdown", []string{"-H", "+5", "going", "down"}, 0, "halt", 5 * time.Minute, "", "going down"},
+		{"shutdown", []string{"-r", "10:30"}, 0, "reboot", 30 * time.Minute, "", ""},
+		{"shutdown", []string{"-k", "+1"}, 0, "", 0, "", "would poweroff"},
+		{"shutdown", []string{"-r", "soon"}, 2, "", 0, "", ""},
+		{"reboot", []string{"--force"}, 0, "", 0, "reboot", ""},
+		{"poweroff", []string{"-f", "-n"}, 0, "", 0, "poweroff", ""},
+		{"reboot", []string{"extra"}, 2, "", 0, "", ""},
+		{"halt", []string{"--bogus"}, 2, "", 0, "", ""},
+	}
+	for _, tc := range tests {
+		name := tc.argv0 + " " + strings.Join(tc.args, " ")
+		t.Run(name, func(t *testing.T) {
+			before := len(fb.reqs)
+			var slept time.Duration
+			var rebooted string
+			synced := false
+			sys := ShutdownSys{
+				Now:    func() time.Time { return now },
+				Sleep:  func(_ context.Context, d time.Duration) error { slept = d; return nil },
+				Sync:   func() { synced = true },
+				Reboot: func(k string) error { rebooted = k; return nil },
+			}
+			var out, errb bytes.Buffer
+			code := RunShutdownCLI(context.Background(), tc.argv0, tc.args, &out, &errb, getenv, sys)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.code, errb.String())
+			}
+			fb.mu.Lock()
+			got := fb.reqs[before:]
+			fb.mu.Unlock()
+			if tc.wantKind == "" && len(got) != 0 {
+				t.Errorf("unexpected requests %+v", got)
+			}
+			if tc.wantKind != "" && (len(got) != 1 || got[0].Op != OpShutdown || got[0].Shutdown != tc.wantKind) {
+				t.Errorf("requests %+v, want one shutdown %s", got, tc.wantKind)
+			}
+			if slept != tc.slept {
+				t.Errorf("waited %v, want %v", slept, tc.slept)
+			}
+			if rebooted != tc.rebooted {
+				t.Errorf("reboot(2) %q, want %q", rebooted, tc.rebooted)
+			}
+			if tc.rebooted != "" && synced == (len(tc.args) > 1) {
+				t.Errorf("sync = %v with args %v", synced, tc.args)
+			}
+			if !strings.Contains(out.String(), tc.out) {
+				t.Errorf("stdout %q lacks %q", out.String(), tc.out)
+			}
+		})
+	}
+}
+
+func TestShutdownWithoutGinit(t *testing.T) {
+	var errb bytes.Buffer
+	getenv := func(string) string { return "" }
+	code := RunShutdownCLI(context.Background(), "reboot", []string{"--socket-path", t.TempDir() + "/none"}, &bytes.Buffer{}, &errb, getenv, ShutdownSys{})
+	if code != ExitFail || !strings.Contains(errb.String(), "cannot reach ginit") || !strings.Contains(errb.String(), "--force") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
