@@ -291,6 +291,9 @@ func TestBoot(t *testing.T) {
 			add("/usr/lib/x86_64-linux-gnu/security/pam_sessiond.so", filepath.Join(bin, "pam_sessiond.so"), "0100644")
 		}
 		units, _ := filepath.Glob(filepath.Join(root, "units", "*"))
+		// Services kept beside their component (units/sessiond/...).
+		more, _ := filepath.Glob(filepath.Join(root, "units", "sessiond", "*"))
+		units = append(units, more...)
 		for _, u := range units {
 			if st, err := os.Stat(u); err == nil && st.Mode().IsRegular() {
 				add("/etc/ginit.d/"+filepath.Base(u), u, "0100644")

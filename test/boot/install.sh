@@ -25,7 +25,7 @@ put "$bin/ginit" /usr/sbin/ginit 0100755
 put "$bin/ginitctl" /usr/sbin/ginitctl 0100755
 [ -f "$bin/sessiond" ] && put "$bin/sessiond" /usr/sbin/sessiond 0100755
 [ -f "$bin/pam_sessiond.so" ] && put "$bin/pam_sessiond.so" /usr/lib/x86_64-linux-gnu/security/pam_sessiond.so 0100644
-for u in "$repo"/units/*; do
+for u in "$repo"/units/* "$repo"/units/sessiond/*; do
 	[ -f "$u" ] && put "$u" "/etc/ginit.d/$(basename "$u")" 0100644
 done
 for p in "$repo"/units/dbus-policy/*.conf; do
