@@ -133,7 +133,7 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "HoldoffTimeoutUSec", Type: "t", Flags: konst},
 			{Name: "IdleAction", Type: "s", Flags: konst}, {Name: "IdleActionUSec", Type: "t", Flags: konst},
 			{Name: "PreparingForShutdown", Type: "b"}, {Name: "PreparingForSleep", Type: "b"},
-			{Name: "ScheduledShutdown", Type: "(st)"},
+			{Name: "ScheduledShutdown", Type: "(st)", Flags: emits},
 			{Name: "Docked", Type: "b"}, {Name: "LidClosed", Type: "b"}, {Name: "OnExternalPower", Type: "b"},
 			{Name: "RemoveIPC", Type: "b", Flags: konst},
 			{Name: "RuntimeDirectorySize", Type: "t", Flags: konst}, {Name: "RuntimeDirectoryInodesMax", Type: "t", Flags: konst},
@@ -243,31 +243,37 @@ const infinity = ^uint64(0)
 
 func (s *state) managerProps() map[string]godbus.Variant {
 	idle, rt, mono := s.idle()
+	lc := &s.cfg.Login
+	lidExt := lc.HandleLidSwitchExternalPower
+	if lidExt == "" {
+		lidExt = lc.HandleLidSwitch
+	}
+	preparing := func(w inhibitWhat) bool { return s.power.action != nil && s.power.action.act.what == w }
 	return map[string]godbus.Variant{
-		"EnableWallMessages": v(false), "WallMessage": v(""),
+		"EnableWallMessages": v(s.power.enableWall), "WallMessage": v(s.power.wallMessage),
 		"NAutoVTs":      v(s.cfg.NAutoVTs),
 		"KillOnlyUsers": v([]string{}), "KillExcludeUsers": v([]string{"root"}),
 		"KillUserProcesses": v(false),
-		"RebootParameter":   v(""), "RebootToFirmwareSetup": v(false),
+		"RebootParameter":   v(s.power.rebootParam), "RebootToFirmwareSetup": v(false),
 		"RebootToBootLoaderMenu": v(infinity), "RebootToBootLoaderEntry": v(""),
 		"BootLoaderEntries": v([]string{}),
 		"IdleHint":          v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
 		"BlockInhibited": v(s.inhibited("block")), "DelayInhibited": v(s.inhibited("delay")),
-		"InhibitDelayMaxUSec": v(uint64(5_000_000)), "UserStopDelayUSec": v(uint64(10_000_000)),
-		"HandlePowerKey": v("poweroff"), "HandlePowerKeyLongPress": v("ignore"),
-		"HandleRebootKey": v("reboot"), "HandleRebootKeyLongPress": v("poweroff"),
-		"HandleSuspendKey": v("suspend"), "HandleSuspendKeyLongPress": v("hibernate"),
-		"HandleHibernateKey": v("hibernate"), "HandleHibernateKeyLongPress": v("ignore"),
-		"HandleLidSwitch": v("suspend"), "HandleLidSwitchExternalPower": v("suspend"),
-		"HandleLidSwitchDocked": v("ignore"),
-		"HoldoffTimeoutUSec":    v(uint64(30_000_000)),
-		"IdleAction":            v("ignore"), "IdleActionUSec": v(uint64(30 * 60 * 1_000_000)),
-		"PreparingForShutdown": v(false), "PreparingForSleep": v(false),
-		"ScheduledShutdown": v(scheduled{}),
+		"InhibitDelayMaxUSec": v(usec(lc.InhibitDelayMax)), "UserStopDelayUSec": v(usec(lc.UserStopDelay)),
+		"HandlePowerKey": v(lc.HandlePowerKey), "HandlePowerKeyLongPress": v(lc.HandlePowerKeyLongPress),
+		"HandleRebootKey": v(lc.HandleRebootKey), "HandleRebootKeyLongPress": v(lc.HandleRebootKeyLongPress),
+		"HandleSuspendKey": v(lc.HandleSuspendKey), "HandleSuspendKeyLongPress": v(lc.HandleSuspendKeyLongPress),
+		"HandleHibernateKey": v(lc.HandleHibernateKey), "HandleHibernateKeyLongPress": v(lc.HandleHibernateKeyLongPress),
+		"HandleLidSwitch": v(lc.HandleLidSwitch), "HandleLidSwitchExternalPower": v(lidExt),
+		"HandleLidSwitchDocked": v(lc.HandleLidSwitchDocked),
+		"HoldoffTimeoutUSec":    v(usec(lc.HoldoffTimeout)),
+		"IdleAction":            v(lc.IdleAction), "IdleActionUSec": v(usec(lc.IdleActionSec)),
+		"PreparingForShutdown": v(preparing(inhibitShutdown)), "PreparingForSleep": v(preparing(inhibitSleep)),
+		"ScheduledShutdown": v(scheduled{s.power.scheduled.Type, s.power.scheduled.USec}),
 		"Docked":            v(false), "LidClosed": v(false), "OnExternalPower": v(true),
 		"RemoveIPC":            v(false),
 		"RuntimeDirectorySize": v(uint64(0)), "RuntimeDirectoryInodesMax": v(uint64(0)),
-		"InhibitorsMax": v(uint64(8192)), "NCurrentInhibitors": v(uint64(len(s.inhibitors))),
+		"InhibitorsMax": v(lc.InhibitorsMax), "NCurrentInhibitors": v(uint64(len(s.inhibitors))),
 		"SessionsMax": v(uint64(s.cfg.SessionsMax)), "NCurrentSessions": v(uint64(len(s.sessions))),
 		"UserTasksMax":        v(infinity),
 		"StopIdleSessionUSec": v(infinity),

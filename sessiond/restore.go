@@ -30,6 +30,7 @@ func (m *Manager) Start() error {
 	s.restoreUsers()
 	s.restoreSessions()
 	s.restoreLinger()
+	s.restoreInhibitors()
 
 	switch {
 	case seat0.HasVTs:

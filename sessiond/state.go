@@ -44,6 +44,11 @@ type Config struct {
 	// Ready, if set, is called once the bus name is owned and seat0 is
 	// published (readiness notification for the service manager).
 	Ready func()
+	// Login is the logind.conf [Login] section; NewManager fills in
+	// logind's defaults when it is the zero value.
+	Login LoginConfig
+	// Power carries out power actions; nil: they are not supported.
+	Power PowerBackend
 }
 
 // Emitter sends signals; *godbus.Conn is one.
@@ -69,6 +74,9 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	}
 	if cfg.SessionsMax == 0 {
 		cfg.SessionsMax = 8192
+	}
+	if cfg.Login == (LoginConfig{}) {
+		cfg.Login = DefaultLoginConfig()
 	}
 	m := &Manager{cfg: cfg, reqs: make(chan request), ctx: context.Background()}
 	m.ifc = m.buildInterfaces()
@@ -173,6 +181,9 @@ type state struct {
 	counter  uint64
 
 	inhibitors []*inhibitor
+	power      powerState
+	// deferred run after the next flush (see afterFlush).
+	deferred []func()
 
 	mutated   bool
 	dirtySess map[string]bool
@@ -213,6 +224,7 @@ func (c *Config) runtimePath(uid uint32) string {
 // flush persists dirty objects, then sends queued signals and the
 // PropertiesChanged of every emits-change property that changed.
 func (s *state) flush() {
+	defer s.runDeferred()
 	if !s.mutated && len(s.signals) == 0 {
 		return
 	}
@@ -259,6 +271,14 @@ func (s *state) flush() {
 		s.emitChanges()
 	}
 	s.mutated = false
+}
+
+func (s *state) runDeferred() {
+	fs := s.deferred
+	s.deferred = nil
+	for _, f := range fs {
+		f()
+	}
 }
 
 // emitChanges compares every object's emits-change properties with the

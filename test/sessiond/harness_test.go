@@ -133,7 +133,11 @@ type env struct {
 	owner   string // unique name of the running sessiond
 }
 
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB) *env { tb.Helper(); return newEnvWith(tb, nil) }
+
+// newEnvWith is newEnv with a hook that runs just before sessiond starts
+// (to write its logind.conf or change its arguments).
+func newEnvWith(tb testing.TB, setup func(e *env)) *env {
 	tb.Helper()
 	if r := os.Getenv(skipEnv); r != "" {
 		tb.Skip(r)
@@ -176,8 +180,18 @@ func newEnv(tb testing.TB) *env {
 	tb.Cleanup(func() { stop(e.dbus) })
 	e.waitFor("bus socket", func() bool { _, err := os.Stat("/run/dbus/system_bus_socket"); return err == nil })
 
+	// Power actions go to a control socket and a sysfs stand-in of our
+	// own, never to the host's init or kernel.
+	e.must(os.MkdirAll(e.path("power"), 0o755), "mkdir power")
+	e.must(os.WriteFile(e.path("power/state"), []byte("freeze mem disk\n"), 0o644), "power/state")
+	e.must(os.WriteFile(e.path("power/disk"), []byte("[platform] shutdown reboot suspend\n"), 0o644), "power/disk")
 	e.args = []string{"-bus", busAddr, "-run-dir", "/run", "-cgroup-root", uni, "-cgroup-legacy-root", leg,
-		"-vts", "off", "-linger-dir", e.path("linger"), "-stop-timeout", "3s"}
+		"-vts", "off", "-linger-dir", e.path("linger"), "-stop-timeout", "3s",
+		"-config", e.path("logind.conf"), "-ginit-socket", e.path("ginitctl"), "-sys-power", e.path("power"),
+		"-wtmp", e.path("wtmp")}
+	if setup != nil {
+		setup(e)
+	}
 	e.startDaemon()
 	tb.Cleanup(func() {
 		stop(e.daemon)

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"ginit/init/control"
 	"ginit/sessiond"
 )
 
@@ -39,6 +40,11 @@ func run(ctx context.Context, args []string) error {
 	vts := fs.String("vts", "auto", "virtual terminals on seat0: auto, on or off")
 	nAutoVTs := fs.Uint("n-autovts", 6, "value of the NAutoVTs property")
 	debug := fs.Bool("debug", false, "log debug messages")
+	configPath := fs.String("config", "/etc/systemd/logind.conf", "logind.conf-style file whose [Login] section sets the power keys, InhibitDelayMaxSec, … (missing: logind's defaults)")
+	ginitSock := fs.String("ginit-socket", control.DefaultSystemSocket(), "ginit's control socket, asked to power off, reboot or halt")
+	rebootFallback := fs.Bool("reboot-fallback", false, "call reboot(2) itself when no ginit answers on -ginit-socket (only where sessiond runs under another init)")
+	powerDir := fs.String("sys-power", "/sys/power", "directory of the kernel's sleep files (state, disk)")
+	wtmp := fs.String("wtmp", "/var/log/wtmp", "wtmp file that gets the shutdown record (empty: none)")
 	readyFD := fs.Int("ready-fd", -1, "write a newline to this fd once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -70,7 +76,14 @@ func run(ctx context.Context, args []string) error {
 	default:
 		roots.Legacy = filepath.Clean(*cgLegacy)
 	}
+	login, err := sessiond.LoadLoginConfig(*configPath)
+	if err != nil {
+		return err
+	}
 	cfg := sessiond.Config{
+		Login: login,
+		Power: &sessiond.SysPower{ControlSocket: *ginitSock, RebootFallback: *rebootFallback,
+			PowerDir: *powerDir, Wtmp: *wtmp, Log: log},
 		RunDir:       *runDir,
 		LingerDir:    *linger,
 		StopTimeout:  *stopTimeout,

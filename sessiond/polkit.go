@@ -1,0 +1,167 @@
+package sessiond
+
+import (
+	"context"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
+)
+
+// Error names of power actions that ginit/dbus does not define.
+const (
+	errBlockedByInhibitor   = "org.freedesktop.login1.BlockedByInhibitorLock"
+	errInteractiveAuthRequd = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+)
+
+const polkitName = "org.freedesktop.PolicyKit1"
+
+// authResult is what polkit (or the built-in table) says about an action.
+type authResult int
+
+const (
+	authNo authResult = iota
+	authChallenge
+	authYes
+)
+
+func (r authResult) String() string {
+	return [...]string{"no", "challenge", "yes"}[r]
+}
+
+// subjectKind is how polkit's defaults classify the caller: in an active
+// local session, in an inactive one, or anything else.
+type subjectKind int
+
+const (
+	subjectAny subjectKind = iota
+	subjectInactive
+	subjectActive
+)
+
+// builtinPolicy is systemd's org.freedesktop.login1.policy defaults
+// (allow_any, allow_inactive, allow_active), used when no polkit daemon
+// is on the bus: auth_admin_keep becomes a challenge nobody can answer.
+var builtinPolicy = func() map[string][3]authResult {
+	const (
+		n = authNo
+		c = authChallenge
+		y = authYes
+	)
+	p := map[string][3]authResult{
+		"inhibit-block-shutdown": {n, y, y}, "inhibit-delay-shutdown": {y, y, y},
+		"inhibit-block-sleep": {n, y, y}, "inhibit-delay-sleep": {y, y, y},
+		"inhibit-block-idle":       {y, y, y},
+		"inhibit-handle-power-key": {n, y, y}, "inhibit-handle-suspend-key": {n, y, y},
+		"inhibit-handle-hibernate-key": {n, y, y}, "inhibit-handle-lid-switch": {n, y, y},
+		"inhibit-handle-reboot-key": {n, y, y},
+		"power-off":                 {c, c, y}, "power-off-multiple-sessions": {c, c, y}, "power-off-ignore-inhibit": {c, c, c},
+		"reboot": {c, c, y}, "reboot-multiple-sessions": {c, c, y}, "reboot-ignore-inhibit": {c, c, c},
+		"halt": {c, c, c}, "halt-multiple-sessions": {c, c, c}, "halt-ignore-inhibit": {c, c, c},
+		"suspend": {c, c, y}, "suspend-multiple-sessions": {c, c, y}, "suspend-ignore-inhibit": {c, c, c},
+		"hibernate": {c, c, y}, "hibernate-multiple-sessions": {c, c, y}, "hibernate-ignore-inhibit": {c, c, c},
+		"set-reboot-parameter": {c, c, y}, "set-wall-message": {c, c, c},
+	}
+	out := make(map[string][3]authResult, len(p))
+	for k, v := range p {
+		out["org.freedesktop.login1."+k] = v
+	}
+	return out
+}()
+
+// subjectOf classifies the caller as polkit's systemd backend does: the
+// session its process is in, else its user's display session; a remote
+// session counts as "any".
+func (s *state) subjectOf(cl *caller) subjectKind {
+	ss := s.sessions[cl.session]
+	if ss == nil {
+		if u := s.users[cl.UID]; u != nil {
+			ss = s.sessions[u.Display]
+		}
+	}
+	if ss == nil || ss.Remote || ss.Stopping || ss.UID != cl.UID {
+		return subjectAny
+	}
+	if s.sessionActive(ss) {
+		return subjectActive
+	}
+	return subjectInactive
+}
+
+// check answers whether the caller may do action: root always; polkit
+// when it is on the bus; else the built-in defaults. interactive lets
+// polkit ask the user (through an agent).
+func (m *Manager) check(c *bus.Call, cl *caller, action string, interactive bool) (authResult, error) {
+	if cl.UID == 0 {
+		return authYes, nil
+	}
+	if c.Conn != nil && polkitRunning(c.Conn) {
+		return m.checkPolkit(c, action, interactive)
+	}
+	var kind subjectKind
+	if err := m.do(func(s *state) error { kind = s.subjectOf(cl); return nil }); err != nil {
+		return authNo, err
+	}
+	row, ok := builtinPolicy[action]
+	if !ok {
+		return authNo, nil
+	}
+	return row[kind], nil
+}
+
+// authorize turns check's answer into logind's errors.
+func (m *Manager) authorize(c *bus.Call, cl *caller, action string, interactive bool) error {
+	r, err := m.check(c, cl, action, interactive)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r == authYes:
+		return nil
+	case r == authChallenge && !interactive:
+		return bus.Errorf(errInteractiveAuthRequd, "Interactive authentication required.")
+	}
+	m.cfg.Log.Info("access denied", "action", action, "uid", cl.UID, "pid", cl.PID)
+	return bus.Errorf(bus.ErrAccessDenied, "Access denied")
+}
+
+func polkitRunning(conn *godbus.Conn) bool {
+	var has bool
+	err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, polkitName).Store(&has)
+	return err == nil && has
+}
+
+// checkPolkit asks polkit about the caller's bus name, as logind does.
+func (m *Manager) checkPolkit(c *bus.Call, action string, interactive bool) (authResult, error) {
+	type subject struct {
+		Kind    string
+		Details map[string]godbus.Variant
+	}
+	var result struct {
+		Authorized, Challenge bool
+		Details               map[string]string
+	}
+	subj := subject{"system-bus-name", map[string]godbus.Variant{"name": godbus.MakeVariant(c.Sender)}}
+	var flags uint32
+	timeout := 25 * time.Second
+	if interactive {
+		flags = 1                 // AllowUserInteraction
+		timeout = 5 * time.Minute // a person types a password
+	}
+	ctx, cancel := context.WithTimeout(c.Ctx, timeout)
+	defer cancel()
+	obj := c.Conn.Object(polkitName, "/org/freedesktop/PolicyKit1/Authority")
+	err := obj.CallWithContext(ctx, "org.freedesktop.PolicyKit1.Authority.CheckAuthorization", 0,
+		subj, action, map[string]string{}, flags, "").Store(&result)
+	if err != nil {
+		return authNo, bus.Errorf(bus.ErrFailed, "polkit: %v", err)
+	}
+	switch {
+	case result.Authorized:
+		return authYes, nil
+	case result.Challenge:
+		return authChallenge, nil
+	}
+	return authNo, nil
+}

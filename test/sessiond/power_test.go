@@ -1,0 +1,396 @@
+package sessiond_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	"ginit/init/control"
+)
+
+// fakeInit is ginit's control socket with a backend that records the
+// requests instead of shutting anything down.
+type fakeInit struct {
+	mu   sync.Mutex
+	reqs []control.Request
+}
+
+func (f *fakeInit) Do(ctx context.Context, req control.Request) control.Response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, req)
+	return control.Response{Code: control.OK}
+}
+
+func (f *fakeInit) requests() []control.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]control.Request(nil), f.reqs...)
+}
+
+type tbLogger struct{ tb testing.TB }
+
+func (l tbLogger) Printf(format string, args ...any) { l.tb.Logf("control: "+format, args...) }
+
+// startInit serves a control socket where sessiond was told ginit is.
+func (e *env) startInit() *fakeInit {
+	e.tb.Helper()
+	f := &fakeInit{}
+	srv, err := control.NewServer(e.path("ginitctl"), f, tbLogger{e.tb})
+	e.must(err, "control server")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ctx); close(done) }()
+	e.tb.Cleanup(func() { cancel(); _ = srv.Close(); <-done })
+	return f
+}
+
+// background starts a client command that keeps running (an inhibitor
+// holder); cleanup stops it by pid.
+func (e *env) background(name string, args ...string) *exec.Cmd {
+	e.tb.Helper()
+	c := exec.Command(name, args...)
+	c.Env = e.cmdEnv()
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	e.must(c.Start(), "start "+name)
+	e.procs = append(e.procs, c)
+	return c
+}
+
+type inhibitorRow struct {
+	What, Who, Why, Mode string
+	UID, PID             uint32
+}
+
+func (e *env) inhibitors() []inhibitorRow {
+	e.tb.Helper()
+	var l []inhibitorRow
+	e.must(e.conn.Object("org.freedesktop.login1", mgrPath).Call(ifManager+".ListInhibitors", 0).Store(&l), "ListInhibitors")
+	return l
+}
+
+func (e *env) waitInhibitors(n int) []inhibitorRow {
+	e.tb.Helper()
+	var l []inhibitorRow
+	e.waitFor("inhibitors", func() bool { l = e.inhibitors(); return len(l) == n })
+	return l
+}
+
+// powerOff is the script form of a power-off request.
+func (e *env) dbusSend(method string, args ...string) (string, error) {
+	return e.run(nil, "dbus-send", append([]string{"--system", "--print-reply", "--dest=org.freedesktop.login1",
+		"/org/freedesktop/login1", "org.freedesktop.login1.Manager." + method}, args...)...)
+}
+
+// signalsOf collects the login1 Manager signals named member.
+func (e *env) watchSignals(member string) chan *godbus.Signal {
+	e.tb.Helper()
+	e.must(e.conn.AddMatchSignal(godbus.WithMatchSender("org.freedesktop.login1"),
+		godbus.WithMatchInterface(ifManager), godbus.WithMatchMember(member)), "match "+member)
+	all := make(chan *godbus.Signal, 64)
+	e.conn.Signal(all)
+	out := make(chan *godbus.Signal, 64)
+	go func() {
+		for s := range all {
+			if s.Name == ifManager+"."+member {
+				out <- s
+			}
+		}
+	}()
+	return out
+}
+
+func nextSignal(tb testing.TB, ch chan *godbus.Signal, what string) *godbus.Signal {
+	tb.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("no %s signal", what)
+	}
+	return nil
+}
+
+// TestInhibitBlocksPowerOff: a block lock taken with systemd-inhibit
+// refuses dbus-send's PowerOff with logind's error; once the holder is
+// killed the same call goes through, PrepareForShutdown is signalled,
+// the wtmp file gets the shutdown record and ginit the poweroff request.
+func TestInhibitBlocksPowerOff(t *testing.T) {
+	e := newEnv(t)
+	gi := e.startInit()
+	prep := e.watchSignals("PrepareForShutdown")
+
+	holder := e.background("systemd-inhibit", "--what=shutdown", "--mode=block", "--who=ittest", "--why=saving work", "sleep", "30")
+	l := e.waitInhibitors(1)
+	if got := l[0]; got.What != "shutdown" || got.Who != "ittest" || got.Why != "saving work" || got.Mode != "block" || got.UID != 0 {
+		t.Errorf("ListInhibitors = %+v", got)
+	}
+	if b := e.prop(mgrPath, ifManager, "BlockInhibited"); b != "shutdown" {
+		t.Errorf("BlockInhibited = %q, want shutdown", b)
+	}
+
+	t.Run("list agrees", func(t *testing.T) {
+		list := e.ok("systemd-inhibit", "--list", "--no-pager")
+		busctl := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "ListInhibitors")
+		for _, want := range []string{"ittest", "saving work", "shutdown", "block"} {
+			if !strings.Contains(list, want) {
+				t.Errorf("systemd-inhibit --list lacks %q:\n%s", want, list)
+			}
+			if !strings.Contains(busctl, want) {
+				t.Errorf("busctl ListInhibitors lacks %q:\n%s", want, busctl)
+			}
+		}
+		// The PID systemd-inhibit --list prints is the lock's holder.
+		if pid := l[0].PID; !strings.Contains(list, " "+itoa(int(pid))+" ") {
+			t.Errorf("systemd-inhibit --list does not show holder pid %d:\n%s", pid, list)
+		}
+		if !strings.Contains(list, "1 inhibitors listed") {
+			t.Errorf("systemd-inhibit --list count:\n%s", list)
+		}
+	})
+
+	out, err := e.dbusSend("PowerOff", "boolean:true")
+	if err == nil || !strings.Contains(out, "org.freedesktop.login1.BlockedByInhibitorLock") {
+		t.Fatalf("PowerOff under a block lock: err=%v\n%s", err, out)
+	}
+	if r := gi.requests(); len(r) != 0 {
+		t.Fatalf("ginit got %+v although the lock blocks", r)
+	}
+	// SKIP_INHIBITORS (16) lets root through; ROOT_CHECK_INHIBITORS alone does not.
+	if out, err := e.dbusSend("PowerOffWithFlags", "uint64:1"); err == nil || !strings.Contains(out, "BlockedByInhibitorLock") {
+		t.Errorf("PowerOffWithFlags(ROOT_CHECK_INHIBITORS): err=%v\n%s", err, out)
+	}
+
+	stop(holder)
+	e.waitInhibitors(0)
+	if b := e.prop(mgrPath, ifManager, "BlockInhibited"); b != "" {
+		t.Errorf("BlockInhibited = %q after the holder died", b)
+	}
+	out, err = e.dbusSend("PowerOff", "boolean:true")
+	if err != nil {
+		t.Fatalf("PowerOff without a lock: %v\n%s\nsessiond log:\n%s", err, out, e.log())
+	}
+	if s := nextSignal(t, prep, "PrepareForShutdown"); len(s.Body) != 1 || s.Body[0] != true {
+		t.Errorf("PrepareForShutdown body %v, want [true]", s.Body)
+	}
+	e.waitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
+	if r := gi.requests(); len(r) != 1 || r[0].Op != control.OpShutdown || r[0].Shutdown != "poweroff" {
+		t.Errorf("ginit got %+v, want one shutdown poweroff", r)
+	}
+	if p := e.prop(mgrPath, ifManager, "PreparingForShutdown"); p != true {
+		t.Errorf("PreparingForShutdown = %v after the request", p)
+	}
+	// A second request while the first runs.
+	if out, err := e.dbusSend("Reboot", "boolean:false"); err == nil || !strings.Contains(out, "org.freedesktop.login1.OperationInProgress") {
+		t.Errorf("Reboot during a poweroff: err=%v\n%s", err, out)
+	}
+
+	t.Run("wtmp", func(t *testing.T) {
+		if _, err := exec.LookPath("last"); err != nil {
+			t.Skip("last not installed")
+		}
+		out, err := e.run(nil, "last", "-x", "-f", e.path("wtmp"))
+		if err != nil || !strings.Contains(out, "shutdown") {
+			t.Errorf("last -x -f wtmp: %v\n%s", err, out)
+		}
+	})
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// TestDelayLock: with a delay lock held, PowerOff is announced at once
+// (PrepareForShutdown(true), PreparingForShutdown) but ginit is asked only
+// when the holder lets go. InhibitDelayMaxSec is set long so the release,
+// not the timeout, is what releases the shutdown.
+func TestDelayLock(t *testing.T) {
+	e := newEnvWith(t, func(e *env) {
+		e.must(os.WriteFile(e.path("logind.conf"), []byte("[Login]\nInhibitDelayMaxSec=2min\nHandlePowerKey=ignore\n"), 0o644), "logind.conf")
+	})
+	gi := e.startInit()
+	if d := e.prop(mgrPath, ifManager, "InhibitDelayMaxUSec"); d != uint64(120_000_000) {
+		t.Errorf("InhibitDelayMaxUSec = %v, want 120000000 from logind.conf", d)
+	}
+	if k := e.prop(mgrPath, ifManager, "HandlePowerKey"); k != "ignore" {
+		t.Errorf("HandlePowerKey = %v, want ignore from logind.conf", k)
+	}
+	// A listening client of its own: dbus-monitor prints the signal.
+	mon := exec.Command("dbus-monitor", "--system", "type='signal',interface='org.freedesktop.login1.Manager',member='PrepareForShutdown'")
+	mon.Env = e.cmdEnv()
+	var monOut syncBuffer
+	mon.Stdout, mon.Stderr = &monOut, &monOut
+	e.must(mon.Start(), "dbus-monitor")
+	e.procs = append(e.procs, mon)
+	e.waitFor("dbus-monitor to subscribe", func() bool { return strings.Contains(monOut.String(), "NameAcquired") || strings.Contains(monOut.String(), "signal") })
+	prep := e.watchSignals("PrepareForShutdown")
+
+	holder := e.background("systemd-inhibit", "--what=shutdown", "--mode=delay", "--who=saver", "--why=flush", "sleep", "60")
+	e.waitInhibitors(1)
+	if d := e.prop(mgrPath, ifManager, "DelayInhibited"); d != "shutdown" {
+		t.Errorf("DelayInhibited = %q", d)
+	}
+	if out, err := e.dbusSend("PowerOff", "boolean:true"); err != nil {
+		t.Fatalf("PowerOff with a delay lock: %v\n%s", err, out)
+	}
+	if s := nextSignal(t, prep, "PrepareForShutdown"); len(s.Body) != 1 || s.Body[0] != true {
+		t.Fatalf("PrepareForShutdown body %v", s.Body)
+	}
+	if p := e.prop(mgrPath, ifManager, "PreparingForShutdown"); p != true {
+		t.Errorf("PreparingForShutdown = %v while delayed", p)
+	}
+	if r := gi.requests(); len(r) != 0 {
+		t.Fatalf("ginit asked (%+v) while a delay lock is held", r)
+	}
+	// Taking another delay lock for the running operation is refused.
+	if out, err := e.run(nil, "systemd-inhibit", "--what=shutdown", "--mode=delay", "true"); err == nil || !strings.Contains(out, "already running") {
+		t.Errorf("delay lock during the shutdown: err=%v\n%s", err, out)
+	}
+	stop(holder)
+	e.waitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
+	if r := gi.requests(); r[0].Shutdown != "poweroff" {
+		t.Errorf("ginit got %+v", r)
+	}
+	e.waitFor("dbus-monitor to print PrepareForShutdown", func() bool {
+		o := monOut.String()
+		return strings.Contains(o, "member=PrepareForShutdown") && strings.Contains(o, "boolean true")
+	})
+}
+
+// TestSuspendDelay: Suspend waits for a sleep delay lock, writes "mem" to
+// the (stand-in) /sys/power/state, then PrepareForSleep(false) follows.
+func TestSuspendDelay(t *testing.T) {
+	e := newEnv(t)
+	prep := e.watchSignals("PrepareForSleep")
+	for _, m := range []string{"CanSuspend", "CanHibernate", "CanHybridSleep"} {
+		if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, m); strings.TrimSpace(out) != `s "yes"` {
+			t.Errorf("%s as root = %s", m, out)
+		}
+	}
+	if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CanSuspendThenHibernate"); strings.TrimSpace(out) != `s "na"` {
+		t.Errorf("CanSuspendThenHibernate = %s, want na (no RTC wake alarm)", out)
+	}
+	holder := e.background("systemd-inhibit", "--what=sleep", "--mode=delay", "--who=locker", "--why=lock screen", "sleep", "60")
+	e.waitInhibitors(1)
+	if out, err := e.dbusSend("Suspend", "boolean:false"); err != nil {
+		t.Fatalf("Suspend: %v\n%s", err, out)
+	}
+	if s := nextSignal(t, prep, "PrepareForSleep"); s.Body[0] != true {
+		t.Fatalf("first PrepareForSleep %v", s.Body)
+	}
+	if data, _ := os.ReadFile(e.path("power/state")); strings.TrimSpace(string(data)) != "freeze mem disk" {
+		t.Fatalf("power/state written (%q) while the delay lock is held", data)
+	}
+	stop(holder)
+	if s := nextSignal(t, prep, "PrepareForSleep"); s.Body[0] != false {
+		t.Fatalf("second PrepareForSleep %v", s.Body)
+	}
+	if data, _ := os.ReadFile(e.path("power/state")); string(data) != "mem" {
+		t.Errorf("power/state = %q, want mem", data)
+	}
+	if p := e.prop(mgrPath, ifManager, "PreparingForSleep"); p != false {
+		t.Errorf("PreparingForSleep = %v after resume", p)
+	}
+}
+
+// TestPowerAuthorization: without polkit, sessiond applies logind's
+// default policy. nobody without a session is asked for authentication
+// it cannot give; with an active local session it may power off.
+func TestPowerAuthorization(t *testing.T) {
+	e := newEnv(t)
+	gi := e.startInit()
+	asNobody := func(method string, args ...string) (string, error) {
+		return e.run(nil, "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
+			"dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.login1", "/org/freedesktop/login1",
+			"org.freedesktop.login1.Manager." + method}, args...)...)
+	}
+	for _, c := range []struct {
+		method, arg, want string
+	}{
+		{"PowerOff", "boolean:false", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"},
+		{"PowerOff", "boolean:true", "org.freedesktop.DBus.Error.AccessDenied"},
+		{"Reboot", "boolean:false", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"},
+		{"Suspend", "boolean:true", "org.freedesktop.DBus.Error.AccessDenied"},
+		{"Halt", "boolean:false", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"},
+	} {
+		out, err := asNobody(c.method, c.arg)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("nobody %s(%s): err=%v, want %s\n%s", c.method, c.arg, err, c.want, out)
+		}
+		// The refusal must come from sessiond, not from the bus policy.
+		if strings.Contains(out, "Rejected send message") {
+			t.Errorf("nobody %s refused by dbus-daemon's policy, not by sessiond:\n%s", c.method, out)
+		}
+	}
+	if out, _ := asNobody("CanPowerOff"); !strings.Contains(out, `"challenge"`) {
+		t.Errorf("CanPowerOff for nobody without a session:\n%s", out)
+	}
+	if out, err := asNobody("Inhibit", "string:shutdown", "string:x", "string:y", "string:block"); err == nil || !strings.Contains(out, "AccessDenied") {
+		t.Errorf("nobody without a session took a block shutdown lock: %v\n%s", err, out)
+	}
+	if r := gi.requests(); len(r) != 0 {
+		t.Fatalf("ginit got %+v from refused calls", r)
+	}
+
+	// Bad arguments are InvalidArgs.
+	for _, args := range [][]string{
+		{"string:bogus", "string:x", "string:y", "string:block"},
+		{"string:shutdown", "string:x", "string:y", "string:sometimes"},
+		{"string:idle", "string:x", "string:y", "string:delay"},
+	} {
+		if out, err := e.dbusSend("Inhibit", args...); err == nil || !strings.Contains(out, "org.freedesktop.DBus.Error.InvalidArgs") {
+			t.Errorf("Inhibit(%v): err=%v\n%s", args, err, out)
+		}
+	}
+
+	// With an active local session (seat0, the only one) nobody may.
+	e.hold("nobody", "pts/4", "XDG_SEAT=seat0")
+	if out, _ := asNobody("CanPowerOff"); !strings.Contains(out, `"yes"`) {
+		t.Errorf("CanPowerOff for nobody with an active session:\n%s", out)
+	}
+	if out, _ := asNobody("CanHalt"); !strings.Contains(out, `"challenge"`) {
+		t.Errorf("CanHalt (auth_admin_keep) for nobody:\n%s", out)
+	}
+	if out, err := asNobody("PowerOff", "boolean:false"); err != nil {
+		t.Fatalf("nobody with an active session: PowerOff: %v\n%s\n%s", err, out, e.log())
+	}
+	e.waitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
+	if r := gi.requests(); r[0].Shutdown != "poweroff" {
+		t.Errorf("ginit got %+v", r)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer process and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
