@@ -239,7 +239,9 @@ func TestDelayLock(t *testing.T) {
 	mon.Stdout, mon.Stderr = &monOut, &monOut
 	e.must(mon.Start(), "dbus-monitor")
 	e.procs = append(e.procs, mon)
-	e.waitFor("dbus-monitor to subscribe", func() bool { return strings.Contains(monOut.String(), "NameAcquired") || strings.Contains(monOut.String(), "signal") })
+	e.waitFor("dbus-monitor to subscribe", func() bool {
+		return strings.Contains(monOut.String(), "NameAcquired") || strings.Contains(monOut.String(), "signal")
+	})
 	prep := e.watchSignals("PrepareForShutdown")
 
 	holder := e.background("systemd-inhibit", "--what=shutdown", "--mode=delay", "--who=saver", "--why=flush", "sleep", "60")
