@@ -411,6 +411,10 @@ func (m *Manager) execStop(s *svc) {
 			for _, p := range []Proc{s.proc, s.stopProc, s.treeProc} {
 				if p != nil {
 					_ = p.KillTree(int(syscall.SIGKILL))
+					// The main process may have left the tree (a login
+					// moved to its session's cgroup by pam_systemd): it
+					// must die too, or the stop never ends.
+					_ = p.Signal(int(syscall.SIGKILL))
 				}
 			}
 			if s.proc == nil && s.stopProc == nil {
