@@ -54,6 +54,7 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ginit.d
 	install -m 0755 $(BIN)/ginit $(DESTDIR)$(PREFIX)/sbin/ginit
 	install -m 0755 $(BIN)/ginitctl $(DESTDIR)$(PREFIX)/bin/ginitctl
+	for n in shutdown reboot poweroff halt; do ln -sf ../bin/ginitctl $(DESTDIR)$(PREFIX)/sbin/$$n; done
 	@for c in ginit-check; do [ -f $(BIN)/$$c ] && install -m 0755 $(BIN)/$$c $(DESTDIR)$(PREFIX)/bin/$$c || true; done
 	@[ -f $(BIN)/sessiond ] && install -m 0755 $(BIN)/sessiond $(DESTDIR)$(PREFIX)/sbin/sessiond || true
 	@[ -f $(BIN)/pam_sessiond.so ] && install -D -m 0644 $(BIN)/pam_sessiond.so $(DESTDIR)/lib/x86_64-linux-gnu/security/pam_sessiond.so || true
