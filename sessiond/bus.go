@@ -133,6 +133,7 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "HoldoffTimeoutUSec", Type: "t", Flags: konst},
 			{Name: "IdleAction", Type: "s", Flags: konst}, {Name: "IdleActionUSec", Type: "t", Flags: konst},
 			{Name: "PreparingForShutdown", Type: "b"}, {Name: "PreparingForSleep", Type: "b"},
+			{Name: "PreparingForShutdownWithMetadata", Type: "a{sv}"},
 			{Name: "ScheduledShutdown", Type: "(st)", Flags: emits},
 			{Name: "Docked", Type: "b"}, {Name: "LidClosed", Type: "b"}, {Name: "OnExternalPower", Type: "b"},
 			{Name: "RemoveIPC", Type: "b", Flags: konst},
@@ -150,6 +151,7 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "SeatNew", Args: []bus.Arg{a("seat_id", "s"), a("object_path", "o")}},
 			{Name: "SeatRemoved", Args: []bus.Arg{a("seat_id", "s"), a("object_path", "o")}},
 			{Name: "PrepareForShutdown", Args: []bus.Arg{a("start", "b")}},
+			{Name: "PrepareForShutdownWithMetadata", Args: []bus.Arg{a("start", "b"), a("metadata", "a{sv}")}},
 			{Name: "PrepareForSleep", Args: []bus.Arg{a("start", "b")}},
 		},
 	}
@@ -249,6 +251,10 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		lidExt = lc.HandleLidSwitch
 	}
 	preparing := func(w inhibitWhat) bool { return s.power.action != nil && s.power.action.act.what == w }
+	prepMeta := map[string]godbus.Variant{"preparing": v(preparing(inhibitShutdown))}
+	if preparing(inhibitShutdown) {
+		prepMeta["type"] = v(s.power.action.act.name)
+	}
 	return map[string]godbus.Variant{
 		"EnableWallMessages": v(s.power.enableWall), "WallMessage": v(s.power.wallMessage),
 		"NAutoVTs":      v(s.cfg.NAutoVTs),
@@ -269,8 +275,9 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		"HoldoffTimeoutUSec":    v(usec(lc.HoldoffTimeout)),
 		"IdleAction":            v(lc.IdleAction), "IdleActionUSec": v(usec(lc.IdleActionSec)),
 		"PreparingForShutdown": v(preparing(inhibitShutdown)), "PreparingForSleep": v(preparing(inhibitSleep)),
-		"ScheduledShutdown": v(scheduled{s.power.scheduled.Type, s.power.scheduled.USec}),
-		"Docked":            v(false), "LidClosed": v(false), "OnExternalPower": v(true),
+		"PreparingForShutdownWithMetadata": v(prepMeta),
+		"ScheduledShutdown":                v(scheduled{s.power.scheduled.Type, s.power.scheduled.USec}),
+		"Docked":                           v(false), "LidClosed": v(false), "OnExternalPower": v(true),
 		"RemoveIPC":            v(false),
 		"RuntimeDirectorySize": v(uint64(0)), "RuntimeDirectoryInodesMax": v(uint64(0)),
 		"InhibitorsMax": v(lc.InhibitorsMax), "NCurrentInhibitors": v(uint64(len(s.inhibitors))),

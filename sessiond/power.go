@@ -2,7 +2,10 @@ package sessiond
 
 import (
 	"context"
+	"strings"
 	"time"
+
+	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
 )
@@ -104,7 +107,7 @@ func (s *state) startAction(a *powerAction) {
 	p := &pendingAction{act: a}
 	s.power.action = p
 	s.mutated = true
-	s.emit(ManagerPath, prepareSignal(a), true)
+	s.emitPrepare(a, true)
 	s.log().Info("power action requested", "action", a.name)
 	if max := s.cfg.Login.InhibitDelayMax; max > 0 && s.delayedBy(a.what) {
 		s.log().Info("waiting for delay inhibitors", "action", a.name, "max", max)
@@ -171,7 +174,20 @@ func (s *state) actionDone(p *pendingAction, err error) {
 	}
 	s.power.action = nil
 	s.mutated = true
-	s.emit(ManagerPath, prepareSignal(p.act), false)
+	s.emitPrepare(p.act, false)
+}
+
+// emitPrepare sends PrepareForSleep or PrepareForShutdown, the latter
+// with its …WithMetadata twin (logind 255) carrying the action's type.
+func (s *state) emitPrepare(a *powerAction, start bool) {
+	s.emit(ManagerPath, prepareSignal(a), start)
+	if !a.sleep() {
+		s.emit(ManagerPath, IfaceManager+".PrepareForShutdownWithMetadata", start, shutdownMetadata(a))
+	}
+}
+
+func shutdownMetadata(a *powerAction) map[string]godbus.Variant {
+	return map[string]godbus.Variant{"type": godbus.MakeVariant(a.name)}
 }
 
 // afterFlush runs f once the current batch is persisted and announced.
@@ -437,15 +453,8 @@ func (m *Manager) hScheduleShutdown(c *bus.Call) ([]any, error) {
 	if err := c.Store(&typ, &at); err != nil {
 		return nil, err
 	}
-	name := typ
-	if len(name) > 4 && name[:4] == "dry-" {
-		name = name[4:]
-	}
-	if name == "kexec" {
-		name = "reboot"
-	}
-	a := actionByName(name)
-	if a == nil || a.sleep() {
+	a := scheduleAction(typ)
+	if a == nil {
 		return nil, bus.Errorf(bus.ErrInvalidArgs, "Unsupported shutdown type: %s", typ)
 	}
 	if m.cfg.Power == nil {
@@ -458,36 +467,52 @@ func (m *Manager) hScheduleShutdown(c *bus.Call) ([]any, error) {
 	if err := m.verifyShutdown(c, &cl, a, 0); err != nil {
 		return nil, err
 	}
-	return nil, m.do(func(s *state) error {
-		if at == infinity {
-			// The shutdown command's default: one minute from now.
-			at = uint64(s.cfg.Clock.Now().Add(time.Minute).UnixMicro())
-		}
-		s.cancelSchedule()
-		sc := &s.power.scheduled
-		sc.Type, sc.USec = typ, at
-		wait := max(time.UnixMicro(int64(at)).Sub(s.cfg.Clock.Now()), 0)
-		sc.timer = s.cfg.Clock.AfterFunc(wait, func() {
-			s.m.post(func(s *state) {
-				if s.power.scheduled.Type != typ || s.power.scheduled.USec != at {
-					return
-				}
-				s.cancelSchedule()
-				if typ != name && typ != "kexec" {
-					s.log().Info("scheduled shutdown elapsed (dry run)", "type", typ)
-					return
-				}
-				if p := s.power.action; p != nil {
-					s.log().Warn("scheduled shutdown elapsed while another action runs", "type", typ, "running", p.act.name)
-					return
-				}
+	return nil, m.do(func(s *state) error { s.schedule(typ, at, a); return nil })
+}
+
+// schedule arms the ScheduleShutdown timer: at (µs since the epoch) the
+// action starts, unless typ is a dry run, which only logs.
+func (s *state) schedule(typ string, at uint64, a *powerAction) {
+	if at == infinity {
+		// The shutdown command's default: one minute from now.
+		at = uint64(s.cfg.Clock.Now().Add(time.Minute).UnixMicro())
+	}
+	s.cancelSchedule()
+	sc := &s.power.scheduled
+	sc.Type, sc.USec = typ, at
+	dry := strings.HasPrefix(typ, "dry-")
+	wait := max(time.UnixMicro(int64(at)).Sub(s.cfg.Clock.Now()), 0)
+	sc.timer = s.cfg.Clock.AfterFunc(wait, func() {
+		s.m.post(func(s *state) {
+			if s.power.scheduled.Type != typ || s.power.scheduled.USec != at {
+				return // cancelled or replaced meanwhile
+			}
+			s.cancelSchedule()
+			switch {
+			case dry:
+				s.log().Info("scheduled shutdown elapsed (dry run)", "type", typ)
+			case s.power.action != nil:
+				s.log().Warn("scheduled shutdown elapsed while another action runs", "type", typ, "running", s.power.action.act.name)
+			default:
 				s.startAction(a)
-			})
+			}
 		})
-		s.mutated = true
-		s.log().Info("shutdown scheduled", "type", typ, "usec", at)
-		return nil
 	})
+	s.mutated = true
+	s.log().Info("shutdown scheduled", "type", typ, "usec", at)
+}
+
+// scheduleAction maps ScheduleShutdown's types (poweroff, reboot, halt,
+// kexec and their dry- forms) to actions; kexec is a plain reboot here.
+func scheduleAction(typ string) *powerAction {
+	name := strings.TrimPrefix(typ, "dry-")
+	if name == "kexec" {
+		name = "reboot"
+	}
+	if a := actionByName(name); a != nil && !a.sleep() {
+		return a
+	}
+	return nil
 }
 
 // cancelSchedule forgets a scheduled shutdown.
@@ -515,14 +540,7 @@ func (m *Manager) hCancelScheduledShutdown(c *bus.Call) ([]any, error) {
 	if typ == "" {
 		return []any{false}, nil
 	}
-	name := typ
-	if len(name) > 4 && name[:4] == "dry-" {
-		name = name[4:]
-	}
-	if name == "kexec" {
-		name = "reboot"
-	}
-	if err := m.authorize(c, &cl, polkitPrefix+actionByName(name).polkit, false); err != nil {
+	if err := m.authorize(c, &cl, polkitPrefix+scheduleAction(typ).polkit, false); err != nil {
 		return nil, err
 	}
 	var cancelled bool
@@ -537,7 +555,8 @@ func (m *Manager) hCancelScheduledShutdown(c *bus.Call) ([]any, error) {
 				p.timer.Stop()
 			}
 			s.power.action = nil
-			s.emit(ManagerPath, prepareSignal(p.act), false)
+			s.mutated = true
+			s.emitPrepare(p.act, false)
 			cancelled = true
 		}
 		return nil

@@ -578,3 +578,44 @@ func TestPolkitIsAsked(t *testing.T) {
 		t.Errorf("polkit was asked %v", fp.asked)
 	}
 }
+
+func TestScheduleShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		typ  string
+		want string // backend call, "" = none
+	}{
+		{"poweroff", "poweroff"},
+		{"kexec", "reboot"},
+		{"dry-halt", ""},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			w, p, clk := powerWorld(t, "")
+			a := scheduleAction(tc.typ)
+			w.state(func(s *state) { s.schedule(tc.typ, 1_800_000_000_000_000, a) })
+			w.state(func(s *state) {
+				if v := s.managerProps()["ScheduledShutdown"].Value().(scheduled); v.Type != tc.typ || v.USec != 1_800_000_000_000_000 {
+					t.Errorf("ScheduledShutdown = %+v", v)
+				}
+			})
+			clk.fire()
+			if tc.want == "" {
+				p.none(t)
+			} else if k := p.next(t); k != tc.want {
+				t.Errorf("backend got %s, want %s", k, tc.want)
+			}
+			w.state(func(s *state) {
+				if s.power.scheduled.Type != "" {
+					t.Errorf("schedule still set after it elapsed: %+v", s.power.scheduled)
+				}
+			})
+		})
+	}
+	// A cancelled schedule's timer does nothing.
+	w, p, clk := powerWorld(t, "")
+	w.state(func(s *state) { s.schedule("reboot", 1_800_000_000_000_000, scheduleAction("reboot")); s.cancelSchedule() })
+	clk.fire()
+	p.none(t)
+	if scheduleAction("suspend") != nil || scheduleAction("bogus") != nil {
+		t.Error("ScheduleShutdown accepts only shutdown types")
+	}
+}

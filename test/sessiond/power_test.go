@@ -396,3 +396,61 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestInhibitorSurvivesRestart: a lock held by systemd-inhibit outlives a
+// SIGKILL of sessiond (state in /run/systemd/inhibit, the FIFO reopened)
+// and still ends when its holder does.
+func TestInhibitorSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	holder := e.background("systemd-inhibit", "--what=sleep:idle", "--mode=block", "--who=keeper", "--why=restart", "sleep", "60")
+	before := e.waitInhibitors(1)
+	e.killDaemon()
+	e.startDaemon()
+	after := e.inhibitors()
+	if len(after) != 1 || after[0] != before[0] {
+		t.Fatalf("after restart ListInhibitors = %+v, want %+v", after, before)
+	}
+	if b := e.prop(mgrPath, ifManager, "BlockInhibited"); b != "sleep:idle" {
+		t.Errorf("BlockInhibited after restart = %q", b)
+	}
+	if out, err := e.dbusSend("Suspend", "boolean:false"); err == nil || !strings.Contains(out, "BlockedByInhibitorLock") {
+		t.Errorf("Suspend under the restored lock: err=%v\n%s", err, out)
+	}
+	stop(holder)
+	e.waitInhibitors(0)
+	if ents, _ := os.ReadDir("/run/systemd/inhibit"); len(ents) != 0 {
+		t.Errorf("/run/systemd/inhibit not cleaned: %d entries", len(ents))
+	}
+}
+
+// TestScheduleAndSkip: ScheduleShutdown shows in ScheduledShutdown and
+// is cancelled by CancelScheduledShutdown; root passing SKIP_INHIBITORS
+// powers off through a block lock.
+func TestScheduleAndSkip(t *testing.T) {
+	e := newEnv(t)
+	gi := e.startInit()
+	at := uint64(time.Now().Add(time.Hour).UnixMicro())
+	e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "ScheduleShutdown", "st", "reboot", itoa(int(at)))
+	out := e.ok("busctl", "--system", "get-property", "org.freedesktop.login1", string(mgrPath), ifManager, "ScheduledShutdown")
+	if strings.TrimSpace(out) != `(st) "reboot" `+itoa(int(at)) {
+		t.Errorf("ScheduledShutdown = %s", out)
+	}
+	if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CancelScheduledShutdown"); strings.TrimSpace(out) != "b true" {
+		t.Errorf("CancelScheduledShutdown = %s", out)
+	}
+	if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CancelScheduledShutdown"); strings.TrimSpace(out) != "b false" {
+		t.Errorf("second CancelScheduledShutdown = %s", out)
+	}
+	e.background("systemd-inhibit", "--what=shutdown", "--mode=block", "--who=blocker", "sleep", "60")
+	e.waitInhibitors(1)
+	if out, err := e.dbusSend("RebootWithFlags", "uint64:16"); err != nil {
+		t.Fatalf("RebootWithFlags(SKIP_INHIBITORS) as root: %v\n%s", err, out)
+	}
+	e.waitFor("ginit's reboot request", func() bool { return len(gi.requests()) > 0 })
+	if r := gi.requests(); r[0].Shutdown != "reboot" {
+		t.Errorf("ginit got %+v", r)
+	}
+	if out, err := e.dbusSend("PowerOffWithFlags", "uint64:32"); err == nil || !strings.Contains(out, "InvalidArgs") {
+		t.Errorf("unknown flag: err=%v\n%s", err, out)
+	}
+}
