@@ -612,7 +612,10 @@ func TestScheduleShutdown(t *testing.T) {
 	}
 	// A cancelled schedule's timer does nothing.
 	w, p, clk := powerWorld(t, "")
-	w.state(func(s *state) { s.schedule("reboot", 1_800_000_000_000_000, scheduleAction("reboot")); s.cancelSchedule() })
+	w.state(func(s *state) {
+		s.schedule("reboot", 1_800_000_000_000_000, scheduleAction("reboot"))
+		s.cancelSchedule()
+	})
 	clk.fire()
 	p.none(t)
 	if scheduleAction("suspend") != nil || scheduleAction("bogus") != nil {
