@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -453,4 +454,28 @@ func TestScheduleAndSkip(t *testing.T) {
 	if out, err := e.dbusSend("PowerOffWithFlags", "uint64:32"); err == nil || !strings.Contains(out, "InvalidArgs") {
 		t.Errorf("unknown flag: err=%v\n%s", err, out)
 	}
+}
+
+// BenchmarkInhibit: Inhibit + close cycles from an in-process godbus
+// client: the FIFO, the state file, the reply with the fd, then the
+// release when the fd closes. The timer stops once every lock is gone.
+func BenchmarkInhibit(b *testing.B) {
+	e := newEnv(b)
+	obj := e.conn.Object("org.freedesktop.login1", mgrPath)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		var fd godbus.UnixFD
+		if err := obj.Call(ifManager+".Inhibit", 0, "sleep", "bench", "cycle", "block").Store(&fd); err != nil {
+			b.Fatal(err)
+		}
+		if err := syscall.Close(int(fd)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.waitFor("every lock to be released", func() bool {
+		n, err := obj.GetProperty(ifManager + ".NCurrentInhibitors")
+		return err == nil && n.Value() == uint64(0)
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "cycles/s")
 }
