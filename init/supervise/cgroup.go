@@ -85,18 +85,9 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	var dir string
 	switch {
 	case d.RunInCgroup != "":
-		// dinit: an existing cgroup, absolute from the hierarchy root or
-		// relative to ours.
-		if strings.HasPrefix(d.RunInCgroup, "/") {
-			mount, err := UnifiedMount()
-			if err != nil {
-				return "", fmt.Errorf("run-in-cgroup %s: %w", d.RunInCgroup, err)
-			}
-			dir = filepath.Join(mount, d.RunInCgroup)
-		} else if s.cfg.CgroupRoot != "" {
-			dir = filepath.Join(s.cfg.CgroupRoot, d.RunInCgroup)
-		} else {
-			return "", fmt.Errorf("run-in-cgroup %s: no cgroup root", d.RunInCgroup)
+		var err error
+		if dir, err = s.runInCgroup(d); err != nil {
+			return "", err
 		}
 	case s.cfg.CgroupRoot == "":
 		s.mu.Lock()
@@ -124,6 +115,83 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	st.close = append(st.close, os.NewFile(uintptr(fd), dir))
 	st.sys.UseCgroupFD, st.sys.CgroupFD = true, fd
 	return dir, nil
+}
+
+// runInCgroup resolves run-in-cgroup as dinit does: an existing cgroup,
+// absolute from the hierarchy root or relative to ours.
+func (s *Supervisor) runInCgroup(d *service.Description) (string, error) {
+	if strings.HasPrefix(d.RunInCgroup, "/") {
+		mount, err := UnifiedMount()
+		if err != nil {
+			return "", fmt.Errorf("run-in-cgroup %s: %w", d.RunInCgroup, err)
+		}
+		return filepath.Join(mount, d.RunInCgroup), nil
+	}
+	if s.cfg.CgroupRoot != "" {
+		return filepath.Join(s.cfg.CgroupRoot, d.RunInCgroup), nil
+	}
+	return "", fmt.Errorf("run-in-cgroup %s: no cgroup root", d.RunInCgroup)
+}
+
+// serviceCgroup returns the cgroup the service's processes were started
+// in, or "" when it has none (no cgroup root, or nothing spawned yet).
+func (s *Supervisor) serviceCgroup(d *service.Description) string {
+	if d.RunInCgroup != "" {
+		dir, err := s.runInCgroup(d)
+		if err != nil {
+			return ""
+		}
+		return dir
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cgroups[d.Name]
+}
+
+// inCgroup reports whether pid is a member of the cgroup dir or of one of
+// its descendants. It compares the path in /proc/PID/cgroup with dir's path
+// below the cgroup2 mount, and falls back to dir's cgroup.procs (a cgroup
+// namespace can make the two paths differ).
+func inCgroup(pid int, dir string) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return false
+	}
+	if mount := cgroupMount(dir); mount != "" {
+		rel := "/" + strings.TrimPrefix(strings.TrimPrefix(dir, mount), "/")
+		for _, line := range strings.Split(string(data), "\n") {
+			if p, ok := strings.CutPrefix(line, "0::"); ok {
+				if p == rel || strings.HasPrefix(p, strings.TrimSuffix(rel, "/")+"/") {
+					return true
+				}
+			}
+		}
+	}
+	pids, err := cgroupPids(dir)
+	if err != nil {
+		return false
+	}
+	for _, p := range pids {
+		if p == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// cgroupMount returns the mount point of the cgroup2 file system holding
+// dir: the topmost ancestor that is still cgroup2.
+func cgroupMount(dir string) string {
+	if checkCgroup2(dir) != nil {
+		return ""
+	}
+	for {
+		parent := filepath.Dir(dir)
+		if parent == dir || checkCgroup2(parent) != nil {
+			return dir
+		}
+		dir = parent
+	}
 }
 
 // applyLimits writes memory.max, pids.max and cpu.weight; a missing

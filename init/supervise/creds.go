@@ -21,10 +21,13 @@ import (
 //     umask becomes per-thread after unshare(CLONE_FS): they are set on a
 //     fresh locked OS thread that forks the child and is then thrown away
 //     (its goroutine exits without UnlockOSThread, so Go ends the thread).
-//   - rlimits and oom_score_adj are per-process: the child is started with
-//     PTRACE_TRACEME, so it stops right after execve, before running a single
-//     instruction of the new program; the forking thread (the tracer) applies
-//     prlimit(2) and /proc/PID/oom_score_adj and detaches it.
+//   - rlimits and oom_score_adj are per-process, and LISTEN_PID needs the
+//     child's pid: the child is started with PTRACE_TRACEME, so it stops
+//     right after execve, before running a single instruction of the new
+//     program; the forking thread (the tracer) applies prlimit(2),
+//     /proc/PID/oom_score_adj and LISTEN_PID (patchListenPID), and detaches
+//     it. (Set-user-ID programs keep their privileges: the tracer is root,
+//     which the kernel accepts as a tracer of privileged programs.)
 type threadSetup struct {
 	noNewPrivs bool
 	umask      *uint32
@@ -32,13 +35,14 @@ type threadSetup struct {
 	ioprio     int // ioprio_set value; -1 = unchanged
 	rlimits    map[int]unix.Rlimit
 	oomAdj     *int
+	listenPID  bool // socket-listen: patch LISTEN_PID (see listenPIDSlot)
 }
 
 func (t *threadSetup) needThread() bool {
 	return t.noNewPrivs || t.umask != nil || t.nice != nil || t.ioprio >= 0 || t.needStop()
 }
 
-func (t *threadSetup) needStop() bool { return len(t.rlimits) > 0 || t.oomAdj != nil }
+func (t *threadSetup) needStop() bool { return len(t.rlimits) > 0 || t.oomAdj != nil || t.listenPID }
 
 var rlimitNames = map[string]int{
 	"nofile":    unix.RLIMIT_NOFILE,
@@ -199,20 +203,34 @@ func forkExec(path string, argv []string, attr *syscall.ProcAttr, t *threadSetup
 	if t == nil || !t.needThread() {
 		return syscall.ForkExec(path, argv, attr)
 	}
-	type result struct {
-		pid int
-		err error
-	}
-	ch := make(chan result, 1)
+	var pid int
+	var err error
+	onThrowawayThread(func() { pid, err = forkOnThread(path, argv, attr, t) })
+	return pid, err
+}
+
+// onThrowawayThread runs f on an OS thread that ends with it: f may change
+// per-thread state (umask, nice, ioprio, no-new-privs, credentials) that
+// must not leak into the rest of ginit. Go ends a thread whose goroutine
+// exits locked to it, except the main thread, which it keeps (wedged) for
+// the life of the process, and whose credentials are the ones the kernel
+// shows and checks for ginit as a whole. So f never runs there: a goroutine
+// that finds itself on the main thread holds it while another goroutine,
+// which therefore gets another thread, runs f.
+func onThrowawayThread(f func()) {
+	done := make(chan struct{})
 	go func() {
-		// No UnlockOSThread: this thread's umask, nice, ioprio or
-		// no-new-privs were changed, so it must die with this goroutine.
 		runtime.LockOSThread()
-		pid, err := forkOnThread(path, argv, attr, t)
-		ch <- result{pid, err}
+		if unix.Gettid() == unix.Getpid() {
+			onThrowawayThread(f)
+			runtime.UnlockOSThread()
+			close(done)
+			return
+		}
+		f()
+		close(done) // and exit still locked: the thread ends
 	}()
-	r := <-ch
-	return r.pid, r.err
+	<-done
 }
 
 func forkOnThread(path string, argv []string, attr *syscall.ProcAttr, t *threadSetup) (int, error) {
@@ -261,7 +279,7 @@ func forkOnThread(path string, argv []string, attr *syscall.ProcAttr, t *threadS
 	if err != nil || !ws.Stopped() {
 		return 0, fmt.Errorf("exec: child did not stop for set-up (%v)", err)
 	}
-	serr := applyStopped(pid, t)
+	serr := applyStopped(pid, t, attr.Sys.Credential)
 	if serr != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
 	}
@@ -275,11 +293,12 @@ func forkOnThread(path string, argv []string, attr *syscall.ProcAttr, t *threadS
 	return pid, nil
 }
 
-func applyStopped(pid int, t *threadSetup) error {
-	for r, l := range t.rlimits {
-		l := l
-		if err := unix.Prlimit(pid, r, &l, nil); err != nil {
-			return fmt.Errorf("rlimit %d: %w", r, err)
+// applyStopped sets up the child stopped after execve. It runs on the
+// throw-away forking thread, which it may leave with the child's uid.
+func applyStopped(pid int, t *threadSetup, cred *syscall.Credential) error {
+	if t.listenPID {
+		if err := patchListenPID(pid); err != nil {
+			return fmt.Errorf("LISTEN_PID: %w", err)
 		}
 	}
 	if t.oomAdj != nil {
@@ -288,5 +307,48 @@ func applyStopped(pid int, t *threadSetup) error {
 			return fmt.Errorf("oom-score-adj: %w", err)
 		}
 	}
+	var denied []int
+	for r, l := range t.rlimits {
+		l := l
+		err := unix.Prlimit(pid, r, &l, nil)
+		if err == unix.EPERM && cred != nil {
+			denied = append(denied, r)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("rlimit %s: %w", rlimitName(r), err)
+		}
+	}
+	if len(denied) == 0 {
+		return nil
+	}
+	// prlimit(2) on a process of another user needs CAP_SYS_RESOURCE,
+	// which ginit may lack (in a container); a process of the same uid and
+	// gid may always lower its limits. So this thread takes the child's
+	// ids, with raw syscalls that change this thread only (Go's
+	// syscall.Setuid would change every thread of ginit), and tries again.
+	// The thread is never used again.
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(cred.Gid), uintptr(cred.Gid), uintptr(cred.Gid)); e != 0 {
+		return fmt.Errorf("rlimit: setresgid: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(cred.Uid), uintptr(cred.Uid), uintptr(cred.Uid)); e != 0 {
+		return fmt.Errorf("rlimit: setresuid: %w", e)
+	}
+	for _, r := range denied {
+		l := t.rlimits[r]
+		if err := unix.Prlimit(pid, r, &l, nil); err != nil {
+			return fmt.Errorf("rlimit %s: %w", rlimitName(r), err)
+		}
+	}
 	return nil
+}
+
+// rlimitName maps a resource back to its setting name for errors.
+func rlimitName(r int) string {
+	for n, v := range rlimitNames {
+		if v == r {
+			return "rlimit-" + n
+		}
+	}
+	return strconv.Itoa(r)
 }

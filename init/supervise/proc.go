@@ -18,43 +18,83 @@ import (
 var errGone = errors.New("process has exited")
 
 // proc is a started or adopted process and its tree.
+//
+// Its main pid can change after Spawn (sd_notify MAINPID=), so pid, pidfd,
+// child and watch are guarded by mu. The Proc value the manager holds stays
+// the same across such a change.
 type proc struct {
 	s    *Supervisor
 	name string
-	pid  int
-	pgid int    // process group to signal; 0 = none (adopted)
+	pgid int    // process group to signal; 0 = none
 	cg   string // cgroup dir, "" = none
 	n    service.Notifier
 	// signalOnly: options signal-process-only.
 	signalOnly bool
 
-	mu    sync.Mutex // guards dead and pidfd
-	dead  bool       // reaped (or seen dead, for adopted processes)
-	pidfd int        // adopted processes only; -1 = none
-	child bool       // our child: the reaper sees its exit
+	mu    sync.Mutex
+	pid   int
+	dead  bool     // reaped, or seen dead through its pidfd
+	pidfd int      // names exactly this process; -1 = none
+	child bool     // our child: the reaper sees its exit; else watch does
+	watch *os.File // non-children: a pollable pidfd whose readability means exit
 }
 
 var _ service.Proc = (*proc)(nil)
 
-func (p *proc) Pid() int { return p.pid }
+// Pid returns the current main pid.
+func (p *proc) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pid
+}
 
-func (p *proc) String() string { return fmt.Sprintf("%s[%d]", p.name, p.pid) }
+func (p *proc) String() string { return fmt.Sprintf("%s[%d]", p.name, p.Pid()) }
 
-// markDead records that the pid is gone and drops its pidfd.
+// markDead records that the pid is gone and drops its pidfd and watcher.
 func (p *proc) markDead() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.dead = true
+	p.dropPidfdLocked()
+}
+
+func (p *proc) dropPidfdLocked() {
 	if p.pidfd >= 0 {
 		unix.Close(p.pidfd)
 		p.pidfd = -1
 	}
+	if p.watch != nil {
+		p.watch.Close() // ends the watcher goroutine without a report
+		p.watch = nil
+	}
 }
 
+// alive reports whether the main process has not been seen to end. For a
+// process that is not our child it also probes the pidfd, so that a death
+// is known at stop even before the watcher goroutine has run.
 func (p *proc) alive() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return !p.dead
+	if p.dead {
+		return false
+	}
+	if !p.child && p.pidfd >= 0 && pidfdExited(p.pidfd) {
+		return false
+	}
+	return true
+}
+
+// pidfdExited polls a pidfd without blocking: it is readable once the
+// process has exited (whether or not it was reaped).
+func pidfdExited(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0 && pfd[0].Revents&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0
+	}
 }
 
 // Signal sends sig to the process group, or to the process only.

@@ -25,6 +25,8 @@ type setup struct {
 	env     []string
 	sys     syscall.SysProcAttr
 	thread  *threadSetup
+	// listenPID: LISTEN_PID is patched in after exec (see listenPIDSlot).
+	listenPID bool
 }
 
 func (st *setup) setFD(n int, f *os.File) {
@@ -107,6 +109,9 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, cg: cgDir, n: n,
 		signalOnly: d.Options.SignalProcessOnly, pidfd: pidfd, child: true}
 	s.procs[pid] = p
+	if req.Kind == service.ProcStart {
+		s.startPG[d.Name] = pid
+	}
 	s.mu.Unlock()
 
 	st.closeParent()
@@ -122,11 +127,21 @@ func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
 		return err
 	}
 	if req.Kind == service.ProcStart {
+		// The socket first: it is fd 3, and pipevar takes the next free fd.
+		if req.Desc.SocketListen != "" {
+			if err := s.socketActivation(req.Desc, st); err != nil {
+				return err
+			}
+		}
 		if err := s.readiness(req.Desc, st); err != nil {
 			return err
 		}
 	}
-	return s.credentials(req.Desc, st)
+	if err := s.credentials(req.Desc, st); err != nil {
+		return err
+	}
+	st.thread.listenPID = st.listenPID
+	return nil
 }
 
 func onConsole(d *service.Description) bool {
@@ -241,6 +256,9 @@ func (s *Supervisor) readiness(d *service.Description, st *setup) error {
 		fd, err := strconv.Atoi(arg)
 		if err != nil || fd < 3 || fd > 1024 {
 			return fmt.Errorf("ready-notification %q: bad fd", rn)
+		}
+		if fd < len(st.files) && st.files[fd] != nil {
+			return fmt.Errorf("ready-notification %q: fd %d is the socket-listen socket", rn, fd)
 		}
 		st.setFD(fd, w)
 	case "pipevar":

@@ -28,7 +28,8 @@ type Config struct {
 	// Console is the terminal of services with runs-on-console,
 	// starts-on-console or shares-console (nil: ginit's stdin/stdout).
 	Console *os.File
-	// RuntimeDir holds per-service notify sockets ("" = no sd_notify).
+	// RuntimeDir holds per-service notify sockets, in RuntimeDir/notify
+	// ("" = no sd_notify: ready-notification = notify fails to start).
 	RuntimeDir string
 	// NoSubreaper leaves PR_SET_CHILD_SUBREAPER alone (it is set when ginit
 	// is not PID 1, so that double-forked daemons are reaped by us).
@@ -50,6 +51,9 @@ type Supervisor struct {
 	cgroups map[string]string   // service name -> cgroup dir created by us
 	cgWarn  bool                // "no cgroups" was logged
 	extras  map[string][]func() // per-service resources freed by Release
+	startPG map[string]int      // service name -> process group of its last start command
+	notify  map[string]*notifySock
+	listen  map[string]*os.File // service name -> socket-listen socket
 }
 
 var (
@@ -83,6 +87,9 @@ func New(cfg Config) (*Supervisor, error) {
 		logs:    map[string]*logging.Buffer{},
 		cgroups: map[string]string{},
 		extras:  map[string][]func(){},
+		startPG: map[string]int{},
+		notify:  map[string]*notifySock{},
+		listen:  map[string]*os.File{},
 	}
 	signal.Notify(s.sig, syscall.SIGCHLD)
 	if cfg.CgroupRoot != "" {
@@ -181,6 +188,7 @@ func (s *Supervisor) Release(d *service.Description) {
 	delete(s.cgroups, d.Name)
 	fns := s.extras[d.Name]
 	delete(s.extras, d.Name)
+	delete(s.startPG, d.Name)
 	for p := range s.pending {
 		if p.name == d.Name {
 			delete(s.pending, p)

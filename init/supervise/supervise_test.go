@@ -40,7 +40,7 @@ func (r *recorder) StatusText(p service.Proc, t string) { r.ch <- event{kind: "s
 func (r *recorder) TreeEmpty(p service.Proc)            { r.ch <- event{kind: "empty", p: p} }
 
 // next returns the next event of kind, skipping others.
-func (r *recorder) next(t *testing.T, kind string) event {
+func (r *recorder) next(t testing.TB, kind string) event {
 	t.Helper()
 	deadline := time.After(wait)
 	for {
@@ -69,9 +69,22 @@ func (l *testLogger) Printf(f string, a ...any) {
 // newSup starts a Supervisor whose reaper stops at the end of the test.
 // Tests in this package must not run in parallel: each reaper takes every
 // child of the test process.
-func newSup(t *testing.T, cgroupRoot string) *Supervisor {
+func newSup(t testing.TB, cgroupRoot string) *Supervisor {
 	t.Helper()
-	s, err := New(Config{Logger: &testLogger{}, CgroupRoot: cgroupRoot, TreePoll: 50 * time.Millisecond})
+	return newSupConfig(t, Config{CgroupRoot: cgroupRoot})
+}
+
+// newSupConfig is newSup with more settings; Logger and TreePoll are
+// filled in when unset.
+func newSupConfig(t testing.TB, cfg Config) *Supervisor {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = &testLogger{}
+	}
+	if cfg.TreePoll == 0 {
+		cfg.TreePoll = 50 * time.Millisecond
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +108,7 @@ func desc(name string) *service.Description {
 		LogFilePermissions: 0o600, LogBufferSize: 4096}
 }
 
-func spawn(t *testing.T, s *Supervisor, d *service.Description, r *recorder, argv ...string) service.Proc {
+func spawn(t testing.TB, s *Supervisor, d *service.Description, r *recorder, argv ...string) service.Proc {
 	t.Helper()
 	p, err := s.Spawn(service.SpawnRequest{Desc: d, Argv: argv, Env: []string{"PATH=/usr/bin:/bin"}}, r)
 	if err != nil {
@@ -105,7 +118,7 @@ func spawn(t *testing.T, s *Supervisor, d *service.Description, r *recorder, arg
 }
 
 // killPid kills a stray process at cleanup (grandchildren of tests).
-func killPid(t *testing.T, pid int) {
+func killPid(t testing.TB, pid int) {
 	t.Cleanup(func() { _ = unix.Kill(pid, unix.SIGKILL) })
 }
 
@@ -119,7 +132,7 @@ func gone(pid int) bool {
 	return len(f) > 0 && f[0] == "Z"
 }
 
-func waitGone(t *testing.T, pid int) {
+func waitGone(t testing.TB, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !gone(pid) {
@@ -200,7 +213,7 @@ func TestEnvAndWorkingDir(t *testing.T) {
 }
 
 // catLogWhen polls CatLog until ok: the pump goroutine may still be copying.
-func catLogWhen(t *testing.T, s *Supervisor, name string, ok func([]byte) bool) string {
+func catLogWhen(t testing.TB, s *Supervisor, name string, ok func([]byte) bool) string {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {

@@ -1,0 +1,100 @@
+package supervise
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/service"
+)
+
+// limitsOf parses /proc/PID/limits into name -> [soft, hard].
+func limitsOf(t *testing.T, pid int) map[string][2]string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]string{}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		// Names are padded to 26 columns, then soft and hard limits follow.
+		if len(line) < 26 {
+			continue
+		}
+		f := strings.Fields(line[26:])
+		if len(f) >= 2 {
+			out[strings.TrimSpace(line[:26])] = [2]string{f[0], f[1]}
+		}
+	}
+	return out
+}
+
+// TestCredentialsAndLimits: a service run as nobody with rlimits, nice,
+// oom-score-adj and umask shows each of them in /proc/PID of its process.
+func TestCredentialsAndLimits(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run as nobody")
+	}
+	s := newSup(t, "")
+	d := desc("limited")
+	d.RunAs = "nobody"
+	d.Rlimits = map[string]service.Rlimit{
+		"nofile":    {Soft: 123, Hard: 456},
+		"core":      {Soft: 0, Hard: service.RlimInfinity},
+		"data":      {Soft: 1 << 30, Hard: 2 << 30},
+		"addrspace": {Soft: service.RlimInfinity, Hard: service.RlimInfinity},
+	}
+	nice, oom := 7, 300
+	umask := uint32(0o027)
+	d.Nice, d.OOMScoreAdj, d.Umask = &nice, &oom, &umask
+	ownNice, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder()
+	p := spawn(t, s, d, r, "sleep", "300")
+	t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })
+	pid := p.Pid()
+
+	lim := limitsOf(t, pid)
+	for name, want := range map[string][2]string{
+		"Max open files":     {"123", "456"},
+		"Max core file size": {"0", "unlimited"},
+		"Max data size":      {strconv.Itoa(1 << 30), strconv.Itoa(2 << 30)},
+		"Max address space":  {"unlimited", "unlimited"},
+	} {
+		if lim[name] != want {
+			t.Errorf("%s = %v, want %v", name, lim[name], want)
+		}
+	}
+	for key, want := range map[string]string{"Uid": "65534", "Gid": "65534", "Umask": "0027"} {
+		v, err := procStatus(pid, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := strings.Fields(v); len(f) == 0 || f[0] != want {
+			t.Errorf("%s = %q, want %s first", key, v, want)
+		}
+	}
+	st, err := procStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[16] != "7" { // field 19: nice
+		t.Errorf("nice = %s, want 7", st[16])
+	}
+	if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/oom_score_adj"); strings.TrimSpace(string(b)) != "300" {
+		t.Errorf("oom_score_adj = %q, want 300", b)
+	}
+	// ginit's own limits and nice are untouched.
+	var own unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &own); err != nil || own.Cur == 123 {
+		t.Errorf("ginit's nofile limit changed: %+v %v", own, err)
+	}
+	if n, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err != nil || n != ownNice {
+		t.Errorf("ginit's priority changed from %d to %d (%v)", ownNice, n, err)
+	}
+}
