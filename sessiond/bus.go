@@ -277,7 +277,7 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		"PreparingForShutdown": v(preparing(inhibitShutdown)), "PreparingForSleep": v(preparing(inhibitSleep)),
 		"PreparingForShutdownWithMetadata": v(prepMeta),
 		"ScheduledShutdown":                v(scheduled{s.power.scheduled.Type, s.power.scheduled.USec}),
-		"Docked":                           v(false), "LidClosed": v(false), "OnExternalPower": v(true),
+		"Docked":                           v(s.power.docked), "LidClosed": v(s.power.lidClosed), "OnExternalPower": v(true),
 		"RemoveIPC":            v(false),
 		"RuntimeDirectorySize": v(uint64(0)), "RuntimeDirectoryInodesMax": v(uint64(0)),
 		"InhibitorsMax": v(lc.InhibitorsMax), "NCurrentInhibitors": v(uint64(len(s.inhibitors))),

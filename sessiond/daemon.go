@@ -81,6 +81,14 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 			defer stop()
 		}
 	}
+	if cfg.Buttons != nil {
+		stop, err := cfg.Buttons.Watch(func(ev InputEvent) { m.post(func(s *state) { s.handleInput(ev) }) })
+		if err != nil {
+			cfg.Log.Warn("cannot watch power keys and switches", "err", err)
+		} else {
+			defer stop()
+		}
+	}
 	go m.pollGraphics(ctx, 2*time.Second)
 	cfg.Log.Info("sessiond ready", "bus", addr, "run", cfg.RunDir)
 	if cfg.Ready != nil {

@@ -89,6 +89,8 @@ type powerState struct {
 	rebootParam    string
 	wallMessage    string
 	enableWall     bool
+	lidClosed      bool
+	docked         bool
 }
 
 // --- the action's life on the loop -------------------------------------------

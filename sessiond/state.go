@@ -49,6 +49,8 @@ type Config struct {
 	Login LoginConfig
 	// Power carries out power actions; nil: they are not supported.
 	Power PowerBackend
+	// Buttons are the power keys and lid switch; nil: none are watched.
+	Buttons Buttons
 }
 
 // Emitter sends signals; *godbus.Conn is one.

@@ -183,12 +183,13 @@ func newEnvWith(tb testing.TB, setup func(e *env)) *env {
 	// Power actions go to a control socket and a sysfs stand-in of our
 	// own, never to the host's init or kernel.
 	e.must(os.MkdirAll(e.path("power"), 0o755), "mkdir power")
+	e.must(os.MkdirAll(e.path("input"), 0o755), "mkdir input")
 	e.must(os.WriteFile(e.path("power/state"), []byte("freeze mem disk\n"), 0o644), "power/state")
 	e.must(os.WriteFile(e.path("power/disk"), []byte("[platform] shutdown reboot suspend\n"), 0o644), "power/disk")
 	e.args = []string{"-bus", busAddr, "-run-dir", "/run", "-cgroup-root", uni, "-cgroup-legacy-root", leg,
 		"-vts", "off", "-linger-dir", e.path("linger"), "-stop-timeout", "3s",
 		"-config", e.path("logind.conf"), "-ginit-socket", e.path("ginitctl"), "-sys-power", e.path("power"),
-		"-wtmp", e.path("wtmp")}
+		"-wtmp", e.path("wtmp"), "-input-dir", e.path("input")}
 	if setup != nil {
 		setup(e)
 	}

@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string) error {
 	rebootFallback := fs.Bool("reboot-fallback", false, "call reboot(2) itself when no ginit answers on -ginit-socket (only where sessiond runs under another init)")
 	powerDir := fs.String("sys-power", "/sys/power", "directory of the kernel's sleep files (state, disk)")
 	wtmp := fs.String("wtmp", "/var/log/wtmp", "wtmp file that gets the shutdown record (empty: none)")
+	inputDir := fs.String("input-dir", "/dev/input", "evdev devices watched for power/reboot/suspend/hibernate keys and the lid switch (empty: none)")
 	readyFD := fs.Int("ready-fd", -1, "write a newline to this fd once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -103,6 +104,9 @@ func run(ctx context.Context, args []string) error {
 	case "off":
 	default:
 		return fmt.Errorf("-vts: want auto, on or off, not %q", *vts)
+	}
+	if *inputDir != "" {
+		cfg.Buttons = &sessiond.SysButtons{Dir: *inputDir, Log: log}
 	}
 	cfg.Ready = func() { notifyReady(*readyFD, log) }
 	log.Info("cgroup placement", "unified", roots.Unified, "legacy", roots.Legacy)
