@@ -17,6 +17,17 @@
 // service name when it logs it. Exited is only called for processes that ran,
 // so ExitStatus.ExecErr is never set by this package.
 //
-// Lock order: Supervisor.mu before proc.mu; no other lock is held while a
-// Notifier method is called.
+// Adopted processes (bgprocess, sd_notify MAINPID=): a main process that is
+// our child is registered with the reaper like a spawned one; any other is
+// watched through a pidfd handed to Go's poller, and its end is reported as
+// a normal exit, its status being unknowable. See Adopt for the pid-file
+// checks.
+//
+// sd_notify and socket activation: see notifySock and socketActivation.
+// Set-up that needs the child's pid after execve (LISTEN_PID) or acts on
+// the whole child process (rlimits, oom_score_adj) is done while the child
+// is stopped under ptrace right after execve; see threadSetup.
+//
+// Lock order: Supervisor.mu before proc.mu; notifySock.mu is taken alone;
+// no lock is held while a Notifier method is called.
 package supervise

@@ -190,9 +190,11 @@ func TestSocketActivation(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		unshare []string
+		runAs   string
 	}{
-		{"plain", nil},
-		{"pid-namespace", []string{"pid"}},
+		{"plain", nil, ""},
+		{"pid-namespace", []string{"pid"}, ""},
+		{"as-nobody", nil, "nobody"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSup(t, "")
@@ -204,6 +206,7 @@ func TestSocketActivation(t *testing.T) {
 			d.SocketPermissions = 0o640
 			d.SocketUID, d.SocketGID = 65534, 65534
 			d.Unshare = tc.unshare
+			d.RunAs = tc.runAs
 			var ino string
 			for run := 0; run < 2; run++ {
 				r := newRecorder()
