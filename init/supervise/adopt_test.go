@@ -356,3 +356,55 @@ func (l *testLogger) waitFor(t testing.TB, sub string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestAdoptDbusDaemonFork: a real double-forking daemon, dbus-daemon
+// --fork, writes its pid file before its launcher exits; it is adopted,
+// signalled through the adopted Proc, and its end and empty tree are seen.
+func TestAdoptDbusDaemonFork(t *testing.T) {
+	bin := needTool(t, "dbus-daemon")
+	for mode, root := range treeModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			s := newSup(t, root(t))
+			dir := t.TempDir()
+			pf := filepath.Join(dir, "bus.pid")
+			conf := filepath.Join(dir, "bus.conf")
+			cfg := strings.Replace(busConfig, "%s", filepath.Join(dir, "bus"), 1)
+			cfg = strings.Replace(cfg, "<auth>", "<pidfile>"+pf+"</pidfile>\n  <auth>", 1)
+			if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d := bgDesc("dbus-fork", pf)
+			r := newRecorder()
+			launcher := spawn(t, s, d, r, bin, "--config-file="+conf, "--fork")
+			t.Cleanup(func() { _ = unix.Kill(-launcher.Pid(), unix.SIGKILL) })
+			if e := r.next(t, "exited"); !e.st.Success() {
+				t.Fatalf("dbus-daemon --fork: %+v", e.st)
+			}
+			daemon := readPid(t, pf)
+			killPid(t, daemon)
+			p, err := s.Adopt(d, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Pid() != daemon || p.Pid() == launcher.Pid() {
+				t.Fatalf("adopted %d, pid file says %d, launcher was %d", p.Pid(), daemon, launcher.Pid())
+			}
+			if err := p.Signal(int(unix.SIGTERM)); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				e := r.next(t, "exited")
+				if e.p == p {
+					break
+				}
+			}
+			waitGone(t, daemon)
+			for {
+				if e := r.next(t, "empty"); e.p == p {
+					break
+				}
+			}
+			s.Release(d)
+		})
+	}
+}
