@@ -316,7 +316,7 @@ func applyStopped(pid int, t *threadSetup, cred *syscall.Credential) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("rlimit %s: %w", rlimitName(r), err)
+			return fmt.Errorf("%s: %w", rlimitName(r), err)
 		}
 	}
 	if len(denied) == 0 {
@@ -337,7 +337,7 @@ func applyStopped(pid int, t *threadSetup, cred *syscall.Credential) error {
 	for _, r := range denied {
 		l := t.rlimits[r]
 		if err := unix.Prlimit(pid, r, &l, nil); err != nil {
-			return fmt.Errorf("rlimit %s: %w", rlimitName(r), err)
+			return fmt.Errorf("%s: %w", rlimitName(r), err)
 		}
 	}
 	return nil
