@@ -70,16 +70,12 @@ var builtinPolicy = func() map[string][3]authResult {
 	return out
 }()
 
-// subjectOf classifies the caller as polkit's systemd backend does: the
-// session its process is in, else its user's display session; a remote
-// session counts as "any".
+// subjectOf classifies the caller as polkit's systemd backend does: by
+// the session its process is in (polkit 122 does not fall back to the
+// user's display session for a process outside any session, and neither
+// does sessiond, so both answer alike); a remote session counts as "any".
 func (s *state) subjectOf(cl *caller) subjectKind {
 	ss := s.sessions[cl.session]
-	if ss == nil {
-		if u := s.users[cl.UID]; u != nil {
-			ss = s.sessions[u.Display]
-		}
-	}
 	if ss == nil || ss.Remote || ss.Stopping || ss.UID != cl.UID {
 		return subjectAny
 	}

@@ -333,7 +333,7 @@ func TestBuiltinAuthorization(t *testing.T) {
 	}{
 		{"root", caller{Creds: bus.Creds{UID: 0}}, "org.freedesktop.login1.halt", false, ""},
 		{"active local", caller{Creds: bus.Creds{UID: 1000}, session: rep.ID}, "org.freedesktop.login1.power-off", false, ""},
-		{"display session fallback", caller{Creds: bus.Creds{UID: 1000}}, "org.freedesktop.login1.suspend", false, ""},
+		{"not in a session", caller{Creds: bus.Creds{UID: 1000}}, "org.freedesktop.login1.suspend", false, errInteractiveAuthRequd},
 		{"halt is admin only", caller{Creds: bus.Creds{UID: 1000}, session: rep.ID}, "org.freedesktop.login1.halt", false, errInteractiveAuthRequd},
 		{"interactive without agent", caller{Creds: bus.Creds{UID: 1000}, session: rep.ID}, "org.freedesktop.login1.power-off-ignore-inhibit", true, bus.ErrAccessDenied},
 		{"remote", caller{Creds: bus.Creds{UID: 1001}, session: remote.ID}, "org.freedesktop.login1.power-off", false, errInteractiveAuthRequd},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -314,16 +315,12 @@ func TestSuspendDelay(t *testing.T) {
 }
 
 // TestPowerAuthorization: without polkit, sessiond applies logind's
-// default policy. nobody without a session is asked for authentication
-// it cannot give; with an active local session it may power off.
+// default policy. nobody outside a session is asked for authentication
+// it cannot give; from its active local session it may power off.
 func TestPowerAuthorization(t *testing.T) {
 	e := newEnv(t)
 	gi := e.startInit()
-	asNobody := func(method string, args ...string) (string, error) {
-		return e.run(nil, "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups",
-			"dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.login1", "/org/freedesktop/login1",
-			"org.freedesktop.login1.Manager." + method}, args...)...)
-	}
+	asNobody := func(method string, args ...string) (string, error) { return e.login1(65534, nil, method, args...) }
 	for _, c := range []struct {
 		method, arg, want string
 	}{
@@ -363,8 +360,9 @@ func TestPowerAuthorization(t *testing.T) {
 		}
 	}
 
-	// With an active local session (seat0, the only one) nobody may.
-	e.hold("nobody", "pts/4", "XDG_SEAT=seat0")
+	// In an active local session (seat0, the only one) nobody may.
+	h := e.hold("nobody", "pts/4", "XDG_SEAT=seat0")
+	asNobody = func(method string, args ...string) (string, error) { return e.login1(65534, h, method, args...) }
 	if out, _ := asNobody("CanPowerOff"); !strings.Contains(out, `"yes"`) {
 		t.Errorf("CanPowerOff for nobody with an active session:\n%s", out)
 	}
@@ -378,6 +376,29 @@ func TestPowerAuthorization(t *testing.T) {
 	if r := gi.requests(); r[0].Shutdown != "poweroff" {
 		t.Errorf("ginit got %+v", r)
 	}
+}
+
+// asUser runs a client as uid (setpriv) in the held session h, the way a
+// program in the user's terminal would run: its process is moved into the
+// session's scope first (what polkit and sessiond look at), or in no
+// session when h is nil.
+func (e *env) asUser(uid int, h *held, name string, args ...string) (string, error) {
+	e.tb.Helper()
+	script := "uid=$1; shift; "
+	if h != nil {
+		for _, root := range e.cgroups {
+			procs := filepath.Join(root, "user.slice", "user-"+itoa(uid)+".slice", "session-"+h.id+".scope", "cgroup.procs")
+			script += "echo $$ > " + procs + " || exit 99; "
+		}
+	}
+	script += `exec setpriv --reuid=$uid --regid=$uid --clear-groups "$@"`
+	return e.run(nil, "sh", append([]string{"-c", script, "sh", itoa(uid), name}, args...)...)
+}
+
+// login1 is a dbus-send call of a Manager method as uid in session h.
+func (e *env) login1(uid int, h *held, method string, args ...string) (string, error) {
+	return e.asUser(uid, h, "dbus-send", append([]string{"--system", "--print-reply", "--dest=org.freedesktop.login1",
+		"/org/freedesktop/login1", "org.freedesktop.login1.Manager." + method}, args...)...)
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer process and a reader.
@@ -478,4 +499,53 @@ func BenchmarkInhibit(b *testing.B) {
 		return err == nil && n.Value() == uint64(0)
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "cycles/s")
+}
+
+// TestRealPolkit: with polkitd on the private bus sessiond asks it, and
+// polkitd decides from the /run/systemd files and cgroups sessiond writes
+// (sd-login): nobody outside a session gets a challenge, nobody's process
+// in an active local session may power off.
+func TestRealPolkit(t *testing.T) {
+	const polkitd = "/usr/lib/polkit-1/polkitd"
+	if _, err := os.Stat(polkitd); err != nil {
+		t.Skip("polkitd not installed")
+	}
+	e := newEnv(t)
+	gi := e.startInit()
+	// polkitd starts as root and switches to its own user by itself.
+	pk := exec.Command(polkitd, "--no-debug")
+	pk.Env = e.cmdEnv()
+	var pkOut syncBuffer
+	pk.Stdout, pk.Stderr = &pkOut, &pkOut
+	e.must(pk.Start(), "start polkitd")
+	e.procs = append(e.procs, pk)
+	e.waitFor("polkitd on the bus ("+pkOut.String()+")", func() bool {
+		var has bool
+		err := e.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.PolicyKit1").Store(&has)
+		return err == nil && has
+	})
+	asNobody := func(method string, args ...string) (string, error) { return e.login1(65534, nil, method, args...) }
+	if out, _ := asNobody("CanPowerOff"); !strings.Contains(out, `"challenge"`) {
+		t.Errorf("polkit: CanPowerOff for nobody without a session:\n%s\npolkitd:\n%s", out, pkOut.String())
+	}
+	if out, err := asNobody("PowerOff", "boolean:false"); err == nil || !strings.Contains(out, "InteractiveAuthorizationRequired") {
+		t.Errorf("polkit: PowerOff for nobody without a session: %v\n%s", err, out)
+	}
+	h := e.hold("nobody", "pts/5", "XDG_SEAT=seat0")
+	asNobody = func(method string, args ...string) (string, error) { return e.login1(65534, h, method, args...) }
+	if out, _ := asNobody("CanPowerOff"); !strings.Contains(out, `"yes"`) {
+		t.Errorf("polkit: CanPowerOff for nobody with an active session:\n%s\npolkitd:\n%s", out, pkOut.String())
+	}
+	if out, _ := asNobody("CanHalt"); !strings.Contains(out, `"challenge"`) {
+		t.Errorf("polkit: CanHalt for nobody:\n%s", out)
+	}
+	if out, err := asNobody("Inhibit", "string:shutdown", "string:nobody", "string:test", "string:block"); err != nil || !strings.Contains(out, "file descriptor") {
+		t.Errorf("polkit: nobody's block lock: %v\n%s", err, out)
+	}
+	if out, err := asNobody("Suspend", "boolean:false"); err != nil {
+		t.Errorf("polkit: nobody's Suspend: %v\n%s\n%s", err, out, e.log())
+	}
+	if r := gi.requests(); len(r) != 0 {
+		t.Errorf("ginit got %+v from a suspend", r)
+	}
 }
