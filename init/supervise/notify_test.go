@@ -270,3 +270,32 @@ func TestSocketListenRefusesFile(t *testing.T) {
 		t.Fatalf("file changed to %q", b)
 	}
 }
+
+// TestNotifyMainPIDRefused: MAINPID= naming pid 1 or a process outside the
+// service is refused (and logged); the main pid stays the same.
+func TestNotifyMainPIDRefused(t *testing.T) {
+	needTool(t, "systemd-notify")
+	outsider := strconv.Itoa(os.Getppid())
+	for _, tc := range []struct{ name, pid, log string }{
+		{"init", "1", `sd_notify MAINPID=1: invalid pid "1"`},
+		{"outsider", outsider, "sd_notify MAINPID=" + outsider + ": process " + outsider + " is not a process of the service"},
+		{"garbage", "abc", `sd_notify MAINPID=abc: invalid pid "abc"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &testLogger{}
+			s := newSupConfig(t, Config{Logger: log, RuntimeDir: t.TempDir()})
+			d := notifyDesc("mainpid")
+			r := newRecorder()
+			p := spawn(t, s, d, r, "sh", "-c", `systemd-notify MAINPID=$0; systemd-notify --ready; exec sleep 300`, tc.pid)
+			t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })
+			main := p.Pid()
+			if e := <-r.ch; e.kind != "ready" {
+				t.Fatalf("event %+v, want ready", e)
+			}
+			log.waitFor(t, tc.log)
+			if p.Pid() != main {
+				t.Fatalf("main pid moved to %d", p.Pid())
+			}
+		})
+	}
+}
