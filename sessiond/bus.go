@@ -273,7 +273,7 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		"HandleLidSwitch": v(lc.HandleLidSwitch), "HandleLidSwitchExternalPower": v(lidExt),
 		"HandleLidSwitchDocked": v(lc.HandleLidSwitchDocked),
 		"HoldoffTimeoutUSec":    v(usec(lc.HoldoffTimeout)),
-		"IdleAction":            v(lc.IdleAction), "IdleActionUSec": v(usec(lc.IdleActionSec)),
+		"IdleAction":            v(lc.IdleAction), "IdleActionUSec": v(usec(lc.IdleActionTime)),
 		"PreparingForShutdown": v(preparing(inhibitShutdown)), "PreparingForSleep": v(preparing(inhibitSleep)),
 		"PreparingForShutdownWithMetadata": v(prepMeta),
 		"ScheduledShutdown":                v(scheduled{s.power.scheduled.Type, s.power.scheduled.USec}),

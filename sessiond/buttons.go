@@ -107,7 +107,8 @@ func (b *SysButtons) Watch(ev func(InputEvent)) (func(), error) {
 			ev(ie)
 		}
 		go func() {
-			if err := readInput(f, ev); err != nil && !errors.Is(err, os.ErrClosed) {
+			// readInput only ends with an error; closing f on stop is one.
+			if err := readInput(f, ev); !errors.Is(err, os.ErrClosed) {
 				b.Log.Warn("input device", "device", path, "err", err)
 			}
 		}()

@@ -19,7 +19,7 @@ type LoginConfig struct {
 	InhibitorsMax   uint64
 	HoldoffTimeout  time.Duration
 	IdleAction      string
-	IdleActionSec   time.Duration
+	IdleActionTime  time.Duration
 	UserStopDelay   time.Duration
 
 	HandlePowerKey               string
@@ -48,7 +48,7 @@ func DefaultLoginConfig() LoginConfig {
 		InhibitorsMax:   8192,
 		HoldoffTimeout:  30 * time.Second,
 		IdleAction:      "ignore",
-		IdleActionSec:   30 * time.Minute,
+		IdleActionTime:  30 * time.Minute,
 		UserStopDelay:   10 * time.Second,
 
 		HandlePowerKey:              "poweroff",
@@ -115,7 +115,7 @@ func (c *LoginConfig) apply(sec *ini.Section) error {
 	}
 	spans := map[string]*time.Duration{
 		"InhibitDelayMaxSec": &c.InhibitDelayMax, "HoldoffTimeoutSec": &c.HoldoffTimeout,
-		"IdleActionSec": &c.IdleActionSec, "UserStopDelaySec": &c.UserStopDelay,
+		"IdleActionSec": &c.IdleActionTime, "UserStopDelaySec": &c.UserStopDelay,
 	}
 	bools := map[string]*bool{
 		"PowerKeyIgnoreInhibited": &c.PowerKeyIgnoreInhibited, "SuspendKeyIgnoreInhibited": &c.SuspendKeyIgnoreInhibited,
