@@ -1,0 +1,108 @@
+package initns
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ginitPid is the host pid of ginit: the child of unshare.
+func (in *instance) ginitPid() int {
+	in.t.Helper()
+	p := in.cmd.Process.Pid
+	kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p, p))
+	if err != nil {
+		in.t.Fatalf("children of unshare: %v", err)
+	}
+	f := strings.Fields(string(kids))
+	if len(f) == 0 {
+		in.t.Fatal("unshare has no child")
+	}
+	pid, _ := strconv.Atoi(f[0])
+	return pid
+}
+
+// waitExit waits for ginit (and so unshare) to end.
+func (in *instance) waitExit(d time.Duration) bool {
+	select {
+	case err := <-in.done:
+		in.done <- err // for the cleanup
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func (in *instance) logText() string {
+	b, _ := os.ReadFile(in.logf)
+	return string(b)
+}
+
+// As a system manager (-m), ctrl-alt-del (SIGINT) stops every service in
+// order and then reboots (here: exits, as in a container).
+func TestCtrlAltDelReboots(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot": "type = internal\ndepends-on: svc\n",
+		"svc":  "type = process\nrestart = no\ncommand = /bin/sleep 100000\n",
+	}, "-m")
+	in.waitState("svc", "started")
+	if err := syscall.Kill(in.ginitPid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if !in.waitExit(10 * time.Second) {
+		t.Fatalf("ginit did not finish after SIGINT; log:\n%s", in.logText())
+	}
+	log := in.logText()
+	for _, want := range []string{"rebooting", "shutdown (reboot): stopping all services", "service 'svc' stopped", "all services stopped (reboot)"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// A service that ignores SIGTERM and has no stop timeout would hold a
+// reboot for ever; a third ctrl-alt-del within 5 s forces it at once.
+func TestThirdCtrlAltDelForcesReboot(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot":     "type = internal\ndepends-on: stubborn\n",
+		"stubborn": "type = process\nrestart = no\nstop-timeout = 0\ncommand = /bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\n",
+	}, "-m")
+	in.waitState("stubborn", "started")
+	pid := in.ginitPid()
+	for i := 0; i < 2; i++ {
+		_ = syscall.Kill(pid, syscall.SIGINT)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if in.waitExit(time.Second) {
+		t.Fatalf("ginit ended after two SIGINTs; log:\n%s", in.logText())
+	}
+	if st := in.state("stubborn"); st != "stopping" {
+		t.Errorf("stubborn is %s, want stopping", st)
+	}
+	_ = syscall.Kill(pid, syscall.SIGINT)
+	if !in.waitExit(10 * time.Second) {
+		t.Fatalf("third SIGINT did not force the reboot; log:\n%s", in.logText())
+	}
+	if log := in.logText(); !strings.Contains(log, "reboot now, without stopping services") {
+		t.Errorf("log lacks the forced reboot:\n%s", log)
+	}
+}
+
+// SIGHUP must not take anything down.
+func TestSIGHUPIgnored(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot": "type = internal\ndepends-on: svc\n",
+		"svc":  "type = process\nrestart = no\ncommand = /bin/sleep 100000\n",
+	}, "-m")
+	in.waitState("svc", "started")
+	_ = syscall.Kill(in.ginitPid(), syscall.SIGHUP)
+	time.Sleep(200 * time.Millisecond)
+	if in.waitExit(0) {
+		t.Fatal("ginit ended after SIGHUP")
+	}
+	in.waitState("svc", "started")
+}
