@@ -162,7 +162,7 @@ type Description struct {
 	SocketGID         int    // -1 = unchanged
 
 	TermSignal        int    // signal number; 0 = none (do not signal); default SIGTERM (15)
-	ReadyNotification string // "", "pipefd:N" or "pipevar:VAR"
+	ReadyNotification string // "", "pipefd:N", "pipevar:VAR" or "notify" (sd_notify)
 
 	LogType            LogType
 	LogFile            string
