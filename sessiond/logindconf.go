@@ -129,6 +129,9 @@ func (c *LoginConfig) apply(sec *ini.Section) error {
 			val = strings.TrimSpace(sh[len(sh)-1])
 		}
 		switch {
+		case val == "":
+			// An empty assignment means the default, which is what we
+			// hold (assignments of one key were folded above).
 		case actions[name] != nil:
 			if !handleActions[val] {
 				return fmt.Errorf("%s=%s: not an action (ignore, poweroff, reboot, halt, suspend, hibernate, …)", name, val)

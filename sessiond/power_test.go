@@ -622,3 +622,30 @@ func TestScheduleShutdown(t *testing.T) {
 		t.Error("ScheduleShutdown accepts only shutdown types")
 	}
 }
+
+// docs/logind.conf.sample documents the defaults: uncommented, it loads
+// to exactly DefaultLoginConfig.
+func TestSampleConfigIsDefaults(t *testing.T) {
+	data, err := os.ReadFile("../docs/logind.conf.sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, _, ok := strings.Cut(l, "="); ok && strings.HasPrefix(k, "#") && !strings.Contains(k, " ") {
+			l = l[1:]
+		}
+		lines = append(lines, l)
+	}
+	path := filepath.Join(t.TempDir(), "logind.conf")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadLoginConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != DefaultLoginConfig() {
+		t.Errorf("uncommented sample = %+v\nwant the defaults %+v", got, DefaultLoginConfig())
+	}
+}
