@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -103,4 +104,38 @@ func TestCgroupLimits(t *testing.T) {
 	}
 	_ = p.KillTree(int(unix.SIGKILL))
 	r.next(t, "empty")
+}
+
+// TestCgroupKillTreeReachesStrayMain: a main process that moved itself out
+// of the service's cgroup (as pam_systemd moves a login into its session
+// scope) still gets the stop signal.
+func TestCgroupKillTreeReachesStrayMain(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	elsewhere := filepath.Join(root, "session-scope")
+	if err := os.Mkdir(elsewhere, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := desc("login")
+	r := newRecorder()
+	p := spawn(t, s, d, r, "sh", "-c", "echo $$ > "+filepath.Join(elsewhere, "cgroup.procs")+" && exec sleep 300")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(elsewhere, "cgroup.procs"))
+		if strings.TrimSpace(string(b)) == strconv.Itoa(p.Pid()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("main process never moved to %s", elsewhere)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := p.KillTree(int(unix.SIGTERM)); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.next(t, "exited")
+	if !ev.st.Signaled || ev.st.Signal != int(unix.SIGTERM) {
+		t.Fatalf("main process ended with %+v, want SIGTERM", ev.st)
+	}
+	s.Release(d)
 }

@@ -132,7 +132,9 @@ func (p *proc) Signal(sig int) error {
 // KillTree sends sig to every process of the service.
 func (p *proc) KillTree(sig int) error {
 	if p.cg != "" {
-		return killCgroup(p.cg, unix.Signal(sig))
+		err := killCgroup(p.cg, unix.Signal(sig))
+		p.signalStray(sig)
+		return err
 	}
 	err := p.Signal(sig)
 	if errors.Is(err, errGone) || errors.Is(err, unix.ESRCH) {
@@ -212,4 +214,29 @@ func devNull(flag int) (*os.File, error) {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
 	return f, nil
+}
+
+// signalStray signals the main process when it has left the service's
+// cgroup (pam_systemd moves a login to its session scope; a daemon may
+// move itself), so that stopping the service still reaches it.
+func (p *proc) signalStray(sig int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dead {
+		return
+	}
+	pids, err := cgroupPids(p.cg)
+	if err != nil {
+		return
+	}
+	for _, q := range pids {
+		if q == p.pid {
+			return
+		}
+	}
+	if p.pidfd >= 0 {
+		_ = unix.PidfdSendSignal(p.pidfd, unix.Signal(sig), nil, 0)
+		return
+	}
+	_ = unix.Kill(p.pid, unix.Signal(sig))
 }
