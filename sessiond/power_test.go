@@ -649,3 +649,31 @@ func TestSampleConfigIsDefaults(t *testing.T) {
 		t.Errorf("uncommented sample = %+v\nwant the defaults %+v", got, DefaultLoginConfig())
 	}
 }
+
+// BlockInhibited/DelayInhibited announce their changes (powerdevil waits
+// for PropertiesChanged), in logind's canonical order.
+func TestInhibitedPropertiesChanged(t *testing.T) {
+	w, _, _ := powerWorld(t, "")
+	w.em.take()
+	f := w.inhibit(inhibitIdle|inhibitShutdown, modeBlock, 1000)
+	changed := func() map[string]godbus.Variant {
+		for _, s := range w.em.take() {
+			if s.name == bus.IfaceProperties+".PropertiesChanged" && s.path == ManagerPath {
+				return s.args[1].(map[string]godbus.Variant)
+			}
+		}
+		return nil
+	}
+	if c := changed(); c["BlockInhibited"].Value() != "shutdown:idle" {
+		t.Errorf("PropertiesChanged after Inhibit: %v", c)
+	}
+	f.Close()
+	w.waitFor("the release", func() bool {
+		n := 1
+		w.state(func(s *state) { n = len(s.inhibitors) })
+		return n == 0
+	})
+	if c := changed(); c["BlockInhibited"].Value() != "" {
+		t.Errorf("PropertiesChanged after release: %v", c)
+	}
+}
