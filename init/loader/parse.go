@@ -45,10 +45,8 @@ type setting struct {
 
 // notSupported settings are dinit's that ginit does not implement yet.
 var notSupported = map[string]string{
-	"prepared-by":  "prepared-by",
-	"capabilities": "capabilities",
-	"securebits":   "securebits",
-	"consumer-of":  "consumer-of (log-type = pipe)",
+	"prepared-by": "prepared-by",
+	"consumer-of": "consumer-of (log-type = pipe)",
 }
 
 func settingsTable() map[string]setting {
@@ -107,6 +105,8 @@ func settingsTable() map[string]setting {
 		"unshare":                {list: true, fn: setUnshare},
 		"memory-max":             {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.MemoryMax) })},
 		"pids-max":               {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, math.MaxInt64, &p.d.PidsMax) })},
+		"capabilities":           {add: true, fn: setCapabilities},
+		"securebits":             {add: true, fn: setSecurebits},
 		"cpu-weight":             {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.CPUWeight) })},
 	}
 }
@@ -259,7 +259,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		switch rl.op {
 		case "+=":
 			if !s.add {
-				return nil, nil, p.errf(rl, "'+=' is only for command and stop-command")
+				return nil, nil, p.errf(rl, "'+=' is only for command, stop-command, capabilities and securebits")
 			}
 		case ":":
 			if !s.list {
@@ -806,5 +806,29 @@ func setUnshare(p *parser, rl *rawLine, ws []string) error {
 			p.d.Unshare = append(p.d.Unshare, w)
 		}
 	}
+	return nil
+}
+
+func setCapabilities(p *parser, rl *rawLine, ws []string) error {
+	v := strings.Join(ws, ",")
+	if rl.op == "+=" && p.d.Capabilities != "" {
+		v = p.d.Capabilities + "," + v
+	}
+	if _, err := service.ParseCapabilities(v); err != nil {
+		return err
+	}
+	p.d.Capabilities = v
+	return nil
+}
+
+func setSecurebits(p *parser, rl *rawLine, ws []string) error {
+	v := strings.Join(ws, " ")
+	if rl.op == "+=" && p.d.Securebits != "" {
+		v = p.d.Securebits + " " + v
+	}
+	if _, err := service.ParseSecurebits(v); err != nil {
+		return err
+	}
+	p.d.Securebits = v
 	return nil
 }

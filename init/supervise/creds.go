@@ -30,6 +30,8 @@ import (
 //     which the kernel accepts as a tracer of privileged programs.)
 type threadSetup struct {
 	noNewPrivs bool
+	bsetDrop   []int // capabilities to drop from the bounding set (per-thread, inherited)
+	securebits *uint // prctl(PR_SET_SECUREBITS) (per-thread credentials, inherited)
 	umask      *uint32
 	nice       *int
 	ioprio     int // ioprio_set value; -1 = unchanged
@@ -39,7 +41,7 @@ type threadSetup struct {
 }
 
 func (t *threadSetup) needThread() bool {
-	return t.noNewPrivs || t.umask != nil || t.nice != nil || t.ioprio >= 0 || t.needStop()
+	return t.noNewPrivs || t.umask != nil || t.nice != nil || t.ioprio >= 0 || len(t.bsetDrop) > 0 || t.securebits != nil || t.needStop()
 }
 
 func (t *threadSetup) needStop() bool { return len(t.rlimits) > 0 || t.oomAdj != nil || t.listenPID }
@@ -97,6 +99,25 @@ func (s *Supervisor) credentials(d *service.Description, st *setup) error {
 			t.rlimits = map[int]unix.Rlimit{}
 		}
 		t.rlimits[r] = unix.Rlimit{Cur: l.Soft, Max: l.Hard}
+	}
+	if d.Capabilities != "" {
+		c, err := service.ParseCapabilities(d.Capabilities)
+		if err != nil {
+			return fmt.Errorf("capabilities: %w", err)
+		}
+		// Ambient capabilities survive the switch to run-as and execve;
+		// the child sets them itself (SysProcAttr.AmbientCaps).
+		for _, n := range c.Ambient {
+			st.sys.AmbientCaps = append(st.sys.AmbientCaps, uintptr(n))
+		}
+		t.bsetDrop = c.BoundDrop
+	}
+	if d.Securebits != "" {
+		b, err := service.ParseSecurebits(d.Securebits)
+		if err != nil {
+			return fmt.Errorf("securebits: %w", err)
+		}
+		t.securebits = &b
 	}
 	st.thread = t
 	return nil
@@ -254,6 +275,16 @@ func forkOnThread(path string, argv []string, attr *syscall.ProcAttr, t *threadS
 	if t.noNewPrivs {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return 0, fmt.Errorf("no-new-privs: %w", err)
+		}
+	}
+	for _, c := range t.bsetDrop {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+			return 0, fmt.Errorf("capabilities: dropping %d from the bounding set: %w", c, err)
+		}
+	}
+	if t.securebits != nil {
+		if err := unix.Prctl(unix.PR_SET_SECUREBITS, uintptr(*t.securebits), 0, 0, 0); err != nil {
+			return 0, fmt.Errorf("securebits: %w", err)
 		}
 	}
 	if !t.needStop() {

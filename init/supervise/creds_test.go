@@ -98,3 +98,61 @@ func TestCredentialsAndLimits(t *testing.T) {
 		t.Errorf("ginit's priority changed from %d to %d (%v)", ownNice, n, err)
 	}
 }
+
+// TestCapabilities: an ambient capability keeps working for a process run
+// as nobody; a capability dropped from the bounding set is gone for a root
+// service; secure bit noroot leaves an exec'd root process without
+// capabilities; ginit's own bounding set is untouched.
+func TestCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	capMask := func(pid int, key string) uint64 {
+		t.Helper()
+		v, err := procStatus(pid, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			t.Fatalf("%s = %q", key, v)
+		}
+		return n
+	}
+	own := capMask(os.Getpid(), "CapBnd")
+	const netBind, sysAdmin = 1 << 10, 1 << 21
+	tests := []struct {
+		name, runAs, caps, secure string
+		check                     func(pid int)
+	}{
+		{"ambient as nobody", "nobody", "^cap_net_bind_service", "", func(pid int) {
+			if capMask(pid, "CapAmb") != netBind || capMask(pid, "CapEff") != netBind {
+				t.Errorf("CapAmb %x CapEff %x, want only net_bind_service", capMask(pid, "CapAmb"), capMask(pid, "CapEff"))
+			}
+		}},
+		{"bounding drop", "", "!cap_sys_admin", "", func(pid int) {
+			if capMask(pid, "CapBnd")&sysAdmin != 0 || capMask(pid, "CapEff")&sysAdmin != 0 {
+				t.Errorf("cap_sys_admin still in CapBnd %x / CapEff %x", capMask(pid, "CapBnd"), capMask(pid, "CapEff"))
+			}
+		}},
+		{"noroot", "", "", "noroot", func(pid int) {
+			if e := capMask(pid, "CapEff"); e != 0 {
+				t.Errorf("root with noroot has CapEff %x", e)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSup(t, "")
+			d := desc("capped")
+			d.RunAs, d.Capabilities, d.Securebits = tc.runAs, tc.caps, tc.secure
+			r := newRecorder()
+			p := spawn(t, s, d, r, "sleep", "300")
+			t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })
+			tc.check(p.Pid())
+		})
+	}
+	if now := capMask(os.Getpid(), "CapBnd"); now != own {
+		t.Errorf("ginit's bounding set changed from %x to %x", own, now)
+	}
+}
