@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -33,20 +34,25 @@ func DialSystemBus(ctx context.Context, address string) (Bus, error) {
 
 func (b *dbusBus) Close() error { return b.conn.Close() }
 
-// callError classifies a method call failure.
+// callError classifies a method call failure and names the D-Bus error
+// in the message, as logind's clients print it.
 func callError(err error) error {
 	var de godbus.Error
-	if errors.As(err, &de) {
-		switch de.Name {
-		case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
-			return fmt.Errorf("%w: %w", ErrUnreachable, err)
-		case bus.ErrSessionBusy:
-			return fmt.Errorf("%w: %w", ErrSessionBusy, err)
-		case bus.ErrNoSuchSession:
-			return fmt.Errorf("%w: %w", ErrNoSuchSession, err)
-		}
+	if !errors.As(err, &de) {
+		return err
 	}
-	return err
+	named := fmt.Errorf("%s: %w", de.Name, err)
+	switch {
+	case de.Name == "org.freedesktop.DBus.Error.ServiceUnknown", de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner",
+		// A login1 activation file left by systemd whose program fails.
+		strings.HasPrefix(de.Name, "org.freedesktop.DBus.Error.Spawn."):
+		return fmt.Errorf("%w: %w", ErrUnreachable, named)
+	case de.Name == bus.ErrSessionBusy:
+		return fmt.Errorf("%w: %w", ErrSessionBusy, named)
+	case de.Name == bus.ErrNoSuchSession:
+		return fmt.Errorf("%w: %w", ErrNoSuchSession, named)
+	}
+	return named
 }
 
 func (b *dbusBus) CreateSession(ctx context.Context, r Request) (Reply, error) {

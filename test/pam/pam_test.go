@@ -1,0 +1,258 @@
+package pam_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func parseKV(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func (e *env) waitGone(id string) {
+	e.tb.Helper()
+	e.waitFor("session "+id+" to go", func() bool {
+		_, err := os.Stat("/run/systemd/sessions/" + id)
+		return os.IsNotExist(err)
+	})
+}
+
+func (e *env) sessionCount() int {
+	e.tb.Helper()
+	out := strings.TrimSpace(e.ok("loginctl", "list-sessions", "--no-legend"))
+	if out == "" {
+		return 0
+	}
+	return strings.Count(out, "\n") + 1
+}
+
+// TestPAMSessiond opens sessions through pamtester + pam_sessiond.so with
+// different items, environment and options, checks them with loginctl
+// and the PAM environment the next module sees, then closes them.
+func TestPAMSessiond(t *testing.T) {
+	e := newEnv(t, true)
+
+	root := e.hold("modhold", "root", "pts/3")
+	display := e.hold("modhold", "nobody", ":4", "-E", "XDG_SEAT=seat0")
+	remote := e.hold("modhold", "root", "/dev/pts/5", "-I", "rhost=client.example", "-I", "ruser=alice")
+	opts := e.hold("modopts", "nobody", "pts/6", "-E", "XDG_SESSION_DESKTOP=override")
+	all := map[string]*held{"root": root, "display": display, "remote": remote, "opts": opts}
+	ids := map[string]bool{}
+	for name, h := range all {
+		if h.id == "" {
+			t.Fatalf("%s: no XDG_SESSION_ID in the PAM environment: %v\npamtester: %s\nsyslog:\n%s", name, h.vars, h.out, e.sys.text())
+		}
+		ids[h.id] = true
+	}
+	if len(ids) != len(all) {
+		t.Fatalf("session ids not distinct: %v", ids)
+	}
+
+	t.Run("pam_env", func(t *testing.T) {
+		want := map[*held]map[string]string{
+			root: {"XDG_RUNTIME_DIR": "/run/user/0", "XDG_SESSION_TYPE": "tty", "XDG_SESSION_CLASS": "user",
+				"XDG_SEAT": "", "XDG_VTNR": "", "XDG_SESSION_DESKTOP": ""},
+			display: {"XDG_RUNTIME_DIR": "/run/user/65534", "XDG_SESSION_TYPE": "x11", "XDG_SESSION_CLASS": "user", "XDG_SEAT": "seat0"},
+			remote:  {"XDG_RUNTIME_DIR": "/run/user/0", "XDG_SESSION_TYPE": "tty"},
+			opts: {"XDG_RUNTIME_DIR": "/run/user/65534", "XDG_SESSION_TYPE": "x11", "XDG_SESSION_CLASS": "greeter",
+				"XDG_SESSION_DESKTOP": "override"},
+		}
+		for h, vars := range want {
+			for k, v := range vars {
+				if h.vars[k] != v {
+					t.Errorf("%s: %s=%q, want %q (all: %v)", h.tag, k, h.vars[k], v, h.vars)
+				}
+			}
+		}
+	})
+
+	t.Run("loginctl", func(t *testing.T) {
+		out := e.ok("loginctl", "list-sessions", "--no-legend")
+		for _, want := range []string{
+			`(?m)^\s*` + root.id + `\s+0\s+root\s+pts/3\s*$`,
+			`(?m)^\s*` + display.id + `\s+65534\s+nobody\s+seat0\s*$`,
+			`(?m)^\s*` + remote.id + `\s+0\s+root\s+pts/5\s*$`,
+			`(?m)^\s*` + opts.id + `\s+65534\s+nobody\s+pts/6\s*$`,
+		} {
+			if !regexp.MustCompile(want).MatchString(out) {
+				t.Errorf("list-sessions: no line like %s in\n%s", want, out)
+			}
+		}
+		shows := map[*held]map[string]string{
+			root: {"Name": "root", "User": "0", "TTY": "pts/3", "Display": "", "Type": "tty", "Class": "user",
+				"Service": "modhold", "Remote": "no", "Seat": "", "Leader": strconv.Itoa(root.cmd.Process.Pid),
+				"Scope": "session-" + root.id + ".scope"},
+			display: {"Name": "nobody", "User": "65534", "TTY": "", "Display": ":4", "Type": "x11", "Class": "user",
+				"Seat": "seat0", "Remote": "no", "Leader": strconv.Itoa(display.cmd.Process.Pid)},
+			remote: {"TTY": "pts/5", "Remote": "yes", "RemoteHost": "client.example", "RemoteUser": "alice"},
+			opts:   {"TTY": "pts/6", "Type": "x11", "Class": "greeter", "Desktop": "override", "Service": "modopts"},
+		}
+		for h, want := range shows {
+			got := parseKV(e.ok("loginctl", "show-session", h.id))
+			if got["Id"] != h.id || got["State"] != "active" {
+				t.Errorf("show-session %s: Id=%q State=%q", h.id, got["Id"], got["State"])
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("show-session %s (%s): %s=%q, want %q", h.id, h.tag, k, got[k], v)
+				}
+			}
+		}
+		status, _ := e.run(nil, "loginctl", "session-status", root.id)
+		for _, want := range []string{root.id + " - root (0)", "TTY: pts/3", "Service: modhold; type tty; class user",
+			"State: active", "Leader: " + strconv.Itoa(root.cmd.Process.Pid), "Unit: session-" + root.id + ".scope"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("session-status lacks %q:\n%s", want, status)
+			}
+		}
+		users := e.ok("loginctl", "list-users", "--no-legend")
+		if !regexp.MustCompile(`(?m)^\s*0\s+root`).MatchString(users) || !regexp.MustCompile(`(?m)^\s*65534\s+nobody`).MatchString(users) {
+			t.Errorf("list-users:\n%s", users)
+		}
+	})
+
+	t.Run("debug_log", func(t *testing.T) {
+		pid := strconv.Itoa(root.cmd.Process.Pid)
+		if !e.sys.has("pam_sessiond", "CreateSession uid=0 pid="+pid+` service="modhold" type="tty" class="user"`, `tty="pts/3"`) {
+			t.Errorf("no debug line with root's CreateSession arguments in syslog:\n%s", e.sys.text())
+		}
+		if !e.sys.has("pam_sessiond", `remote=true remote_user="alice" remote_host="client.example"`) {
+			t.Errorf("no debug line with the remote session's arguments:\n%s", e.sys.text())
+		}
+	})
+
+	t.Run("close", func(t *testing.T) {
+		// close_session releases (sessiond marks the session closing
+		// while pamtester, its leader, still runs) and drops the FIFO;
+		// the session is gone once pamtester has exited.
+		for _, h := range []*held{root, display, remote, opts} {
+			state, out := e.release(h)
+			if state != "closing" {
+				t.Errorf("%s: state right after close_session %q, want closing", h.tag, state)
+			}
+			if !strings.Contains(out, "successfully been closed") {
+				t.Errorf("%s: pamtester: %s", h.tag, out)
+			}
+			e.waitGone(h.id)
+			if !e.sys.has("pam_sessiond", "session "+h.id+" released") {
+				t.Errorf("no release of %s logged:\n%s", h.id, e.sys.text())
+			}
+			if list := e.ok("loginctl", "list-sessions", "--no-legend"); regexp.MustCompile(`(?m)^\s*` + h.id + `\s`).MatchString(list) {
+				t.Errorf("session %s still listed after close:\n%s", h.id, list)
+			}
+		}
+		if n := e.sessionCount(); n != 0 {
+			t.Errorf("%d sessions left", n)
+		}
+		e.waitFor("users to go", func() bool {
+			return strings.TrimSpace(e.ok("loginctl", "list-users", "--no-legend")) == ""
+		})
+	})
+	if t.Failed() {
+		t.Logf("sessiond log:\n%s\nsyslog:\n%s", e.log(), e.sys.text())
+	}
+}
+
+// TestOpenClose: one pamtester run with both operations, as a login
+// that ends at once; nothing is left behind.
+func TestOpenClose(t *testing.T) {
+	e := newEnv(t, true)
+	out := e.ok("pamtester", "-v", "modtest", "nobody", "open_session", "close_session")
+	if !strings.Contains(out, "successfully opened") || !strings.Contains(out, "successfully been closed") {
+		t.Fatalf("pamtester: %s", out)
+	}
+	e.waitFor("the session to go", func() bool { ents, _ := os.ReadDir("/run/systemd/sessions"); return len(ents) == 0 })
+	if n := e.sessionCount(); n != 0 {
+		t.Errorf("%d sessions after pamtester exited", n)
+	}
+	if !strings.Contains(e.log(), "session removed") {
+		t.Errorf("sessiond did not log a removed session:\n%s", e.log())
+	}
+	if l := e.sys.text(); strings.Contains(l, "pam_sessiond") {
+		t.Errorf("pam_sessiond logged without debug on a clean run:\n%s", l)
+	}
+}
+
+// TestNestedLogin: a login from inside a session (su, sudo) gets
+// SessionBusy; pam_sessiond lets it proceed without a second session.
+func TestNestedLogin(t *testing.T) {
+	e := newEnv(t, true)
+	outer := e.hold("modhold", "root", "pts/2")
+	procs := filepath.Join(e.cgroups[0], "user.slice", "user-0.slice", "session-"+outer.id+".scope", "cgroup.procs")
+	if _, err := os.Stat(procs); err != nil {
+		t.Fatalf("session scope: %v", err)
+	}
+	pamConf := filepath.Join(e.path("pam.d"), "modnested")
+	e.must(os.WriteFile(pamConf, []byte("session required "+e.module+" debug\n"), 0o644), "pam modnested")
+	out, err := e.run(nil, "sh", "-c", `echo $$ > "$1" && exec pamtester modnested root open_session close_session`, "sh", procs)
+	if err != nil || !strings.Contains(out, "successfully opened") {
+		t.Fatalf("nested pamtester: %v %s", err, out)
+	}
+	if n := e.sessionCount(); n != 1 {
+		t.Errorf("%d sessions, want only the outer one", n)
+	}
+	if !e.sys.has("pam_sessiond", "not creating a session", "SessionBusy") {
+		t.Errorf("no SessionBusy note in syslog:\n%s", e.sys.text())
+	}
+	if state, _ := e.release(outer); state != "closing" {
+		t.Errorf("outer session state at close %q", state)
+	}
+}
+
+// TestUnreachable: without sessiond, or without a bus at all, a login
+// still succeeds and the module logs a warning; with strict it fails.
+func TestUnreachable(t *testing.T) {
+	e := newEnv(t, false)
+	cases := []struct {
+		name    string
+		env     []string
+		service string
+		fail    bool
+		logged  []string
+	}{
+		{"no sessiond", nil, "modtest", false, []string{"pam_sessiond", "CreateSession", "login1 not reachable", "continuing without a session"}},
+		{"no bus", []string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/nonexistent"}, "modtest", false,
+			[]string{"pam_sessiond", "unix:path=/run/nonexistent", "login1 not reachable", "continuing without a session"}},
+		{"strict", nil, "modstrict", true, []string{"pam_sessiond", "CreateSession", "login1 not reachable"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := e.run(c.env, "pamtester", "-v", c.service, "root", "open_session", "close_session")
+			opened := err == nil && strings.Contains(out, "successfully opened")
+			if opened == c.fail {
+				t.Errorf("pamtester %s: %v\n%s", c.service, err, out)
+			}
+			if !e.sys.has(c.logged...) {
+				t.Errorf("syslog lacks a line with %q:\n%s", c.logged, e.sys.text())
+			}
+		})
+	}
+	t.Run("held login without sessiond", func(t *testing.T) {
+		h := e.hold("modhold", "root", "pts/8")
+		for _, k := range []string{"XDG_SESSION_ID", "XDG_RUNTIME_DIR", "XDG_SEAT"} {
+			if v, ok := h.vars[k]; ok {
+				t.Errorf("%s=%q exported without a session", k, v)
+			}
+		}
+		if _, out := e.release(h); !strings.Contains(out, "successfully been closed") {
+			t.Errorf("pamtester: %s", out)
+		}
+	})
+	if _, err := os.Stat("/run/systemd/sessions"); err == nil {
+		ents, _ := os.ReadDir("/run/systemd/sessions")
+		if len(ents) != 0 {
+			t.Errorf("session files without sessiond: %v", fmt.Sprint(ents))
+		}
+	}
+}
