@@ -2,6 +2,9 @@ package sessiond
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -501,6 +504,7 @@ func (s *state) schedule(typ string, at uint64, a *powerAction) {
 		})
 	})
 	s.mutated = true
+	s.saveSchedule()
 	s.log().Info("shutdown scheduled", "type", typ, "usec", at)
 }
 
@@ -528,6 +532,40 @@ func (s *state) cancelSchedule() {
 	}
 	*sc = scheduledShutdown{}
 	s.mutated = true
+	_ = os.Remove(s.cfg.scheduleFile())
+}
+
+// scheduleFile is logind's record of a scheduled shutdown; sessiond
+// reads it back after a restart.
+func (c *Config) scheduleFile() string {
+	return filepath.Join(c.RunDir, "systemd", "shutdown", "scheduled")
+}
+
+func (s *state) saveSchedule() {
+	sc := &s.power.scheduled
+	if err := os.MkdirAll(filepath.Dir(s.cfg.scheduleFile()), 0o755); err != nil {
+		s.log().Warn("save scheduled shutdown", "err", err)
+		return
+	}
+	if err := writeEnvFile(s.cfg.scheduleFile(), []kv{{"USEC", strconv.FormatUint(sc.USec, 10)}, {"WARN_WALL", "0"}, {"MODE", sc.Type}}); err != nil {
+		s.log().Warn("save scheduled shutdown", "err", err)
+	}
+}
+
+// restoreSchedule re-arms a shutdown scheduled before a restart.
+func (s *state) restoreSchedule() {
+	vals, err := readEnvFile(s.cfg.scheduleFile())
+	if err != nil {
+		return
+	}
+	typ, at := vals["MODE"], parseU64(vals["USEC"])
+	a := scheduleAction(typ)
+	if a == nil || at == 0 {
+		s.log().Warn("dropping unreadable scheduled shutdown", "file", s.cfg.scheduleFile())
+		_ = os.Remove(s.cfg.scheduleFile())
+		return
+	}
+	s.schedule(typ, at, a)
 }
 
 func (m *Manager) hCancelScheduledShutdown(c *bus.Call) ([]any, error) {

@@ -610,14 +610,26 @@ func TestScheduleShutdown(t *testing.T) {
 			})
 		})
 	}
-	// A cancelled schedule's timer does nothing.
-	w, p, clk := powerWorld(t, "")
+	// A schedule survives a restart; a cancelled one's timer does nothing.
+	run := t.TempDir()
+	w, _, _ := powerWorld(t, run)
+	w.state(func(s *state) { s.schedule("dry-reboot", 1_800_000_000_000_123, scheduleAction("dry-reboot")) })
+	w.stop()
+	w, p, clk := powerWorld(t, run)
+	w.state(func(s *state) {
+		if sc := s.power.scheduled; sc.Type != "dry-reboot" || sc.USec != 1_800_000_000_000_123 {
+			t.Errorf("after a restart the schedule is %+v", sc)
+		}
+	})
 	w.state(func(s *state) {
 		s.schedule("reboot", 1_800_000_000_000_000, scheduleAction("reboot"))
 		s.cancelSchedule()
 	})
 	clk.fire()
 	p.none(t)
+	if _, err := os.Stat(filepath.Join(run, "systemd", "shutdown", "scheduled")); !os.IsNotExist(err) {
+		t.Errorf("schedule file left after cancelling: %v", err)
+	}
 	if scheduleAction("suspend") != nil || scheduleAction("bogus") != nil {
 		t.Error("ScheduleShutdown accepts only shutdown types")
 	}

@@ -31,6 +31,7 @@ func (m *Manager) Start() error {
 	s.restoreSessions()
 	s.restoreLinger()
 	s.restoreInhibitors()
+	s.restoreSchedule()
 
 	switch {
 	case seat0.HasVTs:
