@@ -89,7 +89,12 @@ func TestAdoptDoubleFork(t *testing.T) {
 				while [ ! -s "$0" ]; do sleep 0.01; done`)
 			daemon := readPid(t, pf)
 			killPid(t, daemon)
+			// The mv that wrote the pid file may not have been reaped yet.
 			kids := childrenOf(daemon)
+			for deadline := time.Now().Add(2 * time.Second); len(kids) > 2 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+				kids = childrenOf(daemon)
+			}
 			for _, k := range kids {
 				killPid(t, k)
 			}
