@@ -2,6 +2,7 @@ package sessiond
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -114,9 +115,9 @@ func (s *state) startAction(a *powerAction) {
 	s.mutated = true
 	s.emitPrepare(a, true)
 	s.log().Info("power action requested", "action", a.name)
-	if max := s.cfg.Login.InhibitDelayMax; max > 0 && s.delayedBy(a.what) {
-		s.log().Info("waiting for delay inhibitors", "action", a.name, "max", max)
-		p.timer = s.cfg.Clock.AfterFunc(max, func() {
+	if limit := s.cfg.Login.InhibitDelayMax; limit > 0 && s.delayedBy(a.what) {
+		s.log().Info("waiting for delay inhibitors", "action", a.name, "max", limit)
+		p.timer = s.cfg.Clock.AfterFunc(limit, func() {
 			s.m.post(func(s *state) {
 				if s.power.action == p && !p.executing {
 					for _, in := range s.inhibitors {
@@ -152,9 +153,12 @@ func (s *state) execute(p *pendingAction) {
 	s.afterFlush(func() {
 		go func() {
 			var err error
-			if a.sleep() {
+			switch {
+			case be == nil: // a restored schedule on a sessiond without power actions
+				err = errors.New("power actions are not configured")
+			case a.sleep():
 				err = be.Sleep(ctx, a.name)
-			} else {
+			default:
 				err = be.Shutdown(ctx, a.name)
 			}
 			s.m.post(func(s *state) { s.actionDone(p, err) })
