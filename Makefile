@@ -44,7 +44,7 @@ bench: build
 	@echo "== time from kernel start to the ttyS0 login prompt (qemu), ginit vs systemd on the same image"
 	RUNS=$${RUNS:-2} GINIT_BIN=$(CURDIR)/$(BIN) ./test/boot/bench.sh 2>/dev/null
 	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control
-	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession' -benchtime 2s ./test/sessiond/ ./sessiond/
+	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession|Inhibit' -benchtime 2s ./test/sessiond/ ./sessiond/
 
 # A sandboxed ginit: private PID and mount namespaces, the sample services.
 run: build
