@@ -321,7 +321,15 @@ func TestBoot(t *testing.T) {
 	con.expect(t, `Password: `, time.Minute)
 	con.send(t, "root\n")
 	con.expect(t, `root@ginit-test:~# `, 2*time.Minute)
-	con.send(t, "ginitctl shutdown poweroff\n")
+	if standin {
+		con.send(t, "ginitctl shutdown poweroff\n")
+	} else {
+		// Power off the way a desktop does: logind's PowerOff over the
+		// system bus; sessiond asks ginit on its control socket.
+		con.send(t, "dbus-send --system --print-reply --dest=org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager.PowerOff boolean:true\n")
+		con.expect(t, `method return`, time.Minute)
+		con.expect(t, `shutdown \(poweroff\): stopping all services`, time.Minute)
+	}
 	v.waitExit(t, 3*time.Minute)
 
 	// The disk must be clean: every filesystem was read-only or unmounted.
@@ -343,6 +351,9 @@ func TestBoot(t *testing.T) {
 		if !regexp.MustCompile(`(?m)` + want.re).MatchString(dump) {
 			t.Errorf("wtmp has no %s (%s)", want.what, want.re)
 		}
+	}
+	if n := len(regexp.MustCompile(`\[shutdown\s*\]`).FindAllString(dump, -1)); n != 1 {
+		t.Errorf("wtmp has %d shutdown records, want 1", n)
 	}
 }
 
