@@ -3,6 +3,7 @@ package pam_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -254,5 +255,53 @@ func TestUnreachable(t *testing.T) {
 		if len(ents) != 0 {
 			t.Errorf("session files without sessiond: %v", fmt.Sprint(ents))
 		}
+	}
+}
+
+// TestSu: a real PAM application, util-linux su, with pam_sessiond in its
+// session stack. su opens the session, forks, and runs the shell with the
+// PAM environment; the shell runs inside the session's scope. When the
+// shell exits, su closes the session and the session goes.
+func TestSu(t *testing.T) {
+	if _, err := exec.LookPath("su"); err != nil {
+		t.Skip("missing command su")
+	}
+	if pamModule("pam_rootok.so") == "" {
+		t.Skip("missing PAM module pam_rootok.so")
+	}
+	e := newEnv(t, true)
+	conf := "auth sufficient pam_rootok.so\nauth required pam_deny.so\naccount required pam_permit.so\n" +
+		"session required " + e.module + " debug\n"
+	e.must(os.WriteFile(filepath.Join(e.path("pam.d"), "su"), []byte(conf), 0o644), "pam su")
+	script := `echo "id=$XDG_SESSION_ID"; echo "rt=$XDG_RUNTIME_DIR"; echo "class=$XDG_SESSION_CLASS"
+echo "cgroup=$(grep '^0::' /proc/self/cgroup)"
+loginctl show-session "$XDG_SESSION_ID" -p Name -p Service -p Leader -p State -p Class`
+	c := exec.Command("su", "-s", "/bin/sh", "-c", script, "nobody")
+	c.Env = e.cmdEnv()
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("su: %v\n%s\nsyslog:\n%s", err, out, e.sys.text())
+	}
+	got := parseKV(string(out))
+	id := got["id"]
+	if id == "" {
+		t.Fatalf("no XDG_SESSION_ID in su's shell:\n%s\nsyslog:\n%s", out, e.sys.text())
+	}
+	want := map[string]string{"rt": "/run/user/65534", "class": "background", "Name": "nobody", "Service": "su",
+		"Leader": strconv.Itoa(c.Process.Pid), "State": "active", "Class": "background"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s=%q, want %q; su printed:\n%s", k, got[k], v, out)
+		}
+	}
+	if !strings.HasSuffix(got["cgroup"], "/user.slice/user-65534.slice/session-"+id+".scope") {
+		t.Errorf("su's shell is not in the session's scope: %q", got["cgroup"])
+	}
+	e.waitGone(id)
+	if !e.sys.has("pam_sessiond(su:session)", "session "+id+" released") {
+		t.Errorf("su's close_session did not release %s:\n%s", id, e.sys.text())
+	}
+	if n := e.sessionCount(); n != 0 {
+		t.Errorf("%d sessions after su exited", n)
 	}
 }
