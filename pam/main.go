@@ -143,7 +143,10 @@ func system() session.System {
 		Getenv:       getenv(false),
 		SecureGetenv: getenv(true),
 		Getpid:       os.Getpid,
-		Timeout:      session.DefaultTimeout,
+		DisplayVT: func(d string) (uint32, error) {
+			return session.DisplayVT(session.X11SocketDir, d)
+		},
+		Timeout: session.DefaultTimeout,
 	}
 }
 

@@ -94,6 +94,8 @@ type System struct {
 	// the invoking user (the bus address must not come from there).
 	Getenv, SecureGetenv func(name string) string
 	Getpid               func() int
+	// DisplayVT finds the VT of a local X display's server (nil: never).
+	DisplayVT func(display string) (uint32, error)
 	// Timeout bounds connecting plus one call.
 	Timeout time.Duration
 }
@@ -182,12 +184,22 @@ func Open(h Handle, sys System, args []string) error {
 			items[it] = v
 		}
 	}
-	req, notes := BuildRequest(Inputs{UID: uid, PID: sys.Getpid(), Opts: m.opts, Items: items, Env: func(n string) string {
+	in := Inputs{UID: uid, PID: sys.Getpid(), Opts: m.opts, Items: items, Env: func(n string) string {
 		if v := h.GetEnv(n); v != "" {
 			return v
 		}
 		return sys.Getenv(n)
-	}})
+	}}
+	if sys.DisplayVT != nil {
+		in.DisplayVT = func(d string) uint32 {
+			n, err := sys.DisplayVT(d)
+			if err != nil {
+				m.debugf("no VT for display %s: %v", d, err)
+			}
+			return n
+		}
+	}
+	req, notes := BuildRequest(in)
 	for _, n := range notes {
 		m.debugf("%s", n)
 	}

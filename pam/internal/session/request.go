@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -48,11 +49,14 @@ type Inputs struct {
 	// Env looks a variable up in the PAM environment first and the
 	// process environment second; "" when neither has it.
 	Env func(name string) string
+	// DisplayVT returns the VT of a local X display's server, 0 if it
+	// has none or cannot be found; nil skips the lookup.
+	DisplayVT func(display string) uint32
 }
 
 // BuildRequest deduces CreateSession's arguments like pam_systemd: the
 // XDG_* variables override the module options; a PAM_TTY with a colon is
-// an X display; cron and ssh put placeholders into PAM_TTY that are no
+// an X display, whose server's VT (if any) gives seat0 and the vtnr; cron and ssh put placeholders into PAM_TTY that are no
 // terminals; a /dev/ prefix is dropped; a ttyN terminal is virtual
 // console N; the type follows from display or tty and the class from the
 // type. The notes say what was adjusted (for debug logging).
@@ -111,6 +115,14 @@ func BuildRequest(in Inputs) (Request, []string) {
 
 	if n := vtOfTTY(tty); n > 0 && r.VTNr == 0 && (r.Seat == "" || r.Seat == "seat0") {
 		r.VTNr = n
+	}
+	// An X server started on a VT (startx, xdm) makes its display a
+	// seat0 session on that VT.
+	if r.Display != "" && r.VTNr == 0 && (r.Seat == "" || r.Seat == "seat0") && in.DisplayVT != nil {
+		if n := in.DisplayVT(r.Display); n > 0 {
+			r.VTNr, r.Seat = n, "seat0"
+			notes = append(notes, fmt.Sprintf("display %s is on VT %d", r.Display, n))
+		}
 	}
 	if r.Seat != "" && r.Seat != "seat0" && r.VTNr != 0 {
 		notes = append(notes, "ignoring vtnr "+strconv.Itoa(int(r.VTNr))+" for "+r.Seat+", which is not seat0")

@@ -43,44 +43,53 @@ func TestBuildRequest(t *testing.T) {
 		items map[Item]string
 		env   map[string]string
 		want  Request
+		vt    uint32 // the X server's VT, for displays
 	}{
+		{"X server on a VT: seat0 and its vtnr", Options{}, map[Item]string{ItemTTY: ":0"}, nil,
+			with(func(r *Request) { r.Display, r.Seat, r.VTNr, r.Type, r.Class = ":0", "seat0", 7, "x11", "user" }), 7},
+		{"X server VT on seat0 given", Options{}, map[Item]string{ItemXDisplay: ":0"}, map[string]string{"XDG_SEAT": "seat0"},
+			with(func(r *Request) { r.Display, r.Seat, r.VTNr, r.Type, r.Class = ":0", "seat0", 7, "x11", "user" }), 7},
+		{"X server VT not used on another seat", Options{}, map[Item]string{ItemXDisplay: ":0"}, map[string]string{"XDG_SEAT": "seat1"},
+			with(func(r *Request) { r.Display, r.Seat, r.Type, r.Class = ":0", "seat1", "x11", "user" }), 7},
+		{"XDG_VTNR beats the X server", Options{}, map[Item]string{ItemXDisplay: ":0"}, map[string]string{"XDG_VTNR": "2"},
+			with(func(r *Request) { r.Display, r.VTNr, r.Type, r.Class = ":0", 2, "x11", "user" }), 7},
 		{"nothing: background", Options{}, nil, nil,
-			with(func(r *Request) { r.Type, r.Class = "unspecified", "background" })},
+			with(func(r *Request) { r.Type, r.Class = "unspecified", "background" }), 0},
 		{"pts", Options{}, map[Item]string{ItemTTY: "pts/3"}, nil,
-			with(func(r *Request) { r.TTY, r.Type, r.Class = "pts/3", "tty", "user" })},
+			with(func(r *Request) { r.TTY, r.Type, r.Class = "pts/3", "tty", "user" }), 0},
 		{"/dev prefix dropped", Options{}, map[Item]string{ItemTTY: "/dev/pts/3"}, nil,
-			with(func(r *Request) { r.TTY, r.Type, r.Class = "pts/3", "tty", "user" })},
+			with(func(r *Request) { r.TTY, r.Type, r.Class = "pts/3", "tty", "user" }), 0},
 		{"virtual console gives vtnr", Options{}, map[Item]string{ItemTTY: "/dev/tty2"}, nil,
-			with(func(r *Request) { r.TTY, r.VTNr, r.Type, r.Class = "tty2", 2, "tty", "user" })},
+			with(func(r *Request) { r.TTY, r.VTNr, r.Type, r.Class = "tty2", 2, "tty", "user" }), 0},
 		{"tty0 and ttyS0 are no VTs", Options{}, map[Item]string{ItemTTY: "ttyS0"}, nil,
-			with(func(r *Request) { r.TTY, r.Type, r.Class = "ttyS0", "tty", "user" })},
+			with(func(r *Request) { r.TTY, r.Type, r.Class = "ttyS0", "tty", "user" }), 0},
 		{"XDG_VTNR wins over the tty", Options{}, map[Item]string{ItemTTY: "tty2"}, map[string]string{"XDG_VTNR": "7"},
-			with(func(r *Request) { r.TTY, r.VTNr, r.Type, r.Class = "tty2", 7, "tty", "user" })},
+			with(func(r *Request) { r.TTY, r.VTNr, r.Type, r.Class = "tty2", 7, "tty", "user" }), 0},
 		{"malformed XDG_VTNR ignored", Options{}, nil, map[string]string{"XDG_VTNR": "x"},
-			with(func(r *Request) { r.Type, r.Class = "unspecified", "background" })},
+			with(func(r *Request) { r.Type, r.Class = "unspecified", "background" }), 0},
 		{"display in PAM_TTY", Options{}, map[Item]string{ItemTTY: ":0"}, map[string]string{"XDG_SEAT": "seat0"},
-			with(func(r *Request) { r.Display, r.Seat, r.Type, r.Class = ":0", "seat0", "x11", "user" })},
+			with(func(r *Request) { r.Display, r.Seat, r.Type, r.Class = ":0", "seat0", "x11", "user" }), 0},
 		{"PAM_XDISPLAY kept over PAM_TTY", Options{}, map[Item]string{ItemTTY: ":1", ItemXDisplay: ":0"}, nil,
-			with(func(r *Request) { r.Display, r.Type, r.Class = ":0", "x11", "user" })},
+			with(func(r *Request) { r.Display, r.Type, r.Class = ":0", "x11", "user" }), 0},
 		{"vtnr dropped on another seat", Options{}, map[Item]string{ItemTTY: "tty3"}, map[string]string{"XDG_SEAT": "seat1", "XDG_VTNR": "3"},
-			with(func(r *Request) { r.TTY, r.Seat, r.Type, r.Class = "tty3", "seat1", "tty", "user" })},
+			with(func(r *Request) { r.TTY, r.Seat, r.Type, r.Class = "tty3", "seat1", "tty", "user" }), 0},
 		{"cron", Options{Class: "user"}, map[Item]string{ItemTTY: "cron"}, map[string]string{"XDG_SESSION_TYPE": "tty"},
-			with(func(r *Request) { r.Type, r.Class = "unspecified", "background" })},
+			with(func(r *Request) { r.Type, r.Class = "unspecified", "background" }), 0},
 		{"ssh", Options{}, map[Item]string{ItemTTY: "ssh", ItemRHost: "10.0.0.1", ItemRUser: "bob"}, nil,
 			with(func(r *Request) {
 				r.Type, r.Class, r.Remote, r.RemoteHost, r.RemoteUser = "tty", "user", true, "10.0.0.1", "bob"
-			})},
+			}), 0},
 		{"localhost is not remote", Options{}, map[Item]string{ItemRHost: "LocalHost."}, nil,
-			with(func(r *Request) { r.RemoteHost, r.Type, r.Class = "LocalHost.", "unspecified", "background" })},
+			with(func(r *Request) { r.RemoteHost, r.Type, r.Class = "LocalHost.", "unspecified", "background" }), 0},
 		{"x.localhost.localdomain is not remote", Options{}, map[Item]string{ItemRHost: "x.localhost.localdomain"}, nil,
 			with(func(r *Request) {
 				r.RemoteHost, r.Type, r.Class = "x.localhost.localdomain", "unspecified", "background"
-			})},
+			}), 0},
 		{"options", Options{Class: "greeter", Type: "wayland", Desktop: "GNOME"}, map[Item]string{ItemTTY: "tty1"}, nil,
-			with(func(r *Request) { r.TTY, r.VTNr, r.Type, r.Class, r.Desktop = "tty1", 1, "wayland", "greeter", "GNOME" })},
+			with(func(r *Request) { r.TTY, r.VTNr, r.Type, r.Class, r.Desktop = "tty1", 1, "wayland", "greeter", "GNOME" }), 0},
 		{"environment beats options", Options{Class: "greeter", Type: "wayland", Desktop: "GNOME"}, nil,
 			map[string]string{"XDG_SESSION_CLASS": "user", "XDG_SESSION_TYPE": "x11", "XDG_SESSION_DESKTOP": "KDE"},
-			with(func(r *Request) { r.Type, r.Class, r.Desktop = "x11", "user", "KDE" })},
+			with(func(r *Request) { r.Type, r.Class, r.Desktop = "x11", "user", "KDE" }), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +98,8 @@ func TestBuildRequest(t *testing.T) {
 				items[k] = v
 			}
 			got, _ := BuildRequest(Inputs{UID: 1000, PID: 4242, Opts: tt.opts, Items: items,
-				Env: func(n string) string { return tt.env[n] }})
+				Env:       func(n string) string { return tt.env[n] },
+				DisplayVT: func(string) uint32 { return tt.vt }})
 			if got != tt.want {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
