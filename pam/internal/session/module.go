@@ -122,16 +122,15 @@ func (s System) context() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), t)
 }
 
-// module is one PAM call's state: handle, system and parsed options.
+// module is one PAM call's state: the handle and the parsed options.
 type module struct {
 	h    Handle
-	sys  System
 	opts Options
 }
 
-func newModule(h Handle, sys System, args []string) *module {
+func newModule(h Handle, args []string) *module {
 	opts, unknown := ParseOptions(args)
-	m := &module{h: h, sys: sys, opts: opts}
+	m := &module{h: h, opts: opts}
 	for _, a := range unknown {
 		h.Log(Warning, "ignoring unknown or malformed option "+strconv.Quote(a))
 	}
@@ -169,10 +168,13 @@ const (
 // its variables into the PAM environment and keeps its FIFO in the
 // handle. A nil error means PAM_SUCCESS.
 func Open(h Handle, sys System, args []string) error {
-	m := newModule(h, sys, args)
+	m := newModule(h, args)
 	user, err := h.Item(ItemUser)
-	if err != nil || user == "" {
-		return m.fail(fmt.Errorf("open session: no PAM user: %v", err), noSession)
+	if err != nil {
+		return m.fail(fmt.Errorf("open session: PAM_USER: %w", err), noSession)
+	}
+	if user == "" {
+		return m.fail(errors.New("open session: PAM_USER is not set"), noSession)
 	}
 	uid, err := sys.LookupUID(user)
 	if err != nil {
@@ -319,7 +321,7 @@ func escapeBusAddress(s string) string {
 // (unless the session existed before) and closes the FIFO. A nil error
 // means PAM_SUCCESS.
 func Close(h Handle, sys System, args []string) error {
-	m := newModule(h, sys, args)
+	m := newModule(h, args)
 	k, ok := h.Kept()
 	if !ok {
 		m.debugf("close session: no session was opened by this handle")

@@ -221,6 +221,7 @@ func TestOpenFailurePolicy(t *testing.T) {
 		{"no sessiond, strict", []string{"strict"}, func(w *world) { w.bus.dialErr = ErrUnreachable },
 			true, Warning, "system bus"},
 		{"unknown user", nil, func(w *world) { w.h.items[ItemUser] = "mallory" }, false, Error, "mallory"},
+		{"no user", nil, func(w *world) { w.h.items[ItemUser] = "" }, false, Error, "PAM_USER is not set"},
 		{"busy: no log without debug", nil, func(w *world) { w.bus.createErr = fmt.Errorf("%w: SessionBusy", ErrSessionBusy) },
 			false, Debug, ""},
 		{"busy, debug", []string{"debug"}, func(w *world) { w.bus.createErr = fmt.Errorf("%w: SessionBusy", ErrSessionBusy) },
