@@ -21,6 +21,34 @@ func parseKV(out string) map[string]string {
 	return m
 }
 
+// parseFields parses "key:\tvalue" lines (/proc fdinfo).
+func parseFields(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+// fifoFDs lists the descriptors of pid that refer to path.
+func fifoFDs(t *testing.T, pid int, path string) []string {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("read %s: %v", dir, err)
+	}
+	var fds []string
+	for _, d := range ents {
+		if l, err := os.Readlink(filepath.Join(dir, d.Name())); err == nil && l == path {
+			fds = append(fds, d.Name())
+		}
+	}
+	return fds
+}
+
 func (e *env) waitGone(id string) {
 	e.tb.Helper()
 	e.waitFor("session "+id+" to go", func() bool {
@@ -120,6 +148,31 @@ func TestPAMSessiond(t *testing.T) {
 		users := e.ok("loginctl", "list-users", "--no-legend")
 		if !regexp.MustCompile(`(?m)^\s*0\s+root`).MatchString(users) || !regexp.MustCompile(`(?m)^\s*65534\s+nobody`).MatchString(users) {
 			t.Errorf("list-users:\n%s", users)
+		}
+	})
+
+	t.Run("fifo", func(t *testing.T) {
+		// The login process holds the session's FIFO once, close-on-exec;
+		// the session's programs do not inherit it.
+		for _, h := range []*held{root, display} {
+			ref := "/run/systemd/sessions/" + h.id + ".ref"
+			fds := fifoFDs(t, h.cmd.Process.Pid, ref)
+			if len(fds) != 1 {
+				t.Errorf("pamtester %d holds %s on fds %v, want one", h.cmd.Process.Pid, ref, fds)
+			}
+			for _, fd := range fds {
+				info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", h.cmd.Process.Pid, fd))
+				if err != nil {
+					t.Fatal(err)
+				}
+				flags, err := strconv.ParseUint(parseFields(string(info))["flags"], 8, 64)
+				if n, _ := strconv.Atoi(fd); err != nil || flags&0o2000000 == 0 || n <= 2 {
+					t.Errorf("FIFO fd %s: flags %o (%v), want O_CLOEXEC and above 2", fd, flags, err)
+				}
+			}
+			if fds := fifoFDs(t, h.sleep, ref); len(fds) != 0 {
+				t.Errorf("the session's program %d inherited the FIFO on fds %v", h.sleep, fds)
+			}
 		}
 	})
 
