@@ -358,3 +358,31 @@ loginctl show-session "$XDG_SESSION_ID" -p Name -p Service -p Leader -p State -p
 		t.Errorf("%d sessions after su exited", n)
 	}
 }
+
+// TestSuFromUser: su is set-uid root; run by an ordinary user (nobody
+// here) its real uid is the user's and its effective uid root. The module
+// must authenticate to the bus as the effective uid and ignore the
+// caller's DBUS_SYSTEM_BUS_ADDRESS.
+func TestSuFromUser(t *testing.T) {
+	for _, c := range []string{"su", "setpriv"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skip("missing command " + c)
+		}
+	}
+	e := newEnv(t, true)
+	conf := "auth sufficient pam_permit.so\naccount required pam_permit.so\nsession required " + e.module + " debug\n"
+	e.must(os.WriteFile(filepath.Join(e.path("pam.d"), "su"), []byte(conf), 0o644), "pam su")
+	out, err := e.run([]string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/user-chosen-bus"}, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		"su", "-s", "/bin/sh", "-c", `echo "id=$XDG_SESSION_ID"; echo "rt=$XDG_RUNTIME_DIR"`, "root")
+	if err != nil {
+		t.Fatalf("su: %v\n%s\nsyslog:\n%s", err, out, e.sys.text())
+	}
+	got := parseKV(out)
+	if got["id"] == "" || got["rt"] != "/run/user/0" {
+		t.Fatalf("su from nobody to root: %q\nsyslog:\n%s\nsessiond log:\n%s", out, e.sys.text(), e.log())
+	}
+	e.waitGone(got["id"])
+	if !e.sys.has("pam_sessiond(su:session)", "session "+got["id"]+" released") {
+		t.Errorf("su's close_session did not release %s:\n%s", got["id"], e.sys.text())
+	}
+}
