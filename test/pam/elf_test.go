@@ -1,0 +1,57 @@
+package pam_test
+
+import (
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestModuleELF checks the built module's shape: the six PAM entry
+// points are exported, and it is marked NODELETE, because libpam
+// dlcloses modules at pam_end and a Go runtime cannot be unloaded.
+func TestModuleELF(t *testing.T) {
+	bin := os.Getenv(binEnv)
+	if bin == "" {
+		t.Skip(os.Getenv(skipEnv))
+	}
+	f, err := elf.Open(filepath.Join(bin, "pam_sessiond.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	for _, s := range syms {
+		if s.Section != elf.SHN_UNDEF && elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+			exported[s.Name] = true
+		}
+	}
+	for _, name := range []string{"pam_sm_open_session", "pam_sm_close_session", "pam_sm_authenticate",
+		"pam_sm_setcred", "pam_sm_acct_mgmt", "pam_sm_chauthtok"} {
+		if !exported[name] {
+			t.Errorf("%s is not exported", name)
+		}
+	}
+	flags, err := f.DynValue(elf.DT_FLAGS_1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flags) == 0 || flags[0]&uint64(elf.DF_1_NODELETE) == 0 {
+		t.Errorf("DT_FLAGS_1 %v lacks NODELETE", flags)
+	}
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range libs {
+		found = found || l == "libpam.so.0"
+	}
+	if !found {
+		t.Errorf("not linked against libpam.so.0: %v", libs)
+	}
+}
