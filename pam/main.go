@@ -50,7 +50,7 @@ func (p handle) Item(it session.Item) (string, error) {
 		return "", fmt.Errorf("unknown item %d", it)
 	}
 	var rc C.int
-	s := C.sd_item(p.h, n, &rc)
+	s := C.pamsd_item(p.h, n, &rc)
 	if rc != C.PAM_SUCCESS {
 		return "", fmt.Errorf("pam_get_item(%d): %s", int(n), C.GoString(C.pam_strerror(p.h, rc)))
 	}
@@ -85,7 +85,7 @@ func (p handle) Keep(k session.Kept) error {
 	if k.Existing {
 		ex = 1
 	}
-	if rc := C.sd_keep(p.h, cs, C.int(k.FIFO), ex); rc != C.PAM_SUCCESS {
+	if rc := C.pamsd_keep(p.h, cs, C.int(k.FIFO), ex); rc != C.PAM_SUCCESS {
 		return fmt.Errorf("pam_set_data: %s", C.GoString(C.pam_strerror(p.h, rc)))
 	}
 	return nil
@@ -96,13 +96,13 @@ func (p handle) Kept() (session.Kept, bool) {
 		id     *C.char
 		fd, ex C.int
 	)
-	if C.sd_kept(p.h, &id, &fd, &ex) == 0 {
+	if C.pamsd_kept(p.h, &id, &fd, &ex) == 0 {
 		return session.Kept{}, false
 	}
 	return session.Kept{ID: C.GoString(id), FIFO: int(fd), Existing: ex != 0}, true
 }
 
-func (p handle) Drop() { C.sd_drop(p.h) }
+func (p handle) Drop() { C.pamsd_drop(p.h) }
 
 func (p handle) Log(pr session.Priority, msg string) {
 	prio := C.int(C.LOG_ERR)
@@ -114,7 +114,7 @@ func (p handle) Log(pr session.Priority, msg string) {
 	}
 	cs := C.CString(msg)
 	defer C.free(unsafe.Pointer(cs))
-	C.sd_log(p.h, prio, cs)
+	C.pamsd_log(p.h, prio, cs)
 }
 
 // system reads the environment through libc at call time: the
@@ -127,7 +127,7 @@ func system() session.System {
 			defer C.free(unsafe.Pointer(cs))
 			var v *C.char
 			if secure {
-				v = C.sd_secure_getenv(cs)
+				v = C.pamsd_secure_getenv(cs)
 			} else {
 				v = C.getenv(cs)
 			}

@@ -10,9 +10,9 @@
 #include "_cgo_export.h"
 
 /* The key of the module's data in the PAM handle. */
-#define SD_DATA "pam_sessiond.session"
+#define PAMSD_DATA "pam_sessiond.session"
 
-struct sd_data {
+struct pamsd_data {
 	int fd;
 	int existing;
 	char id[];
@@ -21,9 +21,9 @@ struct sd_data {
 /* Runs at pam_end, or when the data is replaced: the FIFO is closed
  * exactly once, whichever comes first. Pure C, so it is also safe in a
  * child that forked after open_session (where Go must not run). */
-static void sd_cleanup(pam_handle_t *pamh, void *data, int error_status)
+static void pamsd_cleanup(pam_handle_t *pamh, void *data, int error_status)
 {
-	struct sd_data *d = data;
+	struct pamsd_data *d = data;
 	(void)pamh;
 	(void)error_status;
 	if (d == NULL)
@@ -33,16 +33,16 @@ static void sd_cleanup(pam_handle_t *pamh, void *data, int error_status)
 	free(d);
 }
 
-int sd_keep(pam_handle_t *pamh, const char *id, int fd, int existing)
+int pamsd_keep(pam_handle_t *pamh, const char *id, int fd, int existing)
 {
 	size_t n = strlen(id);
-	struct sd_data *d = malloc(sizeof *d + n + 1);
+	struct pamsd_data *d = malloc(sizeof *d + n + 1);
 	if (d == NULL)
 		return PAM_BUF_ERR;
 	d->fd = fd;
 	d->existing = existing;
 	memcpy(d->id, id, n + 1);
-	int r = pam_set_data(pamh, SD_DATA, d, sd_cleanup);
+	int r = pam_set_data(pamh, PAMSD_DATA, d, pamsd_cleanup);
 	if (r != PAM_SUCCESS) {
 		d->fd = -1; /* the caller still owns fd on failure */
 		free(d);
@@ -50,37 +50,37 @@ int sd_keep(pam_handle_t *pamh, const char *id, int fd, int existing)
 	return r;
 }
 
-int sd_kept(pam_handle_t *pamh, const char **id, int *fd, int *existing)
+int pamsd_kept(pam_handle_t *pamh, const char **id, int *fd, int *existing)
 {
 	const void *p = NULL;
-	if (pam_get_data(pamh, SD_DATA, &p) != PAM_SUCCESS || p == NULL)
+	if (pam_get_data(pamh, PAMSD_DATA, &p) != PAM_SUCCESS || p == NULL)
 		return 0;
-	const struct sd_data *d = p;
+	const struct pamsd_data *d = p;
 	*id = d->id;
 	*fd = d->fd;
 	*existing = d->existing;
 	return 1;
 }
 
-void sd_drop(pam_handle_t *pamh)
+void pamsd_drop(pam_handle_t *pamh)
 {
-	/* Replacing the data runs sd_cleanup on the old value. */
-	pam_set_data(pamh, SD_DATA, NULL, NULL);
+	/* Replacing the data runs pamsd_cleanup on the old value. */
+	pam_set_data(pamh, PAMSD_DATA, NULL, NULL);
 }
 
-const char *sd_item(pam_handle_t *pamh, int item, int *err)
+const char *pamsd_item(pam_handle_t *pamh, int item, int *err)
 {
 	const void *p = NULL;
 	*err = pam_get_item(pamh, item, &p);
 	return p;
 }
 
-void sd_log(pam_handle_t *pamh, int prio, const char *msg)
+void pamsd_log(pam_handle_t *pamh, int prio, const char *msg)
 {
 	pam_syslog(pamh, prio, "%s", msg);
 }
 
-const char *sd_secure_getenv(const char *name)
+const char *pamsd_secure_getenv(const char *name)
 {
 	return secure_getenv(name);
 }

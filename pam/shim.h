@@ -6,11 +6,15 @@
 
 #include <security/pam_modules.h>
 
-const char *sd_item(pam_handle_t *pamh, int item, int *err);
-void sd_log(pam_handle_t *pamh, int prio, const char *msg);
-int sd_keep(pam_handle_t *pamh, const char *id, int fd, int existing);
-int sd_kept(pam_handle_t *pamh, const char **id, int *fd, int *existing);
-void sd_drop(pam_handle_t *pamh);
-const char *sd_secure_getenv(const char *name);
+/* Internal to the module: hidden, so they never clash with or stand in
+ * for another library's symbols in the application. */
+#define PAMSD_HIDDEN __attribute__((visibility("hidden")))
+
+PAMSD_HIDDEN const char *pamsd_item(pam_handle_t *pamh, int item, int *err);
+PAMSD_HIDDEN void pamsd_log(pam_handle_t *pamh, int prio, const char *msg);
+PAMSD_HIDDEN int pamsd_keep(pam_handle_t *pamh, const char *id, int fd, int existing);
+PAMSD_HIDDEN int pamsd_kept(pam_handle_t *pamh, const char **id, int *fd, int *existing);
+PAMSD_HIDDEN void pamsd_drop(pam_handle_t *pamh);
+PAMSD_HIDDEN const char *pamsd_secure_getenv(const char *name);
 
 #endif
