@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"sync"
 	"syscall"
 )
 
@@ -41,17 +42,23 @@ func (m *Manager) enqueueNeighbours(s *svc) {
 }
 
 func (m *Manager) process() {
-	for len(m.queue) > 0 {
-		s := m.queue[0]
-		m.queue = m.queue[1:]
-		delete(m.queued, s)
-		if m.services[s.name()] != s {
-			continue // unloaded meanwhile
+	for {
+		for len(m.queue) > 0 {
+			s := m.queue[0]
+			m.queue = m.queue[1:]
+			delete(m.queued, s)
+			if m.services[s.name()] != s {
+				continue // unloaded meanwhile
+			}
+			m.step(s)
+			m.notifyWaiters(s)
 		}
-		m.step(s)
-		m.notifyWaiters(s)
+		m.queue = m.queue[:0]
+		if len(m.pendingSpawns) == 0 {
+			return
+		}
+		m.flushSpawns()
 	}
-	m.queue = m.queue[:0]
 }
 
 func (m *Manager) hold(e *edge) {
@@ -228,7 +235,73 @@ func (m *Manager) execStart(s *svc) {
 			return
 		}
 	}
-	p, err := m.spawn(s, ProcStart, d.Command)
+	// The command is started by flushSpawns once this pass over the queue
+	// is done, together with every other service that became ready in it,
+	// so that their fork/execs can overlap.
+	s.spawnSeq++
+	m.pendingSpawns = append(m.pendingSpawns, pendingSpawn{s: s, seq: s.spawnSeq})
+}
+
+// pendingSpawn is a start command waiting for flushSpawns.
+type pendingSpawn struct {
+	s   *svc
+	seq int
+	p   Proc
+	err error
+}
+
+// flushSpawns starts the queued start commands that are still wanted
+// (nothing else can have happened to them but steps of the same pass),
+// concurrently when Config.SpawnParallel allows, then finishes each start
+// in queue order on the manager goroutine.
+func (m *Manager) flushSpawns() {
+	batch := m.pendingSpawns[:0:0]
+	for _, ps := range m.pendingSpawns {
+		s := ps.s
+		if ps.seq == s.spawnSeq && s.state == Starting && s.ph == phExec && s.proc == nil && m.services[s.name()] == s {
+			batch = append(batch, ps)
+		}
+	}
+	m.pendingSpawns = m.pendingSpawns[:0]
+	run := func(i int) {
+		s := batch[i].s
+		batch[i].p, batch[i].err = m.cfg.Spawner.Spawn(SpawnRequest{Desc: s.desc, Kind: ProcStart, Argv: s.desc.Command, Env: m.env}, notifier{m})
+	}
+	if n := m.cfg.SpawnParallel; n > 1 && len(batch) > 1 {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for w := 0; w < n && w < len(batch); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					run(i)
+				}
+			}()
+		}
+		for i := range batch {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	} else {
+		for i := range batch {
+			run(i)
+		}
+	}
+	for _, ps := range batch {
+		if ps.err == nil {
+			m.procs[ps.p] = ps.s
+		}
+	}
+	for _, ps := range batch {
+		m.finishExecStart(ps.s, ps.p, ps.err)
+	}
+}
+
+// finishExecStart continues execStart once the start command was spawned.
+func (m *Manager) finishExecStart(s *svc, p Proc, err error) {
+	d := s.desc
 	if err != nil {
 		s.exit, s.hasExit = ExitStatus{ExecErr: err}, true
 		m.logf("service '%s': %v", s.name(), err)

@@ -36,6 +36,10 @@ type Config struct {
 	// services to stop, so that none can hold the machine forever; Run
 	// returns and the caller kills what is left. 0: wait for ever.
 	ShutdownTimeout time.Duration
+	// SpawnParallel is how many start commands may be forked at once when
+	// several services become ready together (0 or 1: one after another,
+	// in order).
+	SpawnParallel int
 }
 
 // ShutdownKind is what Run's caller should do once the manager is done.
@@ -81,18 +85,19 @@ type Manager struct {
 	runDone chan struct{} // closed when Run returns
 
 	// Everything below is owned by the Run goroutine.
-	services     map[string]*svc
-	order        []*svc // load order, for list
-	queue        []*svc
-	queued       map[*svc]bool
-	procs        map[Proc]*svc
-	env          []string
-	shutdown     ShutdownKind
-	shuttingDown bool
-	shutdownWait time.Duration // how long the shutdown has waited so far
-	reportTimer  Timer
-	everStarted  bool
-	done         bool
+	services      map[string]*svc
+	order         []*svc // load order, for list
+	queue         []*svc
+	queued        map[*svc]bool
+	procs         map[Proc]*svc
+	env           []string
+	shutdown      ShutdownKind
+	shuttingDown  bool
+	shutdownWait  time.Duration // how long the shutdown has waited so far
+	pendingSpawns []pendingSpawn
+	reportTimer   Timer
+	everStarted   bool
+	done          bool
 }
 
 // New makes a manager; call Run to bring it to life.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"syscall"
@@ -643,4 +644,52 @@ func TestShutdownReportsAndGivesUp(t *testing.T) {
 	if waits != 2 || gaveUp != 1 {
 		t.Errorf("want 2 progress reports and 1 give-up, got %d and %d: %q", waits, gaveUp, h.logs.lines)
 	}
+}
+
+// Services that become ready together are spawned as one batch (in
+// parallel here); each still gets exactly one process, failures stay
+// per-service, and "started" is reported in queue order.
+func TestParallelSpawnBatch(t *testing.T) {
+	var descs []*Description
+	var deps []Dep
+	for i := 0; i < 50; i++ {
+		n := fmt.Sprintf("leaf%02d", i)
+		descs = append(descs, svcDesc(n, TypeProcess))
+		deps = append(deps, need(n))
+	}
+	descs = append(descs, svcDesc("target", TypeInternal, deps...))
+	h := newHarnessCfg(t, func(c *Config) { c.SpawnParallel = 4 }, descs...)
+	h.sp.mu.Lock()
+	h.sp.failExec["leaf07"] = true
+	h.sp.mu.Unlock()
+	err := h.m.Start(h.ctx, "target", StartOpts{})
+	if err == nil {
+		t.Fatal("target started although leaf07 could not be executed")
+	}
+	for i := 0; i < 50; i++ {
+		n := fmt.Sprintf("leaf%02d", i)
+		if i == 7 {
+			if st := h.status(n); st.State != Stopped || st.Reason != ReasonExecFailed {
+				t.Errorf("leaf07: %+v", st)
+			}
+			continue
+		}
+		if c := h.sp.count(n, ProcStart); c != 1 {
+			t.Errorf("%s spawned %d times", n, c)
+		}
+	}
+	// The other leaves were stopped with the target; their (fake)
+	// processes end on the signal.
+	for i := 0; i < 50; i++ {
+		if i != 7 {
+			h.exit(fmt.Sprintf("leaf%02d", i), ProcStart, killedBy(sigterm))
+		}
+	}
+	h.sp.mu.Lock()
+	h.sp.failExec["leaf07"] = false
+	h.sp.mu.Unlock()
+	if err := h.m.Start(h.ctx, "target", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("target", Started)
 }

@@ -70,6 +70,7 @@ type svc struct {
 
 	startTimer, stopTimer, delayTimer Timer
 	lastStart                         time.Time
+	spawnSeq                          int         // bumps at each execStart; a queued spawn with an older one is stale
 	restarts                          []time.Time // automatic restarts within restart-limit-interval
 	smoothPending                     bool        // smooth recovery: respawn scheduled while Started
 
