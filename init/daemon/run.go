@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -186,6 +187,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// A machine must go down even if a service will not stop; the
 		// final shutdown then TERMs and KILLs whatever is left.
 		ShutdownTimeout: shutdownTimeout(cfg),
+		// Overlap fork/execs of services that become ready together.
+		SpawnParallel: 2 * runtime.NumCPU(),
 	})
 	d.backend = &Backend{M: d.m, Logs: sup, IsNotFound: loader.IsNotFound, IsLoadError: loader.IsLoadError}
 

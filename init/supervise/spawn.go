@@ -96,9 +96,24 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 	st.sys.PidFD = &pidfd
 	attr := &syscall.ProcAttr{Dir: dir, Env: st.env, Files: st.fds(), Sys: &st.sys}
 
+	// A child stopped for set-up under ptrace is waited for by the forking
+	// thread, so the reaper (wait4(-1)) must not run meanwhile: the registry
+	// lock is held across that fork. Other forks run without it, so that
+	// several can overlap; an exit the reaper sees before its child is
+	// registered is kept in s.early for Spawn to pick up.
+	traced := st.thread != nil && st.thread.needStop()
 	s.mu.Lock()
+	if !traced {
+		s.inflight++
+		s.mu.Unlock()
+	}
 	pid, err := forkExec(path, req.Argv, attr, st.thread)
+	if !traced {
+		s.mu.Lock()
+		s.inflight--
+	}
 	if err != nil {
+		s.forgetEarlyLocked()
 		s.mu.Unlock()
 		if pidfd >= 0 {
 			unix.Close(pidfd)
@@ -108,11 +123,29 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 	}
 	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, cg: cgDir, n: n,
 		signalOnly: d.Options.SignalProcessOnly, pidfd: pidfd, child: true}
-	s.procs[pid] = p
+	early, died := s.early[pid]
+	delete(s.early, pid)
+	s.forgetEarlyLocked()
+	if !died {
+		s.procs[pid] = p
+	}
 	if req.Kind == service.ProcStart {
 		s.startPG[d.Name] = pid
 	}
 	s.mu.Unlock()
+	if died {
+		// Reported after Spawn returns, as the Notifier contract says, and
+		// from another goroutine: the caller may be waiting for this Spawn
+		// before it reads notifications.
+		p.markDead()
+		go func() {
+			n.Exited(p, early)
+			s.mu.Lock()
+			s.pending[p] = struct{}{}
+			s.mu.Unlock()
+			s.checkTrees()
+		}()
+	}
 
 	st.closeParent()
 	for _, f := range st.after {

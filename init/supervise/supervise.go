@@ -54,6 +54,18 @@ type Supervisor struct {
 	startPG map[string]int      // service name -> process group of its last start command
 	notify  map[string]*notifySock
 	listen  map[string]*os.File // service name -> socket-listen socket
+	// inflight counts forks running without the lock; while any is, the
+	// reaper keeps exits of unknown pids in early (see Spawn).
+	inflight int
+	early    map[int]service.ExitStatus
+}
+
+// forgetEarlyLocked drops kept exits once no fork is in flight: they were
+// orphans, and their pids may be reused later.
+func (s *Supervisor) forgetEarlyLocked() {
+	if s.inflight == 0 && len(s.early) > 0 {
+		clear(s.early)
+	}
 }
 
 var (
@@ -90,6 +102,7 @@ func New(cfg Config) (*Supervisor, error) {
 		startPG: map[string]int{},
 		notify:  map[string]*notifySock{},
 		listen:  map[string]*os.File{},
+		early:   map[int]service.ExitStatus{},
 	}
 	signal.Notify(s.sig, syscall.SIGCHLD)
 	if cfg.CgroupRoot != "" {
@@ -132,23 +145,34 @@ func (s *Supervisor) reap() {
 		if err != nil || pid <= 0 {
 			break
 		}
-		p := s.procs[pid]
-		if p == nil {
-			continue // an orphan that was reparented to us
-		}
-		delete(s.procs, pid)
-		p.markDead()
 		st := service.ExitStatus{Code: ws.ExitStatus()}
 		if ws.Signaled() {
 			st = service.ExitStatus{Signaled: true, Signal: int(ws.Signal())}
 		}
+		p := s.procs[pid]
+		if p == nil {
+			// An orphan reparented to us, or a child whose Spawn has not
+			// registered it yet.
+			if s.inflight > 0 {
+				s.early[pid] = st
+			}
+			continue
+		}
+		delete(s.procs, pid)
+		p.markDead()
 		exits = append(exits, exit{p, st})
-		s.pending[p] = struct{}{}
 	}
 	s.mu.Unlock()
 	for _, e := range exits {
 		e.p.n.Exited(e.p, e.st)
 	}
+	// Only now may a TreeEmpty be reported for them (checkTrees also runs
+	// on other goroutines): it must come after Exited.
+	s.mu.Lock()
+	for _, e := range exits {
+		s.pending[e.p] = struct{}{}
+	}
+	s.mu.Unlock()
 	s.checkTrees()
 }
 

@@ -416,3 +416,49 @@ func TestMergeEnv(t *testing.T) {
 		t.Fatalf("mergeEnv = %v, want %v", got, want)
 	}
 }
+
+// TestConcurrentSpawnsOfShortLivedChildren: forks run without the registry
+// lock, so the reaper can see a child's exit before Spawn registers it;
+// every child must still get exactly one Exited, with its status.
+func TestConcurrentSpawnsOfShortLivedChildren(t *testing.T) {
+	s := newSup(t, "")
+	const workers, each = 4, 25
+	type res struct {
+		r *recorder
+		d *service.Description
+	}
+	results := make(chan res, workers*each)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				d := desc(fmt.Sprintf("quick-%d-%d", w, i))
+				r := newRecorder()
+				spawn(t, s, d, r, "/bin/sh", "-c", "exit 3")
+				results <- res{r, d}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(results)
+	for x := range results {
+		ev := x.r.next(t, "exited")
+		if ev.st.Code != 3 || ev.st.Signaled {
+			t.Errorf("%s: exit %+v, want code 3", x.d.Name, ev.st)
+		}
+		x.r.next(t, "empty")
+		select {
+		case extra := <-x.r.ch:
+			t.Errorf("%s: extra event %s", x.d.Name, extra.kind)
+		default:
+		}
+		s.Release(x.d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight != 0 || len(s.early) != 0 {
+		t.Errorf("inflight %d, early %v after all spawns", s.inflight, s.early)
+	}
+}
