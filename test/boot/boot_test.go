@@ -328,9 +328,11 @@ func TestBoot(t *testing.T) {
 		// system bus; sessiond asks ginit on its control socket.
 		con.send(t, "dbus-send --system --print-reply --dest=org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager.PowerOff boolean:true\n")
 		con.expect(t, `method return`, time.Minute)
-		con.expect(t, `shutdown \(poweroff\): stopping all services`, time.Minute)
 	}
 	v.waitExit(t, 3*time.Minute)
+	if !standin && !strings.Contains(con.all(), "shutdown (poweroff): stopping all services") {
+		t.Errorf("ginit never started a poweroff")
+	}
 
 	// The disk must be clean: every filesystem was read-only or unmounted.
 	v.fsck(t, ctx)
