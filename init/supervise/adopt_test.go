@@ -19,7 +19,7 @@ func treeModes(t *testing.T) map[string]func(*testing.T) string {
 	t.Helper()
 	return map[string]func(*testing.T) string{
 		"pgroup": func(*testing.T) string { return "" },
-		"cgroup": testCgroupRoot,
+		"cgroup": func(t *testing.T) string { return testCgroupRoot(t) },
 	}
 }
 

@@ -2,9 +2,7 @@ package supervise
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,32 +18,7 @@ func benchTreeModes(b *testing.B) map[string]func(*testing.B) string {
 	}
 }
 
-func benchCgroupRoot(b *testing.B) string {
-	b.Helper()
-	if os.Geteuid() != 0 {
-		b.Skip("needs root to create cgroups")
-	}
-	mount, err := UnifiedMount()
-	if err != nil {
-		b.Skipf("no cgroup2: %v", err)
-	}
-	dir := filepath.Join(mount, "ginit-bench-"+strconv.Itoa(os.Getpid())+"-"+strings.ReplaceAll(b.Name(), "/", "_"))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		b.Skipf("cannot create a cgroup: %v", err)
-	}
-	b.Cleanup(func() {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if e.IsDir() {
-				_ = removeCgroup(filepath.Join(dir, e.Name()))
-			}
-		}
-		if err := removeCgroup(dir); err != nil {
-			b.Errorf("cleanup: %v", err)
-		}
-	})
-	return dir
-}
+func benchCgroupRoot(b *testing.B) string { return testCgroupRoot(b) }
 
 // treeSize counts the processes of a tree: its cgroup's members, or the
 // members of its process group.

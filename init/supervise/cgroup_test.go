@@ -15,7 +15,7 @@ import (
 
 // testCgroupRoot makes a private cgroup subtree for one test and removes it
 // (killing what is left in it) at cleanup.
-func testCgroupRoot(t *testing.T) string {
+func testCgroupRoot(t testing.TB) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create cgroups")
