@@ -39,6 +39,7 @@ test: build
 bench: build
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'Start1000|Chain100' -benchtime 3x ./test/initns
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'StatusRoundTrip' -benchtime 2000x ./test/initns
+	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'CrashLoopRespawn' -benchtime 1x ./test/initns
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'GinitctlStatus1000' -benchtime 1x ./test/initns
 	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkKillTree500|BenchmarkRespawn' -benchtime 10x ./init/supervise/
 	@echo "== time from kernel start to the ttyS0 login prompt (qemu), ginit vs systemd on the same image"

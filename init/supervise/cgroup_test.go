@@ -139,3 +139,34 @@ func TestCgroupKillTreeReachesStrayMain(t *testing.T) {
 	}
 	s.Release(d)
 }
+
+// TestRunInCgroup: run-in-cgroup puts the process into an existing cgroup
+// (relative to ginit's root here) instead of one of its own, and a missing
+// one is an error naming it.
+func TestRunInCgroup(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	if err := os.Mkdir(filepath.Join(root, "shared.slice"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := desc("guest")
+	d.RunInCgroup = "shared.slice"
+	d.LogType = service.LogBuffer
+	r := newRecorder()
+	spawn(t, s, d, r, "cat", "/proc/self/cgroup")
+	r.next(t, "exited")
+	mount, _ := UnifiedMount()
+	want := "0::/" + strings.TrimPrefix(filepath.Join(root, "shared.slice"), mount+"/") + "\n"
+	if got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.Contains(string(b), "0::") }); !strings.Contains(got, want) {
+		t.Fatalf("/proc/self/cgroup = %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(root, "guest")); !os.IsNotExist(err) {
+		t.Errorf("a cgroup of its own was made for a run-in-cgroup service: %v", err)
+	}
+	s.Release(d)
+	bad := desc("lost")
+	bad.RunInCgroup = "nowhere.slice"
+	if _, err := s.Spawn(service.SpawnRequest{Desc: bad, Argv: []string{"true"}, Env: []string{"PATH=/bin"}}, newRecorder()); err == nil || !strings.Contains(err.Error(), "nowhere.slice") {
+		t.Errorf("missing run-in-cgroup: %v", err)
+	}
+}

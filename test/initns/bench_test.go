@@ -134,3 +134,31 @@ func rssKB(b *testing.B, in *instance) int {
 	b.Fatal("no VmRSS")
 	return 0
 }
+
+// BenchmarkCrashLoopRespawn: a service whose process exits at once, with
+// no restart delay and no restart limit, is respawned by ginit as fast as
+// it can; the figure is respawns per second through the whole manager.
+func BenchmarkCrashLoopRespawn(b *testing.B) {
+	in := newInstance(b, map[string]string{
+		"boot": "type = internal\n",
+		"crasher": "type = process\nrestart = yes\nrestart-delay = 0\nrestart-limit-count = 0\n" +
+			"command = /bin/sh -c \"echo >> @OUT@/count; exit 1\"\n",
+	})
+	count := func() int {
+		data, _ := os.ReadFile(filepath.Join(in.out, "count"))
+		return strings.Count(string(data), "\n")
+	}
+	in.mustCtl("start", "--no-wait", "crasher")
+	b.ResetTimer()
+	var total int
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		c0, t0 := count(), time.Now()
+		time.Sleep(2 * time.Second)
+		total += count() - c0
+		elapsed += time.Since(t0)
+	}
+	b.StopTimer()
+	in.mustCtl("stop", "crasher")
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "respawns/s")
+}
