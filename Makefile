@@ -28,8 +28,8 @@ build:
 		echo "$(GOSTATIC) build -o $(BIN)/sessiond ./sessiond/cmd/sessiond"; \
 		$(GOSTATIC) build -ldflags '$(LDFLAGS)' -o $(BIN)/sessiond ./sessiond/cmd/sessiond; fi
 	@if ls pam/*.go >/dev/null 2>&1; then \
-		echo "CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $(BIN)/pam_sessiond.so ./pam"; \
-		CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $(BIN)/pam_sessiond.so ./pam && rm -f $(BIN)/pam_sessiond.h; fi
+		echo "CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $(BIN)/pam_sessiond.so ./pam (exports: pam/exports.map)"; \
+		CGO_ENABLED=1 $(GO) build -buildmode=c-shared -ldflags '-extldflags -Wl,--version-script=$(CURDIR)/pam/exports.map' -o $(BIN)/pam_sessiond.so ./pam && rm -f $(BIN)/pam_sessiond.h; fi
 
 # Unit tests everywhere, then the integration tests against the built
 # binaries (privileged ones skip with a reason when not root).
@@ -45,7 +45,7 @@ bench: build
 	@echo "== time from kernel start to the ttyS0 login prompt (qemu), ginit vs systemd on the same image"
 	RUNS=$${RUNS:-2} GINIT_BIN=$(CURDIR)/$(BIN) ./test/boot/bench.sh 2>/dev/null
 	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control
-	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession|Inhibit' -benchtime 2s ./test/sessiond/ ./sessiond/
+	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession|Inhibit' -benchtime 2s ./test/sessiond/ ./sessiond/ ./test/pam/
 
 # A sandboxed ginit: private PID and mount namespaces, the sample services.
 run: build
