@@ -15,7 +15,7 @@ func BenchmarkPAMSessiondCycle(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		out, err := e.run(nil, "pamtester", "modtest", "root", "open_session", "close_session")
+		out, err := e.Run(nil, "pamtester", "modtest", "root", "open_session", "close_session")
 		if err != nil || !strings.Contains(out, "successfully opened") {
 			b.Fatalf("pamtester: %v %s", err, out)
 		}

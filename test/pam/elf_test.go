@@ -2,18 +2,19 @@ package pam_test
 
 import (
 	"debug/elf"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"ginit/internal/testenv"
 )
 
 // TestModuleELF checks the built module's shape: the six PAM entry
 // points are exported, and it is marked NODELETE, because libpam
 // dlcloses modules at pam_end and a Go runtime cannot be unloaded.
 func TestModuleELF(t *testing.T) {
-	bin := os.Getenv(binEnv)
+	bin := testenv.BinDir()
 	if bin == "" {
-		t.Skip(os.Getenv(skipEnv))
+		t.Skip(testenv.SkipReason())
 	}
 	f, err := elf.Open(filepath.Join(bin, "pam_sessiond.so"))
 	if err != nil {

@@ -9,17 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-func parseKV(out string) map[string]string {
-	m := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
+	"ginit/internal/testenv"
+)
 
 // parseFields parses "key:\tvalue" lines (/proc fdinfo).
 func parseFields(out string) map[string]string {
@@ -50,16 +42,16 @@ func fifoFDs(t *testing.T, pid int, path string) []string {
 }
 
 func (e *env) waitGone(id string) {
-	e.tb.Helper()
-	e.waitFor("session "+id+" to go", func() bool {
+	e.TB.Helper()
+	e.WaitFor("session "+id+" to go", func() bool {
 		_, err := os.Stat("/run/systemd/sessions/" + id)
 		return os.IsNotExist(err)
 	})
 }
 
 func (e *env) sessionCount() int {
-	e.tb.Helper()
-	out := strings.TrimSpace(e.ok("loginctl", "list-sessions", "--no-legend"))
+	e.TB.Helper()
+	out := strings.TrimSpace(e.OK("loginctl", "list-sessions", "--no-legend"))
 	if out == "" {
 		return 0
 	}
@@ -76,20 +68,20 @@ func TestPAMSessiond(t *testing.T) {
 	display := e.hold("modhold", "nobody", ":4", "-E", "XDG_SEAT=seat0")
 	remote := e.hold("modhold", "root", "/dev/pts/5", "-I", "rhost=client.example", "-I", "ruser=alice")
 	opts := e.hold("modopts", "nobody", "pts/6", "-E", "XDG_SESSION_DESKTOP=override")
-	all := map[string]*held{"root": root, "display": display, "remote": remote, "opts": opts}
+	all := map[string]*testenv.Held{"root": root, "display": display, "remote": remote, "opts": opts}
 	ids := map[string]bool{}
 	for name, h := range all {
-		if h.id == "" {
-			t.Fatalf("%s: no XDG_SESSION_ID in the PAM environment: %v\npamtester: %s\nsyslog:\n%s", name, h.vars, h.out, e.sys.text())
+		if h.ID == "" {
+			t.Fatalf("%s: no XDG_SESSION_ID in the PAM environment: %v\npamtester: %s\nsyslog:\n%s", name, h.Vars, h.Out, e.sys.text())
 		}
-		ids[h.id] = true
+		ids[h.ID] = true
 	}
 	if len(ids) != len(all) {
 		t.Fatalf("session ids not distinct: %v", ids)
 	}
 
 	t.Run("pam_env", func(t *testing.T) {
-		want := map[*held]map[string]string{
+		want := map[*testenv.Held]map[string]string{
 			root: {"XDG_RUNTIME_DIR": "/run/user/0", "XDG_SESSION_TYPE": "tty", "XDG_SESSION_CLASS": "user",
 				"XDG_SEAT": "", "XDG_VTNR": "", "XDG_SESSION_DESKTOP": ""},
 			display: {"XDG_RUNTIME_DIR": "/run/user/65534", "XDG_SESSION_TYPE": "x11", "XDG_SESSION_CLASS": "user", "XDG_SEAT": "seat0"},
@@ -99,53 +91,53 @@ func TestPAMSessiond(t *testing.T) {
 		}
 		for h, vars := range want {
 			for k, v := range vars {
-				if h.vars[k] != v {
-					t.Errorf("%s: %s=%q, want %q (all: %v)", h.tag, k, h.vars[k], v, h.vars)
+				if h.Vars[k] != v {
+					t.Errorf("%s: %s=%q, want %q (all: %v)", h.Tag, k, h.Vars[k], v, h.Vars)
 				}
 			}
 		}
 	})
 
 	t.Run("loginctl", func(t *testing.T) {
-		out := e.ok("loginctl", "list-sessions", "--no-legend")
+		out := e.OK("loginctl", "list-sessions", "--no-legend")
 		for _, want := range []string{
-			`(?m)^\s*` + root.id + `\s+0\s+root\s+pts/3\s*$`,
-			`(?m)^\s*` + display.id + `\s+65534\s+nobody\s+seat0\s*$`,
-			`(?m)^\s*` + remote.id + `\s+0\s+root\s+pts/5\s*$`,
-			`(?m)^\s*` + opts.id + `\s+65534\s+nobody\s+pts/6\s*$`,
+			`(?m)^\s*` + root.ID + `\s+0\s+root\s+pts/3\s*$`,
+			`(?m)^\s*` + display.ID + `\s+65534\s+nobody\s+seat0\s*$`,
+			`(?m)^\s*` + remote.ID + `\s+0\s+root\s+pts/5\s*$`,
+			`(?m)^\s*` + opts.ID + `\s+65534\s+nobody\s+pts/6\s*$`,
 		} {
 			if !regexp.MustCompile(want).MatchString(out) {
 				t.Errorf("list-sessions: no line like %s in\n%s", want, out)
 			}
 		}
-		shows := map[*held]map[string]string{
+		shows := map[*testenv.Held]map[string]string{
 			root: {"Name": "root", "User": "0", "TTY": "pts/3", "Display": "", "Type": "tty", "Class": "user",
-				"Service": "modhold", "Remote": "no", "Seat": "", "Leader": strconv.Itoa(root.cmd.Process.Pid),
-				"Scope": "session-" + root.id + ".scope"},
+				"Service": "modhold", "Remote": "no", "Seat": "", "Leader": strconv.Itoa(root.Cmd.Process.Pid),
+				"Scope": "session-" + root.ID + ".scope"},
 			display: {"Name": "nobody", "User": "65534", "TTY": "", "Display": ":4", "Type": "x11", "Class": "user",
-				"Seat": "seat0", "Remote": "no", "Leader": strconv.Itoa(display.cmd.Process.Pid)},
+				"Seat": "seat0", "Remote": "no", "Leader": strconv.Itoa(display.Cmd.Process.Pid)},
 			remote: {"TTY": "pts/5", "Remote": "yes", "RemoteHost": "client.example", "RemoteUser": "alice"},
 			opts:   {"TTY": "pts/6", "Type": "x11", "Class": "greeter", "Desktop": "override", "Service": "modopts"},
 		}
 		for h, want := range shows {
-			got := parseKV(e.ok("loginctl", "show-session", h.id))
-			if got["Id"] != h.id || got["State"] != "active" {
-				t.Errorf("show-session %s: Id=%q State=%q", h.id, got["Id"], got["State"])
+			got := testenv.ParseKV(e.OK("loginctl", "show-session", h.ID))
+			if got["Id"] != h.ID || got["State"] != "active" {
+				t.Errorf("show-session %s: Id=%q State=%q", h.ID, got["Id"], got["State"])
 			}
 			for k, v := range want {
 				if got[k] != v {
-					t.Errorf("show-session %s (%s): %s=%q, want %q", h.id, h.tag, k, got[k], v)
+					t.Errorf("show-session %s (%s): %s=%q, want %q", h.ID, h.Tag, k, got[k], v)
 				}
 			}
 		}
-		status, _ := e.run(nil, "loginctl", "session-status", root.id)
-		for _, want := range []string{root.id + " - root (0)", "TTY: pts/3", "Service: modhold; type tty; class user",
-			"State: active", "Leader: " + strconv.Itoa(root.cmd.Process.Pid), "Unit: session-" + root.id + ".scope"} {
+		status, _ := e.Run(nil, "loginctl", "session-status", root.ID)
+		for _, want := range []string{root.ID + " - root (0)", "TTY: pts/3", "Service: modhold; type tty; class user",
+			"State: active", "Leader: " + strconv.Itoa(root.Cmd.Process.Pid), "Unit: session-" + root.ID + ".scope"} {
 			if !strings.Contains(status, want) {
 				t.Errorf("session-status lacks %q:\n%s", want, status)
 			}
 		}
-		users := e.ok("loginctl", "list-users", "--no-legend")
+		users := e.OK("loginctl", "list-users", "--no-legend")
 		if !regexp.MustCompile(`(?m)^\s*0\s+root`).MatchString(users) || !regexp.MustCompile(`(?m)^\s*65534\s+nobody`).MatchString(users) {
 			t.Errorf("list-users:\n%s", users)
 		}
@@ -154,14 +146,14 @@ func TestPAMSessiond(t *testing.T) {
 	t.Run("fifo", func(t *testing.T) {
 		// The login process holds the session's FIFO once, close-on-exec;
 		// the session's programs do not inherit it.
-		for _, h := range []*held{root, display} {
-			ref := "/run/systemd/sessions/" + h.id + ".ref"
-			fds := fifoFDs(t, h.cmd.Process.Pid, ref)
+		for _, h := range []*testenv.Held{root, display} {
+			ref := "/run/systemd/sessions/" + h.ID + ".ref"
+			fds := fifoFDs(t, h.Cmd.Process.Pid, ref)
 			if len(fds) != 1 {
-				t.Errorf("pamtester %d holds %s on fds %v, want one", h.cmd.Process.Pid, ref, fds)
+				t.Errorf("pamtester %d holds %s on fds %v, want one", h.Cmd.Process.Pid, ref, fds)
 			}
 			for _, fd := range fds {
-				info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", h.cmd.Process.Pid, fd))
+				info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", h.Cmd.Process.Pid, fd))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -170,14 +162,14 @@ func TestPAMSessiond(t *testing.T) {
 					t.Errorf("FIFO fd %s: flags %o (%v), want O_CLOEXEC and above 2", fd, flags, err)
 				}
 			}
-			if fds := fifoFDs(t, h.sleep, ref); len(fds) != 0 {
-				t.Errorf("the session's program %d inherited the FIFO on fds %v", h.sleep, fds)
+			if fds := fifoFDs(t, h.Sleep, ref); len(fds) != 0 {
+				t.Errorf("the session's program %d inherited the FIFO on fds %v", h.Sleep, fds)
 			}
 		}
 	})
 
 	t.Run("debug_log", func(t *testing.T) {
-		pid := strconv.Itoa(root.cmd.Process.Pid)
+		pid := strconv.Itoa(root.Cmd.Process.Pid)
 		if !e.sys.has("pam_sessiond", "CreateSession uid=0 pid="+pid+` service="modhold" type="tty" class="user"`, `tty="pts/3"`) {
 			t.Errorf("no debug line with root's CreateSession arguments in syslog:\n%s", e.sys.text())
 		}
@@ -190,31 +182,31 @@ func TestPAMSessiond(t *testing.T) {
 		// close_session releases (sessiond marks the session closing
 		// while pamtester, its leader, still runs) and drops the FIFO;
 		// the session is gone once pamtester has exited.
-		for _, h := range []*held{root, display, remote, opts} {
+		for _, h := range []*testenv.Held{root, display, remote, opts} {
 			state, out := e.release(h)
 			if state != "closing" {
-				t.Errorf("%s: state right after close_session %q, want closing", h.tag, state)
+				t.Errorf("%s: state right after close_session %q, want closing", h.Tag, state)
 			}
 			if !strings.Contains(out, "successfully been closed") {
-				t.Errorf("%s: pamtester: %s", h.tag, out)
+				t.Errorf("%s: pamtester: %s", h.Tag, out)
 			}
-			e.waitGone(h.id)
-			if !e.sys.has("pam_sessiond", "session "+h.id+" released") {
-				t.Errorf("no release of %s logged:\n%s", h.id, e.sys.text())
+			e.waitGone(h.ID)
+			if !e.sys.has("pam_sessiond", "session "+h.ID+" released") {
+				t.Errorf("no release of %s logged:\n%s", h.ID, e.sys.text())
 			}
-			if list := e.ok("loginctl", "list-sessions", "--no-legend"); regexp.MustCompile(`(?m)^\s*` + h.id + `\s`).MatchString(list) {
-				t.Errorf("session %s still listed after close:\n%s", h.id, list)
+			if list := e.OK("loginctl", "list-sessions", "--no-legend"); regexp.MustCompile(`(?m)^\s*` + h.ID + `\s`).MatchString(list) {
+				t.Errorf("session %s still listed after close:\n%s", h.ID, list)
 			}
 		}
 		if n := e.sessionCount(); n != 0 {
 			t.Errorf("%d sessions left", n)
 		}
-		e.waitFor("users to go", func() bool {
-			return strings.TrimSpace(e.ok("loginctl", "list-users", "--no-legend")) == ""
+		e.WaitFor("users to go", func() bool {
+			return strings.TrimSpace(e.OK("loginctl", "list-users", "--no-legend")) == ""
 		})
 	})
 	if t.Failed() {
-		t.Logf("sessiond log:\n%s\nsyslog:\n%s", e.log(), e.sys.text())
+		t.Logf("sessiond log:\n%s\nsyslog:\n%s", e.Log(), e.sys.text())
 	}
 }
 
@@ -222,16 +214,16 @@ func TestPAMSessiond(t *testing.T) {
 // that ends at once; nothing is left behind.
 func TestOpenClose(t *testing.T) {
 	e := newEnv(t, true)
-	out := e.ok("pamtester", "-v", "modtest", "nobody", "open_session", "close_session")
+	out := e.OK("pamtester", "-v", "modtest", "nobody", "open_session", "close_session")
 	if !strings.Contains(out, "successfully opened") || !strings.Contains(out, "successfully been closed") {
 		t.Fatalf("pamtester: %s", out)
 	}
-	e.waitFor("the session to go", func() bool { ents, _ := os.ReadDir("/run/systemd/sessions"); return len(ents) == 0 })
+	e.WaitFor("the session to go", func() bool { ents, _ := os.ReadDir("/run/systemd/sessions"); return len(ents) == 0 })
 	if n := e.sessionCount(); n != 0 {
 		t.Errorf("%d sessions after pamtester exited", n)
 	}
-	if !strings.Contains(e.log(), "session removed") {
-		t.Errorf("sessiond did not log a removed session:\n%s", e.log())
+	if !strings.Contains(e.Log(), "session removed") {
+		t.Errorf("sessiond did not log a removed session:\n%s", e.Log())
 	}
 	if l := e.sys.text(); strings.Contains(l, "pam_sessiond") {
 		t.Errorf("pam_sessiond logged without debug on a clean run:\n%s", l)
@@ -243,13 +235,13 @@ func TestOpenClose(t *testing.T) {
 func TestNestedLogin(t *testing.T) {
 	e := newEnv(t, true)
 	outer := e.hold("modhold", "root", "pts/2")
-	procs := filepath.Join(e.cgroups[0], "user.slice", "user-0.slice", "session-"+outer.id+".scope", "cgroup.procs")
+	procs := filepath.Join(e.Cgroups[0], "user.slice", "user-0.slice", "session-"+outer.ID+".scope", "cgroup.procs")
 	if _, err := os.Stat(procs); err != nil {
 		t.Fatalf("session scope: %v", err)
 	}
-	pamConf := filepath.Join(e.path("pam.d"), "modnested")
-	e.must(os.WriteFile(pamConf, []byte("session required "+e.module+" debug\n"), 0o644), "pam modnested")
-	out, err := e.run(nil, "sh", "-c", `echo $$ > "$1" && exec pamtester modnested root open_session close_session`, "sh", procs)
+	pamConf := filepath.Join(e.Path("pam.d"), "modnested")
+	e.Must(os.WriteFile(pamConf, []byte("session required "+e.module+" debug\n"), 0o644), "pam modnested")
+	out, err := e.Run(nil, "sh", "-c", `echo $$ > "$1" && exec pamtester modnested root open_session close_session`, "sh", procs)
 	if err != nil || !strings.Contains(out, "successfully opened") {
 		t.Fatalf("nested pamtester: %v %s", err, out)
 	}
@@ -282,7 +274,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := e.run(c.env, "pamtester", "-v", c.service, "root", "open_session", "close_session")
+			out, err := e.Run(c.env, "pamtester", "-v", c.service, "root", "open_session", "close_session")
 			opened := err == nil && strings.Contains(out, "successfully opened")
 			if opened == c.fail {
 				t.Errorf("pamtester %s: %v\n%s", c.service, err, out)
@@ -295,7 +287,7 @@ func TestUnreachable(t *testing.T) {
 	t.Run("held login without sessiond", func(t *testing.T) {
 		h := e.hold("modhold", "root", "pts/8")
 		for _, k := range []string{"XDG_SESSION_ID", "XDG_RUNTIME_DIR", "XDG_SEAT"} {
-			if v, ok := h.vars[k]; ok {
+			if v, ok := h.Vars[k]; ok {
 				t.Errorf("%s=%q exported without a session", k, v)
 			}
 		}
@@ -319,23 +311,23 @@ func TestSu(t *testing.T) {
 	if _, err := exec.LookPath("su"); err != nil {
 		t.Skip("missing command su")
 	}
-	if pamModule("pam_rootok.so") == "" {
+	if testenv.PAMModule("pam_rootok.so") == "" {
 		t.Skip("missing PAM module pam_rootok.so")
 	}
 	e := newEnv(t, true)
 	conf := "auth sufficient pam_rootok.so\nauth required pam_deny.so\naccount required pam_permit.so\n" +
 		"session required " + e.module + " debug\n"
-	e.must(os.WriteFile(filepath.Join(e.path("pam.d"), "su"), []byte(conf), 0o644), "pam su")
+	e.Must(os.WriteFile(filepath.Join(e.Path("pam.d"), "su"), []byte(conf), 0o644), "pam su")
 	script := `echo "id=$XDG_SESSION_ID"; echo "rt=$XDG_RUNTIME_DIR"; echo "class=$XDG_SESSION_CLASS"
 echo "cgroup=$(grep '^0::' /proc/self/cgroup)"
 loginctl show-session "$XDG_SESSION_ID" -p Name -p Service -p Leader -p State -p Class`
 	c := exec.Command("su", "-s", "/bin/sh", "-c", script, "nobody")
-	c.Env = e.cmdEnv()
+	c.Env = e.CmdEnv()
 	out, err := c.CombinedOutput()
 	if err != nil {
 		t.Fatalf("su: %v\n%s\nsyslog:\n%s", err, out, e.sys.text())
 	}
-	got := parseKV(string(out))
+	got := testenv.ParseKV(string(out))
 	id := got["id"]
 	if id == "" {
 		t.Fatalf("no XDG_SESSION_ID in su's shell:\n%s\nsyslog:\n%s", out, e.sys.text())
@@ -371,15 +363,15 @@ func TestSuFromUser(t *testing.T) {
 	}
 	e := newEnv(t, true)
 	conf := "auth sufficient pam_permit.so\naccount required pam_permit.so\nsession required " + e.module + " debug\n"
-	e.must(os.WriteFile(filepath.Join(e.path("pam.d"), "su"), []byte(conf), 0o644), "pam su")
-	out, err := e.run([]string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/user-chosen-bus"}, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+	e.Must(os.WriteFile(filepath.Join(e.Path("pam.d"), "su"), []byte(conf), 0o644), "pam su")
+	out, err := e.Run([]string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/user-chosen-bus"}, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 		"su", "-s", "/bin/sh", "-c", `echo "id=$XDG_SESSION_ID"; echo "rt=$XDG_RUNTIME_DIR"`, "root")
 	if err != nil {
 		t.Fatalf("su: %v\n%s\nsyslog:\n%s", err, out, e.sys.text())
 	}
-	got := parseKV(out)
+	got := testenv.ParseKV(out)
 	if got["id"] == "" || got["rt"] != "/run/user/0" {
-		t.Fatalf("su from nobody to root: %q\nsyslog:\n%s\nsessiond log:\n%s", out, e.sys.text(), e.log())
+		t.Fatalf("su from nobody to root: %q\nsyslog:\n%s\nsessiond log:\n%s", out, e.sys.text(), e.Log())
 	}
 	e.waitGone(got["id"])
 	if !e.sys.has("pam_sessiond(su:session)", "session "+got["id"]+" released") {

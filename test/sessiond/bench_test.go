@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ginit/internal/testenv"
 )
 
 // BenchmarkListSessions: ListSessions round trips over the private bus
@@ -46,7 +48,7 @@ func BenchmarkPAMSession(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		out, err := e.run(nil, "pamtester", "sdtest", "root", "open_session", "close_session")
+		out, err := e.Run(nil, "pamtester", "sdtest", "root", "open_session", "close_session")
 		if err != nil || !strings.Contains(out, "successfully opened") {
 			b.Fatalf("pamtester: %v %s", err, out)
 		}
@@ -62,30 +64,29 @@ func BenchmarkDropSessions(b *testing.B) {
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		hs := make([]*held, 0, n)
+		hs := make([]*testenv.Held, 0, n)
 		for j := 0; j < n; j++ {
 			hs = append(hs, e.hold("root", fmt.Sprintf("pts/%d", 100+j)))
 		}
 		b.StartTimer()
 		start := time.Now()
 		for _, h := range hs {
-			_ = syscall.Kill(h.sleep, syscall.SIGKILL)
-			_ = h.cmd.Process.Kill()
+			_ = syscall.Kill(h.Sleep, syscall.SIGKILL)
+			_ = h.Cmd.Process.Kill()
 		}
 		for deadline := start.Add(30 * time.Second); ; time.Sleep(200 * time.Microsecond) {
 			if ents, _ := os.ReadDir("/run/systemd/sessions"); len(ents) == 0 {
 				break
 			}
 			if time.Now().After(deadline) {
-				b.Fatalf("sessions not dropped; log:\n%s", e.log())
+				b.Fatalf("sessions not dropped; log:\n%s", e.Log())
 			}
 		}
 		total += time.Since(start)
 		b.StopTimer()
 		for _, h := range hs {
-			_ = h.cmd.Wait()
+			_ = h.Cmd.Wait()
 		}
-		e.procs = e.procs[:0]
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/50-sessions")

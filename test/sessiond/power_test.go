@@ -1,7 +1,6 @@
 package sessiond_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	"ginit/init/control"
+	"ginit/internal/testenv"
 )
 
 // fakeInit is ginit's control socket with a backend that records the
@@ -43,27 +43,24 @@ func (l tbLogger) Printf(format string, args ...any) { l.tb.Logf("control: "+for
 
 // startInit serves a control socket where sessiond was told ginit is.
 func (e *env) startInit() *fakeInit {
-	e.tb.Helper()
+	e.TB.Helper()
 	f := &fakeInit{}
-	srv, err := control.NewServer(e.path("ginitctl"), f, tbLogger{e.tb})
-	e.must(err, "control server")
+	srv, err := control.NewServer(e.Path("ginitctl"), f, tbLogger{e.TB})
+	e.Must(err, "control server")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ctx); close(done) }()
-	e.tb.Cleanup(func() { cancel(); _ = srv.Close(); <-done })
+	e.TB.Cleanup(func() { cancel(); _ = srv.Close(); <-done })
 	return f
 }
 
 // background starts a client command that keeps running (an inhibitor
 // holder); cleanup stops it by pid.
 func (e *env) background(name string, args ...string) *exec.Cmd {
-	e.tb.Helper()
+	e.TB.Helper()
 	c := exec.Command(name, args...)
-	c.Env = e.cmdEnv()
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	e.must(c.Start(), "start "+name)
-	e.procs = append(e.procs, c)
+	c.Env = e.CmdEnv()
+	e.Start(c)
 	return c
 }
 
@@ -73,29 +70,29 @@ type inhibitorRow struct {
 }
 
 func (e *env) inhibitors() []inhibitorRow {
-	e.tb.Helper()
+	e.TB.Helper()
 	var l []inhibitorRow
-	e.must(e.conn.Object("org.freedesktop.login1", mgrPath).Call(ifManager+".ListInhibitors", 0).Store(&l), "ListInhibitors")
+	e.Must(e.conn.Object("org.freedesktop.login1", mgrPath).Call(ifManager+".ListInhibitors", 0).Store(&l), "ListInhibitors")
 	return l
 }
 
 func (e *env) waitInhibitors(n int) []inhibitorRow {
-	e.tb.Helper()
+	e.TB.Helper()
 	var l []inhibitorRow
-	e.waitFor("inhibitors", func() bool { l = e.inhibitors(); return len(l) == n })
+	e.WaitFor("inhibitors", func() bool { l = e.inhibitors(); return len(l) == n })
 	return l
 }
 
 // powerOff is the script form of a power-off request.
 func (e *env) dbusSend(method string, args ...string) (string, error) {
-	return e.run(nil, "dbus-send", append([]string{"--system", "--print-reply", "--dest=org.freedesktop.login1",
+	return e.Run(nil, "dbus-send", append([]string{"--system", "--print-reply", "--dest=org.freedesktop.login1",
 		"/org/freedesktop/login1", "org.freedesktop.login1.Manager." + method}, args...)...)
 }
 
 // signalsOf collects the login1 Manager signals named member.
 func (e *env) watchSignals(member string) chan *godbus.Signal {
-	e.tb.Helper()
-	e.must(e.conn.AddMatchSignal(godbus.WithMatchSender("org.freedesktop.login1"),
+	e.TB.Helper()
+	e.Must(e.conn.AddMatchSignal(godbus.WithMatchSender("org.freedesktop.login1"),
 		godbus.WithMatchInterface(ifManager), godbus.WithMatchMember(member)), "match "+member)
 	all := make(chan *godbus.Signal, 64)
 	e.conn.Signal(all)
@@ -140,8 +137,8 @@ func TestInhibitBlocksPowerOff(t *testing.T) {
 	}
 
 	t.Run("list agrees", func(t *testing.T) {
-		list := e.ok("systemd-inhibit", "--list", "--no-pager")
-		busctl := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "ListInhibitors")
+		list := e.OK("systemd-inhibit", "--list", "--no-pager")
+		busctl := e.OK("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "ListInhibitors")
 		for _, want := range []string{"ittest", "saving work", "shutdown", "block"} {
 			if !strings.Contains(list, want) {
 				t.Errorf("systemd-inhibit --list lacks %q:\n%s", want, list)
@@ -171,19 +168,19 @@ func TestInhibitBlocksPowerOff(t *testing.T) {
 		t.Errorf("PowerOffWithFlags(ROOT_CHECK_INHIBITORS): err=%v\n%s", err, out)
 	}
 
-	stop(holder)
+	testenv.Stop(holder)
 	e.waitInhibitors(0)
 	if b := e.prop(mgrPath, ifManager, "BlockInhibited"); b != "" {
 		t.Errorf("BlockInhibited = %q after the holder died", b)
 	}
 	out, err = e.dbusSend("PowerOff", "boolean:true")
 	if err != nil {
-		t.Fatalf("PowerOff without a lock: %v\n%s\nsessiond log:\n%s", err, out, e.log())
+		t.Fatalf("PowerOff without a lock: %v\n%s\nsessiond log:\n%s", err, out, e.Log())
 	}
 	if s := nextSignal(t, prep, "PrepareForShutdown"); len(s.Body) != 1 || s.Body[0] != true {
 		t.Errorf("PrepareForShutdown body %v, want [true]", s.Body)
 	}
-	e.waitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
+	e.WaitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
 	if r := gi.requests(); len(r) != 1 || r[0].Op != control.OpShutdown || r[0].Shutdown != "poweroff" {
 		t.Errorf("ginit got %+v, want one shutdown poweroff", r)
 	}
@@ -199,7 +196,7 @@ func TestInhibitBlocksPowerOff(t *testing.T) {
 		if _, err := exec.LookPath("last"); err != nil {
 			t.Skip("last not installed")
 		}
-		out, err := e.run(nil, "last", "-x", "-f", e.path("wtmp"))
+		out, err := e.Run(nil, "last", "-x", "-f", e.Path("wtmp"))
 		if err != nil || !strings.Contains(out, "shutdown") {
 			t.Errorf("last -x -f wtmp: %v\n%s", err, out)
 		}
@@ -225,7 +222,7 @@ func itoa(n int) string {
 // not the timeout, is what releases the shutdown.
 func TestDelayLock(t *testing.T) {
 	e := newEnvWith(t, func(e *env) {
-		e.must(os.WriteFile(e.path("logind.conf"), []byte("[Login]\nInhibitDelayMaxSec=2min\nHandlePowerKey=ignore\n"), 0o644), "logind.conf")
+		e.Must(os.WriteFile(e.Path("logind.conf"), []byte("[Login]\nInhibitDelayMaxSec=2min\nHandlePowerKey=ignore\n"), 0o644), "logind.conf")
 	})
 	gi := e.startInit()
 	if d := e.prop(mgrPath, ifManager, "InhibitDelayMaxUSec"); d != uint64(120_000_000) {
@@ -236,12 +233,11 @@ func TestDelayLock(t *testing.T) {
 	}
 	// A listening client of its own: dbus-monitor prints the signal.
 	mon := exec.Command("dbus-monitor", "--system", "type='signal',interface='org.freedesktop.login1.Manager',member='PrepareForShutdown'")
-	mon.Env = e.cmdEnv()
-	var monOut syncBuffer
+	mon.Env = e.CmdEnv()
+	var monOut testenv.SyncBuffer
 	mon.Stdout, mon.Stderr = &monOut, &monOut
-	e.must(mon.Start(), "dbus-monitor")
-	e.procs = append(e.procs, mon)
-	e.waitFor("dbus-monitor to subscribe", func() bool {
+	e.Start(mon)
+	e.WaitFor("dbus-monitor to subscribe", func() bool {
 		return strings.Contains(monOut.String(), "NameAcquired") || strings.Contains(monOut.String(), "signal")
 	})
 	prep := e.watchSignals("PrepareForShutdown")
@@ -264,15 +260,15 @@ func TestDelayLock(t *testing.T) {
 		t.Fatalf("ginit asked (%+v) while a delay lock is held", r)
 	}
 	// Taking another delay lock for the running operation is refused.
-	if out, err := e.run(nil, "systemd-inhibit", "--what=shutdown", "--mode=delay", "true"); err == nil || !strings.Contains(out, "already running") {
+	if out, err := e.Run(nil, "systemd-inhibit", "--what=shutdown", "--mode=delay", "true"); err == nil || !strings.Contains(out, "already running") {
 		t.Errorf("delay lock during the shutdown: err=%v\n%s", err, out)
 	}
-	stop(holder)
-	e.waitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
+	testenv.Stop(holder)
+	e.WaitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
 	if r := gi.requests(); r[0].Shutdown != "poweroff" {
 		t.Errorf("ginit got %+v", r)
 	}
-	e.waitFor("dbus-monitor to print PrepareForShutdown", func() bool {
+	e.WaitFor("dbus-monitor to print PrepareForShutdown", func() bool {
 		o := monOut.String()
 		return strings.Contains(o, "member=PrepareForShutdown") && strings.Contains(o, "boolean true")
 	})
@@ -284,11 +280,11 @@ func TestSuspendDelay(t *testing.T) {
 	e := newEnv(t)
 	prep := e.watchSignals("PrepareForSleep")
 	for _, m := range []string{"CanSuspend", "CanHibernate", "CanHybridSleep"} {
-		if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, m); strings.TrimSpace(out) != `s "yes"` {
+		if out := e.OK("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, m); strings.TrimSpace(out) != `s "yes"` {
 			t.Errorf("%s as root = %s", m, out)
 		}
 	}
-	if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CanSuspendThenHibernate"); strings.TrimSpace(out) != `s "na"` {
+	if out := e.OK("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CanSuspendThenHibernate"); strings.TrimSpace(out) != `s "na"` {
 		t.Errorf("CanSuspendThenHibernate = %s, want na (no RTC wake alarm)", out)
 	}
 	holder := e.background("systemd-inhibit", "--what=sleep", "--mode=delay", "--who=locker", "--why=lock screen", "sleep", "60")
@@ -299,14 +295,14 @@ func TestSuspendDelay(t *testing.T) {
 	if s := nextSignal(t, prep, "PrepareForSleep"); s.Body[0] != true {
 		t.Fatalf("first PrepareForSleep %v", s.Body)
 	}
-	if data, _ := os.ReadFile(e.path("power/state")); strings.TrimSpace(string(data)) != "freeze mem disk" {
+	if data, _ := os.ReadFile(e.Path("power/state")); strings.TrimSpace(string(data)) != "freeze mem disk" {
 		t.Fatalf("power/state written (%q) while the delay lock is held", data)
 	}
-	stop(holder)
+	testenv.Stop(holder)
 	if s := nextSignal(t, prep, "PrepareForSleep"); s.Body[0] != false {
 		t.Fatalf("second PrepareForSleep %v", s.Body)
 	}
-	if data, _ := os.ReadFile(e.path("power/state")); string(data) != "mem" {
+	if data, _ := os.ReadFile(e.Path("power/state")); string(data) != "mem" {
 		t.Errorf("power/state = %q, want mem", data)
 	}
 	if p := e.prop(mgrPath, ifManager, "PreparingForSleep"); p != false {
@@ -370,9 +366,9 @@ func TestPowerAuthorization(t *testing.T) {
 		t.Errorf("CanHalt (auth_admin_keep) for nobody:\n%s", out)
 	}
 	if out, err := asNobody("PowerOff", "boolean:false"); err != nil {
-		t.Fatalf("nobody with an active session: PowerOff: %v\n%s\n%s", err, out, e.log())
+		t.Fatalf("nobody with an active session: PowerOff: %v\n%s\n%s", err, out, e.Log())
 	}
-	e.waitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
+	e.WaitFor("ginit's shutdown request", func() bool { return len(gi.requests()) > 0 })
 	if r := gi.requests(); r[0].Shutdown != "poweroff" {
 		t.Errorf("ginit got %+v", r)
 	}
@@ -382,41 +378,23 @@ func TestPowerAuthorization(t *testing.T) {
 // program in the user's terminal would run: its process is moved into the
 // session's scope first (what polkit and sessiond look at), or in no
 // session when h is nil.
-func (e *env) asUser(uid int, h *held, name string, args ...string) (string, error) {
-	e.tb.Helper()
+func (e *env) asUser(uid int, h *testenv.Held, name string, args ...string) (string, error) {
+	e.TB.Helper()
 	script := "uid=$1; shift; "
 	if h != nil {
-		for _, root := range e.cgroups {
-			procs := filepath.Join(root, "user.slice", "user-"+itoa(uid)+".slice", "session-"+h.id+".scope", "cgroup.procs")
+		for _, root := range e.Cgroups {
+			procs := filepath.Join(root, "user.slice", "user-"+itoa(uid)+".slice", "session-"+h.ID+".scope", "cgroup.procs")
 			script += "echo $$ > " + procs + " || exit 99; "
 		}
 	}
 	script += `exec setpriv --reuid=$uid --regid=$uid --clear-groups "$@"`
-	return e.run(nil, "sh", append([]string{"-c", script, "sh", itoa(uid), name}, args...)...)
+	return e.Run(nil, "sh", append([]string{"-c", script, "sh", itoa(uid), name}, args...)...)
 }
 
 // login1 is a dbus-send call of a Manager method as uid in session h.
-func (e *env) login1(uid int, h *held, method string, args ...string) (string, error) {
+func (e *env) login1(uid int, h *testenv.Held, method string, args ...string) (string, error) {
 	return e.asUser(uid, h, "dbus-send", append([]string{"--system", "--print-reply", "--dest=org.freedesktop.login1",
 		"/org/freedesktop/login1", "org.freedesktop.login1.Manager." + method}, args...)...)
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer process and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestInhibitorSurvivesRestart: a lock held by systemd-inhibit outlives a
@@ -438,7 +416,7 @@ func TestInhibitorSurvivesRestart(t *testing.T) {
 	if out, err := e.dbusSend("Suspend", "boolean:false"); err == nil || !strings.Contains(out, "BlockedByInhibitorLock") {
 		t.Errorf("Suspend under the restored lock: err=%v\n%s", err, out)
 	}
-	stop(holder)
+	testenv.Stop(holder)
 	e.waitInhibitors(0)
 	if ents, _ := os.ReadDir("/run/systemd/inhibit"); len(ents) != 0 {
 		t.Errorf("/run/systemd/inhibit not cleaned: %d entries", len(ents))
@@ -452,15 +430,15 @@ func TestScheduleAndSkip(t *testing.T) {
 	e := newEnv(t)
 	gi := e.startInit()
 	at := uint64(time.Now().Add(time.Hour).UnixMicro())
-	e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "ScheduleShutdown", "st", "reboot", itoa(int(at)))
-	out := e.ok("busctl", "--system", "get-property", "org.freedesktop.login1", string(mgrPath), ifManager, "ScheduledShutdown")
+	e.OK("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "ScheduleShutdown", "st", "reboot", itoa(int(at)))
+	out := e.OK("busctl", "--system", "get-property", "org.freedesktop.login1", string(mgrPath), ifManager, "ScheduledShutdown")
 	if strings.TrimSpace(out) != `(st) "reboot" `+itoa(int(at)) {
 		t.Errorf("ScheduledShutdown = %s", out)
 	}
-	if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CancelScheduledShutdown"); strings.TrimSpace(out) != "b true" {
+	if out := e.OK("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CancelScheduledShutdown"); strings.TrimSpace(out) != "b true" {
 		t.Errorf("CancelScheduledShutdown = %s", out)
 	}
-	if out := e.ok("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CancelScheduledShutdown"); strings.TrimSpace(out) != "b false" {
+	if out := e.OK("busctl", "--system", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CancelScheduledShutdown"); strings.TrimSpace(out) != "b false" {
 		t.Errorf("second CancelScheduledShutdown = %s", out)
 	}
 	e.background("systemd-inhibit", "--what=shutdown", "--mode=block", "--who=blocker", "sleep", "60")
@@ -468,7 +446,7 @@ func TestScheduleAndSkip(t *testing.T) {
 	if out, err := e.dbusSend("RebootWithFlags", "uint64:16"); err != nil {
 		t.Fatalf("RebootWithFlags(SKIP_INHIBITORS) as root: %v\n%s", err, out)
 	}
-	e.waitFor("ginit's reboot request", func() bool { return len(gi.requests()) > 0 })
+	e.WaitFor("ginit's reboot request", func() bool { return len(gi.requests()) > 0 })
 	if r := gi.requests(); r[0].Shutdown != "reboot" {
 		t.Errorf("ginit got %+v", r)
 	}
@@ -494,7 +472,7 @@ func BenchmarkInhibit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	e.waitFor("every lock to be released", func() bool {
+	e.WaitFor("every lock to be released", func() bool {
 		n, err := obj.GetProperty(ifManager + ".NCurrentInhibitors")
 		return err == nil && n.Value() == uint64(0)
 	})
@@ -514,12 +492,11 @@ func TestRealPolkit(t *testing.T) {
 	gi := e.startInit()
 	// polkitd starts as root and switches to its own user by itself.
 	pk := exec.Command(polkitd, "--no-debug")
-	pk.Env = e.cmdEnv()
-	var pkOut syncBuffer
+	pk.Env = e.CmdEnv()
+	var pkOut testenv.SyncBuffer
 	pk.Stdout, pk.Stderr = &pkOut, &pkOut
-	e.must(pk.Start(), "start polkitd")
-	e.procs = append(e.procs, pk)
-	e.waitFor("polkitd on the bus ("+pkOut.String()+")", func() bool {
+	e.Start(pk)
+	e.WaitFor("polkitd on the bus ("+pkOut.String()+")", func() bool {
 		var has bool
 		err := e.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.PolicyKit1").Store(&has)
 		return err == nil && has
@@ -543,7 +520,7 @@ func TestRealPolkit(t *testing.T) {
 		t.Errorf("polkit: nobody's block lock: %v\n%s", err, out)
 	}
 	if out, err := asNobody("Suspend", "boolean:false"); err != nil {
-		t.Errorf("polkit: nobody's Suspend: %v\n%s\n%s", err, out, e.log())
+		t.Errorf("polkit: nobody's Suspend: %v\n%s\n%s", err, out, e.Log())
 	}
 	if r := gi.requests(); len(r) != 0 {
 		t.Errorf("ginit got %+v from a suspend", r)

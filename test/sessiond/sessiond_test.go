@@ -13,6 +13,8 @@ import (
 
 	godbus "github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/testenv"
 )
 
 const (
@@ -49,21 +51,11 @@ int main(int argc, char **argv) {
 `
 
 func (e *env) buildReader() string {
-	e.tb.Helper()
-	src, bin := e.path("reader.c"), e.path("reader")
-	e.must(os.WriteFile(src, []byte(readerSrc), 0o644), "reader.c")
-	e.ok("cc", "-o", bin, src, "-lsystemd")
+	e.TB.Helper()
+	src, bin := e.Path("reader.c"), e.Path("reader")
+	e.Must(os.WriteFile(src, []byte(readerSrc), 0o644), "reader.c")
+	e.OK("cc", "-o", bin, src, "-lsystemd")
 	return bin
-}
-
-func parseKV(out string) map[string]string {
-	m := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 func sessionPath(id string) godbus.ObjectPath {
@@ -75,8 +67,8 @@ func sessionPath(id string) godbus.ObjectPath {
 }
 
 func (e *env) waitGone(id string) {
-	e.tb.Helper()
-	e.waitFor("session "+id+" to go", func() bool {
+	e.TB.Helper()
+	e.WaitFor("session "+id+" to go", func() bool {
 		_, err := os.Stat("/run/systemd/sessions/" + id)
 		return os.IsNotExist(err)
 	})
@@ -91,20 +83,20 @@ func TestLogin1(t *testing.T) {
 
 	sigs := make(chan *godbus.Signal, 256)
 	e.conn.Signal(sigs)
-	e.must(e.conn.AddMatchSignal(godbus.WithMatchSender("org.freedesktop.login1")), "match login1 signals")
+	e.Must(e.conn.AddMatchSignal(godbus.WithMatchSender("org.freedesktop.login1")), "match login1 signals")
 
 	root := e.hold("root", "pts/7")
 	nobody := e.hold("nobody", "pts/9", "XDG_SEAT=seat0")
 
 	t.Run("pam_env", func(t *testing.T) {
-		if got := root.vars["XDG_RUNTIME_DIR"]; got != "/run/user/0" {
+		if got := root.Vars["XDG_RUNTIME_DIR"]; got != "/run/user/0" {
 			t.Errorf("root XDG_RUNTIME_DIR=%q", got)
 		}
-		if root.vars["XDG_SESSION_TYPE"] != "tty" || root.vars["XDG_SESSION_CLASS"] != "user" {
-			t.Errorf("root session vars %v", root.vars)
+		if root.Vars["XDG_SESSION_TYPE"] != "tty" || root.Vars["XDG_SESSION_CLASS"] != "user" {
+			t.Errorf("root session vars %v", root.Vars)
 		}
-		if nobody.vars["XDG_SEAT"] != "seat0" || nobody.vars["XDG_RUNTIME_DIR"] != "/run/user/65534" {
-			t.Errorf("nobody session vars %v", nobody.vars)
+		if nobody.Vars["XDG_SEAT"] != "seat0" || nobody.Vars["XDG_RUNTIME_DIR"] != "/run/user/65534" {
+			t.Errorf("nobody session vars %v", nobody.Vars)
 		}
 		var st unix.Stat_t
 		var fs unix.Statfs_t
@@ -120,49 +112,49 @@ func TestLogin1(t *testing.T) {
 	})
 
 	t.Run("loginctl", func(t *testing.T) {
-		out := e.ok("loginctl", "list-sessions", "--no-legend")
+		out := e.OK("loginctl", "list-sessions", "--no-legend")
 		for _, want := range []*regexp.Regexp{
-			regexp.MustCompile(`(?m)^\s*` + root.id + `\s+0\s+root\s+pts/7\s*$`),
-			regexp.MustCompile(`(?m)^\s*` + nobody.id + `\s+65534\s+nobody\s+seat0\s+pts/9\s*$`),
+			regexp.MustCompile(`(?m)^\s*` + root.ID + `\s+0\s+root\s+pts/7\s*$`),
+			regexp.MustCompile(`(?m)^\s*` + nobody.ID + `\s+65534\s+nobody\s+seat0\s+pts/9\s*$`),
 		} {
 			if !want.MatchString(out) {
 				t.Errorf("list-sessions: no line like %s in\n%s", want, out)
 			}
 		}
-		show := parseKV(e.ok("loginctl", "show-session", nobody.id))
-		for k, v := range map[string]string{"Id": nobody.id, "Name": "nobody", "User": "65534", "Seat": "seat0",
+		show := testenv.ParseKV(e.OK("loginctl", "show-session", nobody.ID))
+		for k, v := range map[string]string{"Id": nobody.ID, "Name": "nobody", "User": "65534", "Seat": "seat0",
 			"TTY": "pts/9", "Type": "tty", "Class": "user", "State": "active", "Active": "yes", "Service": "sdhold",
-			"Remote": "no", "Scope": "session-" + nobody.id + ".scope"} {
+			"Remote": "no", "Scope": "session-" + nobody.ID + ".scope"} {
 			if show[k] != v {
-				t.Errorf("show-session %s: %s=%q, want %q", nobody.id, k, show[k], v)
+				t.Errorf("show-session %s: %s=%q, want %q", nobody.ID, k, show[k], v)
 			}
 		}
-		status, _ := e.run(nil, "loginctl", "session-status", root.id)
-		for _, want := range []string{root.id + " - root (0)", "TTY: pts/7", "Service: sdhold; type tty; class user", "State: active", "Unit: session-" + root.id + ".scope"} {
+		status, _ := e.Run(nil, "loginctl", "session-status", root.ID)
+		for _, want := range []string{root.ID + " - root (0)", "TTY: pts/7", "Service: sdhold; type tty; class user", "State: active", "Unit: session-" + root.ID + ".scope"} {
 			if !strings.Contains(status, want) {
 				t.Errorf("session-status lacks %q:\n%s", want, status)
 			}
 		}
-		users := e.ok("loginctl", "list-users", "--no-legend")
+		users := e.OK("loginctl", "list-users", "--no-legend")
 		if !regexp.MustCompile(`(?m)^\s*0\s+root`).MatchString(users) || !regexp.MustCompile(`(?m)^\s*65534\s+nobody`).MatchString(users) {
 			t.Errorf("list-users:\n%s", users)
 		}
-		mgr := parseKV(e.ok("loginctl", "show-session", "--all")) // no id: the manager's properties
+		mgr := testenv.ParseKV(e.OK("loginctl", "show-session", "--all")) // no id: the manager's properties
 		for k, v := range map[string]string{"NAutoVTs": "6", "KillUserProcesses": "no", "BlockInhibited": "", "IdleHint": "no", "InhibitDelayMaxUSec": "5s"} {
 			if got, ok := mgr[k]; !ok || got != v {
 				t.Errorf("manager %s=%q (present %v), want %q", k, got, ok, v)
 			}
 		}
-		if seat := parseKV(e.ok("loginctl", "show-seat", "seat0")); seat["ActiveSession"] != nobody.id || seat["CanGraphical"] != "no" || !strings.Contains(seat["Sessions"], nobody.id) {
+		if seat := testenv.ParseKV(e.OK("loginctl", "show-seat", "seat0")); seat["ActiveSession"] != nobody.ID || seat["CanGraphical"] != "no" || !strings.Contains(seat["Sessions"], nobody.ID) {
 			t.Errorf("show-seat seat0: %v", seat)
 		}
-		if inh := e.ok("systemd-inhibit", "--list", "--no-pager"); !strings.Contains(inh, "No inhibitors") {
+		if inh := e.OK("systemd-inhibit", "--list", "--no-pager"); !strings.Contains(inh, "No inhibitors") {
 			t.Errorf("systemd-inhibit --list:\n%s", inh)
 		}
-		if seats := e.ok("loginctl", "list-seats", "--no-legend"); strings.TrimSpace(seats) != "seat0" {
+		if seats := e.OK("loginctl", "list-seats", "--no-legend"); strings.TrimSpace(seats) != "seat0" {
 			t.Errorf("list-seats: %q", seats)
 		}
-		if user := parseKV(e.ok("loginctl", "show-user", "65534")); user["State"] != "active" || user["RuntimePath"] != "/run/user/65534" || user["Display"] != nobody.id {
+		if user := testenv.ParseKV(e.OK("loginctl", "show-user", "65534")); user["State"] != "active" || user["RuntimePath"] != "/run/user/65534" || user["Display"] != nobody.ID {
 			t.Errorf("show-user 65534: %v", user)
 		}
 	})
@@ -172,21 +164,21 @@ func TestLogin1(t *testing.T) {
 			mgrPath: {ifManager, `\.CreateSession\s+method\s+uusssssussbssa\(sv\)\s+soshusub`, `\.ListInhibitors\s+method\s+-\s+a\(ssssuu\)`,
 				`\.SessionNew\s+signal\s+so`, `\.BlockInhibited\s+property\s+s\s+""`, `\.NAutoVTs\s+property\s+u\s+6`},
 			"/org/freedesktop/login1/seat/seat0":  {ifSeat, `\.ActiveSession\s+property\s+\(so\)`, `\.SwitchTo\s+method\s+u`},
-			sessionPath(root.id):                  {ifSession, `\.State\s+property\s+s\s+"active"`, `\.TakeDevice\s+method\s+uu\s+hb`, `\.PauseDevice\s+signal\s+uus`},
+			sessionPath(root.ID):                  {ifSession, `\.State\s+property\s+s\s+"active"`, `\.TakeDevice\s+method\s+uu\s+hb`, `\.PauseDevice\s+signal\s+uus`},
 			"/org/freedesktop/login1/user/_0":     {ifUser, `\.RuntimePath\s+property\s+s\s+"/run/user/0"`, `\.Kill\s+method\s+i`},
 			"/org/freedesktop/login1/user/_65534": {ifUser, `\.Name\s+property\s+s\s+"nobody"`},
-			sessionPath(nobody.id):                {ifSession, `\.Seat\s+property\s+\(so\)`},
+			sessionPath(nobody.ID):                {ifSession, `\.Seat\s+property\s+\(so\)`},
 		}
 		for p, wants := range paths {
-			out := e.ok("busctl", "introspect", "--no-pager", "org.freedesktop.login1", string(p))
+			out := e.OK("busctl", "introspect", "--no-pager", "org.freedesktop.login1", string(p))
 			for _, w := range wants {
 				if !regexp.MustCompile(w).MatchString(out) {
 					t.Errorf("introspect %s: no match for %s in\n%s", p, w, out)
 				}
 			}
 		}
-		tree := e.ok("busctl", "tree", "--list", "org.freedesktop.login1")
-		for _, p := range []string{"/org/freedesktop/login1/seat/seat0", string(sessionPath(root.id)), "/org/freedesktop/login1/user/_65534"} {
+		tree := e.OK("busctl", "tree", "--list", "org.freedesktop.login1")
+		for _, p := range []string{"/org/freedesktop/login1/seat/seat0", string(sessionPath(root.ID)), "/org/freedesktop/login1/user/_65534"} {
 			if !strings.Contains(tree, p+"\n") {
 				t.Errorf("busctl tree lacks %s:\n%s", p, tree)
 			}
@@ -194,15 +186,15 @@ func TestLogin1(t *testing.T) {
 	})
 
 	checkSDLogin := func(t *testing.T) {
-		for _, h := range []*held{root, nobody} {
+		for _, h := range []*testenv.Held{root, nobody} {
 			uid := "0"
 			if h == nobody {
 				uid = "65534"
 			}
-			got := parseKV(e.ok(reader, strconv.Itoa(h.sleep), uid))
-			busState := e.prop(sessionPath(h.id), ifSession, "State").(string)
-			if got["pid_session"] != h.id || got["state"] != busState || got["owner"] != uid {
-				t.Errorf("sd-login for pid %d: %v; bus says session %s state %s", h.sleep, got, h.id, busState)
+			got := testenv.ParseKV(e.OK(reader, strconv.Itoa(h.Sleep), uid))
+			busState := e.prop(sessionPath(h.ID), ifSession, "State").(string)
+			if got["pid_session"] != h.ID || got["state"] != busState || got["owner"] != uid {
+				t.Errorf("sd-login for pid %d: %v; bus says session %s state %s", h.Sleep, got, h.ID, busState)
 			}
 			var list []struct {
 				ID   string
@@ -211,7 +203,7 @@ func TestLogin1(t *testing.T) {
 				Seat string
 				Path godbus.ObjectPath
 			}
-			e.must(e.conn.Object("org.freedesktop.login1", mgrPath).Call(ifManager+".ListSessions", 0).Store(&list), "ListSessions")
+			e.Must(e.conn.Object("org.freedesktop.login1", mgrPath).Call(ifManager+".ListSessions", 0).Store(&list), "ListSessions")
 			var busIDs []string
 			for _, s := range list {
 				if strconv.Itoa(int(s.UID)) == uid {
@@ -235,32 +227,32 @@ func TestLogin1(t *testing.T) {
 			{[]string{"GetUser", "u", "4242"}, "User ID 4242 is not logged in"},
 			{[]string{"GetSeat", "s", "seat9"}, "No seat 'seat9' known"},
 			{[]string{"GetSessionByPID", "u", "1"}, "does not belong to any known session"},
-			{[]string{"KillSession", "ssi", root.id, "bogus", "15"}, "Invalid kill parameter"},
-			{[]string{"KillSession", "ssi", root.id, "all", "99"}, "Invalid signal"},
+			{[]string{"KillSession", "ssi", root.ID, "bogus", "15"}, "Invalid kill parameter"},
+			{[]string{"KillSession", "ssi", root.ID, "all", "99"}, "Invalid signal"},
 			{[]string{"CreateSession", "u", "0"}, "Invalid arguments"},
 			{[]string{"CreateSession", "uusssssussbssa(sv)", "0", "0", "x", "bogus", "", "", "", "0", "", "", "false", "", "", "0"}, "Invalid session type"},
 			{[]string{"CreateSession", "uusssssussbssa(sv)", "0", "0", "x", "", "", "", "seat7", "0", "", "", "false", "", "", "0"}, "No seat 'seat7' known"},
 		}
 		for _, b := range bad {
-			out, err := e.run(nil, "busctl", append([]string{"call", "org.freedesktop.login1", string(mgrPath), ifManager}, b.args...)...)
+			out, err := e.Run(nil, "busctl", append([]string{"call", "org.freedesktop.login1", string(mgrPath), ifManager}, b.args...)...)
 			if err == nil || !strings.Contains(out, b.want) {
 				t.Errorf("busctl call %v: err=%v out=%q, want error containing %q", b.args, err, out, b.want)
 			}
 		}
 		// A property read on a session that does not exist, and an
 		// unknown method.
-		if out, err := e.run(nil, "busctl", "get-property", "org.freedesktop.login1", "/org/freedesktop/login1/session/nosuch", ifSession, "Id"); err == nil {
+		if out, err := e.Run(nil, "busctl", "get-property", "org.freedesktop.login1", "/org/freedesktop/login1/session/nosuch", ifSession, "Id"); err == nil {
 			t.Errorf("get-property on a missing session succeeded: %s", out)
 		}
-		if out, err := e.run(nil, "busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "NoSuchMethod"); err == nil {
+		if out, err := e.Run(nil, "busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "NoSuchMethod"); err == nil {
 			t.Errorf("unknown method succeeded: %s", out)
 		}
 		// Authorization: nobody may not terminate root's session, and the
 		// bus policy keeps CreateSession root-only.
 		asNobody := func(args ...string) (string, error) {
-			return e.run(nil, "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "busctl"}, args...)...)
+			return e.Run(nil, "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "busctl"}, args...)...)
 		}
-		if out, err := asNobody("call", "org.freedesktop.login1", string(mgrPath), ifManager, "TerminateSession", "s", root.id); err == nil || !strings.Contains(out, "Access denied") {
+		if out, err := asNobody("call", "org.freedesktop.login1", string(mgrPath), ifManager, "TerminateSession", "s", root.ID); err == nil || !strings.Contains(out, "Access denied") {
 			t.Errorf("nobody terminating root's session: err=%v %s", err, out)
 		}
 		if out, err := asNobody("call", "org.freedesktop.login1", string(mgrPath), ifManager, "CreateSession", "uusssssussbssa(sv)",
@@ -270,18 +262,18 @@ func TestLogin1(t *testing.T) {
 		if out, err := asNobody("call", "org.freedesktop.login1", string(mgrPath), ifManager, "ListSessions"); err != nil {
 			t.Errorf("nobody listing sessions: %v %s", err, out)
 		}
-		if !alive(root.sleep) {
+		if !alive(root.Sleep) {
 			t.Fatal("root's session died")
 		}
 		// Still serving.
-		e.ok("loginctl", "list-sessions")
+		e.OK("loginctl", "list-sessions")
 	})
 
 	t.Run("properties_changed", func(t *testing.T) {
 		drain(sigs)
-		e.ok("busctl", "call", "org.freedesktop.login1", string(sessionPath(root.id)), ifSession, "SetLockedHint", "b", "true")
+		e.OK("busctl", "call", "org.freedesktop.login1", string(sessionPath(root.ID)), ifSession, "SetLockedHint", "b", "true")
 		want := func(s *godbus.Signal) bool {
-			if s.Name != "org.freedesktop.DBus.Properties.PropertiesChanged" || s.Path != sessionPath(root.id) || len(s.Body) < 2 {
+			if s.Name != "org.freedesktop.DBus.Properties.PropertiesChanged" || s.Path != sessionPath(root.ID) || len(s.Body) < 2 {
 				return false
 			}
 			ch, _ := s.Body[1].(map[string]godbus.Variant)
@@ -291,8 +283,8 @@ func TestLogin1(t *testing.T) {
 		if !waitSignal(sigs, want) {
 			t.Error("no PropertiesChanged(LockedHint=true) on the session")
 		}
-		e.ok("loginctl", "lock-session", root.id)
-		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifSession+".Lock" && s.Path == sessionPath(root.id) }) {
+		e.OK("loginctl", "lock-session", root.ID)
+		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifSession+".Lock" && s.Path == sessionPath(root.ID) }) {
 			t.Error("no Lock signal after loginctl lock-session")
 		}
 	})
@@ -301,15 +293,15 @@ func TestLogin1(t *testing.T) {
 		drain(sigs)
 		// A login from inside a session (su, sudo): pam_systemd gets
 		// SessionBusy and carries on without a new session.
-		procs := filepath.Join(e.cgroups[0], "user.slice", "user-0.slice", "session-"+root.id+".scope", "cgroup.procs")
-		out, err := e.run(nil, "sh", "-c", `echo $$ > "$1" && exec pamtester sdtest root open_session close_session`, "sh", procs)
+		procs := filepath.Join(e.Cgroups[0], "user.slice", "user-0.slice", "session-"+root.ID+".scope", "cgroup.procs")
+		out, err := e.Run(nil, "sh", "-c", `echo $$ > "$1" && exec pamtester sdtest root open_session close_session`, "sh", procs)
 		if err != nil || !strings.Contains(out, "successfully opened") {
 			t.Fatalf("nested pamtester: %v %s", err, out)
 		}
 		if waitSignalFor(sigs, 300*time.Millisecond, func(s *godbus.Signal) bool { return s.Name == ifManager+".SessionNew" }) {
 			t.Error("a nested login created a session")
 		}
-		if out := strings.TrimSpace(e.ok("loginctl", "list-sessions", "--no-legend")); strings.Count(out, "\n") != 1 {
+		if out := strings.TrimSpace(e.OK("loginctl", "list-sessions", "--no-legend")); strings.Count(out, "\n") != 1 {
 			t.Errorf("list-sessions, want the 2 sessions only:\n%s", out)
 		}
 	})
@@ -317,49 +309,49 @@ func TestLogin1(t *testing.T) {
 	t.Run("caller_identity", func(t *testing.T) {
 		// Clients inside a session: "self"/"auto" and pid 0 resolve from
 		// the caller's pid through its cgroup.
-		procs := filepath.Join(e.cgroups[0], "user.slice", "user-0.slice", "session-"+root.id+".scope", "cgroup.procs")
+		procs := filepath.Join(e.Cgroups[0], "user.slice", "user-0.slice", "session-"+root.ID+".scope", "cgroup.procs")
 		inSession := func(args ...string) string {
 			t.Helper()
-			out, err := e.run(nil, "sh", append([]string{"-c", `p=$1; shift; echo $$ > "$p" && exec "$@"`, "sh", procs}, args...)...)
+			out, err := e.Run(nil, "sh", append([]string{"-c", `p=$1; shift; echo $$ > "$p" && exec "$@"`, "sh", procs}, args...)...)
 			if err != nil {
 				t.Errorf("%v in the session: %v\n%s", args, err, out)
 			}
 			return out
 		}
-		if out := inSession("loginctl", "session-status", "--no-pager"); !strings.Contains(out, root.id+" - root (0)") {
+		if out := inSession("loginctl", "session-status", "--no-pager"); !strings.Contains(out, root.ID+" - root (0)") {
 			t.Errorf("session-status without id:\n%s", out)
 		}
-		if out := inSession("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSessionByPID", "u", "0"); !strings.Contains(out, string(sessionPath(root.id))) {
+		if out := inSession("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSessionByPID", "u", "0"); !strings.Contains(out, string(sessionPath(root.ID))) {
 			t.Errorf("GetSessionByPID(0): %s", out)
 		}
-		if out := inSession("busctl", "get-property", "org.freedesktop.login1", "/org/freedesktop/login1/session/self", ifSession, "Id"); strings.TrimSpace(out) != `s "`+root.id+`"` {
+		if out := inSession("busctl", "get-property", "org.freedesktop.login1", "/org/freedesktop/login1/session/self", ifSession, "Id"); strings.TrimSpace(out) != `s "`+root.ID+`"` {
 			t.Errorf("session/self Id: %s", out)
 		}
-		if out := inSession("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSession", "s", "auto"); !strings.Contains(out, string(sessionPath(root.id))) {
+		if out := inSession("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSession", "s", "auto"); !strings.Contains(out, string(sessionPath(root.ID))) {
 			t.Errorf("GetSession(auto): %s", out)
 		}
 		// Outside any session (this test process) "self" is an error.
-		if out, err := e.run(nil, "busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSession", "s", "self"); err == nil {
+		if out, err := e.Run(nil, "busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "GetSession", "s", "self"); err == nil {
 			t.Errorf("GetSession(self) outside a session: %s", out)
 		}
-		if out := e.ok("loginctl", "user-status", "0", "--no-pager"); !strings.Contains(out, "root (0)") || !strings.Contains(out, "State: active") {
+		if out := e.OK("loginctl", "user-status", "0", "--no-pager"); !strings.Contains(out, "root (0)") || !strings.Contains(out, "State: active") {
 			t.Errorf("user-status 0:\n%s", out)
 		}
-		e.ok("loginctl", "kill-session", root.id, "--kill-who=leader", "--signal=SIGCONT")
-		if !alive(root.sleep) {
+		e.OK("loginctl", "kill-session", root.ID, "--kill-who=leader", "--signal=SIGCONT")
+		if !alive(root.Sleep) {
 			t.Error("SIGCONT killed the session")
 		}
 	})
 
 	t.Run("devices", func(t *testing.T) {
-		ctl, err := godbus.Connect(busAddr)
-		e.must(err, "controller connection")
+		ctl, err := godbus.Connect(testenv.BusAddr)
+		e.Must(err, "controller connection")
 		defer ctl.Close()
-		obj := ctl.Object("org.freedesktop.login1", sessionPath(root.id))
-		e.must(obj.Call(ifSession+".TakeControl", 0, false).Err, "TakeControl")
+		obj := ctl.Object("org.freedesktop.login1", sessionPath(root.ID))
+		e.Must(obj.Call(ifSession+".TakeControl", 0, false).Err, "TakeControl")
 		var fd godbus.UnixFD
 		var inactive bool
-		e.must(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)).Store(&fd, &inactive), "TakeDevice(1,3)")
+		e.Must(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)).Store(&fd, &inactive), "TakeDevice(1,3)")
 		f := os.NewFile(uintptr(fd), "dev")
 		if _, err := f.Write([]byte("x")); err != nil || inactive {
 			t.Errorf("device fd: write err %v, inactive %v", err, inactive)
@@ -373,40 +365,40 @@ func TestLogin1(t *testing.T) {
 			}
 		}
 		wantErr(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)), "org.freedesktop.login1.DeviceIsTaken")
-		other := e.conn.Object("org.freedesktop.login1", sessionPath(root.id))
+		other := e.conn.Object("org.freedesktop.login1", sessionPath(root.ID))
 		wantErr(other.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(5)), "org.freedesktop.login1.NotInControl")
 		wantErr(other.Call(ifSession+".ReleaseControl", 0), "org.freedesktop.login1.NotInControl")
-		e.must(obj.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)).Err, "ReleaseDevice")
+		e.Must(obj.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)).Err, "ReleaseDevice")
 		wantErr(obj.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)), "org.freedesktop.login1.DeviceNotTaken")
 		// The controller leaving the bus frees the session for another.
 		ctl.Close()
-		e.waitFor("control to be released", func() bool {
+		e.WaitFor("control to be released", func() bool {
 			return other.Call(ifSession+".TakeControl", 0, false).Err == nil
 		})
-		e.must(other.Call(ifSession+".ReleaseControl", 0).Err, "ReleaseControl")
+		e.Must(other.Call(ifSession+".ReleaseControl", 0).Err, "ReleaseControl")
 	})
 
 	t.Run("restart", func(t *testing.T) {
-		before := e.ok("loginctl", "list-sessions", "--no-legend")
-		beforeUser := parseKV(e.ok("loginctl", "show-user", "65534"))
+		before := e.OK("loginctl", "list-sessions", "--no-legend")
+		beforeUser := testenv.ParseKV(e.OK("loginctl", "show-user", "65534"))
 		e.killDaemon()
-		if !alive(root.sleep) || !alive(nobody.sleep) {
+		if !alive(root.Sleep) || !alive(nobody.Sleep) {
 			t.Fatal("sessions died with sessiond")
 		}
 		e.startDaemon()
-		if after := e.ok("loginctl", "list-sessions", "--no-legend"); after != before {
+		if after := e.OK("loginctl", "list-sessions", "--no-legend"); after != before {
 			t.Errorf("sessions after restart:\n%s\nbefore:\n%s", after, before)
 		}
-		afterUser := parseKV(e.ok("loginctl", "show-user", "65534"))
+		afterUser := testenv.ParseKV(e.OK("loginctl", "show-user", "65534"))
 		for _, k := range []string{"State", "Timestamp", "Display", "RuntimePath", "Name"} {
 			if afterUser[k] != beforeUser[k] {
 				t.Errorf("user %s: %q after restart, %q before", k, afterUser[k], beforeUser[k])
 			}
 		}
-		if got := e.prop(sessionPath(root.id), ifSession, "LockedHint"); got != true {
+		if got := e.prop(sessionPath(root.ID), ifSession, "LockedHint"); got != true {
 			t.Errorf("LockedHint lost over restart: %v", got)
 		}
-		if got := e.prop("/org/freedesktop/login1/seat/seat0", ifSeat, "ActiveSession"); fmt.Sprint(got) != fmt.Sprint([]any{nobody.id, sessionPath(nobody.id)}) {
+		if got := e.prop("/org/freedesktop/login1/seat/seat0", ifSeat, "ActiveSession"); fmt.Sprint(got) != fmt.Sprint([]any{nobody.ID, sessionPath(nobody.ID)}) {
 			t.Errorf("seat0 ActiveSession after restart: %v", got)
 		}
 		checkSDLogin(t)
@@ -414,27 +406,27 @@ func TestLogin1(t *testing.T) {
 
 	t.Run("terminate", func(t *testing.T) {
 		drain(sigs)
-		e.ok("loginctl", "terminate-session", nobody.id)
-		e.waitGone(nobody.id)
-		if alive(nobody.sleep) {
-			t.Errorf("process %d of the terminated session is still there", nobody.sleep)
+		e.OK("loginctl", "terminate-session", nobody.ID)
+		e.waitGone(nobody.ID)
+		if alive(nobody.Sleep) {
+			t.Errorf("process %d of the terminated session is still there", nobody.Sleep)
 		}
-		e.waitFor("runtime dir of nobody to go", func() bool { _, err := os.Stat("/run/user/65534"); return os.IsNotExist(err) })
+		e.WaitFor("runtime dir of nobody to go", func() bool { _, err := os.Stat("/run/user/65534"); return os.IsNotExist(err) })
 		if _, err := os.Stat("/run/systemd/users/65534"); !os.IsNotExist(err) {
 			t.Errorf("user file of nobody still there: %v", err)
 		}
-		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifManager+".SessionRemoved" && s.Body[0] == nobody.id }) {
+		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifManager+".SessionRemoved" && s.Body[0] == nobody.ID }) {
 			t.Error("no SessionRemoved signal")
 		}
 		if !waitSignal(sigs, func(s *godbus.Signal) bool { return s.Name == ifManager+".UserRemoved" && s.Body[0] == uint32(65534) }) {
 			t.Error("no UserRemoved signal")
 		}
-		seat := e.ok("cat", "/run/systemd/seats/seat0")
+		seat := e.OK("cat", "/run/systemd/seats/seat0")
 		if strings.Contains(seat, "SESSIONS=") || strings.Contains(seat, "ACTIVE=") {
 			t.Errorf("seat0 file still lists sessions:\n%s", seat)
 		}
 		// Root's session is untouched.
-		if !alive(root.sleep) {
+		if !alive(root.Sleep) {
 			t.Error("root's session died too")
 		}
 	})
@@ -443,7 +435,7 @@ func TestLogin1(t *testing.T) {
 		drain(sigs)
 		// open + close in one pamtester run: CreateSession, ReleaseSession,
 		// then the FIFO closes when pamtester exits.
-		out := e.ok("pamtester", "sdtest", "root", "open_session", "close_session")
+		out := e.OK("pamtester", "sdtest", "root", "open_session", "close_session")
 		if !strings.Contains(out, "successfully opened a session") {
 			t.Fatalf("pamtester: %s", out)
 		}
@@ -467,30 +459,30 @@ func TestLogin1(t *testing.T) {
 	})
 
 	t.Run("terminate_user", func(t *testing.T) {
-		e.ok("loginctl", "terminate-user", "root")
-		e.waitGone(root.id)
-		e.waitFor("root's runtime dir to go", func() bool { _, err := os.Stat("/run/user/0"); return os.IsNotExist(err) })
-		if alive(root.sleep) {
-			t.Errorf("process %d still there", root.sleep)
+		e.OK("loginctl", "terminate-user", "root")
+		e.waitGone(root.ID)
+		e.WaitFor("root's runtime dir to go", func() bool { _, err := os.Stat("/run/user/0"); return os.IsNotExist(err) })
+		if alive(root.Sleep) {
+			t.Errorf("process %d still there", root.Sleep)
 		}
-		if out := e.ok("loginctl", "list-sessions", "--no-legend"); strings.TrimSpace(out) != "" {
+		if out := e.OK("loginctl", "list-sessions", "--no-legend"); strings.TrimSpace(out) != "" {
 			t.Errorf("sessions left: %s", out)
 		}
 	})
 
 	t.Run("linger", func(t *testing.T) {
-		e.ok("loginctl", "enable-linger", "nobody")
-		if _, err := os.Stat(e.path("linger/nobody")); err != nil {
+		e.OK("loginctl", "enable-linger", "nobody")
+		if _, err := os.Stat(e.Path("linger/nobody")); err != nil {
 			t.Fatal(err)
 		}
-		if st := parseKV(e.ok("loginctl", "show-user", "nobody")); st["State"] != "lingering" || st["Linger"] != "yes" {
+		if st := testenv.ParseKV(e.OK("loginctl", "show-user", "nobody")); st["State"] != "lingering" || st["Linger"] != "yes" {
 			t.Errorf("lingering user: %v", st)
 		}
 		if _, err := os.Stat("/run/user/65534"); err != nil {
 			t.Errorf("lingering user has no runtime dir: %v", err)
 		}
-		e.ok("loginctl", "disable-linger", "nobody")
-		e.waitFor("lingering user to go", func() bool { _, err := os.Stat("/run/user/65534"); return os.IsNotExist(err) })
+		e.OK("loginctl", "disable-linger", "nobody")
+		e.WaitFor("lingering user to go", func() bool { _, err := os.Stat("/run/user/65534"); return os.IsNotExist(err) })
 	})
 }
 
@@ -534,7 +526,7 @@ func TestConcurrentLogins(t *testing.T) {
 			user = "nobody"
 		}
 		go func() {
-			out, err := e.run(nil, "pamtester", "sdtest", user, "open_session", "close_session")
+			out, err := e.Run(nil, "pamtester", "sdtest", user, "open_session", "close_session")
 			if err == nil && !strings.Contains(out, "successfully opened") {
 				err = fmt.Errorf("pamtester: %s", out)
 			}
@@ -546,7 +538,7 @@ func TestConcurrentLogins(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	e.waitFor("every session to end", func() bool {
+	e.WaitFor("every session to end", func() bool {
 		ents, _ := os.ReadDir("/run/systemd/sessions")
 		users, _ := os.ReadDir("/run/systemd/users")
 		return len(ents) == 0 && len(users) == 0
@@ -556,14 +548,14 @@ func TestConcurrentLogins(t *testing.T) {
 			t.Errorf("%s left behind (%v)", p, err)
 		}
 	}
-	scopes, _ := filepath.Glob(filepath.Join(e.cgroups[0], "user.slice", "*", "session-*.scope"))
+	scopes, _ := filepath.Glob(filepath.Join(e.Cgroups[0], "user.slice", "*", "session-*.scope"))
 	if len(scopes) != 0 {
 		t.Errorf("session scopes left: %v", scopes)
 	}
-	if out := e.ok("loginctl", "list-sessions", "--no-legend"); strings.TrimSpace(out) != "" {
+	if out := e.OK("loginctl", "list-sessions", "--no-legend"); strings.TrimSpace(out) != "" {
 		t.Errorf("sessions listed: %s", out)
 	}
-	if !strings.Contains(e.log(), " session=c12 ") {
-		t.Errorf("expected ids c1..c12; log:\n%s", e.log())
+	if !strings.Contains(e.Log(), " session=c12 ") {
+		t.Errorf("expected ids c1..c12; log:\n%s", e.Log())
 	}
 }
