@@ -183,7 +183,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ld := &loader.Loader{Dirs: cfg.ServicesDirs, Env: loader.EnvList(env), Log: log}
 	d.m = service.New(service.Config{
 		Load:         ld.LoadAll,
-		Check:        loader.CheckCycles,
+		Check:        loader.CheckAll,
 		Spawner:      &utmpSpawner{Spawner: sup, d: d},
 		Clock:        realClock{},
 		Logger:       log,

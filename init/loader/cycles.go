@@ -1,10 +1,46 @@
 package loader
 
 import (
+	"fmt"
 	"sort"
 
 	"ginit/init/service"
 )
+
+// CheckAll validates a whole set of descriptions: cycles (CheckCycles) and
+// consumer-of links (the producer must have log-type = pipe and only one
+// consumer). It is what the manager runs after each load.
+func CheckAll(all map[string]*service.Description) error {
+	if err := CheckCycles(all); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	consumer := map[string]string{}
+	for _, n := range names {
+		d := all[n]
+		if d.ConsumerOf == "" {
+			continue
+		}
+		p, ok := all[d.ConsumerOf]
+		if !ok {
+			continue // not loaded (yet): checked when it is
+		}
+		if p.LogType != service.LogPipe {
+			return &Error{File: d.File, Service: d.Name, Setting: "consumer-of",
+				Err: fmt.Errorf("service '%s' does not have log-type = pipe", p.Name)}
+		}
+		if other, ok := consumer[p.Name]; ok {
+			return &Error{File: d.File, Service: d.Name, Setting: "consumer-of",
+				Err: fmt.Errorf("service '%s' already has a consumer, '%s'", p.Name, other)}
+		}
+		consumer[p.Name] = d.Name
+	}
+	return nil
+}
 
 // CheckCycles looks for a dependency cycle (depends-on, depends-ms,
 // waits-for) and then for a start-order cycle (dependencies together with

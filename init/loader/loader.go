@@ -160,7 +160,7 @@ func (l *Loader) LoadAll(name string) ([]*service.Description, error) {
 	for _, d := range descs {
 		m[d.Name] = d
 	}
-	if err := CheckCycles(m); err != nil {
+	if err := CheckAll(m); err != nil {
 		return nil, err
 	}
 	return descs, nil
@@ -406,7 +406,7 @@ func (l *Loader) Check(names []string) ([]*service.Description, []error) {
 	for _, d := range descs {
 		m[d.Name] = d
 	}
-	if err := CheckCycles(m); err != nil {
+	if err := CheckAll(m); err != nil {
 		errs = append(errs, err)
 	}
 	return descs, errs

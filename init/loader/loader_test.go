@@ -181,7 +181,7 @@ func TestErrorsNameFileLineSetting(t *testing.T) {
 		{"prepared-by", "command = /bin/x\nprepared-by: y\n", 2, []string{"prepared-by", "not supported yet"}, true},
 		{"capabilities", "command = /bin/x\ncapabilities = ^cap_net_raw\ncapabilities += cap_chown\n", 3, []string{"capabilities", "cap_chown"}, false},
 		{"securebits", "command = /bin/x\nsecurebits = noroot sometimes\n", 2, []string{"securebits", "sometimes"}, false},
-		{"pipe log", "command = /bin/x\nlog-type = pipe\n", 2, []string{"log-type", "not supported yet"}, true},
+		{"consumes itself", "command = /bin/x\nconsumer-of = bad\n", 2, []string{"consumer-of", "its own output"}, false},
 		{"option", "command = /bin/x\noptions: pass-cs-fd\n", 2, []string{"pass-cs-fd", "not supported yet"}, true},
 		{"colon for scalar", "command: /bin/x\n", 1, []string{"command", "'='"}, false},
 		{"plus-equals", "command = /bin/x\nrestart += yes\n", 2, []string{"'+='"}, false},
@@ -313,5 +313,28 @@ func TestValidName(t *testing.T) {
 		if err := ValidName(tc.n); (err == nil) != tc.ok {
 			t.Errorf("ValidName(%q) = %v", tc.n, err)
 		}
+	}
+}
+
+func TestConsumerOf(t *testing.T) {
+	l, _ := newLoader(t, map[string]string{
+		"sd/prod":  "command = /bin/x\nlog-type = pipe\n",
+		"sd/cons":  "command = /bin/y\nconsumer-of = prod\ndepends-on: prod\n",
+		"sd/cons2": "command = /bin/y\nconsumer-of = prod\ndepends-on: cons\n",
+		"sd/plain": "command = /bin/x\n",
+		"sd/bad":   "command = /bin/y\nconsumer-of = plain\ndepends-on: plain\n",
+	})
+	descs, err := l.LoadAll("cons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if descs[0].ConsumerOf != "prod" || descs[1].LogType != service.LogPipe {
+		t.Errorf("consumer-of / log-type pipe not read: %+v %+v", descs[0], descs[1])
+	}
+	if _, err := l.LoadAll("bad"); err == nil || !strings.Contains(err.Error(), "log-type = pipe") {
+		t.Errorf("consumer of a non-pipe service: %v", err)
+	}
+	if _, err := l.LoadAll("cons2"); err == nil || !strings.Contains(err.Error(), "already has a consumer") {
+		t.Errorf("second consumer: %v", err)
 	}
 }

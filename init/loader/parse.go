@@ -46,7 +46,6 @@ type setting struct {
 // notSupported settings are dinit's that ginit does not implement yet.
 var notSupported = map[string]string{
 	"prepared-by": "prepared-by",
-	"consumer-of": "consumer-of (log-type = pipe)",
 }
 
 func settingsTable() map[string]setting {
@@ -89,6 +88,7 @@ func settingsTable() map[string]setting {
 		"log-buffer-size":        {fn: oneWord(func(p *parser, v string) error { return parseInt(v, 1, 1<<30, &p.d.LogBufferSize) })},
 		"log-max-size":           {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.LogMaxSize) })},
 		"options":                {list: true, fn: setOptions},
+		"consumer-of":            {fn: oneWord(setConsumerOf)},
 		"load-options":           {list: true, fn: func(p *parser, rl *rawLine, ws []string) error { return nil }}, // first pass
 		"inittab-id":             {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 4, &p.d.InittabID) })},
 		"inittab-line":           {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 32, &p.d.InittabLine) })},
@@ -651,7 +651,7 @@ func setLogType(p *parser, v string) error {
 	case "buffer":
 		p.d.LogType = service.LogBuffer
 	case "pipe":
-		return fmt.Errorf("log-type pipe: %w", ErrNotSupported)
+		p.d.LogType = service.LogPipe
 	default:
 		return invalid(v, "none, file, buffer or pipe")
 	}
@@ -830,5 +830,16 @@ func setSecurebits(p *parser, rl *rawLine, ws []string) error {
 		return err
 	}
 	p.d.Securebits = v
+	return nil
+}
+
+func setConsumerOf(p *parser, v string) error {
+	if err := ValidName(v); err != nil {
+		return err
+	}
+	if v == p.d.Name {
+		return errors.New("a service cannot consume its own output")
+	}
+	p.d.ConsumerOf = v
 	return nil
 }

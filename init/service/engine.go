@@ -90,6 +90,15 @@ func (m *Manager) activate(s *svc) {
 func (m *Manager) setState(s *svc, st State, ph phase) {
 	changed := s.state != st
 	s.state, s.ph = st, ph
+	if st == Stopped {
+		// A restart's waiter must know the service went down even if it
+		// comes back up before the waiter is looked at again.
+		for _, w := range s.waiters {
+			if w.pastStop {
+				w.sawStop = true
+			}
+		}
+	}
 	if changed {
 		m.enqueueNeighbours(s)
 	}
@@ -296,6 +305,9 @@ func (m *Manager) flushSpawns() {
 	}
 	for _, ps := range batch {
 		m.finishExecStart(ps.s, ps.p, ps.err)
+		// Waiters on s (start, restart) were last checked when it was
+		// stepped, before it had a process.
+		m.notifyWaiters(ps.s)
 	}
 }
 

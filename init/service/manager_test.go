@@ -693,3 +693,27 @@ func TestParallelSpawnBatch(t *testing.T) {
 	}
 	h.wantState("target", Started)
 }
+
+// A restart of a process service returns once it is started again (its
+// waiter must be told after the batched spawn).
+func TestRestartWaitsForStarted(t *testing.T) {
+	h := newHarness(t, svcDesc("a", TypeProcess))
+	if err := h.m.Start(h.ctx, "a", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.m.Restart(h.ctx, "a", StopOpts{}) }()
+	h.waitFor("a", func(in Info) bool { return in.State == Stopping })
+	h.exit("a", ProcStart, killedBy(sigterm))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("restart did not return after the service started again")
+	}
+	if c := h.sp.count("a", ProcStart); c != 2 {
+		t.Errorf("%d start processes, want 2", c)
+	}
+}

@@ -194,14 +194,23 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		st.setFD(2, out)
 		return nil
 	}
-	in, err := devNull(os.O_RDONLY)
-	if err != nil {
-		return err
+	if d.ConsumerOf != "" {
+		r, _, err := s.outputPipe(d.ConsumerOf)
+		if err != nil {
+			return fmt.Errorf("consumer-of %s: %w", d.ConsumerOf, err)
+		}
+		st.setFD(0, r) // kept open by the supervisor: not in st.close
+	} else {
+		in, err := devNull(os.O_RDONLY)
+		if err != nil {
+			return err
+		}
+		st.close = append(st.close, in)
+		st.setFD(0, in)
 	}
-	st.close = append(st.close, in)
-	st.setFD(0, in)
 
 	var out *os.File
+	var err error
 	switch d.LogType {
 	case service.LogBuffer:
 		s.mu.Lock()
@@ -226,7 +235,15 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 			break
 		}
 		out, err = logging.OpenFile(d.LogFile, os.FileMode(d.LogFilePermissions), d.LogFileUID, d.LogFileGID)
-	default: // none; pipe (consumer-of) is not supported yet and discards
+	case service.LogPipe:
+		var w *os.File
+		if _, w, err = s.outputPipe(d.Name); err != nil {
+			return fmt.Errorf("log-type pipe: %w", err)
+		}
+		st.setFD(1, w) // kept open by the supervisor: not in st.close
+		st.setFD(2, w)
+		return nil
+	default: // none
 		out, err = devNull(os.O_WRONLY)
 	}
 	if err != nil {
@@ -331,4 +348,38 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// outputPipe is the pipe from a log-type = pipe service to its consumer
+// (consumer-of). It is made at first use by either side and the supervisor
+// keeps both ends until the producer is released, so either may restart
+// without the other seeing EOF or EPIPE; output waits in the pipe (and the
+// producer blocks once it is full) while no consumer runs.
+func (s *Supervisor) outputPipe(producer string) (r, w *os.File, err error) {
+	s.mu.Lock()
+	p, ok := s.pipes[producer]
+	s.mu.Unlock()
+	if ok {
+		return p[0], p[1], nil
+	}
+	if r, w, err = os.Pipe(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	if p, ok := s.pipes[producer]; ok { // made meanwhile by the other side
+		s.mu.Unlock()
+		r.Close()
+		w.Close()
+		return p[0], p[1], nil
+	}
+	s.pipes[producer] = [2]*os.File{r, w}
+	s.mu.Unlock()
+	s.onRelease(producer, func() {
+		s.mu.Lock()
+		delete(s.pipes, producer)
+		s.mu.Unlock()
+		r.Close()
+		w.Close()
+	})
+	return r, w, nil
 }

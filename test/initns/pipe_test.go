@@ -1,0 +1,37 @@
+package initns
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// log-type = pipe and consumer-of: the consumer reads the producer's
+// output on its stdin, and a restart of the consumer loses no line and does
+// not disturb the producer (ginit keeps both ends of the pipe).
+func TestConsumerOfPipe(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot": "type = internal\n",
+		"producer": "type = process\nrestart = no\nlog-type = pipe\n" +
+			`command = /bin/sh -c "i=0; while [ $$i -lt 400 ]; do echo line-$$i; i=$$((i+1)); sleep 0.005; done; sleep 100000"` + "\n",
+		"consumer": "type = process\nrestart = no\nconsumer-of = producer\n" +
+			`command = /bin/sh -c "while read l; do echo $$l >> @OUT@/consumed; done"` + "\n",
+	})
+	in.mustCtl("start", "consumer")
+	in.mustCtl("start", "producer")
+	in.waitOut("consumed", func(s string) bool { return strings.Contains(s, "line-50\n") })
+	in.mustCtl("restart", "consumer")
+	got := in.waitOut("consumed", func(s string) bool { return strings.Contains(s, "line-399\n") })
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 400 {
+		t.Fatalf("consumer got %d lines, want 400", len(lines))
+	}
+	for i, l := range lines {
+		if l != "line-"+strconv.Itoa(i) {
+			t.Fatalf("line %d is %q", i, l)
+		}
+	}
+	if st := in.state("producer"); st != "started" {
+		t.Errorf("producer is %s after the consumer restarted", st)
+	}
+}
