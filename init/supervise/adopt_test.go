@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ginit/init/service"
+	"ginit/internal/testenv"
 )
 
 // treeModes returns the ways a service tree can be kept: a process group
@@ -373,7 +374,7 @@ func TestAdoptDbusDaemonFork(t *testing.T) {
 			dir := t.TempDir()
 			pf := filepath.Join(dir, "bus.pid")
 			conf := filepath.Join(dir, "bus.conf")
-			cfg := strings.Replace(busConfig, "%s", filepath.Join(dir, "bus"), 1)
+			cfg := testenv.SessionBusConfig(filepath.Join(dir, "bus"))
 			cfg = strings.Replace(cfg, "<auth>", "<pidfile>"+pf+"</pidfile>\n  <auth>", 1)
 			if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ginit/init/service"
+	"ginit/internal/testenv"
 )
 
 func needTool(t *testing.T, name string) string {
@@ -30,20 +31,6 @@ func notifyDesc(name string) *service.Description {
 	return d
 }
 
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
-
 // TestNotifyDbusDaemon: a private dbus-daemon, unchanged, reports its
 // readiness with sd_notify READY=1: the first fact about it is Ready, and
 // by then its socket is listening.
@@ -55,7 +42,7 @@ func TestNotifyDbusDaemon(t *testing.T) {
 			s := newSupConfig(t, Config{CgroupRoot: root(t), RuntimeDir: filepath.Join(dir, "run")})
 			bus := filepath.Join(dir, "bus")
 			conf := filepath.Join(dir, "bus.conf")
-			if err := os.WriteFile(conf, []byte(strings.Replace(busConfig, "%s", bus, 1)), 0o644); err != nil {
+			if err := os.WriteFile(conf, []byte(testenv.SessionBusConfig(bus)), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			d := notifyDesc("dbus")

@@ -6,21 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-const busConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=@DIR@/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
+	"ginit/internal/testenv"
+)
 
 // dbus-daemon, built for systemd, reports readiness with sd_notify; under
 // ginit (ready-notification = notify) `ginitctl start` returns only once
@@ -33,7 +21,7 @@ func TestDbusDaemonReadyThroughNotifySocket(t *testing.T) {
 	}
 	in := newInstance(t, map[string]string{
 		"boot":     "type = internal\n",
-		"bus.conf": busConf,
+		"bus.conf": testenv.SessionBusConfig("@DIR@/bus"),
 		"bus": "type = process\nrestart = no\nready-notification = notify\n" +
 			"command = dbus-daemon --config-file=@DIR@/sd/bus.conf --nofork --nopidfile\n",
 		"silent": "type = process\nrestart = no\nready-notification = notify\nstart-timeout = 1\n" +
