@@ -237,9 +237,6 @@ func (m *serverMethod) NumReturns() int       { return 0 }
 func (m *serverMethod) ArgumentValue(int) any { return (*Call)(nil) }
 func (m *serverMethod) ReturnValue(int) any   { return nil }
 func (m *serverMethod) String() string        { return m.iface + "." + m.m.Name }
-func (m *serverMethod) expected() godbus.Signature {
-	return godbus.ParseSignatureMust(Signature(m.m.In))
-}
 
 // pendingCall carries what DecodeArguments learned to Call.
 type pendingCall struct {

@@ -39,7 +39,6 @@ type parser struct {
 type setting struct {
 	list bool // takes `key: value` (also accepts `=`)
 	add  bool // accepts `+=`
-	raw  bool // gets the unsplit value (after substitution) as ws[0]
 	fn   func(p *parser, rl *rawLine, ws []string) error
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"syscall"
 	"testing"
@@ -332,13 +331,6 @@ func (h *harness) exit(svc string, kind ProcKind, st ExitStatus) {
 	h.sync()
 }
 
-func (h *harness) startNoWait(name string) {
-	h.t.Helper()
-	if err := h.m.Start(h.ctx, name, StartOpts{NoWait: true}); err != nil {
-		h.t.Fatalf("start %s: %v", name, err)
-	}
-}
-
 // startAsync starts name waiting, in the background.
 func (h *harness) startAsync(name string, o StartOpts) chan error {
 	ch := make(chan error, 1)
@@ -376,7 +368,6 @@ func recv(t *testing.T, ch chan error) error {
 
 func exited(code int) ExitStatus  { return ExitStatus{Code: code} }
 func killedBy(sig int) ExitStatus { return ExitStatus{Signaled: true, Signal: sig} }
-func sorted(s []string) []string  { s = append([]string(nil), s...); sort.Strings(s); return s }
 func isStartErr(err error) bool   { var se *StartError; return errors.As(err, &se) }
 func startReason(err error) StopReason {
 	var se *StartError

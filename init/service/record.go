@@ -27,11 +27,10 @@ type edge struct {
 
 // waiter is a control request waiting for a service to reach a state.
 type waiter struct {
-	want      State
-	pastStop  bool // restart: satisfied only after the service went through Stopped
-	sawStop   bool
-	reply     chan error
-	startedAt time.Time
+	want     State
+	pastStop bool // restart: satisfied only after the service went through Stopped
+	sawStop  bool
+	reply    chan error
 }
 
 // svc is the manager's record of one loaded service. Owned by the manager goroutine.
@@ -72,7 +71,6 @@ type svc struct {
 	lastStart                         time.Time
 	spawnSeq                          int         // bumps at each execStart; a queued spawn with an older one is stale
 	restarts                          []time.Time // automatic restarts within restart-limit-interval
-	smoothPending                     bool        // smooth recovery: respawn scheduled while Started
 
 	waiters []*waiter
 }

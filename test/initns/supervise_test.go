@@ -51,11 +51,6 @@ func waitMarker(t *testing.T, marker string, n int) []int {
 	}
 }
 
-func marker(t *testing.T, tag string) string {
-	// sleep accepts a fractional number: a unique one marks the process.
-	return fmt.Sprintf("100%d.%d", os.Getpid()%1000, time.Now().UnixNano()%1000000) + tag
-}
-
 // A service whose process forks a daemon into a new session (escaping the
 // process group) and another child must be stopped completely: ginit kills
 // the service's cgroup, not just the main pid or its process group.
