@@ -67,9 +67,9 @@ install: build
 	@for m in docs/*.[0-9].md; do [ -f "$$m" ] && install -D -m 0644 "$$m" "$(DESTDIR)$(PREFIX)/share/doc/ginit/$$(basename $$m)" || true; done
 
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@command -v staticcheck >/dev/null && staticcheck ./... || echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 clean:
 	rm -rf $(BIN)
