@@ -433,38 +433,82 @@ func codeText(c Code) string {
 // ListLine formats one service in dinitctl's list format, e.g.
 // "[{+}     ] name (pid: 123)".
 func ListLine(si *ServiceInfo) string {
-	var mid string
-	switch si.State {
-	case "started":
-		if si.Skipped {
-			mid = "{s}     "
-		} else {
-			mid = "{+}     "
+	// dinitctl's layout: "[" + started column + transition + stopped column
+	// + "] name". The started column is bracketed [ ] when the service is
+	// explicitly active, else { } when its target is started; it shows +
+	// (or s, skipped) when started. The stopped column is bracketed { }
+	// when the target is stopped and shows - (or X, failed) when stopped.
+	target := si.Target
+	if target == "" {
+		switch si.State {
+		case "started", "starting":
+			target = "started"
+		default:
+			target = "stopped"
 		}
-	case "starting":
-		mid = "{ }<<   "
-	case "stopping":
-		mid = "   >>{ }"
-	default:
-		if si.Failed {
-			mid = "     {X}"
-		} else {
-			mid = "     {-}"
-		}
-	}
-	open, close := " ", " "
-	if si.Active {
-		open, close = "[", "]"
 	}
 	var b strings.Builder
-	b.WriteString(open + mid + close + " " + si.Name)
-	if si.PID > 0 {
+	b.WriteByte('[')
+	l, r := byte(' '), byte(' ')
+	if target == "started" {
+		l, r = '{', '}'
+	}
+	if si.Active {
+		l, r = '[', ']'
+	}
+	b.WriteByte(l)
+	switch {
+	case si.State == "started" && si.Skipped:
+		b.WriteByte('s')
+	case si.State == "started":
+		b.WriteByte('+')
+	default:
+		b.WriteByte(' ')
+	}
+	b.WriteByte(r)
+	switch si.State {
+	case "starting":
+		b.WriteString("<<")
+	case "stopping":
+		b.WriteString(">>")
+	default:
+		b.WriteString("  ")
+	}
+	l, r = ' ', ' '
+	if target == "stopped" {
+		l, r = '{', '}'
+	}
+	b.WriteByte(l)
+	switch {
+	case si.State != "stopped" && si.State != "":
+		b.WriteByte(' ')
+	case si.Failed:
+		b.WriteByte('X')
+	default:
+		b.WriteByte('-')
+	}
+	b.WriteByte(r)
+	b.WriteString("] " + si.Name)
+	if si.PID > 0 && si.State != "stopped" {
 		fmt.Fprintf(&b, " (pid: %d)", si.PID)
 	}
 	if si.ExitStatus != "" && (si.State == "stopped" || si.State == "") {
-		fmt.Fprintf(&b, " (%s)", si.ExitStatus)
+		fmt.Fprintf(&b, " (%s)", dinitExit(si.ExitStatus))
 	}
 	return b.String()
+}
+
+// dinitExit words an exit as dinitctl list does: "exit status: N" or
+// "signal: N"; other texts (exec failures) pass unchanged.
+func dinitExit(s string) string {
+	if n, ok := strings.CutPrefix(s, "exited "); ok {
+		return "exit status: " + n
+	}
+	if rest, ok := strings.CutPrefix(s, "signal "); ok {
+		n, _, _ := strings.Cut(rest, " ")
+		return "signal: " + n
+	}
+	return s
 }
 
 func writeStatus(w io.Writer, si *ServiceInfo) {

@@ -98,7 +98,7 @@ func TestCLIOutputs(t *testing.T) {
 		return Response{}
 	}
 	code, out, _ := runCLI(t, path, nil, "list")
-	want := "[{+}     ] boot\n {+}       d (pid: 123)\n { }<<     a\n    >>{ }  b\n      {X}  c (exited 1)\n      {-}  e\n {s}       f\n"
+	want := "[[+]     ] boot\n[{+}     ] d (pid: 123)\n[{ }<<   ] a\n[   >>{ }] b\n[     {X}] c (exit status: 1)\n[     {-}] e\n[{s}     ] f\n"
 	if code != 0 || out != want {
 		t.Errorf("list:\n%s\nwant:\n%s", out, want)
 	}

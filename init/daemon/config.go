@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -19,6 +20,7 @@ type Config struct {
 	LogFile      string
 	EnvFile      string
 	Services     []string
+	ReadyFD      int  // -F: write the socket path here once it accepts commands; -1 = none
 	PID1         bool // we are process 1 (set by the caller)
 	Help         bool
 }
@@ -34,12 +36,13 @@ const Usage = `usage: ginit [options] [service...]
   -q, --quiet              only errors on the console
   -l, --log-file FILE      write ginit's log to FILE
   -e, --env-file FILE      global environment file
+  -F, --ready-fd FD        write the control socket path to FD once it accepts commands
   service...               services to start (default: boot)
 `
 
 // ParseArgs parses dinit-compatible flags. Long options accept --opt=value.
 func ParseArgs(args []string) (Config, error) {
-	var c Config
+	c := Config{ReadyFD: -1}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, val, hasVal := a, "", false
@@ -71,6 +74,15 @@ func ParseArgs(args []string) (Config, error) {
 			c.LogFile, err = value()
 		case "-e", "--env-file":
 			c.EnvFile, err = value()
+		case "-F", "--ready-fd":
+			var v string
+			if v, err = value(); err == nil {
+				n, perr := strconv.Atoi(v)
+				if perr != nil || n < 0 {
+					err = fmt.Errorf("option %s: %q is not a file descriptor number", name, v)
+				}
+				c.ReadyFD = n
+			}
 		case "-s", "--system":
 			c.System = true
 		case "-m", "--system-mgr":

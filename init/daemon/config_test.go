@@ -12,10 +12,11 @@ func TestParseArgs(t *testing.T) {
 		wantErr bool
 	}{
 		{[]string{"-d", "a", "--services-dir=b", "-p", "/s", "-q", "x", "y"},
-			Config{ServicesDirs: []string{"a", "b"}, SocketPath: "/s", Quiet: true, Services: []string{"x", "y"}}, false},
+			Config{ServicesDirs: []string{"a", "b"}, SocketPath: "/s", Quiet: true, Services: []string{"x", "y"}, ReadyFD: -1}, false},
 		{[]string{"--container", "-l", "log", "-e", "env", "--user"},
-			Config{Container: true, LogFile: "log", EnvFile: "env", User: true}, false},
-		{[]string{"-t", "-m", "-s"}, Config{Container: true, SystemMgr: true, System: true}, false},
+			Config{Container: true, LogFile: "log", EnvFile: "env", User: true, ReadyFD: -1}, false},
+		{[]string{"-t", "-m", "-s", "-F", "3"}, Config{Container: true, SystemMgr: true, System: true, ReadyFD: 3}, false},
+		{[]string{"--ready-fd=x"}, Config{}, true},
 		{[]string{"-d"}, Config{}, true},
 		{[]string{"--bogus"}, Config{}, true},
 		{[]string{"-s", "-u"}, Config{}, true},

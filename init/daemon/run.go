@@ -96,6 +96,7 @@ type Daemon struct {
 	mu        sync.Mutex // guards the fields below (Observe runs on the manager goroutine)
 	logOpen   bool
 	bootWrote bool
+	readySent bool
 	srv       *control.Server
 	srvCancel context.CancelFunc
 
@@ -323,6 +324,15 @@ func (d *Daemon) openControl(ctx context.Context, path string) error {
 	sctx, cancel := context.WithCancel(ctx)
 	d.srv, d.srvCancel = srv, cancel
 	go func() { _ = srv.Serve(sctx) }()
+	if fd := d.cfg.ReadyFD; fd >= 0 && !d.readySent {
+		// dinit's -F: the socket listens now, so commands are accepted.
+		d.readySent = true
+		f := os.NewFile(uintptr(fd), "ready-fd")
+		if _, err := f.WriteString(path + "\n"); err != nil {
+			d.log.Printf("ready-fd %d: %v", fd, err)
+		}
+		f.Close()
+	}
 	return nil
 }
 

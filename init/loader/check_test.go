@@ -11,8 +11,8 @@ func TestCheckMainReportsEveryProblem(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, map[string]string{
 		"boot":  "type = internal\ndepends-on: a\ndepends-on: b\nwaits-for: c1\n",
-		"a":     "command = /no/such/binary\n",
-		"b":     "command = /bin/true\nrestart = sometimes\n",
+		"a":     "type = process\ncommand = /no/such/binary\n",
+		"b":     "type = process\ncommand = /bin/true\nrestart = sometimes\n",
 		"c1":    "type = internal\ndepends-on: c2\n",
 		"c2":    "type = internal\ndepends-on: c1\n",
 		"clean": "type = internal\n",
@@ -24,7 +24,7 @@ func TestCheckMainReportsEveryProblem(t *testing.T) {
 		wantNone []string
 	}{
 		{[]string{"-d", dir}, 1, []string{
-			filepath.Join(dir, "b") + ":2: setting 'restart'",
+			filepath.Join(dir, "b") + ":3: setting 'restart'",
 			"cycle: c1 -> c2 -> c1",
 			"warning: " + filepath.Join(dir, "a") + ": service 'a': command /no/such/binary",
 			"2 error(s)",

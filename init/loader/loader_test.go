@@ -114,7 +114,10 @@ chain-to = next
 }
 
 func TestDefaults(t *testing.T) {
-	l, _ := newLoader(t, map[string]string{"sd/a": "command = /bin/true\n"})
+	l, _ := newLoader(t, map[string]string{"sd/a": "type = process\ncommand = /bin/true\n", "sd/empty": ""})
+	if d, err := l.Load("empty"); err != nil || d.Type != service.TypeInternal {
+		t.Errorf("an empty description: %+v, %v (want type internal, as dinit)", d, err)
+	}
 	d, err := l.Load("a")
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +186,6 @@ func TestErrorsNameFileLineSetting(t *testing.T) {
 		{"securebits", "command = /bin/x\nsecurebits = noroot sometimes\n", 2, []string{"securebits", "sometimes"}, false},
 		{"consumes itself", "command = /bin/x\nconsumer-of = bad\n", 2, []string{"consumer-of", "its own output"}, false},
 		{"option", "command = /bin/x\noptions: pass-cs-fd\n", 2, []string{"pass-cs-fd", "not supported yet"}, true},
-		{"colon for scalar", "command: /bin/x\n", 1, []string{"command", "'='"}, false},
 		{"plus-equals", "command = /bin/x\nrestart += yes\n", 2, []string{"'+='"}, false},
 		{"unterminated quote", "command = /bin/x \"oops\n", 1, []string{"unterminated"}, false},
 		{"bad continuation", "command = /bin/x \\\nrestart = no\n", 1, []string{"backslash"}, false},
@@ -191,7 +193,7 @@ func TestErrorsNameFileLineSetting(t *testing.T) {
 		{"no such user", "command = /bin/x\nrun-as = mallory\n", 2, []string{"run-as", "mallory"}, false},
 		{"unknown meta", "@frob x\n", 1, []string{"@frob"}, false},
 		{"missing include", "command = /bin/x\n@include nothere\n", 2, []string{"nothere"}, false},
-		{"no command", "type = scripted\n", 0, []string{"needs a command"}, false},
+		{"no command", "type = scripted\n", 0, []string{"'command' setting not specified"}, false},
 		{"bgprocess no pidfile", "type = bgprocess\ncommand = /bin/x\n", 0, []string{"pid-file"}, false},
 		{"self dep", "type = internal\ndepends-on: bad\n", 0, []string{"depends on itself"}, false},
 	}

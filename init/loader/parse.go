@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,9 +38,8 @@ type parser struct {
 
 // setting handles one setting; ws are the value's words after substitution.
 type setting struct {
-	list bool // takes `key: value` (also accepts `=`)
-	add  bool // accepts `+=`
-	fn   func(p *parser, rl *rawLine, ws []string) error
+	add bool // accepts `+=`
+	fn  func(p *parser, rl *rawLine, ws []string) error
 }
 
 // notSupported settings are dinit's that ginit does not implement yet.
@@ -63,14 +63,14 @@ func settingsTable() map[string]setting {
 		"start-timeout":          {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StartTimeout) })},
 		"stop-timeout":           {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StopTimeout) })},
 		"pid-file":               {fn: oneWord(func(p *parser, v string) error { p.d.PIDFile = p.rel(v); return nil })},
-		"depends-on":             {list: true, fn: depFn(service.DepRegular)},
-		"depends-ms":             {list: true, fn: depFn(service.DepMilestone)},
-		"waits-for":              {list: true, fn: depFn(service.DepWaitsFor)},
-		"before":                 {list: true, fn: depFn(service.DepBefore)},
-		"after":                  {list: true, fn: depFn(service.DepAfter)},
-		"depends-on.d":           {list: true, fn: dotDFn(service.DepRegular)},
-		"depends-ms.d":           {list: true, fn: dotDFn(service.DepMilestone)},
-		"waits-for.d":            {list: true, fn: dotDFn(service.DepWaitsFor)},
+		"depends-on":             {fn: depFn(service.DepRegular)},
+		"depends-ms":             {fn: depFn(service.DepMilestone)},
+		"waits-for":              {fn: depFn(service.DepWaitsFor)},
+		"before":                 {fn: depFn(service.DepBefore)},
+		"after":                  {fn: depFn(service.DepAfter)},
+		"depends-on.d":           {fn: dotDFn(service.DepRegular)},
+		"depends-ms.d":           {fn: dotDFn(service.DepMilestone)},
+		"waits-for.d":            {fn: dotDFn(service.DepWaitsFor)},
 		"chain-to":               {fn: oneWord(setChainTo)},
 		"socket-listen":          {fn: oneWord(func(p *parser, v string) error { p.d.SocketListen = p.rel(v); return nil })},
 		"socket-permissions":     {fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o7777, &p.d.SocketPermissions) })},
@@ -86,9 +86,9 @@ func settingsTable() map[string]setting {
 		"logfile-gid":            {fn: oneWord(func(p *parser, v string) error { p.logGIDSet = true; return p.group(v, &p.d.LogFileGID) })},
 		"log-buffer-size":        {fn: oneWord(func(p *parser, v string) error { return parseInt(v, 1, 1<<30, &p.d.LogBufferSize) })},
 		"log-max-size":           {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.LogMaxSize) })},
-		"options":                {list: true, fn: setOptions},
+		"options":                {fn: setOptions},
 		"consumer-of":            {fn: oneWord(setConsumerOf)},
-		"load-options":           {list: true, fn: func(p *parser, rl *rawLine, ws []string) error { return nil }}, // first pass
+		"load-options":           {fn: func(p *parser, rl *rawLine, ws []string) error { return nil }}, // first pass
 		"inittab-id":             {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 4, &p.d.InittabID) })},
 		"inittab-line":           {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 32, &p.d.InittabLine) })},
 		"rlimit-nofile":          {fn: rlimitFn("nofile")},
@@ -101,7 +101,7 @@ func settingsTable() map[string]setting {
 		"umask":                  {fn: oneWord(setUmask)},
 		"run-in-cgroup":          {fn: oneWord(func(p *parser, v string) error { p.d.RunInCgroup = v; return nil })},
 		"chroot":                 {fn: oneWord(func(p *parser, v string) error { p.d.Chroot = p.rel(v); return nil })},
-		"unshare":                {list: true, fn: setUnshare},
+		"unshare":                {fn: setUnshare},
 		"memory-max":             {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.MemoryMax) })},
 		"pids-max":               {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, math.MaxInt64, &p.d.PidsMax) })},
 		"capabilities":           {add: true, fn: setCapabilities},
@@ -117,7 +117,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 	d := &service.Description{
 		Name:                 name,
 		File:                 path,
-		Type:                 service.TypeProcess,
+		Type:                 service.TypeInternal, // dinit's default
 		Restart:              service.RestartYes,
 		RestartDelay:         defaultRestartDelay,
 		RestartLimitInterval: defaultLimitInterval,
@@ -192,9 +192,12 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 	if d.LoadOptions.ExportServiceName {
 		env.set("DINIT_SERVICE", name)
 	}
-	// run-as for export-passwd-vars: find it early (its value may only use
-	// $1 and the daemon environment).
+	// export-passwd-vars: the run-as user's (or, without run-as, ginit's own
+	// user's) USER, LOGNAME, HOME, SHELL, UID and GID; the env-file wins
+	// where it sets them too. run-as may only use $1 and the daemon
+	// environment here.
 	if d.LoadOptions.ExportPasswdVars {
+		who, at := strconv.Itoa(os.Getuid()), (*rawLine)(nil)
 		for i := range lines {
 			if lines[i].key != "run-as" {
 				continue
@@ -203,17 +206,21 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 			if err != nil || len(ws) != 1 {
 				break // reported in the second pass
 			}
-			user, _, _ := strings.Cut(ws[0], ":")
-			pw, err := lookupPasswd(l.passwdFile(), user)
-			if err != nil {
-				return nil, nil, p.errf(&lines[i], "%w", err)
+			who, _, _ = strings.Cut(ws[0], ":")
+			at = &lines[i]
+		}
+		pw, err := lookupPasswd(l.passwdFile(), who)
+		if err != nil {
+			if at != nil {
+				return nil, nil, p.errf(at, "%w", err)
 			}
-			env.set("USER", pw.name)
-			env.set("LOGNAME", pw.name)
-			env.set("HOME", pw.home)
-			env.set("SHELL", pw.shel)
-			env.set("UID", strconv.Itoa(pw.uid))
-			env.set("GID", strconv.Itoa(pw.gid))
+			return nil, nil, &Error{File: path, Service: name, Setting: "load-options", Err: fmt.Errorf("export-passwd-vars: %w", err)}
+		}
+		for _, kv := range [][2]string{{"USER", pw.name}, {"LOGNAME", pw.name}, {"HOME", pw.home},
+			{"SHELL", pw.shel}, {"UID", strconv.Itoa(pw.uid)}, {"GID", strconv.Itoa(pw.gid)}} {
+			if _, set := env.get(kv[0]); !set {
+				env.set(kv[0], kv[1])
+			}
 		}
 	}
 	for _, k := range env.keys {
@@ -261,9 +268,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 				return nil, nil, p.errf(rl, "'+=' is only for command, stop-command, capabilities and securebits")
 			}
 		case ":":
-			if !s.list {
-				return nil, nil, p.errf(rl, "use '=' for this setting (':' is for dependencies and lists)")
-			}
+			// dinit takes ':' for every setting, as '='.
 		}
 		ws, err := words(rl.val, p.lookup)
 		if err != nil {
@@ -313,11 +318,14 @@ func (p *parser) validate() error {
 	switch d.Type {
 	case service.TypeProcess, service.TypeBGProcess, service.TypeScripted:
 		if len(d.Command) == 0 {
-			return fail("type %s needs a command", d.Type)
+			return fail("'command' setting not specified (type %s needs one)", d.Type)
 		}
 	case service.TypeInternal, service.TypeTriggered:
+		// As dinit: a warning, not an error (internal is also the type
+		// of a description that names none).
 		if len(d.Command) > 0 || len(d.StopCommand) > 0 {
-			return fail("type %s runs no command; remove command/stop-command or choose another type", d.Type)
+			p.l.logf("%s: service '%s': 'command'/'stop-command' specified, but ignored for type %s (the default type; set type = process?)", d.File, d.Name, d.Type)
+			d.Command, d.StopCommand = nil, nil
 		}
 	}
 	if d.Type == service.TypeBGProcess && d.PIDFile == "" {

@@ -35,10 +35,12 @@ type Main struct {
 func NewMain(console io.Writer) *Main {
 	m := &Main{now: time.Now, done: make(chan struct{})}
 	if console != nil {
-		m.console = make(chan string, consoleQueue)
+		ch := make(chan string, consoleQueue)
+		m.console = ch
 		go func() {
 			defer close(m.done)
-			for line := range m.console {
+			// ch, not m.console: Close may nil the field before this runs.
+			for line := range ch {
 				_, _ = io.WriteString(console, line)
 			}
 		}()

@@ -65,14 +65,13 @@ var namespaceFlags = map[string]uintptr{
 // credentials fills in run-as, chroot, namespaces and the thread set-up.
 func (s *Supervisor) credentials(d *service.Description, st *setup) error {
 	if d.RunAs != "" {
-		cred, home, err := lookupRunAs(d.RunAs)
+		// load-options export-passwd-vars was applied by the loader, in
+		// d.Env, where the service's env-file takes precedence over it.
+		cred, _, err := lookupRunAs(d.RunAs)
 		if err != nil {
 			return err
 		}
 		st.sys.Credential = cred
-		if d.LoadOptions.ExportPasswdVars && home != nil {
-			st.env = mergeEnv(st.env, home)
-		}
 	}
 	st.sys.Chroot = d.Chroot
 	for _, ns := range d.Unshare {
