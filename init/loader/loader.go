@@ -102,11 +102,12 @@ func ValidName(name string) error {
 }
 
 // find returns the description file for name: `name` in the first directory
-// that has it, or for an instance `base@arg` the template `base@`.
+// that has it; for an instance `base@arg` the file `base`, as dinit has it,
+// or else `base@`.
 func (l *Loader) find(name string) (string, error) {
 	cands := []string{name}
 	if base, _, ok := strings.Cut(name, "@"); ok {
-		cands = append(cands, base+"@")
+		cands = []string{base, base + "@"}
 	}
 	for _, dir := range l.Dirs {
 		for _, c := range cands {

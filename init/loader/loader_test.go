@@ -340,3 +340,19 @@ func TestConsumerOf(t *testing.T) {
 		t.Errorf("second consumer: %v", err)
 	}
 }
+
+func TestInstanceUsesBaseFile(t *testing.T) {
+	l, _ := newLoader(t, map[string]string{
+		"sd/greet":  "type = process\ncommand = /bin/echo $1\n",
+		"sd/other@": "type = process\ncommand = /bin/echo other $1\n",
+	})
+	for name, want := range map[string][]string{
+		"greet@world": {"/bin/echo", "world"},
+		"other@x":     {"/bin/echo", "other", "x"},
+	} {
+		d, err := l.Load(name)
+		if err != nil || !reflect.DeepEqual(d.Command, want) {
+			t.Errorf("%s: %v, %v; want command %q", name, d, err, want)
+		}
+	}
+}

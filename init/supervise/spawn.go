@@ -195,7 +195,7 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		return nil
 	}
 	if d.ConsumerOf != "" {
-		r, _, err := s.outputPipe(d.ConsumerOf)
+		r, _, err := s.outputPipe(d.ConsumerOf, d.Name)
 		if err != nil {
 			return fmt.Errorf("consumer-of %s: %w", d.ConsumerOf, err)
 		}
@@ -237,7 +237,7 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		out, err = logging.OpenFile(d.LogFile, os.FileMode(d.LogFilePermissions), d.LogFileUID, d.LogFileGID)
 	case service.LogPipe:
 		var w *os.File
-		if _, w, err = s.outputPipe(d.Name); err != nil {
+		if _, w, err = s.outputPipe(d.Name, d.Name); err != nil {
 			return fmt.Errorf("log-type pipe: %w", err)
 		}
 		st.setFD(1, w) // kept open by the supervisor: not in st.close
@@ -350,36 +350,55 @@ func unwrapPath(err error) error {
 	return err
 }
 
+// outPipe is the pipe from a log-type = pipe service to its consumer.
+type outPipe struct {
+	r, w  *os.File
+	users map[string]bool // services holding it: the producer and/or its consumer
+}
+
 // outputPipe is the pipe from a log-type = pipe service to its consumer
-// (consumer-of). It is made at first use by either side and the supervisor
-// keeps both ends until the producer is released, so either may restart
-// without the other seeing EOF or EPIPE; output waits in the pipe (and the
-// producer blocks once it is full) while no consumer runs.
-func (s *Supervisor) outputPipe(producer string) (r, w *os.File, err error) {
+// (consumer-of), for user (one of the two). It is made at first use by
+// either side and kept until both have been released, so either may
+// restart or stop without the other seeing EOF or EPIPE, and nothing
+// written is lost; output waits in the pipe (the producer blocks once it
+// is full) while no consumer runs.
+func (s *Supervisor) outputPipe(producer, user string) (r, w *os.File, err error) {
 	s.mu.Lock()
 	p, ok := s.pipes[producer]
 	s.mu.Unlock()
-	if ok {
-		return p[0], p[1], nil
-	}
-	if r, w, err = os.Pipe(); err != nil {
-		return nil, nil, err
+	if !ok {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return nil, nil, err
+		}
+		s.mu.Lock()
+		if p, ok = s.pipes[producer]; ok { // made meanwhile by the other side
+			pr.Close()
+			pw.Close()
+		} else {
+			p = &outPipe{r: pr, w: pw, users: map[string]bool{}}
+			s.pipes[producer] = p
+		}
+		s.mu.Unlock()
 	}
 	s.mu.Lock()
-	if p, ok := s.pipes[producer]; ok { // made meanwhile by the other side
-		s.mu.Unlock()
-		r.Close()
-		w.Close()
-		return p[0], p[1], nil
-	}
-	s.pipes[producer] = [2]*os.File{r, w}
+	first := !p.users[user]
+	p.users[user] = true
 	s.mu.Unlock()
-	s.onRelease(producer, func() {
-		s.mu.Lock()
-		delete(s.pipes, producer)
-		s.mu.Unlock()
-		r.Close()
-		w.Close()
-	})
-	return r, w, nil
+	if first {
+		s.onRelease(user, func() {
+			s.mu.Lock()
+			delete(p.users, user)
+			last := len(p.users) == 0 && s.pipes[producer] == p
+			if last {
+				delete(s.pipes, producer)
+			}
+			s.mu.Unlock()
+			if last {
+				p.r.Close()
+				p.w.Close()
+			}
+		})
+	}
+	return p.r, p.w, nil
 }

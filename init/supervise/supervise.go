@@ -53,8 +53,8 @@ type Supervisor struct {
 	extras  map[string][]func() // per-service resources freed by Release
 	startPG map[string]int      // service name -> process group of its last start command
 	notify  map[string]*notifySock
-	listen  map[string]*os.File    // service name -> socket-listen socket
-	pipes   map[string][2]*os.File // producer name -> its output pipe (read, write)
+	listen  map[string]*os.File // service name -> socket-listen socket
+	pipes   map[string]*outPipe // producer name -> its output pipe
 	// inflight counts forks running without the lock; while any is, the
 	// reaper keeps exits of unknown pids in early (see Spawn).
 	inflight int
@@ -104,7 +104,7 @@ func New(cfg Config) (*Supervisor, error) {
 		notify:  map[string]*notifySock{},
 		listen:  map[string]*os.File{},
 		early:   map[int]service.ExitStatus{},
-		pipes:   map[string][2]*os.File{},
+		pipes:   map[string]*outPipe{},
 	}
 	signal.Notify(s.sig, syscall.SIGCHLD)
 	if cfg.CgroupRoot != "" {

@@ -34,4 +34,11 @@ func TestConsumerOfPipe(t *testing.T) {
 	if st := in.state("producer"); st != "started" {
 		t.Errorf("producer is %s after the consumer restarted", st)
 	}
+	// Stopping the producer must not end the consumer's input either.
+	before := in.mustCtl("status", "consumer").out
+	in.mustCtl("stop", "producer")
+	in.waitState("producer", "stopped")
+	if after := in.mustCtl("status", "consumer").out; after != before || in.state("consumer") != "started" {
+		t.Errorf("the consumer changed when the producer stopped:\n%s\nthen\n%s", before, after)
+	}
 }
