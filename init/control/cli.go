@@ -49,6 +49,9 @@ Options (before or after the command):
   -p, --socket-path PATH   control socket (else $GINIT_SOCKET_PATH, else the default)
   -u, --user               talk to the user instance ($XDG_RUNTIME_DIR/ginitctl)
   -s, --system             talk to the system instance
+  -o, --offline            enable/disable only: edit the service directories
+                           directly, without a running ginit
+  -d, --services-dir DIR   with --offline: a service directory (repeatable)
   --quiet                  print only errors
   --help                   this text
   --version                print the version
@@ -93,6 +96,8 @@ var cliCommands = map[string]cmdSpec{
 type cliArgs struct {
 	socket        string
 	user, quiet   bool
+	offline       bool     // -o: enable/disable by editing files, no daemon
+	dirs          []string // -d: service directories for --offline
 	help, version bool
 	cmd           string
 	flags         map[string]string
@@ -114,7 +119,7 @@ func parseCLI(args []string) (*cliArgs, error) {
 		}
 		name, val, hasVal := strings.Cut(s, "=")
 		switch name {
-		case "-p", "--socket-path", "--from":
+		case "-p", "--socket-path", "--from", "-d", "--services-dir":
 			if !hasVal {
 				if i+1 >= len(args) {
 					return nil, fmt.Errorf("option %s needs an argument", name)
@@ -125,6 +130,8 @@ func parseCLI(args []string) (*cliArgs, error) {
 			if name == "--from" {
 				a.flags[name] = val
 				cmdFlags = append(cmdFlags, name)
+			} else if name == "-d" || name == "--services-dir" {
+				a.dirs = append(a.dirs, val)
 			} else {
 				a.socket = val
 			}
@@ -140,6 +147,8 @@ func parseCLI(args []string) (*cliArgs, error) {
 			a.user = false
 		case "--quiet", "-q":
 			a.quiet = true
+		case "-o", "--offline":
+			a.offline = true
 		case "--help", "-h":
 			a.help = true
 		case "--version":
@@ -297,6 +306,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 			}
 		}
 		return ExitOK
+	}
+	if a.offline || len(a.dirs) > 0 {
+		return runOffline(a, stdout, stderr, env)
 	}
 	req, err := buildRequest(a, env)
 	if err != nil {

@@ -3,9 +3,10 @@ package daemon
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"ginit/init/loader"
 )
 
 // Config is ginit's command line.
@@ -138,17 +139,7 @@ func (c *Config) Finish(getenv func(string) string, uid int) {
 		c.Services = []string{"boot"}
 	}
 	if len(c.ServicesDirs) == 0 {
-		if c.User {
-			if x := getenv("XDG_CONFIG_HOME"); x != "" {
-				c.ServicesDirs = append(c.ServicesDirs, filepath.Join(x, "dinit.d"))
-			}
-			if h := getenv("HOME"); h != "" {
-				c.ServicesDirs = append(c.ServicesDirs, filepath.Join(h, ".config", "dinit.d"))
-			}
-			c.ServicesDirs = append(c.ServicesDirs, "/etc/dinit.d/user", "/usr/lib/dinit.d/user", "/usr/local/lib/dinit.d/user")
-		} else {
-			c.ServicesDirs = []string{"/etc/ginit.d", "/etc/dinit.d", "/run/dinit.d", "/usr/local/lib/dinit.d", "/lib/dinit.d"}
-		}
+		c.ServicesDirs = loader.DefaultDirs(c.User, getenv)
 	}
 	if c.EnvFile == "" && c.System && !c.User {
 		if _, err := os.Stat("/etc/ginit/environment"); err == nil {

@@ -46,7 +46,7 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string) int {
 		}
 	}
 	if len(dirs) == 0 {
-		dirs = []string{"/etc/ginit.d", "/etc/dinit.d", "/run/dinit.d", "/usr/local/lib/dinit.d", "/lib/dinit.d"}
+		dirs = DefaultDirs(false, func(string) string { return "" })
 	}
 	if len(names) == 0 {
 		names = []string{"boot"}

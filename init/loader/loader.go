@@ -412,3 +412,20 @@ func (l *Loader) Check(names []string) ([]*service.Description, []error) {
 	}
 	return descs, errs
 }
+
+// DefaultDirs are the service directories used when none are given: for a
+// user instance under $XDG_CONFIG_HOME (or ~/.config) and the shared user
+// directories, else the system ones.
+func DefaultDirs(user bool, getenv func(string) string) []string {
+	if !user {
+		return []string{"/etc/ginit.d", "/etc/dinit.d", "/run/dinit.d", "/usr/local/lib/dinit.d", "/lib/dinit.d"}
+	}
+	var dirs []string
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
+		dirs = append(dirs, filepath.Join(x, "dinit.d"))
+	}
+	if h := getenv("HOME"); h != "" {
+		dirs = append(dirs, filepath.Join(h, ".config", "dinit.d"))
+	}
+	return append(dirs, "/etc/dinit.d/user", "/usr/lib/dinit.d/user", "/usr/local/lib/dinit.d/user")
+}
