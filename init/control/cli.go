@@ -382,15 +382,29 @@ func report(a *cliArgs, req *Request, resp *Response, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "ginitctl: the log of service '%s' was truncated\n", req.Service)
 		}
 	case "restart":
-		if !req.NoWait {
+		if req.NoWait {
+			out("Issued restart command successfully for service '%s'.\n", req.Service)
+		} else {
 			out("Service restarted.\n")
 		}
 	case "start", "stop", "wake":
-		if !req.NoWait {
+		if req.NoWait {
+			verb := "start"
+			if a.cmd == "stop" {
+				verb = "stop"
+			}
+			out("Issued %s command successfully for service '%s'.\n", verb, req.Service)
+		} else {
 			out("Service '%s' %s.\n", req.Service, cliVerbs[a.cmd])
 		}
 	case "shutdown":
 		out("Shutting down (%s).\n", req.Shutdown)
+	case "add-dep", "rm-dep":
+		verb := "added"
+		if a.cmd == "rm-dep" {
+			verb = "removed"
+		}
+		out("Service '%s': dependency '%s' %s\n", req.Service, req.DepTarget, verb)
 	default:
 		if v, ok := cliVerbs[a.cmd]; ok {
 			out("Service '%s' %s.\n", req.Service, v)

@@ -30,7 +30,7 @@ func TestCLIRequestMapping(t *testing.T) {
 		out  string
 	}{
 		{[]string{"start", "foo"}, Request{Op: OpStart, Service: "foo"}, "Service 'foo' started.\n"},
-		{[]string{"start", "--no-wait", "--pin", "foo"}, Request{Op: OpStart, Service: "foo", NoWait: true, Pin: true}, ""},
+		{[]string{"start", "--no-wait", "--pin", "foo"}, Request{Op: OpStart, Service: "foo", NoWait: true, Pin: true}, "Issued start command successfully for service 'foo'.\n"},
 		{[]string{"--pin", "start", "foo"}, Request{Op: OpStart, Service: "foo", Pin: true}, "Service 'foo' started.\n"},
 		{[]string{"stop", "--force", "--ignore-unstarted", "foo"}, Request{Op: OpStop, Service: "foo", Force: true, IgnoreUnstarted: true}, "Service 'foo' stopped.\n"},
 		{[]string{"restart", "foo", "--force"}, Request{Op: OpRestart, Service: "foo", Force: true}, "Service restarted.\n"},
@@ -39,8 +39,8 @@ func TestCLIRequestMapping(t *testing.T) {
 		{[]string{"unpin", "foo"}, Request{Op: OpUnpin, Service: "foo"}, "Service 'foo' unpinned.\n"},
 		{[]string{"reload", "foo"}, Request{Op: OpReload, Service: "foo"}, "Service 'foo' reloaded.\n"},
 		{[]string{"unload", "foo"}, Request{Op: OpUnload, Service: "foo"}, "Service 'foo' unloaded.\n"},
-		{[]string{"add-dep", "waits-for", "a", "b"}, Request{Op: OpAddDep, Service: "a", DepType: "waits-for", DepTarget: "b"}, ""},
-		{[]string{"rm-dep", "need", "a", "b"}, Request{Op: OpRmDep, Service: "a", DepType: "need", DepTarget: "b"}, ""},
+		{[]string{"add-dep", "waits-for", "a", "b"}, Request{Op: OpAddDep, Service: "a", DepType: "waits-for", DepTarget: "b"}, "Service 'a': dependency 'b' added\n"},
+		{[]string{"rm-dep", "need", "a", "b"}, Request{Op: OpRmDep, Service: "a", DepType: "need", DepTarget: "b"}, "Service 'a': dependency 'b' removed\n"},
 		{[]string{"enable", "--from", "a", "b"}, Request{Op: OpEnable, Service: "b", From: "a"}, "Service 'b' enabled.\n"},
 		{[]string{"disable", "b"}, Request{Op: OpDisable, Service: "b"}, "Service 'b' disabled.\n"},
 		{[]string{"setenv", "A=1", "HOME"}, Request{Op: OpSetEnv, Env: []string{"A=1", "HOME=/home/u"}}, ""},

@@ -264,7 +264,10 @@ func (m *Manager) depOp(add bool, kind DepKind, from, to string) error {
 	}
 	f.desc = &nd
 	m.linkDeps(f)
-	if f.state != Stopped || m.wanted(f) {
+	// As dinit: a new dependency of a service that is already up does not
+	// start its target (`wake` does); it holds a target that runs, and a
+	// service still starting waits for it.
+	if (f.state != Stopped || m.wanted(f)) && (t.state != Stopped || f.state == Starting || f.state == Stopped) {
 		m.hold(f.edgeTo(t, kind))
 	}
 	m.enqueue(f)

@@ -532,6 +532,10 @@ func TestAddRemoveDep(t *testing.T) {
 	if err := h.m.DepOp(h.ctx, true, DepWaitsFor, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
+	h.wantState("b", Stopped) // as dinit: the new edge does not start it
+	if err := h.m.Wake(h.ctx, "b", false); err != nil {
+		t.Fatal(err)
+	}
 	h.wantState("b", Started)
 	if err := h.m.DepOp(h.ctx, true, DepRegular, "b", "a"); err == nil {
 		t.Fatal("cycle accepted")
@@ -716,4 +720,28 @@ func TestRestartWaitsForStarted(t *testing.T) {
 	if c := h.sp.count("a", ProcStart); c != 2 {
 		t.Errorf("%d start processes, want 2", c)
 	}
+}
+
+// add-dep to a started service does not start a stopped target (dinit);
+// wake then starts it and the new edge keeps it up.
+func TestAddDepDoesNotStartTarget(t *testing.T) {
+	h := newHarness(t, svcDesc("main", TypeInternal), svcDesc("secondary", TypeInternal))
+	if err := h.m.Start(h.ctx, "main", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Load(h.ctx, "secondary"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.DepOp(h.ctx, true, DepWaitsFor, "main", "secondary"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("secondary", Stopped)
+	if err := h.m.Wake(h.ctx, "secondary", false); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("secondary", Started)
+	if err := h.m.DepOp(h.ctx, false, DepWaitsFor, "main", "secondary"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("secondary", Stopped) // nothing wants it any more
 }
