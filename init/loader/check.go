@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,10 +72,20 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string) int {
 	for _, w := range warns {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
+	var all []error
+	for _, err := range errs {
+		var list ErrorList
+		if errors.As(err, &list) {
+			all = append(all, list...)
+		} else {
+			all = append(all, err)
+		}
+	}
+	errs = all
 	for _, err := range errs {
 		fmt.Fprintf(stdout, "error: %v\n", err)
 	}
-	fmt.Fprintf(stdout, "%d service(s) checked, %d error(s), %d warning(s)\n", len(descs), len(errs), len(warns))
+	fmt.Fprintf(stdout, "%d service(s) loaded, %d error(s), %d warning(s)\n", len(descs), len(errs), len(warns))
 	if len(errs) > 0 {
 		return 1
 	}

@@ -29,7 +29,7 @@ func TestCheckMainReportsEveryProblem(t *testing.T) {
 			"warning: " + filepath.Join(dir, "a") + ": service 'a': command /no/such/binary",
 			"2 error(s)",
 		}, nil},
-		{[]string{"-d", dir, "clean"}, 0, []string{"1 service(s) checked, 0 error(s)"}, []string{"error:"}},
+		{[]string{"-d", dir, "clean"}, 0, []string{"1 service(s) loaded, 0 error(s)"}, []string{"error:"}},
 		{[]string{"-d", dir, "ghost"}, 1, []string{"service 'ghost' not found"}, nil},
 		{[]string{"-x"}, 2, nil, nil},
 	}

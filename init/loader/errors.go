@@ -93,3 +93,18 @@ func invalid(v string, expected string) error {
 	}
 	return fmt.Errorf("invalid value %q (expected %s)", v, expected)
 }
+
+// ErrorList is several problems in one description, in line order.
+// errors.As finds the first *Error in it.
+type ErrorList []error
+
+func (l ErrorList) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Unwrap gives errors.Is and errors.As every problem.
+func (l ErrorList) Unwrap() []error { return l }

@@ -356,3 +356,25 @@ func TestInstanceUsesBaseFile(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryBadLineReported(t *testing.T) {
+	l, dir := newLoader(t, map[string]string{
+		"sd/bad": "type = process\ncommand = /bin/x\nrestart = maybe\nfrobnicate = 1\nnice = 99\n",
+	})
+	_, err := l.Load("bad")
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 3 {
+		t.Fatalf("want 3 errors, got %v", err)
+	}
+	f := filepath.Join(dir, "sd/bad")
+	for i, line := range []int{3, 4, 5} {
+		var le *Error
+		if !errors.As(list[i], &le) || le.File != f || le.Line != line {
+			t.Errorf("error %d = %v, want %s:%d", i, list[i], f, line)
+		}
+	}
+	var first *Error
+	if !errors.As(err, &first) || first.Line != 3 || !IsLoadError(err) {
+		t.Errorf("errors.As on the list gives %v", first)
+	}
+}

@@ -239,53 +239,67 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		return l.daemonEnv(k)
 	}
 
+	// Every bad line is reported, not just the first (ginit-check shows
+	// them all); the description is then refused as a whole.
 	table := settingsTable()
+	var errs ErrorList
 	for i := range lines {
-		rl := &lines[i]
-		if rl.key == "@meta" {
-			f := strings.Fields(rl.val)
-			if len(f) >= 1 && f[0] == "enable-via" {
-				if len(f) != 2 {
-					return nil, nil, p.errf(rl, "@meta enable-via: expected one service name")
-				}
-				if err := ValidName(f[1]); err != nil {
-					return nil, nil, p.errf(rl, "@meta enable-via: %w", err)
-				}
-				d.EnableVia = f[1]
-			}
-			continue // other @meta lines are for other tools
+		if err := p.apply(table, &lines[i]); err != nil {
+			errs = append(errs, err)
 		}
-		if what, ok := notSupported[rl.key]; ok {
-			return nil, nil, p.errf(rl, "%s: %w", what, ErrNotSupported)
-		}
-		s, ok := table[rl.key]
-		if !ok {
-			return nil, nil, p.errf(rl, "unknown setting")
-		}
-		switch rl.op {
-		case "+=":
-			if !s.add {
-				return nil, nil, p.errf(rl, "'+=' is only for command, stop-command, capabilities and securebits")
-			}
-		case ":":
-			// dinit takes ':' for every setting, as '='.
-		}
-		ws, err := words(rl.val, p.lookup)
-		if err != nil {
-			return nil, nil, p.errf(rl, "%w", err)
-		}
-		if err := s.fn(p, rl, ws); err != nil {
-			var le *Error
-			if errors.As(err, &le) {
-				return nil, nil, err
-			}
-			return nil, nil, p.errf(rl, "%w", err)
-		}
+	}
+	switch len(errs) {
+	case 0:
+	case 1:
+		return nil, nil, errs[0]
+	default:
+		return nil, nil, errs
 	}
 	if err := p.validate(); err != nil {
 		return nil, nil, err
 	}
 	return d, p.optional, nil
+}
+
+// apply handles one line of the second pass.
+func (p *parser) apply(table map[string]setting, rl *rawLine) error {
+	d := p.d
+	if rl.key == "@meta" {
+		f := strings.Fields(rl.val)
+		if len(f) >= 1 && f[0] == "enable-via" {
+			if len(f) != 2 {
+				return p.errf(rl, "@meta enable-via: expected one service name")
+			}
+			if err := ValidName(f[1]); err != nil {
+				return p.errf(rl, "@meta enable-via: %w", err)
+			}
+			d.EnableVia = f[1]
+		}
+		return nil // other @meta lines are for other tools
+	}
+	if what, ok := notSupported[rl.key]; ok {
+		return p.errf(rl, "%s: %w", what, ErrNotSupported)
+	}
+	s, ok := table[rl.key]
+	if !ok {
+		return p.errf(rl, "unknown setting")
+	}
+	// dinit takes ':' for every setting, as '='.
+	if rl.op == "+=" && !s.add {
+		return p.errf(rl, "'+=' is only for command, stop-command, capabilities and securebits")
+	}
+	ws, err := words(rl.val, p.lookup)
+	if err != nil {
+		return p.errf(rl, "%w", err)
+	}
+	if err := s.fn(p, rl, ws); err != nil {
+		var le *Error
+		if errors.As(err, &le) {
+			return err
+		}
+		return p.errf(rl, "%w", err)
+	}
+	return nil
 }
 
 // withService adds the service name to an *Error that lacks one.
