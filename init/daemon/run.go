@@ -196,6 +196,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ShutdownTimeout: shutdownTimeout(cfg),
 		// Overlap fork/execs of services that become ready together.
 		SpawnParallel: 2 * runtime.NumCPU(),
+		KillAll: func(done func()) {
+			go func() { pid1.KillAll(2*time.Second, log); done() }()
+		},
 	})
 	d.backend = &Backend{M: d.m, Logs: sup, IsNotFound: loader.IsNotFound, IsLoadError: loader.IsLoadError}
 

@@ -348,6 +348,9 @@ func (p *parser) validate() error {
 	if d.PIDFile != "" && d.Type != service.TypeBGProcess {
 		return fail("pid-file is only for type bgprocess")
 	}
+	if d.Options.KillAllOnStop && d.Type != service.TypeScripted && d.Type != service.TypeInternal {
+		return fail("options kill-all-on-stop is only for type scripted or internal")
+	}
 	if d.Options.RunOnce && d.Type != service.TypeScripted {
 		return fail("options run-once is only for type scripted")
 	}
@@ -706,7 +709,9 @@ func setOptions(p *parser, rl *rawLine, ws []string) error {
 			o.NoNewPrivs = true
 		case "run-once":
 			o.RunOnce = true
-		case "starts-log", "pass-cs-fd", "kill-all-on-stop":
+		case "kill-all-on-stop":
+			o.KillAllOnStop = true
+		case "starts-log", "pass-cs-fd":
 			return fmt.Errorf("option %s: %w", w, ErrNotSupported)
 		default:
 			return invalid(w, "an option such as runs-on-console, starts-rwfs, skippable, run-once")

@@ -97,3 +97,26 @@ func zombie(stat []byte) bool {
 	}
 	return false
 }
+
+// OthersAlive reports whether any process besides this one (and kernel
+// threads) is alive, in our PID namespace.
+func OthersAlive() bool { return realSys{}.OthersAlive() }
+
+// KillAll sends SIGTERM to every other process, waits up to grace for them
+// to go, then SIGKILLs the rest (options kill-all-on-stop). Only PID 1 may
+// do it: elsewhere kill(-1) would reach processes outside its namespace,
+// so it refuses.
+func KillAll(grace time.Duration, log Logger) {
+	if os.Getpid() != 1 {
+		log.Printf("kill-all-on-stop: not PID 1 (of a namespace); no process was signalled")
+		return
+	}
+	_ = unix.Kill(-1, unix.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for OthersAlive() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if OthersAlive() {
+		_ = unix.Kill(-1, unix.SIGKILL)
+	}
+}

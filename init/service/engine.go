@@ -167,6 +167,7 @@ func (m *Manager) step(s *svc) {
 // beginStart: Stopped -> Starting, holding the dependencies.
 func (m *Manager) beginStart(s *svc) {
 	s.failed, s.skipped, s.hasExit, s.reason, s.status = false, false, false, ReasonNone, ""
+	s.killedAll = false
 	s.cause, s.autoRestart = "", false
 	for _, e := range s.deps {
 		e.done = false
@@ -446,8 +447,23 @@ func (m *Manager) activeHardDependents(s *svc) []string {
 // execStop runs the stop action: stop-command or the term signal, with the
 // stop timer escalating to SIGKILL of the whole tree.
 func (m *Manager) execStop(s *svc) {
-	s.ph = phExecStop
 	d := s.desc
+	if d.Options.KillAllOnStop && !s.killedAll && m.cfg.KillAll != nil {
+		// Every other process goes first (shutdown scripts that unmount
+		// need nothing left holding files); the stop goes on once done.
+		s.killedAll = true
+		s.ph = phKillAll
+		m.logf("service '%s': kill-all-on-stop: signalling every process", s.name())
+		m.cfg.KillAll(func() {
+			m.post(func() {
+				if s.state == Stopping && s.ph == phKillAll {
+					m.execStop(s)
+				}
+			})
+		})
+		return
+	}
+	s.ph = phExecStop
 	switch d.Type {
 	case TypeInternal, TypeTriggered:
 		m.finishStop(s)

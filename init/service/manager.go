@@ -40,6 +40,11 @@ type Config struct {
 	// several services become ready together (0 or 1: one after another,
 	// in order).
 	SpawnParallel int
+	// KillAll signals every process but the manager's own (TERM, then
+	// KILL) for services with options kill-all-on-stop, and calls done
+	// when it has finished; done may be called from any goroutine. Nil:
+	// the option does nothing.
+	KillAll func(done func())
 }
 
 // ShutdownKind is what Run's caller should do once the manager is done.

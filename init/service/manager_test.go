@@ -745,3 +745,34 @@ func TestAddDepDoesNotStartTarget(t *testing.T) {
 	}
 	h.wantState("secondary", Stopped) // nothing wants it any more
 }
+
+// kill-all-on-stop: the stop waits for KillAll before running the stop
+// command.
+func TestKillAllOnStop(t *testing.T) {
+	d := svcDesc("final", TypeScripted)
+	d.StopCommand = []string{"/bin/umount-all"}
+	d.Options.KillAllOnStop = true
+	killed := make(chan func(), 1)
+	h := newHarnessCfg(t, func(c *Config) { c.KillAll = func(done func()) { killed <- done } }, d)
+	if err := h.m.Start(h.ctx, "final", StartOpts{NoWait: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("final", func(Info) bool { return h.sp.count("final", ProcStart) == 1 })
+	h.exit("final", ProcStart, exited(0))
+	h.wantState("final", Started)
+	h.m.Stop(h.ctx, "final", StopOpts{NoWait: true})
+	var done func()
+	select {
+	case done = <-killed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("KillAll not called")
+	}
+	h.sync()
+	if n := h.sp.count("final", ProcStop); n != 0 {
+		t.Fatalf("stop command ran before KillAll finished")
+	}
+	done()
+	h.waitFor("final", func(Info) bool { return h.sp.count("final", ProcStop) == 1 })
+	h.exit("final", ProcStop, exited(0))
+	h.wantState("final", Stopped)
+}

@@ -12,6 +12,7 @@ const (
 	phWaitDepnts         // Stopping: waiting for hard dependents to stop
 	phExecStop           // Stopping: stop command, signal, waiting for the process tree
 	phRestartDelay       // Stopped: waiting for restart-delay before starting again
+	phKillAll            // Stopping: kill-all-on-stop is signalling every process
 )
 
 // edge is a dependency from `from` to `to`. hold means `from` currently
@@ -64,6 +65,7 @@ type svc struct {
 	skipped   bool
 	triggered bool
 	ranOnce   bool
+	killedAll bool // kill-all-on-stop done for this stop
 	status    string
 	cause     string // detail for the last failure, e.g. the failed dependency
 

@@ -106,3 +106,35 @@ func TestSIGHUPIgnored(t *testing.T) {
 	}
 	in.waitState("svc", "started")
 }
+
+// options kill-all-on-stop: stopping the service first TERMs every other
+// process in ginit's namespace (here a process of another service and one
+// that belongs to no service), and ginit carries on.
+func TestKillAllOnStop(t *testing.T) {
+	m := fmt.Sprintf("%d.%d", 40000+os.Getpid()%10000, time.Now().UnixNano()%100000)
+	in := newInstance(t, map[string]string{
+		"boot":      "type = internal\n",
+		"bystander": "type = process\nrestart = no\ncommand = /bin/sleep " + m + "1\n",
+		"leaver":    "type = scripted\ncommand = /bin/sh -c \"setsid /bin/sleep " + m + "2 </dev/null >/dev/null 2>&1 &\"\n",
+		"final":     "type = internal\noptions: kill-all-on-stop\n",
+	})
+	in.mustCtl("start", "bystander")
+	in.mustCtl("start", "leaver")
+	in.mustCtl("start", "final")
+	pids := append(waitMarker(t, m+"1", 1), waitMarker(t, m+"2", 1)...)
+	in.mustCtl("stop", "final")
+	deadline := time.Now().Add(5 * time.Second)
+	for _, p := range pids {
+		for pidAlive(p) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if pidAlive(p) {
+			t.Errorf("process %d survived kill-all-on-stop", p)
+		}
+	}
+	in.waitState("bystander", "stopped")
+	if log := in.logText(); !strings.Contains(log, "kill-all-on-stop") {
+		t.Errorf("log does not mention kill-all-on-stop:\n%s", log)
+	}
+	in.mustCtl("list")
+}
