@@ -73,7 +73,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	for _, e := range early {
 		log.Printf("%s", e)
 	}
-	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp}
+	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp, syslogPath: "/dev/log"}
+	if p := os.Getenv("GINIT_SYSLOG_SOCKET"); p != "" {
+		d.syslogPath = p // tests: a socket of their own
+	}
 	run := func() error { return d.Run(context.Background()) }
 	if cfg.PID1 && !cfg.Container {
 		_ = pid1.Protect(run, log)
@@ -88,10 +91,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // Daemon is one running ginit.
 type Daemon struct {
-	cfg  Config
-	log  *logging.Main
-	wtmp string
-	utmp string
+	cfg        Config
+	log        *logging.Main
+	wtmp       string
+	utmp       string
+	syslogPath string // where starts-log sends ginit's log
 
 	mu        sync.Mutex // guards the fields below (Observe runs on the manager goroutine)
 	logOpen   bool
@@ -391,6 +395,14 @@ func (d *Daemon) bootRecord() {
 // file system writable, so now the log file, wtmp and a control socket that
 // could not be created earlier get another try.
 func (d *Daemon) observe(desc *service.Description, st service.State) {
+	if st == service.Started && desc.Options.StartsLog && d.cfg.LogFile == "" {
+		// The syslog daemon is up: ginit's log goes to it (-l wins).
+		go func() {
+			if err := d.log.AttachSyslog(d.syslogPath); err != nil {
+				d.log.Printf("service '%s' (starts-log): %v", desc.Name, err)
+			}
+		}()
+	}
 	if st != service.Started || !desc.Options.StartsRWFS {
 		return
 	}

@@ -711,7 +711,9 @@ func setOptions(p *parser, rl *rawLine, ws []string) error {
 			o.RunOnce = true
 		case "kill-all-on-stop":
 			o.KillAllOnStop = true
-		case "starts-log", "pass-cs-fd":
+		case "starts-log":
+			o.StartsLog = true
+		case "pass-cs-fd":
 			return fmt.Errorf("option %s: %w", w, ErrNotSupported)
 		default:
 			return invalid(w, "an option such as runs-on-console, starts-rwfs, skippable, run-once")

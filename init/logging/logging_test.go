@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,5 +235,38 @@ func TestPump(t *testing.T) {
 	Pump(b, io.NopCloser(strings.NewReader("hello")))
 	if got, _ := b.Read(false); string(got) != "hello" {
 		t.Fatalf("Pump copied %q", got)
+	}
+}
+
+// TestAttachSyslog: lines kept from before (no file) and later lines
+// reach a syslog socket as daemon.info messages without our time stamp.
+func TestAttachSyslog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	m := NewMain(nil)
+	defer m.Close()
+	m.Printf("early %d", 1)
+	if err := m.AttachSyslog(path); err != nil {
+		t.Fatal(err)
+	}
+	m.Printf("later %d", 2)
+	buf := make([]byte, 512)
+	want := fmt.Sprintf("<30>ginit[%d]: ", os.Getpid())
+	for _, text := range []string{"early 1", "later 2"} {
+		_ = l.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := l.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(buf[:n]); got != want+text {
+			t.Errorf("syslog got %q, want %q", got, want+text)
+		}
+	}
+	if err := m.AttachSyslog(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("attaching a missing socket succeeded")
 	}
 }

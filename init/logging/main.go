@@ -3,7 +3,9 @@ package logging
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,6 +26,8 @@ type Main struct {
 	ring    []string
 	lost    int // lines dropped from the ring before a file was attached
 	file    io.WriteCloser
+	syslog  net.Conn // the syslog socket once a starts-log service runs
+	slPath  string
 	dropped int // lines the console could not take
 	now     func() time.Time
 
@@ -58,6 +62,9 @@ func (m *Main) Printf(format string, args ...any) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.syslog != nil {
+		m.toSyslogLocked(line)
+	}
 	if m.file != nil {
 		_, _ = io.WriteString(m.file, line)
 	} else {
@@ -117,10 +124,54 @@ func (m *Main) Close() error {
 	}
 	f := m.file
 	m.file = nil
+	if m.syslog != nil {
+		m.syslog.Close()
+		m.syslog = nil
+	}
 	m.mu.Unlock()
 	<-m.done
 	if f != nil {
 		return f.Close()
 	}
 	return nil
+}
+
+// AttachSyslog sends ginit's log to the syslog socket at path (usually
+// /dev/log) from now on, starting with the lines kept in memory if no file
+// has taken them (options starts-log: the syslog daemon is up).
+func (m *Main) AttachSyslog(path string) error {
+	c, err := net.Dial("unixgram", path)
+	if err != nil {
+		return fmt.Errorf("ginit log: syslog %s: %w", path, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.syslog != nil {
+		m.syslog.Close()
+	}
+	m.syslog, m.slPath = c, path
+	if m.file == nil {
+		for _, l := range m.ring {
+			m.toSyslogLocked(l)
+		}
+	}
+	return nil
+}
+
+// toSyslogLocked writes one line as an RFC 3164 message of facility daemon,
+// severity info; the syslog daemon adds its own time stamp. A syslog that
+// restarted is reconnected once.
+func (m *Main) toSyslogLocked(line string) {
+	msg := strings.TrimSuffix(line, "\n")
+	if _, rest, ok := strings.Cut(msg, " "); ok { // drop our time stamp
+		msg = rest
+	}
+	pkt := fmt.Sprintf("<30>ginit[%d]: %s", os.Getpid(), msg)
+	if _, err := m.syslog.Write([]byte(pkt)); err != nil {
+		if c, derr := net.Dial("unixgram", m.slPath); derr == nil {
+			m.syslog.Close()
+			m.syslog = c
+			_, _ = c.Write([]byte(pkt))
+		}
+	}
 }

@@ -62,6 +62,13 @@ type instance struct {
 // the output directory, "@DIR@" the temp root) and starts ginit on them.
 func newInstance(t testing.TB, files map[string]string, extraArgs ...string) *instance {
 	t.Helper()
+	return newInstanceLog(t, files, true, extraArgs...)
+}
+
+// newInstanceLog is newInstance; withLogFile false leaves out -l (ginit's
+// log then goes only to its console and, with starts-log, to syslog).
+func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, extraArgs ...string) *instance {
+	t.Helper()
 	requireRoot(t)
 	in := &instance{t: t, bin: binDir(t), dir: t.TempDir(), done: make(chan error, 1)}
 	in.sd = filepath.Join(in.dir, "sd")
@@ -75,7 +82,10 @@ func newInstance(t testing.TB, files map[string]string, extraArgs ...string) *in
 	}
 	in.write(files)
 	args := append([]string{"--pid", "--fork", "--mount", "--mount-proc", "--kill-child", "--",
-		filepath.Join(in.bin, "ginit"), "--container", "-d", in.sd, "-p", in.sock, "-l", in.logf}, extraArgs...)
+		filepath.Join(in.bin, "ginit"), "--container", "-d", in.sd, "-p", in.sock}, extraArgs...)
+	if withLogFile {
+		args = append(args, "-l", in.logf)
+	}
 	args = append(args, "boot")
 	in.cmd = exec.Command("unshare", args...)
 	in.cmd.Dir = in.dir

@@ -2,7 +2,9 @@ package initns
 
 import (
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -137,4 +139,43 @@ func TestKillAllOnStop(t *testing.T) {
 		t.Errorf("log does not mention kill-all-on-stop:\n%s", log)
 	}
 	in.mustCtl("list")
+}
+
+// options starts-log: once that service has started, ginit's log (what it
+// kept in memory, then every new line) goes to the syslog socket.
+func TestStartsLogSendsToSyslog(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "log")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Setenv("GINIT_SYSLOG_SOCKET", sock)
+	in := newInstanceLog(t, map[string]string{
+		"boot":    "type = internal\n",
+		"syslogd": "type = internal\noptions: starts-log\n",
+		"later":   "type = internal\n",
+	}, false)
+	in.mustCtl("start", "syslogd")
+	in.mustCtl("start", "later")
+	var got []string
+	buf := make([]byte, 1024)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(strings.Join(got, "\n"), "service 'later' started") && time.Now().Before(deadline) {
+		_ = l.SetReadDeadline(deadline)
+		n, err := l.Read(buf)
+		if err != nil {
+			break
+		}
+		got = append(got, string(buf[:n]))
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{"service 'boot' started", "service 'syslogd' started", "service 'later' started"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("syslog lacks %q; got:\n%s", want, all)
+		}
+	}
+	if len(got) > 0 && !strings.HasPrefix(got[0], "<30>ginit[") {
+		t.Errorf("not a daemon.info message from ginit: %q", got[0])
+	}
 }
