@@ -315,10 +315,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		fmt.Fprintf(stderr, "ginitctl: %v\n", err)
 		return ExitUsage
 	}
-	path := SocketPath(a.socket, a.user, env)
-	c, err := Dial(path)
+	c, where, err := connect(a, env)
 	if err != nil {
-		fmt.Fprintf(stderr, "ginitctl: cannot connect to ginit at %s: %v\n", path, err)
+		fmt.Fprintf(stderr, "ginitctl: cannot connect to ginit at %s: %v\n", where, err)
 		return ExitFail
 	}
 	defer c.Close()
@@ -584,4 +583,24 @@ func writeStatus(w io.Writer, si *ServiceInfo) {
 	if si.File != "" {
 		fmt.Fprintf(w, "    Description file: %s\n", si.File)
 	}
+}
+
+// connect opens the control connection: -p or the socket path, or, inside a
+// service with options pass-cs-fd and no -p, the connection ginit passed.
+func connect(a *cliArgs, env func(string) string) (*Client, string, error) {
+	if a.socket == "" {
+		for _, v := range []string{"GINIT_CS_FD", "DINIT_CS_FD"} {
+			if s := env(v); s != "" {
+				fd, err := strconv.Atoi(s)
+				if err != nil || fd < 3 {
+					return nil, v + "=" + s, fmt.Errorf("not a file descriptor number")
+				}
+				c, err := FromFD(fd)
+				return c, v + "=" + s, err
+			}
+		}
+	}
+	path := SocketPath(a.socket, a.user, env)
+	c, err := Dial(path)
+	return c, path, err
 }

@@ -47,6 +47,26 @@ type Client struct {
 }
 
 // Dial connects to the control socket at path.
+// FromFD makes a client of an inherited, already connected control socket
+// (a service with options pass-cs-fd gets one in $GINIT_CS_FD/$DINIT_CS_FD).
+func FromFD(fd int) (*Client, error) {
+	f := os.NewFile(uintptr(fd), "control")
+	if f == nil {
+		return nil, fmt.Errorf("fd %d: not open", fd)
+	}
+	defer f.Close() // FileConn holds its own copy
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("fd %d: %w", fd, err)
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("fd %d: not a unix socket", fd)
+	}
+	return &Client{conn: uc}, nil
+}
+
 func Dial(path string) (*Client, error) {
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {

@@ -187,6 +187,30 @@ func peerAllowed(c *net.UnixConn) (uid uint32, ok bool, err error) {
 	return cred.Uid, cred.Uid == 0 || int(cred.Uid) == os.Getuid(), nil
 }
 
+// ServeConn serves one connection made elsewhere (options pass-cs-fd: one
+// end of a socket pair given to a service) like an accepted one, until it
+// closes or the server is closed.
+func (s *Server) ServeConn(ctx context.Context, c *net.UnixConn) error {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		c.Close()
+		return net.ErrClosed
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		s.serveConn(ctx, c)
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	return nil
+}
+
 func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	var out []byte
 	write := func(r *Response) bool {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -172,10 +173,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 
-	sup, err := supervise.New(supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir})
+	supCfg := supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir, ControlConn: d.controlConn}
+	sup, err := supervise.New(supCfg)
 	if err != nil && cgRoot != "" {
 		log.Printf("supervise: %v; running without cgroups", err)
-		sup, err = supervise.New(supervise.Config{Logger: log, RuntimeDir: runtimeDir})
+		supCfg.CgroupRoot = ""
+		sup, err = supervise.New(supCfg)
 	}
 	if err != nil {
 		return fmt.Errorf("supervise: %w", err)
@@ -341,6 +344,33 @@ func (d *Daemon) openControl(ctx context.Context, path string) error {
 		f.Close()
 	}
 	return nil
+}
+
+// controlConn makes a socket pair, serves one end like an accepted control
+// connection and returns the other for a service (options pass-cs-fd).
+func (d *Daemon) controlConn() (*os.File, error) {
+	d.mu.Lock()
+	srv := d.srv
+	d.mu.Unlock()
+	if srv == nil {
+		return nil, errors.New("the control socket is not open yet")
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	ours := os.NewFile(uintptr(fds[0]), "control")
+	defer ours.Close() // FileConn keeps its own copy
+	c, err := net.FileConn(ours)
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, err
+	}
+	if err := srv.ServeConn(context.Background(), c.(*net.UnixConn)); err != nil {
+		unix.Close(fds[1])
+		return nil, err
+	}
+	return os.NewFile(uintptr(fds[1]), "control"), nil
 }
 
 func (d *Daemon) closeControl() {

@@ -185,7 +185,7 @@ func TestErrorsNameFileLineSetting(t *testing.T) {
 		{"capabilities", "command = /bin/x\ncapabilities = ^cap_net_raw\ncapabilities += cap_chown\n", 3, []string{"capabilities", "cap_chown"}, false},
 		{"securebits", "command = /bin/x\nsecurebits = noroot sometimes\n", 2, []string{"securebits", "sometimes"}, false},
 		{"consumes itself", "command = /bin/x\nconsumer-of = bad\n", 2, []string{"consumer-of", "its own output"}, false},
-		{"option", "command = /bin/x\noptions: pass-cs-fd\n", 2, []string{"pass-cs-fd", "not supported yet"}, true},
+		{"option", "type = process\ncommand = /bin/x\noptions: fly-away\n", 3, []string{"fly-away", "an option such as"}, false},
 		{"plus-equals", "command = /bin/x\nrestart += yes\n", 2, []string{"'+='"}, false},
 		{"unterminated quote", "command = /bin/x \"oops\n", 1, []string{"unterminated"}, false},
 		{"bad continuation", "command = /bin/x \\\nrestart = no\n", 1, []string{"backslash"}, false},

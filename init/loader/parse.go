@@ -714,7 +714,7 @@ func setOptions(p *parser, rl *rawLine, ws []string) error {
 		case "starts-log":
 			o.StartsLog = true
 		case "pass-cs-fd":
-			return fmt.Errorf("option %s: %w", w, ErrNotSupported)
+			o.PassCSFD = true
 		default:
 			return invalid(w, "an option such as runs-on-console, starts-rwfs, skippable, run-once")
 		}

@@ -169,6 +169,11 @@ func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
 		if err := s.readiness(req.Desc, st); err != nil {
 			return err
 		}
+		if req.Desc.Options.PassCSFD {
+			if err := s.passControl(st); err != nil {
+				return err
+			}
+		}
 	}
 	if err := s.credentials(req.Desc, st); err != nil {
 		return err
@@ -401,4 +406,23 @@ func (s *Supervisor) outputPipe(producer, user string) (r, w *os.File, err error
 		})
 	}
 	return p.r, p.w, nil
+}
+
+// passControl gives the child an open control connection on the next free
+// fd and names it in DINIT_CS_FD (and GINIT_CS_FD); ginitctl in the service
+// uses it without a socket path (options pass-cs-fd).
+func (s *Supervisor) passControl(st *setup) error {
+	if s.cfg.ControlConn == nil {
+		return errors.New("options pass-cs-fd: no control connection to pass")
+	}
+	f, err := s.cfg.ControlConn()
+	if err != nil {
+		return fmt.Errorf("options pass-cs-fd: %w", err)
+	}
+	st.close = append(st.close, f)
+	fd := max(len(st.files), 3)
+	st.setFD(fd, f)
+	n := strconv.Itoa(fd)
+	st.env = mergeEnv(st.env, []string{"DINIT_CS_FD=" + n, "GINIT_CS_FD=" + n})
+	return nil
 }

@@ -34,6 +34,10 @@ type Config struct {
 	// NoSubreaper leaves PR_SET_CHILD_SUBREAPER alone (it is set when ginit
 	// is not PID 1, so that double-forked daemons are reaped by us).
 	NoSubreaper bool
+	// ControlConn makes a new control connection for a service with
+	// options pass-cs-fd and returns the service's end (nil: the option
+	// makes the start fail).
+	ControlConn func() (*os.File, error)
 	// TreePoll is how often trees of exited processes are checked for
 	// emptiness besides after each reaped exit (default 1s).
 	TreePoll time.Duration

@@ -179,3 +179,28 @@ func TestStartsLogSendsToSyslog(t *testing.T) {
 		t.Errorf("not a daemon.info message from ginit: %q", got[0])
 	}
 }
+
+// options pass-cs-fd: a service run as nobody, which may not open the
+// root-only control socket, controls ginit through the connection it was
+// given (ginitctl finds it in DINIT_CS_FD).
+func TestPassCSFD(t *testing.T) {
+	ctl := filepath.Join(binDir(t), "ginitctl")
+	in := newInstance(t, map[string]string{
+		"boot":   "type = internal\n",
+		"target": "type = internal\n",
+		"ctl": "type = scripted\nrun-as = nobody\nworking-dir = /\noptions: pass-cs-fd\nlog-type = buffer\n" +
+			"command = /bin/sh -c \"" + ctl + " start target; echo fd=$$DINIT_CS_FD\"\n",
+		"nofd": "type = scripted\nrun-as = nobody\nworking-dir = /\nlog-type = buffer\n" +
+			"command = /bin/sh -c \"" + ctl + " -p @DIR@/ginitctl list; true\"\n",
+	})
+	in.mustCtl("start", "ctl")
+	out := in.mustCtl("catlog", "ctl").out
+	if !strings.Contains(out, "Service 'target' started.") || !strings.Contains(out, "fd=3") {
+		t.Errorf("ginitctl inside the service: %q", out)
+	}
+	in.waitState("target", "started")
+	in.mustCtl("start", "nofd")
+	if out := in.mustCtl("catlog", "nofd").out; !strings.Contains(out, "ginitctl: cannot connect") {
+		t.Errorf("without pass-cs-fd, nobody was not refused by the socket: %q", out)
+	}
+}
