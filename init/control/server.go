@@ -127,23 +127,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		s.mu.Lock()
-		if s.done {
-			s.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(ctx, c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			c.Close()
-		}()
+		_ = s.ServeConn(ctx, c) // closes c if the server is closing
 	}
 }
 
@@ -187,9 +171,9 @@ func peerAllowed(c *net.UnixConn) (uid uint32, ok bool, err error) {
 	return cred.Uid, cred.Uid == 0 || int(cred.Uid) == os.Getuid(), nil
 }
 
-// ServeConn serves one connection made elsewhere (options pass-cs-fd: one
-// end of a socket pair given to a service) like an accepted one, until it
-// closes or the server is closed.
+// ServeConn serves one connection, accepted or made elsewhere (options
+// pass-cs-fd: one end of a socket pair given to a service), on its own
+// goroutine until it closes or the server is closed.
 func (s *Server) ServeConn(ctx context.Context, c *net.UnixConn) error {
 	s.mu.Lock()
 	if s.done {
