@@ -238,20 +238,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		select {
 		case sig := <-sigs:
-			switch a := policy.Decide(sig); a {
+			a := policy.Decide(sig)
+			if kind, what, ok := orderly(a); ok {
+				log.Printf("signal %v: %s", sig, what)
+				d.m.RequestShutdown(kind)
+				continue
+			}
+			switch a {
 			case pid1.ActionNone:
-			case pid1.ActionReboot:
-				log.Printf("signal %v: rebooting", sig)
-				d.m.RequestShutdown(service.ShutdownReboot)
-			case pid1.ActionHalt:
-				log.Printf("signal %v: halting", sig)
-				d.m.RequestShutdown(service.ShutdownHalt)
-			case pid1.ActionPoweroff:
-				log.Printf("signal %v: powering off", sig)
-				d.m.RequestShutdown(service.ShutdownPoweroff)
-			case pid1.ActionStopExit:
-				log.Printf("signal %v: stopping all services", sig)
-				d.m.RequestShutdown(service.ShutdownHalt)
 			case pid1.ActionForceReboot, pid1.ActionShutdownNow:
 				kind := pid1.Reboot
 				if a == pid1.ActionShutdownNow {
@@ -280,6 +274,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// orderly says which signal actions stop every service first, and how the
+// log words them.
+func orderly(a pid1.Action) (kind service.ShutdownKind, what string, ok bool) {
+	switch a {
+	case pid1.ActionReboot:
+		return service.ShutdownReboot, "rebooting", true
+	case pid1.ActionHalt:
+		return service.ShutdownHalt, "halting", true
+	case pid1.ActionPoweroff:
+		return service.ShutdownPoweroff, "powering off", true
+	case pid1.ActionStopExit:
+		return service.ShutdownHalt, "stopping all services", true
+	}
+	return 0, "", false
 }
 
 func shutdownTimeout(cfg Config) time.Duration {
