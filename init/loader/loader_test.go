@@ -181,7 +181,6 @@ func TestErrorsNameFileLineSetting(t *testing.T) {
 		{"bad timeout", "command = /bin/x\n\nstop-timeout = -1\n", 3, []string{"stop-timeout", "-1"}, false},
 		{"bad nice", "command = /bin/x\nnice = 99\n", 2, []string{"nice", "-20 to 19"}, false},
 		{"bad signal", "command = /bin/x\nterm-signal = FOO\n", 2, []string{"term-signal", "FOO"}, false},
-		{"prepared-by", "command = /bin/x\nprepared-by: y\n", 2, []string{"prepared-by", "not supported yet"}, true},
 		{"capabilities", "command = /bin/x\ncapabilities = ^cap_net_raw\ncapabilities += cap_chown\n", 3, []string{"capabilities", "cap_chown"}, false},
 		{"securebits", "command = /bin/x\nsecurebits = noroot sometimes\n", 2, []string{"securebits", "sometimes"}, false},
 		{"consumes itself", "command = /bin/x\nconsumer-of = bad\n", 2, []string{"consumer-of", "its own output"}, false},
@@ -376,5 +375,21 @@ func TestEveryBadLineReported(t *testing.T) {
 	var first *Error
 	if !errors.As(err, &first) || first.Line != 3 || !IsLoadError(err) {
 		t.Errorf("errors.As on the list gives %v", first)
+	}
+}
+
+func TestPreparedByParsed(t *testing.T) {
+	l, _ := newLoader(t, map[string]string{
+		"sd/app":  "type = process\ncommand = /bin/app\nprepared-by: prep\ndepends-on: db\n",
+		"sd/prep": "type = scripted\ncommand = /bin/prep\n",
+		"sd/db":   "type = internal\n",
+	})
+	d, err := l.Load("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []service.Dep{{Name: "prep", Kind: service.DepRegular, Prepared: true}, {Name: "db", Kind: service.DepRegular}}
+	if !reflect.DeepEqual(d.Deps, want) {
+		t.Errorf("deps = %+v, want %+v", d.Deps, want)
 	}
 }

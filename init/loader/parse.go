@@ -42,11 +42,6 @@ type setting struct {
 	fn  func(p *parser, rl *rawLine, ws []string) error
 }
 
-// notSupported settings are dinit's that ginit does not implement yet.
-var notSupported = map[string]string{
-	"prepared-by": "prepared-by",
-}
-
 func settingsTable() map[string]setting {
 	return map[string]setting{
 		"type":                   {fn: setType},
@@ -65,6 +60,7 @@ func settingsTable() map[string]setting {
 		"pid-file":               {fn: oneWord(func(p *parser, v string) error { p.d.PIDFile = p.rel(v); return nil })},
 		"depends-on":             {fn: depFn(service.DepRegular)},
 		"depends-ms":             {fn: depFn(service.DepMilestone)},
+		"prepared-by":            {fn: setPreparedBy},
 		"waits-for":              {fn: depFn(service.DepWaitsFor)},
 		"before":                 {fn: depFn(service.DepBefore)},
 		"after":                  {fn: depFn(service.DepAfter)},
@@ -276,9 +272,6 @@ func (p *parser) apply(table map[string]setting, rl *rawLine) error {
 			d.EnableVia = f[1]
 		}
 		return nil // other @meta lines are for other tools
-	}
-	if what, ok := notSupported[rl.key]; ok {
-		return p.errf(rl, "%s: %w", what, ErrNotSupported)
 	}
 	s, ok := table[rl.key]
 	if !ok {
@@ -869,5 +862,20 @@ func setConsumerOf(p *parser, v string) error {
 		return errors.New("a service cannot consume its own output")
 	}
 	p.d.ConsumerOf = v
+	return nil
+}
+
+// setPreparedBy is depends-on whose target is restarted with this service.
+func setPreparedBy(p *parser, rl *rawLine, ws []string) error {
+	if err := depFn(service.DepRegular)(p, rl, ws); err != nil {
+		return err
+	}
+	for _, w := range ws {
+		for i := range p.d.Deps {
+			if e := &p.d.Deps[i]; e.Name == w && e.Kind == service.DepRegular {
+				e.Prepared = true
+			}
+		}
+	}
 	return nil
 }

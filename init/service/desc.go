@@ -65,6 +65,10 @@ func (k DepKind) String() string {
 type Dep struct {
 	Name string
 	Kind DepKind
+	// Prepared (dinit's prepared-by, always with Kind DepRegular): when
+	// the dependent restarts, the dependency is restarted first (clean-up
+	// or preparation that must run before each run of the dependent).
+	Prepared bool
 }
 
 // RestartMode is the `restart` setting.

@@ -576,6 +576,19 @@ func (m *Manager) finishStop(s *svc) {
 	m.observe(s, Stopped)
 	if !m.wanted(s) {
 		s.restarting = false
+		return
+	}
+	if !m.shuttingDown {
+		// s will start again: its prepared-by dependencies are redone
+		// first (s waits for them in checkDeps).
+		for _, e := range s.deps {
+			if e.prepared && e.to.state == Started {
+				m.logf("service '%s': restarting '%s', which prepares it", s.name(), e.to.name())
+				e.to.restarting = true
+				e.to.reason = ReasonNormal
+				m.beginStop(e.to)
+			}
+		}
 	}
 }
 

@@ -79,7 +79,7 @@ func (m *Manager) linkDeps(s *svc) {
 		if to == nil || s.edgeTo(to, dep.Kind) != nil {
 			continue
 		}
-		e := &edge{from: s, to: to, kind: dep.Kind}
+		e := &edge{from: s, to: to, kind: dep.Kind, prepared: dep.Prepared}
 		s.deps = append(s.deps, e)
 		to.dependents = append(to.dependents, e)
 	}

@@ -776,3 +776,34 @@ func TestKillAllOnStop(t *testing.T) {
 	h.exit("final", ProcStop, exited(0))
 	h.wantState("final", Stopped)
 }
+
+// prepared-by: a restart of the dependent (here ginitctl restart) redoes
+// the dependency first; the first start runs it once; smooth recovery
+// would not count (not exercised here).
+func TestPreparedBy(t *testing.T) {
+	app := svcDesc("app", TypeProcess, Dep{Name: "prep", Kind: DepRegular, Prepared: true})
+	prep := svcDesc("prep", TypeScripted)
+	h := newHarness(t, app, prep)
+	if err := h.m.Start(h.ctx, "app", StartOpts{NoWait: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("prep", func(Info) bool { return h.sp.count("prep", ProcStart) == 1 })
+	h.exit("prep", ProcStart, exited(0))
+	h.wantState("app", Started)
+	done := make(chan error, 1)
+	go func() { done <- h.m.Restart(h.ctx, "app", StopOpts{}) }()
+	h.waitFor("app", func(in Info) bool { return in.State == Stopping })
+	h.exit("app", ProcStart, killedBy(sigterm))
+	// prep is run again before app's second start.
+	h.waitFor("prep", func(Info) bool { return h.sp.count("prep", ProcStart) == 2 })
+	if n := h.sp.count("app", ProcStart); n != 1 {
+		t.Fatalf("app started again before prep was redone (%d starts)", n)
+	}
+	h.exit("prep", ProcStart, exited(0))
+	if err := recv(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.sp.count("app", ProcStart); n != 2 {
+		t.Errorf("app started %d times, want 2", n)
+	}
+}

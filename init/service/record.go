@@ -20,6 +20,7 @@ const (
 type edge struct {
 	from, to *svc
 	kind     DepKind
+	prepared bool // prepared-by: restarted when `from` restarts
 	hold     bool
 	// done: for waits-for and milestone edges, the dependency failed or was
 	// brought down during this start attempt, so `from` stops waiting for it.

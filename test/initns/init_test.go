@@ -264,3 +264,19 @@ func TestCatLog(t *testing.T) {
 		t.Fatalf("catlog after --clear: %s", r)
 	}
 }
+
+// prepared-by: restarting the service runs its preparation again first.
+func TestPreparedByRestart(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot": "type = internal\n",
+		"prep": "type = scripted\ncommand = /bin/sh -c \"echo prep >> @OUT@/runs\"\n",
+		"app":  "type = process\nrestart = no\nprepared-by: prep\ncommand = /bin/sh -c \"echo app >> @OUT@/runs; exec sleep 100000\"\n",
+	})
+	in.mustCtl("start", "app")
+	in.waitOut("runs", func(s string) bool { return s == "prep\napp\n" })
+	in.mustCtl("restart", "app")
+	got := in.waitOut("runs", func(s string) bool { return strings.Count(s, "app") == 2 })
+	if got != "prep\napp\nprep\napp\n" {
+		t.Errorf("runs = %q, want prep before each app", got)
+	}
+}
