@@ -5,8 +5,8 @@
 //
 // Supported syntax:
 //
-//   - `key = value`, `key: value` (list settings add), `key += value` for
-//     command, stop-command, capabilities and securebits;
+//   - `key = value`, `key: value` (the same; list settings add), `key +=
+//     value` for command, stop-command, capabilities and securebits;
 //   - `#` comments at the start of a line or after whitespace; whitespace
 //     between words collapses; double quotes and backslash escapes;
 //   - line continuation: a backslash ending a line continues the value on
@@ -20,10 +20,10 @@
 //     fragment that names them;
 //   - env-file (NAME=VALUE lines, # comments, !clear, !unset, !import) read
 //     at load; load-options export-passwd-vars and export-service-name;
-//   - every setting of dinit's service format (settings ginit does not
-//     implement are rejected as "not supported yet"), plus the ginit
-//     settings log-max-size, memory-max, pids-max, cpu-weight, chroot,
-//     unshare, umask and `options: run-once`.
+//   - every setting of dinit's service format (prepared-by included), plus
+//     the ginit settings log-max-size, memory-max, pids-max, cpu-weight,
+//     chroot, unshare, umask, `ready-notification = notify` and
+//     `options: run-once`.
 //
 // Unknown settings and bad values are errors naming the file, line, setting
 // and value (*Error). Dependency and ordering cycles are reported as
