@@ -426,7 +426,8 @@ func fail(a *cliArgs, req *Request, resp *Response, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stderr, "ginitctl: %s failed: %s\n", a.cmd, msg)
 	}
-	if len(resp.Dependents) > 0 {
+	// ginit's own message names the dependents already; say it once.
+	if len(resp.Dependents) > 0 && !strings.Contains(msg, resp.Dependents[0]) {
 		fmt.Fprintf(stderr, "ginitctl: these dependent services would stop: %s\n", strings.Join(resp.Dependents, " "))
 		if !req.Force {
 			fmt.Fprintln(stderr, "ginitctl: use --force to stop them too")
