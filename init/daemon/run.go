@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -517,16 +516,28 @@ func (d *Daemon) setupCgroups() (string, func()) {
 			return // the machine's tree goes down with it
 		}
 		_ = os.WriteFile(filepath.Join(self, "cgroup.procs"), pid, 0)
+		// Whatever is left (a forced reboot did not stop services) goes
+		// with us; a cgroup can only be removed once it is empty, which
+		// the kernel reports a moment after the last process died.
+		_ = os.WriteFile(filepath.Join(services, "cgroup.kill"), []byte("1"), 0)
+		remove := func(dir string) {
+			var err error
+			for try := 0; try < 100; try++ {
+				if err = os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			d.log.Printf("cgroups: cleanup %s: %v", dir, err)
+		}
 		ents, _ := os.ReadDir(services)
 		for _, e := range ents {
 			if e.IsDir() {
-				_ = os.Remove(filepath.Join(services, e.Name()))
+				remove(filepath.Join(services, e.Name()))
 			}
 		}
 		for _, dir := range []string{services, initScope, top} {
-			if err := os.Remove(dir); err != nil && !strings.Contains(err.Error(), "no such") {
-				d.log.Printf("cgroups: cleanup %s: %v", dir, err)
-			}
+			remove(dir)
 		}
 	}
 	return services, cleanup

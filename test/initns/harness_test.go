@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,6 +88,7 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 		args = append(args, "-l", in.logf)
 	}
 	args = append(args, "boot")
+	before := ginitCgroups()
 	in.cmd = exec.Command("unshare", args...)
 	in.cmd.Dir = in.dir
 	var stderr bytes.Buffer
@@ -103,6 +105,12 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 		case <-time.After(5 * time.Second):
 			_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
 			<-in.done
+		}
+		// ginit removes the cgroup subtree it made, whatever it left running.
+		for _, c := range ginitCgroups() {
+			if !slices.Contains(before, c) {
+				t.Errorf("ginit left its cgroup %s behind", c)
+			}
 		}
 		if t.Failed() {
 			log, _ := os.ReadFile(in.logf)
@@ -242,4 +250,23 @@ func pidAlive(pid int) bool {
 		return b[i+2] != 'Z'
 	}
 	return true
+}
+
+// ginitCgroups lists the per-instance cgroup subtrees (ginit-XXXXXXXX) at
+// the top of the unified hierarchy, where a ginit in the root cgroup makes
+// them.
+func ginitCgroups() []string {
+	var out []string
+	for _, mount := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+		ents, err := os.ReadDir(mount)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if n := e.Name(); e.IsDir() && len(n) == len("ginit-")+8 && strings.HasPrefix(n, "ginit-") {
+				out = append(out, filepath.Join(mount, n))
+			}
+		}
+	}
+	return out
 }
