@@ -1,6 +1,8 @@
 package initns
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,17 +12,22 @@ import (
 // output on its stdin, and a restart of the consumer loses no line and does
 // not disturb the producer (ginit keeps both ends of the pipe).
 func TestConsumerOfPipe(t *testing.T) {
+	// The consumer restarts while the producer is idle: a reader killed in
+	// the middle of a line would take the bytes it had read with it.
 	in := newInstance(t, map[string]string{
 		"boot": "type = internal\n",
 		"producer": "type = process\nrestart = no\nlog-type = pipe\n" +
-			`command = /bin/sh -c "i=0; while [ $$i -lt 400 ]; do echo line-$$i; i=$$((i+1)); sleep 0.005; done; sleep 100000"` + "\n",
+			`command = /bin/sh -c "i=0; while [ $$i -lt 400 ]; do echo line-$$i; i=$$((i+1)); if [ $$i = 200 ]; then while [ ! -e @OUT@/go ]; do sleep 0.02; done; fi; done; sleep 100000"` + "\n",
 		"consumer": "type = process\nrestart = no\nconsumer-of = producer\n" +
 			`command = /bin/sh -c "while read l; do echo $$l >> @OUT@/consumed; done"` + "\n",
 	})
 	in.mustCtl("start", "consumer")
 	in.mustCtl("start", "producer")
-	in.waitOut("consumed", func(s string) bool { return strings.Contains(s, "line-50\n") })
+	in.waitOut("consumed", func(s string) bool { return strings.Contains(s, "line-199\n") })
 	in.mustCtl("restart", "consumer")
+	if err := os.WriteFile(filepath.Join(in.out, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	got := in.waitOut("consumed", func(s string) bool { return strings.Contains(s, "line-399\n") })
 	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 	if len(lines) != 400 {
