@@ -107,13 +107,32 @@ func TestLogRotationWithoutLoss(t *testing.T) {
 			`command = /bin/sh -c "i=0; while [ $$i -lt 600 ]; do echo line-$$i; i=$$((i+1)); done"` + "\n",
 	})
 	in.mustCtl("start", "talker")
+	// The process has exited; ginit may still be copying the rest of its
+	// output from the pipe into the file.
 	var all []string
-	for _, f := range []string{"talk.log.3", "talk.log.2", "talk.log.1", "talk.log"} {
-		b, err := os.ReadFile(filepath.Join(in.out, f))
-		if err != nil {
-			continue
+	read := func() []string {
+		var lines []string
+		for _, f := range []string{"talk.log.3", "talk.log.2", "talk.log.1", "talk.log"} {
+			b, err := os.ReadFile(filepath.Join(in.out, f))
+			if err != nil {
+				continue
+			}
+			lines = append(lines, strings.Split(strings.TrimRight(string(b), "\n"), "\n")...)
 		}
-		all = append(all, strings.Split(strings.TrimRight(string(b), "\n"), "\n")...)
+		return lines
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		all = read()
+		if len(all) > 0 && all[len(all)-1] == "line-599" {
+			// Read once more, now that nothing writes or rotates: the
+			// first read may have straddled the last rotation.
+			all = read()
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	// Only what fits in the kept files can survive; everything from the
 	// first kept line on must be there, in order, once.
