@@ -191,7 +191,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.m = service.New(service.Config{
 		Load:         ld.LoadAll,
 		Check:        loader.CheckAll,
-		Spawner:      &utmpSpawner{Spawner: sup, d: d},
+		Spawner:      d.spawner(sup),
 		Clock:        realClock{},
 		Logger:       log,
 		Env:          env,
@@ -267,9 +267,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.closeControl()
 			supCancel()
 			<-supDone
-			if d.machine() {
-				d.finish(toPid1Kind(r.kind))
-			}
+			d.finish(toPid1Kind(r.kind))
 			return nil
 		}
 	}
@@ -310,15 +308,18 @@ func toPid1Kind(k service.ShutdownKind) pid1.Kind {
 	return pid1.Poweroff
 }
 
-// finish writes the shutdown record and hands over to the final steps.
+// finish writes the shutdown record and hands over to the final steps. Only
+// the machine's manager does either: a container or user instance shares
+// the host's wtmp and must leave it alone.
 func (d *Daemon) finish(kind pid1.Kind) {
+	if !d.machine() {
+		return
+	}
 	if err := utmp.AppendWtmp(d.wtmp, utmp.ShutdownRecord(time.Now(), kernelRelease())); err != nil {
 		d.log.Printf("wtmp: %v", err)
 	}
-	if d.machine() {
-		if err := pid1.FinalShutdown(kind, d.log); err != nil {
-			d.log.Printf("shutdown: %v", err)
-		}
+	if err := pid1.FinalShutdown(kind, d.log); err != nil {
+		d.log.Printf("shutdown: %v", err)
 	}
 }
 
@@ -541,6 +542,15 @@ func (d *Daemon) setupCgroups() (string, func()) {
 		}
 	}
 	return services, cleanup
+}
+
+// spawner is sup, with utmp/wtmp entries for gettys when ginit manages the
+// machine (other instances share the host's files).
+func (d *Daemon) spawner(sup *supervise.Supervisor) service.Spawner {
+	if !d.machine() {
+		return sup
+	}
+	return &utmpSpawner{Spawner: sup, d: d}
 }
 
 // utmpSpawner writes utmp/wtmp entries for services with inittab-id or

@@ -1,6 +1,7 @@
 package initns
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -74,6 +75,7 @@ func TestThirdCtrlAltDelForcesReboot(t *testing.T) {
 		"stubborn": "type = process\nrestart = no\nstop-timeout = 0\ncommand = /bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\n",
 	}, "-m")
 	in.waitState("stubborn", "started")
+	wtmpBefore, _ := os.ReadFile("/var/log/wtmp")
 	pid := in.ginitPid()
 	for i := 0; i < 2; i++ {
 		_ = syscall.Kill(pid, syscall.SIGINT)
@@ -91,6 +93,10 @@ func TestThirdCtrlAltDelForcesReboot(t *testing.T) {
 	}
 	if log := in.logText(); !strings.Contains(log, "reboot now, without stopping services") {
 		t.Errorf("log lacks the forced reboot:\n%s", log)
+	}
+	// A --container ginit shares the host's files: no shutdown record.
+	if after, _ := os.ReadFile("/var/log/wtmp"); !bytes.Equal(after, wtmpBefore) {
+		t.Errorf("a container ginit wrote to the host's /var/log/wtmp")
 	}
 }
 
