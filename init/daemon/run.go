@@ -104,9 +104,9 @@ type Daemon struct {
 	srv       *control.Server
 	srvCancel context.CancelFunc
 
-	m       *service.Manager
-	backend *Backend
-	sockDir string
+	m        *service.Manager
+	backend  *Backend
+	sockPath string // the control socket, resolved once
 }
 
 // machine reports whether ginit manages the machine (reboot(2) at the end).
@@ -152,13 +152,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cgRoot, cgCleanup := d.setupCgroups()
 	defer cgCleanup()
 
-	sockPath := control.SocketPath(cfg.SocketPath, cfg.User, os.Getenv)
-	d.sockDir = filepath.Dir(sockPath)
+	d.sockPath = control.SocketPath(cfg.SocketPath, cfg.User, os.Getenv)
 	runtimeDir := ""
 	if cfg.System {
 		runtimeDir = "/run/ginit"
 		if cfg.Container {
-			runtimeDir = filepath.Join(d.sockDir, ".ginit-"+filepath.Base(sockPath))
+			runtimeDir = filepath.Join(filepath.Dir(d.sockPath), ".ginit-"+filepath.Base(d.sockPath))
 		}
 	} else if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
 		runtimeDir = filepath.Join(x, "ginit")
@@ -211,7 +210,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.machine() {
 		d.bootRecord()
 	}
-	if err := d.openControl(ctx, sockPath); err != nil {
+	if err := d.openControl(ctx); err != nil {
 		log.Printf("control socket: %v (retried when a starts-rwfs service starts)", err)
 	}
 	defer d.closeControl()
@@ -255,7 +254,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 				return nil
 			case pid1.ActionReopenControl:
 				d.closeControl()
-				if err := d.openControl(ctx, sockPath); err != nil {
+				if err := d.openControl(ctx); err != nil {
 					log.Printf("control socket: %v", err)
 				}
 			}
@@ -331,7 +330,8 @@ func baseEnv(cfg Config) []string {
 	return os.Environ()
 }
 
-func (d *Daemon) openControl(ctx context.Context, path string) error {
+func (d *Daemon) openControl(ctx context.Context) error {
+	path := d.sockPath
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.srv != nil {
@@ -394,20 +394,18 @@ func (d *Daemon) closeControl() {
 	d.srv = nil
 }
 
-// attachLog opens -l once the file system allows; it reports whether the
-// log file is open.
-func (d *Daemon) attachLog() bool {
+// attachLog opens -l once the file system allows.
+func (d *Daemon) attachLog() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.logOpen || d.cfg.LogFile == "" {
-		return d.logOpen
+		return
 	}
 	if err := d.log.AttachFile(d.cfg.LogFile); err != nil {
 		d.log.Printf("%v (kept in memory until a starts-rwfs service starts)", err)
-		return false
+		return
 	}
 	d.logOpen = true
-	return true
 }
 
 // bootRecord writes the wtmp boot and runlevel records once wtmp is
@@ -451,8 +449,7 @@ func (d *Daemon) observe(desc *service.Description, st service.State) {
 		if d.machine() {
 			d.bootRecord()
 		}
-		sockPath := control.SocketPath(d.cfg.SocketPath, d.cfg.User, os.Getenv)
-		if err := d.openControl(context.Background(), sockPath); err != nil {
+		if err := d.openControl(context.Background()); err != nil {
 			d.log.Printf("control socket: %v", err)
 		}
 	}()
