@@ -303,8 +303,6 @@ func (m *Manager) flushSpawns() {
 		if ps.err == nil {
 			m.procs[ps.p] = ps.s
 		}
-	}
-	for _, ps := range batch {
 		m.finishExecStart(ps.s, ps.p, ps.err)
 		// Waiters on s (start, restart) were last checked when it was
 		// stepped, before it had a process.
@@ -512,10 +510,6 @@ func (m *Manager) execStop(s *svc) {
 			for _, p := range []Proc{s.proc, s.stopProc, s.treeProc} {
 				if p != nil {
 					_ = p.KillTree(int(syscall.SIGKILL))
-					// The main process may have left the tree (a login
-					// moved to its session's cgroup by pam_systemd): it
-					// must die too, or the stop never ends.
-					_ = p.Signal(int(syscall.SIGKILL))
 				}
 			}
 			if s.proc == nil && s.stopProc == nil {

@@ -53,7 +53,9 @@ type Proc interface {
 	// the service has options: signal-process-only.
 	Signal(sig int) error
 	// KillTree sends sig to every process of the service: its cgroup when
-	// there is one, else its process group.
+	// there is one, else its process group, and to the main process even
+	// if it has left them (pam_systemd moves a login to its session's
+	// cgroup).
 	KillTree(sig int) error
 }
 

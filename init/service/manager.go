@@ -746,13 +746,9 @@ func (m *Manager) addWaiter(s *svc, want State, pastStop bool) chan error {
 func (m *Manager) notifyWaiters(s *svc) {
 	keep := s.waiters[:0]
 	for _, w := range s.waiters {
-		if w.pastStop && !w.sawStop {
-			if s.state == Stopped {
-				w.sawStop = true
-			} else {
-				keep = append(keep, w)
-				continue
-			}
+		if w.pastStop && !w.sawStop { // set by setState
+			keep = append(keep, w)
+			continue
 		}
 		var res error
 		decided := false
