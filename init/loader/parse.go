@@ -33,7 +33,6 @@ type parser struct {
 	lookup                  lookupFunc
 	logTypeSet              bool
 	socketGIDSet, logGIDSet bool
-	seenType                bool
 }
 
 // setting handles one setting; ws are the value's words after substitution.
@@ -44,7 +43,7 @@ type setting struct {
 
 func settingsTable() map[string]setting {
 	return map[string]setting{
-		"type":                   {fn: setType},
+		"type":                   {fn: oneWord(setType)},
 		"command":                {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.Command, rl, ws) }},
 		"stop-command":           {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.StopCommand, rl, ws) }},
 		"working-dir":            {fn: oneWord(func(p *parser, v string) error { p.d.WorkingDir = p.rel(v); return nil })},
@@ -108,8 +107,7 @@ func settingsTable() map[string]setting {
 
 // parseFile reads the description of name from path.
 func (l *Loader) parseFile(name, path string) (*service.Description, map[string]bool, error) {
-	base, arg, _ := strings.Cut(name, "@")
-	_ = base
+	_, arg, _ := strings.Cut(name, "@")
 	d := &service.Description{
 		Name:                 name,
 		File:                 path,
@@ -382,16 +380,12 @@ func oneWord(f func(p *parser, v string) error) func(*parser, *rawLine, []string
 	}
 }
 
-func setType(p *parser, rl *rawLine, ws []string) error {
-	if len(ws) != 1 {
-		return fmt.Errorf("expected one value, got %q", rl.val)
-	}
-	t, ok := service.ParseType(ws[0])
+func setType(p *parser, v string) error {
+	t, ok := service.ParseType(v)
 	if !ok {
-		return invalid(ws[0], "process, bgprocess, scripted, internal or triggered")
+		return invalid(v, "process, bgprocess, scripted, internal or triggered")
 	}
 	p.d.Type = t
-	p.seenType = true
 	return nil
 }
 

@@ -266,8 +266,9 @@ func (m *Manager) depOp(add bool, kind DepKind, from, to string) error {
 	m.linkDeps(f)
 	// As dinit: a new dependency of a service that is already up does not
 	// start its target (`wake` does); it holds a target that runs, and a
-	// service still starting waits for it.
-	if (f.state != Stopped || m.wanted(f)) && (t.state != Stopped || f.state == Starting || f.state == Stopped) {
+	// service still on its way up waits for it.
+	up := f.state == Started || f.state == Stopping
+	if (f.state != Stopped || m.wanted(f)) && (!up || t.state != Stopped) {
 		m.hold(f.edgeTo(t, kind))
 	}
 	m.enqueue(f)
