@@ -277,12 +277,7 @@ func (s *Supervisor) nonChildExited(p *proc, pid int) {
 	p.dead = true
 	p.dropPidfdLocked()
 	p.mu.Unlock()
-	p.n.Exited(p, service.ExitStatus{})
-	// Only now may TreeEmpty be reported: it must follow Exited.
-	s.mu.Lock()
-	s.pending[p] = struct{}{}
-	s.mu.Unlock()
-	s.checkTrees()
+	s.reportExit(p, service.ExitStatus{})
 }
 
 // parentOf returns the parent pid of a process from /proc/PID/stat.

@@ -138,13 +138,7 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		// from another goroutine: the caller may be waiting for this Spawn
 		// before it reads notifications.
 		p.markDead()
-		go func() {
-			n.Exited(p, early)
-			s.mu.Lock()
-			s.pending[p] = struct{}{}
-			s.mu.Unlock()
-			s.checkTrees()
-		}()
+		go s.reportExit(p, early)
 	}
 
 	st.closeParent()

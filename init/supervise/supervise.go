@@ -182,6 +182,16 @@ func (s *Supervisor) reap() {
 	s.checkTrees()
 }
 
+// reportExit tells p's notifier that it ended, and only then lets its tree
+// be checked: TreeEmpty must follow Exited. (reap does the same for a batch.)
+func (s *Supervisor) reportExit(p *proc, st service.ExitStatus) {
+	p.n.Exited(p, st)
+	s.mu.Lock()
+	s.pending[p] = struct{}{}
+	s.mu.Unlock()
+	s.checkTrees()
+}
+
 // checkTrees reports TreeEmpty, once, for each exited process whose tree is gone.
 func (s *Supervisor) checkTrees() {
 	s.mu.Lock()
