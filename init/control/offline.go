@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"ginit/init/loader"
 )
@@ -33,21 +32,15 @@ func runOffline(a *cliArgs, stdout, stderr io.Writer, env func(string) string) i
 	if err != nil {
 		return fail("%s '%s': %v", a.cmd, name, err)
 	}
-	from := a.flags["--from"]
-	if from == "" {
-		from = d.EnableVia
-	}
-	if from == "" {
-		from = "boot"
-	}
+	from := loader.EnableSource(a.flags["--from"], d)
 	fd, err := l.Load(from)
 	if err != nil {
 		return fail("%s '%s' from '%s': %v", a.cmd, name, from, err)
 	}
-	if len(fd.WaitsForDirs) != 1 {
-		return fail("service '%s' must have exactly one waits-for.d directory to %s '%s' (it has %d)", from, a.cmd, name, len(fd.WaitsForDirs))
+	link, target, err := loader.EnableLink(d, fd)
+	if err != nil {
+		return fail("%v", err)
 	}
-	link := filepath.Join(fd.WaitsForDirs[0], name)
 	if a.cmd == "disable" {
 		if err := os.Remove(link); errors.Is(err, os.ErrNotExist) {
 			return fail("service '%s' is not enabled from '%s' (no %s)", name, from, link)
@@ -61,12 +54,6 @@ func runOffline(a *cliArgs, stdout, stderr io.Writer, env func(string) string) i
 	}
 	if _, err := os.Lstat(link); err == nil {
 		return fail("service '%s' is already enabled from '%s'", name, from)
-	}
-	// A relative link survives moving the whole directory (an image
-	// mounted elsewhere) when the file sits beside the waits-for.d.
-	target := d.File
-	if filepath.Dir(d.File) == filepath.Dir(fd.WaitsForDirs[0]) {
-		target = filepath.Join("..", filepath.Base(d.File))
 	}
 	if err := os.Symlink(target, link); err != nil {
 		return fail("enable '%s': %v", name, err)

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"ginit/init/control"
+	"ginit/init/loader"
 	"ginit/init/service"
 )
 
@@ -147,13 +147,7 @@ func (b *Backend) enable(ctx context.Context, req control.Request) error {
 			return err
 		}
 	}
-	from := req.From
-	if from == "" {
-		from = d.EnableVia
-	}
-	if from == "" {
-		from = "boot"
-	}
+	from := loader.EnableSource(req.From, d)
 	if err := b.M.Load(ctx, from); err != nil {
 		return err
 	}
@@ -161,18 +155,13 @@ func (b *Backend) enable(ctx context.Context, req control.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(fd.WaitsForDirs) != 1 {
-		return fmt.Errorf("service '%s' must have exactly one waits-for.d directory to %s '%s' (it has %d): %w",
-			from, req.Op, req.Service, len(fd.WaitsForDirs), service.ErrBadArgument)
+	link, target, err := loader.EnableLink(d, fd)
+	if err != nil {
+		return err
 	}
-	link := filepath.Join(fd.WaitsForDirs[0], req.Service)
 	if req.Op == control.OpEnable {
 		if err := b.M.DepOp(ctx, true, service.DepWaitsFor, from, req.Service); err != nil {
 			return err
-		}
-		target := d.File
-		if target == "" {
-			target = "../" + req.Service
 		}
 		if err := os.Symlink(target, link); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("enable '%s' from '%s': %w", req.Service, from, err)

@@ -393,3 +393,29 @@ func TestPreparedByParsed(t *testing.T) {
 		t.Errorf("deps = %+v, want %+v", d.Deps, want)
 	}
 }
+
+func TestEnableLink(t *testing.T) {
+	sd := "/etc/ginit.d"
+	boot := &service.Description{Name: "boot", File: sd + "/boot", WaitsForDirs: []string{sd + "/boot.d"}}
+	beside := &service.Description{Name: "web", File: sd + "/web"}
+	elsewhere := &service.Description{Name: "ext", File: "/opt/sd/ext", EnableVia: "multi"}
+	for _, tc := range []struct {
+		d            *service.Description
+		link, target string
+	}{
+		{beside, sd + "/boot.d/web", "../web"},
+		{elsewhere, sd + "/boot.d/ext", "/opt/sd/ext"},
+		{&service.Description{Name: "builtin"}, sd + "/boot.d/builtin", "../builtin"},
+	} {
+		link, target, err := EnableLink(tc.d, boot)
+		if err != nil || link != tc.link || target != tc.target {
+			t.Errorf("%s: %q -> %q, %v; want %q -> %q", tc.d.Name, link, target, err, tc.link, tc.target)
+		}
+	}
+	if _, _, err := EnableLink(beside, &service.Description{Name: "none"}); !errors.Is(err, service.ErrBadArgument) {
+		t.Errorf("source without waits-for.d: %v", err)
+	}
+	if EnableSource("", beside) != "boot" || EnableSource("", elsewhere) != "multi" || EnableSource("x", elsewhere) != "x" {
+		t.Error("EnableSource does not follow --from, then enable-via, then boot")
+	}
+}
