@@ -10,20 +10,22 @@ import (
 	"time"
 )
 
-// ShutdownNames are the program names that run RunShutdownCLI when ginitctl
-// is installed (or linked) under them.
-var ShutdownNames = []string{"shutdown", "reboot", "poweroff", "halt"}
+// defaultKind is what a shutdown front-end does without options, by the
+// name ginitctl was installed (or linked) under; "" for other names.
+func defaultKind(argv0 string) string {
+	switch filepath.Base(argv0) {
+	case "shutdown", "poweroff":
+		return "poweroff"
+	case "reboot":
+		return "reboot"
+	case "halt":
+		return "halt"
+	}
+	return ""
+}
 
 // IsShutdownName reports whether argv0's base name is a shutdown front-end.
-func IsShutdownName(argv0 string) bool {
-	b := filepath.Base(argv0)
-	for _, n := range ShutdownNames {
-		if b == n {
-			return true
-		}
-	}
-	return false
-}
+func IsShutdownName(argv0 string) bool { return defaultKind(argv0) != "" }
 
 const shutdownUsage = `Usage:
   shutdown [-r|-h|-P|-H|-k] [--socket-path PATH] [TIME] [MESSAGE...]
@@ -48,7 +50,6 @@ type ShutdownSys struct {
 	WtmpOnly  func() error
 	Now       func() time.Time
 	Sleep     func(ctx context.Context, d time.Duration) error
-	DialFirst func(path string) (*Client, error) // nil: Dial
 }
 
 // RunShutdownCLI is shutdown(8)/reboot(8)/poweroff(8)/halt(8) for ginit.
@@ -63,7 +64,7 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		fmt.Fprint(stderr, shutdownUsage)
 		return ExitUsage
 	}
-	kind := map[string]string{"shutdown": "poweroff", "reboot": "reboot", "poweroff": "poweroff", "halt": "halt"}[prog]
+	kind := defaultKind(prog)
 	if kind == "" {
 		return usage("unknown program name (use shutdown, reboot, poweroff or halt)")
 	}
@@ -171,11 +172,7 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		return ExitOK
 	}
 	path := SocketPath(sock, false, getenv)
-	dial := Dial
-	if sys.DialFirst != nil {
-		dial = sys.DialFirst
-	}
-	c, err := dial(path)
+	c, err := Dial(path)
 	if err != nil {
 		return fail("cannot reach ginit at %s: %v (use --force to act without it)", path, err)
 	}
