@@ -45,11 +45,11 @@ reboot/poweroff/halt ask ginit to stop every service and then act.
 // ShutdownSys is what the front-ends need besides the control socket;
 // tests replace it.
 type ShutdownSys struct {
-	Sync      func()
-	Reboot    func(kind string) error // "poweroff", "reboot", "halt"
-	WtmpOnly  func() error
-	Now       func() time.Time
-	Sleep     func(ctx context.Context, d time.Duration) error
+	Sync     func()
+	Reboot   func(kind string) error // "poweroff", "reboot", "halt"
+	WtmpOnly func() error
+	Now      func() time.Time
+	Sleep    func(ctx context.Context, d time.Duration) error
 }
 
 // RunShutdownCLI is shutdown(8)/reboot(8)/poweroff(8)/halt(8) for ginit.
