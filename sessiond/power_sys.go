@@ -47,7 +47,7 @@ func (p *SysPower) Shutdown(ctx context.Context, kind string) error {
 		return fmt.Errorf("unknown shutdown kind %q", kind)
 	}
 	if p.Wtmp != "" {
-		if err := utmp.AppendWtmp(p.Wtmp, utmp.ShutdownRecord(time.Now(), kernelRelease())); err != nil {
+		if err := utmp.AppendWtmp(p.Wtmp, utmp.ShutdownRecord(time.Now(), utmp.KernelRelease())); err != nil {
 			p.Log.Warn("wtmp shutdown record", "file", p.Wtmp, "err", err)
 		}
 	}
@@ -92,14 +92,6 @@ func (p *SysPower) askInit(ctx context.Context, kind string) (answered bool, err
 		return true, fmt.Errorf("ginit refused %s (code %d): %s", kind, resp.Code, resp.Message)
 	}
 	return true, nil
-}
-
-func kernelRelease() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // sleepStates lists what the kernel offers in PowerDir/state.

@@ -26,9 +26,7 @@ func RealShutdownSys() ShutdownSys {
 			return unix.Reboot(cmd)
 		},
 		WtmpOnly: func() error {
-			var u unix.Utsname
-			_ = unix.Uname(&u)
-			return utmp.AppendWtmp("/var/log/wtmp", utmp.ShutdownRecord(time.Now(), unix.ByteSliceToString(u.Release[:])))
+			return utmp.AppendWtmp("/var/log/wtmp", utmp.ShutdownRecord(time.Now(), utmp.KernelRelease()))
 		},
 	}
 }

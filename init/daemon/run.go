@@ -314,7 +314,7 @@ func (d *Daemon) finish(kind pid1.Kind) {
 	if !d.machine() {
 		return
 	}
-	if err := utmp.AppendWtmp(d.wtmp, utmp.ShutdownRecord(time.Now(), kernelRelease())); err != nil {
+	if err := utmp.AppendWtmp(d.wtmp, utmp.ShutdownRecord(time.Now(), utmp.KernelRelease())); err != nil {
 		d.log.Printf("wtmp: %v", err)
 	}
 	if err := pid1.FinalShutdown(kind, d.log); err != nil {
@@ -417,7 +417,7 @@ func (d *Daemon) bootRecord() {
 		return
 	}
 	now := time.Now()
-	k := kernelRelease()
+	k := utmp.KernelRelease()
 	if err := utmp.AppendWtmp(d.wtmp, utmp.BootRecord(now, k)); err != nil {
 		if !errors.Is(err, unix.EROFS) && !errors.Is(err, os.ErrNotExist) {
 			d.log.Printf("wtmp boot record: %v", err)
@@ -453,14 +453,6 @@ func (d *Daemon) observe(desc *service.Description, st service.State) {
 			d.log.Printf("control socket: %v", err)
 		}
 	}()
-}
-
-func kernelRelease() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // setupCgroups gives ginit a subtree of the unified hierarchy: as the
