@@ -10,7 +10,7 @@ GOSTATIC := CGO_ENABLED=0 $(GO)
 
 CMDS := ginit ginitctl ginit-check sessiond
 
-.PHONY: all deps build test unit-test integration-test bench run install boot-test lint clean
+.PHONY: all deps build test fuzz unit-test integration-test bench run install boot-test lint clean
 
 all: build
 
@@ -40,6 +40,11 @@ build:
 # binaries (privileged ones skip with a reason when not root).
 test: deps build
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 25m $$( [ -f /usr/include/security/pam_appl.h ] && echo ./... || $(GO) list ./... | grep -v '^ginit/pam$$')
+	FUZZTIME=$${FUZZTIME:-3s} GO=$(GO) ./test/fuzz.sh
+
+# Every fuzz target for longer (seeds it finds go under testdata/fuzz/).
+fuzz:
+	FUZZTIME=$${FUZZTIME:-2m} GO=$(GO) ./test/fuzz.sh
 
 bench: build
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'Start1000|Chain100' -benchtime 3x ./test/initns
