@@ -315,12 +315,15 @@ func (m *Manager) Restart(ctx context.Context, name string, o StopOpts) error {
 			err = &DependentsError{Service: name, Dependents: deps}
 			return
 		}
-		s.restarting = true
-		s.reason = ReasonNormal
-		m.beginStop(s)
+		// The waiter goes first: an internal or triggered service (or a
+		// scripted one without stop-command) is already Stopped when
+		// beginStop returns, and a waiter added then would never see the stop.
 		if !o.NoWait {
 			ch = m.addWaiter(s, Started, true)
 		}
+		s.restarting = true
+		s.reason = ReasonNormal
+		m.beginStop(s)
 	}); cerr != nil {
 		return cerr
 	}

@@ -808,3 +808,51 @@ func TestPreparedBy(t *testing.T) {
 		t.Errorf("app started %d times, want 2", n)
 	}
 }
+
+// A restart of a service whose stop completes at once (internal, triggered,
+// scripted without stop-command) returns once it has started again, as
+// dinit's "restart" test expects: the waiter must exist before the stop.
+func TestRestartOfServiceThatStopsAtOnce(t *testing.T) {
+	tests := []struct {
+		name  string
+		desc  *Description
+		setup func(h *harness)
+		again func(h *harness) // finishes the new start, if it needs a process
+	}{
+		{name: "internal", desc: svcDesc("s", TypeInternal)},
+		{name: "triggered", desc: svcDesc("s", TypeTriggered), setup: func(h *harness) {
+			if err := h.m.Trigger(h.ctx, "s", true); err != nil {
+				h.t.Fatal(err)
+			}
+		}},
+		{name: "scripted", desc: svcDesc("s", TypeScripted),
+			setup: func(h *harness) { h.sync(); h.exit("s", ProcStart, exited(0)) },
+			again: func(h *harness) {
+				h.waitFor("s", func(in Info) bool { return h.sp.count("s", ProcStart) == 2 })
+				h.exit("s", ProcStart, exited(0))
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.desc)
+			ch := h.startAsync("s", StartOpts{})
+			if tc.setup != nil {
+				tc.setup(h)
+			}
+			if err := recv(t, ch); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- h.m.Restart(h.ctx, "s", StopOpts{}) }()
+			if tc.again != nil {
+				tc.again(h)
+			}
+			if err := recv(t, done); err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			if in := h.wantState("s", Started); !in.Explicit {
+				t.Error("s lost its activation over the restart")
+			}
+		})
+	}
+}
