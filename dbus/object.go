@@ -315,11 +315,36 @@ func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
 		r.Body = out
 	}
 	if len(r.Body) > 0 {
-		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(r.Body...))
+		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(r.Body))
 	}
 	if c := p.call.Conn.Send(r, nil); c.Err != nil {
 		m.obj.tree.log.Warn("sending reply failed", "method", m.String(), "err", c.Err)
 	}
+}
+
+// Dict is an a{sv} that keeps its order on the wire: godbus encodes Go
+// maps in random order. It is sent as an array of (sv) structs, whose
+// encoding is byte for byte that of a{sv} dict entries (both 8-aligned
+// string then variant); bodySignature gives it the a{sv} signature.
+type Dict []DictEntry
+
+// DictEntry is one entry of a Dict.
+type DictEntry struct {
+	Key   string
+	Value godbus.Variant
+}
+
+// bodySignature is godbus.SignatureOf with top-level Dicts as a{sv}.
+func bodySignature(body []any) godbus.Signature {
+	var b strings.Builder
+	for _, x := range body {
+		if _, ok := x.(Dict); ok {
+			b.WriteString("a{sv}")
+			continue
+		}
+		b.WriteString(godbus.SignatureOf(x).String())
+	}
+	return godbus.ParseSignatureMust(b.String())
 }
 
 // standardMethods are Introspectable and Properties, served for every node.
@@ -367,25 +392,59 @@ func propGetAll(c *Call) ([]any, error) {
 	if err := c.Store(&iname); err != nil {
 		return nil, err
 	}
-	if iname == "" {
-		// sd-bus answers GetAll("") with the properties of every interface.
-		all := map[string]godbus.Variant{}
-		for _, i := range c.Object.Interfaces {
-			m, err := getAll(c, i.Name)
+	ifaces := c.Object.Interfaces
+	if iname != "" {
+		i := c.Object.iface(iname)
+		if i == nil {
+			// The standard interfaces (empty) or UnknownInterface.
+			all, err := getAll(c, iname)
 			if err != nil {
 				return nil, err
 			}
-			for k, v := range m {
-				all[k] = v
+			return []any{orderedProps(nil, all)}, nil
+		}
+		ifaces = []*Interface{i}
+	}
+	// sd-bus answers GetAll("") with the properties of every interface.
+	var out Dict
+	for _, i := range ifaces {
+		all, err := getAll(c, i.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, orderedProps(i, all)...)
+	}
+	if out == nil {
+		out = Dict{}
+	}
+	return []any{out}, nil
+}
+
+// orderedProps lists vals in the declaration order of i's properties
+// (sd-bus answers in vtable order, and loginctl prints in reply order),
+// then any undeclared names sorted, so every GetAll answers alike.
+func orderedProps(i *Interface, vals map[string]godbus.Variant) Dict {
+	out := make(Dict, 0, len(vals))
+	seen := make(map[string]bool, len(vals))
+	if i != nil {
+		for _, p := range i.Properties {
+			if v, ok := vals[p.Name]; ok && !seen[p.Name] {
+				out = append(out, DictEntry{Key: p.Name, Value: v})
+				seen[p.Name] = true
 			}
 		}
-		return []any{all}, nil
 	}
-	all, err := getAll(c, iname)
-	if err != nil {
-		return nil, err
+	var rest []string
+	for k := range vals {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
 	}
-	return []any{all}, nil
+	sort.Strings(rest)
+	for _, k := range rest {
+		out = append(out, DictEntry{Key: k, Value: vals[k]})
+	}
+	return out
 }
 
 func getAll(c *Call, iname string) (map[string]godbus.Variant, error) {
