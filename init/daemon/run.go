@@ -51,6 +51,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cfg.PID1 = isPID1
+	// A container's PID 1 (or a system manager in one) must not treat the
+	// mounts and the reboot(2) it can reach as its own: they are the
+	// host's. Decide before Finish, which makes PID 1 the machine's manager.
+	container := ""
+	if !cfg.Container && (cfg.PID1 || cfg.SystemMgr) {
+		if container = pid1.DetectContainer(pid1.RealDetectEnv()); container != "" {
+			cfg.Container = true
+		}
+	}
 	if os.Getenv("GOGC") == "" {
 		// PID 1 lives for ever and mostly idles: trade a little GC work
 		// for a smaller heap.
@@ -72,6 +81,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defer log.Close()
 	for _, e := range early {
 		log.Printf("%s", e)
+	}
+	if container != "" {
+		log.Printf("container detected (%s): running as with --container", container)
 	}
 	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp, syslogPath: "/dev/log"}
 	if p := os.Getenv("GINIT_SYSLOG_SOCKET"); p != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,8 +177,17 @@ type fakeSys struct {
 }
 
 func (f *fakeSys) Mountinfo() ([]MountEntry, error) { return f.info, nil }
-func (f *fakeSys) Mount(_, target, _ string, flags uintptr, _ string) error {
-	f.calls = append(f.calls, "remount-ro "+target)
+func (f *fakeSys) Mount(src, target, fstype string, flags uintptr, data string) error {
+	// Name the two remounts by what they change: the superblock, shared
+	// by every mount of the file system, or this one mount.
+	switch {
+	case src == "" && fstype == "" && data == "" && flags == unix.MS_REMOUNT|unix.MS_RDONLY:
+		f.calls = append(f.calls, "remount-ro "+target)
+	case src == "" && fstype == "" && data == "" && flags == unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY:
+		f.calls = append(f.calls, "bind-remount-ro "+target)
+	default:
+		f.calls = append(f.calls, fmt.Sprintf("mount %q %s %q %#x %q", src, target, fstype, flags, data))
+	}
 	if f.roFail[target] {
 		return unix.EBUSY
 	}
@@ -223,6 +233,8 @@ func mounts() []MountEntry {
 		{MountPoint: "/home", FSType: "ext4", Options: "rw"},
 		{MountPoint: "/boot", FSType: "vfat", Options: "ro"},
 		{MountPoint: "/var", FSType: "xfs", Options: "rw"},
+		{MountPoint: "/dev/shm", FSType: "tmpfs", Options: "rw"},
+		{MountPoint: "/sys/fs/cgroup", FSType: "cgroup2", Options: "rw"},
 	}
 }
 
@@ -238,8 +250,11 @@ func TestFinalShutdownSequence(t *testing.T) {
 			name: "processes leave quickly",
 			kind: Poweroff,
 			sys:  &fakeSys{alive: 2, info: mounts(), busy: map[string]bool{"/var": true, "/boot": true}},
+			// /var is busy: only this mount of it is made read-only (its
+			// superblock may be mounted elsewhere); tmpfs and cgroup2
+			// are left alone; the root's superblock goes read-only.
 			want: []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync",
-				"remount-ro /var", "umount /home", "remount-ro /run", "remount-ro /", "sync",
+				"bind-remount-ro /var", "umount /home", "remount-ro /", "sync",
 				fmt.Sprintf("reboot %#x", unix.LINUX_REBOOT_CMD_POWER_OFF), sf, sf, sf},
 		},
 		{
@@ -298,8 +313,97 @@ func TestFinalShutdownContainer(t *testing.T) {
 			t.Fatalf("container mode called %s", c)
 		}
 	}
-	if err == nil || !strings.Contains(err.Error(), "remount / read-only") {
+	if err == nil || !strings.Contains(err.Error(), "bind-remount / read-only") {
 		t.Errorf("err = %v, want the remount failure", err)
+	}
+}
+
+// Not PID 1 of the machine (a system manager under another init): no
+// superblock is remounted, not even the root's, and nothing is rebooted.
+func TestFinalShutdownNotPID1RemountsNoSuperblock(t *testing.T) {
+	s := &fakeSys{info: mounts(), busy: map[string]bool{"/var": true, "/home": true}}
+	if err := FinalShutdownWith(Halt, &testLog{}, ShutdownOptions{Sys: s, Container: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync",
+		"bind-remount-ro /var", "umount /boot", "bind-remount-ro /home", "bind-remount-ro /", "sync"}
+	if got := strings.Join(s.calls, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("calls:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+func TestDetectContainer(t *testing.T) {
+	type env struct {
+		pid1     bool
+		vars     map[string]string
+		environ  string // /proc/1/environ
+		files    []string
+		pidIno   uint64
+		userIno  uint64
+		noProc   bool // /proc/self/ns/* missing until /proc is mounted
+		mountErr error
+	}
+	tests := []struct {
+		name       string
+		env        env
+		want       string // substring; "" = the machine
+		wantMounts []string
+	}{
+		{name: "the machine", env: env{pid1: true, pidIno: initPIDNSIno, userIno: initUserNSIno}},
+		{name: "container variable of PID 1", env: env{pid1: true, vars: map[string]string{"container": "lxc"}, pidIno: initPIDNSIno, userIno: initUserNSIno},
+			want: "container=lxc"},
+		{name: "empty container variable", env: env{pid1: true, vars: map[string]string{"container": ""}, pidIno: initPIDNSIno, userIno: initUserNSIno}},
+		{name: "not PID 1 reads PID 1's environment", env: env{vars: map[string]string{"container": "ours"}, environ: "A=b\x00container=podman\x00", pidIno: initPIDNSIno, userIno: initUserNSIno},
+			want: "container=podman"},
+		{name: "not PID 1 ignores its own variable", env: env{vars: map[string]string{"container": "ours"}, environ: "A=b\x00", pidIno: initPIDNSIno, userIno: initUserNSIno}},
+		{name: "podman", env: env{pid1: true, files: []string{"/run/.containerenv"}, pidIno: initPIDNSIno, userIno: initUserNSIno}, want: "/run/.containerenv"},
+		{name: "docker", env: env{pid1: true, files: []string{"/.dockerenv"}, pidIno: initPIDNSIno, userIno: initUserNSIno}, want: "/.dockerenv"},
+		{name: "PID namespace", env: env{pid1: true, pidIno: 4026532001, userIno: initUserNSIno}, want: "PID namespace is not the initial one (inode 4026532001)"},
+		{name: "user namespace", env: env{pid1: true, pidIno: initPIDNSIno, userIno: 4026531999}, want: "user namespace"},
+		{name: "bare boot mounts /proc to look", env: env{pid1: true, noProc: true, pidIno: initPIDNSIno, userIno: initUserNSIno},
+			wantMounts: []string{"proc:/proc:"}},
+		{name: "namespace seen once /proc is mounted", env: env{pid1: true, noProc: true, pidIno: 4026532002, userIno: initUserNSIno},
+			want: "PID namespace", wantMounts: []string{"proc:/proc:"}},
+		{name: "no /proc and it cannot be mounted", env: env{pid1: true, noProc: true, mountErr: unix.EPERM}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := tc.env
+			m := &fakeMounter{}
+			if e.mountErr != nil {
+				m.fail = map[string]error{"/proc": e.mountErr}
+			}
+			got := DetectContainer(DetectEnv{
+				PID1:   e.pid1,
+				Getenv: func(k string) string { return e.vars[k] },
+				ReadFile: func(p string) ([]byte, error) {
+					if p != "/proc/1/environ" || e.environ == "" {
+						return nil, os.ErrNotExist
+					}
+					return []byte(e.environ), nil
+				},
+				Exists: func(p string) bool { return slices.Contains(e.files, p) },
+				NSIno: func(p string) (uint64, error) {
+					if e.noProc && len(m.mounts) == 0 {
+						return 0, os.ErrNotExist
+					}
+					switch p {
+					case "/proc/self/ns/pid":
+						return e.pidIno, nil
+					case "/proc/self/ns/user":
+						return e.userIno, nil
+					}
+					return 0, os.ErrNotExist
+				},
+				Mounter: m,
+			})
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("DetectContainer = %q, want %q", got, tc.want)
+			}
+			if strings.Join(m.mounts, " ") != strings.Join(tc.wantMounts, " ") {
+				t.Errorf("mounts %v, want %v", m.mounts, tc.wantMounts)
+			}
+		})
 	}
 }
 

@@ -64,8 +64,11 @@ type System interface {
 type ShutdownOptions struct {
 	Sys         System        // nil: the real syscalls
 	TermTimeout time.Duration // wait after SIGTERM; zero: 5s
-	// Container: do not reboot(2); return after the filesystems are synced
-	// (the caller exits). Also set whenever we are not PID 1.
+	// Container: we are not PID 1 of the machine (a system manager that is
+	// not PID 1, or the caller knows better): do not reboot(2), return
+	// after the filesystems are synced (the caller exits), and leave even
+	// the root file system's superblock alone. Set whenever we are not
+	// PID 1.
 	Container bool
 	// forever bounds the final loop in tests (0: loop forever).
 	forever int
@@ -73,9 +76,13 @@ type ShutdownOptions struct {
 
 // FinalShutdown runs the last steps after the manager stopped every
 // service: TERM every process, wait (bounded) for them to go, KILL the
-// rest, sync, unmount what can be unmounted and remount the rest read-only
-// (innermost first), sync, reboot(2). As PID 1 it never returns: if
-// reboot(2) fails it logs and sleeps forever.
+// rest, sync, unmount what can be unmounted and make the rest read-only
+// (innermost first, see unmountAll), sync, reboot(2). As PID 1 it never
+// returns: if reboot(2) fails it logs and sleeps forever.
+//
+// It is for the machine's own init only: in a container or namespace the
+// caller must not call it (DetectContainer), since kill(-1) and the
+// mounts it sees may be shared with the host.
 func FinalShutdown(kind Kind, log Logger) error {
 	return finalShutdown(kind, log, ShutdownOptions{Container: os.Getpid() != 1})
 }
@@ -115,7 +122,7 @@ func finalShutdown(kind Kind, log Logger, o ShutdownOptions) error {
 	}
 	sys.Reap()
 	sys.Sync()
-	errs := unmountAll(sys, log)
+	errs := unmountAll(sys, log, !o.Container)
 	sys.Sync()
 	if o.Container {
 		log.Printf("pid1: %s: not PID 1 of a machine, exiting instead of reboot(2)", kind)
@@ -134,18 +141,25 @@ func finalShutdown(kind Kind, log Logger, o ShutdownOptions) error {
 }
 
 // apiFS are kernel filesystems that are never unmounted or remounted (they
-// hold no data and the kernel still needs some of them).
+// hold no data and the kernel still needs some of them). The volatile
+// ones (tmpfs, ramfs) are left alone too: there is nothing on them to
+// protect, and their superblock may be mounted elsewhere.
 var apiFS = map[string]bool{
 	"proc": true, "sysfs": true, "devtmpfs": true, "devpts": true, "cgroup2": true, "cgroup": true,
 	"securityfs": true, "debugfs": true, "tracefs": true, "pstore": true, "efivarfs": true,
 	"bpf": true, "configfs": true, "fusectl": true, "mqueue": true, "hugetlbfs": true,
-	"autofs": true, "binfmt_misc": true, "rpc_pipefs": true,
+	"autofs": true, "binfmt_misc": true, "rpc_pipefs": true, "tmpfs": true, "ramfs": true,
 }
 
 // unmountAll walks mountinfo from the last (innermost) entry to the first:
-// each mount is unmounted when possible, otherwise remounted read-only.
-// Mount points are tried once each (the root first-mounted last).
-func unmountAll(sys System, log Logger) []error {
+// each mount is unmounted when possible, otherwise made read-only with a
+// bind remount, which changes this mount only. A plain MS_REMOUNT changes
+// the superblock, and with it every other mount of the same file system,
+// in every mount namespace (a host's volume bind-mounted into a
+// container, a host's /dev/shm); only the root file system of the
+// machine's own init (rootSuperblock) gets that, so that the kernel sees
+// it clean. Mount points are tried once each.
+func unmountAll(sys System, log Logger, rootSuperblock bool) []error {
 	ents, err := sys.Mountinfo()
 	if err != nil {
 		log.Printf("pid1: mountinfo: %v", err)
@@ -157,7 +171,8 @@ func unmountAll(sys System, log Logger) []error {
 		if apiFS[e.FSType] {
 			continue
 		}
-		if e.MountPoint != "/" && e.FSType != "tmpfs" {
+		root := e.MountPoint == "/"
+		if !root {
 			if err := sys.Unmount(e.MountPoint, 0); err == nil {
 				continue
 			}
@@ -165,11 +180,12 @@ func unmountAll(sys System, log Logger) []error {
 		if hasOpt(e.Options, "ro") {
 			continue
 		}
-		if err := sys.Mount("", e.MountPoint, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			if e.FSType == "tmpfs" {
-				continue // nothing to protect
-			}
-			err = fmt.Errorf("remount %s read-only: %w", e.MountPoint, err)
+		flags, what := uintptr(unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY), "bind-remount"
+		if root && rootSuperblock {
+			flags, what = unix.MS_REMOUNT|unix.MS_RDONLY, "remount"
+		}
+		if err := sys.Mount("", e.MountPoint, "", flags, ""); err != nil {
+			err = fmt.Errorf("%s %s read-only: %w", what, e.MountPoint, err)
 			log.Printf("pid1: %v", err)
 			errs = append(errs, err)
 		}
