@@ -21,8 +21,9 @@ type Config struct {
 	LogFile      string
 	EnvFile      string
 	Services     []string
-	ReadyFD      int  // -F: write the socket path here once it accepts commands; -1 = none
-	PID1         bool // we are process 1 (set by the caller)
+	ReadyFD      int    // -F: write the socket path here once it accepts commands; -1 = none
+	CgroupPath   string // -b: services' cgroup, from the cgroup2 root ("" = below ginit's own)
+	PID1         bool   // we are process 1 (set by the caller)
 	Help         bool
 }
 
@@ -38,6 +39,7 @@ const Usage = `usage: ginit [options] [service...]
   -l, --log-file FILE      write ginit's log to FILE
   -e, --env-file FILE      global environment file
   -F, --ready-fd FD        write the control socket path to FD once it accepts commands
+  -b, --cgroup-path PATH   run services in this cgroup (below the cgroup2 root)
   service...               services to start (default: boot)
 `
 
@@ -84,6 +86,11 @@ func ParseArgs(args []string) (Config, error) {
 				}
 				c.ReadyFD = n
 			}
+		case "-b", "--cgroup-path":
+			var v string
+			if v, err = value(); err == nil {
+				c.CgroupPath, err = cleanCgroupPath(name, v)
+			}
 		case "-s", "--system":
 			c.System = true
 		case "-m", "--system-mgr":
@@ -115,6 +122,24 @@ func ParseArgs(args []string) (Config, error) {
 		return c, fmt.Errorf("--system and --user exclude each other")
 	}
 	return c, nil
+}
+
+// cleanCgroupPath checks a -b path: relative to the root of the unified
+// hierarchy with or without a leading "/", and never above it.
+func cleanCgroupPath(opt, v string) (string, error) {
+	if v == "" {
+		return "", fmt.Errorf("option %s: an empty cgroup path (the root is \"/\")", opt)
+	}
+	rel := strings.Trim(v, "/")
+	for _, el := range strings.Split(rel, "/") {
+		if el == ".." || el == "." {
+			return "", fmt.Errorf("option %s: %q: a cgroup path may not contain %q", opt, v, el)
+		}
+	}
+	if strings.Contains(rel, "//") || strings.ContainsRune(rel, 0) || strings.ContainsRune(rel, '\n') {
+		return "", fmt.Errorf("option %s: %q is not a cgroup path", opt, v)
+	}
+	return "/" + rel, nil
 }
 
 // Finish fills defaults that depend on the mode and environment.

@@ -20,6 +20,15 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-d"}, Config{}, true},
 		{[]string{"--bogus"}, Config{}, true},
 		{[]string{"-s", "-u"}, Config{}, true},
+		// -b: below the cgroup2 root, with or without the leading slash.
+		{[]string{"-b", "ginit.slice/x"}, Config{CgroupPath: "/ginit.slice/x", ReadyFD: -1}, false},
+		{[]string{"--cgroup-path=/a/b/"}, Config{CgroupPath: "/a/b", ReadyFD: -1}, false},
+		{[]string{"--cgroup-path", "/"}, Config{CgroupPath: "/", ReadyFD: -1}, false},
+		{[]string{"-b"}, Config{}, true},
+		{[]string{"-b", ""}, Config{}, true},
+		{[]string{"-b", "a/../../etc"}, Config{}, true},
+		{[]string{"-b", "a//b"}, Config{}, true},
+		{[]string{"-b", "./a"}, Config{}, true},
 	}
 	for _, tc := range tests {
 		got, err := ParseArgs(tc.args)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -236,13 +237,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 		k, err := d.m.Run(ctx)
 		done <- result{k, err}
 	}()
-	for _, name := range cfg.Services {
-		go func(name string) {
+	// Starting is loading and activating (NoWait), so each Start returns
+	// quickly; they run beside this loop, which must keep serving signals.
+	noneLoaded := make(chan error, 1)
+	go func() {
+		var errs []error
+		for _, name := range cfg.Services {
 			if err := d.m.Start(ctx, name, service.StartOpts{NoWait: true}); err != nil {
 				log.Printf("start '%s': %v", name, err)
+				errs = append(errs, err)
 			}
-		}(name)
-	}
+		}
+		// Like dinit, an instance that exits when idle and could start
+		// none of the services it was asked for has nothing to do.
+		if !cfg.SystemMgr && len(errs) == len(cfg.Services) && allLoadErrors(errs) {
+			noneLoaded <- fmt.Errorf("none of the services to start could be loaded (%s)", strings.Join(cfg.Services, ", "))
+		}
+	}()
 
 	policy := &pid1.SignalPolicy{System: cfg.SystemMgr}
 	for {
@@ -270,6 +281,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 					log.Printf("control socket: %v", err)
 				}
 			}
+		case err := <-noneLoaded:
+			return err
 		case r := <-done:
 			if r.err != nil && !errors.Is(r.err, context.Canceled) {
 				return r.err
@@ -282,6 +295,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// allLoadErrors reports whether every error is about the descriptions (not
+// found, malformed, a cycle) rather than, say, a shutdown in progress.
+func allLoadErrors(errs []error) bool {
+	for _, err := range errs {
+		if !loader.IsLoadError(err) {
+			return false
+		}
+	}
+	return true
 }
 
 // orderly says which signal actions stop every service first, and how the
@@ -467,19 +491,22 @@ func (d *Daemon) observe(desc *service.Description, st service.State) {
 	}()
 }
 
-// setupCgroups gives ginit a subtree of the unified hierarchy: as the
-// machine's init, /ginit.slice for services and /init.scope for itself;
-// otherwise a fresh child of its own cgroup (unique, so several instances
-// can share a parent), with ginit moved into its init.scope so that
-// controllers can be enabled below (cgroup v2 forbids processes in inner
-// nodes with controllers). The cleanup returns ginit to where it was and
-// removes what it made.
+// setupCgroups gives ginit a subtree of the unified hierarchy: with -b,
+// the named cgroup (see namedCgroup); as the machine's init, /ginit.slice
+// for services and /init.scope for itself; otherwise a fresh child of its
+// own cgroup (unique, so several instances can share a parent), with ginit
+// moved into its init.scope so that controllers can be enabled below
+// (cgroup v2 forbids processes in inner nodes with controllers). The
+// cleanup returns ginit to where it was and removes what it made.
 func (d *Daemon) setupCgroups() (string, func()) {
 	nothing := func() {}
 	mount, err := supervise.UnifiedMount()
 	if err != nil {
 		d.log.Printf("cgroups: %v; service trees are process groups", err)
 		return "", nothing
+	}
+	if d.cfg.CgroupPath != "" {
+		return d.namedCgroup(mount, d.cfg.CgroupPath)
 	}
 	self, err := supervise.SelfCgroup(mount)
 	if err != nil {
@@ -522,27 +549,83 @@ func (d *Daemon) setupCgroups() (string, func()) {
 		// with us; a cgroup can only be removed once it is empty, which
 		// the kernel reports a moment after the last process died.
 		_ = os.WriteFile(filepath.Join(services, "cgroup.kill"), []byte("1"), 0)
-		remove := func(dir string) {
-			var err error
-			for try := 0; try < 100; try++ {
-				if err = os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			d.log.Printf("cgroups: cleanup %s: %v", dir, err)
-		}
 		ents, _ := os.ReadDir(services)
 		for _, e := range ents {
 			if e.IsDir() {
-				remove(filepath.Join(services, e.Name()))
+				d.removeCgroup(filepath.Join(services, e.Name()))
 			}
 		}
 		for _, dir := range []string{services, initScope, top} {
-			remove(dir)
+			d.removeCgroup(dir)
 		}
 	}
 	return services, cleanup
+}
+
+// namedCgroup is -b PATH (dinit's --cgroup-path): services get their
+// cgroups below mount/PATH, made if missing, and a relative run-in-cgroup
+// resolves against it. ginit itself stays where it is: the named cgroup
+// may be its own or hold other processes. So the cleanup kills and removes
+// only what this instance made: the service cgroups that were not there
+// before, and the directories of PATH it created.
+func (d *Daemon) namedCgroup(mount, rel string) (string, func()) {
+	nothing := func() {}
+	dir := mount
+	var made []string
+	for _, el := range strings.Split(strings.Trim(rel, "/"), "/") {
+		if el == "" {
+			continue
+		}
+		dir = filepath.Join(dir, el)
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			made = append(made, dir)
+			continue
+		}
+		if !errors.Is(err, os.ErrExist) {
+			d.log.Printf("cgroups: --cgroup-path %s: %v; service trees are process groups", rel, err)
+			for i := len(made) - 1; i >= 0; i-- {
+				_ = os.Remove(made[i])
+			}
+			return "", nothing
+		}
+	}
+	before := map[string]bool{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		d.log.Printf("cgroups: --cgroup-path %s: %v; service trees are process groups", rel, err)
+		return "", nothing
+	}
+	for _, e := range ents {
+		before[e.Name()] = true
+	}
+	cleanup := func() {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if e.IsDir() && !before[e.Name()] {
+				child := filepath.Join(dir, e.Name())
+				_ = os.WriteFile(filepath.Join(child, "cgroup.kill"), []byte("1"), 0)
+				d.removeCgroup(child)
+			}
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			d.removeCgroup(made[i])
+		}
+	}
+	return dir, cleanup
+}
+
+// removeCgroup removes an emptied cgroup; the kernel reports it empty a
+// moment after the last process died, so it retries for up to 2s.
+func (d *Daemon) removeCgroup(dir string) {
+	var err error
+	for try := 0; try < 100; try++ {
+		if err = os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.log.Printf("cgroups: cleanup %s: %v", dir, err)
 }
 
 // spawner is sup, with utmp/wtmp entries for gettys when ginit manages the
