@@ -52,31 +52,53 @@ var knownScopeProps = map[string]string{
 	"MemoryMax": "t", "TasksMax": "t", "CPUWeight": "t", "IOWeight": "t", "RuntimeMaxUSec": "t",
 }
 
+// checkCreateArgs is what CreateSession refuses whatever the state and
+// before the seat: the length limits first, then logind's checks in
+// logind's order. What it
+// lets through can be written to the session file and read back
+// unchanged.
+func checkCreateArgs(r *CreateRequest) error {
+	inval := func(f string, a ...any) error { return bus.Errorf(bus.ErrInvalidArgs, f, a...) }
+	for _, a := range []struct{ name, v string }{
+		{"service", r.Service}, {"type", r.Type}, {"class", r.Class}, {"desktop", r.Desktop},
+		{"seat_id", r.Seat}, {"tty", r.TTY}, {"display", r.Display},
+		{"remote_user", r.RemoteUser}, {"remote_host", r.RemoteHost},
+	} {
+		if err := checkArgLen(a.name, a.v); err != nil {
+			return err
+		}
+	}
+	if r.UID == 0xffffffff {
+		return inval("Invalid UID")
+	}
+	if r.PID == 0 {
+		return inval("Invalid leader PID")
+	}
+	if r.Type != "" && !validTypes[r.Type] {
+		return inval("Invalid session type %s", r.Type)
+	}
+	if r.Class != "" && !validClasses[r.Class] {
+		return inval("Invalid session class %s", r.Class)
+	}
+	if strings.ContainsAny(r.Desktop, " \t\n/") {
+		return inval("Invalid desktop string %s", r.Desktop)
+	}
+	// TTY and display go unescaped into the session file: one line each.
+	for _, a := range []struct{ name, v string }{{"TTY", r.TTY}, {"display", r.Display}} {
+		if strings.ContainsFunc(a.v, func(c rune) bool { return unicode.IsControl(c) || unicode.IsSpace(c) }) {
+			return inval("Invalid %s %q", a.name, a.v)
+		}
+	}
+	return nil
+}
+
 // create validates like logind (same order, same errors) and creates the
 // session: user and runtime dir, scope with the leader in it, FIFO, files.
 func (s *state) create(r *CreateRequest) (*CreateReply, error) {
+	if err := checkCreateArgs(r); err != nil {
+		return nil, err
+	}
 	inval := func(f string, a ...any) error { return bus.Errorf(bus.ErrInvalidArgs, f, a...) }
-	if r.UID == 0xffffffff {
-		return nil, inval("Invalid UID")
-	}
-	if r.PID == 0 {
-		return nil, inval("Invalid leader PID")
-	}
-	if r.Type != "" && !validTypes[r.Type] {
-		return nil, inval("Invalid session type %s", r.Type)
-	}
-	if r.Class != "" && !validClasses[r.Class] {
-		return nil, inval("Invalid session class %s", r.Class)
-	}
-	if strings.ContainsAny(r.Desktop, " \t\n/") {
-		return nil, inval("Invalid desktop string %s", r.Desktop)
-	}
-	// TTY and display go unescaped into the session file: one line each.
-	for name, v := range map[string]string{"TTY": r.TTY, "display": r.Display} {
-		if strings.ContainsFunc(v, func(c rune) bool { return unicode.IsControl(c) || unicode.IsSpace(c) }) {
-			return nil, inval("Invalid %s %q", name, v)
-		}
-	}
 	var st *seat
 	if r.Seat != "" {
 		st = s.seats[r.Seat]
@@ -115,6 +137,8 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 			return nil, inval("Seat has no VTs but VT number not 0")
 		}
 	}
+	// Scope properties are checked where logind checks them, after the
+	// seat and VT.
 	for _, p := range r.Properties {
 		want, ok := knownScopeProps[p.Name]
 		if !ok {
@@ -162,7 +186,13 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := s.allocID(r.PID)
+	id, err := s.allocID(r.PID)
+	if err != nil {
+		if newUser {
+			s.maybeRemoveUser(u)
+		}
+		return nil, err
+	}
 	rt, mono := s.now()
 	ss := &session{
 		ID: id, UID: r.UID, UserName: u.Name, VTNr: r.VTNr, TTY: tty, Display: r.Display,

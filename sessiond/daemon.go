@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -28,18 +29,30 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 	if addr == "" {
 		addr = DefaultSystemBus
 	}
-	m := NewManager(cfg, nil)
-	m.SetContext(ctx)
-	if err := m.Start(); err != nil {
-		return err
-	}
-	tree := bus.NewTree(ctx, m.Lookup, cfg.Log)
+	// The connection needs its handler (the object tree) before it
+	// exists, the tree answers through the Manager, and the Manager takes
+	// the connection as its emitter. The tree therefore reaches the
+	// Manager through a pointer stored once it is built; before that
+	// (ahead of RequestName, so only a caller guessing our unique name)
+	// every object is unknown.
+	var mgr atomic.Pointer[Manager]
+	tree := bus.NewTree(ctx, func(p godbus.ObjectPath) (*bus.Object, bool) {
+		if m := mgr.Load(); m != nil {
+			return m.Lookup(p)
+		}
+		return nil, false
+	}, cfg.Log)
 	conn, err := godbus.Connect(addr, godbus.WithHandler(tree))
 	if err != nil {
 		return fmt.Errorf("connect to bus %s: %w", addr, err)
 	}
 	defer conn.Close()
-	m.st.em = conn
+	m := NewManager(cfg, conn)
+	m.SetContext(ctx)
+	if err := m.Start(); err != nil {
+		return err
+	}
+	mgr.Store(m)
 	go m.Run(ctx)
 
 	// Controllers that leave the bus lose their sessions' devices.

@@ -1,6 +1,7 @@
 package sessiond
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -144,13 +145,9 @@ func (s *state) addInhibitor(w inhibitWhat, who, why, mode string, uid, pid uint
 	if err := os.MkdirAll(s.cfg.inhibitDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("inhibitor directory: %w", err)
 	}
-	var id string
-	for {
-		s.power.inhibitCounter++
-		id = strconv.FormatUint(s.power.inhibitCounter, 10)
-		if s.findInhibitor(id) == nil {
-			break
-		}
+	id, err := s.allocInhibitorID()
+	if err != nil {
+		return nil, err
 	}
 	in := &inhibitor{ID: id, What: w, Who: who, Why: why, Mode: mode, UID: uid, PID: pid,
 		FIFO: filepath.Join(s.cfg.inhibitDir(), id+".ref")}
@@ -171,6 +168,20 @@ func (s *state) addInhibitor(w inhibitWhat, who, why, mode string, uid, pid uint
 	s.mutated = true
 	s.log().Info("inhibitor taken", "id", id, "what", w.String(), "who", who, "mode", mode, "uid", uid, "pid", pid)
 	return wr, nil
+}
+
+// allocInhibitorID returns the next number that no lock, state file or
+// FIFO uses (see allocID).
+func (s *state) allocInhibitorID() (string, error) {
+	dir := s.cfg.inhibitDir()
+	for range maxIDTries {
+		s.power.inhibitCounter++
+		id := strconv.FormatUint(s.power.inhibitCounter, 10)
+		if s.findInhibitor(id) == nil && !pathTaken(filepath.Join(dir, id)) && !pathTaken(filepath.Join(dir, id+".ref")) {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("no free inhibitor id after %d in %s", s.power.inhibitCounter, dir)
 }
 
 func (s *state) findInhibitor(id string) *inhibitor {
@@ -212,58 +223,117 @@ func (s *state) removeInhibitor(in *inhibitor) {
 // saveInhibitor writes logind's state file for the lock, so a restarted
 // sessiond finds it again.
 func (s *state) saveInhibitor(in *inhibitor) error {
-	return writeEnvFile(filepath.Join(s.cfg.inhibitDir(), in.ID), []kv{
+	return writeEnvFile(filepath.Join(s.cfg.inhibitDir(), in.ID), inhibitorRecord(in))
+}
+
+// inhibitorRecord is the lock's state file (decodeInhibitor reads it back).
+func inhibitorRecord(in *inhibitor) []kv {
+	return []kv{
 		{"WHAT", in.What.String()}, {"MODE", in.Mode},
 		{"UID", utoa(in.UID)}, {"PID", utoa(in.PID)},
 		{"WHO", cescape(in.Who)}, {"WHY", cescape(in.Why)},
 		{"REALTIME", strconv.FormatUint(in.Realtime, 10)},
 		{"MONOTONIC", strconv.FormatUint(in.Monotonic, 10)},
 		{"FIFO", in.FIFO},
-	})
+	}
+}
+
+// decodeInhibitor reads back what inhibitorRecord wrote; the fifo is not
+// opened.
+func decodeInhibitor(id string, vals map[string]string) (*inhibitor, error) {
+	w, ok := parseWhat(vals["WHAT"])
+	if !ok {
+		return nil, fmt.Errorf("WHAT=%q is not a lock type list", vals["WHAT"])
+	}
+	mode := vals["MODE"]
+	if mode != modeBlock && mode != modeBlockWeak && mode != modeDelay {
+		return nil, fmt.Errorf("MODE=%q is not a mode", mode)
+	}
+	if vals["FIFO"] == "" {
+		return nil, errors.New("no FIFO")
+	}
+	return &inhibitor{ID: id, What: w, Mode: mode, FIFO: vals["FIFO"],
+		UID: parseU32(vals["UID"]), PID: parseU32(vals["PID"]),
+		Who: cunescape(vals["WHO"]), Why: cunescape(vals["WHY"]),
+		Realtime: parseU64(vals["REALTIME"]), Monotonic: parseU64(vals["MONOTONIC"])}, nil
 }
 
 // restoreInhibitors reopens the locks a previous sessiond left. A lock
-// whose holders all closed their fd meanwhile reads EOF at once and goes.
+// whose holders all closed their fd meanwhile reads EOF at once and goes;
+// one whose FIFO is gone is dropped. A state file that cannot be read is
+// an error: the lock is lost while its holder may live, so it is left in
+// place for inspection and its id stays reserved.
 func (s *state) restoreInhibitors() {
-	entries, err := os.ReadDir(s.cfg.inhibitDir())
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		id := e.Name()
-		if strings.Contains(id, ".") || strings.HasPrefix(id, ".") {
+	dir := s.cfg.inhibitDir()
+	s.power.inhibitCounter = max(s.power.inhibitCounter, highestID(dir, ""))
+	for _, id := range stateNames(dir) {
+		if strings.Contains(id, ".") {
 			continue
 		}
-		path := filepath.Join(s.cfg.inhibitDir(), id)
+		path := filepath.Join(dir, id)
 		vals, err := readEnvFile(path)
+		var in *inhibitor
+		if err == nil {
+			in, err = decodeInhibitor(id, vals)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", path, err)
+			}
+		}
 		if err != nil {
+			s.log().Error("inhibitor state file unreadable: lock not restored, its id stays reserved", "id", id, "file", path, "err", err)
 			continue
 		}
-		w, ok := parseWhat(vals["WHAT"])
-		mode := vals["MODE"]
-		fifo := vals["FIFO"]
-		if !ok || (mode != modeBlock && mode != modeBlockWeak && mode != modeDelay) || fifo == "" {
-			s.log().Warn("dropping unreadable inhibitor state", "file", path)
+		h, err := openFIFORead(in.FIFO)
+		if errors.Is(err, os.ErrNotExist) {
+			s.log().Info("inhibitor ended while sessiond was down", "id", id, "who", in.Who)
 			_ = os.Remove(path)
 			continue
 		}
-		h, err := openFIFORead(fifo)
 		if err != nil {
-			s.log().Warn("dropping inhibitor without FIFO", "id", id, "err", err)
-			_ = os.Remove(path)
+			s.log().Error("inhibitor FIFO cannot be reopened: lock not restored", "id", id, "file", path, "err", err)
 			continue
 		}
-		in := &inhibitor{ID: id, What: w, Mode: mode, FIFO: fifo, fifo: h,
-			UID: uint32(parseU64(vals["UID"])), PID: uint32(parseU64(vals["PID"])),
-			Who: cunescape(vals["WHO"]), Why: cunescape(vals["WHY"]),
-			Realtime: parseU64(vals["REALTIME"]), Monotonic: parseU64(vals["MONOTONIC"])}
-		if n := parseU64(id); n > s.power.inhibitCounter {
-			s.power.inhibitCounter = n
-		}
+		in.fifo = h
 		s.inhibitors = append(s.inhibitors, in)
 		s.watchInhibitor(in)
 	}
 	sortBy(s.inhibitors, func(in *inhibitor) string { return fmt.Sprintf("%020d", parseU64(in.ID)) })
+}
+
+// maxArgLen bounds each string argument of CreateSession and Inhibit.
+// The state files carry them C-escaped (at most four bytes each), so a
+// line stays far below the 1 MiB line limit of sd-login's parser, and a
+// client learns at the call — not at sessiond's next restart — that a
+// value is too long.
+const maxArgLen = 64 << 10
+
+// checkArgLen refuses an over-long string argument, naming it.
+func checkArgLen(name, v string) error {
+	if len(v) > maxArgLen {
+		return bus.Errorf(bus.ErrInvalidArgs, "Argument %s too long (%d bytes, at most %d)", name, len(v), maxArgLen)
+	}
+	return nil
+}
+
+// checkInhibitArgs validates Inhibit's arguments as logind does (same
+// order, same errors), after the length limits.
+func checkInhibitArgs(what, who, why, mode string) (inhibitWhat, error) {
+	for _, a := range []struct{ name, v string }{{"what", what}, {"who", who}, {"why", why}, {"mode", mode}} {
+		if err := checkArgLen(a.name, a.v); err != nil {
+			return 0, err
+		}
+	}
+	w, ok := parseWhat(what)
+	if !ok {
+		return 0, bus.Errorf(bus.ErrInvalidArgs, "Invalid what specification %s", what)
+	}
+	if mode != modeBlock && mode != modeBlockWeak && mode != modeDelay {
+		return 0, bus.Errorf(bus.ErrInvalidArgs, "Invalid mode specification %s", mode)
+	}
+	if mode == modeDelay && w&^(inhibitShutdown|inhibitSleep) != 0 {
+		return 0, bus.Errorf(bus.ErrInvalidArgs, "Delay inhibitors only supported for shutdown and sleep")
+	}
+	return w, nil
 }
 
 // --- bus handlers ------------------------------------------------------------
@@ -289,15 +359,9 @@ func (m *Manager) hInhibit(c *bus.Call) ([]any, error) {
 	if err := c.Store(&what, &who, &why, &mode); err != nil {
 		return nil, err
 	}
-	w, ok := parseWhat(what)
-	if !ok {
-		return nil, bus.Errorf(bus.ErrInvalidArgs, "Invalid what specification %s", what)
-	}
-	if mode != modeBlock && mode != modeBlockWeak && mode != modeDelay {
-		return nil, bus.Errorf(bus.ErrInvalidArgs, "Invalid mode specification %s", mode)
-	}
-	if mode == modeDelay && w&^(inhibitShutdown|inhibitSleep) != 0 {
-		return nil, bus.Errorf(bus.ErrInvalidArgs, "Delay inhibitors only supported for shutdown and sleep")
+	w, err := checkInhibitArgs(what, who, why, mode)
+	if err != nil {
+		return nil, err
 	}
 	cl, err := m.caller(c)
 	if err != nil {

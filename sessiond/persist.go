@@ -1,7 +1,6 @@
 package sessiond
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,21 +15,70 @@ const envHeader = "# This is private data. Do not parse.\n"
 
 type kv struct{ k, v string }
 
-func writeEnvFile(path string, vals []kv) error {
+// formatEnv is the file writeEnvFile writes. It refuses what parseEnv
+// could not give back unchanged, so every file sessiond writes can be
+// restored: keys are letters, digits and '_', values have no newline.
+func formatEnv(vals []kv) (string, error) {
 	var b strings.Builder
 	b.WriteString(envHeader)
 	for _, p := range vals {
+		if !validEnvKey(p.k) {
+			return "", fmt.Errorf("invalid key %q", p.k)
+		}
+		if strings.IndexByte(p.v, '\n') >= 0 {
+			return "", fmt.Errorf("value of %s contains a newline", p.k)
+		}
 		b.WriteString(p.k)
 		b.WriteByte('=')
 		b.WriteString(p.v)
 		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+func validEnvKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseEnv reads formatEnv's output. Lines have no length limit (a
+// bufio.Scanner's 64 KiB limit made files with long values unreadable);
+// what is written is bounded by the argument limits (maxArgLen).
+func parseEnv(data string) (map[string]string, error) {
+	m := map[string]string{}
+	for n := 1; data != ""; n++ {
+		line, rest, _ := strings.Cut(data, "\n")
+		data = rest
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !validEnvKey(k) {
+			return nil, fmt.Errorf("line %d: not KEY=value: %.80q", n, line)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func writeEnvFile(path string, vals []kv) error {
+	text, err := formatEnv(vals)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	_, werr := tmp.WriteString(b.String())
+	_, werr := tmp.WriteString(text)
 	cerr := tmp.Chmod(0o644)
 	if err := tmp.Close(); werr == nil && cerr == nil {
 		werr = err
@@ -48,27 +96,16 @@ func writeEnvFile(path string, vals []kv) error {
 	return nil
 }
 
+// readEnvFile returns the file's keys; a missing file is an error
+// satisfying errors.Is(err, os.ErrNotExist).
 func readEnvFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	m := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("%s: malformed line %q", path, line)
-		}
-		m[k] = v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	m, err := parseEnv(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }

@@ -25,7 +25,12 @@ func (m *Manager) Start() error {
 		seat0.CanGraph = s.cfg.CanGraphical()
 	}
 	s.seats["seat0"] = seat0
-	oldSeat, _ := readEnvFile(filepath.Join(s.cfg.seatsDir(), "seat0"))
+	var oldSeat *seat
+	if f, err := readEnvFile(filepath.Join(s.cfg.seatsDir(), "seat0")); err == nil {
+		oldSeat = decodeSeat("seat0", f)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		s.log().Warn("seat state unreadable; the active session is chosen afresh", "err", err)
+	}
 
 	s.restoreUsers()
 	s.restoreSessions()
@@ -38,8 +43,8 @@ func (m *Manager) Start() error {
 		if n, err := s.cfg.VTs.Active(); err == nil {
 			s.vtChanged(n)
 		}
-	case oldSeat != nil && s.sessions[oldSeat["ACTIVE"]] != nil:
-		seat0.Active = oldSeat["ACTIVE"]
+	case oldSeat != nil && s.sessions[oldSeat.Active] != nil:
+		seat0.Active = oldSeat.Active
 	default:
 		seat0.Active = s.pickActive(seat0, "")
 	}
@@ -82,7 +87,8 @@ func (m *Manager) Shutdown() {
 	_ = os.RemoveAll(m.cfg.seatsDir())
 }
 
-func numericNames(dir string) []string {
+// stateNames lists the state files of dir (no dot files, no FIFOs).
+func stateNames(dir string) []string {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -97,6 +103,24 @@ func numericNames(dir string) []string {
 	return out
 }
 
+// highestID returns the largest N of the names prefix+N or prefix+N.ref
+// in dir: a restarted sessiond continues after every id that has a file
+// or a FIFO there, read or not.
+func highestID(dir, prefix string) uint64 {
+	ents, _ := os.ReadDir(dir)
+	var hi uint64
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(strings.TrimSuffix(e.Name(), ".ref"), prefix)
+		if !ok {
+			continue
+		}
+		if c, err := strconv.ParseUint(n, 10, 64); err == nil && c > hi {
+			hi = c
+		}
+	}
+	return hi
+}
+
 func parseU32(s string) uint32 {
 	n, _ := strconv.ParseUint(s, 10, 32)
 	return uint32(n)
@@ -107,8 +131,48 @@ func parseU64(s string) uint64 {
 	return n
 }
 
+// decodeUser reads back what userRecord wrote that is not derived from
+// the sessions.
+func decodeUser(uid uint32, f map[string]string) *user {
+	return &user{UID: uid, GID: parseU32(f["GID"]), Name: f["NAME"], Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"])}
+}
+
+// decodeSeat reads back a seat file's active session and session list.
+func decodeSeat(id string, f map[string]string) *seat {
+	st := &seat{ID: id, Active: f["ACTIVE"]}
+	if l := f["SESSIONS"]; l != "" {
+		st.Sessions = strings.Split(l, " ")
+	}
+	return st
+}
+
+// decodeSession reads back what sessionRecord wrote.
+func decodeSession(id string, f map[string]string) *session {
+	ss := &session{
+		ID: id, UID: parseU32(f["UID"]), UserName: f["USER"], Seat: f["SEAT"],
+		VTNr: parseU32(f["RAW_VTNR"]), Position: parseU32(f["POSITION"]),
+		TTY: f["TTY"], Display: f["DISPLAY"], Remote: f["REMOTE"] == "1",
+		RemoteHost: cunescape(f["REMOTE_HOST"]), RemoteUser: cunescape(f["REMOTE_USER"]),
+		Service: cunescape(f["SERVICE"]), Desktop: cunescape(f["DESKTOP"]),
+		Type: f["TYPE"], OriginalType: f["ORIGINAL_TYPE"], Class: f["CLASS"],
+		Leader: parseU32(f["LEADER"]), Audit: parseU32(f["AUDIT"]),
+		Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"]),
+		FIFO: f["FIFO"], Scope: f["SCOPE"],
+		IdleHint: f["IDLE_HINT"] == "1", IdleRealtime: parseU64(f["IDLE_REALTIME"]),
+		IdleMonotonic: parseU64(f["IDLE_MONOTONIC"]), LockedHint: f["LOCKED_HINT"] == "1",
+		Stopping: f["STOPPING"] == "1" || f["STATE"] == stateClosing,
+	}
+	if ss.VTNr == 0 {
+		ss.VTNr = parseU32(f["VTNR"])
+	}
+	if ss.OriginalType == "" {
+		ss.OriginalType = ss.Type
+	}
+	return ss
+}
+
 func (s *state) restoreUsers() {
-	for _, name := range numericNames(s.cfg.usersDir()) {
+	for _, name := range stateNames(s.cfg.usersDir()) {
 		path := filepath.Join(s.cfg.usersDir(), name)
 		uid64, err := strconv.ParseUint(name, 10, 32)
 		if err != nil {
@@ -116,57 +180,40 @@ func (s *state) restoreUsers() {
 		}
 		f, err := readEnvFile(path)
 		if err != nil {
-			s.log().Warn("restore user", "file", path, "err", err)
+			// Its sessions rebuild the user from the user database.
+			s.log().Error("user state file unreadable", "file", path, "err", err)
 			continue
 		}
-		uid := uint32(uid64)
-		uname, gid, err := s.cfg.Host.LookupUser(uid)
-		if err != nil {
-			uname, gid = f["NAME"], parseU32(f["GID"])
+		u := decodeUser(uint32(uid64), f)
+		if uname, gid, err := s.cfg.Host.LookupUser(u.UID); err == nil {
+			u.Name, u.GID = uname, gid
 		}
-		u := &user{UID: uid, GID: gid, Name: uname, Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"])}
-		u.Linger = s.lingerFileExists(uname)
-		s.users[uid] = u
+		u.Linger = s.lingerFileExists(u.Name)
+		s.users[u.UID] = u
 	}
 }
 
 func (s *state) restoreSessions() {
-	for _, id := range numericNames(s.cfg.sessionsDir()) {
+	// Ids of files that cannot be read stay reserved: the login holding
+	// that FIFO is still there, and a new session must not take its name.
+	s.counter = max(s.counter, highestID(s.cfg.sessionsDir(), "c"))
+	for _, id := range stateNames(s.cfg.sessionsDir()) {
 		path := filepath.Join(s.cfg.sessionsDir(), id)
 		if !validSessionID(id) {
 			continue
 		}
 		f, err := readEnvFile(path)
 		if err != nil {
-			s.log().Warn("restore session", "file", path, "err", err)
+			s.log().Error("session state file unreadable: session not restored, its id stays reserved", "session", id, "file", path, "err", err)
 			continue
 		}
-		ss := &session{
-			ID: id, UID: parseU32(f["UID"]), UserName: f["USER"], Seat: f["SEAT"],
-			VTNr: parseU32(f["RAW_VTNR"]), Position: parseU32(f["POSITION"]),
-			TTY: f["TTY"], Display: f["DISPLAY"], Remote: f["REMOTE"] == "1",
-			RemoteHost: cunescape(f["REMOTE_HOST"]), RemoteUser: cunescape(f["REMOTE_USER"]),
-			Service: cunescape(f["SERVICE"]), Desktop: cunescape(f["DESKTOP"]),
-			Type: f["TYPE"], OriginalType: f["ORIGINAL_TYPE"], Class: f["CLASS"],
-			Leader: parseU32(f["LEADER"]), Audit: parseU32(f["AUDIT"]),
-			Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"]),
-			FIFO: f["FIFO"], Scope: f["SCOPE"],
-			IdleHint: f["IDLE_HINT"] == "1", IdleRealtime: parseU64(f["IDLE_REALTIME"]),
-			IdleMonotonic: parseU64(f["IDLE_MONOTONIC"]), LockedHint: f["LOCKED_HINT"] == "1",
-			Stopping: f["STOPPING"] == "1" || f["STATE"] == stateClosing,
-		}
-		if ss.VTNr == 0 {
-			ss.VTNr = parseU32(f["VTNR"])
-		}
-		if ss.OriginalType == "" {
-			ss.OriginalType = ss.Type
-		}
+		ss := decodeSession(id, f)
 		u := s.users[ss.UID]
 		if u == nil {
 			// The user file was lost: rebuild the user from the session.
 			var err error
 			if u, _, err = s.getUser(ss.UID); err != nil {
-				s.log().Warn("restore session: no user", "session", id, "err", err)
+				s.log().Error("session not restored: no user", "session", id, "file", path, "err", err)
 				continue
 			}
 		}
@@ -189,11 +236,6 @@ func (s *state) restoreSessions() {
 		}
 		s.sessions[id] = ss
 		u.Sessions = append(u.Sessions, id)
-		if n, ok := strings.CutPrefix(id, "c"); ok {
-			if c, err := strconv.ParseUint(n, 10, 64); err == nil && c > s.counter {
-				s.counter = c
-			}
-		}
 		s.watchSession(ss)
 		s.log().Info("session restored", "session", id, "uid", ss.UID)
 	}

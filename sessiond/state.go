@@ -60,16 +60,17 @@ type Emitter interface {
 
 // Manager owns the state; see the package comment.
 type Manager struct {
-	cfg  Config
-	reqs chan request
-	ctx  context.Context
-	st   *state
-	ifc  ifaces
+	cfg Config
+	q   *queue
+	ctx context.Context
+	st  *state
+	ifc ifaces
 }
 
 var errStopped = errors.New("sessiond is shutting down")
 
-// NewManager returns a Manager; call Restore then Run.
+// NewManager returns a Manager that sends its signals through em (nil:
+// none are sent); call Start, then Run.
 func NewManager(cfg Config, em Emitter) *Manager {
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 10 * time.Second
@@ -80,7 +81,7 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	if cfg.Login == (LoginConfig{}) {
 		cfg.Login = DefaultLoginConfig()
 	}
-	m := &Manager{cfg: cfg, reqs: make(chan request), ctx: context.Background()}
+	m := &Manager{cfg: cfg, q: newQueue(), ctx: context.Background()}
 	m.ifc = m.buildInterfaces()
 	m.st = &state{
 		cfg: &m.cfg, m: m, em: em,
@@ -91,44 +92,53 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	return m
 }
 
-// Run serves requests until ctx ends. ctx must be the one given to
-// SetContext (or Background).
+// Run serves the queue until ctx ends. ctx must be the one given to
+// SetContext (or Background). On return every request still queued is
+// answered with errStopped and later ones are refused.
 func (m *Manager) Run(ctx context.Context) {
+	defer func() {
+		for _, r := range m.q.close() {
+			if r.done != nil {
+				r.done <- errStopped
+			}
+		}
+	}()
 	for {
 		select {
-		case r := <-m.reqs:
-			// Events that arrive together (many sessions ending at once)
-			// are applied as one batch and flushed once.
-			batch := []request{r}
-		more:
-			for len(batch) < 64 {
-				select {
-				case r := <-m.reqs:
-					batch = append(batch, r)
-				default:
-					break more
-				}
-			}
-			errs := make([]error, len(batch))
-			for i, r := range batch {
-				errs[i] = r.f(m.st)
-			}
-			// Persist and announce before answering: a client that got
-			// its reply must find the files and have seen the signals.
-			m.st.flush()
-			for i, r := range batch {
-				if r.done != nil {
-					r.done <- errs[i]
-				}
-			}
+		case <-m.q.wake:
 		case <-ctx.Done():
 			return
+		}
+		// Events that arrive together (many sessions ending at once) are
+		// applied as one batch and flushed once; what the batch itself
+		// posts comes in the next one.
+		for ctx.Err() == nil {
+			batch := m.q.take(64)
+			if len(batch) == 0 {
+				break
+			}
+			m.apply(batch)
 		}
 	}
 }
 
-// SetContext sets the lifetime of requests: once ctx ends, do and post
-// stop waiting for the loop. Call before Start.
+func (m *Manager) apply(batch []request) {
+	errs := make([]error, len(batch))
+	for i, r := range batch {
+		errs[i] = r.f(m.st)
+	}
+	// Persist and announce before answering: a client that got its reply
+	// must find the files and have seen the signals.
+	m.st.flush()
+	for i, r := range batch {
+		if r.done != nil {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// SetContext sets the lifetime of requests: once ctx ends, Run stops and
+// do and post are refused. Call before Start.
 func (m *Manager) SetContext(ctx context.Context) { m.ctx = ctx }
 
 // Interfaces returns the login1 interface descriptions (for docs/tests).
@@ -143,25 +153,28 @@ type request struct {
 	done chan error
 }
 
-// do runs f on the owner goroutine and returns its error.
+// do runs f on the owner goroutine and returns its error. It must not be
+// called from the owner goroutine (it would wait for itself); Run answers
+// every request it accepted, so do never waits for a loop that is gone.
 func (m *Manager) do(f func(s *state) error) error {
+	if m.ctx.Err() != nil {
+		return errStopped
+	}
 	done := make(chan error, 1)
-	select {
-	case m.reqs <- request{f: f, done: done}:
-	case <-m.ctx.Done():
+	if !m.q.push(request{f: f, done: done}) {
 		return errStopped
 	}
 	return <-done
 }
 
-// post queues f without waiting (watchers and timers use it).
+// post queues f without waiting, behind everything queued before it, from
+// any goroutine including the owner's (see queue). Once sessiond stops,
+// f is dropped.
 func (m *Manager) post(f func(s *state)) {
-	go func() {
-		select {
-		case m.reqs <- request{f: func(s *state) error { f(s); return nil }}:
-		case <-m.ctx.Done():
-		}
-	}()
+	if m.ctx.Err() != nil {
+		return
+	}
+	m.q.push(request{f: func(s *state) error { f(s); return nil }})
 }
 
 type signal struct {
@@ -424,6 +437,14 @@ func (s *state) idle() (bool, uint64, uint64) {
 // --- persistence ----------------------------------------------------------
 
 func (s *state) saveSession(ss *session) {
+	if err := writeEnvFile(filepath.Join(s.cfg.sessionsDir(), ss.ID), s.sessionRecord(ss)); err != nil {
+		s.log().Error("save session", "session", ss.ID, "err", err)
+	}
+}
+
+// sessionRecord is the session file: what sd-login reads, then what a
+// restarted sessiond needs (decodeSession reads it back).
+func (s *state) sessionRecord(ss *session) []kv {
 	vals := []kv{
 		{"UID", utoa(ss.UID)},
 		{"USER", ss.UserName},
@@ -482,12 +503,18 @@ func (s *state) saveSession(ss *session) {
 		kv{"STOPPING", boolStr(ss.Stopping)},
 		kv{"RAW_VTNR", utoa(ss.VTNr)},
 	)
-	if err := writeEnvFile(filepath.Join(s.cfg.sessionsDir(), ss.ID), vals); err != nil {
-		s.log().Error("save session", "session", ss.ID, "err", err)
-	}
+	return vals
 }
 
 func (s *state) saveUser(u *user) {
+	if err := writeEnvFile(filepath.Join(s.cfg.usersDir(), utoa(u.UID)), s.userRecord(u)); err != nil {
+		s.log().Error("save user", "uid", u.UID, "err", err)
+	}
+}
+
+// userRecord is the user file (decodeUser reads back what is not derived
+// from the sessions).
+func (s *state) userRecord(u *user) []kv {
 	var sessions, active, online []string
 	seatSet := map[string]bool{}
 	activeSeats, onlineSeats := map[string]bool{}, map[string]bool{}
@@ -540,12 +567,17 @@ func (s *state) saveUser(u *user) {
 		kv{"GID", utoa(u.GID)},
 		kv{"SLICE", "user-" + utoa(u.UID) + ".slice"},
 	)
-	if err := writeEnvFile(filepath.Join(s.cfg.usersDir(), utoa(u.UID)), vals); err != nil {
-		s.log().Error("save user", "uid", u.UID, "err", err)
-	}
+	return vals
 }
 
 func (s *state) saveSeat(st *seat) {
+	if err := writeEnvFile(filepath.Join(s.cfg.seatsDir(), st.ID), s.seatRecord(st)); err != nil {
+		s.log().Error("save seat", "seat", st.ID, "err", err)
+	}
+}
+
+// seatRecord is the seat file (decodeSeat reads it back).
+func (s *state) seatRecord(st *seat) []kv {
 	vals := []kv{
 		{"IS_SEAT0", boolStr(st.ID == "seat0")},
 		{"CAN_MULTI_SESSION", "1"},
@@ -562,9 +594,7 @@ func (s *state) saveSeat(st *seat) {
 		}
 		vals = append(vals, kv{"SESSIONS", strings.Join(st.Sessions, " ")}, kv{"UIDS", strings.Join(uids, " ")})
 	}
-	if err := writeEnvFile(filepath.Join(s.cfg.seatsDir(), st.ID), vals); err != nil {
-		s.log().Error("save seat", "seat", st.ID, "err", err)
-	}
+	return vals
 }
 
 // --- users ----------------------------------------------------------------
@@ -804,18 +834,40 @@ func (s *state) watchSession(ss *session) {
 	}
 }
 
-func (s *state) allocID(pid uint32) string {
+// allocID picks the new session's id: its audit session id if it has
+// one, else the next cN. An id is free only if no session has it and no
+// state file or FIFO of that name is left (one sessiond could not read,
+// or a crash between writing the two): reusing it would hand the new
+// login another session's FIFO.
+func (s *state) allocID(pid uint32) (string, error) {
 	if a, ok := s.cfg.Host.AuditSessionID(int(pid)); ok {
-		id := utoa(a)
-		if _, used := s.sessions[id]; !used {
-			return id
+		if id := utoa(a); s.sessionIDFree(id) {
+			return id, nil
 		}
 	}
-	for {
+	for range maxIDTries {
 		s.counter++
-		id := "c" + strconv.FormatUint(s.counter, 10)
-		if _, used := s.sessions[id]; !used {
-			return id
+		if id := "c" + strconv.FormatUint(s.counter, 10); s.sessionIDFree(id) {
+			return id, nil
 		}
 	}
+	return "", fmt.Errorf("no free session id after c%d in %s", s.counter, s.cfg.sessionsDir())
+}
+
+// maxIDTries bounds the search for a free id, so a directory that cannot
+// be examined fails the call instead of spinning the owner loop.
+const maxIDTries = 1 << 16
+
+func (s *state) sessionIDFree(id string) bool {
+	if _, used := s.sessions[id]; used {
+		return false
+	}
+	return !pathTaken(filepath.Join(s.cfg.sessionsDir(), id)) && !pathTaken(filepath.Join(s.cfg.sessionsDir(), id+".ref"))
+}
+
+// pathTaken reports whether anything is at path; an error other than
+// "does not exist" counts as taken.
+func pathTaken(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, os.ErrNotExist)
 }
