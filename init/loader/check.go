@@ -4,141 +4,474 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"ginit/init/service"
 )
 
-const checkUsage = `usage: ginit-check [-d DIR]... [-e ENV-FILE] [service...]
-  Loads each service (default: boot) and everything it depends on, and
-  reports every error (file:line: setting: problem), missing service and
-  dependency cycle, plus warnings for commands that cannot be executed.
-  Exit status: 0 no errors, 1 errors found, 2 usage.
+const checkUsage = `usage: ginit-check [-s|-u] [-d DIR]... [-e ENV-FILE] [-a | SERVICE...]
+  Loads each SERVICE (default: boot) and everything it names (dependencies,
+  before/after, chain-to, consumer-of), or with -a every service in the
+  directories, and reports every error (FILE:LINE: setting 'NAME': problem),
+  missing service and dependency cycle, and warnings: settings the service's
+  type ignores, commands that cannot be executed, missing directories.
+  -s, --system     system defaults (directories, /etc/ginit/environment)
+  -u, --user       user defaults (the default when not run by root)
+  -d, --services-dir DIR   a service directory (repeatable)
+  -e, --env-file FILE      the global environment file
+  -a, --all        check every service file in the directories
+  -o, --offline    read the files (the only mode; accepted for symmetry)
+  Exit status: 0 no problems, 1 errors or warnings, 2 usage.
 `
 
-// CheckMain is ginit-check: it returns the exit status.
-func CheckMain(args []string, stdout, stderr io.Writer, environ []string) int {
-	var dirs, names []string
-	envFile := ""
+// defaultPath is the search path of a command when the environment has no
+// PATH (supervise uses the same).
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// checkArgs is ginit-check's command line.
+type checkArgs struct {
+	dirs, names  []string
+	envFile      string
+	system, user bool
+	all, help    bool
+}
+
+func parseCheckArgs(args []string) (checkArgs, error) {
+	var a checkArgs
 	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-d" || a == "--services-dir" || a == "-e" || a == "--env-file":
-			if i+1 >= len(args) {
-				fmt.Fprintf(stderr, "ginit-check: %s needs an argument\n%s", a, checkUsage)
-				return 2
+		switch arg := args[i]; arg {
+		case "-d", "--services-dir", "-e", "--env-file":
+			if i+1 >= len(args) || args[i+1] == "" {
+				return a, fmt.Errorf("%s needs an argument", arg)
 			}
 			i++
-			if a == "-d" || a == "--services-dir" {
-				dirs = append(dirs, args[i])
+			if arg == "-d" || arg == "--services-dir" {
+				a.dirs = append(a.dirs, args[i])
 			} else {
-				envFile = args[i]
+				a.envFile = args[i]
 			}
-		case a == "-h" || a == "--help":
-			fmt.Fprint(stdout, checkUsage)
-			return 0
-		case strings.HasPrefix(a, "-"):
-			fmt.Fprintf(stderr, "ginit-check: unknown option %s\n%s", a, checkUsage)
-			return 2
+		case "-s", "--system":
+			a.system = true
+		case "-u", "--user":
+			a.user = true
+		case "-a", "--all":
+			a.all = true
+		case "-o", "--offline":
+		case "-n", "--online", "-p", "--socket-path":
+			return a, fmt.Errorf("%s: ginit-check only reads the service files (no --online mode)", arg)
+		case "-h", "--help":
+			a.help = true
 		default:
-			names = append(names, a)
+			if strings.HasPrefix(arg, "-") {
+				return a, fmt.Errorf("unknown option %s", arg)
+			}
+			a.names = append(a.names, arg)
 		}
 	}
-	if len(dirs) == 0 {
-		dirs = DefaultDirs(false, func(string) string { return "" })
+	switch {
+	case a.system && a.user:
+		return a, errors.New("--system and --user exclude each other")
+	case a.all && len(a.names) > 0:
+		return a, errors.New("--all and service names exclude each other")
 	}
-	if len(names) == 0 {
-		names = []string{"boot"}
+	return a, nil
+}
+
+// CheckMain is ginit-check: it returns the exit status. uid decides the
+// default mode, as for ginit.
+func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid int) int {
+	a, err := parseCheckArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "ginit-check: %v\n%s", err, checkUsage)
+		return 2
+	}
+	if a.help {
+		fmt.Fprint(stdout, checkUsage)
+		return 0
+	}
+	user := a.user || (!a.system && uid != 0)
+	getenv := func(k string) string { v, _ := EnvList(environ)(k); return v }
+	if len(a.dirs) == 0 {
+		a.dirs = DefaultDirs(user, getenv)
+	}
+	if a.envFile == "" && !user {
+		// As ginit: the system environment file when there is one.
+		if _, err := os.Stat("/etc/ginit/environment"); err == nil {
+			a.envFile = "/etc/ginit/environment"
+		}
 	}
 	env := environ
-	if envFile != "" {
-		e, err := ReadEnvFile(envFile, environ)
-		if err != nil {
-			fmt.Fprintf(stdout, "error: env-file %s: %v\n", envFile, err)
+	if a.envFile != "" {
+		if env, err = ReadEnvFile(a.envFile, environ); err != nil {
+			fmt.Fprintf(stdout, "error: env-file %s: %v\n", a.envFile, err)
 			return 1
 		}
-		env = e
 	}
-	var warns []string
-	l := &Loader{Dirs: dirs, Env: EnvList(env), Log: loggerFunc(func(format string, a ...any) {
-		warns = append(warns, fmt.Sprintf(format, a...))
-	})}
-	descs, errs := l.Check(names)
-	for _, d := range descs {
-		warns = append(warns, commandWarnings(d, env)...)
+	l := &Loader{Dirs: a.dirs, Env: EnvList(env)}
+	names := a.names
+	if a.all {
+		names = l.allNames()
+	} else if len(names) == 0 {
+		names = []string{"boot"}
 	}
-	for _, w := range warns {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
-	}
-	var all []error
-	for _, err := range errs {
-		var list ErrorList
-		if errors.As(err, &list) {
-			all = append(all, list...)
-		} else {
-			all = append(all, err)
+	reps, cross := l.checkSet(names)
+	nerr, nwarn, loaded := len(cross), 0, 0
+	for _, r := range reps {
+		if r.read {
+			loaded++
 		}
+		for _, e := range r.errs {
+			fmt.Fprintf(stdout, "error: %v\n", e)
+		}
+		for _, w := range r.warns {
+			fmt.Fprintf(stdout, "warning: %s\n", w)
+		}
+		nerr += len(r.errs)
+		nwarn += len(r.warns)
 	}
-	errs = all
-	for _, err := range errs {
-		fmt.Fprintf(stdout, "error: %v\n", err)
+	for _, e := range cross {
+		fmt.Fprintf(stdout, "error: %v\n", e)
 	}
-	fmt.Fprintf(stdout, "%d service(s) loaded, %d error(s), %d warning(s)\n", len(descs), len(errs), len(warns))
-	if len(errs) > 0 {
+	fmt.Fprintf(stdout, "%d service(s) loaded, %d error(s), %d warning(s)\n", loaded, nerr, nwarn)
+	if nerr+nwarn > 0 {
 		return 1
 	}
 	return 0
+}
+
+// checkReport is what ginit-check found for one service.
+type checkReport struct {
+	name  string
+	read  bool // its file was found and read (perhaps with errors)
+	errs  []error
+	warns []string
+}
+
+// allNames lists every service file of the directories (first directory
+// wins), for ginit-check -a.
+func (l *Loader) allNames() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, dir := range l.Dirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue // a missing default directory is normal; named ones fail on load
+		}
+		for _, e := range ents {
+			n := e.Name()
+			if seen[n] || ValidName(n) != nil || (!e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0) {
+				continue
+			}
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// checkSet loads names and everything they name, breadth first, and keeps
+// going past every problem. A missing dependency is an error; a missing
+// before/after, chain-to or consumer-of target is a warning on the service
+// that names it (ginit runs without it). It returns a report per service in
+// load order and the problems between services (cycles, consumer-of).
+func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
+	var reps []*checkReport
+	byName := map[string]*checkReport{}
+	descs := map[string]*service.Description{}
+	var cur *checkReport
+	cl := *l
+	cl.checkFiles = true
+	cl.Log = loggerFunc(func(format string, a ...any) {
+		cur.warns = append(cur.warns, fmt.Sprintf(format, a...))
+	})
+	type item struct {
+		name    string
+		from    *service.Description // set for a target that need not exist
+		setting string
+	}
+	queue := make([]item, 0, len(names))
+	for _, n := range names {
+		queue = append(queue, item{name: n})
+	}
+	for i := 0; i < len(queue); i++ {
+		it := queue[i]
+		if byName[it.name] != nil {
+			continue
+		}
+		if it.from != nil {
+			if _, err := cl.find(it.name); IsNotFound(err) {
+				r := byName[it.from.Name]
+				r.warns = append(r.warns, (&Error{File: it.from.File, Setting: it.setting,
+					Err: fmt.Errorf("service '%s' not found", it.name)}).Error())
+				continue
+			}
+		}
+		cur = &checkReport{name: it.name}
+		reps = append(reps, cur)
+		byName[it.name] = cur
+		d, optional, err := cl.load(it.name)
+		if err != nil {
+			cur.errs = flatten(err)
+		}
+		if d == nil {
+			continue
+		}
+		cur.read = true
+		descs[d.Name] = d
+		kept := d.Deps[:0:0]
+		for _, e := range d.Deps {
+			switch {
+			case !isHard(e.Kind):
+				queue = append(queue, item{e.Name, d, e.Kind.String()})
+			case optional[e.Name] && byName[e.Name] == nil && isMissing(&cl, e.Name):
+				// As the loader: a .d entry naming nothing is dropped.
+				cur.warns = append(cur.warns, fmt.Sprintf("service '%s': dependency '%s' from a .d directory not found; ignored", d.Name, e.Name))
+				continue
+			default:
+				queue = append(queue, item{name: e.Name})
+			}
+			kept = append(kept, e)
+		}
+		d.Deps = kept
+		if d.ChainTo != "" {
+			queue = append(queue, item{d.ChainTo, d, "chain-to"})
+		}
+		if d.ConsumerOf != "" {
+			queue = append(queue, item{d.ConsumerOf, d, "consumer-of"})
+		}
+	}
+	var cross []error
+	if err := CheckCycles(descs); err != nil {
+		cross = append(cross, err)
+	}
+	cross = append(cross, consumerErrors(descs)...)
+	return reps, cross
+}
+
+func isMissing(l *Loader, name string) bool {
+	_, err := l.find(name)
+	return IsNotFound(err)
+}
+
+// flatten lists the problems of one load.
+func flatten(err error) []error {
+	var list ErrorList
+	if errors.As(err, &list) {
+		return list
+	}
+	return []error{err}
 }
 
 type loggerFunc func(format string, a ...any)
 
 func (f loggerFunc) Printf(format string, a ...any) { f(format, a...) }
 
-// commandWarnings reports commands that would fail at exec time.
-func commandWarnings(d *service.Description, env []string) []string {
-	var out []string
-	for _, argv := range [][]string{d.Command, d.StopCommand} {
-		if len(argv) == 0 || d.Chroot != "" {
-			continue
-		}
-		if err := executable(argv[0], env); err != nil {
-			out = append(out, fmt.Sprintf("%s: service '%s': command %s: %v", d.File, d.Name, argv[0], err))
-		}
+// ignoredWithoutProcess says whether a setting only matters to a service
+// that runs a process, so that internal and triggered services ignore it.
+// (options are looked at word by word; log-type only when not none.)
+func ignoredWithoutProcess(key string) bool {
+	switch key {
+	case "command", "stop-command", "working-dir", "run-as", "socket-listen",
+		"socket-permissions", "socket-uid", "socket-gid", "run-in-cgroup",
+		"capabilities", "securebits", "inittab-id", "inittab-line", "logfile",
+		"logfile-permissions", "logfile-uid", "logfile-gid", "log-buffer-size",
+		"log-max-size", "nice", "ioprio", "oom-score-adj", "rlimit-nofile",
+		"rlimit-core", "rlimit-data", "rlimit-addrspace", "umask", "chroot",
+		"unshare", "memory-max", "pids-max", "cpu-weight", "ready-notification",
+		"term-signal", "termsignal":
+		return true
 	}
-	if d.WorkingDir != "" && d.Chroot == "" {
-		if st, err := os.Stat(d.WorkingDir); err != nil || !st.IsDir() {
-			out = append(out, fmt.Sprintf("%s: service '%s': working-dir %s is not a directory", d.File, d.Name, d.WorkingDir))
-		}
-	}
-	return out
+	return false
 }
 
-func executable(cmd string, env []string) error {
-	check := func(p string) error {
-		st, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if st.IsDir() || st.Mode()&0o111 == 0 {
-			return fmt.Errorf("%s is not executable", p)
-		}
-		return nil
+// ignoredOptionWithoutProcess are the options dinit-check also flags on an
+// internal or triggered service.
+func ignoredOptionWithoutProcess(o string) bool {
+	switch o {
+	case "signal-process-only", "start-interruptible", "pass-cs-fd", "skippable", "no-new-privs":
+		return true
 	}
+	return false
+}
+
+// lint warns, through the loader's Log, about settings that the service's
+// type ignores and, for ginit-check (checkFiles), about files that would
+// fail when the service starts. It runs after every line is applied and
+// before validate drops the ignored commands. errs are the lines' errors:
+// after a bad type line the type is unknown and not linted.
+func (p *parser) lint(lines []rawLine, errs ErrorList) {
+	d := p.d
+	warn := func(rl *rawLine, format string, args ...any) {
+		p.l.logf("%v", p.errf(rl, format, args...))
+	}
+	typeKnown := true
+	for _, e := range errs {
+		var le *Error
+		if errors.As(e, &le) && le.Setting == "type" {
+			typeKnown = false
+		}
+	}
+	if typeKnown {
+		switch d.Type {
+		case service.TypeInternal, service.TypeTriggered:
+			seen := map[string]bool{}
+			for i := range lines {
+				rl := &lines[i]
+				switch {
+				case seen[rl.key]:
+				case rl.key == "options":
+					for _, o := range strings.Fields(rl.val) {
+						if ignoredOptionWithoutProcess(o) && !seen["options "+o] {
+							seen["options "+o] = true
+							warn(rl, "%s ignored for type %s (it runs no process)", o, d.Type)
+						}
+					}
+				case ignoredWithoutProcess(rl.key) || (rl.key == "log-type" && d.LogType != service.LogNone):
+					seen[rl.key] = true
+					hint := ""
+					if (rl.key == "command" || rl.key == "stop-command") && !hasLine(lines, "type") {
+						hint = "; it is the default type, set type = process?"
+					}
+					warn(rl, "ignored for type %s (it runs no process%s)", d.Type, hint)
+				}
+			}
+		case service.TypeScripted:
+			if d.ReadyNotification != "" {
+				warn(lastLine(lines, "ready-notification", d), "ignored for type scripted (only a process service signals readiness)")
+			}
+		}
+		if d.Type != service.TypeInternal && d.Type != service.TypeTriggered &&
+			p.logTypeSet && d.LogType != service.LogFile && d.LogFile != "" {
+			warn(lastLine(lines, "logfile", d), "ignored: log-type is not file")
+		}
+	}
+	if p.l.checkFiles {
+		p.lintFiles(lines, warn)
+	}
+}
+
+// lintFiles checks what the supervisor will need when the service starts:
+// the commands (as supervise finds them: a name with a '/' relative to the
+// working directory, a bare name through the service's PATH), the
+// working-dir and the logfile's directory. It only stats: whether run-as's
+// user may execute a file is not tried (that would need root), any
+// execute bit will do.
+func (p *parser) lintFiles(lines []rawLine, warn func(*rawLine, string, ...any)) {
+	d := p.d
+	under := func(path string) string {
+		if d.Chroot == "" {
+			return path
+		}
+		return filepath.Join(d.Chroot, path)
+	}
+	wd := d.WorkingDir
+	if wd == "" {
+		wd = filepath.Dir(d.File)
+	} else if err := isDir(under(wd)); err != nil {
+		warn(lastLine(lines, "working-dir", d), "%v", err)
+	}
+	path, ok := p.lookup("PATH")
+	if !ok {
+		path = defaultPath
+	}
+	for _, c := range []struct {
+		key  string
+		argv []string
+	}{{"command", d.Command}, {"stop-command", d.StopCommand}} {
+		if len(c.argv) == 0 {
+			continue
+		}
+		if err := findExecutable(c.argv[0], wd, path, under); err != nil {
+			warn(lastLine(lines, c.key, d), "%v", err)
+		}
+	}
+	if d.LogFile != "" && (d.LogType == service.LogFile || !p.logTypeSet) {
+		if err := isDir(filepath.Dir(d.LogFile)); err != nil {
+			warn(lastLine(lines, "logfile", d), "directory of %s: %v", d.LogFile, err)
+		}
+	}
+}
+
+func hasLine(lines []rawLine, key string) bool {
+	for i := range lines {
+		if lines[i].key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// lastLine is the line that set key last (a `+=` line only adds to it).
+func lastLine(lines []rawLine, key string, d *service.Description) *rawLine {
+	var found *rawLine
+	for i := range lines {
+		if lines[i].key == key && (lines[i].op != "+=" || found == nil) {
+			found = &lines[i]
+		}
+	}
+	if found == nil {
+		found = &rawLine{file: d.File, key: key}
+	}
+	return found
+}
+
+// findExecutable finds cmd as the supervisor's exec would, in root (under).
+func findExecutable(cmd, wd, path string, under func(string) string) error {
 	if strings.Contains(cmd, "/") {
-		return check(cmd)
-	}
-	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
+		if !filepath.IsAbs(cmd) {
+			cmd = filepath.Join(wd, cmd) // exec runs in the working directory
 		}
+		return executableFile(under(cmd))
 	}
 	for _, dir := range filepath.SplitList(path) {
-		if check(filepath.Join(dir, cmd)) == nil {
+		if dir == "" {
+			dir = "."
+		}
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(wd, dir)
+		}
+		if executableFile(under(filepath.Join(dir, cmd))) == nil {
 			return nil
 		}
 	}
-	return fmt.Errorf("not found in PATH")
+	return fmt.Errorf("%s not found in PATH (%s)", cmd, path)
+}
+
+func executableFile(p string) error {
+	st, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot stat %s: %w", p, pathCause(err))
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", p)
+	case st.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s is not executable (mode %04o)", p, st.Mode().Perm())
+	}
+	return nil
+}
+
+func isDir(p string) error {
+	st, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot stat %s: %w", p, pathCause(err))
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a directory", p)
+	}
+	return nil
+}
+
+// pathCause drops the *fs.PathError wrapper, whose path the message
+// already names.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -8,17 +8,28 @@ import (
 )
 
 // CheckAll validates a whole set of descriptions: cycles (CheckCycles) and
-// consumer-of links (the producer must have log-type = pipe and only one
-// consumer). It is what the manager runs after each load.
+// consumer-of links (consumerErrors). It is what the manager runs after
+// each load; it returns the first problem.
 func CheckAll(all map[string]*service.Description) error {
 	if err := CheckCycles(all); err != nil {
 		return err
 	}
+	if errs := consumerErrors(all); len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// consumerErrors checks every consumer-of link whose producer is in all:
+// the producer must run a process with log-type = pipe and have only one
+// consumer. ginit-check reports them all.
+func consumerErrors(all map[string]*service.Description) []error {
 	names := make([]string, 0, len(all))
 	for n := range all {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	var errs []error
 	consumer := map[string]string{}
 	for _, n := range names {
 		d := all[n]
@@ -29,17 +40,21 @@ func CheckAll(all map[string]*service.Description) error {
 		if !ok {
 			continue // not loaded (yet): checked when it is
 		}
-		if p.LogType != service.LogPipe {
-			return &Error{File: d.File, Service: d.Name, Setting: "consumer-of",
-				Err: fmt.Errorf("service '%s' does not have log-type = pipe", p.Name)}
+		fail := func(format string, args ...any) {
+			errs = append(errs, &Error{File: d.File, Service: d.Name, Setting: "consumer-of", Err: fmt.Errorf(format, args...)})
 		}
-		if other, ok := consumer[p.Name]; ok {
-			return &Error{File: d.File, Service: d.Name, Setting: "consumer-of",
-				Err: fmt.Errorf("service '%s' already has a consumer, '%s'", p.Name, other)}
+		switch {
+		case p.LogType != service.LogPipe:
+			fail("service '%s' does not have log-type = pipe", p.Name)
+		case p.Type != service.TypeProcess && p.Type != service.TypeBGProcess && p.Type != service.TypeScripted:
+			fail("service '%s' is of type %s and runs no process", p.Name, p.Type)
+		case consumer[p.Name] != "":
+			fail("service '%s' already has a consumer, '%s'", p.Name, consumer[p.Name])
+		default:
+			consumer[p.Name] = d.Name
 		}
-		consumer[p.Name] = d.Name
 	}
-	return nil
+	return errs
 }
 
 // CheckCycles looks for a dependency cycle (depends-on, depends-ms,

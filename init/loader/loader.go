@@ -30,6 +30,9 @@ type Loader struct {
 	// empty means /etc/passwd and /etc/group.
 	PasswdFile string
 	GroupFile  string
+	// checkFiles (ginit-check) makes the parser also warn about the files
+	// a description names: commands, working-dir, the logfile's directory.
+	checkFiles bool
 }
 
 // EnvMap adapts a map to Loader.Env.
@@ -131,11 +134,15 @@ func (l *Loader) find(name string) (string, error) {
 // load dependencies.
 func (l *Loader) Load(name string) (*service.Description, error) {
 	d, _, err := l.load(name)
-	return d, err
+	if err != nil {
+		return nil, err // d may be partial (for ginit-check)
+	}
+	return d, nil
 }
 
 // load also returns the dependencies that came from .d directories, which
-// may name services that do not exist.
+// may name services that do not exist. With an error in the description
+// it returns what was read of it as well.
 func (l *Loader) load(name string) (*service.Description, map[string]bool, error) {
 	if err := ValidName(name); err != nil {
 		return nil, nil, &Error{Service: name, Err: err}

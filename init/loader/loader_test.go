@@ -319,11 +319,11 @@ func TestValidName(t *testing.T) {
 
 func TestConsumerOf(t *testing.T) {
 	l, _ := newLoader(t, map[string]string{
-		"sd/prod":  "command = /bin/x\nlog-type = pipe\n",
-		"sd/cons":  "command = /bin/y\nconsumer-of = prod\ndepends-on: prod\n",
-		"sd/cons2": "command = /bin/y\nconsumer-of = prod\ndepends-on: cons\n",
-		"sd/plain": "command = /bin/x\n",
-		"sd/bad":   "command = /bin/y\nconsumer-of = plain\ndepends-on: plain\n",
+		"sd/prod":  "type = process\ncommand = /bin/x\nlog-type = pipe\n",
+		"sd/cons":  "type = process\ncommand = /bin/y\nconsumer-of = prod\ndepends-on: prod\n",
+		"sd/cons2": "type = process\ncommand = /bin/y\nconsumer-of = prod\ndepends-on: cons\n",
+		"sd/plain": "type = process\ncommand = /bin/x\n",
+		"sd/bad":   "type = process\ncommand = /bin/y\nconsumer-of = plain\ndepends-on: plain\n",
 	})
 	descs, err := l.LoadAll("cons")
 	if err != nil {

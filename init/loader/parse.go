@@ -233,8 +233,10 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		return l.daemonEnv(k)
 	}
 
-	// Every bad line is reported, not just the first (ginit-check shows
-	// them all); the description is then refused as a whole.
+	// Every bad line and bad combination is reported, not just the first
+	// (ginit-check shows them all); the description is then refused as a
+	// whole, but returned as far as it was read so that ginit-check can
+	// follow its dependencies.
 	table := settingsTable()
 	var errs ErrorList
 	for i := range lines {
@@ -242,17 +244,16 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 			errs = append(errs, err)
 		}
 	}
+	p.lint(lines, errs) // check.go: warnings, before validate drops ignored commands
+	errs = append(errs, p.validate()...)
 	switch len(errs) {
 	case 0:
+		return d, p.optional, nil
 	case 1:
-		return nil, nil, errs[0]
+		return d, p.optional, errs[0]
 	default:
-		return nil, nil, errs
+		return d, p.optional, errs
 	}
-	if err := p.validate(); err != nil {
-		return nil, nil, err
-	}
-	return d, p.optional, nil
 }
 
 // apply handles one line of the second pass.
@@ -314,42 +315,48 @@ func (p *parser) rel(v string) string {
 	return filepath.Join(filepath.Dir(p.d.File), v)
 }
 
-// validate checks the combination of settings once every line is read.
-func (p *parser) validate() error {
+// validate checks the combination of settings once every line is read and
+// returns every problem.
+func (p *parser) validate() ErrorList {
 	d := p.d
-	fail := func(format string, args ...any) error {
-		return &Error{File: d.File, Service: d.Name, Err: fmt.Errorf(format, args...)}
+	var errs ErrorList
+	fail := func(format string, args ...any) {
+		errs = append(errs, &Error{File: d.File, Service: d.Name, Err: fmt.Errorf(format, args...)})
 	}
 	switch d.Type {
 	case service.TypeProcess, service.TypeBGProcess, service.TypeScripted:
 		if len(d.Command) == 0 {
-			return fail("'command' setting not specified (type %s needs one)", d.Type)
+			fail("'command' setting not specified (type %s needs one)", d.Type)
 		}
 	case service.TypeInternal, service.TypeTriggered:
-		// As dinit: a warning, not an error (internal is also the type
-		// of a description that names none).
-		if len(d.Command) > 0 || len(d.StopCommand) > 0 {
-			p.l.logf("%s: service '%s': 'command'/'stop-command' specified, but ignored for type %s (the default type; set type = process?)", d.File, d.Name, d.Type)
-			d.Command, d.StopCommand = nil, nil
-		}
+		// As dinit: a warning (p.lint), not an error (internal is also the
+		// type of a description that names none).
+		d.Command, d.StopCommand = nil, nil
 	}
 	if d.Type == service.TypeBGProcess && d.PIDFile == "" {
-		return fail("type bgprocess needs a pid-file")
+		fail("type bgprocess needs a pid-file")
 	}
 	if d.PIDFile != "" && d.Type != service.TypeBGProcess {
-		return fail("pid-file is only for type bgprocess")
+		fail("pid-file is only for type bgprocess")
+	}
+	// The pid file, not the launcher, says when a bgprocess is up.
+	if d.Type == service.TypeBGProcess && d.ReadyNotification != "" {
+		fail("ready-notification is not supported for type bgprocess")
+	}
+	if d.ConsumerOf != "" && d.Type != service.TypeProcess && d.Type != service.TypeBGProcess {
+		fail("consumer-of is only for type process or bgprocess")
 	}
 	if d.Options.KillAllOnStop && d.Type != service.TypeScripted && d.Type != service.TypeInternal {
-		return fail("options kill-all-on-stop is only for type scripted or internal")
+		fail("options kill-all-on-stop is only for type scripted or internal")
 	}
 	if d.Options.RunOnce && d.Type != service.TypeScripted {
-		return fail("options run-once is only for type scripted")
+		fail("options run-once is only for type scripted")
 	}
 	if d.LogFile != "" && !p.logTypeSet {
 		d.LogType = service.LogFile
 	}
 	if d.LogType == service.LogFile && d.LogFile == "" {
-		return fail("log-type file needs a logfile")
+		fail("log-type file needs a logfile")
 	}
 	n := 0
 	for _, b := range []bool{d.Options.RunsOnConsole, d.Options.StartsOnConsole, d.Options.SharesConsole} {
@@ -358,17 +365,17 @@ func (p *parser) validate() error {
 		}
 	}
 	if d.Options.SharesConsole && n > 1 {
-		return fail("options shares-console cannot be combined with runs-on-console or starts-on-console")
+		fail("options shares-console cannot be combined with runs-on-console or starts-on-console")
 	}
 	for _, e := range d.Deps {
 		if e.Name == d.Name {
-			return fail("service depends on itself (%s)", e.Kind)
+			fail("service depends on itself (%s)", e.Kind)
 		}
 	}
 	if d.ChainTo == d.Name {
-		return fail("chain-to names the service itself")
+		fail("chain-to names the service itself")
 	}
-	return nil
+	return errs
 }
 
 func oneWord(f func(p *parser, v string) error) func(*parser, *rawLine, []string) error {

@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	os.Exit(loader.CheckMain(os.Args[1:], os.Stdout, os.Stderr, os.Environ()))
+	os.Exit(loader.CheckMain(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), os.Getuid()))
 }
