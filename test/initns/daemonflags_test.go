@@ -32,6 +32,8 @@ func startUser(t *testing.T, dir string, services ...string) (*exec.Cmd, *bytes.
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
+		// SIGTERM first: killed, ginit would leave its cgroup subtree.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
