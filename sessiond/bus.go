@@ -81,6 +81,7 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "GetUserByPID", In: []bus.Arg{a("pid", "u")}, Out: []bus.Arg{a("object_path", "o")}, Handler: m.hGetUserByPID},
 			{Name: "GetSeat", In: []bus.Arg{a("seat_id", "s")}, Out: []bus.Arg{a("object_path", "o")}, Handler: m.hGetSeat},
 			{Name: "ListSessions", Out: []bus.Arg{a("sessions", "a(susso)")}, Handler: m.hListSessions},
+			{Name: "ListSessionsEx", Out: []bus.Arg{a("sessions", "a(sussussbto)")}, Handler: m.hListSessionsEx},
 			{Name: "ListUsers", Out: []bus.Arg{a("users", "a(uso)")}, Handler: m.hListUsers},
 			{Name: "ListSeats", Out: []bus.Arg{a("seats", "a(so)")}, Handler: m.hListSeats},
 			{Name: "ListInhibitors", Out: []bus.Arg{a("inhibitors", "a(ssssuu)")}, Handler: m.hListInhibitors},
@@ -122,8 +123,10 @@ func (m *Manager) buildInterfaces() ifaces {
 			{Name: "BootLoaderEntries", Type: "as", Flags: konst},
 			{Name: "IdleHint", Type: "b", Flags: emits}, {Name: "IdleSinceHint", Type: "t", Flags: emits},
 			{Name: "IdleSinceHintMonotonic", Type: "t", Flags: emits},
-			{Name: "BlockInhibited", Type: "s", Flags: emits}, {Name: "DelayInhibited", Type: "s", Flags: emits},
+			{Name: "BlockInhibited", Type: "s", Flags: emits}, {Name: "BlockWeakInhibited", Type: "s", Flags: emits},
+			{Name: "DelayInhibited", Type: "s", Flags: emits},
 			{Name: "InhibitDelayMaxUSec", Type: "t", Flags: konst}, {Name: "UserStopDelayUSec", Type: "t", Flags: konst},
+			{Name: "SleepOperation", Type: "as", Flags: konst},
 			{Name: "HandlePowerKey", Type: "s", Flags: konst}, {Name: "HandlePowerKeyLongPress", Type: "s", Flags: konst},
 			{Name: "HandleRebootKey", Type: "s", Flags: konst}, {Name: "HandleRebootKeyLongPress", Type: "s", Flags: konst},
 			{Name: "HandleSuspendKey", Type: "s", Flags: konst}, {Name: "HandleSuspendKeyLongPress", Type: "s", Flags: konst},
@@ -246,10 +249,6 @@ const infinity = ^uint64(0)
 func (s *state) managerProps() map[string]godbus.Variant {
 	idle, rt, mono := s.idle()
 	lc := &s.cfg.Login
-	lidExt := lc.HandleLidSwitchExternalPower
-	if lidExt == "" {
-		lidExt = lc.HandleLidSwitch
-	}
 	preparing := func(w inhibitWhat) bool { return s.power.action != nil && s.power.action.act.what == w }
 	prepMeta := map[string]godbus.Variant{"preparing": v(preparing(inhibitShutdown))}
 	if preparing(inhibitShutdown) {
@@ -264,13 +263,14 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		"RebootToBootLoaderMenu": v(infinity), "RebootToBootLoaderEntry": v(""),
 		"BootLoaderEntries": v([]string{}),
 		"IdleHint":          v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
-		"BlockInhibited": v(s.inhibited("block")), "DelayInhibited": v(s.inhibited("delay")),
-		"InhibitDelayMaxUSec": v(usec(lc.InhibitDelayMax)), "UserStopDelayUSec": v(usec(lc.UserStopDelay)),
+		"BlockInhibited": v(s.inhibited(modeBlock)), "DelayInhibited": v(s.inhibited(modeDelay)),
+		"BlockWeakInhibited": v(s.inhibited(modeBlockWeak)),
+		"SleepOperation":     v(sleepOperations()), "InhibitDelayMaxUSec": v(usec(lc.InhibitDelayMax)), "UserStopDelayUSec": v(usec(lc.UserStopDelay)),
 		"HandlePowerKey": v(lc.HandlePowerKey), "HandlePowerKeyLongPress": v(lc.HandlePowerKeyLongPress),
 		"HandleRebootKey": v(lc.HandleRebootKey), "HandleRebootKeyLongPress": v(lc.HandleRebootKeyLongPress),
 		"HandleSuspendKey": v(lc.HandleSuspendKey), "HandleSuspendKeyLongPress": v(lc.HandleSuspendKeyLongPress),
 		"HandleHibernateKey": v(lc.HandleHibernateKey), "HandleHibernateKeyLongPress": v(lc.HandleHibernateKeyLongPress),
-		"HandleLidSwitch": v(lc.HandleLidSwitch), "HandleLidSwitchExternalPower": v(lidExt),
+		"HandleLidSwitch": v(lc.HandleLidSwitch), "HandleLidSwitchExternalPower": v(lc.HandleLidSwitchExternalPower), // "": as HandleLidSwitch
 		"HandleLidSwitchDocked": v(lc.HandleLidSwitchDocked),
 		"HoldoffTimeoutUSec":    v(usec(lc.HoldoffTimeout)),
 		"IdleAction":            v(lc.IdleAction), "IdleActionUSec": v(usec(lc.IdleActionTime)),
@@ -279,7 +279,7 @@ func (s *state) managerProps() map[string]godbus.Variant {
 		"ScheduledShutdown":                v(scheduled{s.power.scheduled.Type, s.power.scheduled.USec}),
 		"Docked":                           v(s.power.docked), "LidClosed": v(s.power.lidClosed), "OnExternalPower": v(true),
 		"RemoveIPC":            v(false),
-		"RuntimeDirectorySize": v(uint64(0)), "RuntimeDirectoryInodesMax": v(uint64(0)),
+		"RuntimeDirectorySize": v(lc.RuntimeDirectorySize), "RuntimeDirectoryInodesMax": v(lc.RuntimeDirectoryInodesMax),
 		"InhibitorsMax": v(lc.InhibitorsMax), "NCurrentInhibitors": v(uint64(len(s.inhibitors))),
 		"SessionsMax": v(uint64(s.cfg.SessionsMax)), "NCurrentSessions": v(uint64(len(s.sessions))),
 		"UserTasksMax":        v(infinity),
@@ -297,7 +297,11 @@ func (s *state) sessionProps(ss *session) map[string]godbus.Variant {
 		"Timestamp": v(ss.Realtime), "TimestampMonotonic": v(ss.Monotonic),
 		"VTNr": v(ss.VTNr), "Seat": v(seatRef), "TTY": v(ss.TTY), "Display": v(ss.Display),
 		"Remote": v(ss.Remote), "RemoteHost": v(ss.RemoteHost), "RemoteUser": v(ss.RemoteUser),
-		"Service": v(ss.Service), "Desktop": v(ss.Desktop), "Scope": v(ss.Scope),
+		"Service": v(ss.Service), "Desktop": v(ss.Desktop),
+		// No unit: a Scope makes loginctl ask org.freedesktop.systemd1
+		// about it (elogind leaves it empty too); sd-login finds the
+		// session from the cgroup path, which stays.
+		"Scope":  v(""),
 		"Leader": v(ss.Leader), "Audit": v(ss.Audit), "Type": v(ss.Type), "Class": v(ss.Class),
 		"Active": v(s.sessionActive(ss)), "State": v(s.sessionState(ss)),
 		"IdleHint": v(ss.IdleHint), "IdleSinceHint": v(ss.IdleRealtime),
@@ -741,6 +745,33 @@ func (m *Manager) hListSessions(c *bus.Call) ([]any, error) {
 	return []any{out}, err
 }
 
+// sessionExEntry is ListSessionsEx's (sussussbto): id, uid, user, seat,
+// leader, class, tty, idle, idle since (monotonic µs), path.
+type sessionExEntry struct {
+	ID         string
+	UID        uint32
+	User, Seat string
+	Leader     uint32
+	Class, TTY string
+	Idle       bool
+	IdleSince  uint64
+	Path       godbus.ObjectPath
+}
+
+func (m *Manager) hListSessionsEx(c *bus.Call) ([]any, error) {
+	var out []sessionExEntry
+	err := m.do(func(s *state) error {
+		out = make([]sessionExEntry, 0, len(s.sessions))
+		for _, ss := range s.sessions {
+			out = append(out, sessionExEntry{ss.ID, ss.UID, ss.UserName, ss.Seat, ss.Leader, ss.Class, ss.TTY,
+				ss.IdleHint, ss.IdleMonotonic, sessionPath(ss.ID)})
+		}
+		return nil
+	})
+	sortBy(out, func(e sessionExEntry) string { return e.ID })
+	return []any{out}, err
+}
+
 func (m *Manager) hListUsers(c *bus.Call) ([]any, error) {
 	var out []userEntry
 	err := m.do(func(s *state) error {
@@ -874,6 +905,9 @@ const (
 func (s *state) applyOp(op sessionOp, ss *session) error {
 	switch op {
 	case opActivate:
+		if ss.Seat == "" {
+			return bus.Errorf(bus.ErrNotSupported, "Session has no seat")
+		}
 		return s.activate(ss)
 	case opLock:
 		s.emit(sessionPath(ss.ID), IfaceSession+".Lock")
@@ -1244,12 +1278,26 @@ func (m *Manager) hTakeControl(c *bus.Call) ([]any, error) {
 	if err := c.Store(&force); err != nil {
 		return nil, err
 	}
-	return nil, m.withSession(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
+	err := m.withSession(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
 		if cl.UID != 0 && (force || cl.UID != ss.UID) {
 			return bus.Errorf(bus.ErrAccessDenied, "Access denied: take control of session %s", ss.ID)
 		}
 		return s.takeControl(ss, c.Sender, force)
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The controller may have left the bus before its NameOwnerChanged
+	// could find it in control (the signal and this call race to the
+	// loop): ask the bus, so no session keeps a dead controller.
+	if c.Conn != nil {
+		var has bool
+		if e := c.Conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, c.Sender).Store(&has); e == nil && !has {
+			sender := c.Sender
+			m.post(func(s *state) { s.nameGone(sender) })
+		}
+	}
+	return nil, nil
 }
 
 func (m *Manager) hReleaseControl(c *bus.Call) ([]any, error) {
@@ -1358,6 +1406,9 @@ func (s *state) switchTo(st *seat, n uint32) error {
 		return bus.Errorf(bus.ErrInvalidArgs, "Invalid virtual terminal")
 	}
 	if st.HasVTs && s.cfg.VTs != nil {
+		if n > 63 {
+			return bus.Errorf(bus.ErrInvalidArgs, "Invalid virtual terminal %d", n)
+		}
 		if err := s.cfg.VTs.Activate(n); err != nil {
 			return bus.Errorf(bus.ErrFailed, "%v", err)
 		}

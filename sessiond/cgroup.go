@@ -97,8 +97,9 @@ func sessionFromCgroupPath(p string) (string, bool) {
 // SysHost is the real Host.
 type SysHost struct {
 	Roots CgroupRoots
-	// RuntimeSize is the tmpfs size= option for runtime directories.
-	RuntimeSize string
+	// RuntimeSize and RuntimeInodes are the size= (bytes) and nr_inodes=
+	// of runtime directories' tmpfs (0: the kernel's defaults).
+	RuntimeSize, RuntimeInodes uint64
 
 	mu     sync.Mutex // guards ino and watch
 	ino    *inotifier

@@ -1,10 +1,13 @@
 package sessiond
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	godbus "github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
@@ -12,115 +15,331 @@ import (
 	bus "ginit/dbus"
 )
 
-// Device majors that get special pause/resume handling.
+// DeviceKind is the kind of device TakeDevice hands out; logind hands out
+// DRM cards, evdev nodes and hidraw nodes, nothing else, because those are
+// the ones whose access it can take back (drop DRM master, EVIOCREVOKE,
+// HIDIOCREVOKE) when the session goes to the background.
+type DeviceKind int
+
+// The device kinds.
 const (
-	majorInput = 13
-	majorDRM   = 226
+	DeviceDRM DeviceKind = iota + 1
+	DeviceEvdev
+	DeviceHidraw
 )
 
-// ioctls used to revoke and restore device access on VT/session switches.
+func (k DeviceKind) String() string {
+	switch k {
+	case DeviceDRM:
+		return "drm"
+	case DeviceEvdev:
+		return "evdev"
+	case DeviceHidraw:
+		return "hidraw"
+	}
+	return "unknown"
+}
+
+// DeviceInfo is a character device as sysfs and udev describe it.
+type DeviceInfo struct {
+	Major, Minor uint32
+	Kind         DeviceKind
+	Node         string // the device node, e.g. /dev/dri/card0
+	Seat         string // udev's ID_SEAT; seat0 when unset
+}
+
+// The largest device numbers Linux has (12-bit major, 20-bit minor), as
+// logind's DEVICE_MAJOR_VALID/DEVICE_MINOR_VALID.
 const (
-	drmIoctlSetMaster  = 0x641e
-	drmIoctlDropMaster = 0x641f
-	evIoctlRevoke      = 0x40044591
+	maxMajor = 1<<12 - 1
+	maxMinor = 1<<20 - 1
 )
+
+// ioctls that give and take back device access. They act on the open
+// file description, which the controller's descriptor shares with ours.
+const (
+	drmIoctlSetMaster  = 0x641e     // DRM_IOCTL_SET_MASTER
+	drmIoctlDropMaster = 0x641f     // DRM_IOCTL_DROP_MASTER
+	evIoctlRevoke      = 0x40044591 // EVIOCREVOKE
+	hidIoctlRevoke     = 0x4004480d // HIDIOCREVOKE
+)
+
+// devRoots are where SysHost looks: normally /sys, /dev and udev's
+// database /run/udev/data. Tests use a tree of their own.
+type devRoots struct{ sys, dev, udev string }
+
+func systemDevRoots() devRoots { return devRoots{sys: "/sys", dev: "/dev", udev: "/run/udev/data"} }
+
+// LookupDevice implements Host from sysfs.
+func (h *SysHost) LookupDevice(major, minor uint32) (DeviceInfo, error) {
+	return systemDevRoots().lookup(major, minor)
+}
+
+// OpenDevice implements Host.
+func (h *SysHost) OpenDevice(d DeviceInfo) (*os.File, error) { return openDeviceNode(d) }
+
+// SetDeviceAccess implements Host with the DRM, evdev and hidraw ioctls.
+func (h *SysHost) SetDeviceAccess(d DeviceInfo, f *os.File, on bool) error {
+	var req uint
+	switch {
+	case d.Kind == DeviceDRM && on:
+		req = drmIoctlSetMaster
+	case d.Kind == DeviceDRM:
+		req = drmIoctlDropMaster
+	case on:
+		return nil // evdev and hidraw are reopened instead
+	case d.Kind == DeviceEvdev:
+		req = evIoctlRevoke
+	case d.Kind == DeviceHidraw:
+		req = hidIoctlRevoke
+	default:
+		return fmt.Errorf("device %d:%d: unknown kind", d.Major, d.Minor)
+	}
+	if err := unix.IoctlSetInt(int(f.Fd()), req, 0); err != nil {
+		return fmt.Errorf("%s: %s access: %w", d.Node, map[bool]string{true: "give", false: "revoke"}[on], err)
+	}
+	return nil
+}
+
+// lookup resolves major:minor through sysfs (dev/char/M:m): its subsystem
+// link and name give the kind, its uevent the node name, udev's database
+// the seat. Nothing but what sysfs names is ever opened.
+func (r devRoots) lookup(major, minor uint32) (DeviceInfo, error) {
+	d := DeviceInfo{Major: major, Minor: minor, Seat: "seat0"}
+	if major > maxMajor || minor > maxMinor {
+		return d, fmt.Errorf("device %d:%d: %w", major, minor, syscall.EINVAL)
+	}
+	id := fmt.Sprintf("%d:%d", major, minor)
+	dir := filepath.Join(r.sys, "dev", "char", id)
+	link, err := os.Readlink(dir)
+	if err != nil {
+		return d, fmt.Errorf("character device %s: %w", id, syscall.ENODEV)
+	}
+	sub, err := os.Readlink(filepath.Join(dir, "subsystem"))
+	if err != nil {
+		return d, fmt.Errorf("character device %s has no subsystem: %w", id, syscall.ENODEV)
+	}
+	name, subsystem := filepath.Base(link), filepath.Base(sub)
+	switch {
+	case subsystem == "drm" && strings.HasPrefix(name, "card"):
+		d.Kind = DeviceDRM
+	case subsystem == "input" && strings.HasPrefix(name, "event"):
+		d.Kind = DeviceEvdev
+	case subsystem == "hidraw" && strings.HasPrefix(name, "hidraw"):
+		d.Kind = DeviceHidraw
+	default:
+		return d, fmt.Errorf("character device %s is %s %s, not a DRM card, evdev or hidraw node: %w", id, subsystem, name, syscall.ENODEV)
+	}
+	uevent, err := os.ReadFile(filepath.Join(dir, "uevent"))
+	if err != nil {
+		return d, fmt.Errorf("character device %s: %w", id, err)
+	}
+	for _, l := range strings.Split(string(uevent), "\n") {
+		if v, ok := strings.CutPrefix(l, "DEVNAME="); ok {
+			// A name below /dev, never a way out of it.
+			if !filepath.IsLocal(v) {
+				return d, fmt.Errorf("character device %s: bad DEVNAME %q: %w", id, v, syscall.EINVAL)
+			}
+			d.Node = filepath.Join(r.dev, v)
+		}
+	}
+	if d.Node == "" {
+		return d, fmt.Errorf("character device %s has no node name: %w", id, syscall.ENODEV)
+	}
+	if seat := udevProperty(filepath.Join(r.udev, "c"+id), "ID_SEAT"); seat != "" {
+		d.Seat = seat
+	}
+	return d, nil
+}
+
+// udevProperty reads one E: line of a udev database file ("" if none).
+func udevProperty(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "E:"+key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// openDeviceNode opens d's node read-write without following a symlink
+// and checks, before and after, that it is the character device d.
+func openDeviceNode(d DeviceInfo) (*os.File, error) {
+	check := func(st *unix.Stat_t) error {
+		if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != d.Major || unix.Minor(st.Rdev) != d.Minor {
+			return fmt.Errorf("%s is not character device %d:%d: %w", d.Node, d.Major, d.Minor, syscall.ENODEV)
+		}
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(d.Node, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Node, err)
+	}
+	if err := check(&st); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(d.Node, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", d.Node, err)
+	}
+	if err := unix.Fstat(fd, &st); err != nil || check(&st) != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("%s changed while opening it: %w", d.Node, syscall.ENODEV)
+	}
+	return os.NewFile(uintptr(fd), d.Node), nil
+}
+
+// errnoError answers a failed device operation as sd-bus answers a
+// negative errno: the few standard names, else System.Error.E….
+func errnoError(err error) error {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return bus.Errorf(bus.ErrFailed, "%v", err)
+	}
+	switch errno {
+	case syscall.EPERM, syscall.EACCES:
+		return bus.Errorf(bus.ErrAccessDenied, "%v", err)
+	case syscall.EINVAL:
+		return bus.Errorf(bus.ErrInvalidArgs, "%v", err)
+	case syscall.ENOENT:
+		return bus.Errorf("org.freedesktop.DBus.Error.FileNotFound", "%v", err)
+	}
+	if name := unix.ErrnoName(errno); name != "" {
+		return bus.Errorf("System.Error."+name, "%v", err)
+	}
+	return bus.Errorf(bus.ErrFailed, "%v", err)
+}
 
 type devKey struct{ major, minor uint32 }
+
+// checkDevKey is logind's check of TakeDevice's, ReleaseDevice's and
+// PauseDeviceComplete's arguments, made before anything else.
+func checkDevKey(k devKey) error {
+	if k.major > maxMajor || k.minor > maxMinor {
+		return bus.Errorf(bus.ErrInvalidArgs, "Device major/minor is not valid.")
+	}
+	return nil
+}
 
 // device is a device node opened for a session controller. sessiond keeps
 // its own descriptor: the controller's copy shares its open file
 // description, so revoking ours revokes theirs.
 type device struct {
+	info   DeviceInfo
 	f      *os.File
-	paused bool
+	active bool
 }
 
-// devicePath finds the node of a character device: udev's /dev/char
-// link when there is one, else the DEVNAME sysfs reports.
-func devicePath(k devKey) (string, error) {
-	path := fmt.Sprintf("/dev/char/%d:%d", k.major, k.minor)
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/sys/dev/char/%d:%d/uevent", k.major, k.minor))
-	if err != nil {
-		return "", fmt.Errorf("no character device %d:%d", k.major, k.minor)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if name, ok := strings.CutPrefix(l, "DEVNAME="); ok && name != "" && !strings.Contains(name, "..") {
-			return filepath.Join("/dev", name), nil
-		}
-	}
-	return "", fmt.Errorf("character device %d:%d has no node name", k.major, k.minor)
-}
-
-func openDevice(k devKey) (*os.File, error) {
-	path, err := devicePath(k)
-	if err != nil {
-		return nil, err
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR ||
-		unix.Major(st.Rdev) != k.major || unix.Minor(st.Rdev) != k.minor {
-		return nil, fmt.Errorf("%s is not character device %d:%d", path, k.major, k.minor)
-	}
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	return os.NewFile(uintptr(fd), path), nil
-}
+// errBusy is what sd-bus makes of logind's -EBUSY (a second controller).
+const errBusy = "System.Error.EBUSY"
 
 func (s *state) takeControl(ss *session, sender string, force bool) error {
-	if ss.Controller != "" && ss.Controller != sender && !force {
-		return bus.Errorf(bus.ErrDeviceIsTaken, "Session %s has a controller already", ss.ID)
+	if ss.Controller == sender {
+		return nil
 	}
-	if ss.Controller != sender {
-		s.releaseControl(ss)
+	if ss.Controller != "" && !force {
+		return bus.Errorf(errBusy, "Session %s has a controller already", ss.ID)
 	}
+	s.releaseControl(ss)
 	ss.Controller = sender
 	return nil
 }
 
-// releaseControl drops the controller and closes its devices.
-func (s *state) releaseControl(ss *session) {
-	for k, d := range ss.devices {
-		_ = d.f.Close()
-		delete(ss.devices, k)
+// releaseControl drops the controller (ReleaseControl, a forced
+// TakeControl, the session stopping) and tells it its devices are gone.
+func (s *state) releaseControl(ss *session) { s.dropControl(ss, true) }
+
+// dropControl drops the controller and its devices, revoking the access
+// of its descriptors. notify tells a controller still on the bus with
+// PauseDevice "gone".
+func (s *state) dropControl(ss *session, notify bool) {
+	for k := range ss.devices {
+		s.dropDevice(ss, k, notify)
 	}
 	ss.Controller = ""
+}
+
+// dropDevice revokes and closes one device of ss.
+func (s *state) dropDevice(ss *session, k devKey, notify bool) {
+	d := ss.devices[k]
+	if d.active {
+		s.setAccess(ss, d, false)
+	}
+	if notify && ss.Controller != "" {
+		s.emitTo(ss.Controller, sessionPath(ss.ID), IfaceSession+".PauseDevice", nil, k.major, k.minor, "gone")
+	}
+	_ = d.f.Close()
+	delete(ss.devices, k)
+}
+
+func (s *state) setAccess(ss *session, d *device, on bool) bool {
+	if err := s.cfg.Host.SetDeviceAccess(d.info, d.f, on); err != nil {
+		s.log().Warn("device access", "session", ss.ID, "device", d.info.Node, "on", on, "err", err)
+		return false
+	}
+	return true
 }
 
 // nameGone releases control of sessions whose controller left the bus.
 func (s *state) nameGone(name string) {
 	for _, ss := range s.sessions {
 		if ss.Controller == name {
-			s.releaseControl(ss)
+			s.dropControl(ss, false)
 		}
 	}
 }
 
 // takeDevice opens a device for the controller; it returns a descriptor
 // for the reply (the caller closes it after sending) and whether the
-// session is inactive (the device then starts paused).
+// device starts paused (the session is not in the foreground). The checks
+// and their order are logind's: controller, taken, seat, kind, seat of
+// the device.
 func (s *state) takeDevice(ss *session, sender string, k devKey) (*os.File, bool, error) {
+	if err := checkDevKey(k); err != nil {
+		return nil, false, err
+	}
 	if ss.Controller == "" || ss.Controller != sender {
 		return nil, false, bus.Errorf(bus.ErrNotInControl, "You are not in control of this session")
 	}
 	if _, taken := ss.devices[k]; taken {
 		return nil, false, bus.Errorf(bus.ErrDeviceIsTaken, "Device already taken")
 	}
-	f, err := openDevice(k)
-	if err != nil {
-		return nil, false, bus.Errorf(bus.ErrFailed, "%v", err)
+	if ss.Seat == "" {
+		return nil, false, bus.Errorf(bus.ErrAccessDenied, "Session %s has no seat, so no devices", ss.ID)
 	}
-	d := &device{f: f}
-	active := s.sessionActive(ss)
-	if !active {
-		d.paused = true
-		pauseFD(k, f)
-	} else if k.major == majorDRM {
-		_ = unix.IoctlSetInt(int(f.Fd()), drmIoctlSetMaster, 0)
+	info, err := s.cfg.Host.LookupDevice(k.major, k.minor)
+	if err != nil {
+		return nil, false, errnoError(err)
+	}
+	if info.Seat != ss.Seat {
+		return nil, false, bus.Errorf(bus.ErrAccessDenied, "Device %d:%d is on seat %s, session %s on %s", k.major, k.minor, info.Seat, ss.ID, ss.Seat)
+	}
+	f, err := s.cfg.Host.OpenDevice(info)
+	if err != nil {
+		return nil, false, errnoError(err)
+	}
+	d := &device{info: info, f: f, active: s.sessionActive(ss)}
+	if d.active {
+		// logind: DRM master refused (another master) means the device
+		// starts paused; the controller gets it on the next resume.
+		if err := s.cfg.Host.SetDeviceAccess(info, f, true); err != nil {
+			if !errors.Is(err, syscall.EINVAL) {
+				_ = f.Close()
+				return nil, false, errnoError(err)
+			}
+			d.active = false
+		}
+	}
+	if !d.active {
+		// DRM master goes to the first opener; evdev is readable until
+		// revoked: take both back at once.
+		_ = s.cfg.Host.SetDeviceAccess(info, f, false)
 	}
 	dup, err := dupFile(f)
 	if err != nil {
@@ -131,23 +350,27 @@ func (s *state) takeDevice(ss *session, sender string, k devKey) (*os.File, bool
 		ss.devices = map[devKey]*device{}
 	}
 	ss.devices[k] = d
-	return dup, !active, nil
+	return dup, !d.active, nil
 }
 
 func (s *state) releaseDevice(ss *session, sender string, k devKey) error {
+	if err := checkDevKey(k); err != nil {
+		return err
+	}
 	if ss.Controller == "" || ss.Controller != sender {
 		return bus.Errorf(bus.ErrNotInControl, "You are not in control of this session")
 	}
-	d, ok := ss.devices[k]
-	if !ok {
+	if _, ok := ss.devices[k]; !ok {
 		return bus.Errorf(bus.ErrDeviceNotTaken, "Device not taken")
 	}
-	_ = d.f.Close()
-	delete(ss.devices, k)
+	s.dropDevice(ss, k, true)
 	return nil
 }
 
 func (s *state) pauseComplete(ss *session, sender string, k devKey) error {
+	if err := checkDevKey(k); err != nil {
+		return err
+	}
 	if ss.Controller == "" || ss.Controller != sender {
 		return bus.Errorf(bus.ErrNotInControl, "You are not in control of this session")
 	}
@@ -157,58 +380,52 @@ func (s *state) pauseComplete(ss *session, sender string, k devKey) error {
 	return nil
 }
 
-func pauseFD(k devKey, f *os.File) {
-	switch k.major {
-	case majorDRM:
-		_ = unix.IoctlSetInt(int(f.Fd()), drmIoctlDropMaster, 0)
-	case majorInput:
-		_ = unix.IoctlSetInt(int(f.Fd()), evIoctlRevoke, 0)
-	}
-}
-
-// pauseDevices runs when ss stops being the active session.
+// pauseDevices runs when ss stops being the active session: access is
+// taken back at once (DRM master dropped, evdev/hidraw revoked), and the
+// controller told.
 func (s *state) pauseDevices(ss *session) {
 	for k, d := range ss.devices {
-		if d.paused {
+		if !d.active {
 			continue
 		}
-		d.paused = true
-		pauseFD(k, d.f)
+		s.setAccess(ss, d, false)
+		d.active = false
 		kind := "force"
-		if k.major == majorDRM {
+		if d.info.Kind == DeviceDRM {
 			kind = "pause"
 		}
-		s.emit(sessionPath(ss.ID), IfaceSession+".PauseDevice", k.major, k.minor, kind)
+		s.emitTo(ss.Controller, sessionPath(ss.ID), IfaceSession+".PauseDevice", nil, k.major, k.minor, kind)
 	}
 }
 
-// resumeDevices runs when ss becomes active. Revoked input devices are
-// reopened; DRM devices get master back.
+// resumeDevices runs when ss becomes active. Revoked evdev and hidraw
+// descriptors are dead for good, so those are reopened; DRM devices get
+// master back.
 func (s *state) resumeDevices(ss *session) {
 	for k, d := range ss.devices {
-		if !d.paused {
+		if d.active {
 			continue
 		}
-		if k.major == majorInput {
-			f, err := openDevice(k)
+		if d.info.Kind == DeviceDRM {
+			if !s.setAccess(ss, d, true) {
+				continue
+			}
+		} else {
+			f, err := s.cfg.Host.OpenDevice(d.info)
 			if err != nil {
-				s.log().Warn("reopen device", "session", ss.ID, "err", err)
+				s.log().Warn("reopen device", "session", ss.ID, "device", d.info.Node, "err", err)
 				continue
 			}
 			_ = d.f.Close()
 			d.f = f
-		} else if k.major == majorDRM {
-			_ = unix.IoctlSetInt(int(d.f.Fd()), drmIoctlSetMaster, 0)
 		}
-		d.paused = false
+		d.active = true
 		dup, err := dupFile(d.f)
 		if err != nil {
 			continue
 		}
-		s.signals = append(s.signals, signal{
-			path: sessionPath(ss.ID), name: IfaceSession + ".ResumeDevice",
-			args: []any{k.major, k.minor, godbus.UnixFD(dup.Fd())}, after: func() { _ = dup.Close() },
-		})
+		s.emitTo(ss.Controller, sessionPath(ss.ID), IfaceSession+".ResumeDevice", func() { _ = dup.Close() },
+			k.major, k.minor, godbus.UnixFD(dup.Fd()))
 	}
 }
 
@@ -218,4 +435,50 @@ func dupFile(f *os.File) (*os.File, error) {
 		return nil, fmt.Errorf("dup: %w", err)
 	}
 	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// unicaster is an Emitter that can address a signal to one peer.
+type unicaster interface {
+	EmitTo(dest string, path godbus.ObjectPath, name string, values ...any) error
+}
+
+// emitTo sends a signal to dest only, once the batch is flushed: device
+// signals go to the controller alone, as logind's do (a broadcast
+// ResumeDevice would hand the device's descriptor to every listener).
+// after runs once it is sent (or dropped).
+func (s *state) emitTo(dest string, path godbus.ObjectPath, name string, after func(), args ...any) {
+	s.afterFlush(func() {
+		if after != nil {
+			defer after()
+		}
+		if dest == "" {
+			return
+		}
+		if err := sendTo(s.em, dest, path, name, args...); err != nil {
+			s.log().Warn("emit signal", "signal", name, "to", dest, "err", err)
+		}
+	})
+}
+
+func sendTo(em Emitter, dest string, path godbus.ObjectPath, name string, args ...any) error {
+	switch e := em.(type) {
+	case nil:
+		return nil
+	case unicaster:
+		return e.EmitTo(dest, path, name, args...)
+	case *godbus.Conn:
+		i := strings.LastIndexByte(name, '.')
+		msg := &godbus.Message{Type: godbus.TypeSignal, Headers: map[godbus.HeaderField]godbus.Variant{
+			godbus.FieldPath:        godbus.MakeVariant(path),
+			godbus.FieldInterface:   godbus.MakeVariant(name[:i]),
+			godbus.FieldMember:      godbus.MakeVariant(name[i+1:]),
+			godbus.FieldDestination: godbus.MakeVariant(dest),
+		}, Body: args}
+		if len(args) > 0 {
+			msg.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(args...))
+		}
+		return e.Send(msg, nil).Err
+	}
+	// Never fall back to a broadcast.
+	return fmt.Errorf("emitter %T cannot address one peer", em)
 }

@@ -1,6 +1,7 @@
 package sessiond
 
 import (
+	"os"
 	"syscall"
 	"time"
 
@@ -39,6 +40,17 @@ type Host interface {
 	LookupName(name string) (uint32, error)
 	// Kill sends sig to one process.
 	Kill(pid int, sig syscall.Signal) error
+	// LookupDevice finds character device major:minor in sysfs: a DRM
+	// card, an evdev or a hidraw node (anything else is ENODEV), its node
+	// and its seat.
+	LookupDevice(major, minor uint32) (DeviceInfo, error)
+	// OpenDevice opens d's node read-write for a session controller,
+	// following no symlink, and checks it is d.
+	OpenDevice(d DeviceInfo) (*os.File, error)
+	// SetDeviceAccess gives (DRM master) or takes back (DRM master
+	// dropped, evdev/hidraw revoked) the access of every descriptor that
+	// shares f's open file description.
+	SetDeviceAccess(d DeviceInfo, f *os.File, on bool) error
 }
 
 // VTs drives the virtual terminals of seat0. nil means seat0 has none.

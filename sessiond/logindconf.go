@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"gopkg.in/ini.v1"
 )
 
@@ -34,6 +35,11 @@ type LoginConfig struct {
 	HandleLidSwitchExternalPower string
 	HandleLidSwitchDocked        string
 
+	// RuntimeDirectorySize is the size= (bytes) of each /run/user/UID
+	// tmpfs, RuntimeDirectoryInodesMax its nr_inodes=.
+	RuntimeDirectorySize      uint64
+	RuntimeDirectoryInodesMax uint64
+
 	PowerKeyIgnoreInhibited     bool
 	SuspendKeyIgnoreInhibited   bool
 	HibernateKeyIgnoreInhibited bool
@@ -43,7 +49,12 @@ type LoginConfig struct {
 
 // DefaultLoginConfig returns logind's built-in defaults.
 func DefaultLoginConfig() LoginConfig {
+	// logind: 10% of RAM, and one inode per 4 KiB of that.
+	size := physicalMemory() / 10
 	return LoginConfig{
+		RuntimeDirectorySize:      size,
+		RuntimeDirectoryInodesMax: (size + 4095) / 4096,
+
 		InhibitDelayMax: 5 * time.Second,
 		InhibitorsMax:   8192,
 		HoldoffTimeout:  30 * time.Second,
@@ -149,6 +160,18 @@ func (c *LoginConfig) apply(sec *ini.Section) error {
 				return fmt.Errorf("%s=%s: %w", name, val, err)
 			}
 			*bools[name] = b
+		case name == "RuntimeDirectorySize":
+			n, err := parseRuntimeSize(val, physicalMemory())
+			if err != nil {
+				return fmt.Errorf("%s=%s: %w", name, val, err)
+			}
+			c.RuntimeDirectorySize = n
+		case name == "RuntimeDirectoryInodesMax":
+			n, err := parseIECSize(val)
+			if err != nil || n == 0 {
+				return fmt.Errorf("%s=%s: not a positive number", name, val)
+			}
+			c.RuntimeDirectoryInodesMax = n
 		case name == "InhibitorsMax":
 			n, err := strconv.ParseUint(val, 10, 64)
 			if err != nil {
@@ -157,7 +180,7 @@ func (c *LoginConfig) apply(sec *ini.Section) error {
 			c.InhibitorsMax = n
 		default:
 			// Settings sessiond does not act on (KillUserProcesses=,
-			// RuntimeDirectorySize=, …) are accepted and ignored, so a
+			// RemoveIPC=, …) are accepted and ignored, so a
 			// distribution's logind.conf loads unchanged.
 		}
 	}
@@ -234,4 +257,57 @@ func usec(d time.Duration) uint64 {
 		return infinity
 	}
 	return uint64(d / time.Microsecond)
+}
+
+// ParseRuntimeSize reads a RuntimeDirectorySize= value (bytes, K/M/G/…,
+// or a percentage of this machine's RAM).
+func ParseRuntimeSize(s string) (uint64, error) { return parseRuntimeSize(s, physicalMemory()) }
+
+// physicalMemory is the machine's RAM in bytes (0 if unknown).
+func physicalMemory() uint64 {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return 0
+	}
+	return uint64(si.Totalram) * uint64(si.Unit)
+}
+
+// parseRuntimeSize reads RuntimeDirectorySize=: bytes with an IEC suffix
+// (K, M, G, …; powers of 1024) or a percentage of ram.
+func parseRuntimeSize(s string, ram uint64) (uint64, error) {
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || f <= 0 || f > 100 {
+			return 0, fmt.Errorf("not a percentage between 0 and 100")
+		}
+		return uint64(float64(ram) * f / 100), nil
+	}
+	n, err := parseIECSize(s)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("not a size (bytes, K, M, G, T or a percentage of RAM)")
+	}
+	return n, nil
+}
+
+// parseIECSize reads "1024", "512K", "1.5G" (powers of 1024).
+func parseIECSize(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	mult := uint64(1)
+	if s != "" {
+		if i := strings.IndexByte("KMGTPE", s[len(s)-1]); i >= 0 {
+			mult = 1 << (10 * (i + 1))
+			s = strings.TrimSpace(s[:len(s)-1])
+		} else if s[len(s)-1] == 'B' {
+			s = strings.TrimSpace(s[:len(s)-1])
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || strings.ContainsAny(s, "eExXpP") {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	v := f * float64(mult)
+	if v >= 1<<64 {
+		return 0, fmt.Errorf("size %q too large", s)
+	}
+	return uint64(v), nil
 }

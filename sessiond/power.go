@@ -251,6 +251,32 @@ func (m *Manager) powerMethods() []bus.Method {
 			}},
 		)
 	}
+	// Sleep and CanSleep (logind 257) act on the first operation of
+	// SleepOperation= the kernel supports.
+	l = append(l,
+		bus.Method{Name: "Sleep", In: []bus.Arg{arg("flags", "t")}, Handler: func(c *bus.Call) ([]any, error) {
+			var flags uint64
+			if err := c.Store(&flags); err != nil {
+				return nil, err
+			}
+			if flags&^flagsPublic != 0 {
+				return nil, bus.Errorf(bus.ErrInvalidArgs, "Invalid flags parameter")
+			}
+			a := m.sleepOperation()
+			if a == nil {
+				return nil, bus.Errorf(bus.ErrSleepVerbNotSupp, "None of the sleep operations %s is supported", strings.Join(sleepOperations(), ", "))
+			}
+			return nil, m.doAction(c, a, flags)
+		}},
+		bus.Method{Name: "CanSleep", Out: []bus.Arg{arg("result", "s")}, Handler: func(c *bus.Call) ([]any, error) {
+			a := m.sleepOperation()
+			if a == nil {
+				return []any{"na"}, nil
+			}
+			r, err := m.canAction(c, a)
+			return []any{r}, err
+		}},
+	)
 	l = append(l,
 		bus.Method{Name: "Inhibit", In: []bus.Arg{arg("what", "s"), arg("who", "s"), arg("why", "s"), arg("mode", "s")},
 			Out: []bus.Arg{arg("pipe_fd", "h")}, Handler: m.hInhibit},
@@ -267,6 +293,24 @@ func (m *Manager) powerMethods() []bus.Method {
 		bus.Method{Name: "SetWallMessage", In: []bus.Arg{arg("wall_message", "s"), arg("enable", "b")}, Handler: m.hSetWallMessage},
 	)
 	return l
+}
+
+// sleepOperations is logind's default SleepOperation=, in order of
+// preference.
+func sleepOperations() []string { return []string{"suspend-then-hibernate", "suspend", "hibernate"} }
+
+// sleepOperation is the action Sleep() runs: the first of
+// sleepOperations the kernel offers, nil if none.
+func (m *Manager) sleepOperation() *powerAction {
+	if m.cfg.Power == nil {
+		return nil
+	}
+	for _, name := range sleepOperations() {
+		if m.cfg.Power.CanSleep(name) {
+			return actionByName(name)
+		}
+	}
+	return nil
 }
 
 // arg is bus.go's a, for code where a names an action.

@@ -24,11 +24,13 @@ func (h *SysHost) CreateRuntimeDir(path string, uid, gid uint32) error {
 	var st unix.Statfs_t
 	mounted := unix.Statfs(path, &st) == nil && st.Type == unix.TMPFS_MAGIC && isMountPoint(path)
 	if !mounted {
-		size := h.RuntimeSize
-		if size == "" {
-			size = "10%"
+		opts := fmt.Sprintf("mode=0700,uid=%d,gid=%d", uid, gid)
+		if h.RuntimeSize > 0 {
+			opts += fmt.Sprintf(",size=%d", h.RuntimeSize)
 		}
-		opts := fmt.Sprintf("mode=0700,uid=%d,gid=%d,size=%s", uid, gid, size)
+		if h.RuntimeInodes > 0 {
+			opts += fmt.Sprintf(",nr_inodes=%d", h.RuntimeInodes)
+		}
 		if err := unix.Mount("tmpfs", path, "tmpfs", unix.MS_NODEV|unix.MS_NOSUID, opts); err != nil {
 			// Not allowed to mount (unprivileged test, container): a
 			// directory still gives the user a private XDG_RUNTIME_DIR.

@@ -702,6 +702,8 @@ func (s *state) activate(ss *session) error {
 func (s *state) stopSession(ss *session, kill bool) {
 	if !ss.Stopping {
 		ss.Stopping = true
+		// Logged out: what is left of it keeps no device access.
+		s.releaseControl(ss)
 		s.touchSession(ss)
 		if st := s.seats[ss.Seat]; st != nil && st.Active == ss.ID && !st.HasVTs {
 			s.setActive(st, s.pickActive(st, ss.ID))

@@ -347,57 +347,6 @@ func TestGreeterVTTakeover(t *testing.T) {
 	}
 }
 
-func TestDevicesPauseAndResume(t *testing.T) {
-	vts := &fakeVTs{active: 2}
-	w := newWorld(t, "", nil, vts)
-	a := w.mustCreate(CreateRequest{UID: 1000, PID: 300, TTY: "tty2", Type: "wayland"})
-	w.mustCreate(CreateRequest{UID: 1000, PID: 301, TTY: "tty3", Type: "wayland"})
-	const ctl = ":1.42"
-	dev := devKey{1, 3} // /dev/null: any character device will do
-	w.state(func(s *state) {
-		ss := s.sessions[a.ID]
-		if _, _, err := s.takeDevice(ss, ctl, dev); errName(err) != bus.ErrNotInControl {
-			t.Errorf("TakeDevice without control: %v", err)
-		}
-		if err := s.takeControl(ss, ctl, false); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.takeControl(ss, ":1.43", false); errName(err) != bus.ErrDeviceIsTaken {
-			t.Errorf("second controller: %v", err)
-		}
-		f, inactive, err := s.takeDevice(ss, ctl, dev)
-		if err != nil || inactive {
-			t.Fatalf("TakeDevice: %v inactive=%v", err, inactive)
-		}
-		f.Close()
-	})
-	w.em.take()
-	// Switching to the other session pauses the device; back resumes it
-	// with a new descriptor.
-	w.state(func(s *state) { _ = s.activate(s.sessions["c2"]) })
-	w.state(func(s *state) { _ = s.activate(s.sessions[a.ID]) })
-	var paused, resumed bool
-	for _, s := range w.em.take() {
-		switch s.name {
-		case IfaceSession + ".PauseDevice":
-			paused = s.path == sessionPath(a.ID) && s.args[2] == "force"
-		case IfaceSession + ".ResumeDevice":
-			_, isFD := s.args[2].(godbus.UnixFD)
-			resumed = s.path == sessionPath(a.ID) && isFD
-		}
-	}
-	if !paused || !resumed {
-		t.Errorf("PauseDevice %v, ResumeDevice %v", paused, resumed)
-	}
-	// The controller leaving the bus drops control and devices.
-	w.state(func(s *state) {
-		s.nameGone(ctl)
-		if ss := s.sessions[a.ID]; ss.Controller != "" || len(ss.devices) != 0 {
-			t.Errorf("control kept after the controller left: %q %d", ss.Controller, len(ss.devices))
-		}
-	})
-}
-
 func TestCanGraphicalAppears(t *testing.T) {
 	var mu sync.Mutex
 	graphics := false

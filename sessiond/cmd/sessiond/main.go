@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string) error {
 	cgLegacy := fs.String("cgroup-legacy-root", "auto", "name=systemd v1 directory for the same layout (auto, none or a path)")
 	linger := fs.String("linger-dir", "/var/lib/systemd/linger", "directory of lingering users' marker files")
 	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "SIGTERM to SIGKILL delay when terminating a session")
-	runtimeSize := fs.String("runtime-size", "10%", "size= of the tmpfs mounted on each /run/user/UID")
+	runtimeSize := fs.String("runtime-size", "", "size of the tmpfs mounted on each /run/user/UID: bytes, K/M/G or % of RAM (default: -config's RuntimeDirectorySize=, else 10%)")
 	vts := fs.String("vts", "auto", "virtual terminals on seat0: auto, on or off")
 	nAutoVTs := fs.Uint("n-autovts", 6, "value of the NAutoVTs property")
 	debug := fs.Bool("debug", false, "log debug messages")
@@ -81,15 +81,23 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *runtimeSize != "" {
+		n, err := sessiond.ParseRuntimeSize(*runtimeSize)
+		if err != nil {
+			return fmt.Errorf("-runtime-size %s: %w", *runtimeSize, err)
+		}
+		login.RuntimeDirectorySize = n
+	}
 	cfg := sessiond.Config{
 		Login: login,
 		Power: &sessiond.SysPower{ControlSocket: *ginitSock, RebootFallback: *rebootFallback,
 			PowerDir: *powerDir, Wtmp: *wtmp, Log: log},
-		RunDir:       *runDir,
-		LingerDir:    *linger,
-		StopTimeout:  *stopTimeout,
-		NAutoVTs:     uint32(*nAutoVTs),
-		Host:         &sessiond.SysHost{Roots: roots, RuntimeSize: *runtimeSize},
+		RunDir:      *runDir,
+		LingerDir:   *linger,
+		StopTimeout: *stopTimeout,
+		NAutoVTs:    uint32(*nAutoVTs),
+		Host: &sessiond.SysHost{Roots: roots,
+			RuntimeSize: login.RuntimeDirectorySize, RuntimeInodes: login.RuntimeDirectoryInodesMax},
 		Clock:        sessiond.SystemClock{},
 		Log:          log,
 		CanGraphical: sessiond.HaveGraphics,
