@@ -13,6 +13,15 @@ var ErrNotFound = errors.New("service not found")
 // not implement yet.
 var ErrNotSupported = errors.New("not supported yet")
 
+// ErrNotRegular is matched by the error for a service file, @include,
+// env-file or .d directory entry that is not a regular file (a named pipe, a
+// device, a socket, a directory): reading one could block or never end.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is matched by the error for a file or a substitution beyond
+// the loader's limits (MaxFileSize and the others in ginit-service(5)).
+var ErrTooLarge = errors.New("over a loader limit")
+
 // ErrCycle is wrapped by *CycleError.
 var ErrCycle = errors.New("cycle")
 

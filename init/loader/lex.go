@@ -15,8 +15,9 @@ type rawLine struct {
 	val  string // the value, unprocessed
 }
 
-// splitLines joins continuation lines and drops blank and comment lines.
-func splitLines(file string, data string) ([]rawLine, error) {
+// splitLines joins continuation lines and drops blank and comment lines;
+// it takes each logical line from b.
+func splitLines(file string, data string, b *budget) ([]rawLine, error) {
 	phys := strings.Split(data, "\n")
 	var out []rawLine
 	for i := 0; i < len(phys); i++ {
@@ -32,6 +33,9 @@ func splitLines(file string, data string) ([]rawLine, error) {
 			}
 			i++
 			text = text[:len(text)-1] + " " + strings.TrimLeft(strings.TrimSuffix(phys[i], "\r"), " \t")
+		}
+		if err := b.line(); err != nil {
+			return nil, &Error{File: file, Line: start, Err: err}
 		}
 		rl, err := parseLine(strings.TrimLeft(text, " \t"))
 		if err != nil {
@@ -109,8 +113,10 @@ type lookupFunc func(name string) (string, bool)
 // words splits a value into words: quotes group, backslash escapes, `#`
 // after whitespace starts a comment, and variables are substituted.
 // A plain $X yields part of one word (possibly an empty word); $/X splits
-// its value into words and vanishes when empty.
-func words(val string, env lookupFunc) ([]string, error) {
+// its value into words and vanishes when empty. What substitution produces
+// is taken from b before it is copied, so a value referenced many times
+// cannot multiply into gigabytes.
+func words(val string, env lookupFunc, b *budget) ([]string, error) {
 	var out []string
 	var cur strings.Builder
 	started, inQuote := false, false
@@ -160,16 +166,23 @@ func words(val string, env lookupFunc) ([]string, error) {
 				return nil, err
 			}
 			i = j + n - 1
+			if err := b.subst(len(v), 0); err != nil {
+				return nil, err
+			}
 			if !split {
 				cur.WriteString(v)
 				started = true
 				continue
 			}
-			parts := strings.Fields(v)
-			for k, p := range parts {
-				if k > 0 {
+			first := true
+			for p := range strings.FieldsSeq(v) {
+				if err := b.subst(0, 1); err != nil {
+					return nil, err
+				}
+				if !first {
 					flush()
 				}
+				first = false
 				cur.WriteString(p)
 				started = true
 			}

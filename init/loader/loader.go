@@ -1,7 +1,6 @@
 package loader
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -117,13 +116,16 @@ func (l *Loader) find(name string) (string, error) {
 			p := filepath.Join(dir, c)
 			st, err := os.Stat(p)
 			if err == nil {
-				if st.Mode().IsRegular() {
+				switch {
+				case st.Mode().IsRegular():
 					return p, nil
+				case st.IsDir():
+					continue
 				}
-				continue
+				return "", &Error{File: p, Service: name, Err: notRegular(st.Mode())}
 			}
 			if !errors.Is(err, fs.ErrNotExist) {
-				return "", &Error{File: p, Service: name, Err: err}
+				return "", &Error{File: p, Service: name, Err: bare(err)}
 			}
 		}
 	}
@@ -222,16 +224,16 @@ func isHard(k service.DepKind) bool {
 	return k == service.DepRegular || k == service.DepMilestone || k == service.DepWaitsFor
 }
 
-// readFragment reads a file and the files it @includes.
-func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawLine) ([]rawLine, error) {
-	data, err := os.ReadFile(path)
+// readFragment reads a file and the files it @includes, within b.
+func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawLine, b *budget) ([]rawLine, error) {
+	data, err := b.readFile(path)
 	if err != nil {
 		if from != nil {
-			return nil, &Error{File: from.file, Line: from.line, Err: fmt.Errorf("%s: %w", from.key, err)}
+			return nil, &Error{File: from.file, Line: from.line, Err: fmt.Errorf("%s %s: %w", from.key, path, err)}
 		}
 		return nil, &Error{File: path, Err: err}
 	}
-	lines, err := splitLines(path, string(data))
+	lines, err := splitLines(path, string(data), b)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +244,7 @@ func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawL
 			out = append(out, rl)
 			continue
 		}
-		ws, err := words(rl.val, pre)
+		ws, err := words(rl.val, pre, b)
 		if err != nil || len(ws) != 1 {
 			if err == nil {
 				err = fmt.Errorf("expected one path, got %q", rl.val)
@@ -261,7 +263,7 @@ func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawL
 				continue
 			}
 		}
-		sub, err := l.readFragment(inc, pre, depth+1, &rl)
+		sub, err := l.readFragment(inc, pre, depth+1, &rl, b)
 		if err != nil {
 			return nil, err
 		}
@@ -271,9 +273,10 @@ func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawL
 }
 
 // readDotD lists the service names in a .d directory (non-dot names,
-// sorted). An unreadable directory is not fatal.
-func (l *Loader) readDotD(svc, dir string) []string {
-	ents, err := os.ReadDir(dir)
+// sorted). An unreadable directory is not fatal, nor is an entry that is
+// neither a file nor a symbolic link (a named pipe, say): it is skipped.
+func (l *Loader) readDotD(svc, dir string, b *budget) []string {
+	ents, err := b.readDir(dir)
 	if err != nil {
 		l.logf("service '%s': cannot read %s: %v", svc, dir, err)
 		return nil
@@ -283,26 +286,28 @@ func (l *Loader) readDotD(svc, dir string) []string {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
+		if t := e.Type(); !t.IsRegular() && t&fs.ModeSymlink == 0 {
+			l.logf("service '%s': %s: %s is %s; ignored", svc, dir, e.Name(), fileKind(t))
+			continue
+		}
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
 	return names
 }
 
-// readEnvFile reads NAME=VALUE lines into env (in file order, later wins).
-// Supported commands: !clear, !unset NAME..., !import NAME... (from the
-// daemon environment).
-func (l *Loader) readEnvFile(path string, env *envList) error {
-	f, err := os.Open(path)
+// readEnvFile reads NAME=VALUE lines into env (in file order, later wins),
+// within b. Supported commands: !clear, !unset NAME..., !import NAME...
+// (from the daemon environment).
+func (l *Loader) readEnvFile(path string, env *envList, b *budget) error {
+	data, err := b.readFile(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
 	n := 0
-	for sc.Scan() {
+	for text := range strings.Lines(string(data)) {
 		n++
-		line := strings.TrimSpace(sc.Text())
+		line := strings.TrimSpace(text)
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -336,7 +341,7 @@ func (l *Loader) readEnvFile(path string, env *envList) error {
 		}
 		env.set(k, v)
 	}
-	return sc.Err()
+	return nil
 }
 
 func validVarName(s string) bool {
@@ -395,7 +400,7 @@ func ReadEnvFile(path string, base []string) ([]string, error) {
 		}
 	}
 	l := &Loader{Env: EnvList(base)}
-	if err := l.readEnvFile(path, &env); err != nil {
+	if err := l.readEnvFile(path, &env, newBudget()); err != nil {
 		return nil, err
 	}
 	out := make([]string, 0, len(env.keys))

@@ -13,7 +13,7 @@ import (
 )
 
 // write creates files (name -> content) under dir; names may hold '/'.
-func write(t *testing.T, dir string, files map[string]string) {
+func write(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for n, c := range files {
 		p := filepath.Join(dir, n)

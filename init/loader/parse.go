@@ -33,6 +33,12 @@ type parser struct {
 	lookup                  lookupFunc
 	logTypeSet              bool
 	socketGIDSet, logGIDSet bool
+
+	budget *budget // what this description may still read and substitute
+	// depAt indexes d.Deps and caps/bits accumulate capabilities and
+	// securebits, so that many lines of them cost linear time.
+	depAt      map[depKey]int
+	caps, bits strings.Builder
 }
 
 // setting handles one setting; ws are the value's words after substitution.
@@ -127,7 +133,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		LogFileGID:           -1,
 		LogBufferSize:        defaultLogBuffer,
 	}
-	p := &parser{l: l, d: d, optional: map[string]bool{}}
+	p := &parser{l: l, d: d, optional: map[string]bool{}, budget: newBudget(), depAt: map[depKey]int{}}
 	// Early lookup: for @include paths and env-file, only $1 and the daemon env.
 	pre := func(k string) (string, bool) {
 		if k == "1" {
@@ -138,7 +144,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		}
 		return l.daemonEnv(k)
 	}
-	lines, err := l.readFragment(path, pre, 0, nil)
+	lines, err := l.readFragment(path, pre, 0, nil, p.budget)
 	if err != nil {
 		return nil, nil, withService(err, name)
 	}
@@ -150,7 +156,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		rl := &lines[i]
 		switch rl.key {
 		case "load-options":
-			ws, err := words(rl.val, pre)
+			ws, err := words(rl.val, pre, p.budget)
 			if err != nil {
 				return nil, nil, p.errf(rl, "%w", err)
 			}
@@ -166,7 +172,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 				}
 			}
 		case "env-file":
-			ws, err := words(rl.val, pre)
+			ws, err := words(rl.val, pre, p.budget)
 			if err != nil {
 				return nil, nil, p.errf(rl, "%w", err)
 			}
@@ -178,7 +184,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 				f = filepath.Join(filepath.Dir(path), f)
 			}
 			d.EnvFile = f
-			if err := l.readEnvFile(f, &env); err != nil {
+			if err := l.readEnvFile(f, &env, p.budget); err != nil {
 				return nil, nil, p.errf(rl, "%w", err)
 			}
 		}
@@ -196,7 +202,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 			if lines[i].key != "run-as" {
 				continue
 			}
-			ws, err := words(lines[i].val, pre)
+			ws, err := words(lines[i].val, pre, p.budget)
 			if err != nil || len(ws) != 1 {
 				break // reported in the second pass
 			}
@@ -242,6 +248,16 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 	for i := range lines {
 		if err := p.apply(table, &lines[i]); err != nil {
 			errs = append(errs, err)
+			// Past a limit every later line would fail the same way.
+			if errors.Is(err, ErrTooLarge) {
+				break
+			}
+			// A file of garbage must not become a million errors.
+			if len(errs) == maxErrors {
+				errs = append(errs, &Error{File: lines[i].file, Line: lines[i].line, Service: name,
+					Err: &limitError{fmt.Sprintf("more than %d errors; the rest of the description is not checked", maxErrors), ErrTooLarge}})
+				break
+			}
 		}
 	}
 	p.lint(lines, errs) // check.go: warnings, before validate drops ignored commands
@@ -280,7 +296,7 @@ func (p *parser) apply(table map[string]setting, rl *rawLine) error {
 	if rl.op == "+=" && !s.add {
 		return p.errf(rl, "'+=' is only for command, stop-command, capabilities and securebits")
 	}
-	ws, err := words(rl.val, p.lookup)
+	ws, err := words(rl.val, p.lookup, p.budget)
 	if err != nil {
 		return p.errf(rl, "%w", err)
 	}
@@ -535,12 +551,27 @@ func depFn(k service.DepKind) func(*parser, *rawLine, []string) error {
 			if err := ValidName(w); err != nil {
 				return err
 			}
-			if !p.d.DependsOn(w, k) {
-				p.d.Deps = append(p.d.Deps, service.Dep{Name: w, Kind: k})
-			}
+			p.addDep(w, k)
 		}
 		return nil
 	}
+}
+
+type depKey struct {
+	name string
+	kind service.DepKind
+}
+
+// addDep adds a dependency unless it is there already (reporting whether it
+// was new).
+func (p *parser) addDep(name string, k service.DepKind) bool {
+	key := depKey{name, k}
+	if _, ok := p.depAt[key]; ok {
+		return false
+	}
+	p.depAt[key] = len(p.d.Deps)
+	p.d.Deps = append(p.d.Deps, service.Dep{Name: name, Kind: k})
+	return true
 }
 
 func dotDFn(k service.DepKind) func(*parser, *rawLine, []string) error {
@@ -555,13 +586,12 @@ func dotDFn(k service.DepKind) func(*parser, *rawLine, []string) error {
 		if k == service.DepWaitsFor {
 			p.d.WaitsForDirs = append(p.d.WaitsForDirs, dir)
 		}
-		for _, n := range p.l.readDotD(p.d.Name, dir) {
+		for _, n := range p.l.readDotD(p.d.Name, dir, p.budget) {
 			if err := ValidName(n); err != nil {
 				p.l.logf("service '%s': %s: %v; ignored", p.d.Name, dir, err)
 				continue
 			}
-			if !p.d.DependsOn(n, k) {
-				p.d.Deps = append(p.d.Deps, service.Dep{Name: n, Kind: k})
+			if p.addDep(n, k) {
 				p.optional[n] = true
 			}
 		}
@@ -831,28 +861,37 @@ func setUnshare(p *parser, rl *rawLine, ws []string) error {
 	return nil
 }
 
+// Each item of capabilities and securebits stands alone, so only the new
+// ones are checked and the text grows by appending (not by copying the
+// whole of it again for each line).
 func setCapabilities(p *parser, rl *rawLine, ws []string) error {
 	v := strings.Join(ws, ",")
-	if rl.op == "+=" && p.d.Capabilities != "" {
-		v = p.d.Capabilities + "," + v
-	}
 	if _, err := service.ParseCapabilities(v); err != nil {
 		return err
 	}
-	p.d.Capabilities = v
+	p.d.Capabilities = appendList(&p.caps, rl.op == "+=", ",", v)
 	return nil
 }
 
 func setSecurebits(p *parser, rl *rawLine, ws []string) error {
 	v := strings.Join(ws, " ")
-	if rl.op == "+=" && p.d.Securebits != "" {
-		v = p.d.Securebits + " " + v
-	}
 	if _, err := service.ParseSecurebits(v); err != nil {
 		return err
 	}
-	p.d.Securebits = v
+	p.d.Securebits = appendList(&p.bits, rl.op == "+=", " ", v)
 	return nil
+}
+
+// appendList sets (or, with add, extends) the list in b and returns it.
+func appendList(b *strings.Builder, add bool, sep, v string) string {
+	if !add {
+		b.Reset()
+	}
+	if b.Len() > 0 && v != "" {
+		b.WriteString(sep)
+	}
+	b.WriteString(v)
+	return b.String()
 }
 
 func setConsumerOf(p *parser, v string) error {
@@ -872,11 +911,7 @@ func setPreparedBy(p *parser, rl *rawLine, ws []string) error {
 		return err
 	}
 	for _, w := range ws {
-		for i := range p.d.Deps {
-			if e := &p.d.Deps[i]; e.Name == w && e.Kind == service.DepRegular {
-				e.Prepared = true
-			}
-		}
+		p.d.Deps[p.depAt[depKey{w, service.DepRegular}]].Prepared = true
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package loader
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -17,9 +16,9 @@ type pwEntry struct {
 
 // lookupPasswd finds a user by name or numeric uid in file.
 func lookupPasswd(file, who string) (pwEntry, error) {
-	f, err := os.Open(file)
+	f, _, err := openRegular(file)
 	if err != nil {
-		return pwEntry{}, err
+		return pwEntry{}, fmt.Errorf("%s: %w", file, err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -45,9 +44,9 @@ func lookupPasswd(file, who string) (pwEntry, error) {
 
 // lookupGroup finds a group id by name in file.
 func lookupGroup(file, name string) (int, error) {
-	f, err := os.Open(file)
+	f, _, err := openRegular(file)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%s: %w", file, err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)

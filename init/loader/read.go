@@ -1,0 +1,210 @@
+package loader
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// Limits on what loading one description may read and produce. Real
+// descriptions are a few hundred bytes; the limits keep a hostile or broken
+// one (a named pipe, /dev/zero, a substitution that multiplies, includes
+// that fan out) from stalling or exhausting ginit, which may be PID 1.
+// docs/ginit-service.5.md states them.
+const (
+	// MaxFileSize bounds one file: a service file, an @include'd
+	// fragment, an env-file (also ginit -e).
+	MaxFileSize = 1 << 20
+	// maxDescRead bounds the bytes of every file one description reads
+	// (its own, @include'd ones, env-files) together.
+	maxDescRead = 4 << 20
+	// maxDescFiles bounds how many files and .d directories one
+	// description reads (an @include of a small file can fan out).
+	maxDescFiles = 256
+	// maxSubstBytes and maxSubstWords bound what variable substitution
+	// produces in one description ($/VAR multiplies a word list).
+	maxSubstBytes = 1 << 20
+	maxSubstWords = 1 << 16
+	// maxLines bounds the settings (logical lines) of one description,
+	// each of which costs memory however short it is.
+	maxLines = 1 << 16
+	// maxErrors bounds the errors reported for one description.
+	maxErrors = 100
+)
+
+// limitError is a problem the caller can match with errors.Is on is.
+type limitError struct {
+	msg string
+	is  error
+}
+
+func (e *limitError) Error() string        { return e.msg }
+func (e *limitError) Is(target error) bool { return target == e.is }
+
+// budget is what loading one description may still read and substitute.
+// Each load has its own, so a Loader stays safe for concurrent use.
+type budget struct {
+	read       int64
+	files      int
+	lines      int
+	substBytes int
+	substWords int
+}
+
+func newBudget() *budget {
+	return &budget{read: maxDescRead, files: maxDescFiles, lines: maxLines, substBytes: maxSubstBytes, substWords: maxSubstWords}
+}
+
+// openFile counts one more file or directory read.
+func (b *budget) openFile() error {
+	if b.files <= 0 {
+		return &limitError{fmt.Sprintf("reads more than %d files and .d directories", maxDescFiles), ErrTooLarge}
+	}
+	b.files--
+	return nil
+}
+
+// line counts one more setting line.
+func (b *budget) line() error {
+	if b.lines <= 0 {
+		return &limitError{fmt.Sprintf("more than %d settings in this description", maxLines), ErrTooLarge}
+	}
+	b.lines--
+	return nil
+}
+
+// subst takes n bytes and w words of substitution output.
+func (b *budget) subst(n, w int) error {
+	if n > b.substBytes {
+		return &limitError{fmt.Sprintf("substitution produces more than %s in this description", sizeText(maxSubstBytes)), ErrTooLarge}
+	}
+	if w > b.substWords {
+		return &limitError{fmt.Sprintf("substitution produces more than %d words in this description", maxSubstWords), ErrTooLarge}
+	}
+	b.substBytes -= n
+	b.substWords -= w
+	return nil
+}
+
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// fileKind names what a non-regular file is, for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a plain file"
+}
+
+func notRegular(m fs.FileMode) error {
+	return &limitError{"not a regular file (" + fileKind(m) + ")", ErrNotRegular}
+}
+
+// bare drops the path of an *fs.PathError: callers name the file once
+// themselves.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// openRegular opens a regular file for reading and refuses anything else
+// before reading from it: a named pipe blocks its reader until a writer
+// comes, a device such as /dev/zero never ends. A stat first keeps devices
+// from being opened at all; the open is non-blocking and checked again with
+// fstat, so a file swapped for a FIFO in between blocks nothing either.
+// Errors do not repeat the path.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, bare(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, notRegular(st.Mode())
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, bare(err)
+	}
+	if st, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, nil, bare(err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, notRegular(st.Mode())
+	}
+	return f, st, nil
+}
+
+// readFile reads a whole regular file of at most MaxFileSize bytes within
+// what b has left. Errors do not repeat the path.
+func (b *budget) readFile(path string) ([]byte, error) {
+	if err := b.openFile(); err != nil {
+		return nil, err
+	}
+	f, st, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tooBig := func(n int64) error {
+		if n > MaxFileSize {
+			return &limitError{"larger than " + sizeText(MaxFileSize), ErrTooLarge}
+		}
+		if n > b.read {
+			return &limitError{fmt.Sprintf("the files of this description are larger than %s together", sizeText(maxDescRead)), ErrTooLarge}
+		}
+		return nil
+	}
+	if err := tooBig(st.Size()); err != nil {
+		return nil, err
+	}
+	// The file may grow after the fstat: read one byte past the limit.
+	limit := min(int64(MaxFileSize), b.read)
+	var buf bytes.Buffer
+	buf.Grow(int(st.Size()) + 1)
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+		return nil, bare(err)
+	}
+	if err := tooBig(int64(buf.Len())); err != nil {
+		return nil, err
+	}
+	b.read -= int64(buf.Len())
+	return buf.Bytes(), nil
+}
+
+// readDir lists a directory without following it into a named pipe: with
+// O_DIRECTORY the open fails on anything but a directory, at once.
+func (b *budget) readDir(path string) ([]fs.DirEntry, error) {
+	if err := b.openFile(); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, bare(err)
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	return ents, bare(err)
+}
