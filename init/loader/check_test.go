@@ -293,3 +293,48 @@ func TestLoaderIgnoredSettings(t *testing.T) {
 		t.Errorf("Load(bad) = %v, %v; want nil and an error", d, err)
 	}
 }
+
+// FuzzCheck: whatever a description says, ginit-check does not panic, and
+// its errors for the description are exactly the errors ginit's own load
+// gives (ginit-check only adds warnings), so "ginit-check is clean" means
+// "ginit loads it".
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{
+		"type=process\ndepends-on=test1\ndepends-on=\"unterminated\nnot-valid=some value\nrun-as=9notanumber\n",
+		"type = internal\nrun-as = 0\noptions = runs-on-console\nworking-dir = /\nsocket-listen = /socket\ncommand = /this/command/does/not/exist this-is-ignored\n",
+		"type = process\ncommand = /bin/sh\n\nconsumer-of: non-existent\n",
+		"type = bgprocess\ncommand = /bin/sh\npid-file = x.pid\nready-notification = notify\nlog-type = buffer\nlogfile = l\n",
+		"type = scripted\ncommand = sh -c true\nstop-command += x\nbefore = s\nchain-to = t\noptions = skippable run-once\n",
+		"command = ./run $1 ${X:-y}\nworking-dir = w\nchroot = r\ntype = triggered\nnice = 3\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		// Reading other files (which may be pipes or huge) is the
+		// parser's fuzzing; here only the one description.
+		if strings.Contains(text, "@include") || strings.Contains(text, "env-file") {
+			t.Skip()
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "s"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		reps, _ := (&Loader{Dirs: []string{dir}}).checkSet([]string{"s"})
+		if len(reps) == 0 || reps[0].name != "s" {
+			t.Fatalf("no report for s: %+v", reps)
+		}
+		var want []string
+		if _, err := (&Loader{Dirs: []string{dir}}).Load("s"); err != nil {
+			for _, e := range flatten(err) {
+				want = append(want, e.Error())
+			}
+		}
+		var got []string
+		for _, e := range reps[0].errs {
+			got = append(got, e.Error())
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("ginit-check errors:\n%s\nginit's load:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
