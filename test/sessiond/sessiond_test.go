@@ -124,15 +124,21 @@ func TestLogin1(t *testing.T) {
 		show := testenv.ParseKV(e.OK("loginctl", "show-session", nobody.ID))
 		for k, v := range map[string]string{"Id": nobody.ID, "Name": "nobody", "User": "65534", "Seat": "seat0",
 			"TTY": "pts/9", "Type": "tty", "Class": "user", "State": "active", "Active": "yes", "Service": "sdhold",
-			"Remote": "no", "Scope": "session-" + nobody.ID + ".scope"} {
+			"Remote": "no", "Scope": ""} {
 			if show[k] != v {
 				t.Errorf("show-session %s: %s=%q, want %q", nobody.ID, k, show[k], v)
 			}
 		}
 		status, _ := e.Run(nil, "loginctl", "session-status", root.ID)
-		for _, want := range []string{root.ID + " - root (0)", "TTY: pts/7", "Service: sdhold; type tty; class user", "State: active", "Unit: session-" + root.ID + ".scope"} {
+		for _, want := range []string{root.ID + " - root (0)", "TTY: pts/7", "Service: sdhold; type tty; class user", "State: active"} {
 			if !strings.Contains(status, want) {
 				t.Errorf("session-status lacks %q:\n%s", want, status)
+			}
+		}
+		// No Scope, so loginctl does not ask a systemd1 that is not there.
+		for _, bad := range []string{"systemd1", "Failed", "Unit:"} {
+			if strings.Contains(status, bad) {
+				t.Errorf("session-status prints %q:\n%s", bad, status)
 			}
 		}
 		users := e.OK("loginctl", "list-users", "--no-legend")
@@ -344,38 +350,103 @@ func TestLogin1(t *testing.T) {
 	})
 
 	t.Run("devices", func(t *testing.T) {
-		ctl, err := godbus.Connect(testenv.BusAddr)
-		e.Must(err, "controller connection")
-		defer ctl.Close()
-		obj := ctl.Object("org.freedesktop.login1", sessionPath(root.ID))
-		e.Must(obj.Call(ifSession+".TakeControl", 0, false).Err, "TakeControl")
-		var fd godbus.UnixFD
-		var inactive bool
-		e.Must(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)).Store(&fd, &inactive), "TakeDevice(1,3)")
-		f := os.NewFile(uintptr(fd), "dev")
-		if _, err := f.Write([]byte("x")); err != nil || inactive {
-			t.Errorf("device fd: write err %v, inactive %v", err, inactive)
-		}
-		f.Close()
 		wantErr := func(call *godbus.Call, name string) {
 			t.Helper()
 			var de godbus.Error
 			if !errors.As(call.Err, &de) || de.Name != name {
-				t.Errorf("got %v, want %s", call.Err, name)
+				t.Errorf("%s: got %v, want %s", call.Method, call.Err, name)
 			}
 		}
-		wantErr(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)), "org.freedesktop.login1.DeviceIsTaken")
+		ctl, err := godbus.Connect(testenv.BusAddr)
+		e.Must(err, "controller connection")
+		defer ctl.Close()
+		// root's session has no seat: no device at all.
+		obj := ctl.Object("org.freedesktop.login1", sessionPath(root.ID))
+		e.Must(obj.Call(ifSession+".TakeControl", 0, false).Err, "TakeControl")
+		wantErr(obj.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(3)), "org.freedesktop.DBus.Error.AccessDenied")
+		wantErr(obj.Call(ifSession+".TakeDevice", 0, uint32(1<<12), uint32(3)), "org.freedesktop.DBus.Error.InvalidArgs")
+		// nobody's is on seat0: still only DRM, evdev and hidraw nodes.
+		seated := ctl.Object("org.freedesktop.login1", sessionPath(nobody.ID))
+		e.Must(seated.Call(ifSession+".TakeControl", 0, false).Err, "TakeControl on seat0")
+		for _, dev := range [][2]uint32{{1, 3}, {1, 1}, {4, 1}, {5, 0}, {10, 232}, {99, 99}} { // null, mem, tty1, tty, kvm, none
+			wantErr(seated.Call(ifSession+".TakeDevice", 0, dev[0], dev[1]), "System.Error.ENODEV")
+		}
+		wantErr(seated.Call(ifSession+".TakeDevice", 0, uint32(226), uint32(1<<20)), "org.freedesktop.DBus.Error.InvalidArgs")
+		wantErr(seated.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)), "org.freedesktop.login1.DeviceNotTaken")
+		// Someone else: not the controller, and no second controller.
 		other := e.conn.Object("org.freedesktop.login1", sessionPath(root.ID))
 		wantErr(other.Call(ifSession+".TakeDevice", 0, uint32(1), uint32(5)), "org.freedesktop.login1.NotInControl")
 		wantErr(other.Call(ifSession+".ReleaseControl", 0), "org.freedesktop.login1.NotInControl")
-		e.Must(obj.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)).Err, "ReleaseDevice")
-		wantErr(obj.Call(ifSession+".ReleaseDevice", 0, uint32(1), uint32(3)), "org.freedesktop.login1.DeviceNotTaken")
-		// The controller leaving the bus frees the session for another.
+		wantErr(other.Call(ifSession+".TakeControl", 0, false), "System.Error.EBUSY")
+		// The owner may take control of its own session only.
+		asNobody := func(args ...string) (string, error) {
+			return e.Run(nil, "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "busctl"}, args...)...)
+		}
+		if out, err := asNobody("call", "org.freedesktop.login1", string(sessionPath(root.ID)), ifSession, "TakeControl", "b", "false"); err == nil || !strings.Contains(out, "Access denied") {
+			t.Errorf("nobody taking control of root's session: %v %s", err, out)
+		}
+		if out, err := asNobody("call", "org.freedesktop.login1", string(sessionPath(nobody.ID)), ifSession, "TakeDevice", "uu", "4", "1"); err == nil || !strings.Contains(out, "not in control") {
+			t.Errorf("nobody taking tty1 of its session without control: %v %s", err, out)
+		}
+		// The controller leaving the bus frees the sessions for another.
 		ctl.Close()
 		e.WaitFor("control to be released", func() bool {
 			return other.Call(ifSession+".TakeControl", 0, false).Err == nil
 		})
 		e.Must(other.Call(ifSession+".ReleaseControl", 0).Err, "ReleaseControl")
+	})
+
+	t.Run("logind_answers", func(t *testing.T) {
+		// GetAll in declaration order: the same answer every time.
+		first := e.OK("loginctl", "show-seat", "seat0", "-p", "CanGraphical", "-p", "Id", "--value")
+		if first != "seat0\nno\n" {
+			t.Errorf("show-seat -p CanGraphical -p Id --value = %q, want Id then CanGraphical", first)
+		}
+		for i := 0; i < 20; i++ {
+			if got := e.OK("loginctl", "show-seat", "seat0", "-p", "CanGraphical", "-p", "Id", "--value"); got != first {
+				t.Fatalf("show-seat call %d: %q, first %q", i, got, first)
+			}
+		}
+		mgr := e.OK("loginctl", "show-session", "--all")
+		for i := 0; i < 5; i++ {
+			if again := e.OK("loginctl", "show-session", "--all"); again != mgr {
+				t.Fatalf("manager properties in a different order:\n%s\nthen\n%s", mgr, again)
+			}
+		}
+		if out, err := e.Run(nil, "loginctl", "activate", root.ID); err == nil || !strings.Contains(out, "Session has no seat") {
+			t.Errorf("loginctl activate of a seatless session: %v %s", err, out)
+		}
+		e.OK("loginctl", "activate", nobody.ID)
+		var si unix.Sysinfo_t
+		e.Must(unix.Sysinfo(&si), "sysinfo")
+		size := uint64(si.Totalram) * uint64(si.Unit) / 10
+		for prop, want := range map[string]string{
+			"HandleLidSwitchExternalPower": `s ""`, "HandleLidSwitch": `s "suspend"`, "BlockWeakInhibited": `s ""`,
+			"RuntimeDirectorySize": fmt.Sprintf("t %d", size), "RuntimeDirectoryInodesMax": fmt.Sprintf("t %d", (size+4095)/4096),
+		} {
+			if got := strings.TrimSpace(e.OK("busctl", "get-property", "org.freedesktop.login1", string(mgrPath), ifManager, prop)); got != want {
+				t.Errorf("%s = %s, want %s", prop, got, want)
+			}
+		}
+		// The runtime dirs are mounted with those values.
+		var fs unix.Statfs_t
+		e.Must(unix.Statfs("/run/user/0", &fs), "statfs /run/user/0")
+		if got := fs.Blocks * uint64(fs.Bsize); got < size-uint64(fs.Bsize) || got > size+uint64(fs.Bsize) {
+			t.Errorf("/run/user/0 is %d bytes, RuntimeDirectorySize %d", got, size)
+		}
+		if fs.Files != (size+4095)/4096 {
+			t.Errorf("/run/user/0 has %d inodes, RuntimeDirectoryInodesMax %d", fs.Files, (size+4095)/4096)
+		}
+		ex := e.OK("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "ListSessionsEx")
+		if !strings.HasPrefix(ex, "a(sussussbto) 2 ") || !strings.Contains(ex, `"`+root.ID+`" 0 "root" "" `) || !strings.Contains(ex, `"`+nobody.ID+`" 65534 "nobody" "seat0" `) {
+			t.Errorf("ListSessionsEx: %s", ex)
+		}
+		if out := e.OK("busctl", "call", "org.freedesktop.login1", string(mgrPath), ifManager, "CanSleep"); !regexp.MustCompile(`^s "(yes|no|challenge|na)"`).MatchString(out) {
+			t.Errorf("CanSleep: %s", out)
+		}
+		if out := e.OK("busctl", "get-property", "org.freedesktop.login1", string(mgrPath), ifManager, "SleepOperation"); !strings.Contains(out, `"suspend"`) {
+			t.Errorf("SleepOperation: %s", out)
+		}
 	})
 
 	t.Run("restart", func(t *testing.T) {
