@@ -97,7 +97,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 		return Response{}, c.ctxErr(ctx, err)
 	}
 	var err error
-	c.buf, err = readFrame(c.conn, c.buf, kindResponse, MaxResponseSize)
+	c.buf, err = readFrame(c.conn, c.buf, kindResponse, MaxResponseSize, nil)
 	if err != nil {
 		return Response{}, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 	}

@@ -18,13 +18,15 @@ package control
 // peer may add fields without breaking an older one; a change of meaning
 // needs a new version. A request payload is at most MaxRequestSize bytes and a
 // response payload at most MaxResponseSize: a larger announced length is
-// rejected before any allocation.
+// rejected before any allocation, and a smaller one is only allocated as its
+// bytes arrive.
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Protocol constants.
@@ -432,30 +434,32 @@ func parseHeader(h []byte) (header, error) {
 }
 
 // readFrame reads one frame of the wanted kind into buf (grown as needed).
+// begun, when not nil, is called once the frame's first byte has arrived
+// (the server then gives the rest of the frame a deadline).
 // A version or kind mismatch still consumes the payload, so the stream stays
 // in sync; the returned error then wraps ErrVersion or ErrBadKind.
 // ErrBadMagic and ErrTooLarge mean the stream is lost.
-func readFrame(r io.Reader, buf []byte, kind byte, max uint32) ([]byte, error) {
+func readFrame(r io.Reader, buf []byte, kind byte, limit uint32, begun func()) ([]byte, error) {
 	var hb [HeaderSize]byte
-	if _, err := io.ReadFull(r, hb[:]); err != nil {
+	if _, err := io.ReadFull(r, hb[:1]); err != nil {
 		return buf, err
+	}
+	if begun != nil {
+		begun()
+	}
+	if _, err := io.ReadFull(r, hb[1:]); err != nil {
+		return buf, unexpectedEOF(err)
 	}
 	h, err := parseHeader(hb[:])
 	if err != nil {
 		return buf, err
 	}
-	if h.length > max {
-		return buf, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, h.length, max)
+	if h.length > limit {
+		return buf, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, h.length, limit)
 	}
-	if cap(buf) < int(h.length) {
-		buf = make([]byte, h.length)
-	}
-	buf = buf[:h.length]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return buf, err
+	buf, err = readPayload(r, buf, int(h.length))
+	if err != nil {
+		return buf, unexpectedEOF(err)
 	}
 	if h.version != ProtocolVersion {
 		return buf, fmt.Errorf("%w %d (this side speaks %d)", ErrVersion, h.version, ProtocolVersion)
@@ -464,6 +468,37 @@ func readFrame(r io.Reader, buf []byte, kind byte, max uint32) ([]byte, error) {
 		return buf, fmt.Errorf("%w %q, want %q", ErrBadKind, h.kind, kind)
 	}
 	return buf, nil
+}
+
+// firstChunk is the most readPayload allocates before any payload byte has
+// arrived.
+const firstChunk = 4 << 10
+
+// readPayload reads exactly n bytes into buf[:n]. The buffer grows only as
+// bytes actually arrive (doubling, so a large frame costs O(log n) copies):
+// a peer that announces a megabyte and sends one byte costs a few KiB, not
+// the megabyte it announced.
+func readPayload(r io.Reader, buf []byte, n int) ([]byte, error) {
+	buf = buf[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grow := min(max(cap(buf), firstChunk), n-len(buf))
+			buf = slices.Grow(buf, grow)
+		}
+		k, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+k]
+		if err != nil && len(buf) < n {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // DecodeRequest decodes one complete framed request.

@@ -216,7 +216,7 @@ func rawExchange(t *testing.T, c net.Conn, frame []byte) Response {
 	if _, err := c.Write(frame); err != nil {
 		t.Fatal(err)
 	}
-	b, err := readFrame(c, nil, kindResponse, MaxResponseSize)
+	b, err := readFrame(c, nil, kindResponse, MaxResponseSize, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestSlowReaderBigList(t *testing.T) {
 	// Let the server fill the socket buffer, then read in small pieces.
 	time.Sleep(50 * time.Millisecond)
 	br := bufio.NewReaderSize(slowReader{c}, 16)
-	frame, err := readFrame(br, nil, kindResponse, MaxResponseSize)
+	frame, err := readFrame(br, nil, kindResponse, MaxResponseSize, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

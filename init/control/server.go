@@ -15,13 +15,27 @@ import (
 	"ginit/init/service"
 )
 
-// Server timeouts.
+// Server limits.
 const (
 	// writeTimeout bounds each response write: a client that stops reading
 	// loses its connection instead of holding a goroutine forever. A slow
 	// reader that keeps draining is fine: the deadline is per write call of
 	// at most one response.
 	writeTimeout = 60 * time.Second
+	// frameTimeout bounds a request from its first byte to its last: a peer
+	// that announces a frame and stalls loses its connection. Local clients
+	// send a request in microseconds.
+	frameTimeout = 10 * time.Second
+	// idleTimeout closes an accepted connection that sends no request for
+	// this long (ginitctl and sessiond make one connection per request;
+	// a pass-cs-fd connection is not accepted and never idles out).
+	idleTimeout = 5 * time.Minute
+	// maxConns bounds the accepted connections served at once. At the
+	// limit the one stalled longest (waiting for a request, or in the
+	// middle of one, not one whose request is being carried out) is closed
+	// to admit the next, so a flood of stalled peers cannot lock ginitctl
+	// out; when every connection is busy, new ones wait in the backlog.
+	maxConns = 256
 )
 
 // Server serves the control socket. Access: only root and the daemon's own
@@ -33,10 +47,29 @@ type Server struct {
 	log     service.Logger
 	ln      *net.UnixListener
 
-	mu    sync.Mutex // guards conns and closed
-	conns map[net.Conn]struct{}
-	done  bool
-	wg    sync.WaitGroup
+	// The limits, constants outside tests.
+	maxConns     int
+	frameTimeout time.Duration
+	idleTimeout  time.Duration
+
+	mu       sync.Mutex // guards everything below
+	freed    *sync.Cond // on mu: a connection ended, or the server closed
+	conns    map[*conn]struct{}
+	accepted int    // connections in conns that count against maxConns
+	stamp    uint64 // progress counter: orders connections by last progress
+	full     bool   // the limit was reached and has not eased since
+	evicted  int    // stalled connections closed while full
+	done     bool
+	wg       sync.WaitGroup
+}
+
+// conn is one served connection; its fields but c are guarded by Server.mu.
+type conn struct {
+	c        *net.UnixConn
+	accepted bool   // counts against maxConns and may be evicted
+	busy     bool   // its request is being carried out
+	evicted  bool   // closed to make room
+	last     uint64 // Server.stamp at its last progress
 }
 
 // NewServer creates the socket at path (mode 0600, umask-independent) and
@@ -47,7 +80,10 @@ func NewServer(path string, backend Backend, logger service.Logger) (*Server, er
 	if err != nil {
 		return nil, err
 	}
-	return &Server{path: path, backend: backend, log: logger, ln: ln, conns: map[net.Conn]struct{}{}}, nil
+	s := &Server{path: path, backend: backend, log: logger, ln: ln, conns: map[*conn]struct{}{},
+		maxConns: maxConns, frameTimeout: frameTimeout, idleTimeout: idleTimeout}
+	s.freed = sync.NewCond(&s.mu)
+	return s, nil
 }
 
 func listen(path string) (*net.UnixListener, error) {
@@ -127,8 +163,52 @@ func (s *Server) Serve(ctx context.Context) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		_ = s.ServeConn(ctx, c) // closes c if the server is closing
+		if s.admit() {
+			s.serve(ctx, c, true)
+		} else {
+			c.Close()
+		}
 	}
+}
+
+// admit waits until another accepted connection may be served, closing the
+// longest-stalled one at the limit. It reports false once the server is
+// closing.
+func (s *Server) admit() bool {
+	s.mu.Lock()
+	var msg string
+	for s.accepted >= s.maxConns && !s.done {
+		if !s.full {
+			s.full = true
+			msg = fmt.Sprintf("control: %d connections open (the limit): closing the longest stalled ones to admit new ones", s.accepted)
+		}
+		if v := s.stalledLocked(); v != nil {
+			v.evicted = true
+			s.evicted++
+			v.c.Close()
+		}
+		// Wait for a connection's goroutine to end: the evicted one, or
+		// one that finishes its request when all are busy.
+		s.freed.Wait()
+	}
+	ok := !s.done
+	s.mu.Unlock()
+	if msg != "" {
+		s.logf("%s", msg)
+	}
+	return ok
+}
+
+// stalledLocked picks the accepted connection that made no progress for the
+// longest, not counting those being served or already closed.
+func (s *Server) stalledLocked() *conn {
+	var v *conn
+	for k := range s.conns {
+		if k.accepted && !k.busy && !k.evicted && (v == nil || k.last < v.last) {
+			v = k
+		}
+	}
+	return v
 }
 
 // Close stops accepting, closes every connection and removes the socket.
@@ -139,9 +219,10 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.done = true
-	for c := range s.conns {
-		c.Close()
+	for k := range s.conns {
+		k.c.Close()
 	}
+	s.freed.Broadcast()
 	s.mu.Unlock()
 	return s.ln.Close()
 }
@@ -171,31 +252,68 @@ func peerAllowed(c *net.UnixConn) (uid uint32, ok bool, err error) {
 	return cred.Uid, cred.Uid == 0 || int(cred.Uid) == os.Getuid(), nil
 }
 
-// ServeConn serves one connection, accepted or made elsewhere (options
-// pass-cs-fd: one end of a socket pair given to a service), on its own
-// goroutine until it closes or the server is closed.
+// ServeConn serves one connection made elsewhere (options pass-cs-fd: one
+// end of a socket pair given to a service) on its own goroutine until it
+// closes or the server is closed. Such a connection does not count against
+// the limit of accepted ones and may stay idle for as long as it likes.
 func (s *Server) ServeConn(ctx context.Context, c *net.UnixConn) error {
+	return s.serve(ctx, c, false)
+}
+
+func (s *Server) serve(ctx context.Context, c *net.UnixConn, accepted bool) error {
 	s.mu.Lock()
 	if s.done {
 		s.mu.Unlock()
 		c.Close()
 		return net.ErrClosed
 	}
-	s.conns[c] = struct{}{}
+	k := &conn{c: c, accepted: accepted}
+	s.progressLocked(k, false)
+	s.conns[k] = struct{}{}
+	if accepted {
+		s.accepted++
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		s.serveConn(ctx, c)
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
+		s.serveConn(ctx, k)
 		c.Close()
+		s.mu.Lock()
+		delete(s.conns, k)
+		var msg string
+		if accepted {
+			s.accepted--
+			// The pressure is over once half the slots are free again.
+			if s.full && s.accepted <= s.maxConns/2 {
+				msg = fmt.Sprintf("control: connections back to %d: %d stalled ones were closed", s.accepted, s.evicted)
+				s.full, s.evicted = false, 0
+			}
+		}
+		s.freed.Broadcast()
+		s.mu.Unlock()
+		if msg != "" {
+			s.logf("%s", msg)
+		}
 	}()
 	return nil
 }
 
-func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
+// progress records that k finished a step (connected, answered) and whether
+// it is now carrying out a request.
+func (s *Server) progress(k *conn, busy bool) {
+	s.mu.Lock()
+	s.progressLocked(k, busy)
+	s.mu.Unlock()
+}
+
+func (s *Server) progressLocked(k *conn, busy bool) {
+	s.stamp++
+	k.last, k.busy = s.stamp, busy
+}
+
+func (s *Server) serveConn(ctx context.Context, k *conn) {
+	c := k.c
 	var out []byte
 	write := func(r *Response) bool {
 		out = AppendResponse(out, r)
@@ -212,26 +330,37 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	}
 	uid, ok, err := peerAllowed(c)
 	if err != nil {
-		s.logf("control: peer credentials: %v", err)
+		if !errors.Is(err, net.ErrClosed) { // closed: evicted before it began
+			s.logf("control: peer credentials: %v", err)
+		}
 		return
 	}
 	if !ok {
 		write(&Response{Code: Refused, Message: fmt.Sprintf("permission denied: uid %d may not use the control socket", uid)})
 		return
 	}
+	begun := func() { c.SetReadDeadline(time.Now().Add(s.frameTimeout)) }
 	var in []byte
 	for {
+		var idle time.Time // zero: no deadline
+		if k.accepted {
+			idle = time.Now().Add(s.idleTimeout)
+		}
+		c.SetReadDeadline(idle)
 		var err error
-		in, err = readFrame(c, in, kindRequest, MaxRequestSize)
+		in, err = readFrame(c, in, kindRequest, MaxRequestSize, begun)
 		if err != nil {
 			switch {
-			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
+				// Gone, evicted, idle or stalled mid-frame: nothing to answer
+				// (and nothing to log: a flood would fill the log).
 				return
 			case errors.Is(err, ErrVersion), errors.Is(err, ErrBadKind):
 				// Framing intact: answer and keep the connection.
 				if !write(&Response{Code: BadRequest, Message: err.Error()}) {
 					return
 				}
+				s.progress(k, false)
 				continue
 			case errors.Is(err, ErrBadMagic), errors.Is(err, ErrTooLarge):
 				write(&Response{Code: BadRequest, Message: err.Error()})
@@ -241,6 +370,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 				return
 			}
 		}
+		s.progress(k, true)
 		req, err := DecodeRequestPayload(in)
 		if cap(in) > 64<<10 {
 			in = nil
@@ -253,6 +383,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		} else {
 			resp = s.backend.Do(ctx, req)
 		}
+		s.progress(k, false)
 		if !write(&resp) {
 			return
 		}
