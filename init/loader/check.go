@@ -223,21 +223,14 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 		}
 		cur.read = true
 		descs[d.Name] = d
-		kept := d.Deps[:0:0]
+		cl.dropMissingOptional(d, optional, func(n string) bool { return byName[n] != nil })
 		for _, e := range d.Deps {
-			switch {
-			case !isHard(e.Kind):
-				queue = append(queue, item{e.Name, d, e.Kind.String()})
-			case optional[e.Name] && byName[e.Name] == nil && isMissing(&cl, e.Name):
-				// As the loader: a .d entry naming nothing is dropped.
-				cur.warns = append(cur.warns, fmt.Sprintf("service '%s': dependency '%s' from a .d directory not found; ignored", d.Name, e.Name))
-				continue
-			default:
+			if isHard(e.Kind) {
 				queue = append(queue, item{name: e.Name})
+			} else {
+				queue = append(queue, item{e.Name, d, e.Kind.String()})
 			}
-			kept = append(kept, e)
 		}
-		d.Deps = kept
 		if d.ChainTo != "" {
 			queue = append(queue, item{d.ChainTo, d, "chain-to"})
 		}
@@ -251,11 +244,6 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 	}
 	cross = append(cross, consumerErrors(descs)...)
 	return reps, cross
-}
-
-func isMissing(l *Loader, name string) bool {
-	_, err := l.find(name)
-	return IsNotFound(err)
 }
 
 // flatten lists the problems of one load.

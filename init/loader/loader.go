@@ -162,9 +162,9 @@ func (l *Loader) load(name string) (*service.Description, map[string]bool, error
 // first, or the first error. Missing services named only through .d
 // directories are dropped with a warning, as dinit does.
 func (l *Loader) LoadAll(name string) ([]*service.Description, error) {
-	descs, errs := l.closure([]string{name}, true)
-	if len(errs) > 0 {
-		return nil, errs[0]
+	descs, err := l.closure([]string{name})
+	if err != nil {
+		return nil, err
 	}
 	m := make(map[string]*service.Description, len(descs))
 	for _, d := range descs {
@@ -176,11 +176,10 @@ func (l *Loader) LoadAll(name string) ([]*service.Description, error) {
 	return descs, nil
 }
 
-// closure loads names and their dependencies breadth first; with stop it
-// returns at the first error, else it collects every error.
-func (l *Loader) closure(names []string, stop bool) ([]*service.Description, []error) {
+// closure loads names and their dependencies breadth first, up to the
+// first error.
+func (l *Loader) closure(names []string) ([]*service.Description, error) {
 	var out []*service.Description
-	var errs []error
 	seen := map[string]bool{}
 	queue := append([]string(nil), names...)
 	for _, n := range queue {
@@ -191,24 +190,9 @@ func (l *Loader) closure(names []string, stop bool) ([]*service.Description, []e
 		queue = queue[1:]
 		d, optional, err := l.load(n)
 		if err != nil {
-			errs = append(errs, err)
-			if stop {
-				return nil, errs
-			}
-			continue
+			return nil, err
 		}
-		// Drop .d entries naming services that do not exist.
-		kept := d.Deps[:0:0]
-		for _, e := range d.Deps {
-			if optional[e.Name] && isHard(e.Kind) && !seen[e.Name] {
-				if _, err := l.find(e.Name); IsNotFound(err) {
-					l.logf("service '%s': dependency '%s' from a .d directory not found; ignored", d.Name, e.Name)
-					continue
-				}
-			}
-			kept = append(kept, e)
-		}
-		d.Deps = kept
+		l.dropMissingOptional(d, optional, func(n string) bool { return seen[n] })
 		out = append(out, d)
 		for _, e := range d.Deps {
 			if isHard(e.Kind) && !seen[e.Name] {
@@ -217,7 +201,24 @@ func (l *Loader) closure(names []string, stop bool) ([]*service.Description, []e
 			}
 		}
 	}
-	return out, errs
+	return out, nil
+}
+
+// dropMissingOptional drops, with a warning, the dependencies of d that
+// came from a .d directory (optional) and name no service, as dinit does.
+// known says which names are already known to exist or be loaded.
+func (l *Loader) dropMissingOptional(d *service.Description, optional map[string]bool, known func(string) bool) {
+	kept := d.Deps[:0:0]
+	for _, e := range d.Deps {
+		if optional[e.Name] && isHard(e.Kind) && !known(e.Name) {
+			if _, err := l.find(e.Name); IsNotFound(err) {
+				l.logf("service '%s': dependency '%s' from a .d directory not found; ignored", d.Name, e.Name)
+				continue
+			}
+		}
+		kept = append(kept, e)
+	}
+	d.Deps = kept
 }
 
 func isHard(k service.DepKind) bool {
@@ -408,21 +409,6 @@ func ReadEnvFile(path string, base []string) ([]string, error) {
 		out = append(out, k+"="+env.vals[k])
 	}
 	return out, nil
-}
-
-// Check loads names and everything they depend on, collecting every problem
-// instead of stopping at the first: bad files, missing services and cycles.
-// It returns the descriptions that loaded and the errors (for ginit-check).
-func (l *Loader) Check(names []string) ([]*service.Description, []error) {
-	descs, errs := l.closure(names, false)
-	m := make(map[string]*service.Description, len(descs))
-	for _, d := range descs {
-		m[d.Name] = d
-	}
-	if err := CheckAll(m); err != nil {
-		errs = append(errs, err)
-	}
-	return descs, errs
 }
 
 // DefaultDirs are the service directories used when none are given: for a
