@@ -158,3 +158,47 @@ func TestRuntimeDirectoryConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSwitchToNeedsChvt: changing a seat's VT is logind's
+// org.freedesktop.login1.chvt: root and users of the active local session
+// may, anyone else needs an administrator (no polkit here: refused).
+func TestSwitchToNeedsChvt(t *testing.T) {
+	host := newFakeHost()
+	vts := &fakeVTs{active: 2}
+	w := newWorld(t, "", host, vts)
+	rep := w.mustCreate(CreateRequest{UID: 1000, PID: 300, TTY: "tty2", Seat: "seat0", VTNr: 2})
+	host.mu.Lock()
+	host.pidSess[300] = rep.ID
+	host.peers[":1.10"] = bus.Creds{UID: 1000, PID: 300}
+	host.peers[":1.11"] = bus.Creds{UID: 65534, PID: 999}
+	host.peers[":1.12"] = bus.Creds{UID: 0, PID: 1}
+	host.mu.Unlock()
+	for _, c := range []struct {
+		sender string
+		next   bool // SwitchToNext instead of SwitchTo(vt)
+		vt     uint32
+		want   string
+	}{
+		{":1.11", false, 4, errInteractiveAuthRequd},
+		{":1.11", true, 0, errInteractiveAuthRequd},
+		{":1.10", false, 2, ""}, // the active session's own user
+		{":1.10", true, 0, ""},  // to VT 3: the session is no longer active
+		{":1.10", false, 2, errInteractiveAuthRequd},
+		{":1.12", false, 5, ""},
+	} {
+		call := &bus.Call{Sender: c.sender, Path: seatPath("seat0"), Body: []any{c.vt}}
+		var err error
+		if c.next {
+			call.Body = nil
+			_, err = w.m.hSwitchStep(1)(call)
+		} else {
+			_, err = w.m.hSwitchTo(call)
+		}
+		if errName(err) != c.want {
+			t.Errorf("switch (next=%v vt=%d) as %s: %v, want %q", c.next, c.vt, c.sender, err, c.want)
+		}
+	}
+	if n, _ := vts.Active(); n != 5 {
+		t.Errorf("active VT %d, want 5 (root's switch)", n)
+	}
+}

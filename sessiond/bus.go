@@ -485,7 +485,7 @@ type caller struct {
 }
 
 func (m *Manager) caller(c *bus.Call) (caller, error) {
-	cr, err := c.CallerCreds()
+	cr, err := m.cfg.PeerCreds(c)
 	if err != nil {
 		return caller{}, bus.Errorf(bus.ErrFailed, "cannot identify caller: %v", err)
 	}
@@ -651,7 +651,7 @@ func (m *Manager) pidArg(c *bus.Call) (uint32, error) {
 		return 0, err
 	}
 	if pid == 0 {
-		cl, err := c.CallerCreds()
+		cl, err := m.cfg.PeerCreds(c)
 		if err != nil {
 			return 0, bus.Errorf(bus.ErrFailed, "cannot identify caller: %v", err)
 		}
@@ -1422,9 +1422,23 @@ func (s *state) switchTo(st *seat, n uint32) error {
 	return nil
 }
 
+// authorizeChvt: switching a seat's VT takes the screen and keyboard from
+// whoever is on it, so like logind it needs org.freedesktop.login1.chvt
+// (by default: root, or a user of an active local session).
+func (m *Manager) authorizeChvt(c *bus.Call) error {
+	cl, err := m.caller(c)
+	if err != nil {
+		return err
+	}
+	return m.authorize(c, &cl, "org.freedesktop.login1.chvt", false)
+}
+
 func (m *Manager) hSwitchTo(c *bus.Call) ([]any, error) {
 	var n uint32
 	if err := c.Store(&n); err != nil {
+		return nil, err
+	}
+	if err := m.authorizeChvt(c); err != nil {
 		return nil, err
 	}
 	return nil, m.withSeatObj(c, func(s *state, st *seat) error { return s.switchTo(st, n) })
@@ -1432,6 +1446,9 @@ func (m *Manager) hSwitchTo(c *bus.Call) ([]any, error) {
 
 func (m *Manager) hSwitchStep(dir int) func(c *bus.Call) ([]any, error) {
 	return func(c *bus.Call) ([]any, error) {
+		if err := m.authorizeChvt(c); err != nil {
+			return nil, err
+		}
 		return nil, m.withSeatObj(c, func(s *state, st *seat) error {
 			if st.HasVTs && s.cfg.VTs != nil {
 				cur := uint32(1)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
 )
 
 // fakeHost records what sessiond asks of the machine.
@@ -26,11 +28,13 @@ type fakeHost struct {
 	pidSess   map[int]string
 	users     map[uint32]string
 	runtime   map[string]bool
+	peers     map[string]bus.Creds // bus sender -> credentials; others are root
 }
 
 func newFakeHost() *fakeHost {
 	return &fakeHost{placed: map[string]int{}, populated: map[string]bool{}, watches: map[string]func(){},
-		pidSess: map[int]string{}, users: map[uint32]string{0: "root", 1000: "alice", 1001: "bob"}, runtime: map[string]bool{}}
+		pidSess: map[int]string{}, users: map[uint32]string{0: "root", 1000: "alice", 1001: "bob"}, runtime: map[string]bool{},
+		peers: map[string]bus.Creds{}}
 }
 
 func (h *fakeHost) PlaceInScope(uid uint32, id string, pid int) error {
@@ -80,6 +84,13 @@ func (h *fakeHost) SessionOfPID(pid int) (string, bool) {
 	defer h.mu.Unlock()
 	id, ok := h.pidSess[pid]
 	return id, ok
+}
+
+// peerCreds stands in for the bus daemon's GetConnectionCredentials.
+func (h *fakeHost) peerCreds(c *bus.Call) (bus.Creds, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.peers[c.Sender], nil
 }
 
 func (h *fakeHost) AuditSessionID(pid int) (uint32, bool) { return 0, false }
@@ -199,6 +210,7 @@ func newWorldCfg(t *testing.T, runDir string, host *fakeHost, vts VTs, adjust fu
 		RunDir: runDir, LingerDir: filepath.Join(runDir, "linger"), Host: host, Clock: &fakeClock{now: time.Unix(1_700_000_000, 0)},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	cfg.PeerCreds = host.peerCreds
 	if vts != nil {
 		cfg.VTs = vts
 	}

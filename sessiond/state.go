@@ -51,6 +51,9 @@ type Config struct {
 	Power PowerBackend
 	// Buttons are the power keys and lid switch; nil: none are watched.
 	Buttons Buttons
+	// PeerCreds names the uid and pid behind a call's sender; nil asks the
+	// bus daemon (bus.Call.CallerCreds). Tests without a bus inject one.
+	PeerCreds func(c *bus.Call) (bus.Creds, error)
 }
 
 // Emitter sends signals; *godbus.Conn is one.
@@ -80,6 +83,9 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	}
 	if cfg.Login == (LoginConfig{}) {
 		cfg.Login = DefaultLoginConfig()
+	}
+	if cfg.PeerCreds == nil {
+		cfg.PeerCreds = (*bus.Call).CallerCreds
 	}
 	m := &Manager{cfg: cfg, q: newQueue(), ctx: context.Background()}
 	m.ifc = m.buildInterfaces()

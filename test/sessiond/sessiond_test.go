@@ -388,6 +388,14 @@ func TestLogin1(t *testing.T) {
 		if out, err := asNobody("call", "org.freedesktop.login1", string(sessionPath(nobody.ID)), ifSession, "TakeDevice", "uu", "4", "1"); err == nil || !strings.Contains(out, "not in control") {
 			t.Errorf("nobody taking tty1 of its session without control: %v %s", err, out)
 		}
+		// Switching the seat's VT is org.freedesktop.login1.chvt: not for
+		// a user outside the seat's active session.
+		for _, m := range [][]string{{"SwitchTo", "u", "1"}, {"SwitchToNext"}, {"SwitchToPrevious"}} {
+			args := append([]string{"call", "org.freedesktop.login1", "/org/freedesktop/login1/seat/seat0", "org.freedesktop.login1.Seat"}, m...)
+			if out, err := asNobody(args...); err == nil || !strings.Contains(out, "Interactive authentication required") {
+				t.Errorf("nobody calling %s on seat0: %v %s", m[0], err, out)
+			}
+		}
 		// The controller leaving the bus frees the sessions for another.
 		ctl.Close()
 		e.WaitFor("control to be released", func() bool {
