@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"ginit/init/logging"
 	"ginit/init/service"
 )
 
@@ -43,8 +43,9 @@ func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 	f := s.listen[d.Name]
 	s.mu.Unlock()
 	if f == nil {
+		var sf *sockFile
 		var err error
-		if f, err = openListen(d); err != nil {
+		if f, sf, err = openListen(d); err != nil {
 			return err
 		}
 		s.mu.Lock()
@@ -58,7 +59,7 @@ func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 			}
 			s.mu.Unlock()
 			f.Close()
-			if err := removeSocket(path); err != nil {
+			if err := sf.remove(); err != nil {
 				s.cfg.Logger.Printf("service '%s': socket-listen %s: %v", d.Name, path, err)
 			}
 		})
@@ -70,54 +71,32 @@ func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 }
 
 // openListen creates the listening unix socket of socket-listen with its
-// permissions and owner. It is bound under a temporary name in the same
-// directory, given its mode and owner, and renamed into place, so that
-// the path never exists with other permissions. Only a stale socket is
-// replaced.
-func openListen(d *service.Description) (*os.File, error) {
+// permissions and owner (see bindSocket: the path never exists with other
+// ones, and nothing in a directory the service user can write redirects
+// it). Only a stale socket is replaced.
+func openListen(d *service.Description) (*os.File, *sockFile, error) {
 	path := d.SocketListen
-	fail := func(err error) (*os.File, error) {
-		return nil, fmt.Errorf("socket-listen %s: %w", path, err)
+	fail := func(err error) (*os.File, *sockFile, error) {
+		return nil, nil, fmt.Errorf("socket-listen %s: %w", path, err)
 	}
-	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
-		return fail(fmt.Errorf("exists and is not a socket"))
-	}
-	tmp := filepath.Join(filepath.Dir(path), ".ginit-"+strconv.Itoa(os.Getpid())+"-"+filepath.Base(path))
-	if len(tmp) >= len(unix.RawSockaddrUnix{}.Path) {
-		tmp = filepath.Join(filepath.Dir(path), ".ginit-"+strconv.Itoa(os.Getpid()))
-	}
-	if len(tmp) >= len(unix.RawSockaddrUnix{}.Path) || len(path) >= len(unix.RawSockaddrUnix{}.Path) {
+	// Clients connect by the full path.
+	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
 		return fail(fmt.Errorf("path too long for a unix socket"))
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	dir, base, err := logging.OpenParent(path)
 	if err != nil {
 		return fail(err)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	_ = removeSocket(tmp)
-	err = unix.Bind(fd, &unix.SockaddrUnix{Name: tmp})
-	if err == nil {
-		defer os.Remove(tmp) // after a failure; a no-op once renamed
-		perm := d.SocketPermissions
-		if perm == 0 {
-			perm = 0o666
-		}
-		err = os.Chmod(tmp, os.FileMode(perm&0o777))
+	perm := d.SocketPermissions
+	if perm == 0 {
+		perm = 0o666
 	}
-	if err == nil && (d.SocketUID >= 0 || d.SocketGID >= 0) {
-		err = os.Lchown(tmp, d.SocketUID, d.SocketGID)
-	}
-	if err == nil {
-		err = unix.Listen(fd, unix.SOMAXCONN)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
+	fd, sf, err := bindSocket(dir, base, unix.SOCK_STREAM, uint32(perm), d.SocketUID, d.SocketGID)
 	if err != nil {
-		f.Close()
+		dir.Close()
 		return fail(err)
 	}
-	return f, nil
+	return os.NewFile(uintptr(fd), path), sf, nil
 }
 
 // patchListenPID writes the pid of the stopped child, as the child sees it

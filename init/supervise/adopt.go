@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"ginit/init/logging"
 	"ginit/init/service"
 )
 
@@ -89,8 +89,16 @@ func (s *Supervisor) Adopt(d *service.Description, n service.Notifier) (service.
 
 // readPIDFile opens path without following a symbolic link, checks who
 // could have written it and returns the pid in it and the file's owner.
+// The directory is reached as logging.OpenDir does (no link of a less
+// privileged user's is followed) and the file is opened relative to it, so
+// the directory checked is the one the file was read from.
 func readPIDFile(path string, runAs uint32) (pid int, owner uint32, err error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	dir, base, err := logging.OpenParent(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer dir.Close()
+	fd, err := unix.Openat(dir.Fd(), base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err == unix.ELOOP {
 		return 0, 0, errors.New("is a symbolic link")
 	} else if err != nil {
@@ -114,10 +122,9 @@ func readPIDFile(path string, runAs uint32) (pid int, owner uint32, err error) {
 	// Someone who can write the directory could replace the file between
 	// the daemon writing it and us reading it; the sticky bit prevents that
 	// for files they do not own.
-	dir := filepath.Dir(path)
 	var dst unix.Stat_t
-	if err := unix.Stat(dir, &dst); err == nil && dst.Mode&0o002 != 0 && dst.Mode&unix.S_ISVTX == 0 {
-		return 0, 0, fmt.Errorf("directory %s is writable by others and not sticky", dir)
+	if err := unix.Fstat(dir.Fd(), &dst); err == nil && dst.Mode&0o002 != 0 && dst.Mode&unix.S_ISVTX == 0 {
+		return 0, 0, fmt.Errorf("directory %s is writable by others and not sticky", dir.Path())
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxPIDFile+1))
 	if err != nil {

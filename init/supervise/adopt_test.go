@@ -223,6 +223,15 @@ func TestAdoptRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	pidText := strconv.Itoa(live.Pid()) + "\n"
+	// A link to dir that the service user made: the pid file seen through
+	// it could be any root-owned one.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		make func(path string) error
@@ -248,6 +257,8 @@ func TestAdoptRefused(t *testing.T) {
 		{"open-directory", func(p string) error { return writeMode(p, pidText, 0o644) }, open,
 			"directory " + open + " is writable by others and not sticky"},
 		{"fifo", func(p string) error { return unix.Mkfifo(p, 0o600) }, dir, "not a regular file"},
+		{"user-link-directory", func(p string) error { return writeMode(p, pidText, 0o644) }, link,
+			link + " is a symbolic link owned by uid 65534 (only root's are followed)"},
 		{"missing", func(string) error { return nil }, dir, "no such file or directory"},
 		{"garbage", func(p string) error { return writeMode(p, "12ab\n", 0o644) }, dir, `no valid pid in "12ab"`},
 		{"negative", func(p string) error { return writeMode(p, "-5", 0o644) }, dir, `no valid pid in "-5"`},

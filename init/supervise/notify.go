@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"ginit/init/logging"
 	"ginit/init/service"
 )
 
@@ -34,6 +35,7 @@ type notifySock struct {
 	s    *Supervisor
 	name string
 	path string
+	file *sockFile
 	conn *net.UnixConn
 
 	mu     sync.Mutex
@@ -79,63 +81,57 @@ func (s *Supervisor) notifySocket(d *service.Description, st *setup) error {
 	return nil
 }
 
-// openNotify binds the service's socket in RuntimeDir/notify.
+// openNotify binds the service's socket in RuntimeDir/notify. Services
+// that drop root must reach it, so it is writable by everyone; the
+// directory must be ginit's alone, or a name in it could be swapped.
 func (s *Supervisor) openNotify(name string) (*notifySock, error) {
-	dir := filepath.Join(s.cfg.RuntimeDir, "notify")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dirPath := filepath.Join(s.cfg.RuntimeDir, "notify")
+	if err := os.MkdirAll(dirPath, 0o755); err != nil {
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
-	path := filepath.Join(dir, cgroupName(name))
+	path := filepath.Join(dirPath, cgroupName(name))
 	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
 		// Too long for sun_path: a fixed-size name derived from the service.
 		h := fnv.New64a()
 		h.Write([]byte(name))
-		path = filepath.Join(dir, fmt.Sprintf("h-%016x", h.Sum64()))
+		path = filepath.Join(dirPath, fmt.Sprintf("h-%016x", h.Sum64()))
 	}
-	if err := removeSocket(path); err != nil {
-		return nil, fmt.Errorf("notify socket %s: %w", path, err)
-	}
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		return nil, fmt.Errorf("notify socket %s: %w", path, err)
-	}
-	ns := &notifySock{s: s, name: name, path: path, conn: conn}
-	ns.cond = sync.NewCond(&ns.mu)
 	fail := func(err error) (*notifySock, error) {
-		ns.close()
 		return nil, fmt.Errorf("notify socket %s: %w", path, err)
 	}
-	rc, err := conn.SyscallConn()
+	dir, err := logging.OpenDir(dirPath)
 	if err != nil {
 		return fail(err)
 	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
-	}); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(dir.Fd(), &st); err != nil {
+		dir.Close()
 		return fail(err)
 	}
-	if serr != nil {
-		return fail(fmt.Errorf("SO_PASSCRED: %w", serr))
+	if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		dir.Close()
+		return fail(fmt.Errorf("directory %s is owned by uid %d with mode %04o, not ginit's alone", dirPath, st.Uid, st.Mode&0o7777))
 	}
-	if err := os.Chmod(path, 0o666); err != nil {
+	fd, sf, err := bindSocket(dir, filepath.Base(path), unix.SOCK_DGRAM, 0o666, -1, -1)
+	if err != nil {
+		dir.Close()
 		return fail(err)
 	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fd)
+		_ = sf.remove()
+		return fail(fmt.Errorf("SO_PASSCRED: %w", err))
+	}
+	f := os.NewFile(uintptr(fd), path)
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		_ = sf.remove()
+		return fail(err)
+	}
+	ns := &notifySock{s: s, name: name, path: path, file: sf, conn: c.(*net.UnixConn)}
+	ns.cond = sync.NewCond(&ns.mu)
 	return ns, nil
-}
-
-// removeSocket removes a stale socket at path; anything else there is an error.
-func removeSocket(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if fi.Mode().Type() != os.ModeSocket {
-		return errors.New("exists and is not a socket")
-	}
-	return os.Remove(path)
 }
 
 func (ns *notifySock) setProc(p *proc) {
@@ -169,7 +165,7 @@ func (ns *notifySock) close() {
 		return
 	}
 	ns.conn.Close()
-	if err := removeSocket(ns.path); err != nil {
+	if err := ns.file.remove(); err != nil {
 		ns.s.cfg.Logger.Printf("service '%s': notify socket %s: %v", ns.name, ns.path, err)
 	}
 }
