@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -68,12 +69,26 @@ func FromFD(fd int) (*Client, error) {
 }
 
 func Dial(path string) (*Client, error) {
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, err
+	// A full listen backlog fails a non-blocking connect with EAGAIN where
+	// a blocking one would wait: wait too (ginit is making room), but not
+	// for ever.
+	wait := 5 * time.Millisecond
+	deadline := time.Now().Add(dialRetry)
+	for {
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+		if err == nil {
+			return &Client{conn: c}, nil
+		}
+		if !errors.Is(err, syscall.EAGAIN) || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
 	}
-	return &Client{conn: c}, nil
 }
+
+// dialRetry is how long Dial keeps trying while the server's backlog is full.
+const dialRetry = 10 * time.Second
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }

@@ -283,3 +283,52 @@ func FuzzReadFrames(f *testing.F) {
 		}
 	})
 }
+
+// Dial waits while the server's backlog is full, as a blocking connect
+// would, instead of failing with EAGAIN at once.
+func TestDialWaitsForFullBacklog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		c, err := net.Dial("unix", path)
+		if errors.Is(err, syscall.EAGAIN) {
+			break
+		}
+		if err != nil || i > 100 {
+			t.Fatalf("filling the backlog: %d connections, %v", i, err)
+		}
+		defer c.Close()
+	}
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := Dial(path)
+		if err == nil {
+			c.Close()
+		}
+		dialed <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // Dial has met the full backlog
+	nfd, _, err := syscall.Accept(fd) // room for one more
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(nfd)
+	select {
+	case err := <-dialed:
+		if err != nil {
+			t.Fatalf("Dial with the backlog full: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial did not return once there was room")
+	}
+}

@@ -36,6 +36,9 @@ const (
 	// to admit the next, so a flood of stalled peers cannot lock ginitctl
 	// out; when every connection is busy, new ones wait in the backlog.
 	maxConns = 256
+	// listenBacklog is how many connections may wait for accept: room for
+	// a burst of clients while the accept loop makes room for them.
+	listenBacklog = 1024
 )
 
 // Server serves the control socket. Access: only root and the daemon's own
@@ -119,7 +122,8 @@ func listen(path string) (*net.UnixListener, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("control socket %s: chmod: %w", path, err)
 	}
-	if err := unix.Listen(fd, 64); err != nil {
+	// The kernel caps the backlog at net.core.somaxconn.
+	if err := unix.Listen(fd, listenBacklog); err != nil {
 		unix.Close(fd)
 		os.Remove(path)
 		return nil, fmt.Errorf("control socket %s: listen: %w", path, err)
