@@ -421,10 +421,16 @@ func fail(a *cliArgs, req *Request, resp *Response, stderr io.Writer) int {
 	if msg == "" {
 		msg = codeText(resp.Code)
 	}
-	if req.Service != "" {
-		fmt.Fprintf(stderr, "ginitctl: cannot %s service '%s': %s\n", what, req.Service, msg)
-	} else {
+	// ginit's message names the service it is about when it can ("cannot
+	// reload service 'boot': ..."); say which command failed only when it
+	// does not, so that nothing is said twice.
+	switch {
+	case req.Service == "":
 		fmt.Fprintf(stderr, "ginitctl: %s failed: %s\n", a.cmd, msg)
+	case strings.Contains(msg, "'"+req.Service+"'"):
+		fmt.Fprintf(stderr, "ginitctl: %s\n", msg)
+	default:
+		fmt.Fprintf(stderr, "ginitctl: cannot %s service '%s': %s\n", what, req.Service, msg)
 	}
 	// ginit's own message names the dependents already; say it once.
 	if len(resp.Dependents) > 0 && !strings.Contains(msg, resp.Dependents[0]) {

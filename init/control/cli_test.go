@@ -166,3 +166,84 @@ func TestCLIUsage(t *testing.T) {
 		t.Errorf("no daemon: %d %q", code, errb.String())
 	}
 }
+
+// repeatsPrefix reports whether a "ginitctl: a: b: c" line says one of its
+// ": "-separated parts twice or names the service more than once.
+func repeatsPrefix(line, service string) bool {
+	seen := map[string]bool{}
+	for _, p := range strings.Split(line, ": ") {
+		if seen[p] {
+			return true
+		}
+		seen[p] = true
+	}
+	return service != "" && strings.Count(line, "'"+service+"'") > 1
+}
+
+// An error is said once: ginitctl adds "cannot VERB service 'NAME'" only to
+// a message that does not name the service itself.
+func TestCLIErrorSaysEachPrefixOnce(t *testing.T) {
+	tests := []struct {
+		args []string
+		resp Response
+		want string
+	}{
+		{[]string{"reload", "boot"}, Response{Code: BadRequest, Message: "cannot reload service 'boot': new dependency 'x' is not started: invalid argument"},
+			"ginitctl: cannot reload service 'boot': new dependency 'x' is not started: invalid argument\n"},
+		{[]string{"start", "a"}, Response{Code: Refused, Message: "cannot start service 'a': service is pinned stopped"},
+			"ginitctl: cannot start service 'a': service is pinned stopped\n"},
+		{[]string{"start", "a"}, Response{Code: Failed, Message: "service 'a' failed to start (failed): exited 1"},
+			"ginitctl: service 'a' failed to start (failed): exited 1\n"},
+		{[]string{"start", "a"}, Response{Code: NoService, Message: "service 'a' not found (searched: /etc/ginit.d)"},
+			"ginitctl: service 'a' not found (searched: /etc/ginit.d)\n"},
+		{[]string{"start", "a"}, Response{Code: LoadError, Message: "/etc/ginit.d/a:3: setting 'type': invalid value \"x\""},
+			"ginitctl: cannot start service 'a': /etc/ginit.d/a:3: setting 'type': invalid value \"x\"\n"},
+		{[]string{"start", "a"}, Response{Code: Refused, Message: "shutting down"},
+			"ginitctl: cannot start service 'a': shutting down\n"},
+		{[]string{"stop", "a"}, Response{Code: NotStarted, Message: "service 'a': service is not started"},
+			"ginitctl: service 'a': service is not started\n"},
+		{[]string{"stop", "a"}, Response{Code: Refused, Message: "service 'a' has active dependents: b (use --force to stop them too)", Dependents: []string{"b"}},
+			"ginitctl: service 'a' has active dependents: b (use --force to stop them too)\n"},
+		{[]string{"restart", "a"}, Response{Code: NotStarted, Message: "cannot restart service 'a': service is not started"},
+			"ginitctl: cannot restart service 'a': service is not started\n"},
+		{[]string{"wake", "a"}, Response{Code: BadRequest, Message: "cannot wake service 'a': it has no active dependents: invalid argument"},
+			"ginitctl: cannot wake service 'a': it has no active dependents: invalid argument\n"},
+		{[]string{"release", "a"}, Response{Code: NotStarted, Message: "service 'a': service is not started"},
+			"ginitctl: service 'a': service is not started\n"},
+		{[]string{"unpin", "a"}, Response{Code: NoService, Message: "service 'a': service not loaded"},
+			"ginitctl: service 'a': service not loaded\n"},
+		{[]string{"add-dep", "need", "a", "b"}, Response{Code: BadRequest, Message: "cannot add dependency 'a' -> 'b': it would create a cycle: invalid argument"},
+			"ginitctl: cannot add dependency 'a' -> 'b': it would create a cycle: invalid argument\n"},
+		{[]string{"rm-dep", "need", "a", "b"}, Response{Code: BadRequest, Message: "service 'a' has no need dependency on 'b': invalid argument"},
+			"ginitctl: service 'a' has no need dependency on 'b': invalid argument\n"},
+		{[]string{"enable", "a"}, Response{Code: Failed, Message: "enable 'a' from 'boot': permission denied"},
+			"ginitctl: enable 'a' from 'boot': permission denied\n"},
+		{[]string{"disable", "a"}, Response{Code: NoService, Message: "service 'a' not found (searched: /etc/ginit.d)"},
+			"ginitctl: service 'a' not found (searched: /etc/ginit.d)\n"},
+		{[]string{"signal", "HUP", "a"}, Response{Code: NotStarted, Message: "service 'a' has no process to signal: service is not started"},
+			"ginitctl: service 'a' has no process to signal: service is not started\n"},
+		{[]string{"setenv", "A=1"}, Response{Code: Failed, Message: "service manager has exited"},
+			"ginitctl: setenv failed: service manager has exited\n"},
+		{[]string{"trigger", "a"}, Response{Code: BadRequest},
+			"ginitctl: cannot trigger service 'a': bad request\n"},
+	}
+	b := &fakeBackend{}
+	path := startServer(t, b)
+	for _, tc := range tests {
+		b.mu.Lock()
+		resp := tc.resp
+		b.fn = func(Request) Response { return resp }
+		b.mu.Unlock()
+		code, _, errs := runCLI(t, path, nil, tc.args...)
+		if code != ExitFail || errs != tc.want {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errs, tc.want)
+		}
+		svc := tc.args[len(tc.args)-1]
+		if tc.args[0] == "add-dep" || tc.args[0] == "rm-dep" {
+			svc = tc.args[2]
+		}
+		if repeatsPrefix(strings.TrimSuffix(errs, "\n"), svc) {
+			t.Errorf("%v: %q says something twice", tc.args, errs)
+		}
+	}
+}
