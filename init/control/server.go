@@ -62,6 +62,7 @@ type Server struct {
 	stamp    uint64 // progress counter: orders connections by last progress
 	full     bool   // the limit was reached and has not eased since
 	evicted  int    // stalled connections closed while full
+	evicting int    // of those, the ones whose goroutine has not ended yet
 	done     bool
 	wg       sync.WaitGroup
 }
@@ -186,9 +187,12 @@ func (s *Server) admit() bool {
 			s.full = true
 			msg = fmt.Sprintf("control: %d connections open (the limit): closing the longest stalled ones to admit new ones", s.accepted)
 		}
-		if v := s.stalledLocked(); v != nil {
+		// One at a time: a wake-up for another reason while the last
+		// victim is still on its way out must not close a second one.
+		if v := s.stalledLocked(); v != nil && s.evicting == 0 {
 			v.evicted = true
 			s.evicted++
+			s.evicting++
 			v.c.Close()
 		}
 		// Wait for a connection's goroutine to end: the evicted one, or
@@ -285,6 +289,9 @@ func (s *Server) serve(ctx context.Context, c *net.UnixConn, accepted bool) erro
 		c.Close()
 		s.mu.Lock()
 		delete(s.conns, k)
+		if k.evicted {
+			s.evicting--
+		}
 		var msg string
 		if accepted {
 			s.accepted--
