@@ -72,7 +72,8 @@ type SysButtons struct {
 }
 
 func eviocgbit(ev, n uintptr) uintptr { return 2<<30 | n<<16 | 'E'<<8 | (0x20 + ev) }
-func eviocgsw(n uintptr) uintptr      { return 2<<30 | n<<16 | 'E'<<8 | 0x1b }
+
+func eviocgsw(n uintptr) uintptr { return 2<<30 | n<<16 | 'E'<<8 | 0x1b }
 
 func ioctlBits(fd uintptr, req uintptr, buf []byte) error {
 	_, _, e := unix.Syscall(unix.SYS_IOCTL, fd, req, uintptr(unsafePointer(buf)))
@@ -189,8 +190,6 @@ func readInput(r io.Reader, ev func(InputEvent)) error {
 		}
 	}
 }
-
-// --- reacting, on the loop ----------------------------------------------------
 
 // handleInput applies HandlePowerKey= and friends, as logind does: a
 // handle-* block lock hands the key to the lock holder (unless

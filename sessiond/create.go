@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unicode"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -244,4 +245,79 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 		ID: id, Path: sessionPath(id), Runtime: s.cfg.runtimePath(r.UID), FIFO: wr,
 		UID: r.UID, Seat: ss.Seat, VTNr: ss.VTNr,
 	}, nil
+}
+
+func (m *Manager) hCreateSession(c *bus.Call) ([]any, error) {
+	var r CreateRequest
+	if err := c.Store(&r.UID, &r.PID, &r.Service, &r.Type, &r.Class, &r.Desktop, &r.Seat, &r.VTNr,
+		&r.TTY, &r.Display, &r.Remote, &r.RemoteUser, &r.RemoteHost, &r.Properties); err != nil {
+		return nil, err
+	}
+	return m.createSession(c, &r)
+}
+
+// hCreateSessionWithPIDFD is the variant pam_systemd >= 255 tries first:
+// the leader comes as a pidfd (we only need its pid) and there are flags
+// (none defined).
+func (m *Manager) hCreateSessionWithPIDFD(c *bus.Call) ([]any, error) {
+	var r CreateRequest
+	var fd godbus.UnixFD
+	var flags uint64
+	if err := c.Store(&r.UID, &fd, &r.Service, &r.Type, &r.Class, &r.Desktop, &r.Seat, &r.VTNr,
+		&r.TTY, &r.Display, &r.Remote, &r.RemoteUser, &r.RemoteHost, &flags, &r.Properties); err != nil {
+		return nil, err
+	}
+	pid, err := pidOfPidfd(int(fd))
+	_ = syscall.Close(int(fd))
+	if err != nil {
+		return nil, bus.Errorf(bus.ErrInvalidArgs, "Invalid leader pidfd: %v", err)
+	}
+	if flags != 0 {
+		return nil, bus.Errorf(bus.ErrInvalidArgs, "Flags 0x%x not supported", flags)
+	}
+	r.PID = pid
+	return m.createSession(c, &r)
+}
+
+// pidOfPidfd reads the pid a pidfd refers to from its fdinfo.
+func pidOfPidfd(fd int) (uint32, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+			n := parseU64(strings.TrimSpace(v))
+			if n == 0 || n > 0x7fffffff {
+				return 0, fmt.Errorf("process gone")
+			}
+			return uint32(n), nil
+		}
+	}
+	return 0, fmt.Errorf("not a pidfd")
+}
+
+func (m *Manager) createSession(c *bus.Call, rq *CreateRequest) ([]any, error) {
+	r := *rq
+	cl, err := m.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := rootOnly(cl, "CreateSession"); err != nil {
+		return nil, err
+	}
+	if r.PID == 0 {
+		r.PID = cl.PID
+	}
+	var rep *CreateReply
+	err = m.do(func(s *state) error {
+		var err error
+		rep, err = s.create(&r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.AfterReply(func() { _ = rep.FIFO.Close() })
+	return []any{rep.ID, rep.Path, rep.Runtime, godbus.UnixFD(rep.FIFO.Fd()), rep.UID, rep.Seat, rep.VTNr, rep.Existing}, nil
 }

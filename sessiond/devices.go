@@ -15,6 +15,53 @@ import (
 	bus "ginit/dbus"
 )
 
+func (m *Manager) devArgs(c *bus.Call) (devKey, error) {
+	var k devKey
+	if err := c.Store(&k.major, &k.minor); err != nil {
+		return k, err
+	}
+	return k, nil
+}
+
+func (m *Manager) hTakeDevice(c *bus.Call) ([]any, error) {
+	k, err := m.devArgs(c)
+	if err != nil {
+		return nil, err
+	}
+	var f *os.File
+	var inactive bool
+	err = m.withSession(c, pathLabel(c), false, func(s *state, ss *session, _ *caller) error {
+		var err error
+		f, inactive, err = s.takeDevice(ss, c.Sender, k)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.AfterReply(func() { _ = f.Close() })
+	return []any{godbus.UnixFD(f.Fd()), inactive}, nil
+}
+
+func (m *Manager) hReleaseDevice(c *bus.Call) ([]any, error) {
+	k, err := m.devArgs(c)
+	if err != nil {
+		return nil, err
+	}
+	return nil, m.withSession(c, pathLabel(c), false, func(s *state, ss *session, _ *caller) error {
+		return s.releaseDevice(ss, c.Sender, k)
+	})
+}
+
+func (m *Manager) hPauseDeviceComplete(c *bus.Call) ([]any, error) {
+	k, err := m.devArgs(c)
+	if err != nil {
+		return nil, err
+	}
+	return nil, m.withSession(c, pathLabel(c), false, func(s *state, ss *session, _ *caller) error {
+		return s.pauseComplete(ss, c.Sender, k)
+	})
+}
+
 // DeviceKind is the kind of device TakeDevice hands out; logind hands out
 // DRM cards, evdev nodes and hidraw nodes, nothing else, because those are
 // the ones whose access it can take back (drop DRM master, EVIOCREVOKE,

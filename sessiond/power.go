@@ -97,7 +97,13 @@ type powerState struct {
 	docked         bool
 }
 
-// --- the action's life on the loop -------------------------------------------
+// errBlockedByInhibitor is logind's refusal of a power action that a block lock holds.
+const errBlockedByInhibitor = "org.freedesktop.login1.BlockedByInhibitorLock"
+
+type scheduled struct {
+	Type string
+	USec uint64
+}
 
 func prepareSignal(a *powerAction) string {
 	if a.sleep() {
@@ -199,9 +205,6 @@ func shutdownMetadata(a *powerAction) map[string]godbus.Variant {
 	return map[string]godbus.Variant{"type": godbus.MakeVariant(a.name)}
 }
 
-// afterFlush runs f once the current batch is persisted and announced.
-func (s *state) afterFlush(f func()) { s.deferred = append(s.deferred, f) }
-
 // otherUsersSessions is logind's "multiple sessions": a user session of
 // someone else exists.
 func (s *state) otherUsersSessions(uid uint32) bool {
@@ -212,8 +215,6 @@ func (s *state) otherUsersSessions(uid uint32) bool {
 	}
 	return false
 }
-
-// --- bus handlers --------------------------------------------------------------
 
 // powerMethods are the Manager's power and inhibitor methods.
 func (m *Manager) powerMethods() []bus.Method {
@@ -311,15 +312,6 @@ func (m *Manager) sleepOperation() *powerAction {
 		}
 	}
 	return nil
-}
-
-// arg is bus.go's a, for code where a names an action.
-func arg(name, typ string) bus.Arg { return bus.Arg{Name: name, Type: typ} }
-
-func na(*bus.Call) ([]any, error) { return []any{"na"}, nil }
-
-func notSupported(msg string) func(*bus.Call) ([]any, error) {
-	return func(*bus.Call) ([]any, error) { return nil, bus.Errorf(bus.ErrNotSupported, "%s", msg) }
 }
 
 const polkitPrefix = "org.freedesktop.login1."
@@ -497,8 +489,6 @@ func (m *Manager) hSetWallMessage(c *bus.Call) ([]any, error) {
 		return nil
 	})
 }
-
-// --- ScheduleShutdown ----------------------------------------------------------
 
 func (m *Manager) hScheduleShutdown(c *bus.Call) ([]any, error) {
 	var typ string

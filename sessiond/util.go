@@ -1,9 +1,55 @@
 package sessiond
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 func sortStrings(l []string) { sort.Strings(l) }
 
 func sortBy[T any](l []T, key func(T) string) {
 	sort.Slice(l, func(i, j int) bool { return key(l[i]) < key(l[j]) })
+}
+
+func utoa(u uint32) string {
+	if u == 0 {
+		return "0"
+	}
+	var b [10]byte
+	i := len(b)
+	for u > 0 {
+		i--
+		b[i] = byte('0' + u%10)
+		u /= 10
+	}
+	return string(b[i:])
+}
+
+func remove(l []string, id string) []string {
+	out := l[:0]
+	for _, x := range l {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// ttyVT returns N for "ttyN" (a virtual console), else 0.
+func ttyVT(tty string) uint32 {
+	rest, ok := strings.CutPrefix(tty, "tty")
+	if !ok || rest == "" || len(rest) > 2 {
+		return 0
+	}
+	var n uint32
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + uint32(c-'0')
+	}
+	if n < 1 || n > 63 {
+		return 0
+	}
+	return n
 }

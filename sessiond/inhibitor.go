@@ -110,6 +110,12 @@ func (s *state) inhibitorList() []inhibitorEntry {
 	return out
 }
 
+// inhibitorEntry is ListInhibitors' a(ssssuu).
+type inhibitorEntry struct {
+	What, Who, Why, Mode string
+	UID, PID             uint32
+}
+
 // blockedBy returns the first lock that blocks w for a caller of uid:
 // every block lock, and the block-weak locks of other users.
 func (s *state) blockedBy(w inhibitWhat, uid uint32) *inhibitor {
@@ -336,8 +342,6 @@ func checkInhibitArgs(what, who, why, mode string) (inhibitWhat, error) {
 	return w, nil
 }
 
-// --- bus handlers ------------------------------------------------------------
-
 // inhibitAction is the polkit action for taking a lock on one element.
 func inhibitAction(w inhibitWhat, mode string) string {
 	const p = "org.freedesktop.login1."
@@ -388,4 +392,10 @@ func (m *Manager) hInhibit(c *bus.Call) ([]any, error) {
 	}
 	c.AfterReply(func() { _ = f.Close() })
 	return []any{godbus.UnixFD(f.Fd())}, nil
+}
+
+func (m *Manager) hListInhibitors(c *bus.Call) ([]any, error) {
+	var out []inhibitorEntry
+	err := m.do(func(s *state) error { out = s.inhibitorList(); return nil })
+	return []any{out}, err
 }

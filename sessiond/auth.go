@@ -9,11 +9,40 @@ import (
 	bus "ginit/dbus"
 )
 
-// Error names of power actions that ginit/dbus does not define.
-const (
-	errBlockedByInhibitor   = "org.freedesktop.login1.BlockedByInhibitorLock"
-	errInteractiveAuthRequd = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
-)
+// caller is the sender's credentials plus the session its pid is in.
+type caller struct {
+	bus.Creds
+	session string // from the cgroup; may be unknown to us
+}
+
+func (m *Manager) caller(c *bus.Call) (caller, error) {
+	cr, err := m.cfg.PeerCreds(c)
+	if err != nil {
+		return caller{}, bus.Errorf(bus.ErrFailed, "cannot identify caller: %v", err)
+	}
+	id, _ := m.cfg.Host.SessionOfPID(int(cr.PID))
+	return caller{Creds: cr, session: id}, nil
+}
+
+// ownerOrRoot: root may do everything, a user what concerns their own
+// sessions. (polkit is not consulted.)
+func ownerOrRoot(cl *caller, uid uint32, what string) error {
+	if cl.UID == 0 || cl.UID == uid {
+		return nil
+	}
+	return bus.Errorf(bus.ErrAccessDenied, "Access denied: %s", what)
+}
+
+func rootOnly(cl caller, what string) error {
+	if cl.UID == 0 {
+		return nil
+	}
+	return bus.Errorf(bus.ErrAccessDenied, "Access denied: %s requires root", what)
+}
+
+// errInteractiveAuthRequd is the answer to a call polkit would challenge
+// that did not allow interaction.
+const errInteractiveAuthRequd = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 
 const polkitName = "org.freedesktop.PolicyKit1"
 

@@ -1,0 +1,650 @@
+package sessiond
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
+)
+
+// Object path prefixes of login1.
+const (
+	BusName     = "org.freedesktop.login1"
+	ManagerPath = godbus.ObjectPath("/org/freedesktop/login1")
+	sessionDir  = "/org/freedesktop/login1/session"
+	seatDir     = "/org/freedesktop/login1/seat"
+	userDir     = "/org/freedesktop/login1/user"
+)
+
+// Interface names of login1.
+const (
+	IfaceManager = "org.freedesktop.login1.Manager"
+	IfaceSession = "org.freedesktop.login1.Session"
+	IfaceSeat    = "org.freedesktop.login1.Seat"
+	IfaceUser    = "org.freedesktop.login1.User"
+)
+
+// ifaces are the login1 interfaces bound to one Manager.
+type ifaces struct {
+	manager, session, seat, user *bus.Interface
+}
+
+// Property flags, short for the interface tables.
+const (
+	konst  = bus.PropConst
+	emits  = bus.PropEmitChange
+	hidden = bus.PropHidden
+)
+
+type idPath struct {
+	ID   string
+	Path godbus.ObjectPath
+}
+
+type uidPath struct {
+	UID  uint32
+	Path godbus.ObjectPath
+}
+
+// Config is everything a Manager needs, injected.
+type Config struct {
+	// RunDir is normally /run: state files go to RunDir/systemd/… and
+	// runtime directories to RunDir/user/UID.
+	RunDir string
+	// LingerDir holds one empty file per lingering user (by name).
+	LingerDir string
+	// StopTimeout is how long TerminateSession waits after SIGTERM before
+	// SIGKILL.
+	StopTimeout time.Duration
+	// SessionsMax bounds the number of sessions (LimitsExceeded beyond).
+	SessionsMax int
+	// NAutoVTs is reported as the Manager property of that name.
+	NAutoVTs uint32
+	Host     Host
+	VTs      VTs // nil: seat0 has no VTs
+	// CanGraphical reports whether seat0 has a graphics device.
+	CanGraphical func() bool
+	Clock        Clock
+	Log          *slog.Logger
+	// SysClassDir is normally /sys/class (backlight and LED devices).
+	SysClassDir string
+	// Ready, if set, is called once the bus name is owned and seat0 is
+	// published (readiness notification for the service manager).
+	Ready func()
+	// Login is the logind.conf [Login] section; NewManager fills in
+	// logind's defaults when it is the zero value.
+	Login LoginConfig
+	// Power carries out power actions; nil: they are not supported.
+	Power PowerBackend
+	// Buttons are the power keys and lid switch; nil: none are watched.
+	Buttons Buttons
+	// PeerCreds names the uid and pid behind a call's sender; nil asks the
+	// bus daemon (bus.Call.CallerCreds). Tests without a bus inject one.
+	PeerCreds func(c *bus.Call) (bus.Creds, error)
+}
+
+// Emitter sends signals; *godbus.Conn is one.
+type Emitter interface {
+	Emit(path godbus.ObjectPath, name string, values ...any) error
+}
+
+// Manager owns the state; see the package comment.
+type Manager struct {
+	cfg Config
+	q   *queue
+	ctx context.Context
+	st  *state
+	ifc ifaces
+}
+
+var errStopped = errors.New("sessiond is shutting down")
+
+// NewManager returns a Manager that sends its signals through em (nil:
+// none are sent); call Start, then Run.
+func NewManager(cfg Config, em Emitter) *Manager {
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	if cfg.SessionsMax == 0 {
+		cfg.SessionsMax = 8192
+	}
+	if cfg.Login == (LoginConfig{}) {
+		cfg.Login = DefaultLoginConfig()
+	}
+	if cfg.PeerCreds == nil {
+		cfg.PeerCreds = (*bus.Call).CallerCreds
+	}
+	m := &Manager{cfg: cfg, q: newQueue(), ctx: context.Background()}
+	m.ifc = m.buildInterfaces()
+	m.st = &state{
+		cfg: &m.cfg, m: m, em: em,
+		sessions: map[string]*session{}, users: map[uint32]*user{}, seats: map[string]*seat{},
+		snap:      map[godbus.ObjectPath]map[string]map[string]godbus.Variant{},
+		dirtySess: map[string]bool{}, dirtyUser: map[uint32]bool{}, dirtySeat: map[string]bool{},
+	}
+	return m
+}
+
+// Run serves the queue until ctx ends. ctx must be the one given to
+// SetContext (or Background). On return every request still queued is
+// answered with errStopped and later ones are refused.
+func (m *Manager) Run(ctx context.Context) {
+	defer func() {
+		for _, r := range m.q.close() {
+			if r.done != nil {
+				r.done <- errStopped
+			}
+		}
+	}()
+	for {
+		select {
+		case <-m.q.wake:
+		case <-ctx.Done():
+			return
+		}
+		// Events that arrive together (many sessions ending at once) are
+		// applied as one batch and flushed once; what the batch itself
+		// posts comes in the next one.
+		for ctx.Err() == nil {
+			batch := m.q.take(64)
+			if len(batch) == 0 {
+				break
+			}
+			m.apply(batch)
+		}
+	}
+}
+
+func (m *Manager) apply(batch []request) {
+	errs := make([]error, len(batch))
+	for i, r := range batch {
+		errs[i] = r.f(m.st)
+	}
+	// Persist and announce before answering: a client that got its reply
+	// must find the files and have seen the signals.
+	m.st.flush()
+	for i, r := range batch {
+		if r.done != nil {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// SetContext sets the lifetime of requests: once ctx ends, Run stops and
+// do and post are refused. Call before Start.
+func (m *Manager) SetContext(ctx context.Context) { m.ctx = ctx }
+
+// Interfaces returns the login1 interface descriptions (for docs/tests).
+func (m *Manager) Interfaces() []*bus.Interface {
+	return []*bus.Interface{m.ifc.manager, m.ifc.session, m.ifc.seat, m.ifc.user}
+}
+
+// request is one closure for the owner goroutine; done (if not nil)
+// receives its result once the state is flushed.
+type request struct {
+	f    func(s *state) error
+	done chan error
+}
+
+// do runs f on the owner goroutine and returns its error. It must not be
+// called from the owner goroutine (it would wait for itself); Run answers
+// every request it accepted, so do never waits for a loop that is gone.
+func (m *Manager) do(f func(s *state) error) error {
+	if m.ctx.Err() != nil {
+		return errStopped
+	}
+	done := make(chan error, 1)
+	if !m.q.push(request{f: f, done: done}) {
+		return errStopped
+	}
+	return <-done
+}
+
+// post queues f without waiting, behind everything queued before it, from
+// any goroutine including the owner's (see queue). Once sessiond stops,
+// f is dropped.
+func (m *Manager) post(f func(s *state)) {
+	if m.ctx.Err() != nil {
+		return
+	}
+	m.q.push(request{f: func(s *state) error { f(s); return nil }})
+}
+
+type signal struct {
+	path  godbus.ObjectPath
+	name  string
+	args  []any
+	after func()
+}
+
+// state is owned by the loop goroutine.
+type state struct {
+	cfg *Config
+	m   *Manager
+	em  Emitter
+
+	sessions map[string]*session
+	users    map[uint32]*user
+	seats    map[string]*seat
+	counter  uint64
+
+	inhibitors []*inhibitor
+	power      powerState
+	// deferred run after the next flush (see afterFlush).
+	deferred []func()
+
+	mutated   bool
+	dirtySess map[string]bool
+	dirtyUser map[uint32]bool
+	dirtySeat map[string]bool
+	signals   []signal
+	// snap holds the last announced emits-change values: path → iface → name.
+	snap map[godbus.ObjectPath]map[string]map[string]godbus.Variant
+}
+
+func (s *state) log() *slog.Logger { return s.cfg.Log }
+
+func (s *state) now() (uint64, uint64) {
+	return uint64(s.cfg.Clock.Now().UnixMicro()), uint64(s.cfg.Clock.Monotonic() / time.Microsecond)
+}
+
+func (s *state) emit(path godbus.ObjectPath, name string, args ...any) {
+	s.signals = append(s.signals, signal{path: path, name: name, args: args})
+}
+
+// flush persists dirty objects, then sends queued signals and the
+// PropertiesChanged of every emits-change property that changed.
+func (s *state) flush() {
+	defer s.runDeferred()
+	if !s.mutated && len(s.signals) == 0 {
+		return
+	}
+	for uid := range s.dirtyUser {
+		if u, ok := s.users[uid]; ok {
+			if old := u.Display; s.updateDisplay(u) != old {
+				if ss := s.sessions[old]; ss != nil {
+					s.dirtySess[old] = true // IS_DISPLAY changed
+				}
+			}
+		}
+	}
+	for id := range s.dirtySess {
+		if ss, ok := s.sessions[id]; ok {
+			s.saveSession(ss)
+		}
+	}
+	for uid := range s.dirtyUser {
+		if u, ok := s.users[uid]; ok {
+			s.saveUser(u)
+		}
+	}
+	for id := range s.dirtySeat {
+		if st, ok := s.seats[id]; ok {
+			s.saveSeat(st)
+		}
+	}
+	clear(s.dirtySess)
+	clear(s.dirtyUser)
+	clear(s.dirtySeat)
+	sigs := s.signals
+	s.signals = nil
+	for _, sg := range sigs {
+		if s.em != nil {
+			if err := s.em.Emit(sg.path, sg.name, sg.args...); err != nil {
+				s.log().Warn("emit signal", "signal", sg.name, "err", err)
+			}
+		}
+		if sg.after != nil {
+			sg.after()
+		}
+	}
+	if s.mutated {
+		s.emitChanges()
+	}
+	s.mutated = false
+}
+
+func (s *state) runDeferred() {
+	fs := s.deferred
+	s.deferred = nil
+	for _, f := range fs {
+		f()
+	}
+}
+
+// afterFlush runs f once the current batch is persisted and announced.
+func (s *state) afterFlush(f func()) { s.deferred = append(s.deferred, f) }
+
+// emitChanges compares every object's emits-change properties with the
+// last announced values.
+func (s *state) emitChanges() {
+	seen := map[godbus.ObjectPath]bool{}
+	check := func(path godbus.ObjectPath, iface *bus.Interface, vals map[string]godbus.Variant) {
+		seen[path] = true
+		cur := map[string]godbus.Variant{}
+		for _, p := range iface.Properties {
+			if p.Flags == bus.PropEmitChange {
+				cur[p.Name] = vals[p.Name]
+			}
+		}
+		byIface := s.snap[path]
+		if byIface == nil {
+			byIface = map[string]map[string]godbus.Variant{}
+			s.snap[path] = byIface
+		}
+		old, had := byIface[iface.Name]
+		byIface[iface.Name] = cur
+		if !had {
+			return // a new object: its creation signal announced it
+		}
+		changed := map[string]godbus.Variant{}
+		for k, v := range cur {
+			if !reflect.DeepEqual(old[k].Value(), v.Value()) {
+				changed[k] = v
+			}
+		}
+		if len(changed) > 0 && s.em != nil {
+			if err := s.em.Emit(path, bus.IfaceProperties+".PropertiesChanged", iface.Name, changed, []string{}); err != nil {
+				s.log().Warn("emit PropertiesChanged", "path", path, "err", err)
+			}
+		}
+	}
+	check(ManagerPath, s.m.ifc.manager, s.managerProps())
+	for _, ss := range s.sessions {
+		check(sessionPath(ss.ID), s.m.ifc.session, s.sessionProps(ss))
+	}
+	for _, u := range s.users {
+		check(userPath(u.UID), s.m.ifc.user, s.userProps(u))
+	}
+	for _, st := range s.seats {
+		check(seatPath(st.ID), s.m.ifc.seat, s.seatProps(st))
+	}
+	for p := range s.snap {
+		if !seen[p] {
+			delete(s.snap, p)
+		}
+	}
+}
+
+func (m *Manager) buildInterfaces() ifaces {
+	return ifaces{manager: m.managerInterface(), session: m.sessionInterface(), seat: m.seatInterface(), user: m.userInterface()}
+}
+
+// managerInterface is org.freedesktop.login1.Manager, its methods in logind's order.
+func (m *Manager) managerInterface() *bus.Interface {
+	mgr := &bus.Interface{
+		Name: IfaceManager,
+		Methods: []bus.Method{
+			{Name: "GetSession", In: []bus.Arg{arg("session_id", "s")}, Out: []bus.Arg{arg("object_path", "o")}, Handler: m.hGetSession},
+			{Name: "GetSessionByPID", In: []bus.Arg{arg("pid", "u")}, Out: []bus.Arg{arg("object_path", "o")}, Handler: m.hGetSessionByPID},
+			{Name: "GetUser", In: []bus.Arg{arg("uid", "u")}, Out: []bus.Arg{arg("object_path", "o")}, Handler: m.hGetUser},
+			{Name: "GetUserByPID", In: []bus.Arg{arg("pid", "u")}, Out: []bus.Arg{arg("object_path", "o")}, Handler: m.hGetUserByPID},
+			{Name: "GetSeat", In: []bus.Arg{arg("seat_id", "s")}, Out: []bus.Arg{arg("object_path", "o")}, Handler: m.hGetSeat},
+			{Name: "ListSessions", Out: []bus.Arg{arg("sessions", "a(susso)")}, Handler: m.hListSessions},
+			{Name: "ListSessionsEx", Out: []bus.Arg{arg("sessions", "a(sussussbto)")}, Handler: m.hListSessionsEx},
+			{Name: "ListUsers", Out: []bus.Arg{arg("users", "a(uso)")}, Handler: m.hListUsers},
+			{Name: "ListSeats", Out: []bus.Arg{arg("seats", "a(so)")}, Handler: m.hListSeats},
+			{Name: "ListInhibitors", Out: []bus.Arg{arg("inhibitors", "a(ssssuu)")}, Handler: m.hListInhibitors},
+			{Name: "CreateSession", In: []bus.Arg{
+				arg("uid", "u"), arg("pid", "u"), arg("service", "s"), arg("type", "s"), arg("class", "s"), arg("desktop", "s"),
+				arg("seat_id", "s"), arg("vtnr", "u"), arg("tty", "s"), arg("display", "s"), arg("remote", "b"),
+				arg("remote_user", "s"), arg("remote_host", "s"), arg("properties", "a(sv)")},
+				Out: []bus.Arg{arg("session_id", "s"), arg("object_path", "o"), arg("runtime_path", "s"), arg("fifo_fd", "h"),
+					arg("uid", "u"), arg("seat_id", "s"), arg("vtnr", "u"), arg("existing", "b")},
+				Handler: m.hCreateSession},
+			{Name: "CreateSessionWithPIDFD", In: []bus.Arg{
+				arg("uid", "u"), arg("pidfd", "h"), arg("service", "s"), arg("type", "s"), arg("class", "s"), arg("desktop", "s"),
+				arg("seat_id", "s"), arg("vtnr", "u"), arg("tty", "s"), arg("display", "s"), arg("remote", "b"),
+				arg("remote_user", "s"), arg("remote_host", "s"), arg("flags", "t"), arg("properties", "a(sv)")},
+				Out: []bus.Arg{arg("session_id", "s"), arg("object_path", "o"), arg("runtime_path", "s"), arg("fifo_fd", "h"),
+					arg("uid", "u"), arg("seat_id", "s"), arg("vtnr", "u"), arg("existing", "b")},
+				Handler: m.hCreateSessionWithPIDFD},
+			{Name: "ReleaseSession", In: []bus.Arg{arg("session_id", "s")}, Handler: m.hReleaseSession},
+			{Name: "ActivateSession", In: []bus.Arg{arg("session_id", "s")}, Handler: m.sessionArgOp(opActivate)},
+			{Name: "ActivateSessionOnSeat", In: []bus.Arg{arg("session_id", "s"), arg("seat_id", "s")}, Handler: m.hActivateSessionOnSeat},
+			{Name: "LockSession", In: []bus.Arg{arg("session_id", "s")}, Handler: m.sessionArgOp(opLock)},
+			{Name: "UnlockSession", In: []bus.Arg{arg("session_id", "s")}, Handler: m.sessionArgOp(opUnlock)},
+			{Name: "LockSessions", Handler: m.lockAll("Lock")},
+			{Name: "UnlockSessions", Handler: m.lockAll("Unlock")},
+			{Name: "KillSession", In: []bus.Arg{arg("session_id", "s"), arg("who", "s"), arg("signal_number", "i")}, Handler: m.hKillSession},
+			{Name: "KillUser", In: []bus.Arg{arg("uid", "u"), arg("signal_number", "i")}, Handler: m.hKillUser},
+			{Name: "TerminateSession", In: []bus.Arg{arg("session_id", "s")}, Handler: m.sessionArgOp(opTerminate)},
+			{Name: "TerminateUser", In: []bus.Arg{arg("uid", "u")}, Handler: m.hTerminateUser},
+			{Name: "TerminateSeat", In: []bus.Arg{arg("seat_id", "s")}, Handler: m.hTerminateSeat},
+			{Name: "SetUserLinger", In: []bus.Arg{arg("uid", "u"), arg("enable", "b"), arg("interactive", "b")}, Handler: m.hSetUserLinger},
+		},
+		Properties: []bus.Property{
+			{Name: "EnableWallMessages", Type: "b"}, {Name: "WallMessage", Type: "s"},
+			{Name: "NAutoVTs", Type: "u", Flags: konst},
+			{Name: "KillOnlyUsers", Type: "as", Flags: konst}, {Name: "KillExcludeUsers", Type: "as", Flags: konst},
+			{Name: "KillUserProcesses", Type: "b", Flags: konst},
+			{Name: "RebootParameter", Type: "s"}, {Name: "RebootToFirmwareSetup", Type: "b"},
+			{Name: "RebootToBootLoaderMenu", Type: "t"}, {Name: "RebootToBootLoaderEntry", Type: "s"},
+			{Name: "BootLoaderEntries", Type: "as", Flags: konst},
+			{Name: "IdleHint", Type: "b", Flags: emits}, {Name: "IdleSinceHint", Type: "t", Flags: emits},
+			{Name: "IdleSinceHintMonotonic", Type: "t", Flags: emits},
+			{Name: "BlockInhibited", Type: "s", Flags: emits}, {Name: "BlockWeakInhibited", Type: "s", Flags: emits},
+			{Name: "DelayInhibited", Type: "s", Flags: emits},
+			{Name: "InhibitDelayMaxUSec", Type: "t", Flags: konst}, {Name: "UserStopDelayUSec", Type: "t", Flags: konst},
+			{Name: "SleepOperation", Type: "as", Flags: konst},
+			{Name: "HandlePowerKey", Type: "s", Flags: konst}, {Name: "HandlePowerKeyLongPress", Type: "s", Flags: konst},
+			{Name: "HandleRebootKey", Type: "s", Flags: konst}, {Name: "HandleRebootKeyLongPress", Type: "s", Flags: konst},
+			{Name: "HandleSuspendKey", Type: "s", Flags: konst}, {Name: "HandleSuspendKeyLongPress", Type: "s", Flags: konst},
+			{Name: "HandleHibernateKey", Type: "s", Flags: konst}, {Name: "HandleHibernateKeyLongPress", Type: "s", Flags: konst},
+			{Name: "HandleLidSwitch", Type: "s", Flags: konst}, {Name: "HandleLidSwitchExternalPower", Type: "s", Flags: konst},
+			{Name: "HandleLidSwitchDocked", Type: "s", Flags: konst},
+			{Name: "HoldoffTimeoutUSec", Type: "t", Flags: konst},
+			{Name: "IdleAction", Type: "s", Flags: konst}, {Name: "IdleActionUSec", Type: "t", Flags: konst},
+			{Name: "PreparingForShutdown", Type: "b"}, {Name: "PreparingForSleep", Type: "b"},
+			{Name: "PreparingForShutdownWithMetadata", Type: "a{sv}"},
+			{Name: "ScheduledShutdown", Type: "(st)", Flags: emits},
+			{Name: "Docked", Type: "b"}, {Name: "LidClosed", Type: "b"}, {Name: "OnExternalPower", Type: "b"},
+			{Name: "RemoveIPC", Type: "b", Flags: konst},
+			{Name: "RuntimeDirectorySize", Type: "t", Flags: konst}, {Name: "RuntimeDirectoryInodesMax", Type: "t", Flags: konst},
+			{Name: "InhibitorsMax", Type: "t", Flags: konst}, {Name: "NCurrentInhibitors", Type: "t"},
+			{Name: "SessionsMax", Type: "t", Flags: konst}, {Name: "NCurrentSessions", Type: "t"},
+			{Name: "UserTasksMax", Type: "t", Flags: hidden},
+			{Name: "StopIdleSessionUSec", Type: "t", Flags: konst},
+		},
+		Signals: []bus.Signal{
+			{Name: "SessionNew", Args: []bus.Arg{arg("session_id", "s"), arg("object_path", "o")}},
+			{Name: "SessionRemoved", Args: []bus.Arg{arg("session_id", "s"), arg("object_path", "o")}},
+			{Name: "UserNew", Args: []bus.Arg{arg("uid", "u"), arg("object_path", "o")}},
+			{Name: "UserRemoved", Args: []bus.Arg{arg("uid", "u"), arg("object_path", "o")}},
+			{Name: "SeatNew", Args: []bus.Arg{arg("seat_id", "s"), arg("object_path", "o")}},
+			{Name: "SeatRemoved", Args: []bus.Arg{arg("seat_id", "s"), arg("object_path", "o")}},
+			{Name: "PrepareForShutdown", Args: []bus.Arg{arg("start", "b")}},
+			{Name: "PrepareForShutdownWithMetadata", Args: []bus.Arg{arg("start", "b"), arg("metadata", "a{sv}")}},
+			{Name: "PrepareForSleep", Args: []bus.Arg{arg("start", "b")}},
+		},
+	}
+	mgr.Methods = append(mgr.Methods, m.powerMethods()...)
+	return mgr
+}
+
+func v(x any) godbus.Variant { return godbus.MakeVariant(x) }
+
+const infinity = ^uint64(0)
+
+func (s *state) managerProps() map[string]godbus.Variant {
+	idle, rt, mono := s.idle()
+	lc := &s.cfg.Login
+	preparing := func(w inhibitWhat) bool { return s.power.action != nil && s.power.action.act.what == w }
+	prepMeta := map[string]godbus.Variant{"preparing": v(preparing(inhibitShutdown))}
+	if preparing(inhibitShutdown) {
+		prepMeta["type"] = v(s.power.action.act.name)
+	}
+	return map[string]godbus.Variant{
+		"EnableWallMessages": v(s.power.enableWall), "WallMessage": v(s.power.wallMessage),
+		"NAutoVTs":      v(s.cfg.NAutoVTs),
+		"KillOnlyUsers": v([]string{}), "KillExcludeUsers": v([]string{"root"}),
+		"KillUserProcesses": v(false),
+		"RebootParameter":   v(s.power.rebootParam), "RebootToFirmwareSetup": v(false),
+		"RebootToBootLoaderMenu": v(infinity), "RebootToBootLoaderEntry": v(""),
+		"BootLoaderEntries": v([]string{}),
+		"IdleHint":          v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
+		"BlockInhibited": v(s.inhibited(modeBlock)), "DelayInhibited": v(s.inhibited(modeDelay)),
+		"BlockWeakInhibited": v(s.inhibited(modeBlockWeak)),
+		"SleepOperation":     v(sleepOperations()), "InhibitDelayMaxUSec": v(usec(lc.InhibitDelayMax)), "UserStopDelayUSec": v(usec(lc.UserStopDelay)),
+		"HandlePowerKey": v(lc.HandlePowerKey), "HandlePowerKeyLongPress": v(lc.HandlePowerKeyLongPress),
+		"HandleRebootKey": v(lc.HandleRebootKey), "HandleRebootKeyLongPress": v(lc.HandleRebootKeyLongPress),
+		"HandleSuspendKey": v(lc.HandleSuspendKey), "HandleSuspendKeyLongPress": v(lc.HandleSuspendKeyLongPress),
+		"HandleHibernateKey": v(lc.HandleHibernateKey), "HandleHibernateKeyLongPress": v(lc.HandleHibernateKeyLongPress),
+		"HandleLidSwitch": v(lc.HandleLidSwitch), "HandleLidSwitchExternalPower": v(lc.HandleLidSwitchExternalPower), // "": as HandleLidSwitch
+		"HandleLidSwitchDocked": v(lc.HandleLidSwitchDocked),
+		"HoldoffTimeoutUSec":    v(usec(lc.HoldoffTimeout)),
+		"IdleAction":            v(lc.IdleAction), "IdleActionUSec": v(usec(lc.IdleActionTime)),
+		"PreparingForShutdown": v(preparing(inhibitShutdown)), "PreparingForSleep": v(preparing(inhibitSleep)),
+		"PreparingForShutdownWithMetadata": v(prepMeta),
+		"ScheduledShutdown":                v(scheduled{s.power.scheduled.Type, s.power.scheduled.USec}),
+		"Docked":                           v(s.power.docked), "LidClosed": v(s.power.lidClosed), "OnExternalPower": v(true),
+		"RemoveIPC":            v(false),
+		"RuntimeDirectorySize": v(lc.RuntimeDirectorySize), "RuntimeDirectoryInodesMax": v(lc.RuntimeDirectoryInodesMax),
+		"InhibitorsMax": v(lc.InhibitorsMax), "NCurrentInhibitors": v(uint64(len(s.inhibitors))),
+		"SessionsMax": v(uint64(s.cfg.SessionsMax)), "NCurrentSessions": v(uint64(len(s.sessions))),
+		"UserTasksMax":        v(infinity),
+		"StopIdleSessionUSec": v(infinity),
+	}
+}
+
+func (s *state) idle() (bool, uint64, uint64) {
+	idle := true
+	var rt, mono uint64
+	for _, ss := range s.sessions {
+		if !ss.IdleHint {
+			idle = false
+			continue
+		}
+		if ss.IdleRealtime > rt {
+			rt, mono = ss.IdleRealtime, ss.IdleMonotonic
+		}
+	}
+	if !idle {
+		return false, 0, 0
+	}
+	return true, rt, mono
+}
+
+// Lookup resolves object paths for the dbus.Tree.
+func (m *Manager) Lookup(path godbus.ObjectPath) (*bus.Object, bool) {
+	p := string(path)
+	switch p {
+	case "/":
+		return &bus.Object{Children: []string{"org"}}, true
+	case "/org":
+		return &bus.Object{Children: []string{"freedesktop"}}, true
+	case "/org/freedesktop":
+		return &bus.Object{Children: []string{"login1"}}, true
+	case string(ManagerPath):
+		return &bus.Object{Interfaces: []*bus.Interface{m.ifc.manager}, Props: m.props, Children: []string{"seat", "session", "user"}}, true
+	case sessionDir, seatDir, userDir:
+		var kids []string
+		err := m.do(func(s *state) error {
+			switch p {
+			case sessionDir:
+				for id := range s.sessions {
+					kids = append(kids, bus.EscapeLabel(id))
+				}
+			case seatDir:
+				for id := range s.seats {
+					kids = append(kids, bus.EscapeLabel(id))
+				}
+			default:
+				for uid := range s.users {
+					kids = append(kids, "_"+utoa(uid))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, false
+		}
+		sortStrings(kids)
+		return &bus.Object{Children: kids}, true
+	}
+	dir, label := filepath.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	var ifc *bus.Interface
+	switch dir {
+	case sessionDir:
+		ifc = m.ifc.session
+	case seatDir:
+		ifc = m.ifc.seat
+	case userDir:
+		ifc = m.ifc.user
+	default:
+		return nil, false
+	}
+	if label != "self" && label != "auto" {
+		exists := false
+		_ = m.do(func(s *state) error {
+			switch dir {
+			case sessionDir:
+				id, ok := bus.UnescapeLabel(label)
+				exists = ok && s.sessions[id] != nil
+			case seatDir:
+				id, ok := bus.UnescapeLabel(label)
+				exists = ok && s.seats[id] != nil
+			default:
+				uid, ok := parseUserLabel(label)
+				exists = ok && s.users[uid] != nil
+			}
+			return nil
+		})
+		if !exists {
+			return nil, false
+		}
+	}
+	return &bus.Object{Interfaces: []*bus.Interface{ifc}, Props: m.props}, true
+}
+
+// props serves Properties.Get/GetAll for every login1 object.
+func (m *Manager) props(c *bus.Call, iface string) (map[string]godbus.Variant, error) {
+	var out map[string]godbus.Variant
+	switch iface {
+	case IfaceManager:
+		err := m.do(func(s *state) error { out = s.managerProps(); return nil })
+		return out, err
+	case IfaceSession:
+		err := m.withSessionObj(c, func(s *state, ss *session) error { out = s.sessionProps(ss); return nil })
+		return out, err
+	case IfaceSeat:
+		err := m.withSeatObj(c, func(s *state, st *seat) error { out = s.seatProps(st); return nil })
+		return out, err
+	case IfaceUser:
+		err := m.withUserObj(c, func(s *state, u *user) error { out = s.userProps(u); return nil })
+		return out, err
+	}
+	return nil, bus.Errorf(bus.ErrUnknownInterface, "Unknown interface '%s'.", iface)
+}
+
+func (m *Manager) pidArg(c *bus.Call) (uint32, error) {
+	var pid uint32
+	if err := c.Store(&pid); err != nil {
+		return 0, err
+	}
+	if pid == 0 {
+		cl, err := m.cfg.PeerCreds(c)
+		if err != nil {
+			return 0, bus.Errorf(bus.ErrFailed, "cannot identify caller: %v", err)
+		}
+		pid = cl.PID
+	}
+	return pid, nil
+}
+
+// arg is one named argument of a method or signal.
+func arg(name, typ string) bus.Arg { return bus.Arg{Name: name, Type: typ} }
+
+func na(*bus.Call) ([]any, error) { return []any{"na"}, nil }
+
+func notSupported(msg string) func(*bus.Call) ([]any, error) {
+	return func(*bus.Call) ([]any, error) { return nil, bus.Errorf(bus.ErrNotSupported, "%s", msg) }
+}

@@ -1,0 +1,486 @@
+package sessiond
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
+)
+
+// user is one user with sessions (or lingering).
+type user struct {
+	UID       uint32
+	GID       uint32
+	Name      string
+	Realtime  uint64
+	Monotonic uint64
+	Sessions  []string // in creation order
+	Linger    bool
+	Display   string // the user's display session
+	Stopping  bool
+}
+
+func userPath(uid uint32) godbus.ObjectPath {
+	return godbus.ObjectPath(userDir + "/_" + utoa(uid))
+}
+
+func parseUserLabel(l string) (uint32, bool) {
+	n, ok := strings.CutPrefix(l, "_")
+	if !ok || n == "" {
+		return 0, false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	u := parseU64(n)
+	if u > 0xfffffffe {
+		return 0, false
+	}
+	return uint32(u), true
+}
+
+func (c *Config) usersDir() string { return filepath.Join(c.RunDir, "systemd", "users") }
+
+func (c *Config) runtimePath(uid uint32) string {
+	return filepath.Join(c.RunDir, "user", utoa(uid))
+}
+
+func (s *state) userState(u *user) string {
+	if len(u.Sessions) == 0 {
+		if u.Linger {
+			return "lingering"
+		}
+		return "offline"
+	}
+	st := "closing"
+	for _, id := range u.Sessions {
+		ss := s.sessions[id]
+		switch s.sessionState(ss) {
+		case stateActive:
+			return "active"
+		case stateOnline:
+			st = "online"
+		}
+	}
+	return st
+}
+
+// updateDisplay elects the user's display session: a graphical user
+// session first, then a tty one, then any user-class session.
+func (s *state) updateDisplay(u *user) string {
+	best, rank := "", 0
+	for _, id := range u.Sessions {
+		ss := s.sessions[id]
+		if ss.Stopping || ss.Class != "user" {
+			continue
+		}
+		r := 1
+		switch {
+		case isGraphical(ss.Type):
+			r = 3
+		case ss.Type == "tty":
+			r = 2
+		}
+		if r > rank {
+			best, rank = id, r
+		}
+	}
+	if u.Display != best {
+		if ss := s.sessions[best]; ss != nil {
+			s.dirtySess[best] = true
+		}
+	}
+	u.Display = best
+	return best
+}
+
+func (s *state) saveUser(u *user) {
+	if err := writeEnvFile(filepath.Join(s.cfg.usersDir(), utoa(u.UID)), s.userRecord(u)); err != nil {
+		s.log().Error("save user", "uid", u.UID, "err", err)
+	}
+}
+
+// userRecord is the user file (decodeUser reads back what is not derived
+// from the sessions).
+func (s *state) userRecord(u *user) []kv {
+	var sessions, active, online []string
+	seatSet := map[string]bool{}
+	activeSeats, onlineSeats := map[string]bool{}, map[string]bool{}
+	for _, id := range u.Sessions {
+		ss := s.sessions[id]
+		sessions = append(sessions, id)
+		st := s.sessionState(ss)
+		if ss.Seat != "" {
+			seatSet[ss.Seat] = true
+		}
+		if st == stateActive {
+			active = append(active, id)
+			if ss.Seat != "" {
+				activeSeats[ss.Seat] = true
+			}
+		}
+		if st != stateClosing {
+			online = append(online, id)
+			if ss.Seat != "" {
+				onlineSeats[ss.Seat] = true
+			}
+		}
+	}
+	keys := func(m map[string]bool) string {
+		var l []string
+		for k := range m {
+			l = append(l, k)
+		}
+		sort.Strings(l)
+		return strings.Join(l, " ")
+	}
+	vals := []kv{
+		{"NAME", u.Name},
+		{"STATE", s.userState(u)},
+		{"STOPPING", map[bool]string{true: "yes", false: "no"}[u.Stopping]},
+		{"RUNTIME", s.cfg.runtimePath(u.UID)},
+	}
+	if u.Display != "" {
+		vals = append(vals, kv{"DISPLAY", u.Display})
+	}
+	vals = append(vals,
+		kv{"REALTIME", strconv.FormatUint(u.Realtime, 10)},
+		kv{"MONOTONIC", strconv.FormatUint(u.Monotonic, 10)},
+		kv{"SESSIONS", strings.Join(sessions, " ")},
+		kv{"SEATS", keys(seatSet)},
+		kv{"ACTIVE_SESSIONS", strings.Join(active, " ")},
+		kv{"ONLINE_SESSIONS", strings.Join(online, " ")},
+		kv{"ACTIVE_SEATS", keys(activeSeats)},
+		kv{"ONLINE_SEATS", keys(onlineSeats)},
+		kv{"GID", utoa(u.GID)},
+		kv{"SLICE", "user-" + utoa(u.UID) + ".slice"},
+	)
+	return vals
+}
+
+// decodeUser reads back what userRecord wrote that is not derived from
+// the sessions.
+func decodeUser(uid uint32, f map[string]string) *user {
+	return &user{UID: uid, GID: parseU32(f["GID"]), Name: f["NAME"], Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"])}
+}
+
+// getUser returns the user record, creating it (and its runtime
+// directory) for a first session or linger.
+func (s *state) getUser(uid uint32) (*user, bool, error) {
+	if u, ok := s.users[uid]; ok {
+		return u, false, nil
+	}
+	name, gid, err := s.cfg.Host.LookupUser(uid)
+	if err != nil {
+		return nil, false, bus.Errorf(bus.ErrNoSuchUser, "User ID %d unknown: %v", uid, err)
+	}
+	if err := s.cfg.Host.CreateRuntimeDir(s.cfg.runtimePath(uid), uid, gid); err != nil {
+		return nil, false, fmt.Errorf("user %d: %w", uid, err)
+	}
+	rt, mono := s.now()
+	u := &user{UID: uid, GID: gid, Name: name, Realtime: rt, Monotonic: mono}
+	u.Linger = s.lingerFileExists(name)
+	s.users[uid] = u
+	s.mutated = true
+	s.dirtyUser[uid] = true
+	s.emit(ManagerPath, IfaceManager+".UserNew", uid, userPath(uid))
+	return u, true, nil
+}
+
+func (s *state) lingerFileExists(name string) bool {
+	if s.cfg.LingerDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(s.cfg.LingerDir, name))
+	return err == nil
+}
+
+// maybeRemoveUser drops a user without sessions unless lingering.
+func (s *state) maybeRemoveUser(u *user) {
+	if len(u.Sessions) > 0 || u.Linger {
+		return
+	}
+	if err := s.cfg.Host.RemoveRuntimeDir(s.cfg.runtimePath(u.UID)); err != nil {
+		s.log().Warn("remove runtime dir", "uid", u.UID, "err", err)
+	}
+	_ = os.Remove(filepath.Join(s.cfg.usersDir(), utoa(u.UID)))
+	delete(s.users, u.UID)
+	delete(s.dirtyUser, u.UID)
+	s.mutated = true
+	s.emit(ManagerPath, IfaceManager+".UserRemoved", u.UID, userPath(u.UID))
+}
+
+func (s *state) setLinger(uid uint32, enable bool) error {
+	name, _, err := s.cfg.Host.LookupUser(uid)
+	if err != nil {
+		return bus.Errorf(bus.ErrNoSuchUser, "User ID %d unknown: %v", uid, err)
+	}
+	path := filepath.Join(s.cfg.LingerDir, name)
+	if enable {
+		if err := os.MkdirAll(s.cfg.LingerDir, 0o755); err != nil {
+			return fmt.Errorf("linger dir: %w", err)
+		}
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			return fmt.Errorf("linger: %w", err)
+		}
+		u, _, err := s.getUser(uid)
+		if err != nil {
+			return err
+		}
+		u.Linger = true
+		s.dirtyUser[uid] = true
+		s.mutated = true
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("linger: %w", err)
+	}
+	if u := s.users[uid]; u != nil {
+		u.Linger = false
+		s.dirtyUser[uid] = true
+		s.mutated = true
+		s.maybeRemoveUser(u)
+	}
+	return nil
+}
+
+func (m *Manager) withUserObj(c *bus.Call, f func(s *state, u *user) error) error {
+	l := string(c.Path[strings.LastIndexByte(string(c.Path), '/')+1:])
+	var uid uint32
+	if l == "self" || l == "auto" {
+		cl, err := m.caller(c)
+		if err != nil {
+			return err
+		}
+		uid = cl.UID
+	} else {
+		var ok bool
+		if uid, ok = parseUserLabel(l); !ok {
+			return bus.Errorf(bus.ErrNoSuchUser, "Invalid user path %s", c.Path)
+		}
+	}
+	return m.do(func(s *state) error {
+		u := s.users[uid]
+		if u == nil {
+			return bus.Errorf(bus.ErrNoSuchUser, "User ID %d is not logged in or lingering", uid)
+		}
+		return f(s, u)
+	})
+}
+
+// withUserArg runs f for the user uid after checking owner-or-root.
+func (m *Manager) withUserArg(c *bus.Call, uid uint32, what string, f func(s *state, u *user) error) error {
+	cl, err := m.caller(c)
+	if err != nil {
+		return err
+	}
+	return m.do(func(s *state) error {
+		u := s.users[uid]
+		if u == nil {
+			return bus.Errorf(bus.ErrNoSuchUser, "User ID %d is not logged in or lingering", uid)
+		}
+		if err := ownerOrRoot(&cl, uid, what); err != nil {
+			return err
+		}
+		return f(s, u)
+	})
+}
+
+// userInterface is org.freedesktop.login1.User.
+func (m *Manager) userInterface() *bus.Interface {
+	return &bus.Interface{
+		Name: IfaceUser,
+		Methods: []bus.Method{
+			{Name: "Terminate", Handler: m.hUserTerminate},
+			{Name: "Kill", In: []bus.Arg{arg("signal_number", "i")}, Handler: m.hUserKill},
+		},
+		Properties: []bus.Property{
+			{Name: "UID", Type: "u", Flags: konst}, {Name: "GID", Type: "u", Flags: konst},
+			{Name: "Name", Type: "s", Flags: konst},
+			{Name: "Timestamp", Type: "t"}, {Name: "TimestampMonotonic", Type: "t"},
+			{Name: "RuntimePath", Type: "s", Flags: konst}, {Name: "Service", Type: "s", Flags: konst},
+			{Name: "Slice", Type: "s", Flags: konst}, {Name: "Display", Type: "(so)", Flags: emits},
+			{Name: "State", Type: "s"}, {Name: "Sessions", Type: "a(so)"},
+			{Name: "IdleHint", Type: "b", Flags: emits}, {Name: "IdleSinceHint", Type: "t", Flags: emits},
+			{Name: "IdleSinceHintMonotonic", Type: "t", Flags: emits},
+			{Name: "Linger", Type: "b"},
+		},
+	}
+}
+
+func (s *state) userProps(u *user) map[string]godbus.Variant {
+	display := idPath{Path: "/"}
+	if u.Display != "" {
+		display = idPath{u.Display, sessionPath(u.Display)}
+	}
+	idle, rt, mono := true, uint64(0), uint64(0)
+	for _, id := range u.Sessions {
+		ss := s.sessions[id]
+		if !ss.IdleHint {
+			idle, rt, mono = false, 0, 0
+			break
+		}
+		rt, mono = max(rt, ss.IdleRealtime), max(mono, ss.IdleMonotonic)
+	}
+	return map[string]godbus.Variant{
+		"UID": v(u.UID), "GID": v(u.GID), "Name": v(u.Name),
+		"Timestamp": v(u.Realtime), "TimestampMonotonic": v(u.Monotonic),
+		"RuntimePath": v(s.cfg.runtimePath(u.UID)), "Service": v(""),
+		"Slice": v("user-" + utoa(u.UID) + ".slice"), "Display": v(display),
+		"State": v(s.userState(u)), "Sessions": v(s.sessionList(u.Sessions)),
+		"IdleHint": v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
+		"Linger": v(u.Linger),
+	}
+}
+
+type userEntry struct {
+	UID  uint32
+	Name string
+	Path godbus.ObjectPath
+}
+
+func (m *Manager) hGetUser(c *bus.Call) ([]any, error) {
+	var uid uint32
+	if err := c.Store(&uid); err != nil {
+		return nil, err
+	}
+	err := m.do(func(s *state) error {
+		if s.users[uid] == nil {
+			return bus.Errorf(bus.ErrNoSuchUser, "User ID %d is not logged in or lingering", uid)
+		}
+		return nil
+	})
+	return []any{userPath(uid)}, err
+}
+
+func (m *Manager) hGetUserByPID(c *bus.Call) ([]any, error) {
+	pid, err := m.pidArg(c)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := m.cfg.Host.SessionOfPID(int(pid))
+	var p godbus.ObjectPath
+	err = m.do(func(s *state) error {
+		if ss := s.sessions[id]; ss != nil {
+			p = userPath(ss.UID)
+			return nil
+		}
+		return bus.Errorf(bus.ErrNoUserForPID, "PID %d does not belong to any logged in user or lingering user", pid)
+	})
+	return []any{p}, err
+}
+
+func (m *Manager) hListUsers(c *bus.Call) ([]any, error) {
+	var out []userEntry
+	err := m.do(func(s *state) error {
+		out = make([]userEntry, 0, len(s.users))
+		for _, u := range s.users {
+			out = append(out, userEntry{u.UID, u.Name, userPath(u.UID)})
+		}
+		return nil
+	})
+	sortBy(out, func(e userEntry) string { return fmt.Sprintf("%010d", e.UID) })
+	return []any{out}, err
+}
+
+func (s *state) terminateUser(u *user) {
+	for _, id := range append([]string(nil), u.Sessions...) {
+		if ss := s.sessions[id]; ss != nil {
+			s.stopSession(ss, true)
+		}
+	}
+}
+
+func (s *state) killUser(u *user, sig int32) error {
+	for _, id := range u.Sessions {
+		if err := s.killSession(s.sessions[id], "all", sig); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) hKillUser(c *bus.Call) ([]any, error) {
+	var uid uint32
+	var sig int32
+	if err := c.Store(&uid, &sig); err != nil {
+		return nil, err
+	}
+	if err := checkSignal(sig); err != nil {
+		return nil, err
+	}
+	return nil, m.withUserArg(c, uid, "kill user", func(s *state, u *user) error { return s.killUser(u, sig) })
+}
+
+func (m *Manager) hTerminateUser(c *bus.Call) ([]any, error) {
+	var uid uint32
+	if err := c.Store(&uid); err != nil {
+		return nil, err
+	}
+	return nil, m.withUserArg(c, uid, "terminate user", func(s *state, u *user) error { s.terminateUser(u); return nil })
+}
+
+func (m *Manager) hUserTerminate(c *bus.Call) ([]any, error) {
+	cl, err := m.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	return nil, m.withUserObj(c, func(s *state, u *user) error {
+		if err := ownerOrRoot(&cl, u.UID, "terminate user"); err != nil {
+			return err
+		}
+		s.terminateUser(u)
+		return nil
+	})
+}
+
+func (m *Manager) hUserKill(c *bus.Call) ([]any, error) {
+	var sig int32
+	if err := c.Store(&sig); err != nil {
+		return nil, err
+	}
+	if err := checkSignal(sig); err != nil {
+		return nil, err
+	}
+	cl, err := m.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	return nil, m.withUserObj(c, func(s *state, u *user) error {
+		if err := ownerOrRoot(&cl, u.UID, "kill user"); err != nil {
+			return err
+		}
+		return s.killUser(u, sig)
+	})
+}
+
+func (m *Manager) hSetUserLinger(c *bus.Call) ([]any, error) {
+	var uid uint32
+	var enable, interactive bool
+	if err := c.Store(&uid, &enable, &interactive); err != nil {
+		return nil, err
+	}
+	cl, err := m.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	if uid == 0xffffffff {
+		uid = cl.UID
+	}
+	if err := ownerOrRoot(&cl, uid, "set user linger"); err != nil {
+		return nil, err
+	}
+	if m.cfg.LingerDir == "" {
+		return nil, bus.Errorf(bus.ErrNotSupported, "Lingering is not configured")
+	}
+	return nil, m.do(func(s *state) error { return s.setLinger(uid, enable) })
+}
