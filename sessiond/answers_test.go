@@ -8,6 +8,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // TestLogindAnswers: properties and errors compared call by call with
@@ -29,7 +30,7 @@ func TestLogindAnswers(t *testing.T) {
 			t.Errorf("activate a session on seat0: %v", err)
 		}
 	})
-	size := physicalMemory() / 10
+	size := sys.PhysicalMemory() / 10
 	for _, c := range []struct {
 		name string
 		got  any
@@ -128,7 +129,7 @@ func TestSwitchToRange(t *testing.T) {
 }
 
 func TestRuntimeDirectoryConfig(t *testing.T) {
-	ram := physicalMemory()
+	ram := sys.PhysicalMemory()
 	for _, c := range []struct {
 		text        string
 		size, nodes uint64

@@ -11,6 +11,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // CreateRequest is CreateSession's arguments, in pam_systemd's order.
@@ -108,7 +109,7 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 		}
 	}
 	tty := r.TTY
-	if v := ttyVT(tty); v > 0 {
+	if v := sys.VTNumber(tty); v > 0 {
 		if st == nil {
 			st = s.seats["seat0"]
 		} else if st.ID != "seat0" {
@@ -212,7 +213,7 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 	} else {
 		ss.Scope = "session-" + id + ".scope"
 	}
-	rd, wr, err := createFIFO(ss.FIFO)
+	rd, wr, err := sys.CreateFIFO(ss.FIFO)
 	if err != nil {
 		if ss.Scope != "" {
 			s.cfg.Host.RemoveScope(r.UID, id)
@@ -267,7 +268,7 @@ func (m *Manager) hCreateSessionWithPIDFD(c *bus.Call) ([]any, error) {
 		&r.TTY, &r.Display, &r.Remote, &r.RemoteUser, &r.RemoteHost, &flags, &r.Properties); err != nil {
 		return nil, err
 	}
-	pid, err := pidOfPidfd(int(fd))
+	pid, err := sys.PidOfPidfd(int(fd))
 	_ = syscall.Close(int(fd))
 	if err != nil {
 		return nil, bus.Errorf(bus.ErrInvalidArgs, "Invalid leader pidfd: %v", err)
@@ -277,24 +278,6 @@ func (m *Manager) hCreateSessionWithPIDFD(c *bus.Call) ([]any, error) {
 	}
 	r.PID = pid
 	return m.createSession(c, &r)
-}
-
-// pidOfPidfd reads the pid a pidfd refers to from its fdinfo.
-func pidOfPidfd(fd int) (uint32, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "Pid:"); ok {
-			n := parseU64(strings.TrimSpace(v))
-			if n == 0 || n > 0x7fffffff {
-				return 0, fmt.Errorf("process gone")
-			}
-			return uint32(n), nil
-		}
-	}
-	return 0, fmt.Errorf("not a pidfd")
 }
 
 func (m *Manager) createSession(c *bus.Call, rq *CreateRequest) ([]any, error) {

@@ -10,6 +10,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // DefaultSystemBus is used when neither the option nor
@@ -95,7 +96,7 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 		}
 	}
 	if cfg.Buttons != nil {
-		stop, err := cfg.Buttons.Watch(func(ev InputEvent) { m.post(func(s *state) { s.handleInput(ev) }) })
+		stop, err := cfg.Buttons.Watch(func(ev sys.InputEvent) { m.post(func(s *state) { s.handleInput(ev) }) })
 		if err != nil {
 			cfg.Log.Warn("cannot watch power keys and switches", "err", err)
 		} else {

@@ -1,11 +1,9 @@
 package sessiond
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -13,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 func (m *Manager) devArgs(c *bus.Call) (devKey, error) {
@@ -62,186 +61,6 @@ func (m *Manager) hPauseDeviceComplete(c *bus.Call) ([]any, error) {
 	})
 }
 
-// DeviceKind is the kind of device TakeDevice hands out; logind hands out
-// DRM cards, evdev nodes and hidraw nodes, nothing else, because those are
-// the ones whose access it can take back (drop DRM master, EVIOCREVOKE,
-// HIDIOCREVOKE) when the session goes to the background.
-type DeviceKind int
-
-// The device kinds.
-const (
-	DeviceDRM DeviceKind = iota + 1
-	DeviceEvdev
-	DeviceHidraw
-)
-
-func (k DeviceKind) String() string {
-	switch k {
-	case DeviceDRM:
-		return "drm"
-	case DeviceEvdev:
-		return "evdev"
-	case DeviceHidraw:
-		return "hidraw"
-	}
-	return "unknown"
-}
-
-// DeviceInfo is a character device as sysfs and udev describe it.
-type DeviceInfo struct {
-	Major, Minor uint32
-	Kind         DeviceKind
-	Node         string // the device node, e.g. /dev/dri/card0
-	Seat         string // udev's ID_SEAT; seat0 when unset
-}
-
-// The largest device numbers Linux has (12-bit major, 20-bit minor), as
-// logind's DEVICE_MAJOR_VALID/DEVICE_MINOR_VALID.
-const (
-	maxMajor = 1<<12 - 1
-	maxMinor = 1<<20 - 1
-)
-
-// ioctls that give and take back device access. They act on the open
-// file description, which the controller's descriptor shares with ours.
-const (
-	drmIoctlSetMaster  = 0x641e     // DRM_IOCTL_SET_MASTER
-	drmIoctlDropMaster = 0x641f     // DRM_IOCTL_DROP_MASTER
-	evIoctlRevoke      = 0x40044591 // EVIOCREVOKE
-	hidIoctlRevoke     = 0x4004480d // HIDIOCREVOKE
-)
-
-// devRoots are where SysHost looks: normally /sys, /dev and udev's
-// database /run/udev/data. Tests use a tree of their own.
-type devRoots struct{ sys, dev, udev string }
-
-func systemDevRoots() devRoots { return devRoots{sys: "/sys", dev: "/dev", udev: "/run/udev/data"} }
-
-// LookupDevice implements Host from sysfs.
-func (h *SysHost) LookupDevice(major, minor uint32) (DeviceInfo, error) {
-	return systemDevRoots().lookup(major, minor)
-}
-
-// OpenDevice implements Host.
-func (h *SysHost) OpenDevice(d DeviceInfo) (*os.File, error) { return openDeviceNode(d) }
-
-// SetDeviceAccess implements Host with the DRM, evdev and hidraw ioctls.
-func (h *SysHost) SetDeviceAccess(d DeviceInfo, f *os.File, on bool) error {
-	var req uint
-	switch {
-	case d.Kind == DeviceDRM && on:
-		req = drmIoctlSetMaster
-	case d.Kind == DeviceDRM:
-		req = drmIoctlDropMaster
-	case on:
-		return nil // evdev and hidraw are reopened instead
-	case d.Kind == DeviceEvdev:
-		req = evIoctlRevoke
-	case d.Kind == DeviceHidraw:
-		req = hidIoctlRevoke
-	default:
-		return fmt.Errorf("device %d:%d: unknown kind", d.Major, d.Minor)
-	}
-	if err := unix.IoctlSetInt(int(f.Fd()), req, 0); err != nil {
-		return fmt.Errorf("%s: %s access: %w", d.Node, map[bool]string{true: "give", false: "revoke"}[on], err)
-	}
-	return nil
-}
-
-// lookup resolves major:minor through sysfs (dev/char/M:m): its subsystem
-// link and name give the kind, its uevent the node name, udev's database
-// the seat. Nothing but what sysfs names is ever opened.
-func (r devRoots) lookup(major, minor uint32) (DeviceInfo, error) {
-	d := DeviceInfo{Major: major, Minor: minor, Seat: "seat0"}
-	if major > maxMajor || minor > maxMinor {
-		return d, fmt.Errorf("device %d:%d: %w", major, minor, syscall.EINVAL)
-	}
-	id := fmt.Sprintf("%d:%d", major, minor)
-	dir := filepath.Join(r.sys, "dev", "char", id)
-	link, err := os.Readlink(dir)
-	if err != nil {
-		return d, fmt.Errorf("character device %s: %w", id, syscall.ENODEV)
-	}
-	sub, err := os.Readlink(filepath.Join(dir, "subsystem"))
-	if err != nil {
-		return d, fmt.Errorf("character device %s has no subsystem: %w", id, syscall.ENODEV)
-	}
-	name, subsystem := filepath.Base(link), filepath.Base(sub)
-	switch {
-	case subsystem == "drm" && strings.HasPrefix(name, "card"):
-		d.Kind = DeviceDRM
-	case subsystem == "input" && strings.HasPrefix(name, "event"):
-		d.Kind = DeviceEvdev
-	case subsystem == "hidraw" && strings.HasPrefix(name, "hidraw"):
-		d.Kind = DeviceHidraw
-	default:
-		return d, fmt.Errorf("character device %s is %s %s, not a DRM card, evdev or hidraw node: %w", id, subsystem, name, syscall.ENODEV)
-	}
-	uevent, err := os.ReadFile(filepath.Join(dir, "uevent"))
-	if err != nil {
-		return d, fmt.Errorf("character device %s: %w", id, err)
-	}
-	for _, l := range strings.Split(string(uevent), "\n") {
-		if v, ok := strings.CutPrefix(l, "DEVNAME="); ok {
-			// A name below /dev, never a way out of it.
-			if !filepath.IsLocal(v) {
-				return d, fmt.Errorf("character device %s: bad DEVNAME %q: %w", id, v, syscall.EINVAL)
-			}
-			d.Node = filepath.Join(r.dev, v)
-		}
-	}
-	if d.Node == "" {
-		return d, fmt.Errorf("character device %s has no node name: %w", id, syscall.ENODEV)
-	}
-	if seat := udevProperty(filepath.Join(r.udev, "c"+id), "ID_SEAT"); seat != "" {
-		d.Seat = seat
-	}
-	return d, nil
-}
-
-// udevProperty reads one E: line of a udev database file ("" if none).
-func udevProperty(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "E:"+key+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// openDeviceNode opens d's node read-write without following a symlink
-// and checks, before and after, that it is the character device d.
-func openDeviceNode(d DeviceInfo) (*os.File, error) {
-	check := func(st *unix.Stat_t) error {
-		if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != d.Major || unix.Minor(st.Rdev) != d.Minor {
-			return fmt.Errorf("%s is not character device %d:%d: %w", d.Node, d.Major, d.Minor, syscall.ENODEV)
-		}
-		return nil
-	}
-	var st unix.Stat_t
-	if err := unix.Lstat(d.Node, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", d.Node, err)
-	}
-	if err := check(&st); err != nil {
-		return nil, err
-	}
-	fd, err := unix.Open(d.Node, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", d.Node, err)
-	}
-	if err := unix.Fstat(fd, &st); err != nil || check(&st) != nil {
-		_ = unix.Close(fd)
-		return nil, fmt.Errorf("%s changed while opening it: %w", d.Node, syscall.ENODEV)
-	}
-	return os.NewFile(uintptr(fd), d.Node), nil
-}
-
 // errnoError answers a failed device operation as sd-bus answers a
 // negative errno: the few standard names, else System.Error.E….
 func errnoError(err error) error {
@@ -268,7 +87,7 @@ type devKey struct{ major, minor uint32 }
 // checkDevKey is logind's check of TakeDevice's, ReleaseDevice's and
 // PauseDeviceComplete's arguments, made before anything else.
 func checkDevKey(k devKey) error {
-	if k.major > maxMajor || k.minor > maxMinor {
+	if k.major > sys.MaxMajor || k.minor > sys.MaxMinor {
 		return bus.Errorf(bus.ErrInvalidArgs, "Device major/minor is not valid.")
 	}
 	return nil
@@ -278,7 +97,7 @@ func checkDevKey(k devKey) error {
 // its own descriptor: the controller's copy shares its open file
 // description, so revoking ours revokes theirs.
 type device struct {
-	info   DeviceInfo
+	info   sys.DeviceInfo
 	f      *os.File
 	active bool
 }
@@ -388,7 +207,7 @@ func (s *state) takeDevice(ss *session, sender string, k devKey) (*os.File, bool
 		// revoked: take both back at once.
 		_ = s.cfg.Host.SetDeviceAccess(info, f, false)
 	}
-	dup, err := dupFile(f)
+	dup, err := sys.Dup(f)
 	if err != nil {
 		_ = f.Close()
 		return nil, false, err
@@ -438,7 +257,7 @@ func (s *state) pauseDevices(ss *session) {
 		s.setAccess(ss, d, false)
 		d.active = false
 		kind := "force"
-		if d.info.Kind == DeviceDRM {
+		if d.info.Kind == sys.DeviceDRM {
 			kind = "pause"
 		}
 		s.emitTo(ss.Controller, sessionPath(ss.ID), IfaceSession+".PauseDevice", nil, k.major, k.minor, kind)
@@ -453,7 +272,7 @@ func (s *state) resumeDevices(ss *session) {
 		if d.active {
 			continue
 		}
-		if d.info.Kind == DeviceDRM {
+		if d.info.Kind == sys.DeviceDRM {
 			if !s.setAccess(ss, d, true) {
 				continue
 			}
@@ -467,21 +286,13 @@ func (s *state) resumeDevices(ss *session) {
 			d.f = f
 		}
 		d.active = true
-		dup, err := dupFile(d.f)
+		dup, err := sys.Dup(d.f)
 		if err != nil {
 			continue
 		}
 		s.emitTo(ss.Controller, sessionPath(ss.ID), IfaceSession+".ResumeDevice", func() { _ = dup.Close() },
 			k.major, k.minor, godbus.UnixFD(dup.Fd()))
 	}
-}
-
-func dupFile(f *os.File) (*os.File, error) {
-	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
-	if err != nil {
-		return nil, fmt.Errorf("dup: %w", err)
-	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 // unicaster is an Emitter that can address a signal to one peer.

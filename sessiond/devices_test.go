@@ -14,14 +14,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // The plain fake host has no devices at all.
-func (h *fakeHost) LookupDevice(major, minor uint32) (DeviceInfo, error) {
-	return DeviceInfo{}, fmt.Errorf("character device %d:%d: %w", major, minor, syscall.ENODEV)
+func (h *fakeHost) LookupDevice(major, minor uint32) (sys.DeviceInfo, error) {
+	return sys.DeviceInfo{}, fmt.Errorf("character device %d:%d: %w", major, minor, syscall.ENODEV)
 }
-func (h *fakeHost) OpenDevice(d DeviceInfo) (*os.File, error) { return nil, syscall.ENODEV }
-func (h *fakeHost) SetDeviceAccess(DeviceInfo, *os.File, bool) error {
+
+func (h *fakeHost) OpenDevice(d sys.DeviceInfo) (*os.File, error) { return nil, syscall.ENODEV }
+
+func (h *fakeHost) SetDeviceAccess(sys.DeviceInfo, *os.File, bool) error {
 	return nil
 }
 
@@ -30,19 +33,19 @@ func (h *fakeHost) SetDeviceAccess(DeviceInfo, *os.File, bool) error {
 type devHost struct {
 	*fakeHost
 	dir    string
-	devs   map[devKey]DeviceInfo
+	devs   map[devKey]sys.DeviceInfo
 	mu     sync.Mutex
 	access []string
 	opens  int
 }
 
 func newDevHost(t *testing.T) *devHost {
-	h := &devHost{fakeHost: newFakeHost(), dir: t.TempDir(), devs: map[devKey]DeviceInfo{}}
-	for _, d := range []DeviceInfo{
-		{Major: 226, Minor: 0, Kind: DeviceDRM, Node: "card0", Seat: "seat0"},
-		{Major: 13, Minor: 64, Kind: DeviceEvdev, Node: "event0", Seat: "seat0"},
-		{Major: 243, Minor: 0, Kind: DeviceHidraw, Node: "hidraw0", Seat: "seat0"},
-		{Major: 13, Minor: 65, Kind: DeviceEvdev, Node: "event1", Seat: "seat1"},
+	h := &devHost{fakeHost: newFakeHost(), dir: t.TempDir(), devs: map[devKey]sys.DeviceInfo{}}
+	for _, d := range []sys.DeviceInfo{
+		{Major: 226, Minor: 0, Kind: sys.DeviceDRM, Node: "card0", Seat: "seat0"},
+		{Major: 13, Minor: 64, Kind: sys.DeviceEvdev, Node: "event0", Seat: "seat0"},
+		{Major: 243, Minor: 0, Kind: sys.DeviceHidraw, Node: "hidraw0", Seat: "seat0"},
+		{Major: 13, Minor: 65, Kind: sys.DeviceEvdev, Node: "event1", Seat: "seat1"},
 	} {
 		d.Node = filepath.Join(h.dir, d.Node)
 		if err := os.WriteFile(d.Node, nil, 0o600); err != nil {
@@ -53,21 +56,21 @@ func newDevHost(t *testing.T) *devHost {
 	return h
 }
 
-func (h *devHost) LookupDevice(major, minor uint32) (DeviceInfo, error) {
+func (h *devHost) LookupDevice(major, minor uint32) (sys.DeviceInfo, error) {
 	if d, ok := h.devs[devKey{major, minor}]; ok {
 		return d, nil
 	}
 	return h.fakeHost.LookupDevice(major, minor)
 }
 
-func (h *devHost) OpenDevice(d DeviceInfo) (*os.File, error) {
+func (h *devHost) OpenDevice(d sys.DeviceInfo) (*os.File, error) {
 	h.mu.Lock()
 	h.opens++
 	h.mu.Unlock()
 	return os.OpenFile(d.Node, os.O_RDWR, 0)
 }
 
-func (h *devHost) SetDeviceAccess(d DeviceInfo, f *os.File, on bool) error {
+func (h *devHost) SetDeviceAccess(d sys.DeviceInfo, f *os.File, on bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.access = append(h.access, fmt.Sprintf("%s:%v", filepath.Base(d.Node), map[bool]string{true: "on", false: "off"}[on]))
@@ -317,117 +320,6 @@ func TestDevicesRevokedOnRelease(t *testing.T) {
 func TestSendToNeverBroadcasts(t *testing.T) {
 	if err := sendTo(&fakeEmitter{}, ":1.1", sessionPath("c1"), IfaceSession+".ResumeDevice", uint32(1), uint32(2), godbus.UnixFD(0)); err == nil {
 		t.Error("an emitter without unicast accepted a device signal")
-	}
-}
-
-// mkSysDev builds sysfs's dev/char/ID -> devices/…/NAME with a subsystem
-// link and uevent, as the kernel lays it out.
-func mkSysDev(t *testing.T, root, id, subsystem, name, devname string) {
-	t.Helper()
-	dev := filepath.Join(root, "sys", "devices", "virtual", subsystem, name)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.MkdirAll(dev, 0o755))
-	must(os.MkdirAll(filepath.Join(root, "sys", "class", subsystem), 0o755))
-	must(os.MkdirAll(filepath.Join(root, "sys", "dev", "char"), 0o755))
-	must(os.Symlink("../../../../class/"+subsystem, filepath.Join(dev, "subsystem")))
-	must(os.WriteFile(filepath.Join(dev, "uevent"), []byte("MAJOR=x\nDEVNAME="+devname+"\n"), 0o644))
-	must(os.Symlink("../../devices/virtual/"+subsystem+"/"+name, filepath.Join(root, "sys", "dev", "char", id)))
-}
-
-func TestLookupDevice(t *testing.T) {
-	root := t.TempDir()
-	mkSysDev(t, root, "226:0", "drm", "card0", "dri/card0")
-	mkSysDev(t, root, "226:128", "drm", "renderD128", "dri/renderD128")
-	mkSysDev(t, root, "13:64", "input", "event0", "input/event0")
-	mkSysDev(t, root, "13:63", "input", "mice", "input/mice")
-	mkSysDev(t, root, "243:0", "hidraw", "hidraw0", "hidraw0")
-	mkSysDev(t, root, "1:3", "mem", "null", "null")
-	mkSysDev(t, root, "4:1", "tty", "tty1", "tty1")
-	mkSysDev(t, root, "10:232", "misc", "kvm", "kvm")
-	mkSysDev(t, root, "13:70", "input", "event6", "../etc/shadow")
-	if err := os.MkdirAll(filepath.Join(root, "udev"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "udev", "c13:64"), []byte("G:seat\nE:ID_SEAT=seat1\nE:ID_INPUT=1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := devRoots{sys: filepath.Join(root, "sys"), dev: "/dev", udev: filepath.Join(root, "udev")}
-	for _, c := range []struct {
-		k    devKey
-		want string // "kind node seat" or the errno
-	}{
-		{devKey{226, 0}, "drm /dev/dri/card0 seat0"},
-		{devKey{13, 64}, "evdev /dev/input/event0 seat1"},
-		{devKey{243, 0}, "hidraw /dev/hidraw0 seat0"},
-		{devKey{226, 128}, "ENODEV"}, // render nodes are not handed out
-		{devKey{13, 63}, "ENODEV"},   // nor legacy mice
-		{devKey{1, 3}, "ENODEV"},
-		{devKey{4, 1}, "ENODEV"},
-		{devKey{10, 232}, "ENODEV"},
-		{devKey{99, 99}, "ENODEV"},
-		{devKey{13, 70}, "EINVAL"},
-		{devKey{1 << 12, 0}, "EINVAL"},
-	} {
-		d, err := r.lookup(c.k.major, c.k.minor)
-		got := fmt.Sprintf("%s %s %s", d.Kind, d.Node, d.Seat)
-		var errno syscall.Errno
-		if err != nil {
-			got = fmt.Sprint(err)
-			if errors.As(err, &errno) {
-				got = unix.ErrnoName(errno)
-			}
-		}
-		if got != c.want {
-			t.Errorf("lookup %d:%d = %q, want %q (%v)", c.k.major, c.k.minor, got, c.want, err)
-		}
-	}
-}
-
-// TestOpenDeviceNode: only the very character device is opened; a
-// symlink or a node of another device number is refused.
-func TestOpenDeviceNode(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("mknod needs root")
-	}
-	dir := t.TempDir()
-	null := filepath.Join(dir, "null")
-	if err := unix.Mknod(null, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))); err != nil {
-		t.Skipf("mknod: %v", err)
-	}
-	link := filepath.Join(dir, "link")
-	if err := os.Symlink(null, link); err != nil {
-		t.Fatal(err)
-	}
-	plain := filepath.Join(dir, "plain")
-	if err := os.WriteFile(plain, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		d  DeviceInfo
-		ok bool
-	}{
-		{DeviceInfo{Major: 1, Minor: 3, Node: null}, true},
-		{DeviceInfo{Major: 1, Minor: 5, Node: null}, false},
-		{DeviceInfo{Major: 1, Minor: 3, Node: link}, false},
-		{DeviceInfo{Major: 1, Minor: 3, Node: plain}, false},
-		{DeviceInfo{Major: 1, Minor: 3, Node: filepath.Join(dir, "missing")}, false},
-	} {
-		f, err := openDeviceNode(c.d)
-		if (err == nil) != c.ok {
-			t.Errorf("open %s as %d:%d: %v, want ok=%v", c.d.Node, c.d.Major, c.d.Minor, err, c.ok)
-		}
-		if f != nil {
-			flags, _ := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0)
-			if flags&unix.FD_CLOEXEC == 0 {
-				t.Error("device descriptor without close-on-exec")
-			}
-			f.Close()
-		}
 	}
 }
 

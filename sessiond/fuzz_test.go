@@ -29,10 +29,10 @@ func bareManager(t *testing.T, run string, vts VTs) *Manager {
 	t.Cleanup(func() {
 		cancel()
 		for _, ss := range m.st.sessions {
-			ss.fifo.close()
+			ss.fifo.Close()
 		}
 		for _, in := range m.st.inhibitors {
-			in.fifo.close()
+			in.fifo.Close()
 		}
 	})
 	if err := m.Start(); err != nil {
@@ -244,7 +244,7 @@ func FuzzInhibit(f *testing.F) {
 			t.Fatalf("restored %d inhibitors", len(m2.st.inhibitors))
 		}
 		got := *m2.st.inhibitors[0]
-		got.fifo, want.fifo = fifoHandle{}, fifoHandle{}
+		got.fifo, want.fifo = nil, nil
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("restored lock differs:\n got %.300v\nwant %.300v", got, want)
 		}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/sessiond/sys"
 )
 
 // Host is what sessiond does to the machine besides writing its own state
@@ -43,14 +45,14 @@ type Host interface {
 	// LookupDevice finds character device major:minor in sysfs: a DRM
 	// card, an evdev or a hidraw node (anything else is ENODEV), its node
 	// and its seat.
-	LookupDevice(major, minor uint32) (DeviceInfo, error)
+	LookupDevice(major, minor uint32) (sys.DeviceInfo, error)
 	// OpenDevice opens d's node read-write for a session controller,
 	// following no symlink, and checks it is d.
-	OpenDevice(d DeviceInfo) (*os.File, error)
+	OpenDevice(d sys.DeviceInfo) (*os.File, error)
 	// SetDeviceAccess gives (DRM master) or takes back (DRM master
 	// dropped, evdev/hidraw revoked) the access of every descriptor that
 	// shares f's open file description.
-	SetDeviceAccess(d DeviceInfo, f *os.File, on bool) error
+	SetDeviceAccess(d sys.DeviceInfo, f *os.File, on bool) error
 }
 
 // VTs drives the virtual terminals of seat0. nil means seat0 has none.
@@ -62,6 +64,13 @@ type VTs interface {
 	// Watch calls changed(n) on a goroutine of its own whenever the
 	// foreground VT changes, until stop is called.
 	Watch(changed func(n uint32)) (stop func(), err error)
+}
+
+// Buttons delivers the machine's power keys and lid/dock switches.
+type Buttons interface {
+	// Watch calls ev (on goroutines of its own) for every event until
+	// stop is called.
+	Watch(ev func(sys.InputEvent)) (stop func(), err error)
 }
 
 // Clock is injected so tests control time stamps and timers.
@@ -92,3 +101,30 @@ func (SystemClock) Monotonic() time.Duration {
 
 // AfterFunc is time.AfterFunc.
 func (SystemClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
+
+// CreateRuntimeDir implements Host: a tmpfs of the configured size.
+func (h *SysHost) CreateRuntimeDir(path string, uid, gid uint32) error {
+	return sys.CreateRuntimeDir(path, uid, gid, h.RuntimeSize, h.RuntimeInodes)
+}
+
+// RemoveRuntimeDir implements Host.
+func (h *SysHost) RemoveRuntimeDir(path string) error { return sys.RemoveRuntimeDir(path) }
+
+// LookupUser implements Host with the system user database.
+func (h *SysHost) LookupUser(uid uint32) (string, uint32, error) { return sys.LookupUser(uid) }
+
+// LookupName implements Host.
+func (h *SysHost) LookupName(name string) (uint32, error) { return sys.LookupName(name) }
+
+// LookupDevice implements Host from sysfs and udev's database.
+func (h *SysHost) LookupDevice(major, minor uint32) (sys.DeviceInfo, error) {
+	return sys.LookupDevice(major, minor)
+}
+
+// OpenDevice implements Host.
+func (h *SysHost) OpenDevice(d sys.DeviceInfo) (*os.File, error) { return sys.OpenDevice(d) }
+
+// SetDeviceAccess implements Host.
+func (h *SysHost) SetDeviceAccess(d sys.DeviceInfo, f *os.File, on bool) error {
+	return sys.SetDeviceAccess(d, f, on)
+}

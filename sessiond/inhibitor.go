@@ -11,6 +11,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // inhibitWhat is a set of operations an inhibitor lock covers.
@@ -85,7 +86,7 @@ type inhibitor struct {
 	UID, PID            uint32
 	Realtime, Monotonic uint64
 	FIFO                string
-	fifo                fifoHandle
+	fifo                *sys.FIFO
 }
 
 func (c *Config) inhibitDir() string { return filepath.Join(c.RunDir, "systemd", "inhibit") }
@@ -158,13 +159,13 @@ func (s *state) addInhibitor(w inhibitWhat, who, why, mode string, uid, pid uint
 	in := &inhibitor{ID: id, What: w, Who: who, Why: why, Mode: mode, UID: uid, PID: pid,
 		FIFO: filepath.Join(s.cfg.inhibitDir(), id+".ref")}
 	in.Realtime, in.Monotonic = s.now()
-	h, wr, err := createFIFO(in.FIFO)
+	h, wr, err := sys.CreateFIFO(in.FIFO)
 	if err != nil {
 		return nil, err
 	}
 	in.fifo = h
 	if err := s.saveInhibitor(in); err != nil {
-		h.close()
+		h.Close()
 		wr.Close()
 		_ = os.Remove(in.FIFO)
 		return nil, err
@@ -201,7 +202,7 @@ func (s *state) findInhibitor(id string) *inhibitor {
 
 func (s *state) watchInhibitor(in *inhibitor) {
 	h := in.fifo
-	go h.watch(func() { s.m.post(func(s *state) { s.removeInhibitor(in) }) })
+	go h.Watch(func() { s.m.post(func(s *state) { s.removeInhibitor(in) }) })
 }
 
 // removeInhibitor ends a lock (its FIFO reported EOF); a delayed action
@@ -210,7 +211,7 @@ func (s *state) removeInhibitor(in *inhibitor) {
 	if s.findInhibitor(in.ID) != in {
 		return
 	}
-	in.fifo.close()
+	in.fifo.Close()
 	_ = os.Remove(in.FIFO)
 	_ = os.Remove(filepath.Join(s.cfg.inhibitDir(), in.ID))
 	out := s.inhibitors[:0]
@@ -289,7 +290,7 @@ func (s *state) restoreInhibitors() {
 			s.log().Error("inhibitor state file unreadable: lock not restored, its id stays reserved", "id", id, "file", path, "err", err)
 			continue
 		}
-		h, err := openFIFORead(in.FIFO)
+		h, err := sys.OpenFIFO(in.FIFO)
 		if errors.Is(err, os.ErrNotExist) {
 			s.log().Info("inhibitor ended while sessiond was down", "id", id, "who", in.Who)
 			_ = os.Remove(path)

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"gopkg.in/ini.v1"
+
+	"ginit/sessiond/sys"
 )
 
 // LoginConfig is the [Login] section of a logind.conf-style file: the
@@ -50,7 +51,7 @@ type LoginConfig struct {
 // DefaultLoginConfig returns logind's built-in defaults.
 func DefaultLoginConfig() LoginConfig {
 	// logind: 10% of RAM, and one inode per 4 KiB of that.
-	size := physicalMemory() / 10
+	size := sys.PhysicalMemory() / 10
 	return LoginConfig{
 		RuntimeDirectorySize:      size,
 		RuntimeDirectoryInodesMax: (size + 4095) / 4096,
@@ -161,7 +162,7 @@ func (c *LoginConfig) apply(sec *ini.Section) error {
 			}
 			*bools[name] = b
 		case name == "RuntimeDirectorySize":
-			n, err := parseRuntimeSize(val, physicalMemory())
+			n, err := parseRuntimeSize(val, sys.PhysicalMemory())
 			if err != nil {
 				return fmt.Errorf("%s=%s: %w", name, val, err)
 			}
@@ -261,16 +262,7 @@ func usec(d time.Duration) uint64 {
 
 // ParseRuntimeSize reads a RuntimeDirectorySize= value (bytes, K/M/G/…,
 // or a percentage of this machine's RAM).
-func ParseRuntimeSize(s string) (uint64, error) { return parseRuntimeSize(s, physicalMemory()) }
-
-// physicalMemory is the machine's RAM in bytes (0 if unknown).
-func physicalMemory() uint64 {
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err != nil {
-		return 0
-	}
-	return uint64(si.Totalram) * uint64(si.Unit)
-}
+func ParseRuntimeSize(s string) (uint64, error) { return parseRuntimeSize(s, sys.PhysicalMemory()) }
 
 // parseRuntimeSize reads RuntimeDirectorySize=: bytes with an IEC suffix
 // (K, M, G, …; powers of 1024) or a percentage of ram.

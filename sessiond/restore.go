@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"ginit/sessiond/sys"
 )
 
 // Start prepares the state directories and seat0, restores sessions and
@@ -134,7 +136,7 @@ func (s *state) restoreSessions() {
 			}
 		}
 		if ss.FIFO != "" {
-			h, err := openFIFORead(ss.FIFO)
+			h, err := sys.OpenFIFO(ss.FIFO)
 			switch {
 			case err == nil:
 				ss.fifo, ss.FIFOOpen = h, true

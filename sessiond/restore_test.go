@@ -61,7 +61,7 @@ func longText(n int) string {
 func persisted(ss *session) session {
 	c := *ss
 	c.FIFOOpen, c.Controller, c.devices = false, "", nil
-	c.fifo, c.killTime, c.stopWatch = fifoHandle{}, nil, nil
+	c.fifo, c.killTime, c.stopWatch = nil, nil, nil
 	return c
 }
 

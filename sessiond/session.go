@@ -12,6 +12,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // Session states (State property and STATE= in the session file):
@@ -60,7 +61,7 @@ type session struct {
 	Controller string // unique bus name of the session controller
 	devices    map[devKey]*device
 
-	fifo      fifoHandle
+	fifo      *sys.FIFO
 	killTime  stopper // pending SIGKILL after a terminate
 	stopWatch func()  // ends the cgroup watch
 }
@@ -265,7 +266,7 @@ func (s *state) checkGone(ss *session) {
 }
 
 func (s *state) finalize(ss *session) {
-	ss.fifo.close()
+	ss.fifo.Close()
 	if ss.killTime != nil {
 		ss.killTime.Stop()
 	}
@@ -306,9 +307,9 @@ func (s *state) finalize(ss *session) {
 // watchSession starts the FIFO and cgroup watchers of ss.
 func (s *state) watchSession(ss *session) {
 	ptr := ss
-	if ss.fifo.f != nil {
+	if ss.fifo != nil {
 		h := ss.fifo
-		go h.watch(func() {
+		go h.Watch(func() {
 			s.m.post(func(s *state) {
 				if s.sessions[ptr.ID] != ptr {
 					return
@@ -849,15 +850,11 @@ func (s *state) setBrightness(subsystem, name string, value uint32) error {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return bus.Errorf(bus.ErrInvalidArgs, "Invalid device name %q", name)
 	}
-	dir := filepath.Join(s.cfg.sysClass(), subsystem, name)
-	maxv, err := os.ReadFile(filepath.Join(dir, "max_brightness"))
-	if err != nil {
+	err := sys.SetBrightness(filepath.Join(s.cfg.sysClass(), subsystem, name), value)
+	switch {
+	case errors.Is(err, sys.ErrNoBacklight):
 		return bus.Errorf(bus.ErrInvalidArgs, "Device %s:%s not found", subsystem, name)
-	}
-	if m, err := strconv.ParseUint(strings.TrimSpace(string(maxv)), 10, 32); err == nil && uint64(value) > m {
-		value = uint32(m)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "brightness"), []byte(utoa(value)), 0o644); err != nil {
+	case err != nil:
 		return bus.Errorf(bus.ErrFailed, "Failed to write brightness of %s:%s: %v", subsystem, name, err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package sessiond
 
 import (
 	"sort"
-	"strings"
 )
 
 func sortStrings(l []string) { sort.Strings(l) }
@@ -33,23 +32,4 @@ func remove(l []string, id string) []string {
 		}
 	}
 	return out
-}
-
-// ttyVT returns N for "ttyN" (a virtual console), else 0.
-func ttyVT(tty string) uint32 {
-	rest, ok := strings.CutPrefix(tty, "tty")
-	if !ok || rest == "" || len(rest) > 2 {
-		return 0
-	}
-	var n uint32
-	for _, c := range rest {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + uint32(c-'0')
-	}
-	if n < 1 || n > 63 {
-		return 0
-	}
-	return n
 }

@@ -17,6 +17,7 @@ import (
 
 	"ginit/init/control"
 	"ginit/sessiond"
+	"ginit/sessiond/sys"
 )
 
 func main() {
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	cfg := sessiond.Config{
 		Login: login,
-		Power: &sessiond.SysPower{ControlSocket: *ginitSock, RebootFallback: *rebootFallback,
+		Power: &sys.Power{ControlSocket: *ginitSock, RebootFallback: *rebootFallback,
 			PowerDir: *powerDir, Wtmp: *wtmp, Log: log},
 		RunDir:      *runDir,
 		LingerDir:   *linger,
@@ -100,21 +101,21 @@ func run(ctx context.Context, args []string) error {
 			RuntimeSize: login.RuntimeDirectorySize, RuntimeInodes: login.RuntimeDirectoryInodesMax},
 		Clock:        sessiond.SystemClock{},
 		Log:          log,
-		CanGraphical: sessiond.HaveGraphics,
+		CanGraphical: sys.HaveGraphics,
 	}
 	switch *vts {
 	case "on":
-		cfg.VTs = sessiond.SysVTs{ActiveFile: "/sys/class/tty/tty0/active", Console: "/dev/tty0"}
+		cfg.VTs = sys.VTs{ActiveFile: "/sys/class/tty/tty0/active", Console: "/dev/tty0"}
 	case "auto":
-		if sessiond.HaveVTs() {
-			cfg.VTs = sessiond.SysVTs{ActiveFile: "/sys/class/tty/tty0/active", Console: "/dev/tty0"}
+		if sys.HaveVTs() {
+			cfg.VTs = sys.VTs{ActiveFile: "/sys/class/tty/tty0/active", Console: "/dev/tty0"}
 		}
 	case "off":
 	default:
 		return fmt.Errorf("-vts: want auto, on or off, not %q", *vts)
 	}
 	if *inputDir != "" {
-		cfg.Buttons = &sessiond.SysButtons{Dir: *inputDir, Log: log}
+		cfg.Buttons = &sys.Buttons{Dir: *inputDir, Log: log}
 	}
 	cfg.Ready = func() { notifyReady(*readyFD, log) }
 	log.Info("cgroup placement", "unified", roots.Unified, "legacy", roots.Legacy)

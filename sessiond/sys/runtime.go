@@ -1,4 +1,4 @@
-package sessiond
+package sys
 
 import (
 	"errors"
@@ -12,9 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CreateRuntimeDir implements Host: a tmpfs of mode 0700 owned by the
-// user; when mounting is not permitted, a plain directory.
-func (h *SysHost) CreateRuntimeDir(path string, uid, gid uint32) error {
+// CreateRuntimeDir makes path a user's runtime directory: a tmpfs of
+// mode 0700 owned by uid:gid, of size bytes and inodes inodes (0: the
+// kernel's defaults); when mounting is not permitted, a plain directory.
+func CreateRuntimeDir(path string, uid, gid uint32, size, inodes uint64) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("runtime dir parent: %w", err)
 	}
@@ -25,11 +26,11 @@ func (h *SysHost) CreateRuntimeDir(path string, uid, gid uint32) error {
 	mounted := unix.Statfs(path, &st) == nil && st.Type == unix.TMPFS_MAGIC && isMountPoint(path)
 	if !mounted {
 		opts := fmt.Sprintf("mode=0700,uid=%d,gid=%d", uid, gid)
-		if h.RuntimeSize > 0 {
-			opts += fmt.Sprintf(",size=%d", h.RuntimeSize)
+		if size > 0 {
+			opts += fmt.Sprintf(",size=%d", size)
 		}
-		if h.RuntimeInodes > 0 {
-			opts += fmt.Sprintf(",nr_inodes=%d", h.RuntimeInodes)
+		if inodes > 0 {
+			opts += fmt.Sprintf(",nr_inodes=%d", inodes)
 		}
 		if err := unix.Mount("tmpfs", path, "tmpfs", unix.MS_NODEV|unix.MS_NOSUID, opts); err != nil {
 			// Not allowed to mount (unprivileged test, container): a
@@ -54,8 +55,8 @@ func isMountPoint(path string) bool {
 	return a.Dev != b.Dev
 }
 
-// RemoveRuntimeDir implements Host.
-func (h *SysHost) RemoveRuntimeDir(path string) error {
+// RemoveRuntimeDir unmounts and removes a runtime directory.
+func RemoveRuntimeDir(path string) error {
 	if isMountPoint(path) {
 		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
 			return fmt.Errorf("unmount %s: %w", path, err)
@@ -67,8 +68,9 @@ func (h *SysHost) RemoveRuntimeDir(path string) error {
 	return nil
 }
 
-// LookupUser implements Host with the system user database.
-func (h *SysHost) LookupUser(uid uint32) (string, uint32, error) {
+// LookupUser returns the name and primary group of uid from the system
+// user database.
+func LookupUser(uid uint32) (string, uint32, error) {
 	u, err := osuser.LookupId(strconv.FormatUint(uint64(uid), 10))
 	if err != nil {
 		return "", 0, err
@@ -80,8 +82,8 @@ func (h *SysHost) LookupUser(uid uint32) (string, uint32, error) {
 	return u.Username, uint32(gid), nil
 }
 
-// LookupName implements Host.
-func (h *SysHost) LookupName(name string) (uint32, error) {
+// LookupName returns the uid of a user name.
+func LookupName(name string) (uint32, error) {
 	u, err := osuser.Lookup(name)
 	if err != nil {
 		return 0, err

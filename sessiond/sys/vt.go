@@ -1,4 +1,4 @@
-package sessiond
+package sys
 
 import (
 	"fmt"
@@ -10,9 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SysVTs is the kernel's virtual terminals: the active VT is read from
+// VTs is the kernel's virtual terminals: the active VT is read from
 // sysfs, switching uses VT_ACTIVATE on /dev/tty0.
-type SysVTs struct {
+type VTs struct {
 	// ActiveFile is normally /sys/class/tty/tty0/active.
 	ActiveFile string
 	// Console is normally /dev/tty0.
@@ -26,21 +26,21 @@ func HaveVTs() bool {
 	return err1 == nil && err2 == nil
 }
 
-// Active implements VTs.
-func (v SysVTs) Active() (uint32, error) {
+// Active returns the foreground VT number.
+func (v VTs) Active() (uint32, error) {
 	data, err := os.ReadFile(v.ActiveFile)
 	if err != nil {
 		return 0, err
 	}
-	n := ttyVT(strings.TrimSpace(string(data)))
+	n := VTNumber(strings.TrimSpace(string(data)))
 	if n == 0 {
 		return 0, fmt.Errorf("%s: unexpected %q", v.ActiveFile, data)
 	}
 	return n, nil
 }
 
-// Activate implements VTs.
-func (v SysVTs) Activate(n uint32) error {
+// Activate switches to VT n.
+func (v VTs) Activate(n uint32) error {
 	fd, err := unix.Open(v.Console, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", v.Console, err)
@@ -53,9 +53,11 @@ func (v SysVTs) Activate(n uint32) error {
 	return nil
 }
 
-// Watch implements VTs by polling the sysfs attribute for POLLPRI (sysfs
-// notifies attribute changes that way), with a timeout as a safety net.
-func (v SysVTs) Watch(changed func(n uint32)) (func(), error) {
+// Watch calls changed(n) on a goroutine of its own whenever the
+// foreground VT changes, until stop is called. It polls the sysfs
+// attribute for POLLPRI (sysfs notifies attribute changes that way), with
+// a timeout as a safety net.
+func (v VTs) Watch(changed func(n uint32)) (func(), error) {
 	f, err := os.Open(v.ActiveFile)
 	if err != nil {
 		return nil, err
@@ -91,4 +93,23 @@ func HaveGraphics() bool {
 		}
 	}
 	return false
+}
+
+// VTNumber returns N for "ttyN" (a virtual console), else 0.
+func VTNumber(tty string) uint32 {
+	rest, ok := strings.CutPrefix(tty, "tty")
+	if !ok || rest == "" || len(rest) > 2 {
+		return 0
+	}
+	var n uint32
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + uint32(c-'0')
+	}
+	if n < 1 || n > 63 {
+		return 0
+	}
+	return n
 }

@@ -1,4 +1,4 @@
-package sessiond
+package sys
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 	"ginit/internal/utmp"
 )
 
-// SysPower is the real PowerBackend: shutdowns go to ginit over its
+// Power carries out sessiond's power actions: shutdowns go to ginit over its
 // control socket, sleep goes to the kernel through /sys/power.
-type SysPower struct {
+type Power struct {
 	// ControlSocket is ginit's control socket.
 	ControlSocket string
 	// RebootFallback allows calling reboot(2) directly when no ginit
@@ -40,7 +40,7 @@ type SysPower struct {
 
 // Shutdown writes the wtmp shutdown record and asks ginit for kind; when
 // nobody answers and RebootFallback is set it calls reboot(2) itself.
-func (p *SysPower) Shutdown(ctx context.Context, kind string) error {
+func (p *Power) Shutdown(ctx context.Context, kind string) error {
 	cmd, ok := map[string]int{"poweroff": unix.LINUX_REBOOT_CMD_POWER_OFF, "reboot": unix.LINUX_REBOOT_CMD_RESTART,
 		"halt": unix.LINUX_REBOOT_CMD_HALT}[kind]
 	if !ok {
@@ -72,7 +72,7 @@ func (p *SysPower) Shutdown(ctx context.Context, kind string) error {
 
 // askInit sends ginit's shutdown request. answered reports whether ginit
 // replied at all (a refusal is not a reason to go around it).
-func (p *SysPower) askInit(ctx context.Context, kind string) (answered bool, err error) {
+func (p *Power) askInit(ctx context.Context, kind string) (answered bool, err error) {
 	timeout := p.AskTimeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -95,7 +95,7 @@ func (p *SysPower) askInit(ctx context.Context, kind string) (answered bool, err
 }
 
 // sleepStates lists what the kernel offers in PowerDir/state.
-func (p *SysPower) sleepStates() []string {
+func (p *Power) sleepStates() []string {
 	data, err := os.ReadFile(filepath.Join(p.PowerDir, "state"))
 	if err != nil {
 		return nil
@@ -103,7 +103,7 @@ func (p *SysPower) sleepStates() []string {
 	return strings.Fields(string(data))
 }
 
-func (p *SysPower) diskModes() []string {
+func (p *Power) diskModes() []string {
 	data, err := os.ReadFile(filepath.Join(p.PowerDir, "disk"))
 	if err != nil {
 		return nil
@@ -116,7 +116,7 @@ func (p *SysPower) diskModes() []string {
 }
 
 // suspendState picks logind's default SuspendState=mem standby freeze.
-func (p *SysPower) suspendState() string {
+func (p *Power) suspendState() string {
 	st := p.sleepStates()
 	for _, s := range []string{"mem", "standby", "freeze"} {
 		if slices.Contains(st, s) {
@@ -131,7 +131,7 @@ func (p *SysPower) suspendState() string {
 // Suspend-then-hibernate needs an RTC wake alarm, which sessiond does not
 // drive: never offered. (logind also checks swap space for hibernation;
 // sessiond does not.)
-func (p *SysPower) CanSleep(kind string) bool {
+func (p *Power) CanSleep(kind string) bool {
 	switch kind {
 	case "suspend":
 		return p.suspendState() != ""
@@ -144,7 +144,7 @@ func (p *SysPower) CanSleep(kind string) bool {
 }
 
 // Sleep writes the state; the write returns after resume.
-func (p *SysPower) Sleep(ctx context.Context, kind string) error {
+func (p *Power) Sleep(ctx context.Context, kind string) error {
 	switch kind {
 	case "suspend":
 		st := p.suspendState()
