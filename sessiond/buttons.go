@@ -61,8 +61,6 @@ func (s *state) handleInput(ev sys.InputEvent) {
 			s.emit(sessionPath(ss.ID), IfaceSession+".Lock")
 		}
 		return
-	case "kexec":
-		action = "reboot"
 	case "sleep":
 		action = "suspend"
 	}

@@ -12,14 +12,15 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/internal/power"
 )
 
 // PowerBackend carries power actions out; the daemon uses SysPower, tests
 // a fake. Its methods run on a goroutine of their own, never the loop.
 type PowerBackend interface {
-	// Shutdown hands "poweroff", "reboot" or "halt" to the init system
+	// Shutdown hands power.Poweroff, Reboot or Halt to the init system
 	// and returns once it accepted (the machine then goes down).
-	Shutdown(ctx context.Context, kind string) error
+	Shutdown(ctx context.Context, kind power.Kind) error
 	// Sleep enters "suspend", "hibernate" or "hybrid-sleep" and returns
 	// after the machine resumed.
 	Sleep(ctx context.Context, kind string) error
@@ -40,25 +41,43 @@ const (
 
 // powerAction describes one action.
 type powerAction struct {
-	name   string // "poweroff": backend kind, ScheduleShutdown type, logs
-	method string // the bus method, "PowerOff"
+	name   string     // "poweroff", "suspend": ScheduleShutdown type, the sleep verb, logs
+	kind   power.Kind // what a shutdown asks of the init system; None for sleeps
+	method string     // the bus method, "PowerOff"
 	what   inhibitWhat
 	polkit string // org.freedesktop.login1.<polkit>[-multiple-sessions|-ignore-inhibit]
 }
 
 func (a *powerAction) sleep() bool { return a.what == inhibitSleep }
 
-var powerActions = []*powerAction{
-	{"poweroff", "PowerOff", inhibitShutdown, "power-off"},
-	{"reboot", "Reboot", inhibitShutdown, "reboot"},
-	{"halt", "Halt", inhibitShutdown, "halt"},
-	{"suspend", "Suspend", inhibitSleep, "suspend"},
-	{"hibernate", "Hibernate", inhibitSleep, "hibernate"},
-	{"hybrid-sleep", "HybridSleep", inhibitSleep, "hibernate"},
-	{"suspend-then-hibernate", "SuspendThenHibernate", inhibitSleep, "hibernate"},
+func shutdownAction(k power.Kind, method, polkit string) *powerAction {
+	return &powerAction{name: k.String(), kind: k, method: method, what: inhibitShutdown, polkit: polkit}
 }
 
+func sleepAction(name, method, polkit string) *powerAction {
+	return &powerAction{name: name, method: method, what: inhibitSleep, polkit: polkit}
+}
+
+var powerActions = []*powerAction{
+	shutdownAction(power.Poweroff, "PowerOff", "power-off"),
+	shutdownAction(power.Reboot, "Reboot", "reboot"),
+	shutdownAction(power.Halt, "Halt", "halt"),
+	sleepAction("suspend", "Suspend", "suspend"),
+	sleepAction("hibernate", "Hibernate", "hibernate"),
+	sleepAction("hybrid-sleep", "HybridSleep", "hibernate"),
+	sleepAction("suspend-then-hibernate", "SuspendThenHibernate", "hibernate"),
+}
+
+// actionByName finds a shutdown by its internal/power name or a sleep by
+// its verb. kexec is a plain reboot: sessiond has no kexec path (logind
+// too reboots when no kernel is loaded).
 func actionByName(name string) *powerAction {
+	if k, err := power.Parse(name); err == nil {
+		if k == power.Kexec {
+			k = power.Reboot
+		}
+		name = k.String()
+	}
 	for _, a := range powerActions {
 		if a.name == name {
 			return a
@@ -165,7 +184,7 @@ func (s *state) execute(p *pendingAction) {
 			case a.sleep():
 				err = be.Sleep(ctx, a.name)
 			default:
-				err = be.Shutdown(ctx, a.name)
+				err = be.Shutdown(ctx, a.kind)
 			}
 			s.m.post(func(s *state) { s.actionDone(p, err) })
 		}()
@@ -355,10 +374,10 @@ func (m *Manager) verifyShutdown(c *bus.Call, cl *caller, a *powerAction, flags 
 }
 
 func (m *Manager) doAction(c *bus.Call, a *powerAction, flags uint64) error {
-	if flags&(flagSoftReboot|flagSoftRebootIfNextroot) != 0 && a.name != "reboot" {
+	if flags&(flagSoftReboot|flagSoftRebootIfNextroot) != 0 && a.kind != power.Reboot {
 		return bus.Errorf(bus.ErrInvalidArgs, "Soft reboot option is only applicable with reboot operations")
 	}
-	if flags&flagRebootViaKexec != 0 && a.name != "reboot" {
+	if flags&flagRebootViaKexec != 0 && a.kind != power.Reboot {
 		return bus.Errorf(bus.ErrInvalidArgs, "Reboot via kexec option is only applicable with reboot operations")
 	}
 	if flags&flagSoftReboot != 0 {
@@ -549,11 +568,7 @@ func (s *state) schedule(typ string, at uint64, a *powerAction) {
 // scheduleAction maps ScheduleShutdown's types (poweroff, reboot, halt,
 // kexec and their dry- forms) to actions; kexec is a plain reboot here.
 func scheduleAction(typ string) *powerAction {
-	name := strings.TrimPrefix(typ, "dry-")
-	if name == "kexec" {
-		name = "reboot"
-	}
-	if a := actionByName(name); a != nil && !a.sleep() {
+	if a := actionByName(strings.TrimPrefix(typ, "dry-")); a != nil && !a.sleep() {
 		return a
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/internal/power"
 )
 
 // fakePower records the actions handed to it.
@@ -27,8 +28,8 @@ func newFakePower() *fakePower {
 	return &fakePower{calls: make(chan string, 16), sleep: map[string]bool{"suspend": true, "hibernate": true}}
 }
 
-func (p *fakePower) Shutdown(ctx context.Context, kind string) error {
-	p.calls <- kind
+func (p *fakePower) Shutdown(ctx context.Context, kind power.Kind) error {
+	p.calls <- kind.String()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.fail

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ginit/init/control"
+	"ginit/internal/power"
 	"ginit/internal/utmp"
 )
 
@@ -40,11 +41,10 @@ type Power struct {
 
 // Shutdown writes the wtmp shutdown record and asks ginit for kind; when
 // nobody answers and RebootFallback is set it calls reboot(2) itself.
-func (p *Power) Shutdown(ctx context.Context, kind string) error {
-	cmd, ok := map[string]int{"poweroff": unix.LINUX_REBOOT_CMD_POWER_OFF, "reboot": unix.LINUX_REBOOT_CMD_RESTART,
-		"halt": unix.LINUX_REBOOT_CMD_HALT}[kind]
+func (p *Power) Shutdown(ctx context.Context, kind power.Kind) error {
+	cmd, ok := kind.RebootCmd()
 	if !ok {
-		return fmt.Errorf("unknown shutdown kind %q", kind)
+		return fmt.Errorf("%v ends no machine", kind)
 	}
 	if p.Wtmp != "" {
 		if err := utmp.AppendWtmp(p.Wtmp, utmp.ShutdownRecord(time.Now(), utmp.KernelRelease())); err != nil {
@@ -72,7 +72,7 @@ func (p *Power) Shutdown(ctx context.Context, kind string) error {
 
 // askInit sends ginit's shutdown request. answered reports whether ginit
 // replied at all (a refusal is not a reason to go around it).
-func (p *Power) askInit(ctx context.Context, kind string) (answered bool, err error) {
+func (p *Power) askInit(ctx context.Context, kind power.Kind) (answered bool, err error) {
 	timeout := p.AskTimeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -84,7 +84,7 @@ func (p *Power) askInit(ctx context.Context, kind string) (answered bool, err er
 		return false, fmt.Errorf("ginit control socket %s: %w", p.ControlSocket, err)
 	}
 	defer c.Close()
-	resp, err := c.Do(ctx, control.Request{Op: control.OpShutdown, Shutdown: kind})
+	resp, err := c.Do(ctx, control.Request{Op: control.OpShutdown, Shutdown: kind.String()})
 	if err != nil {
 		return false, fmt.Errorf("ginit control socket %s: %s request: %w", p.ControlSocket, kind, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"ginit/init/control"
+	"ginit/internal/power"
 	"ginit/internal/utmp"
 )
 
@@ -99,7 +100,7 @@ func TestSysPowerShutdown(t *testing.T) {
 	var rebooted []int
 	p := &Power{ControlSocket: sock, Wtmp: wtmp, RebootFallback: true, Reboot: func(cmd int) error { rebooted = append(rebooted, cmd); return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := p.Shutdown(context.Background(), "poweroff"); err != nil {
+	if err := p.Shutdown(context.Background(), power.Poweroff); err != nil {
 		t.Fatal(err)
 	}
 	if r := be.requests(); len(r) != 1 || r[0].Op != control.OpShutdown || r[0].Shutdown != "poweroff" {
@@ -114,16 +115,16 @@ func TestSysPowerShutdown(t *testing.T) {
 	}
 	// ginit answers no: no going around it.
 	be.setCode(control.Refused)
-	if err := p.Shutdown(context.Background(), "reboot"); err == nil || len(rebooted) != 0 {
+	if err := p.Shutdown(context.Background(), power.Reboot); err == nil || len(rebooted) != 0 {
 		t.Errorf("refused reboot: err=%v, reboot(2) calls %v", err, rebooted)
 	}
 	// Nobody answers: reboot(2) only when allowed.
 	p.ControlSocket = filepath.Join(dir, "absent")
-	if err := p.Shutdown(context.Background(), "halt"); err != nil || len(rebooted) != 1 {
+	if err := p.Shutdown(context.Background(), power.Halt); err != nil || len(rebooted) != 1 {
 		t.Errorf("fallback: err=%v, reboot(2) calls %v", err, rebooted)
 	}
 	p.RebootFallback = false
-	if err := p.Shutdown(context.Background(), "halt"); err == nil || !strings.Contains(err.Error(), "absent") || len(rebooted) != 1 {
+	if err := p.Shutdown(context.Background(), power.Halt); err == nil || !strings.Contains(err.Error(), "absent") || len(rebooted) != 1 {
 		t.Errorf("no fallback: err=%v, reboot(2) calls %v", err, rebooted)
 	}
 }
