@@ -24,20 +24,68 @@ func (m *Manager) caller(c *bus.Call) (caller, error) {
 	return caller{Creds: cr, session: id}, nil
 }
 
-// ownerOrRoot: root may do everything, a user what concerns their own
-// sessions. (polkit is not consulted.)
-func ownerOrRoot(cl *caller, uid uint32, what string) error {
-	if cl.UID == 0 || cl.UID == uid {
-		return nil
-	}
-	return bus.Errorf(bus.ErrAccessDenied, "Access denied: %s", what)
+// A rule is who may make one call besides root: the user the call
+// concerns (owner), and whoever polkit — or, with no polkit on the bus,
+// logind's default policy — allows the action. Every call, power,
+// inhibit, session, seat or user, is decided by the same steps (local,
+// then check), so one caller gets one answer for one question.
+type rule struct {
+	what   string // the call, named in a denial
+	owner  uint32 // the user the call concerns; noOwner: nobody's
+	action string // the polkit action; "": nobody but root and the owner
 }
 
-func rootOnly(cl caller, what string) error {
-	if cl.UID == 0 {
-		return nil
+// noOwner is a rule's owner when a call concerns no user (uid -1 is
+// nobody's, as in logind).
+const noOwner = ^uint32(0)
+
+// actionRule is the rule of a call polkit decides.
+func actionRule(action string) rule { return rule{owner: noOwner, action: action} }
+
+// local decides what needs neither polkit nor the state: root and the
+// owner may; a rule without an action allows nobody else. final is false
+// when polkit (or the default policy) must be asked.
+func (r rule) local(cl *caller) (res authResult, final bool) {
+	switch {
+	case cl.UID == 0, r.owner != noOwner && cl.UID == r.owner:
+		return authYes, true
+	case r.action == "":
+		return authNo, true
 	}
-	return bus.Errorf(bus.ErrAccessDenied, "Access denied: %s requires root", what)
+	return authNo, false
+}
+
+// denied is logind's error for a caller the rule does not let through.
+func (r rule) denied(res authResult, interactive bool) error {
+	switch {
+	case r.action == "" && r.owner == noOwner:
+		return bus.Errorf(bus.ErrAccessDenied, "Access denied: %s requires root", r.what)
+	case r.action == "":
+		return bus.Errorf(bus.ErrAccessDenied, "Access denied: %s", r.what)
+	case res == authChallenge && !interactive:
+		return bus.Errorf(errInteractiveAuthRequd, "Interactive authentication required.")
+	}
+	return bus.Errorf(bus.ErrAccessDenied, "Access denied")
+}
+
+// permit decides a rule without a polkit action; such calls are checked
+// where their owner is known, on the owner loop or off it.
+func (r rule) permit(cl *caller) error {
+	if res, _ := r.local(cl); res != authYes {
+		return r.denied(res, false)
+	}
+	return nil
+}
+
+// ownerOrRoot: root may do everything, a user what concerns their own
+// sessions.
+func ownerOrRoot(cl *caller, uid uint32, what string) error {
+	return rule{what: what, owner: uid}.permit(cl)
+}
+
+// rootOnly: only root may (CreateSession, ReleaseSession, …).
+func rootOnly(cl *caller, what string) error {
+	return rule{what: what, owner: noOwner}.permit(cl)
 }
 
 // errInteractiveAuthRequd is the answer to a call polkit would challenge
@@ -115,21 +163,22 @@ func (s *state) subjectOf(cl *caller) subjectKind {
 	return subjectInactive
 }
 
-// check answers whether the caller may do action: root always; polkit
-// when it is on the bus; else the built-in defaults. interactive lets
-// polkit ask the user (through an agent).
-func (m *Manager) check(c *bus.Call, cl *caller, action string, interactive bool) (authResult, error) {
-	if cl.UID == 0 {
-		return authYes, nil
+// check answers whether the caller may make a call of rule r: root and
+// the owner always; then polkit when it is on the bus; else the built-in
+// defaults. interactive lets polkit ask the user (through an agent). It
+// runs off the owner loop (polkit may take minutes).
+func (m *Manager) check(c *bus.Call, cl *caller, r rule, interactive bool) (authResult, error) {
+	if res, final := r.local(cl); final {
+		return res, nil
 	}
 	if c.Conn != nil && polkitRunning(c.Conn) {
-		return m.checkPolkit(c, action, interactive)
+		return m.checkPolkit(c, r.action, interactive)
 	}
 	var kind subjectKind
 	if err := m.do(func(s *state) error { kind = s.subjectOf(cl); return nil }); err != nil {
 		return authNo, err
 	}
-	row, ok := builtinPolicy[action]
+	row, ok := builtinPolicy[r.action]
 	if !ok {
 		return authNo, nil
 	}
@@ -137,19 +186,15 @@ func (m *Manager) check(c *bus.Call, cl *caller, action string, interactive bool
 }
 
 // authorize turns check's answer into logind's errors.
-func (m *Manager) authorize(c *bus.Call, cl *caller, action string, interactive bool) error {
-	r, err := m.check(c, cl, action, interactive)
-	if err != nil {
+func (m *Manager) authorize(c *bus.Call, cl *caller, r rule, interactive bool) error {
+	res, err := m.check(c, cl, r, interactive)
+	if err != nil || res == authYes {
 		return err
 	}
-	switch {
-	case r == authYes:
-		return nil
-	case r == authChallenge && !interactive:
-		return bus.Errorf(errInteractiveAuthRequd, "Interactive authentication required.")
+	if r.action != "" && (res == authNo || interactive) {
+		m.cfg.Log.Info("access denied", "action", r.action, "uid", cl.UID, "pid", cl.PID)
 	}
-	m.cfg.Log.Info("access denied", "action", action, "uid", cl.UID, "pid", cl.PID)
-	return bus.Errorf(bus.ErrAccessDenied, "Access denied")
+	return r.denied(res, interactive)
 }
 
 func polkitRunning(conn *godbus.Conn) bool {

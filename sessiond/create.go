@@ -286,7 +286,7 @@ func (m *Manager) createSession(c *bus.Call, rq *CreateRequest) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rootOnly(cl, "CreateSession"); err != nil {
+	if err := rootOnly(&cl, "CreateSession"); err != nil {
 		return nil, err
 	}
 	if r.PID == 0 {

@@ -167,11 +167,8 @@ func (s *state) nameGone(name string) {
 // and their order are logind's: controller, taken, seat, kind, seat of
 // the device.
 func (s *state) takeDevice(ss *session, sender string, k devKey) (*os.File, bool, error) {
-	if err := checkDevKey(k); err != nil {
+	if err := checkController(ss, sender, k); err != nil {
 		return nil, false, err
-	}
-	if ss.Controller == "" || ss.Controller != sender {
-		return nil, false, bus.Errorf(bus.ErrNotInControl, "You are not in control of this session")
 	}
 	if _, taken := ss.devices[k]; taken {
 		return nil, false, bus.Errorf(bus.ErrDeviceIsTaken, "Device already taken")
@@ -219,31 +216,42 @@ func (s *state) takeDevice(ss *session, sender string, k devKey) (*os.File, bool
 	return dup, !d.active, nil
 }
 
-func (s *state) releaseDevice(ss *session, sender string, k devKey) error {
+// checkController is the first checks of every device call, in logind's
+// order: a valid device number, asked by the session's controller.
+func checkController(ss *session, sender string, k devKey) error {
 	if err := checkDevKey(k); err != nil {
 		return err
 	}
 	if ss.Controller == "" || ss.Controller != sender {
 		return bus.Errorf(bus.ErrNotInControl, "You are not in control of this session")
 	}
+	return nil
+}
+
+// checkTaken is ReleaseDevice's and PauseDeviceComplete's checks: the
+// controller's, then that it holds the device.
+func checkTaken(ss *session, sender string, k devKey) error {
+	if err := checkController(ss, sender, k); err != nil {
+		return err
+	}
 	if _, ok := ss.devices[k]; !ok {
 		return bus.Errorf(bus.ErrDeviceNotTaken, "Device not taken")
+	}
+	return nil
+}
+
+func (s *state) releaseDevice(ss *session, sender string, k devKey) error {
+	if err := checkTaken(ss, sender, k); err != nil {
+		return err
 	}
 	s.dropDevice(ss, k, true)
 	return nil
 }
 
+// pauseComplete acknowledges a PauseDevice: access was taken back when it
+// was sent, so there is nothing left to do but check the call.
 func (s *state) pauseComplete(ss *session, sender string, k devKey) error {
-	if err := checkDevKey(k); err != nil {
-		return err
-	}
-	if ss.Controller == "" || ss.Controller != sender {
-		return bus.Errorf(bus.ErrNotInControl, "You are not in control of this session")
-	}
-	if _, ok := ss.devices[k]; !ok {
-		return bus.Errorf(bus.ErrDeviceNotTaken, "Device not taken")
-	}
-	return nil
+	return checkTaken(ss, sender, k)
 }
 
 // pauseDevices runs when ss stops being the active session: access is

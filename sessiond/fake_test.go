@@ -18,6 +18,16 @@ import (
 	bus "ginit/dbus"
 )
 
+func errName(err error) string {
+	var e *bus.Error
+	if errors.As(err, &e) {
+		return e.Name
+	}
+	return ""
+}
+
+func itoa(n int) string { return utoa(uint32(n)) }
+
 // fakeHost records what sessiond asks of the machine.
 type fakeHost struct {
 	mu        sync.Mutex
@@ -138,7 +148,9 @@ func (c *fakeClock) Now() time.Time {
 	c.now = c.now.Add(time.Second)
 	return c.now
 }
-func (c *fakeClock) Monotonic() time.Duration                    { return time.Duration(c.Now().Unix()) * time.Second }
+
+func (c *fakeClock) Monotonic() time.Duration { return time.Duration(c.Now().Unix()) * time.Second }
+
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(time.Hour, f) }
 
 type sent struct {
@@ -173,12 +185,14 @@ type fakeVTs struct {
 }
 
 func (v *fakeVTs) Active() (uint32, error) { v.mu.Lock(); defer v.mu.Unlock(); return v.active, nil }
+
 func (v *fakeVTs) Activate(n uint32) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.active = n
 	return nil
 }
+
 func (v *fakeVTs) Watch(func(uint32)) (func(), error) {
 	return func() {}, nil
 }

@@ -378,7 +378,7 @@ func (m *Manager) hInhibit(c *bus.Call) ([]any, error) {
 		if w&n.w == 0 {
 			continue
 		}
-		if err := m.authorize(c, &cl, inhibitAction(n.w, mode), false); err != nil {
+		if err := m.authorize(c, &cl, actionRule(inhibitAction(n.w, mode)), false); err != nil {
 			return nil, err
 		}
 	}

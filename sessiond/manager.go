@@ -625,19 +625,30 @@ func (m *Manager) props(c *bus.Call, iface string) (map[string]godbus.Variant, e
 	return nil, bus.Errorf(bus.ErrUnknownInterface, "Unknown interface '%s'.", iface)
 }
 
-func (m *Manager) pidArg(c *bus.Call) (uint32, error) {
+// withPIDSession runs f on the owner loop for the session that the pid
+// argument (0: the caller's) is in; notFound is the error when it is in
+// none we know (GetSessionByPID, GetUserByPID).
+func (m *Manager) withPIDSession(c *bus.Call, notFound func(pid uint32) error, f func(ss *session)) error {
 	var pid uint32
 	if err := c.Store(&pid); err != nil {
-		return 0, err
+		return err
 	}
 	if pid == 0 {
 		cl, err := m.cfg.PeerCreds(c)
 		if err != nil {
-			return 0, bus.Errorf(bus.ErrFailed, "cannot identify caller: %v", err)
+			return bus.Errorf(bus.ErrFailed, "cannot identify caller: %v", err)
 		}
 		pid = cl.PID
 	}
-	return pid, nil
+	id, _ := m.cfg.Host.SessionOfPID(int(pid))
+	return m.do(func(s *state) error {
+		ss := s.sessions[id]
+		if ss == nil {
+			return notFound(pid)
+		}
+		f(ss)
+		return nil
+	})
 }
 
 // arg is one named argument of a method or signal.

@@ -355,7 +355,7 @@ func (m *Manager) verifyShutdown(c *bus.Call, cl *caller, a *powerAction, flags 
 		return err
 	}
 	if multiple {
-		if err := m.authorize(c, cl, polkitPrefix+a.polkit+"-multiple-sessions", interactive); err != nil {
+		if err := m.authorize(c, cl, actionRule(polkitPrefix+a.polkit+"-multiple-sessions"), interactive); err != nil {
 			return err
 		}
 	}
@@ -363,12 +363,12 @@ func (m *Manager) verifyShutdown(c *bus.Call, cl *caller, a *powerAction, flags 
 		if flags&flagSkipInhibitors == 0 && (off.Mode == modeBlock || (cl.UID == 0 && flags&flagRootCheckInhibitors != 0)) {
 			return bus.Errorf(errBlockedByInhibitor, "Operation denied due to active block inhibitor")
 		}
-		if err := m.authorize(c, cl, polkitPrefix+a.polkit+"-ignore-inhibit", interactive); err != nil {
+		if err := m.authorize(c, cl, actionRule(polkitPrefix+a.polkit+"-ignore-inhibit"), interactive); err != nil {
 			return err
 		}
 	}
 	if !multiple && off == nil {
-		return m.authorize(c, cl, polkitPrefix+a.polkit, interactive)
+		return m.authorize(c, cl, actionRule(polkitPrefix+a.polkit), interactive)
 	}
 	return nil
 }
@@ -429,13 +429,13 @@ func (m *Manager) canAction(c *bus.Call, a *powerAction) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	r, err := m.check(c, &cl, polkitPrefix+a.polkit, false)
+	r, err := m.check(c, &cl, actionRule(polkitPrefix+a.polkit), false)
 	if err != nil {
 		return "", err
 	}
 	result := r.String()
 	narrow := func(action string) error {
-		r, err := m.check(c, &cl, action, false)
+		r, err := m.check(c, &cl, actionRule(action), false)
 		switch {
 		case err != nil:
 			return err
@@ -465,7 +465,7 @@ func (m *Manager) canSetting(action string) func(c *bus.Call) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := m.check(c, &cl, polkitPrefix+action, false)
+		r, err := m.check(c, &cl, actionRule(polkitPrefix+action), false)
 		return []any{r.String()}, err
 	}
 }
@@ -484,7 +484,7 @@ func (m *Manager) hSetRebootParameter(c *bus.Call) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.authorize(c, &cl, polkitPrefix+"set-reboot-parameter", false); err != nil {
+	if err := m.authorize(c, &cl, actionRule(polkitPrefix+"set-reboot-parameter"), false); err != nil {
 		return nil, err
 	}
 	return nil, m.do(func(s *state) error { s.power.rebootParam = p; return nil })
@@ -500,7 +500,7 @@ func (m *Manager) hSetWallMessage(c *bus.Call) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.authorize(c, &cl, polkitPrefix+"set-wall-message", false); err != nil {
+	if err := m.authorize(c, &cl, actionRule(polkitPrefix+"set-wall-message"), false); err != nil {
 		return nil, err
 	}
 	return nil, m.do(func(s *state) error {
@@ -633,7 +633,7 @@ func (m *Manager) hCancelScheduledShutdown(c *bus.Call) ([]any, error) {
 	if typ == "" {
 		return []any{false}, nil
 	}
-	if err := m.authorize(c, &cl, polkitPrefix+scheduleAction(typ).polkit, false); err != nil {
+	if err := m.authorize(c, &cl, actionRule(polkitPrefix+scheduleAction(typ).polkit), false); err != nil {
 		return nil, err
 	}
 	var cancelled bool

@@ -10,10 +10,100 @@ import (
 	"sync"
 	"testing"
 
+	godbus "github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
 	bus "ginit/dbus"
 )
+
+func TestRestore(t *testing.T) {
+	dir := t.TempDir()
+	host := newFakeHost()
+	w1 := newWorld(t, dir, host, nil)
+	a := w1.mustCreate(CreateRequest{UID: 1000, PID: 90, Seat: "seat0", Desktop: "GNOME", Type: "wayland"})
+	b := w1.mustCreate(CreateRequest{UID: 1001, PID: 91, TTY: "pts/4"})
+	w1.state(func(s *state) { s.sessions[a.ID].LockedHint = true; s.touchSession(s.sessions[a.ID]) })
+	var before map[string]godbus.Variant
+	w1.state(func(s *state) { before = s.sessionProps(s.sessions[a.ID]) })
+	w1.stop() // like SIGKILL: nothing is cleaned up; the PAM processes keep their FIFO ends
+
+	w2 := newWorld(t, dir, host, nil)
+	w2.state(func(s *state) {
+		if len(s.sessions) != 2 || len(s.users) != 2 {
+			t.Fatalf("restored %d sessions, %d users", len(s.sessions), len(s.users))
+		}
+		after := s.sessionProps(s.sessions[a.ID])
+		for k, v := range before {
+			if after[k].String() != v.String() {
+				t.Errorf("%s: %v after restore, %v before", k, after[k], v)
+			}
+		}
+		if s.seats["seat0"].Active != a.ID || s.users[1000].Display != a.ID {
+			t.Errorf("seat active %q, display %q", s.seats["seat0"].Active, s.users[1000].Display)
+		}
+	})
+	// New ids continue after the restored ones.
+	c := w2.mustCreate(CreateRequest{UID: 1000, PID: 92})
+	if c.ID != "c3" {
+		t.Errorf("new session id %s after restore", c.ID)
+	}
+	// The FIFO was reopened: closing the PAM side still ends the session.
+	host.empty(b.ID)
+	b.FIFO.Close()
+	w2.waitFor("session b and bob's runtime dir to go", func() bool {
+		return !w2.exists("systemd/sessions/"+b.ID) && !w2.exists("user/1001")
+	})
+}
+
+func TestRestoreDropsSessionsThatEnded(t *testing.T) {
+	dir := t.TempDir()
+	host := newFakeHost()
+	w1 := newWorld(t, dir, host, nil)
+	a := w1.mustCreate(CreateRequest{UID: 1000, PID: 95})
+	w1.stop()
+	// While sessiond was down the login ended.
+	a.FIFO.Close()
+	host.mu.Lock()
+	host.populated[a.ID] = false
+	host.mu.Unlock()
+	w2 := newWorld(t, dir, host, nil)
+	w2.waitFor("the ended session and its user to go", func() bool {
+		return !w2.exists("systemd/sessions/"+a.ID) && !w2.exists("systemd/users/1000")
+	})
+}
+
+func TestEscapes(t *testing.T) {
+	for _, s := range []string{"plain", `back\slash`, "new\nline", "quote\"s'", "\x01ctl", "ünï"} {
+		e := cescape(s)
+		if strings.ContainsAny(e, "\n") {
+			t.Errorf("cescape(%q)=%q has a newline", s, e)
+		}
+		if back := cunescape(e); back != s {
+			t.Errorf("cunescape(cescape(%q))=%q", s, back)
+		}
+	}
+}
+
+// FuzzEnvValue: any free-text value survives the session file.
+func FuzzEnvValue(f *testing.F) {
+	for _, s := range []string{"", "GNOME", "a\\b", "x\ny=1", "\x00\xff"} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, s string) {
+		p := dir + "/f"
+		if err := writeEnvFile(p, []kv{{"DESKTOP", cescape(s)}, {"UID", "1"}}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := readEnvFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cunescape(m["DESKTOP"]); got != s || m["UID"] != "1" {
+			t.Fatalf("value %q came back as %q (UID %q)", s, got, m["UID"])
+		}
+	})
+}
 
 // syncBuffer is a log destination the loop and the test share.
 type syncBuffer struct {

@@ -208,15 +208,7 @@ func (s *state) seatProps(st *seat) map[string]godbus.Variant {
 	if st.Active != "" {
 		active = idPath{st.Active, sessionPath(st.Active)}
 	}
-	idle, rt, mono := true, uint64(0), uint64(0)
-	for _, id := range st.Sessions {
-		ss := s.sessions[id]
-		if !ss.IdleHint {
-			idle, rt, mono = false, 0, 0
-			break
-		}
-		rt, mono = max(rt, ss.IdleRealtime), max(mono, ss.IdleMonotonic)
-	}
+	idle, rt, mono := s.idleOf(st.Sessions)
 	return map[string]godbus.Variant{
 		"Id": v(st.ID), "ActiveSession": v(active), "CanMultiSession": v(true),
 		"CanTTY": v(st.HasVTs), "CanGraphical": v(st.CanGraph),
@@ -272,19 +264,7 @@ func (m *Manager) hActivateSessionOnSeat(c *bus.Call) ([]any, error) {
 	if err := c.Store(&id, &seatID); err != nil {
 		return nil, err
 	}
-	return nil, m.withSession(c, id, true, func(s *state, ss *session, cl *caller) error {
-		st, err := s.findSeat(seatID, cl)
-		if err != nil {
-			return err
-		}
-		if ss.Seat != st.ID {
-			return bus.Errorf(bus.ErrSessionNotOnSeat, "Session %s not on seat %s", ss.ID, st.ID)
-		}
-		if err := ownerOrRoot(cl, ss.UID, "activate session"); err != nil {
-			return err
-		}
-		return s.activate(ss)
-	})
+	return nil, m.activateOnSeat(c, id, seatID)
 }
 
 func (m *Manager) hSeatActivateSession(c *bus.Call) ([]any, error) {
@@ -292,8 +272,13 @@ func (m *Manager) hSeatActivateSession(c *bus.Call) ([]any, error) {
 	if err := c.Store(&id); err != nil {
 		return nil, err
 	}
-	seatID := pathLabel(c)
-	return nil, m.withSession(c, id, true, func(s *state, ss *session, cl *caller) error {
+	return nil, m.activateOnSeat(c, id, pathLabel(c))
+}
+
+// activateOnSeat is ActivateSessionOnSeat and Seat.ActivateSession: the
+// session must be on that seat.
+func (m *Manager) activateOnSeat(c *bus.Call, id, seatID string) error {
+	return m.withSession(c, id, true, func(s *state, ss *session, cl *caller) error {
 		st, err := s.findSeat(seatID, cl)
 		if err != nil {
 			return err
@@ -306,14 +291,6 @@ func (m *Manager) hSeatActivateSession(c *bus.Call) ([]any, error) {
 		}
 		return s.activate(ss)
 	})
-}
-
-func (s *state) terminateSeat(st *seat) {
-	for _, id := range append([]string(nil), st.Sessions...) {
-		if ss := s.sessions[id]; ss != nil {
-			s.stopSession(ss, true)
-		}
-	}
 }
 
 func (m *Manager) hTerminateSeat(c *bus.Call) ([]any, error) {
@@ -330,10 +307,10 @@ func (m *Manager) hTerminateSeat(c *bus.Call) ([]any, error) {
 		if err != nil {
 			return err
 		}
-		if err := rootOnly(cl, "terminate seat"); err != nil {
+		if err := rootOnly(&cl, "terminate seat"); err != nil {
 			return err
 		}
-		s.terminateSeat(st)
+		s.terminate(st.Sessions)
 		return nil
 	})
 }
@@ -343,10 +320,10 @@ func (m *Manager) hSeatTerminate(c *bus.Call) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rootOnly(cl, "terminate seat"); err != nil {
+	if err := rootOnly(&cl, "terminate seat"); err != nil {
 		return nil, err
 	}
-	return nil, m.withSeatObj(c, func(s *state, st *seat) error { s.terminateSeat(st); return nil })
+	return nil, m.withSeatObj(c, func(s *state, st *seat) error { s.terminate(st.Sessions); return nil })
 }
 
 // authorizeChvt: switching a seat's VT takes the screen and keyboard from
@@ -357,7 +334,7 @@ func (m *Manager) authorizeChvt(c *bus.Call) error {
 	if err != nil {
 		return err
 	}
-	return m.authorize(c, &cl, "org.freedesktop.login1.chvt", false)
+	return m.authorize(c, &cl, actionRule("org.freedesktop.login1.chvt"), false)
 }
 
 func (m *Manager) hSwitchTo(c *bus.Call) ([]any, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -249,6 +250,29 @@ func (s *state) stopSession(ss *session, kill bool) {
 		}
 	}
 	s.checkGone(ss)
+}
+
+// idleOf is the IdleHint of a seat's or user's sessions: idle when all
+// are, since the latest of them went idle.
+func (s *state) idleOf(ids []string) (idle bool, rt, mono uint64) {
+	for _, id := range ids {
+		ss := s.sessions[id]
+		if !ss.IdleHint {
+			return false, 0, 0
+		}
+		rt, mono = max(rt, ss.IdleRealtime), max(mono, ss.IdleMonotonic)
+	}
+	return true, rt, mono
+}
+
+// terminate stops the sessions ids (TerminateUser, TerminateSeat) and
+// kills what is left of them; ids is copied, as stopping edits the lists.
+func (s *state) terminate(ids []string) {
+	for _, id := range slices.Clone(ids) {
+		if ss := s.sessions[id]; ss != nil {
+			s.stopSession(ss, true)
+		}
+	}
 }
 
 // checkGone removes a stopping session whose scope is empty.
@@ -531,19 +555,10 @@ func (m *Manager) hGetSession(c *bus.Call) ([]any, error) {
 }
 
 func (m *Manager) hGetSessionByPID(c *bus.Call) ([]any, error) {
-	pid, err := m.pidArg(c)
-	if err != nil {
-		return nil, err
-	}
-	id, _ := m.cfg.Host.SessionOfPID(int(pid))
 	var p godbus.ObjectPath
-	err = m.do(func(s *state) error {
-		if s.sessions[id] == nil {
-			return bus.Errorf(bus.ErrNoSessionForPID, "PID %d does not belong to any known session", pid)
-		}
-		p = sessionPath(id)
-		return nil
-	})
+	err := m.withPIDSession(c, func(pid uint32) error {
+		return bus.Errorf(bus.ErrNoSessionForPID, "PID %d does not belong to any known session", pid)
+	}, func(ss *session) { p = sessionPath(ss.ID) })
 	return []any{p}, err
 }
 
@@ -580,7 +595,7 @@ func (m *Manager) hReleaseSession(c *bus.Call) ([]any, error) {
 		return nil, err
 	}
 	return nil, m.withSession(c, id, true, func(s *state, ss *session, cl *caller) error {
-		if err := rootOnly(*cl, "ReleaseSession"); err != nil {
+		if err := rootOnly(cl, "ReleaseSession"); err != nil {
 			return err
 		}
 		s.stopSession(ss, false)
@@ -650,7 +665,7 @@ func (m *Manager) lockAll(sig string) func(c *bus.Call) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := rootOnly(cl, "lock sessions"); err != nil {
+		if err := rootOnly(&cl, "lock sessions"); err != nil {
 			return nil, err
 		}
 		return nil, m.do(func(s *state) error {
@@ -694,15 +709,7 @@ func (m *Manager) hKillSession(c *bus.Call) ([]any, error) {
 	if err := c.Store(&id, &who, &sig); err != nil {
 		return nil, err
 	}
-	if err := checkSignal(sig); err != nil {
-		return nil, err
-	}
-	return nil, m.withSession(c, id, true, func(s *state, ss *session, cl *caller) error {
-		if err := ownerOrRoot(cl, ss.UID, "kill session"); err != nil {
-			return err
-		}
-		return s.killSession(ss, who, sig)
-	})
+	return nil, m.killSessionCall(c, id, who, sig)
 }
 
 func (m *Manager) hSessionKill(c *bus.Call) ([]any, error) {
@@ -711,10 +718,16 @@ func (m *Manager) hSessionKill(c *bus.Call) ([]any, error) {
 	if err := c.Store(&who, &sig); err != nil {
 		return nil, err
 	}
+	return nil, m.killSessionCall(c, pathLabel(c), who, sig)
+}
+
+// killSessionCall is KillSession and Session.Kill once their arguments
+// are read.
+func (m *Manager) killSessionCall(c *bus.Call, id, who string, sig int32) error {
 	if err := checkSignal(sig); err != nil {
-		return nil, err
+		return err
 	}
-	return nil, m.withSession(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
+	return m.withSession(c, id, true, func(s *state, ss *session, cl *caller) error {
 		if err := ownerOrRoot(cl, ss.UID, "kill session"); err != nil {
 			return err
 		}
@@ -766,8 +779,13 @@ func (m *Manager) hTakeControl(c *bus.Call) ([]any, error) {
 		return nil, err
 	}
 	err := m.withSession(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
-		if cl.UID != 0 && (force || cl.UID != ss.UID) {
-			return bus.Errorf(bus.ErrAccessDenied, "Access denied: take control of session %s", ss.ID)
+		// The owner may take control; taking it from a controller is root's.
+		owner := ss.UID
+		if force {
+			owner = noOwner
+		}
+		if err := (rule{what: "take control of session " + ss.ID, owner: owner}).permit(cl); err != nil {
+			return err
 		}
 		return s.takeControl(ss, c.Sender, force)
 	})

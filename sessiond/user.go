@@ -253,21 +253,23 @@ func (s *state) setLinger(uid uint32, enable bool) error {
 	return nil
 }
 
-func (m *Manager) withUserObj(c *bus.Call, f func(s *state, u *user) error) error {
+// pathUser is the uid a User object's path names ("self" and "auto": the
+// caller's).
+func (m *Manager) pathUser(c *bus.Call) (uint32, error) {
 	l := string(c.Path[strings.LastIndexByte(string(c.Path), '/')+1:])
-	var uid uint32
 	if l == "self" || l == "auto" {
 		cl, err := m.caller(c)
-		if err != nil {
-			return err
-		}
-		uid = cl.UID
-	} else {
-		var ok bool
-		if uid, ok = parseUserLabel(l); !ok {
-			return bus.Errorf(bus.ErrNoSuchUser, "Invalid user path %s", c.Path)
-		}
+		return cl.UID, err
 	}
+	uid, ok := parseUserLabel(l)
+	if !ok {
+		return 0, bus.Errorf(bus.ErrNoSuchUser, "Invalid user path %s", c.Path)
+	}
+	return uid, nil
+}
+
+// withUser runs f on the owner loop for user uid.
+func (m *Manager) withUser(uid uint32, f func(s *state, u *user) error) error {
 	return m.do(func(s *state) error {
 		u := s.users[uid]
 		if u == nil {
@@ -277,17 +279,21 @@ func (m *Manager) withUserObj(c *bus.Call, f func(s *state, u *user) error) erro
 	})
 }
 
+func (m *Manager) withUserObj(c *bus.Call, f func(s *state, u *user) error) error {
+	uid, err := m.pathUser(c)
+	if err != nil {
+		return err
+	}
+	return m.withUser(uid, f)
+}
+
 // withUserArg runs f for the user uid after checking owner-or-root.
 func (m *Manager) withUserArg(c *bus.Call, uid uint32, what string, f func(s *state, u *user) error) error {
 	cl, err := m.caller(c)
 	if err != nil {
 		return err
 	}
-	return m.do(func(s *state) error {
-		u := s.users[uid]
-		if u == nil {
-			return bus.Errorf(bus.ErrNoSuchUser, "User ID %d is not logged in or lingering", uid)
-		}
+	return m.withUser(uid, func(s *state, u *user) error {
 		if err := ownerOrRoot(&cl, uid, what); err != nil {
 			return err
 		}
@@ -322,15 +328,7 @@ func (s *state) userProps(u *user) map[string]godbus.Variant {
 	if u.Display != "" {
 		display = idPath{u.Display, sessionPath(u.Display)}
 	}
-	idle, rt, mono := true, uint64(0), uint64(0)
-	for _, id := range u.Sessions {
-		ss := s.sessions[id]
-		if !ss.IdleHint {
-			idle, rt, mono = false, 0, 0
-			break
-		}
-		rt, mono = max(rt, ss.IdleRealtime), max(mono, ss.IdleMonotonic)
-	}
+	idle, rt, mono := s.idleOf(u.Sessions)
 	return map[string]godbus.Variant{
 		"UID": v(u.UID), "GID": v(u.GID), "Name": v(u.Name),
 		"Timestamp": v(u.Realtime), "TimestampMonotonic": v(u.Monotonic),
@@ -353,29 +351,15 @@ func (m *Manager) hGetUser(c *bus.Call) ([]any, error) {
 	if err := c.Store(&uid); err != nil {
 		return nil, err
 	}
-	err := m.do(func(s *state) error {
-		if s.users[uid] == nil {
-			return bus.Errorf(bus.ErrNoSuchUser, "User ID %d is not logged in or lingering", uid)
-		}
-		return nil
-	})
+	err := m.withUser(uid, func(*state, *user) error { return nil })
 	return []any{userPath(uid)}, err
 }
 
 func (m *Manager) hGetUserByPID(c *bus.Call) ([]any, error) {
-	pid, err := m.pidArg(c)
-	if err != nil {
-		return nil, err
-	}
-	id, _ := m.cfg.Host.SessionOfPID(int(pid))
 	var p godbus.ObjectPath
-	err = m.do(func(s *state) error {
-		if ss := s.sessions[id]; ss != nil {
-			p = userPath(ss.UID)
-			return nil
-		}
+	err := m.withPIDSession(c, func(pid uint32) error {
 		return bus.Errorf(bus.ErrNoUserForPID, "PID %d does not belong to any logged in user or lingering user", pid)
-	})
+	}, func(ss *session) { p = userPath(ss.UID) })
 	return []any{p}, err
 }
 
@@ -390,14 +374,6 @@ func (m *Manager) hListUsers(c *bus.Call) ([]any, error) {
 	})
 	sortBy(out, func(e userEntry) string { return fmt.Sprintf("%010d", e.UID) })
 	return []any{out}, err
-}
-
-func (s *state) terminateUser(u *user) {
-	for _, id := range append([]string(nil), u.Sessions...) {
-		if ss := s.sessions[id]; ss != nil {
-			s.stopSession(ss, true)
-		}
-	}
 }
 
 func (s *state) killUser(u *user, sig int32) error {
@@ -415,32 +391,7 @@ func (m *Manager) hKillUser(c *bus.Call) ([]any, error) {
 	if err := c.Store(&uid, &sig); err != nil {
 		return nil, err
 	}
-	if err := checkSignal(sig); err != nil {
-		return nil, err
-	}
-	return nil, m.withUserArg(c, uid, "kill user", func(s *state, u *user) error { return s.killUser(u, sig) })
-}
-
-func (m *Manager) hTerminateUser(c *bus.Call) ([]any, error) {
-	var uid uint32
-	if err := c.Store(&uid); err != nil {
-		return nil, err
-	}
-	return nil, m.withUserArg(c, uid, "terminate user", func(s *state, u *user) error { s.terminateUser(u); return nil })
-}
-
-func (m *Manager) hUserTerminate(c *bus.Call) ([]any, error) {
-	cl, err := m.caller(c)
-	if err != nil {
-		return nil, err
-	}
-	return nil, m.withUserObj(c, func(s *state, u *user) error {
-		if err := ownerOrRoot(&cl, u.UID, "terminate user"); err != nil {
-			return err
-		}
-		s.terminateUser(u)
-		return nil
-	})
+	return nil, m.killUserCall(c, uid, sig)
 }
 
 func (m *Manager) hUserKill(c *bus.Call) ([]any, error) {
@@ -448,19 +399,40 @@ func (m *Manager) hUserKill(c *bus.Call) ([]any, error) {
 	if err := c.Store(&sig); err != nil {
 		return nil, err
 	}
-	if err := checkSignal(sig); err != nil {
-		return nil, err
-	}
-	cl, err := m.caller(c)
+	uid, err := m.pathUser(c)
 	if err != nil {
 		return nil, err
 	}
-	return nil, m.withUserObj(c, func(s *state, u *user) error {
-		if err := ownerOrRoot(&cl, u.UID, "kill user"); err != nil {
-			return err
-		}
-		return s.killUser(u, sig)
-	})
+	return nil, m.killUserCall(c, uid, sig)
+}
+
+// killUserCall is KillUser and User.Kill once their arguments are read.
+func (m *Manager) killUserCall(c *bus.Call, uid uint32, sig int32) error {
+	if err := checkSignal(sig); err != nil {
+		return err
+	}
+	return m.withUserArg(c, uid, "kill user", func(s *state, u *user) error { return s.killUser(u, sig) })
+}
+
+func (m *Manager) hTerminateUser(c *bus.Call) ([]any, error) {
+	var uid uint32
+	if err := c.Store(&uid); err != nil {
+		return nil, err
+	}
+	return nil, m.terminateUserCall(c, uid)
+}
+
+func (m *Manager) hUserTerminate(c *bus.Call) ([]any, error) {
+	uid, err := m.pathUser(c)
+	if err != nil {
+		return nil, err
+	}
+	return nil, m.terminateUserCall(c, uid)
+}
+
+// terminateUserCall is TerminateUser and User.Terminate.
+func (m *Manager) terminateUserCall(c *bus.Call, uid uint32) error {
+	return m.withUserArg(c, uid, "terminate user", func(s *state, u *user) error { s.terminate(u.Sessions); return nil })
 }
 
 func (m *Manager) hSetUserLinger(c *bus.Call) ([]any, error) {

@@ -1,0 +1,148 @@
+package sessiond
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	bus "ginit/dbus"
+)
+
+func TestSessionLifecycle(t *testing.T) {
+	w := newWorld(t, "", nil, nil)
+	w.em.take()
+	rep := w.mustCreate(CreateRequest{UID: 1000, PID: 70, TTY: "pts/1", Service: "login", RemoteHost: "a b\\c"})
+	if rep.ID != "c1" || rep.Path != "/org/freedesktop/login1/session/c1" || rep.Runtime != w.cfg.RunDir+"/user/1000" || rep.UID != 1000 {
+		t.Errorf("reply %+v", rep)
+	}
+	s := w.file("systemd/sessions/c1")
+	for k, v := range map[string]string{"UID": "1000", "USER": "alice", "ACTIVE": "1", "STATE": "active", "TYPE": "tty",
+		"CLASS": "user", "TTY": "pts/1", "SERVICE": "login", "LEADER": "70", "SCOPE": "session-c1.scope", "REMOTE_HOST": `a b\\c`} {
+		if s[k] != v {
+			t.Errorf("session file %s=%q, want %q", k, s[k], v)
+		}
+	}
+	if !w.exists("user/1000") || !w.exists("systemd/sessions/c1.ref") {
+		t.Error("runtime dir or FIFO missing")
+	}
+	names := func(l []sent) string {
+		var n []string
+		for _, s := range l {
+			n = append(n, s.name[strings.LastIndexByte(s.name, '.')+1:])
+		}
+		return strings.Join(n, " ")
+	}
+	// (then PropertiesChanged: the manager is no longer idle)
+	if got := names(w.em.take()); !strings.HasPrefix(got, "UserNew SessionNew") {
+		t.Errorf("signals %q", got)
+	}
+
+	// The PAM process goes: the FIFO closes, but a process is left in the
+	// scope, so the session stays, closing.
+	rep.FIFO.Close()
+	w.waitFor("closing", func() bool {
+		return w.exists("systemd/sessions/c1") && w.file("systemd/sessions/c1")["STATE"] == "closing"
+	})
+	w.waitFor("user closing", func() bool { return w.file("systemd/users/1000")["STATE"] == "closing" })
+	// The scope empties: the session and, as it was the last, the user go.
+	w.host.empty("c1")
+	w.waitFor("removal", func() bool { return !w.exists("systemd/sessions/c1") })
+	for _, p := range []string{"systemd/sessions/c1.ref", "systemd/users/1000", "user/1000"} {
+		if w.exists(p) {
+			t.Errorf("%s left behind", p)
+		}
+	}
+	w.waitFor("signals", func() bool {
+		w.em.mu.Lock()
+		defer w.em.mu.Unlock()
+		return strings.Contains(names(w.em.got), "UserRemoved")
+	})
+	if got := names(w.em.take()); !strings.Contains(got, "SessionRemoved UserRemoved") {
+		t.Errorf("signals %q", got)
+	}
+}
+
+func TestTerminateKillsScope(t *testing.T) {
+	w := newWorld(t, "", nil, nil)
+	w.mustCreate(CreateRequest{UID: 1000, PID: 80})
+	w.mustCreate(CreateRequest{UID: 1000, PID: 81})
+	w.state(func(s *state) { s.stopSession(s.sessions["c1"], true) })
+	w.host.mu.Lock()
+	kills := strings.Join(w.host.kills, " ")
+	w.host.mu.Unlock()
+	want := "c1:" + itoa(int(syscall.SIGTERM)) + " c1:" + itoa(int(syscall.SIGHUP)) + " c1:" + itoa(int(syscall.SIGCONT))
+	if kills != want {
+		t.Errorf("kills %q, want %q", kills, want)
+	}
+	w.host.empty("c1")
+	w.waitFor("c1 to go", func() bool { return !w.exists("systemd/sessions/c1") })
+	if !w.exists("user/1000") || !w.exists("systemd/sessions/c2") {
+		t.Error("the user's other session or runtime dir went too")
+	}
+}
+
+func TestSessionIDFromCgroup(t *testing.T) {
+	for _, c := range []struct {
+		path, want string
+	}{
+		{"/user.slice/user-1000.slice/session-c3.scope", "c3"},
+		{"/test.slice/user.slice/user-0.slice/session-12.scope/sub", "12"},
+		{"/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", ""},
+		{"/system.slice/sshd.service", ""},
+		{"/session-c1.scope", ""},
+		{"/user.slice/user-1000.slice/session-c-1.scope", ""},
+	} {
+		got, ok := sessionFromCgroupPath(c.path)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("%s: %q %v, want %q", c.path, got, ok, c.want)
+		}
+	}
+}
+
+func TestGreeterVTTakeover(t *testing.T) {
+	w := newWorld(t, "", nil, &fakeVTs{active: 1})
+	w.mustCreate(CreateRequest{UID: 0, PID: 200, TTY: "tty1", Class: "greeter", Type: "x11"})
+	// The user session starts on the greeter's VT (gdm/lightdm do that).
+	if _, err := w.create(CreateRequest{UID: 1000, PID: 201, TTY: "tty1", Type: "x11"}); err != nil {
+		t.Errorf("user session on the greeter's VT: %v", err)
+	}
+	if _, err := w.create(CreateRequest{UID: 1001, PID: 202, TTY: "tty1"}); errName(err) != bus.ErrSessionBusy {
+		t.Errorf("third session on a VT held by a user session: %v", err)
+	}
+}
+
+func TestSetBrightness(t *testing.T) {
+	sys := t.TempDir()
+	dev := filepath.Join(sys, "backlight", "intel_backlight")
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dev, "max_brightness"), []byte("100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldCfg(t, "", nil, nil, func(c *Config) { c.SysClassDir = sys })
+	for _, c := range []struct {
+		subsystem, name string
+		value           uint32
+		want, file      string
+	}{
+		{"backlight", "intel_backlight", 40, "", "40"},
+		{"backlight", "intel_backlight", 400, "", "100"},
+		{"drm", "card0", 1, bus.ErrInvalidArgs, ""},
+		{"backlight", "../../etc", 1, bus.ErrInvalidArgs, ""},
+		{"leds", "nosuch", 1, bus.ErrInvalidArgs, ""},
+	} {
+		var err error
+		w.state(func(s *state) { err = s.setBrightness(c.subsystem, c.name, c.value) })
+		if errName(err) != c.want {
+			t.Errorf("%s/%s=%d: %v, want %q", c.subsystem, c.name, c.value, err, c.want)
+		}
+		if c.file != "" {
+			if b, _ := os.ReadFile(filepath.Join(dev, "brightness")); string(b) != c.file {
+				t.Errorf("brightness file %q, want %q", b, c.file)
+			}
+		}
+	}
+}
