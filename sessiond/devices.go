@@ -82,6 +82,7 @@ func errnoError(err error) error {
 	return bus.Errorf(bus.ErrFailed, "%v", err)
 }
 
+// devKey is a device number, the key of a session's devices.
 type devKey struct{ major, minor uint32 }
 
 // checkDevKey is logind's check of TakeDevice's, ReleaseDevice's and

@@ -359,6 +359,7 @@ func inhibitAction(w inhibitWhat, mode string) string {
 	return p + "inhibit-" + w.String() // handle-power-key → inhibit-handle-power-key
 }
 
+// hInhibit is Inhibit: every element of what needs its own authorization.
 func (m *Manager) hInhibit(c *bus.Call) ([]any, error) {
 	var what, who, why, mode string
 	if err := c.Store(&what, &who, &why, &mode); err != nil {

@@ -43,11 +43,13 @@ const (
 	hidden = bus.PropHidden
 )
 
+// idPath is an (so) pair: an object's id and path.
 type idPath struct {
 	ID   string
 	Path godbus.ObjectPath
 }
 
+// uidPath is a (uo) pair: a user's uid and path.
 type uidPath struct {
 	UID  uint32
 	Path godbus.ObjectPath
@@ -373,6 +375,7 @@ func (s *state) emitChanges() {
 	}
 }
 
+// buildInterfaces binds the four login1 interfaces to m.
 func (m *Manager) buildInterfaces() ifaces {
 	return ifaces{manager: m.managerInterface(), session: m.sessionInterface(), seat: m.seatInterface(), user: m.userInterface()}
 }
@@ -469,10 +472,12 @@ func (m *Manager) managerInterface() *bus.Interface {
 	return mgr
 }
 
+// v wraps a property value.
 func v(x any) godbus.Variant { return godbus.MakeVariant(x) }
 
 const infinity = ^uint64(0)
 
+// managerProps are the Manager object's properties.
 func (s *state) managerProps() map[string]godbus.Variant {
 	idle, rt, mono := s.idle()
 	lc := &s.cfg.Login
@@ -514,6 +519,7 @@ func (s *state) managerProps() map[string]godbus.Variant {
 	}
 }
 
+// idle is the Manager's IdleHint: every session idle, since the latest.
 func (s *state) idle() (bool, uint64, uint64) {
 	idle := true
 	var rt, mono uint64
@@ -654,8 +660,10 @@ func (m *Manager) withPIDSession(c *bus.Call, notFound func(pid uint32) error, f
 // arg is one named argument of a method or signal.
 func arg(name, typ string) bus.Arg { return bus.Arg{Name: name, Type: typ} }
 
+// na answers a Can… method whose action this machine cannot do.
 func na(*bus.Call) ([]any, error) { return []any{"na"}, nil }
 
+// notSupported answers a method sessiond does not carry out.
 func notSupported(msg string) func(*bus.Call) ([]any, error) {
 	return func(*bus.Call) ([]any, error) { return nil, bus.Errorf(bus.ErrNotSupported, "%s", msg) }
 }

@@ -50,10 +50,12 @@ type powerAction struct {
 
 func (a *powerAction) sleep() bool { return a.what == inhibitSleep }
 
+// shutdownAction is an action the init system carries out.
 func shutdownAction(k power.Kind, method, polkit string) *powerAction {
 	return &powerAction{name: k.String(), kind: k, method: method, what: inhibitShutdown, polkit: polkit}
 }
 
+// sleepAction is an action the kernel carries out and returns from.
 func sleepAction(name, method, polkit string) *powerAction {
 	return &powerAction{name: name, method: method, what: inhibitSleep, polkit: polkit}
 }
@@ -119,6 +121,7 @@ type powerState struct {
 // errBlockedByInhibitor is logind's refusal of a power action that a block lock holds.
 const errBlockedByInhibitor = "org.freedesktop.login1.BlockedByInhibitorLock"
 
+// scheduled is the ScheduledShutdown property, (st).
 type scheduled struct {
 	Type string
 	USec uint64

@@ -200,6 +200,7 @@ func (s *state) restoreLinger() {
 // IN_DELETE.
 const envHeader = "# This is private data. Do not parse.\n"
 
+// kv is one KEY=value line of a state file, in the order written.
 type kv struct{ k, v string }
 
 // formatEnv is the file writeEnvFile writes. It refuses what parseEnv
@@ -255,6 +256,7 @@ func parseEnv(data string) (map[string]string, error) {
 	return m, nil
 }
 
+// writeEnvFile writes a state file by rename, so readers never see half of one.
 func writeEnvFile(path string, vals []kv) error {
 	text, err := formatEnv(vals)
 	if err != nil {
@@ -370,6 +372,7 @@ func hexVal(c byte) (byte, bool) {
 	return 0, false
 }
 
+// boolStr is a state file's boolean.
 func boolStr(b bool) string {
 	if b {
 		return "1"

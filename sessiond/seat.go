@@ -217,6 +217,7 @@ func (s *state) seatProps(st *seat) map[string]godbus.Variant {
 	}
 }
 
+// seatEntry is one of ListSeats' a(so).
 type seatEntry struct {
 	ID   string
 	Path godbus.ObjectPath

@@ -523,6 +523,7 @@ func (s *state) sessionList(ids []string) []idPath {
 	return out
 }
 
+// sessionEntry is one of ListSessions' a(susso).
 type sessionEntry struct {
 	ID   string
 	UID  uint32

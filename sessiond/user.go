@@ -340,6 +340,7 @@ func (s *state) userProps(u *user) map[string]godbus.Variant {
 	}
 }
 
+// userEntry is one of ListUsers' a(uso).
 type userEntry struct {
 	UID  uint32
 	Name string
