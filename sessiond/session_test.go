@@ -48,12 +48,17 @@ func TestSessionLifecycle(t *testing.T) {
 	w.waitFor("user closing", func() bool { return w.file("systemd/users/1000")["STATE"] == "closing" })
 	// The scope empties: the session and, as it was the last, the user go.
 	w.host.empty("c1")
-	w.waitFor("removal", func() bool { return !w.exists("systemd/sessions/c1") })
-	for _, p := range []string{"systemd/sessions/c1.ref", "systemd/users/1000", "user/1000"} {
-		if w.exists(p) {
-			t.Errorf("%s left behind", p)
+	// The loop removes these one after another in one closure: wait for
+	// the last (the test read in between and flaked).
+	gone := []string{"systemd/sessions/c1", "systemd/sessions/c1.ref", "systemd/users/1000", "user/1000"}
+	w.waitFor("removal of "+strings.Join(gone, ", "), func() bool {
+		for _, p := range gone {
+			if w.exists(p) {
+				return false
+			}
 		}
-	}
+		return true
+	})
 	w.waitFor("signals", func() bool {
 		w.em.mu.Lock()
 		defer w.em.mu.Unlock()
