@@ -25,6 +25,7 @@ import (
 	"ginit/init/pid1"
 	"ginit/init/service"
 	"ginit/init/supervise"
+	"ginit/internal/cgroup2"
 	"ginit/internal/utmp"
 )
 
@@ -500,18 +501,20 @@ func (d *Daemon) observe(desc *service.Description, st service.State) {
 // cleanup returns ginit to where it was and removes what it made.
 func (d *Daemon) setupCgroups() (string, func()) {
 	nothing := func() {}
-	mount, err := supervise.UnifiedMount()
-	if err != nil {
+	noCgroups := func(err error) (string, func()) {
 		d.log.Printf("cgroups: %v; service trees are process groups", err)
 		return "", nothing
+	}
+	mount, err := cgroup2.UnifiedMount()
+	if err != nil {
+		return noCgroups(err)
 	}
 	if d.cfg.CgroupPath != "" {
 		return d.namedCgroup(mount, d.cfg.CgroupPath)
 	}
-	self, err := supervise.SelfCgroup(mount)
+	self, err := cgroup2.Self(mount)
 	if err != nil {
-		d.log.Printf("cgroups: %v; service trees are process groups", err)
-		return "", nothing
+		return noCgroups(err)
 	}
 	var top string
 	if d.machine() && self == mount {
@@ -521,8 +524,7 @@ func (d *Daemon) setupCgroups() (string, func()) {
 		_, _ = rand.Read(b[:])
 		top = filepath.Join(self, "ginit-"+hex.EncodeToString(b[:]))
 		if err := os.Mkdir(top, 0o755); err != nil {
-			d.log.Printf("cgroups: %v; service trees are process groups", err)
-			return "", nothing
+			return noCgroups(err)
 		}
 	}
 	initScope := filepath.Join(top, "init.scope")
@@ -531,30 +533,22 @@ func (d *Daemon) setupCgroups() (string, func()) {
 		services = filepath.Join(top, "services")
 	}
 	for _, dir := range []string{initScope, services} {
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			d.log.Printf("cgroups: %v; service trees are process groups", err)
-			return "", nothing
+		if err := cgroup2.Create(dir); err != nil {
+			return noCgroups(err)
 		}
 	}
-	pid := []byte(fmt.Sprint(os.Getpid()))
-	if err := os.WriteFile(filepath.Join(initScope, "cgroup.procs"), pid, 0); err != nil {
-		d.log.Printf("cgroups: moving ginit to %s: %v", initScope, err)
+	if err := cgroup2.Move(initScope, os.Getpid()); err != nil {
+		d.log.Printf("cgroups: %v", err)
 	}
 	cleanup := func() {
 		if top == mount {
 			return // the machine's tree goes down with it
 		}
-		_ = os.WriteFile(filepath.Join(self, "cgroup.procs"), pid, 0)
+		_ = cgroup2.Move(self, os.Getpid())
 		// Whatever is left (a forced reboot did not stop services) goes
-		// with us; a cgroup can only be removed once it is empty, which
-		// the kernel reports a moment after the last process died.
-		_ = os.WriteFile(filepath.Join(services, "cgroup.kill"), []byte("1"), 0)
-		ents, _ := os.ReadDir(services)
-		for _, e := range ents {
-			if e.IsDir() {
-				d.removeCgroup(filepath.Join(services, e.Name()))
-			}
-		}
+		// with us.
+		_ = cgroup2.Kill(services, unix.SIGKILL)
+		d.removeChildCgroups(services, nil)
 		for _, dir := range []string{services, initScope, top} {
 			d.removeCgroup(dir)
 		}
@@ -600,14 +594,7 @@ func (d *Daemon) namedCgroup(mount, rel string) (string, func()) {
 		before[e.Name()] = true
 	}
 	cleanup := func() {
-		ents, _ := os.ReadDir(dir)
-		for _, e := range ents {
-			if e.IsDir() && !before[e.Name()] {
-				child := filepath.Join(dir, e.Name())
-				_ = os.WriteFile(filepath.Join(child, "cgroup.kill"), []byte("1"), 0)
-				d.removeCgroup(child)
-			}
-		}
+		d.removeChildCgroups(dir, before)
 		for i := len(made) - 1; i >= 0; i-- {
 			d.removeCgroup(made[i])
 		}
@@ -615,17 +602,25 @@ func (d *Daemon) namedCgroup(mount, rel string) (string, func()) {
 	return dir, cleanup
 }
 
-// removeCgroup removes an emptied cgroup; the kernel reports it empty a
-// moment after the last process died, so it retries for up to 2s.
-func (d *Daemon) removeCgroup(dir string) {
-	var err error
-	for try := 0; try < 100; try++ {
-		if err = os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
-			return
+// removeChildCgroups kills and removes the child cgroups of dir except
+// those named in keep.
+func (d *Daemon) removeChildCgroups(dir string, keep map[string]bool) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() && !keep[e.Name()] {
+			child := filepath.Join(dir, e.Name())
+			_ = cgroup2.Kill(child, unix.SIGKILL)
+			d.removeCgroup(child)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	d.log.Printf("cgroups: cleanup %s: %v", dir, err)
+}
+
+// removeCgroup removes an emptied cgroup; the kernel reports it empty a
+// moment after the last process died, so it waits up to 2s.
+func (d *Daemon) removeCgroup(dir string) {
+	if err := cgroup2.Remove(dir, 2*time.Second, false); err != nil {
+		d.log.Printf("cgroups: cleanup: %v", err)
+	}
 }
 
 // spawner is sup, with utmp/wtmp entries for gettys when ginit manages the

@@ -40,7 +40,8 @@ const (
 // connections made while the service restarts wait in its backlog.
 func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 	s.mu.Lock()
-	f := s.listen[d.Name]
+	u := s.unitLocked(d.Name)
+	f := u.listen
 	s.mu.Unlock()
 	if f == nil {
 		var sf *sockFile
@@ -49,13 +50,13 @@ func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 			return err
 		}
 		s.mu.Lock()
-		s.listen[d.Name] = f
+		u.listen = f
 		s.mu.Unlock()
 		path := d.SocketListen
 		s.onRelease(d.Name, func() {
 			s.mu.Lock()
-			if s.listen[d.Name] == f {
-				delete(s.listen, d.Name)
+			if u.listen == f {
+				u.listen = nil
 			}
 			s.mu.Unlock()
 			f.Close()

@@ -13,6 +13,7 @@ import (
 
 	"ginit/init/logging"
 	"ginit/init/service"
+	"ginit/internal/cgroup2"
 )
 
 // maxPIDFile bounds what is read of a pid file: a pid and a newline.
@@ -71,7 +72,10 @@ func (s *Supervisor) Adopt(d *service.Description, n service.Notifier) (service.
 		}
 		return fail(fmt.Errorf("process %d belongs to service '%s'", pid, q.name))
 	}
-	launcher := s.startPG[d.Name]
+	launcher := 0
+	if u := s.units[d.Name]; u != nil {
+		launcher = u.startPG
+	}
 	s.mu.Unlock()
 	// Signal the daemon's process group only if it is a group we can vouch
 	// for: its own (it called setsid) or the launcher's, which Spawn made.
@@ -149,7 +153,7 @@ func readPIDFile(path string, runAs uint32) (pid int, owner uint32, err error) {
 // a process of that user (they could have written any pid into it).
 func belongs(pid int, cg string, owner uint32) error {
 	if cg != "" {
-		if !inCgroup(pid, cg) {
+		if !cgroup2.Contains(cg, pid) {
 			return fmt.Errorf("process %d is not in the service's cgroup %s", pid, cg)
 		}
 		return nil

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/cgroup2"
 )
 
 // benchTreeModes is treeModes for benchmarks: a cgroup under a private
@@ -24,7 +26,7 @@ func benchCgroupRoot(b *testing.B) string { return testCgroupRoot(b) }
 // members of its process group.
 func treeSize(cg string, pgid int) int {
 	if cg != "" {
-		pids, _ := cgroupPids(cg)
+		pids, _ := cgroup2.Pids(cg)
 		return len(pids)
 	}
 	n := 0

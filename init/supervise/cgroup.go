@@ -1,86 +1,21 @@
 package supervise
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"ginit/init/service"
+	"ginit/internal/cgroup2"
 )
 
-// UnifiedMount returns where the unified (cgroup2) hierarchy is mounted:
-// /sys/fs/cgroup on pure cgroup2 hosts, /sys/fs/cgroup/unified on hybrid ones.
-func UnifiedMount() (string, error) {
-	for _, p := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
-		if checkCgroup2(p) == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("no cgroup2 hierarchy mounted")
-}
-
-// SelfCgroup returns the directory of the calling process's own cgroup in
-// the unified hierarchy mounted at mount.
-func SelfCgroup(mount string) (string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return "", err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-			return filepath.Join(mount, rest), nil
-		}
-	}
-	return "", errors.New("/proc/self/cgroup: no cgroup2 entry")
-}
-
-func checkCgroup2(dir string) error {
-	var fs unix.Statfs_t
-	if err := unix.Statfs(dir, &fs); err != nil {
-		return fmt.Errorf("cgroup root %s: %w", dir, err)
-	}
-	if fs.Type != unix.CGROUP2_SUPER_MAGIC {
-		return fmt.Errorf("cgroup root %s: not a cgroup2 file system", dir)
-	}
-	return nil
-}
-
-// limitControllers are the controllers whose limits a description can set.
-var limitControllers = []string{"memory", "pids", "cpu"}
-
-// enableControllers turns on, where the kernel offers them, the controllers
-// of the limits in the root's subtree_control (and its parent's, which must
-// offer them first). Failures only mean that limits are not applied.
-func (s *Supervisor) enableControllers() {
-	root := s.cfg.CgroupRoot
-	for _, dir := range []string{filepath.Dir(root), root} {
-		avail, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
-		if err != nil {
-			continue
-		}
-		have := strings.Fields(string(avail))
-		for _, c := range limitControllers {
-			for _, h := range have {
-				if h == c {
-					_ = os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+c), 0)
-				}
-			}
-		}
-	}
-}
-
 // placeCgroup chooses the cgroup of a new process and arranges for it to be
-// created there (CLONE_INTO_CGROUP). It returns the cgroup directory, or ""
-// when trees are plain process groups.
+// created there (CLONE_INTO_CGROUP), watching its cgroup.events so that the
+// reaper learns when its tree empties. It returns the cgroup directory, or
+// "" when trees are plain process groups.
 func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, error) {
 	var dir string
 	switch {
@@ -99,14 +34,19 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 		}
 		return "", nil
 	default:
-		dir = filepath.Join(s.cfg.CgroupRoot, cgroupName(d.Name))
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("cgroup %s: %w", dir, err)
+		dir = filepath.Join(s.cfg.CgroupRoot, cgroup2.Name(d.Name))
+		if err := cgroup2.Create(dir); err != nil {
+			return "", err
 		}
 		s.mu.Lock()
-		s.cgroups[d.Name] = dir
+		s.unitLocked(d.Name).cgroup = dir
 		s.mu.Unlock()
-		s.applyLimits(d, dir)
+		limits := cgroup2.Limits{MemoryMax: d.MemoryMax, PidsMax: d.PidsMax, CPUWeight: d.CPUWeight}
+		if err := limits.Apply(dir); err != nil {
+			for _, e := range unwrapJoined(err) {
+				s.cfg.Logger.Printf("service '%s': %v", d.Name, e)
+			}
+		}
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -114,14 +54,57 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	}
 	st.close = append(st.close, os.NewFile(uintptr(fd), dir))
 	st.sys.UseCgroupFD, st.sys.CgroupFD = true, fd
+	s.watchCgroup(d.Name, dir)
 	return dir, nil
+}
+
+// unwrapJoined lists the errors of an errors.Join, or err alone.
+func unwrapJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// watchCgroup watches the cgroup.events of the service's cgroup dir, once
+// per service and dir, until Release. Without a watcher trees are polled;
+// a watch that fails (inotify's limit of watches) turns polling on.
+func (s *Supervisor) watchCgroup(name, dir string) {
+	if s.watcher == nil {
+		return
+	}
+	s.mu.Lock()
+	u := s.unitLocked(name)
+	done := u.watched == dir
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	unwatch, err := s.watcher.Watch(dir, s.treeChanged)
+	if err != nil {
+		s.cfg.Logger.Printf("service '%s': %v; polling trees every %v", name, err, s.cfg.TreePoll)
+		select {
+		case s.needPoll <- struct{}{}:
+		default:
+		}
+		return
+	}
+	// Spawn and Release of one service never overlap (the manager orders
+	// them), so u is still the service's record.
+	s.mu.Lock()
+	old := u.unwatch
+	u.watched, u.unwatch = dir, unwatch
+	s.mu.Unlock()
+	if old != nil {
+		old()
+	}
 }
 
 // runInCgroup resolves run-in-cgroup as dinit does: an existing cgroup,
 // absolute from the hierarchy root or relative to ours.
 func (s *Supervisor) runInCgroup(d *service.Description) (string, error) {
 	if strings.HasPrefix(d.RunInCgroup, "/") {
-		mount, err := UnifiedMount()
+		mount, err := cgroup2.UnifiedMount()
 		if err != nil {
 			return "", fmt.Errorf("run-in-cgroup %s: %w", d.RunInCgroup, err)
 		}
@@ -145,150 +128,8 @@ func (s *Supervisor) serviceCgroup(d *service.Description) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cgroups[d.Name]
-}
-
-// inCgroup reports whether pid is a member of the cgroup dir or of one of
-// its descendants. It compares the path in /proc/PID/cgroup with dir's path
-// below the cgroup2 mount, and falls back to dir's cgroup.procs (a cgroup
-// namespace can make the two paths differ).
-func inCgroup(pid int, dir string) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		return false
+	if u := s.units[d.Name]; u != nil {
+		return u.cgroup
 	}
-	if mount := cgroupMount(dir); mount != "" {
-		rel := "/" + strings.TrimPrefix(strings.TrimPrefix(dir, mount), "/")
-		for _, line := range strings.Split(string(data), "\n") {
-			if p, ok := strings.CutPrefix(line, "0::"); ok {
-				if p == rel || strings.HasPrefix(p, strings.TrimSuffix(rel, "/")+"/") {
-					return true
-				}
-			}
-		}
-	}
-	pids, err := cgroupPids(dir)
-	if err != nil {
-		return false
-	}
-	for _, p := range pids {
-		if p == pid {
-			return true
-		}
-	}
-	return false
-}
-
-// cgroupMount returns the mount point of the cgroup2 file system holding
-// dir: the topmost ancestor that is still cgroup2.
-func cgroupMount(dir string) string {
-	if checkCgroup2(dir) != nil {
-		return ""
-	}
-	for {
-		parent := filepath.Dir(dir)
-		if parent == dir || checkCgroup2(parent) != nil {
-			return dir
-		}
-		dir = parent
-	}
-}
-
-// applyLimits writes memory.max, pids.max and cpu.weight; a missing
-// controller is logged and the limit skipped.
-func (s *Supervisor) applyLimits(d *service.Description, dir string) {
-	set := func(file string, v int64) {
-		if v == 0 {
-			return
-		}
-		if err := os.WriteFile(filepath.Join(dir, file), []byte(strconv.FormatInt(v, 10)), 0); err != nil {
-			s.cfg.Logger.Printf("service '%s': %s not applied: %v", d.Name, file, err)
-		}
-	}
-	set("memory.max", d.MemoryMax)
-	set("pids.max", d.PidsMax)
-	set("cpu.weight", d.CPUWeight)
-}
-
-// killCgroup signals every process of a cgroup: cgroup.kill for SIGKILL,
-// else each pid of cgroup.procs.
-func killCgroup(dir string, sig unix.Signal) error {
-	if sig == unix.SIGKILL {
-		err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
-		if err == nil || errors.Is(err, os.ErrNotExist) && !exists(dir) {
-			return nil
-		}
-	}
-	// Several passes so that children forked while we signal are caught too.
-	for pass := 0; pass < 4; pass++ {
-		pids, err := cgroupPids(dir)
-		if err != nil {
-			if !exists(dir) {
-				return nil
-			}
-			return err
-		}
-		if len(pids) == 0 {
-			return nil
-		}
-		for _, pid := range pids {
-			_ = unix.Kill(pid, sig)
-		}
-		if sig != unix.SIGKILL {
-			return nil
-		}
-	}
-	return nil
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-func cgroupPids(dir string) ([]int, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
-	for _, f := range strings.Fields(string(data)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, n)
-		}
-	}
-	return pids, nil
-}
-
-// cgroupPopulated reads "populated" from cgroup.events.
-func cgroupPopulated(dir string) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
-	if err != nil {
-		return false, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "populated "); ok {
-			return v != "0", nil
-		}
-	}
-	return false, fmt.Errorf("%s/cgroup.events: no populated key", dir)
-}
-
-// removeCgroup removes a service cgroup, killing stragglers first if any
-// are left; zombies still count as members until reaped, so it retries
-// briefly.
-func removeCgroup(dir string) error {
-	var err error
-	for i := 0; i < 20; i++ {
-		err = unix.Rmdir(dir)
-		if err == nil || err == unix.ENOENT {
-			return nil
-		}
-		if err != unix.EBUSY {
-			break
-		}
-		_ = killCgroup(dir, unix.SIGKILL)
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("remove cgroup %s: %w", dir, err)
+	return ""
 }

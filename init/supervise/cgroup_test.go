@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"ginit/init/service"
+	"ginit/internal/cgroup2"
 )
 
 // testCgroupRoot makes a private cgroup subtree for one test and removes it
@@ -20,7 +22,7 @@ func testCgroupRoot(t testing.TB) string {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create cgroups")
 	}
-	mount, err := UnifiedMount()
+	mount, err := cgroup2.UnifiedMount()
 	if err != nil {
 		t.Skipf("no cgroup2: %v", err)
 	}
@@ -33,11 +35,10 @@ func testCgroupRoot(t testing.TB) string {
 		for _, e := range entries {
 			if e.IsDir() {
 				sub := filepath.Join(dir, e.Name())
-				_ = killCgroup(sub, unix.SIGKILL)
-				_ = removeCgroup(sub)
+				_ = cgroup2.Remove(sub, 200*time.Millisecond, true)
 			}
 		}
-		if err := removeCgroup(dir); err != nil {
+		if err := cgroup2.Remove(dir, 200*time.Millisecond, true); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
@@ -71,7 +72,7 @@ func TestCgroupPlacement(t *testing.T) {
 	r := newRecorder()
 	spawn(t, s, d, r, "cat", "/proc/self/cgroup")
 	r.next(t, "exited")
-	mount, _ := UnifiedMount()
+	mount, _ := cgroup2.UnifiedMount()
 	want := "0::/" + strings.TrimPrefix(filepath.Join(root, "getty@tty1"), mount+"/") + "\n"
 	got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.Contains(string(b), "0::") })
 	if !strings.Contains(got, want) {
@@ -155,7 +156,7 @@ func TestRunInCgroup(t *testing.T) {
 	r := newRecorder()
 	spawn(t, s, d, r, "cat", "/proc/self/cgroup")
 	r.next(t, "exited")
-	mount, _ := UnifiedMount()
+	mount, _ := cgroup2.UnifiedMount()
 	want := "0::/" + strings.TrimPrefix(filepath.Join(root, "shared.slice"), mount+"/") + "\n"
 	if got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.Contains(string(b), "0::") }); !strings.Contains(got, want) {
 		t.Fatalf("/proc/self/cgroup = %q, want %q", got, want)
@@ -169,4 +170,52 @@ func TestRunInCgroup(t *testing.T) {
 	if _, err := s.Spawn(service.SpawnRequest{Desc: bad, Argv: []string{"true"}, Env: []string{"PATH=/bin"}}, newRecorder()); err == nil || !strings.Contains(err.Error(), "nowhere.slice") {
 		t.Errorf("missing run-in-cgroup: %v", err)
 	}
+}
+
+// TestCgroupTreeEmptyWithoutPolling: the last process of a service's
+// cgroup is not our child (another process reaps it, so no SIGCHLD comes
+// to us) and polling is off; TreeEmpty still follows its death, learnt
+// from cgroup.events.
+func TestCgroupTreeEmptyWithoutPolling(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSupConfig(t, Config{CgroupRoot: root, TreePoll: time.Hour})
+	// holder forks the stray and stays alive after reaping it.
+	pidFile := filepath.Join(t.TempDir(), "stray")
+	holder, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "sleep 300 & echo $! > " + pidFile + "; wait; exec sleep 300"},
+		&os.ProcAttr{Files: []*os.File{nil, nil, os.Stderr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Kill() }) // reaped by the Supervisor
+	var stray int
+	for deadline := time.Now().Add(5 * time.Second); stray == 0; time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(pidFile)
+		stray, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		if time.Now().After(deadline) {
+			t.Fatal("holder never wrote the stray's pid")
+		}
+	}
+	d := desc("watched")
+	r := newRecorder()
+	p := spawn(t, s, d, r, "sleep", "300")
+	if err := cgroup2.Move(filepath.Join(root, "watched"), stray); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Signal(int(unix.SIGKILL)); err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, "exited")
+	select {
+	case e := <-r.ch:
+		t.Fatalf("%s while the stray runs", e.kind)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := unix.Kill(stray, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, "empty")
+	if err := holder.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the holder ended, so a SIGCHLD may have done the work: %v", err)
+	}
+	s.Release(d)
 }

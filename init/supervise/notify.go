@@ -15,6 +15,7 @@ import (
 
 	"ginit/init/logging"
 	"ginit/init/service"
+	"ginit/internal/cgroup2"
 )
 
 // notifyMax is the largest sd_notify datagram accepted, as in systemd.
@@ -52,7 +53,8 @@ func (s *Supervisor) notifySocket(d *service.Description, st *setup) error {
 		return fmt.Errorf("ready-notification %q: no runtime directory for notify sockets", d.ReadyNotification)
 	}
 	s.mu.Lock()
-	ns := s.notify[d.Name]
+	u := s.unitLocked(d.Name)
+	ns := u.notify
 	s.mu.Unlock()
 	if ns == nil {
 		var err error
@@ -60,12 +62,12 @@ func (s *Supervisor) notifySocket(d *service.Description, st *setup) error {
 			return err
 		}
 		s.mu.Lock()
-		s.notify[d.Name] = ns
+		u.notify = ns
 		s.mu.Unlock()
 		s.onRelease(d.Name, func() {
 			s.mu.Lock()
-			if s.notify[d.Name] == ns {
-				delete(s.notify, d.Name)
+			if u.notify == ns {
+				u.notify = nil
 			}
 			s.mu.Unlock()
 			ns.close()
@@ -89,7 +91,7 @@ func (s *Supervisor) openNotify(name string) (*notifySock, error) {
 	if err := os.MkdirAll(dirPath, 0o755); err != nil {
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
-	path := filepath.Join(dirPath, cgroupName(name))
+	path := filepath.Join(dirPath, cgroup2.Name(name))
 	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
 		// Too long for sun_path: a fixed-size name derived from the service.
 		h := fnv.New64a()
@@ -295,7 +297,7 @@ func (s *Supervisor) member(p *proc, pid int) bool {
 		return true
 	}
 	if p.cg != "" {
-		return inCgroup(pid, p.cg)
+		return cgroup2.Contains(p.cg, pid)
 	}
 	if p.pgid != 0 {
 		if pg, err := unix.Getpgid(pid); err == nil && pg == p.pgid {

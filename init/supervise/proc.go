@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"ginit/init/service"
+	"ginit/internal/cgroup2"
 )
 
 // errGone is returned when signalling a process that has already been reaped
@@ -132,7 +132,7 @@ func (p *proc) Signal(sig int) error {
 // KillTree sends sig to every process of the service.
 func (p *proc) KillTree(sig int) error {
 	if p.cg != "" {
-		err := killCgroup(p.cg, unix.Signal(sig))
+		err := cgroup2.Kill(p.cg, unix.Signal(sig))
 		p.signalStray(sig)
 		return err
 	}
@@ -147,7 +147,7 @@ func (p *proc) KillTree(sig int) error {
 // uses it (by interface assertion) after Exited to wait for TreeEmpty.
 func (p *proc) Populated() bool {
 	if p.cg != "" {
-		pop, err := cgroupPopulated(p.cg)
+		pop, err := cgroup2.Populated(p.cg)
 		if err == nil {
 			return pop
 		}
@@ -158,39 +158,6 @@ func (p *proc) Populated() bool {
 	if p.pgid != 0 {
 		err := unix.Kill(-p.pgid, 0)
 		return err == nil || err == unix.EPERM
-	}
-	return false
-}
-
-// cgroupName turns a service name into a safe cgroup directory name: '/',
-// control characters, '%' and spaces are %-escaped, and names that could
-// clash with cgroup interface files or "."/".." get their first byte escaped.
-func cgroupName(name string) string {
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || c == '/' || c == '%' || c == '\\' {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	out := b.String()
-	if out == "" {
-		return "%00"
-	}
-	if out == "." || out == ".." || strings.HasPrefix(out, "cgroup.") || strings.Contains(out, ".") && isController(out) {
-		out = fmt.Sprintf("%%%02X", out[0]) + out[1:]
-	}
-	return out
-}
-
-// isController reports names like "memory.max" that look like interface files.
-func isController(n string) bool {
-	pre, _, _ := strings.Cut(n, ".")
-	switch pre {
-	case "cgroup", "memory", "pids", "cpu", "cpuset", "io", "hugetlb", "rdma", "misc", "irq":
-		return true
 	}
 	return false
 }
@@ -225,7 +192,7 @@ func (p *proc) signalStray(sig int) {
 	if p.dead {
 		return
 	}
-	pids, err := cgroupPids(p.cg)
+	pids, err := cgroup2.Pids(p.cg)
 	if err != nil {
 		return
 	}

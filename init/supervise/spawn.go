@@ -130,7 +130,7 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		s.procs[pid] = p
 	}
 	if req.Kind == service.ProcStart {
-		s.startPG[d.Name] = pid
+		s.unitLocked(d.Name).startPG = pid
 	}
 	s.mu.Unlock()
 	if died {
@@ -213,10 +213,11 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 	switch d.LogType {
 	case service.LogBuffer:
 		s.mu.Lock()
-		b := s.logs[d.Name]
+		u := s.unitLocked(d.Name)
+		b := u.log
 		if b == nil {
 			b = logging.NewBuffer(d.LogBufferSize)
-			s.logs[d.Name] = b
+			u.log = b
 		}
 		s.mu.Unlock()
 		out, err = s.pipeTo(st, b, nil)
@@ -363,20 +364,21 @@ type outPipe struct {
 // is full) while no consumer runs.
 func (s *Supervisor) outputPipe(producer, user string) (r, w *os.File, err error) {
 	s.mu.Lock()
-	p, ok := s.pipes[producer]
+	pu := s.unitLocked(producer)
+	p := pu.pipe
 	s.mu.Unlock()
-	if !ok {
+	if p == nil {
 		pr, pw, err := os.Pipe()
 		if err != nil {
 			return nil, nil, err
 		}
 		s.mu.Lock()
-		if p, ok = s.pipes[producer]; ok { // made meanwhile by the other side
+		if p = pu.pipe; p != nil { // made meanwhile by the other side
 			pr.Close()
 			pw.Close()
 		} else {
 			p = &outPipe{r: pr, w: pw, users: map[string]bool{}}
-			s.pipes[producer] = p
+			pu.pipe = p
 		}
 		s.mu.Unlock()
 	}
@@ -388,9 +390,10 @@ func (s *Supervisor) outputPipe(producer, user string) (r, w *os.File, err error
 		s.onRelease(user, func() {
 			s.mu.Lock()
 			delete(p.users, user)
-			last := len(p.users) == 0 && s.pipes[producer] == p
+			last := len(p.users) == 0 && pu.pipe == p
 			if last {
-				delete(s.pipes, producer)
+				pu.pipe = nil
+				s.dropIfIdleLocked(producer, pu)
 			}
 			s.mu.Unlock()
 			if last {

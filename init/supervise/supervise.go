@@ -16,6 +16,7 @@ import (
 
 	"ginit/init/logging"
 	"ginit/init/service"
+	"ginit/internal/cgroup2"
 )
 
 // Config configures a Supervisor.
@@ -23,7 +24,7 @@ type Config struct {
 	Logger service.Logger // required
 	// CgroupRoot is a directory of the unified (cgroup2) hierarchy that ginit
 	// owns; each service gets a child cgroup under it. "" = no cgroups: trees
-	// are process groups. See UnifiedMount.
+	// are process groups. See cgroup2.UnifiedMount.
 	CgroupRoot string
 	// Console is the terminal of services with runs-on-console,
 	// starts-on-console or shares-console (nil: ginit's stdin/stdout).
@@ -39,7 +40,10 @@ type Config struct {
 	// makes the start fail).
 	ControlConn func() (*os.File, error)
 	// TreePoll is how often trees of exited processes are checked for
-	// emptiness besides after each reaped exit (default 1s).
+	// emptiness besides after each reaped exit, when that cannot be
+	// learnt from cgroup.events (no cgroups, or no inotify); also how often
+	// a non-child main process is probed when its pidfd cannot be watched
+	// (default 1s).
 	TreePoll time.Duration
 }
 
@@ -51,18 +55,53 @@ type Supervisor struct {
 	mu      sync.Mutex         // registry lock; see the package doc
 	procs   map[int]*proc      // live children by pid
 	pending map[*proc]struct{} // exited (or adopted) procs whose tree is not known empty
-	logs    map[string]*logging.Buffer
-	cgroups map[string]string   // service name -> cgroup dir created by us
-	cgWarn  bool                // "no cgroups" was logged
-	extras  map[string][]func() // per-service resources freed by Release
-	startPG map[string]int      // service name -> process group of its last start command
-	notify  map[string]*notifySock
-	listen  map[string]*os.File // service name -> socket-listen socket
-	pipes   map[string]*outPipe // producer name -> its output pipe
+	units   map[string]*unit   // service name -> what is kept for it
+	cgWarn  bool               // "no cgroups" was logged
+	// watcher reports changes of service cgroups' cgroup.events on trees
+	// (nil: trees are polled every TreePoll).
+	watcher  *cgroup2.Watcher
+	trees    chan struct{} // a watched cgroup.events changed
+	needPoll chan struct{} // a watch failed: poll trees from now on
 	// inflight counts forks running without the lock; while any is, the
 	// reaper keeps exits of unknown pids in early (see Spawn).
 	inflight int
 	early    map[int]service.ExitStatus
+}
+
+// unit is what the Supervisor keeps for one service: its resources from
+// the first start until Release, and its log buffer for good (catlog).
+type unit struct {
+	log     *logging.Buffer
+	cgroup  string   // cgroup dir created by us ("" = none)
+	watched string   // cgroup dir whose cgroup.events is watched
+	unwatch func()   // ends that watch
+	release []func() // resources freed by Release
+	startPG int      // process group of its last start command
+	notify  *notifySock
+	listen  *os.File // socket-listen socket
+	pipe    *outPipe // its output pipe, as a log-type = pipe producer
+}
+
+// idle reports whether u holds nothing Release leaves behind.
+func (u *unit) idle() bool {
+	return u.log == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0
+}
+
+// unitLocked returns the record of a service, made at first use.
+func (s *Supervisor) unitLocked(name string) *unit {
+	u := s.units[name]
+	if u == nil {
+		u = &unit{}
+		s.units[name] = u
+	}
+	return u
+}
+
+// dropIfIdleLocked forgets u once it holds nothing.
+func (s *Supervisor) dropIfIdleLocked(name string, u *unit) {
+	if s.units[name] == u && u.idle() {
+		delete(s.units, name)
+	}
 }
 
 // forgetEarlyLocked drops kept exits once no fork is in flight: they were
@@ -87,7 +126,7 @@ func New(cfg Config) (*Supervisor, error) {
 		cfg.TreePoll = time.Second
 	}
 	if cfg.CgroupRoot != "" {
-		if err := checkCgroup2(cfg.CgroupRoot); err != nil {
+		if err := cgroup2.Check(cfg.CgroupRoot); err != nil {
 			return nil, err
 		}
 	}
@@ -97,39 +136,69 @@ func New(cfg Config) (*Supervisor, error) {
 		}
 	}
 	s := &Supervisor{
-		cfg:     cfg,
-		sig:     make(chan os.Signal, 1),
-		procs:   map[int]*proc{},
-		pending: map[*proc]struct{}{},
-		logs:    map[string]*logging.Buffer{},
-		cgroups: map[string]string{},
-		extras:  map[string][]func(){},
-		startPG: map[string]int{},
-		notify:  map[string]*notifySock{},
-		listen:  map[string]*os.File{},
-		early:   map[int]service.ExitStatus{},
-		pipes:   map[string]*outPipe{},
+		cfg:      cfg,
+		sig:      make(chan os.Signal, 1),
+		procs:    map[int]*proc{},
+		pending:  map[*proc]struct{}{},
+		units:    map[string]*unit{},
+		early:    map[int]service.ExitStatus{},
+		trees:    make(chan struct{}, 1),
+		needPoll: make(chan struct{}, 1),
 	}
 	signal.Notify(s.sig, syscall.SIGCHLD)
 	if cfg.CgroupRoot != "" {
-		s.enableControllers()
+		cgroup2.EnableControllers(cgroup2.LimitControllers[:], filepath.Dir(cfg.CgroupRoot), cfg.CgroupRoot)
+		w, err := cgroup2.NewWatcher()
+		if err != nil {
+			cfg.Logger.Printf("supervise: %v; checking service cgroups every %v", err, cfg.TreePoll)
+		}
+		s.watcher = w
 	}
 	return s, nil
 }
 
 // Run reaps children until ctx ends. It is the only caller of wait4.
+// Trees are checked after each SIGCHLD and each change of a service
+// cgroup's cgroup.events; only trees that are process groups (no cgroups,
+// or no inotify) are also polled.
 func (s *Supervisor) Run(ctx context.Context) error {
 	defer signal.Stop(s.sig)
-	tick := time.NewTicker(s.cfg.TreePoll)
-	defer tick.Stop()
+	var poll <-chan time.Time
+	var tick *time.Ticker
+	needPoll := s.needPoll
+	startPolling := func() {
+		tick = time.NewTicker(s.cfg.TreePoll)
+		needPoll, poll = nil, tick.C
+	}
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
+	if s.watcher == nil {
+		startPolling()
+	} else {
+		defer s.watcher.Close()
+	}
 	for {
 		s.reap()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.sig:
-		case <-tick.C:
+		case <-s.trees:
+		case <-poll:
+		case <-needPoll:
+			startPolling()
 		}
+	}
+}
+
+// treeChanged is the watcher's callback: it wakes Run, never blocking.
+func (s *Supervisor) treeChanged() {
+	select {
+	case s.trees <- struct{}{}:
+	default:
 	}
 }
 
@@ -211,7 +280,10 @@ func (s *Supervisor) checkTrees() {
 // CatLog returns the buffered output of a service (log-type = buffer).
 func (s *Supervisor) CatLog(name string, clear bool) ([]byte, bool, error) {
 	s.mu.Lock()
-	b := s.logs[name]
+	var b *logging.Buffer
+	if u := s.units[name]; u != nil {
+		b = u.log
+	}
 	s.mu.Unlock()
 	if b == nil {
 		return nil, false, fmt.Errorf("service '%s': no log buffer", name)
@@ -224,11 +296,13 @@ func (s *Supervisor) CatLog(name string, clear bool) ([]byte, bool, error) {
 // processes are all gone. The log buffer is kept for catlog.
 func (s *Supervisor) Release(d *service.Description) {
 	s.mu.Lock()
-	dir := s.cgroups[d.Name]
-	delete(s.cgroups, d.Name)
-	fns := s.extras[d.Name]
-	delete(s.extras, d.Name)
-	delete(s.startPG, d.Name)
+	u := s.units[d.Name]
+	if u == nil {
+		s.mu.Unlock()
+		return
+	}
+	dir, unwatch, fns := u.cgroup, u.unwatch, u.release
+	u.cgroup, u.watched, u.unwatch, u.release, u.startPG = "", "", nil, nil, 0
 	for p := range s.pending {
 		if p.name == d.Name {
 			delete(s.pending, p)
@@ -238,17 +312,24 @@ func (s *Supervisor) Release(d *service.Description) {
 	for _, f := range fns {
 		f()
 	}
+	if unwatch != nil {
+		unwatch()
+	}
 	if dir != "" {
-		if err := removeCgroup(dir); err != nil {
+		if err := cgroup2.Remove(dir, 200*time.Millisecond, true); err != nil {
 			s.cfg.Logger.Printf("service '%s': %v", d.Name, err)
 		}
 	}
+	s.mu.Lock()
+	s.dropIfIdleLocked(d.Name, u)
+	s.mu.Unlock()
 }
 
 // onRelease registers f to run at Release of the service.
 func (s *Supervisor) onRelease(name string, f func()) {
 	s.mu.Lock()
-	s.extras[name] = append(s.extras[name], f)
+	u := s.unitLocked(name)
+	u.release = append(u.release, f)
 	s.mu.Unlock()
 }
 

@@ -391,24 +391,6 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
-func TestCgroupName(t *testing.T) {
-	tests := map[string]string{
-		"getty@tty1":   "getty@tty1",
-		"a/b":          "a%2Fb",
-		"..":           "%2E.",
-		"cgroup.procs": "%63group.procs",
-		"memory.max":   "%6Demory.max",
-		"50%":          "50%25",
-		"with space":   "with%20space",
-		"dbus.service": "dbus.service",
-	}
-	for in, want := range tests {
-		if got := cgroupName(in); got != want {
-			t.Errorf("cgroupName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestMergeEnv(t *testing.T) {
 	got := mergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4"})
 	want := []string{"A=1", "B=3", "C=4"}
