@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/cgroup2"
 )
 
 // CgroupRoots says where session scopes are created.
@@ -33,17 +35,11 @@ type CgroupRoots struct {
 // which is the root libsystemd strips before parsing.
 func DetectCgroupRoots() CgroupRoots {
 	var r CgroupRoots
-	var st unix.Statfs_t
-	mount2 := ""
-	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		mount2 = "/sys/fs/cgroup"
-	} else if unix.Statfs("/sys/fs/cgroup/unified", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		mount2 = "/sys/fs/cgroup/unified"
-	}
 	v2, v1 := pidCgroupPaths(1)
-	if mount2 != "" {
+	if mount2, err := cgroup2.UnifiedMount(); err == nil {
 		r.Unified = filepath.Join(mount2, strings.TrimSuffix(v2, "/init.scope"))
 	}
+	var st unix.Statfs_t
 	if unix.Statfs("/sys/fs/cgroup/systemd", &st) == nil && st.Type == unix.CGROUP_SUPER_MAGIC {
 		r.Legacy = filepath.Join("/sys/fs/cgroup/systemd", strings.TrimSuffix(v1, "/init.scope"))
 	}
@@ -101,8 +97,8 @@ type SysHost struct {
 	// of runtime directories' tmpfs (0: the kernel's defaults).
 	RuntimeSize, RuntimeInodes uint64
 
-	mu     sync.Mutex // guards ino and watch
-	ino    *inotifier
+	mu     sync.Mutex // guards ino and inoErr
+	ino    *cgroup2.Watcher
 	inoErr error
 }
 
@@ -127,11 +123,11 @@ func (h *SysHost) PlaceInScope(uid uint32, id string, pid int) error {
 		if d == "" {
 			continue
 		}
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := cgroup2.CreateAll(d); err != nil {
 			return fmt.Errorf("create scope: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
-			return fmt.Errorf("move pid %d into %s: %w", pid, d, err)
+		if err := cgroup2.Move(d, pid); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -141,14 +137,11 @@ func (h *SysHost) PlaceInScope(uid uint32, id string, pid int) error {
 func (h *SysHost) ScopePopulated(uid uint32, id string) bool {
 	u, l := h.scopeDirs(uid, id)
 	if u != "" {
-		data, err := os.ReadFile(filepath.Join(u, "cgroup.events"))
-		if err != nil {
-			return false
-		}
-		return bytes.Contains(data, []byte("populated 1"))
+		pop, err := cgroup2.Populated(u)
+		return err == nil && pop
 	}
-	data, err := os.ReadFile(filepath.Join(l, "cgroup.procs"))
-	return err == nil && len(bytes.TrimSpace(data)) > 0
+	pids, err := cgroup2.Pids(l)
+	return err == nil && len(pids) > 0
 }
 
 // WatchScope implements Host, with inotify on cgroup.events.
@@ -159,38 +152,32 @@ func (h *SysHost) WatchScope(uid uint32, id string, changed func()) (func(), err
 	}
 	h.mu.Lock()
 	if h.ino == nil && h.inoErr == nil {
-		h.ino, h.inoErr = newInotifier()
+		h.ino, h.inoErr = cgroup2.NewWatcher()
 	}
 	ino, err := h.ino, h.inoErr
 	h.mu.Unlock()
 	if err != nil {
 		return func() {}, err
 	}
-	return ino.add(filepath.Join(u, "cgroup.events"), changed)
+	stop, err := ino.Watch(u, changed)
+	if err != nil {
+		return func() {}, err
+	}
+	return stop, nil
 }
 
-// KillScope implements Host.
+// KillScope implements Host: SIGKILL through cgroup.kill where the scope
+// is on cgroup2, else (and for other signals) each process listed.
 func (h *SysHost) KillScope(uid uint32, id string, sig syscall.Signal) error {
 	u, l := h.scopeDirs(uid, id)
-	if sig == syscall.SIGKILL && u != "" {
-		if err := os.WriteFile(filepath.Join(u, "cgroup.kill"), []byte("1"), 0o644); err == nil {
-			return nil
-		}
-	}
 	dir := u
 	if dir == "" {
 		dir = l
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-	if err != nil {
+	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("list scope processes: %w", err)
 	}
-	for _, f := range strings.Fields(string(data)) {
-		if pid, err := strconv.Atoi(f); err == nil {
-			_ = syscall.Kill(pid, sig)
-		}
-	}
-	return nil
+	return cgroup2.Kill(dir, sig)
 }
 
 // RemoveScope implements Host.
@@ -200,8 +187,8 @@ func (h *SysHost) RemoveScope(uid uint32, id string) {
 		if d == "" {
 			continue
 		}
-		_ = os.Remove(d)
-		_ = os.Remove(filepath.Dir(d)) // the user slice, when this was its last scope
+		_ = cgroup2.Remove(d, 0, false)
+		_ = cgroup2.Remove(filepath.Dir(d), 0, false) // the user slice, when this was its last scope
 	}
 }
 
@@ -229,70 +216,3 @@ func (h *SysHost) AuditSessionID(pid int) (uint32, bool) {
 
 // Kill implements Host.
 func (h *SysHost) Kill(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
-
-// inotifier multiplexes inotify watches onto one fd and one goroutine.
-type inotifier struct {
-	f  *os.File
-	fd int
-
-	mu sync.Mutex // guards cbs
-	cb map[int32][]*func()
-}
-
-func newInotifier() (*inotifier, error) {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil, fmt.Errorf("inotify_init1: %w", err)
-	}
-	in := &inotifier{f: os.NewFile(uintptr(fd), "inotify"), fd: fd, cb: map[int32][]*func(){}}
-	go in.run()
-	return in, nil
-}
-
-func (in *inotifier) add(path string, f func()) (func(), error) {
-	wd, err := unix.InotifyAddWatch(in.fd, path, unix.IN_MODIFY)
-	if err != nil {
-		return func() {}, fmt.Errorf("watch %s: %w", path, err)
-	}
-	p := &f
-	in.mu.Lock()
-	in.cb[int32(wd)] = append(in.cb[int32(wd)], p)
-	in.mu.Unlock()
-	return func() {
-		in.mu.Lock()
-		defer in.mu.Unlock()
-		l := in.cb[int32(wd)]
-		for i, q := range l {
-			if q == p {
-				l = append(l[:i], l[i+1:]...)
-				break
-			}
-		}
-		if len(l) == 0 {
-			delete(in.cb, int32(wd))
-			_, _ = unix.InotifyRmWatch(in.fd, uint32(wd))
-		} else {
-			in.cb[int32(wd)] = l
-		}
-	}, nil
-}
-
-func (in *inotifier) run() {
-	buf := make([]byte, 4096)
-	for {
-		n, err := in.f.Read(buf)
-		if err != nil {
-			return
-		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafePointer(buf[off:]))
-			in.mu.Lock()
-			cbs := append([]*func(){}, in.cb[ev.Wd]...)
-			in.mu.Unlock()
-			for _, f := range cbs {
-				(*f)()
-			}
-			off += unix.SizeofInotifyEvent + int(ev.Len)
-		}
-	}
-}

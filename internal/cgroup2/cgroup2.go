@@ -118,21 +118,17 @@ func Contains(dir string, pid int) bool {
 	return false
 }
 
-// Create makes the cgroup dir; one that exists already is fine.
+// Create makes the cgroup dir; one that exists already is fine. The error
+// names dir (an *os.PathError).
 func Create(dir string) error {
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("cgroup %s: %w", dir, err)
+		return err
 	}
 	return nil
 }
 
 // CreateAll makes the cgroup dir and any missing parents.
-func CreateAll(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cgroup %s: %w", dir, err)
-	}
-	return nil
-}
+func CreateAll(dir string) error { return os.MkdirAll(dir, 0o755) }
 
 // Move puts pid into the cgroup dir.
 func Move(dir string, pid int) error {
