@@ -49,16 +49,8 @@ func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 		if f, sf, err = openListen(d); err != nil {
 			return err
 		}
-		s.mu.Lock()
-		u.listen = f
-		s.mu.Unlock()
 		path := d.SocketListen
-		s.onRelease(d.Name, func() {
-			s.mu.Lock()
-			if u.listen == f {
-				u.listen = nil
-			}
-			s.mu.Unlock()
+		keepUntilRelease(s, d.Name, &u.listen, f, func() {
 			f.Close()
 			if err := sf.remove(); err != nil {
 				s.cfg.Logger.Printf("service '%s': socket-listen %s: %v", d.Name, path, err)

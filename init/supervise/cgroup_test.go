@@ -62,22 +62,30 @@ func TestCgroupKillTree(t *testing.T) {
 	}
 }
 
+// spawnInCgroup runs cat /proc/self/cgroup as d and checks that the
+// process was in the cgroup dir from its first instruction.
+func spawnInCgroup(t *testing.T, s *Supervisor, d *service.Description, dir string) *recorder {
+	t.Helper()
+	d.LogType = service.LogBuffer
+	r := newRecorder()
+	spawn(t, s, d, r, "cat", "/proc/self/cgroup")
+	r.next(t, "exited")
+	mount, _ := cgroup2.UnifiedMount()
+	want := "0::/" + strings.TrimPrefix(dir, mount+"/") + "\n"
+	got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.Contains(string(b), "0::") })
+	if !strings.Contains(got, want) {
+		t.Fatalf("/proc/self/cgroup = %q, want line %q", got, want)
+	}
+	return r
+}
+
 // TestCgroupPlacement: the process is in <root>/<escaped name> from its
 // first instruction (it reads its own /proc/self/cgroup).
 func TestCgroupPlacement(t *testing.T) {
 	root := testCgroupRoot(t)
 	s := newSup(t, root)
 	d := desc("getty@tty1")
-	d.LogType = service.LogBuffer
-	r := newRecorder()
-	spawn(t, s, d, r, "cat", "/proc/self/cgroup")
-	r.next(t, "exited")
-	mount, _ := cgroup2.UnifiedMount()
-	want := "0::/" + strings.TrimPrefix(filepath.Join(root, "getty@tty1"), mount+"/") + "\n"
-	got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.Contains(string(b), "0::") })
-	if !strings.Contains(got, want) {
-		t.Fatalf("/proc/self/cgroup = %q, want line %q", got, want)
-	}
+	r := spawnInCgroup(t, s, d, filepath.Join(root, "getty@tty1"))
 	r.next(t, "empty")
 	s.Release(d)
 }
@@ -152,15 +160,7 @@ func TestRunInCgroup(t *testing.T) {
 	}
 	d := desc("guest")
 	d.RunInCgroup = "shared.slice"
-	d.LogType = service.LogBuffer
-	r := newRecorder()
-	spawn(t, s, d, r, "cat", "/proc/self/cgroup")
-	r.next(t, "exited")
-	mount, _ := cgroup2.UnifiedMount()
-	want := "0::/" + strings.TrimPrefix(filepath.Join(root, "shared.slice"), mount+"/") + "\n"
-	if got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.Contains(string(b), "0::") }); !strings.Contains(got, want) {
-		t.Fatalf("/proc/self/cgroup = %q, want %q", got, want)
-	}
+	spawnInCgroup(t, s, d, filepath.Join(root, "shared.slice"))
 	if _, err := os.Stat(filepath.Join(root, "guest")); !os.IsNotExist(err) {
 		t.Errorf("a cgroup of its own was made for a run-in-cgroup service: %v", err)
 	}

@@ -61,17 +61,7 @@ func (s *Supervisor) notifySocket(d *service.Description, st *setup) error {
 		if ns, err = s.openNotify(d.Name); err != nil {
 			return err
 		}
-		s.mu.Lock()
-		u.notify = ns
-		s.mu.Unlock()
-		s.onRelease(d.Name, func() {
-			s.mu.Lock()
-			if u.notify == ns {
-				u.notify = nil
-			}
-			s.mu.Unlock()
-			ns.close()
-		})
+		keepUntilRelease(s, d.Name, &u.notify, ns, ns.close)
 		go ns.serve()
 	}
 	// A message sent by the new child before Spawn has registered it must

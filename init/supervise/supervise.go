@@ -333,6 +333,24 @@ func (s *Supervisor) onRelease(name string, f func()) {
 	s.mu.Unlock()
 }
 
+// keepUntilRelease stores v in a field of the service's record (under the
+// registry lock) and has Release clear it, if it still holds v, and then
+// free it.
+func keepUntilRelease[T comparable](s *Supervisor, name string, field *T, v T, free func()) {
+	s.mu.Lock()
+	*field = v
+	s.mu.Unlock()
+	s.onRelease(name, func() {
+		s.mu.Lock()
+		if *field == v {
+			var zero T
+			*field = zero
+		}
+		s.mu.Unlock()
+		free()
+	})
+}
+
 // mergeEnv overlays the service's own variables on the activation environment.
 func mergeEnv(base, over []string) []string {
 	idx := map[string]int{}
