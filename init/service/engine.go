@@ -757,11 +757,7 @@ func (m *Manager) unexpectedExit(s *svc, p Proc, st ExitStatus) {
 		s.failed = true
 	}
 	if d.ChainTo != "" && !m.shuttingDown && (st.Success() || d.Options.AlwaysChain) {
-		if c, err := m.load(d.ChainTo); err != nil {
-			m.logf("service '%s': chain-to: %v", s.name(), err)
-		} else {
-			m.activate(c)
-		}
+		m.chain(s.name(), d.ChainTo)
 	}
 	m.bringDown(s, ReasonTerminated)
 	m.beginStop(s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -201,6 +202,18 @@ type harness struct {
 type logBuf struct {
 	mu    sync.Mutex
 	lines []string
+}
+
+// has reports whether a logged line contains sub.
+func (l *logBuf) has(sub string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, x := range l.lines {
+		if strings.Contains(x, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *logBuf) Printf(format string, args ...any) {

@@ -1,21 +1,97 @@
 package service
 
 import (
+	"context"
 	"fmt"
 )
 
-// load returns the record for name, loading it and its dependencies first if
-// needed. On error nothing already loaded changes.
-func (m *Manager) load(name string) (*svc, error) {
-	if s := m.services[name]; s != nil {
-		return s, nil
-	}
+// Loading is split in two. Reading descriptions (files: slow on a bad disk,
+// hostile when they name a FIFO) runs on the requesting goroutine through
+// cfg.Load, which is pure; the manager goroutine only validates and links
+// what it returns (install). So a slow load delays its own request, never
+// the loop. Two requests may read the same service at once: the first
+// install wins and the second finds the record there.
+
+// readDescs runs the loader for name; it is called off the manager goroutine.
+func (m *Manager) readDescs(name string) ([]*Description, error) {
 	if m.cfg.Load == nil {
 		return nil, fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
 	}
-	descs, err := m.cfg.Load(name)
-	if err != nil {
-		return nil, err
+	return m.cfg.Load(name)
+}
+
+// withLoaded runs f on the manager goroutine with the records of names,
+// first reading (on the calling goroutine) those that are not loaded. A
+// service unloaded between the read and the install is installed from what
+// was read; each name is read at most once, so the loop ends.
+func (m *Manager) withLoaded(ctx context.Context, names []string, f func(ss []*svc) error) error {
+	read := make([][]*Description, len(names))
+	for {
+		missing := -1
+		var err error
+		if cerr := m.call(ctx, func() {
+			ss := make([]*svc, len(names))
+			for i, n := range names {
+				s := m.services[n]
+				if s == nil && read[i] != nil {
+					if s, err = m.install(n, read[i]); err != nil {
+						return
+					}
+				}
+				if s == nil {
+					missing = i
+					return
+				}
+				ss[i] = s
+			}
+			if f != nil {
+				err = f(ss)
+			}
+		}); cerr != nil {
+			return cerr
+		}
+		if missing < 0 || err != nil {
+			return err
+		}
+		if read[missing], err = m.readDescs(names[missing]); err != nil {
+			return err
+		}
+	}
+}
+
+// chain starts to, the chain-to target of from. A target that is not
+// loaded is read on a goroutine of its own; pendingLoads keeps an idle exit
+// from overtaking it.
+func (m *Manager) chain(from, to string) {
+	if c := m.services[to]; c != nil {
+		m.activate(c)
+		return
+	}
+	m.pendingLoads++
+	go func() {
+		descs, err := m.readDescs(to)
+		m.post(func() {
+			m.pendingLoads--
+			var c *svc
+			if err == nil {
+				c, err = m.install(to, descs)
+			}
+			switch {
+			case err != nil:
+				m.logf("service '%s': chain-to: %v", from, err)
+			case !m.shuttingDown:
+				m.activate(c)
+			}
+		})
+	}()
+}
+
+// install adds the descriptions the loader returned for name that are not
+// loaded yet (another request may have loaded some meanwhile), and returns
+// name's record. On error nothing already loaded changes.
+func (m *Manager) install(name string, descs []*Description) (*svc, error) {
+	if s := m.services[name]; s != nil {
+		return s, nil
 	}
 	var fresh []*Description
 	for _, d := range descs {
@@ -148,15 +224,12 @@ func (m *Manager) remove(s *svc) {
 	m.relinkOrdering()
 }
 
-// reload re-reads the description of a loaded service.
-func (m *Manager) reload(name string) error {
+// reload replaces the description of name with descs[name], which the
+// caller read afresh; a service that is not loaded is installed.
+func (m *Manager) reload(name string, descs []*Description) error {
 	s := m.services[name]
 	if s == nil {
-		_, err := m.load(name)
-		return err
-	}
-	descs, err := m.cfg.Load(name)
-	if err != nil {
+		_, err := m.install(name, descs)
 		return err
 	}
 	var nd *Description
@@ -221,19 +294,9 @@ func (m *Manager) reload(name string) error {
 	return nil
 }
 
-// depOp adds or removes a runtime dependency from -> to.
-func (m *Manager) depOp(add bool, kind DepKind, from, to string) error {
-	if kind > DepWaitsFor {
-		return fmt.Errorf("dependency type %s: %w", kind, ErrBadArgument)
-	}
-	f, err := m.load(from)
-	if err != nil {
-		return err
-	}
-	t, err := m.load(to)
-	if err != nil {
-		return err
-	}
+// depOp adds or removes a runtime dependency f -> t.
+func (m *Manager) depOp(add bool, kind DepKind, f, t *svc) error {
+	from, to := f.name(), t.name()
 	e := f.edgeTo(t, kind)
 	if !add {
 		if e == nil {

@@ -12,7 +12,9 @@ import (
 type Config struct {
 	// Load returns the description of name together with every service it
 	// depends on (the closure), or an error that names file:line. Already
-	// loaded services in the result are ignored.
+	// loaded services in the result are ignored. It is called on the
+	// requesting goroutine, never the manager's (it reads files), so calls
+	// may run concurrently and must not touch the Manager.
 	Load func(name string) ([]*Description, error)
 	// Check validates the whole set of descriptions after a change (cycles
 	// through before/after across separately loaded services). May be nil.
@@ -103,6 +105,7 @@ type Manager struct {
 	reportTimer   Timer
 	everStarted   bool
 	done          bool
+	pendingLoads  int // chain-to targets being read off the loop
 }
 
 // New makes a manager; call Run to bring it to life.
@@ -135,11 +138,13 @@ func (m *Manager) Run(ctx context.Context) (ShutdownKind, error) {
 	return m.shutdown, nil
 }
 
-// post runs f on the manager goroutine and waits for it, or for ctx.
+// call runs f on the manager goroutine and waits for it, or for ctx.
 func (m *Manager) call(ctx context.Context, f func()) error {
 	done := make(chan struct{})
 	select {
-	case m.events <- func() { f(); close(done) }:
+	// done after process(): the caller then sees what its request set in
+	// motion (signals sent, processes spawned), not just the request.
+	case m.events <- func() { f(); m.process(); close(done) }:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-m.runDone:
@@ -185,6 +190,9 @@ func (m *Manager) checkIdle() {
 	if !m.shuttingDown && !(m.cfg.ExitWhenIdle && m.everStarted) {
 		return
 	}
+	if !m.shuttingDown && m.pendingLoads > 0 {
+		return
+	}
 	for _, s := range m.order {
 		if s.state != Stopped || m.wanted(s) || s.ph == phRestartDelay {
 			return
@@ -207,19 +215,13 @@ type StartOpts struct {
 // NoWait, it returns once the service has started (nil) or failed.
 func (m *Manager) Start(ctx context.Context, name string, o StartOpts) error {
 	var ch chan error
-	var err error
-	if cerr := m.call(ctx, func() {
-		var s *svc
-		if s, err = m.load(name); err != nil {
-			return
-		}
+	if err := m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
+		s := ss[0]
 		if m.shuttingDown {
-			err = ErrShuttingDown
-			return
+			return ErrShuttingDown
 		}
 		if s.pinStop {
-			err = fmt.Errorf("cannot start service '%s': %w", name, ErrPinnedStopped)
-			return
+			return fmt.Errorf("cannot start service '%s': %w", name, ErrPinnedStopped)
 		}
 		if o.Pin {
 			s.pinStart = true
@@ -228,10 +230,8 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOpts) error {
 		if !o.NoWait {
 			ch = m.addWaiter(s, Started, false)
 		}
-	}); cerr != nil {
-		return cerr
-	}
-	if err != nil || ch == nil {
+		return nil
+	}); err != nil || ch == nil {
 		return err
 	}
 	return m.wait(ctx, ch)
@@ -337,15 +337,10 @@ func (m *Manager) Restart(ctx context.Context, name string, o StopOpts) error {
 // dependents (after it was stopped while they stayed up).
 func (m *Manager) Wake(ctx context.Context, name string, noWait bool) error {
 	var ch chan error
-	var err error
-	if cerr := m.call(ctx, func() {
-		var s *svc
-		if s, err = m.load(name); err != nil {
-			return
-		}
+	if err := m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
+		s := ss[0]
 		if s.pinStop {
-			err = fmt.Errorf("cannot wake service '%s': %w", name, ErrPinnedStopped)
-			return
+			return fmt.Errorf("cannot wake service '%s': %w", name, ErrPinnedStopped)
 		}
 		n := 0
 		for _, e := range s.dependents {
@@ -358,17 +353,14 @@ func (m *Manager) Wake(ctx context.Context, name string, noWait bool) error {
 			}
 		}
 		if n == 0 && !s.explicit && s.requiredBy == 0 {
-			err = fmt.Errorf("cannot wake service '%s': it has no active dependents: %w", name, ErrBadArgument)
-			return
+			return fmt.Errorf("cannot wake service '%s': it has no active dependents: %w", name, ErrBadArgument)
 		}
 		m.enqueue(s)
 		if !noWait {
 			ch = m.addWaiter(s, Started, false)
 		}
-	}); cerr != nil {
-		return cerr
-	}
-	if err != nil || ch == nil {
+		return nil
+	}); err != nil || ch == nil {
 		return err
 	}
 	return m.wait(ctx, ch)
@@ -416,22 +408,15 @@ func (m *Manager) Unpin(ctx context.Context, name string) error {
 
 // Trigger sets or clears the trigger of a triggered service.
 func (m *Manager) Trigger(ctx context.Context, name string, on bool) error {
-	var err error
-	if cerr := m.call(ctx, func() {
-		var s *svc
-		if s, err = m.load(name); err != nil {
-			return
-		}
+	return m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
+		s := ss[0]
 		if s.desc.Type != TypeTriggered {
-			err = fmt.Errorf("service '%s' is not a triggered service: %w", name, ErrBadArgument)
-			return
+			return fmt.Errorf("service '%s' is not a triggered service: %w", name, ErrBadArgument)
 		}
 		s.triggered = on
 		m.enqueue(s)
-	}); cerr != nil {
-		return cerr
-	}
-	return err
+		return nil
+	})
 }
 
 // Signal sends sig to the service's main process.
@@ -588,20 +573,17 @@ func (m *Manager) Unload(ctx context.Context, name string) error {
 
 // Load loads name (and its dependencies) without starting it.
 func (m *Manager) Load(ctx context.Context, name string) error {
-	var err error
-	if cerr := m.call(ctx, func() { _, err = m.load(name) }); cerr != nil {
-		return cerr
-	}
-	return err
+	return m.withLoaded(ctx, []string{name}, nil)
 }
 
 // DepOp is add-dep or rm-dep.
 func (m *Manager) DepOp(ctx context.Context, add bool, kind DepKind, from, to string) error {
-	var err error
-	if cerr := m.call(ctx, func() { err = m.depOp(add, kind, from, to) }); cerr != nil {
-		return cerr
+	if kind > DepWaitsFor {
+		return fmt.Errorf("dependency type %s: %w", kind, ErrBadArgument)
 	}
-	return err
+	return m.withLoaded(ctx, []string{from, to}, func(ss []*svc) error {
+		return m.depOp(add, kind, ss[0], ss[1])
+	})
 }
 
 // Describe returns the loaded description of name (for enable/disable and
@@ -669,15 +651,10 @@ func (m *Manager) info(s *svc) Info {
 // Status reports on one service, loading it if needed (as dinitctl does).
 func (m *Manager) Status(ctx context.Context, name string) (Info, error) {
 	var in Info
-	var err error
-	if cerr := m.call(ctx, func() {
-		var s *svc
-		if s, err = m.load(name); err == nil {
-			in = m.info(s)
-		}
-	}); cerr != nil {
-		return in, cerr
-	}
+	err := m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
+		in = m.info(ss[0])
+		return nil
+	})
 	return in, err
 }
 
@@ -693,11 +670,15 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 	return out, err
 }
 
-// Reload re-reads name's description. While it runs, its type may not
-// change and new hard dependencies must already be started.
+// Reload re-reads name's description (on the calling goroutine). While it
+// runs, its type may not change and new hard dependencies must already be
+// started.
 func (m *Manager) Reload(ctx context.Context, name string) error {
-	var err error
-	if cerr := m.call(ctx, func() { err = m.reload(name) }); cerr != nil {
+	descs, err := m.readDescs(name)
+	if err != nil {
+		return err
+	}
+	if cerr := m.call(ctx, func() { err = m.reload(name, descs) }); cerr != nil {
 		return cerr
 	}
 	return err

@@ -553,7 +553,7 @@ func TestChainTo(t *testing.T) {
 	h := newHarness(t, a, svcDesc("next", TypeInternal))
 	h.m.Start(h.ctx, "a", StartOpts{})
 	h.exit("a", ProcStart, exited(0))
-	h.wantState("next", Started)
+	h.waitFor("next", func(in Info) bool { return in.State == Started })
 }
 
 func TestShutdown(t *testing.T) {
