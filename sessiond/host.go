@@ -11,11 +11,18 @@ import (
 )
 
 // Host is what sessiond does to the machine besides writing its own state
-// files: cgroups, runtime directories, signals, user lookup. The daemon
-// uses SysHost; tests use a fake.
+// files, by concern. The daemon uses SysHost; tests use a fake.
 type Host interface {
-	// PlaceInScope creates user.slice/user-UID.slice/session-ID.scope and
-	// moves pid into it, so that its future children are in the session.
+	Scopes
+	Accounts
+	Processes
+	Devices
+}
+
+// Scopes are the sessions' cgroups: user.slice/user-UID.slice/session-ID.scope.
+type Scopes interface {
+	// PlaceInScope creates the scope and moves pid into it, so that its
+	// future children are in the session.
 	PlaceInScope(uid uint32, id string, pid int) error
 	// ScopePopulated reports whether any process is left in the scope.
 	ScopePopulated(uid uint32, id string) bool
@@ -29,8 +36,10 @@ type Host interface {
 	RemoveScope(uid uint32, id string)
 	// SessionOfPID finds the session id in pid's cgroup path.
 	SessionOfPID(pid int) (id string, ok bool)
-	// AuditSessionID returns pid's audit session id when it has one.
-	AuditSessionID(pid int) (uint32, bool)
+}
+
+// Accounts are the user database and the users' runtime directories.
+type Accounts interface {
 	// CreateRuntimeDir makes path a tmpfs (or at least a directory) of
 	// mode 0700 owned by uid:gid.
 	CreateRuntimeDir(path string, uid, gid uint32) error
@@ -40,8 +49,18 @@ type Host interface {
 	LookupUser(uid uint32) (name string, gid uint32, err error)
 	// LookupName returns the uid of a user name.
 	LookupName(name string) (uint32, error)
+}
+
+// Processes are single processes: a session's leader.
+type Processes interface {
+	// AuditSessionID returns pid's audit session id when it has one.
+	AuditSessionID(pid int) (uint32, bool)
 	// Kill sends sig to one process.
 	Kill(pid int, sig syscall.Signal) error
+}
+
+// Devices are the device nodes handed to session controllers.
+type Devices interface {
 	// LookupDevice finds character device major:minor in sysfs: a DRM
 	// card, an evdev or a hidraw node (anything else is ENODEV), its node
 	// and its seat.
