@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"unicode"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -269,7 +268,6 @@ func (m *Manager) hCreateSessionWithPIDFD(c *bus.Call) ([]any, error) {
 		return nil, err
 	}
 	pid, err := sys.PidOfPidfd(int(fd))
-	_ = syscall.Close(int(fd))
 	if err != nil {
 		return nil, bus.Errorf(bus.ErrInvalidArgs, "Invalid leader pidfd: %v", err)
 	}

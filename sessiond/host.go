@@ -5,8 +5,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"ginit/sessiond/sys"
 )
 
@@ -110,13 +108,7 @@ type SystemClock struct{}
 func (SystemClock) Now() time.Time { return time.Now() }
 
 // Monotonic reads CLOCK_MONOTONIC.
-func (SystemClock) Monotonic() time.Duration {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
-}
+func (SystemClock) Monotonic() time.Duration { return sys.Monotonic() }
 
 // AfterFunc is time.AfterFunc.
 func (SystemClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }

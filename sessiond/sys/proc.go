@@ -5,12 +5,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// PidOfPidfd reads the pid a pidfd refers to from its fdinfo.
+// PidOfPidfd reads the pid a pidfd refers to from its fdinfo, and closes
+// the pidfd (a descriptor received with a call, needed for nothing else).
 func PidOfPidfd(fd int) (uint32, error) {
+	defer unix.Close(fd)
 	data, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
 	if err != nil {
 		return 0, err
@@ -25,6 +28,15 @@ func PidOfPidfd(fd int) (uint32, error) {
 		}
 	}
 	return 0, fmt.Errorf("not a pidfd")
+}
+
+// Monotonic reads CLOCK_MONOTONIC (0 if it cannot be read).
+func Monotonic() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // PhysicalMemory is the machine's RAM in bytes (0 if unknown).
