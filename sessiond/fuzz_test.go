@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // bareManager is a Manager on fakes whose loop does not run: the test
@@ -75,7 +76,7 @@ func FuzzStateFiles(f *testing.F) {
 			}
 		}
 
-		if !validSessionID(id) {
+		if !sys.ValidSessionID(id) {
 			return
 		}
 		r := CreateRequest{UID: uid, PID: 1, Service: service, Type: typ, Class: class, Desktop: desktop,

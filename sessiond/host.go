@@ -9,13 +9,16 @@ import (
 )
 
 // Host is what sessiond does to the machine besides writing its own state
-// files, by concern. The daemon uses SysHost; tests use a fake.
+// files, by concern. The daemon uses sys.Host; tests use a fake.
 type Host interface {
 	Scopes
 	Accounts
 	Processes
 	Devices
 }
+
+// sys.Host is the machine's.
+var _ Host = (*sys.Host)(nil)
 
 // Scopes are the sessions' cgroups: user.slice/user-UID.slice/session-ID.scope.
 type Scopes interface {
@@ -112,30 +115,3 @@ func (SystemClock) Monotonic() time.Duration { return sys.Monotonic() }
 
 // AfterFunc is time.AfterFunc.
 func (SystemClock) AfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
-
-// CreateRuntimeDir implements Host: a tmpfs of the configured size.
-func (h *SysHost) CreateRuntimeDir(path string, uid, gid uint32) error {
-	return sys.CreateRuntimeDir(path, uid, gid, h.RuntimeSize, h.RuntimeInodes)
-}
-
-// RemoveRuntimeDir implements Host.
-func (h *SysHost) RemoveRuntimeDir(path string) error { return sys.RemoveRuntimeDir(path) }
-
-// LookupUser implements Host with the system user database.
-func (h *SysHost) LookupUser(uid uint32) (string, uint32, error) { return sys.LookupUser(uid) }
-
-// LookupName implements Host.
-func (h *SysHost) LookupName(name string) (uint32, error) { return sys.LookupName(name) }
-
-// LookupDevice implements Host from sysfs and udev's database.
-func (h *SysHost) LookupDevice(major, minor uint32) (sys.DeviceInfo, error) {
-	return sys.LookupDevice(major, minor)
-}
-
-// OpenDevice implements Host.
-func (h *SysHost) OpenDevice(d sys.DeviceInfo) (*os.File, error) { return sys.OpenDevice(d) }
-
-// SetDeviceAccess implements Host.
-func (h *SysHost) SetDeviceAccess(d sys.DeviceInfo, f *os.File, on bool) error {
-	return sys.SetDeviceAccess(d, f, on)
-}

@@ -117,7 +117,7 @@ func (s *state) restoreSessions() {
 	s.counter = max(s.counter, highestID(s.cfg.sessionsDir(), "c"))
 	for _, id := range stateNames(s.cfg.sessionsDir()) {
 		path := filepath.Join(s.cfg.sessionsDir(), id)
-		if !validSessionID(id) {
+		if !sys.ValidSessionID(id) {
 			continue
 		}
 		f, err := readEnvFile(path)

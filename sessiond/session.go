@@ -71,19 +71,6 @@ func sessionPath(id string) godbus.ObjectPath {
 	return godbus.ObjectPath(sessionDir + "/" + bus.EscapeLabel(id))
 }
 
-// validSessionID is what sd-login accepts as a session id.
-func validSessionID(id string) bool {
-	if id == "" {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
 var validTypes = map[string]bool{"unspecified": true, "tty": true, "x11": true, "wayland": true, "mir": true, "web": true}
 
 var validClasses = map[string]bool{"user": true, "greeter": true, "lock-screen": true, "background": true}

@@ -88,24 +88,6 @@ func TestTerminateKillsScope(t *testing.T) {
 	}
 }
 
-func TestSessionIDFromCgroup(t *testing.T) {
-	for _, c := range []struct {
-		path, want string
-	}{
-		{"/user.slice/user-1000.slice/session-c3.scope", "c3"},
-		{"/test.slice/user.slice/user-0.slice/session-12.scope/sub", "12"},
-		{"/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", ""},
-		{"/system.slice/sshd.service", ""},
-		{"/session-c1.scope", ""},
-		{"/user.slice/user-1000.slice/session-c-1.scope", ""},
-	} {
-		got, ok := sessionFromCgroupPath(c.path)
-		if got != c.want || ok != (c.want != "") {
-			t.Errorf("%s: %q %v, want %q", c.path, got, ok, c.want)
-		}
-	}
-}
-
 func TestGreeterVTTakeover(t *testing.T) {
 	w := newWorld(t, "", nil, &fakeVTs{active: 1})
 	w.mustCreate(CreateRequest{UID: 0, PID: 200, TTY: "tty1", Class: "greeter", Type: "x11"})

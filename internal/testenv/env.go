@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ginit/sessiond"
+	"ginit/sessiond/sys"
 )
 
 // BusAddr is the private system bus's address: the standard path, on
@@ -150,7 +150,7 @@ exec sleep 1000
 // Cleanup kills whatever is left in them and removes them.
 func (e *Env) MakeCgroups(name string) (unified, legacy string) {
 	e.TB.Helper()
-	roots := sessiond.DetectCgroupRoots()
+	roots := sys.DetectCgroupRoots()
 	slice := fmt.Sprintf("%s-%d-%d.slice", name, os.Getpid(), time.Now().UnixNano()%1e6)
 	unified = filepath.Join(roots.Unified, slice)
 	e.Must(os.MkdirAll(unified, 0o755), "cgroup")

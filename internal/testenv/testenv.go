@@ -19,7 +19,7 @@ import (
 	"strings"
 	"testing"
 
-	"ginit/sessiond"
+	"ginit/sessiond/sys"
 )
 
 // The variables TestMain hands from the outer run to the re-executed
@@ -155,7 +155,7 @@ func Prerequisites(commands, pamModules []string) string {
 			return "missing PAM module " + mod
 		}
 	}
-	if sessiond.DetectCgroupRoots().Unified == "" {
+	if sys.DetectCgroupRoots().Unified == "" {
 		return "no cgroup2 hierarchy (sessiond places sessions in scopes there, where sd-login looks)"
 	}
 	if err := exec.Command("unshare", "--mount", "--propagation", "private", "true").Run(); err != nil {

@@ -67,14 +67,14 @@ type devRoots struct{ sys, dev, udev string }
 // LookupDevice finds character device major:minor in sysfs: a DRM card,
 // an evdev or a hidraw node (anything else is ENODEV), its node and its
 // seat.
-func LookupDevice(major, minor uint32) (DeviceInfo, error) {
+func (h *Host) LookupDevice(major, minor uint32) (DeviceInfo, error) {
 	return devRoots{sys: "/sys", dev: "/dev", udev: "/run/udev/data"}.lookup(major, minor)
 }
 
 // SetDeviceAccess gives (DRM master) or takes back (DRM master dropped,
 // evdev/hidraw revoked) the access of every descriptor that shares f's
 // open file description, with the DRM, evdev and hidraw ioctls.
-func SetDeviceAccess(d DeviceInfo, f *os.File, on bool) error {
+func (h *Host) SetDeviceAccess(d DeviceInfo, f *os.File, on bool) error {
 	var req uint
 	switch {
 	case d.Kind == DeviceDRM && on:
@@ -166,7 +166,7 @@ func udevProperty(path, key string) string {
 // OpenDevice opens d's node read-write for a session controller without
 // following a symlink and checks, before and after, that it is the
 // character device d.
-func OpenDevice(d DeviceInfo) (*os.File, error) {
+func (h *Host) OpenDevice(d DeviceInfo) (*os.File, error) {
 	check := func(st *unix.Stat_t) error {
 		if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != d.Major || unix.Minor(st.Rdev) != d.Minor {
 			return fmt.Errorf("%s is not character device %d:%d: %w", d.Node, d.Major, d.Minor, syscall.ENODEV)

@@ -111,7 +111,7 @@ func TestOpenDeviceNode(t *testing.T) {
 		{DeviceInfo{Major: 1, Minor: 3, Node: plain}, false},
 		{DeviceInfo{Major: 1, Minor: 3, Node: filepath.Join(dir, "missing")}, false},
 	} {
-		f, err := OpenDevice(c.d)
+		f, err := (&Host{}).OpenDevice(c.d)
 		if (err == nil) != c.ok {
 			t.Errorf("open %s as %d:%d: %v, want ok=%v", c.d.Node, c.d.Major, c.d.Minor, err, c.ok)
 		}

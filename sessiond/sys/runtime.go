@@ -13,9 +13,9 @@ import (
 )
 
 // CreateRuntimeDir makes path a user's runtime directory: a tmpfs of
-// mode 0700 owned by uid:gid, of size bytes and inodes inodes (0: the
-// kernel's defaults); when mounting is not permitted, a plain directory.
-func CreateRuntimeDir(path string, uid, gid uint32, size, inodes uint64) error {
+// mode 0700 owned by uid:gid, of h.RuntimeSize bytes and h.RuntimeInodes
+// inodes; when mounting is not permitted, a plain directory.
+func (h *Host) CreateRuntimeDir(path string, uid, gid uint32) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("runtime dir parent: %w", err)
 	}
@@ -26,11 +26,11 @@ func CreateRuntimeDir(path string, uid, gid uint32, size, inodes uint64) error {
 	mounted := unix.Statfs(path, &st) == nil && st.Type == unix.TMPFS_MAGIC && isMountPoint(path)
 	if !mounted {
 		opts := fmt.Sprintf("mode=0700,uid=%d,gid=%d", uid, gid)
-		if size > 0 {
-			opts += fmt.Sprintf(",size=%d", size)
+		if h.RuntimeSize > 0 {
+			opts += fmt.Sprintf(",size=%d", h.RuntimeSize)
 		}
-		if inodes > 0 {
-			opts += fmt.Sprintf(",nr_inodes=%d", inodes)
+		if h.RuntimeInodes > 0 {
+			opts += fmt.Sprintf(",nr_inodes=%d", h.RuntimeInodes)
 		}
 		if err := unix.Mount("tmpfs", path, "tmpfs", unix.MS_NODEV|unix.MS_NOSUID, opts); err != nil {
 			// Not allowed to mount (unprivileged test, container): a
@@ -56,7 +56,7 @@ func isMountPoint(path string) bool {
 }
 
 // RemoveRuntimeDir unmounts and removes a runtime directory.
-func RemoveRuntimeDir(path string) error {
+func (h *Host) RemoveRuntimeDir(path string) error {
 	if isMountPoint(path) {
 		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
 			return fmt.Errorf("unmount %s: %w", path, err)
@@ -70,7 +70,7 @@ func RemoveRuntimeDir(path string) error {
 
 // LookupUser returns the name and primary group of uid from the system
 // user database.
-func LookupUser(uid uint32) (string, uint32, error) {
+func (h *Host) LookupUser(uid uint32) (string, uint32, error) {
 	u, err := osuser.LookupId(strconv.FormatUint(uint64(uid), 10))
 	if err != nil {
 		return "", 0, err
@@ -83,7 +83,7 @@ func LookupUser(uid uint32) (string, uint32, error) {
 }
 
 // LookupName returns the uid of a user name.
-func LookupName(name string) (uint32, error) {
+func (h *Host) LookupName(name string) (uint32, error) {
 	u, err := osuser.Lookup(name)
 	if err != nil {
 		return 0, err

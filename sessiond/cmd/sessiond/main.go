@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	roots := sessiond.DetectCgroupRoots()
+	roots := sys.DetectCgroupRoots()
 	switch *cgRoot {
 	case "auto":
 	case "none":
@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string) error {
 		LingerDir:   *linger,
 		StopTimeout: *stopTimeout,
 		NAutoVTs:    uint32(*nAutoVTs),
-		Host: &sessiond.SysHost{Roots: roots,
+		Host: &sys.Host{Roots: roots,
 			RuntimeSize: login.RuntimeDirectorySize, RuntimeInodes: login.RuntimeDirectoryInodesMax},
 		Clock:        sessiond.SystemClock{},
 		Log:          log,

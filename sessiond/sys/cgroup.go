@@ -1,4 +1,4 @@
-package sessiond
+package sys
 
 import (
 	"bufio"
@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -81,7 +80,7 @@ func sessionFromCgroupPath(p string) (string, bool) {
 				continue
 			}
 			id, ok := strings.CutSuffix(rest, ".scope")
-			if !ok || !validSessionID(id) || i == 0 || !strings.HasPrefix(comps[i-1], "user-") {
+			if !ok || !ValidSessionID(id) || i == 0 || !strings.HasPrefix(comps[i-1], "user-") {
 				continue
 			}
 			return id, true
@@ -90,20 +89,8 @@ func sessionFromCgroupPath(p string) (string, bool) {
 	return "", false
 }
 
-// SysHost is the real Host.
-type SysHost struct {
-	Roots CgroupRoots
-	// RuntimeSize and RuntimeInodes are the size= (bytes) and nr_inodes=
-	// of runtime directories' tmpfs (0: the kernel's defaults).
-	RuntimeSize, RuntimeInodes uint64
-
-	mu     sync.Mutex // guards ino and inoErr
-	ino    *cgroup2.Watcher
-	inoErr error
-}
-
-func (h *SysHost) scopeDirs(uid uint32, id string) (unified, legacy string) {
-	rel := filepath.Join("user.slice", "user-"+utoa(uid)+".slice", "session-"+id+".scope")
+func (h *Host) scopeDirs(uid uint32, id string) (unified, legacy string) {
+	rel := filepath.Join("user.slice", "user-"+strconv.FormatUint(uint64(uid), 10)+".slice", "session-"+id+".scope")
 	if h.Roots.Unified != "" {
 		unified = filepath.Join(h.Roots.Unified, rel)
 	}
@@ -113,8 +100,9 @@ func (h *SysHost) scopeDirs(uid uint32, id string) (unified, legacy string) {
 	return
 }
 
-// PlaceInScope implements Host.
-func (h *SysHost) PlaceInScope(uid uint32, id string, pid int) error {
+// PlaceInScope creates user.slice/user-UID.slice/session-ID.scope and
+// moves pid into it, so that its future children are in the session.
+func (h *Host) PlaceInScope(uid uint32, id string, pid int) error {
 	u, l := h.scopeDirs(uid, id)
 	if u == "" && l == "" {
 		return errors.New("no cgroup hierarchy configured")
@@ -133,8 +121,8 @@ func (h *SysHost) PlaceInScope(uid uint32, id string, pid int) error {
 	return nil
 }
 
-// ScopePopulated implements Host.
-func (h *SysHost) ScopePopulated(uid uint32, id string) bool {
+// ScopePopulated reports whether any process is left in the scope.
+func (h *Host) ScopePopulated(uid uint32, id string) bool {
 	u, l := h.scopeDirs(uid, id)
 	if u != "" {
 		pop, err := cgroup2.Populated(u)
@@ -144,8 +132,9 @@ func (h *SysHost) ScopePopulated(uid uint32, id string) bool {
 	return err == nil && len(pids) > 0
 }
 
-// WatchScope implements Host, with inotify on cgroup.events.
-func (h *SysHost) WatchScope(uid uint32, id string, changed func()) (func(), error) {
+// WatchScope calls changed whenever the scope's populated state may have
+// changed, with inotify on cgroup.events.
+func (h *Host) WatchScope(uid uint32, id string, changed func()) (func(), error) {
 	u, _ := h.scopeDirs(uid, id)
 	if u == "" {
 		return func() {}, errors.New("no cgroup2 hierarchy to watch")
@@ -166,9 +155,9 @@ func (h *SysHost) WatchScope(uid uint32, id string, changed func()) (func(), err
 	return stop, nil
 }
 
-// KillScope implements Host: SIGKILL through cgroup.kill where the scope
+// KillScope sends sig to the scope: SIGKILL through cgroup.kill where the scope
 // is on cgroup2, else (and for other signals) each process listed.
-func (h *SysHost) KillScope(uid uint32, id string, sig syscall.Signal) error {
+func (h *Host) KillScope(uid uint32, id string, sig syscall.Signal) error {
 	u, l := h.scopeDirs(uid, id)
 	dir := u
 	if dir == "" {
@@ -180,8 +169,9 @@ func (h *SysHost) KillScope(uid uint32, id string, sig syscall.Signal) error {
 	return cgroup2.Kill(dir, sig)
 }
 
-// RemoveScope implements Host.
-func (h *SysHost) RemoveScope(uid uint32, id string) {
+// RemoveScope removes the (empty) scope, and the user slice if it is
+// empty too.
+func (h *Host) RemoveScope(uid uint32, id string) {
 	u, l := h.scopeDirs(uid, id)
 	for _, d := range []string{u, l} {
 		if d == "" {
@@ -192,8 +182,8 @@ func (h *SysHost) RemoveScope(uid uint32, id string) {
 	}
 }
 
-// SessionOfPID implements Host.
-func (h *SysHost) SessionOfPID(pid int) (string, bool) {
+// SessionOfPID finds the session id in pid's cgroup path.
+func (h *Host) SessionOfPID(pid int) (string, bool) {
 	u, l := pidCgroupPaths(pid)
 	if h.Roots.Unified != "" {
 		return sessionFromCgroupPath(u)
@@ -201,18 +191,15 @@ func (h *SysHost) SessionOfPID(pid int) (string, bool) {
 	return sessionFromCgroupPath(l)
 }
 
-// AuditSessionID implements Host.
-func (h *SysHost) AuditSessionID(pid int) (uint32, bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/sessionid", pid))
-	if err != nil {
-		return 0, false
+// ValidSessionID is what sd-login accepts as a session id.
+func ValidSessionID(id string) bool {
+	if id == "" {
+		return false
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 32)
-	if err != nil || n == 0 || n == 0xffffffff {
-		return 0, false
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
 	}
-	return uint32(n), true
+	return true
 }
-
-// Kill implements Host.
-func (h *SysHost) Kill(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
