@@ -3,7 +3,11 @@
 // the client library that ginitctl uses.
 package control
 
-import "context"
+import (
+	"context"
+
+	"ginit/internal/power"
+)
 
 // Op names a control request. The set follows dinitctl's subcommands.
 type Op string
@@ -51,7 +55,16 @@ type Request struct {
 	From      string   // enable/disable --from
 	Signal    int      // signal number
 	Env       []string // setenv: NAME=VALUE; unsetenv: NAME
-	Shutdown  string   // "halt", "poweroff", "reboot", "kexec", "remain"
+	Shutdown  string   // a power.Kind's name: "halt" (also ""), "poweroff", "reboot", "kexec", "remain"
+}
+
+// ShutdownKind reads a shutdown request's type; an empty one is halt, as
+// in dinit.
+func (r *Request) ShutdownKind() (power.Kind, error) {
+	if r.Shutdown == "" {
+		return power.Halt, nil
+	}
+	return power.Parse(r.Shutdown)
 }
 
 // Code is the outcome of a request; ginitctl maps it to its exit status.

@@ -106,9 +106,9 @@ func (b *Backend) Do(ctx context.Context, req control.Request) control.Response 
 		}
 		return control.Response{Code: control.OK, Log: data, Truncated: trunc}
 	case control.OpShutdown:
-		kind, ok := service.ParseShutdownKind(req.Shutdown)
-		if !ok {
-			return control.Response{Code: control.BadRequest, Message: fmt.Sprintf("unknown shutdown type %q (halt, poweroff, reboot, kexec or remain)", req.Shutdown)}
+		kind, err := req.ShutdownKind()
+		if err != nil {
+			return control.Response{Code: control.BadRequest, Message: err.Error()}
 		}
 		return b.result(req, m.Shutdown(ctx, kind))
 	}

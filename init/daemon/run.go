@@ -26,6 +26,7 @@ import (
 	"ginit/init/service"
 	"ginit/init/supervise"
 	"ginit/internal/cgroup2"
+	"ginit/internal/power"
 	"ginit/internal/utmp"
 )
 
@@ -230,7 +231,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.closeControl()
 
 	type result struct {
-		kind service.ShutdownKind
+		kind power.Kind
 		err  error
 	}
 	done := make(chan result, 1)
@@ -260,23 +261,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		select {
 		case sig := <-sigs:
-			a := policy.Decide(sig)
-			if kind, what, ok := orderly(a); ok {
-				log.Printf("signal %v: %s", sig, what)
-				d.m.RequestShutdown(kind)
-				continue
-			}
-			switch a {
-			case pid1.ActionNone:
-			case pid1.ActionForceReboot, pid1.ActionShutdownNow:
-				kind := pid1.Reboot
-				if a == pid1.ActionShutdownNow {
-					kind = pid1.Poweroff
-				}
-				log.Printf("signal %v: %s now, without stopping services", sig, kind)
-				d.finish(kind)
+			switch a := policy.Decide(sig); a.Step {
+			case pid1.StepStop, pid1.StepExit:
+				log.Printf("signal %v: %s", sig, a.Doing())
+				d.m.RequestShutdown(a.Kind)
+			case pid1.StepNow:
+				log.Printf("signal %v: %s now, without stopping services", sig, a.Kind)
+				d.finish(a.Kind)
 				return nil
-			case pid1.ActionReopenControl:
+			case pid1.StepReopenControl:
 				d.closeControl()
 				if err := d.openControl(ctx); err != nil {
 					log.Printf("control socket: %v", err)
@@ -292,7 +285,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.closeControl()
 			supCancel()
 			<-supDone
-			d.finish(toPid1Kind(r.kind))
+			d.finish(r.kind)
 			return nil
 		}
 	}
@@ -309,22 +302,6 @@ func allLoadErrors(errs []error) bool {
 	return true
 }
 
-// orderly says which signal actions stop every service first, and how the
-// log words them.
-func orderly(a pid1.Action) (kind service.ShutdownKind, what string, ok bool) {
-	switch a {
-	case pid1.ActionReboot:
-		return service.ShutdownReboot, "rebooting", true
-	case pid1.ActionHalt:
-		return service.ShutdownHalt, "halting", true
-	case pid1.ActionPoweroff:
-		return service.ShutdownPoweroff, "powering off", true
-	case pid1.ActionStopExit:
-		return service.ShutdownHalt, "stopping all services", true
-	}
-	return 0, "", false
-}
-
 func shutdownTimeout(cfg Config) time.Duration {
 	if cfg.SystemMgr && !cfg.Container {
 		return 2 * time.Minute
@@ -332,22 +309,10 @@ func shutdownTimeout(cfg Config) time.Duration {
 	return 0
 }
 
-func toPid1Kind(k service.ShutdownKind) pid1.Kind {
-	switch k {
-	case service.ShutdownReboot:
-		return pid1.Reboot
-	case service.ShutdownHalt:
-		return pid1.Halt
-	case service.ShutdownKexec:
-		return pid1.Kexec
-	}
-	return pid1.Poweroff
-}
-
 // finish writes the shutdown record and hands over to the final steps. Only
 // the machine's manager does either: a container or user instance shares
 // the host's wtmp and must leave it alone.
-func (d *Daemon) finish(kind pid1.Kind) {
+func (d *Daemon) finish(kind power.Kind) {
 	if !d.machine() {
 		return
 	}

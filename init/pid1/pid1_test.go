@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/power"
 )
 
 type testLog struct{ lines []string }
@@ -118,18 +120,19 @@ func TestEarlyMounts(t *testing.T) {
 }
 
 func TestSignalPolicy(t *testing.T) {
+	reboot, exit := Action{StepStop, power.Reboot}, Action{StepExit, power.Halt}
 	tests := []struct {
 		sig          os.Signal
 		system, user Action
 	}{
-		{unix.SIGTERM, ActionHalt, ActionStopExit},
-		{unix.SIGQUIT, ActionShutdownNow, ActionStopExit},
-		{unix.SIGUSR1, ActionReopenControl, ActionReopenControl},
-		{unix.SIGUSR2, ActionPoweroff, ActionStopExit},
-		{unix.SIGHUP, ActionNone, ActionNone},
-		{unix.SIGURG, ActionNone, ActionNone},
-		{unix.SIGPIPE, ActionNone, ActionNone},
-		{unix.SIGINT, ActionReboot, ActionStopExit},
+		{unix.SIGTERM, Action{StepStop, power.Halt}, exit},
+		{unix.SIGQUIT, Action{StepNow, power.Poweroff}, exit},
+		{unix.SIGUSR1, Action{Step: StepReopenControl}, Action{Step: StepReopenControl}},
+		{unix.SIGUSR2, Action{StepStop, power.Poweroff}, exit},
+		{unix.SIGHUP, Action{}, Action{}},
+		{unix.SIGURG, Action{}, Action{}},
+		{unix.SIGPIPE, Action{}, Action{}},
+		{unix.SIGINT, reboot, exit},
 	}
 	for _, tc := range tests {
 		sp := &SignalPolicy{System: true}
@@ -143,9 +146,34 @@ func TestSignalPolicy(t *testing.T) {
 	}
 }
 
+func TestActionWords(t *testing.T) {
+	for _, tc := range []struct {
+		a          Action
+		str, doing string
+	}{
+		{Action{}, "none", "stopping all services"},
+		{Action{StepStop, power.Reboot}, "reboot", "rebooting"},
+		{Action{StepStop, power.Halt}, "halt", "halting"},
+		{Action{StepStop, power.Poweroff}, "poweroff", "powering off"},
+		{Action{StepNow, power.Reboot}, "reboot now", "stopping all services"},
+		{Action{StepNow, power.Poweroff}, "poweroff now", "stopping all services"},
+		{Action{StepExit, power.Halt}, "stop-exit", "stopping all services"},
+		{Action{Step: StepReopenControl}, "reopen-control", "stopping all services"},
+		{Action{Step: 9}, "Step(9)", "stopping all services"},
+	} {
+		if got := tc.a.String(); got != tc.str {
+			t.Errorf("%#v.String() = %q, want %q", tc.a, got, tc.str)
+		}
+		if got := tc.a.Doing(); got != tc.doing {
+			t.Errorf("%#v.Doing() = %q, want %q", tc.a, got, tc.doing)
+		}
+	}
+}
+
 func TestThreeInterruptsForceReboot(t *testing.T) {
 	now := time.Unix(1000, 0)
 	p := &SignalPolicy{System: true, Now: func() time.Time { return now }, ForceWindow: 5 * time.Second}
+	reboot, forceReboot := Action{StepStop, power.Reboot}, Action{StepNow, power.Reboot}
 	step := func(d time.Duration, want Action) {
 		t.Helper()
 		now = now.Add(d)
@@ -153,16 +181,16 @@ func TestThreeInterruptsForceReboot(t *testing.T) {
 			t.Fatalf("at +%v: %v, want %v", d, got, want)
 		}
 	}
-	step(0, ActionReboot)
-	step(time.Second, ActionReboot)
-	step(time.Second, ActionForceReboot) // third within 5s
-	step(time.Second, ActionReboot)      // counting starts over
-	step(10*time.Second, ActionReboot)   // too slow: the earlier one expired
-	step(time.Second, ActionReboot)
-	step(time.Second, ActionForceReboot)
-	step(time.Minute, ActionReboot)
-	step(3*time.Second, ActionReboot)
-	step(3*time.Second, ActionReboot) // first one is 6s old now
+	step(0, reboot)
+	step(time.Second, reboot)
+	step(time.Second, forceReboot) // third within 5s
+	step(time.Second, reboot)      // counting starts over
+	step(10*time.Second, reboot)   // too slow: the earlier one expired
+	step(time.Second, reboot)
+	step(time.Second, forceReboot)
+	step(time.Minute, reboot)
+	step(3*time.Second, reboot)
+	step(3*time.Second, reboot) // first one is 6s old now
 }
 
 // fakeSys records the shutdown sequence.
@@ -242,13 +270,13 @@ func TestFinalShutdownSequence(t *testing.T) {
 	const sf = "sleep-forever" // reboot(2) came back (a fake): PID 1 must stay
 	tests := []struct {
 		name string
-		kind Kind
+		kind power.Kind
 		sys  *fakeSys
 		want []string
 	}{
 		{
 			name: "processes leave quickly",
-			kind: Poweroff,
+			kind: power.Poweroff,
 			sys:  &fakeSys{alive: 2, info: mounts(), busy: map[string]bool{"/var": true, "/boot": true}},
 			// /var is busy: only this mount of it is made read-only (its
 			// superblock may be mounted elsewhere); tmpfs and cgroup2
@@ -259,26 +287,32 @@ func TestFinalShutdownSequence(t *testing.T) {
 		},
 		{
 			name: "stubborn processes get SIGKILL after the timeout",
-			kind: Reboot,
+			kind: power.Reboot,
 			sys:  &fakeSys{alive: 1 << 30, info: mounts()[:1]},
 			want: []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync", "remount-ro /", "sync",
 				fmt.Sprintf("reboot %#x", unix.LINUX_REBOOT_CMD_RESTART), sf, sf, sf},
 		},
 		{
 			name: "halt and kexec commands",
-			kind: Halt,
+			kind: power.Halt,
 			sys:  &fakeSys{},
 			want: []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync", "sync", fmt.Sprintf("reboot %#x", unix.LINUX_REBOOT_CMD_HALT), sf, sf, sf},
 		},
 		{
 			name: "kexec",
-			kind: Kexec,
+			kind: power.Kexec,
 			sys:  &fakeSys{},
 			want: []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync", "sync", fmt.Sprintf("reboot %#x", unix.LINUX_REBOOT_CMD_KEXEC), sf, sf, sf},
 		},
 		{
+			name: "a manager that ended without a machine kind powers off",
+			kind: power.None,
+			sys:  &fakeSys{},
+			want: []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync", "sync", fmt.Sprintf("reboot %#x", unix.LINUX_REBOOT_CMD_POWER_OFF), sf, sf, sf},
+		},
+		{
 			name: "reboot failure sleeps forever",
-			kind: Poweroff,
+			kind: power.Poweroff,
 			sys:  &fakeSys{rebootErr: unix.EPERM},
 			want: []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync", "sync",
 				fmt.Sprintf("reboot %#x", unix.LINUX_REBOOT_CMD_POWER_OFF), "sleep-forever", "sleep-forever", "sleep-forever"},
@@ -299,7 +333,7 @@ func TestFinalShutdownSequence(t *testing.T) {
 	// The SIGKILL comes only after the wait ran out, not before.
 	s := &fakeSys{alive: 1 << 30, now: time.Unix(0, 0)}
 	start := s.now
-	FinalShutdownWith(Poweroff, &testLog{}, ShutdownOptions{Sys: s, TermTimeout: 3 * time.Second, forever: 1})
+	FinalShutdownWith(power.Poweroff, &testLog{}, ShutdownOptions{Sys: s, TermTimeout: 3 * time.Second, forever: 1})
 	if waited := s.now.Sub(start); waited < 3*time.Second {
 		t.Errorf("waited %v before SIGKILL, want >= 3s", waited)
 	}
@@ -307,7 +341,7 @@ func TestFinalShutdownSequence(t *testing.T) {
 
 func TestFinalShutdownContainer(t *testing.T) {
 	s := &fakeSys{info: mounts()[:1], roFail: map[string]bool{"/": true}}
-	err := FinalShutdownWith(Poweroff, &testLog{}, ShutdownOptions{Sys: s, Container: true})
+	err := FinalShutdownWith(power.Poweroff, &testLog{}, ShutdownOptions{Sys: s, Container: true})
 	for _, c := range s.calls {
 		if strings.HasPrefix(c, "reboot") {
 			t.Fatalf("container mode called %s", c)
@@ -322,7 +356,7 @@ func TestFinalShutdownContainer(t *testing.T) {
 // superblock is remounted, not even the root's, and nothing is rebooted.
 func TestFinalShutdownNotPID1RemountsNoSuperblock(t *testing.T) {
 	s := &fakeSys{info: mounts(), busy: map[string]bool{"/var": true, "/home": true}}
-	if err := FinalShutdownWith(Halt, &testLog{}, ShutdownOptions{Sys: s, Container: true}); err != nil {
+	if err := FinalShutdownWith(power.Halt, &testLog{}, ShutdownOptions{Sys: s, Container: true}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"kill -1 SIGTERM", "kill -1 SIGKILL", "sync",

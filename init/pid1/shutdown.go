@@ -7,44 +7,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/power"
 )
-
-// Kind is how the machine ends.
-type Kind int
-
-// Shutdown kinds.
-const (
-	Poweroff Kind = iota
-	Reboot
-	Halt
-	Kexec // a kernel loaded earlier with kexec_load / kexec -l
-)
-
-func (k Kind) String() string {
-	switch k {
-	case Poweroff:
-		return "poweroff"
-	case Reboot:
-		return "reboot"
-	case Halt:
-		return "halt"
-	case Kexec:
-		return "kexec"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
-
-func (k Kind) rebootCmd() int {
-	switch k {
-	case Reboot:
-		return unix.LINUX_REBOOT_CMD_RESTART
-	case Halt:
-		return unix.LINUX_REBOOT_CMD_HALT
-	case Kexec:
-		return unix.LINUX_REBOOT_CMD_KEXEC
-	}
-	return unix.LINUX_REBOOT_CMD_POWER_OFF
-}
 
 // System is the syscall surface of FinalShutdown.
 type System interface {
@@ -78,21 +43,29 @@ type ShutdownOptions struct {
 // service: TERM every process, wait (bounded) for them to go, KILL the
 // rest, sync, unmount what can be unmounted and make the rest read-only
 // (innermost first, see unmountAll), sync, reboot(2). As PID 1 it never
-// returns: if reboot(2) fails it logs and sleeps forever.
+// returns: if reboot(2) fails it logs and sleeps forever. A kind that ends
+// no machine (power.None, power.Remain) powers off.
 //
 // It is for the machine's own init only: in a container or namespace the
 // caller must not call it (DetectContainer), since kill(-1) and the
 // mounts it sees may be shared with the host.
-func FinalShutdown(kind Kind, log Logger) error {
+func FinalShutdown(kind power.Kind, log Logger) error {
 	return finalShutdown(kind, log, ShutdownOptions{Container: os.Getpid() != 1})
 }
 
 // FinalShutdownWith is FinalShutdown with options (containers, tests).
-func FinalShutdownWith(kind Kind, log Logger, o ShutdownOptions) error {
+func FinalShutdownWith(kind power.Kind, log Logger, o ShutdownOptions) error {
 	return finalShutdown(kind, log, o)
 }
 
-func finalShutdown(kind Kind, log Logger, o ShutdownOptions) error {
+func finalShutdown(kind power.Kind, log Logger, o ShutdownOptions) error {
+	cmd, ok := kind.RebootCmd()
+	if !ok {
+		// A manager that ended without a machine kind (its context ended)
+		// still takes the machine down: off is the safe end.
+		kind = power.Poweroff
+		cmd, _ = kind.RebootCmd()
+	}
 	sys := o.Sys
 	if sys == nil {
 		sys = realSys{}
@@ -129,7 +102,7 @@ func finalShutdown(kind Kind, log Logger, o ShutdownOptions) error {
 		return errors.Join(errs...)
 	}
 	log.Printf("pid1: reboot(2): %s", kind)
-	err := sys.Reboot(kind.rebootCmd())
+	err := sys.Reboot(cmd)
 	if err == nil {
 		err = errors.New("returned") // success never returns; a fake may
 	}

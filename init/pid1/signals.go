@@ -1,57 +1,75 @@
 package pid1
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/power"
 )
 
-// Action is what the manager should do about a signal.
-type Action int
+// Action is what the manager should do about a signal: a Step, and for the
+// steps that end the manager, how the machine ends.
+type Action struct {
+	Step Step
+	// Kind is the end for StepStop and StepNow. StepExit carries
+	// power.Halt, which is what a control-socket shutdown asks of an
+	// instance that is not the machine's manager as well.
+	Kind power.Kind
+}
 
-// Actions, from the table on SignalPolicy.
+// Step says how an Action is carried out.
+type Step int
+
+// Steps, from the table on SignalPolicy.
 const (
-	ActionNone          Action = iota // ignore
-	ActionReboot                      // stop all services, then reboot
-	ActionForceReboot                 // reboot now, without waiting for services
-	ActionHalt                        // stop all services, then halt
-	ActionPoweroff                    // stop all services, then power off
-	ActionStopExit                    // stop all services, then exit (not a system manager)
-	ActionShutdownNow                 // no orderly stop: straight to FinalShutdown (poweroff)
-	ActionReopenControl               // re-create / reopen the control socket
+	StepNone          Step = iota // ignore the signal
+	StepStop                      // stop all services, then end as Kind
+	StepNow                       // no orderly stop: straight to FinalShutdown as Kind
+	StepExit                      // stop all services, then exit (not a system manager)
+	StepReopenControl             // re-create / reopen the control socket
 )
 
 func (a Action) String() string {
-	switch a {
-	case ActionNone:
+	switch a.Step {
+	case StepNone:
 		return "none"
-	case ActionReboot:
-		return "reboot"
-	case ActionForceReboot:
-		return "force-reboot"
-	case ActionHalt:
-		return "halt"
-	case ActionPoweroff:
-		return "poweroff"
-	case ActionStopExit:
+	case StepStop:
+		return a.Kind.String()
+	case StepNow:
+		return a.Kind.String() + " now"
+	case StepExit:
 		return "stop-exit"
-	case ActionShutdownNow:
-		return "shutdown-now"
-	case ActionReopenControl:
+	case StepReopenControl:
 		return "reopen-control"
 	}
-	return "unknown"
+	return fmt.Sprintf("Step(%d)", int(a.Step))
+}
+
+// Doing words a stopping action for the log: "rebooting", "stopping all
+// services".
+func (a Action) Doing() string {
+	switch {
+	case a.Step == StepStop && a.Kind == power.Reboot:
+		return "rebooting"
+	case a.Step == StepStop && a.Kind == power.Halt:
+		return "halting"
+	case a.Step == StepStop && a.Kind == power.Poweroff:
+		return "powering off"
+	}
+	return "stopping all services"
 }
 
 // SignalPolicy turns incoming signals into actions.
 //
 //	signal   system manager (PID 1 or -m)            otherwise
 //	SIGINT   reboot (ctrl-alt-del); the 3rd within    stop all, exit
-//	         ForceWindow: force-reboot at once
+//	         ForceWindow: reboot now, without the stop
 //	SIGTERM  halt                                     stop all, exit
-//	SIGQUIT  shutdown-now (no orderly stop)           stop all, exit
+//	SIGQUIT  poweroff now (no orderly stop)           stop all, exit
 //	SIGUSR1  reopen control socket                    same
 //	SIGUSR2  poweroff                                 stop all, exit
 //	SIGHUP   ignored (a console hangup must not       ignored
@@ -86,35 +104,36 @@ func IgnoredSignals() []os.Signal {
 
 // Decide returns the action for sig.
 func (p *SignalPolicy) Decide(sig os.Signal) Action {
+	exit := Action{StepExit, power.Halt}
 	s, ok := sig.(syscall.Signal)
 	if !ok {
-		return ActionNone
+		return Action{}
 	}
 	switch s {
 	case unix.SIGINT:
 		if !p.System {
-			return ActionStopExit
+			return exit
 		}
 		return p.sigint()
 	case unix.SIGTERM:
 		if p.System {
-			return ActionHalt
+			return Action{StepStop, power.Halt}
 		}
-		return ActionStopExit
+		return exit
 	case unix.SIGQUIT:
 		if p.System {
-			return ActionShutdownNow
+			return Action{StepNow, power.Poweroff}
 		}
-		return ActionStopExit
+		return exit
 	case unix.SIGUSR1:
-		return ActionReopenControl
+		return Action{Step: StepReopenControl}
 	case unix.SIGUSR2:
 		if p.System {
-			return ActionPoweroff
+			return Action{StepStop, power.Poweroff}
 		}
-		return ActionStopExit
+		return exit
 	}
-	return ActionNone
+	return Action{}
 }
 
 func (p *SignalPolicy) sigint() Action {
@@ -136,7 +155,7 @@ func (p *SignalPolicy) sigint() Action {
 	p.ints = append(kept, t)
 	if len(p.ints) >= 3 {
 		p.ints = p.ints[:0]
-		return ActionForceReboot
+		return Action{StepNow, power.Reboot}
 	}
-	return ActionReboot
+	return Action{StepStop, power.Reboot}
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ginit/internal/power"
 )
 
 // fakeClock fires timers only when the test advances it.
@@ -195,7 +197,7 @@ type harness struct {
 	descs map[string]*Description
 	ctx   context.Context
 	done  chan struct{}
-	kind  ShutdownKind
+	kind  power.Kind
 	logs  *logBuf
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"ginit/internal/power"
 )
 
 // Config wires a Manager to the outside world. Everything is injected so the
@@ -49,40 +51,6 @@ type Config struct {
 	KillAll func(done func())
 }
 
-// ShutdownKind is what Run's caller should do once the manager is done.
-type ShutdownKind int
-
-// Shutdown kinds.
-const (
-	ShutdownNone     ShutdownKind = iota // idle exit (user/container mode) or context ended
-	ShutdownRemain                       // stop everything, keep running (dinit "remain")
-	ShutdownHalt                         // halt the machine
-	ShutdownPoweroff                     // power off
-	ShutdownReboot                       // reboot
-	ShutdownKexec                        // reboot into a loaded kernel
-)
-
-// ParseShutdownKind maps "halt", "poweroff", "reboot", "kexec", "remain".
-func ParseShutdownKind(s string) (ShutdownKind, bool) {
-	switch s {
-	case "halt", "":
-		return ShutdownHalt, true
-	case "poweroff":
-		return ShutdownPoweroff, true
-	case "reboot":
-		return ShutdownReboot, true
-	case "kexec":
-		return ShutdownKexec, true
-	case "remain":
-		return ShutdownRemain, true
-	}
-	return ShutdownNone, false
-}
-
-func (k ShutdownKind) String() string {
-	return [...]string{"none", "remain", "halt", "poweroff", "reboot", "kexec"}[k]
-}
-
 // Manager owns every service record. Its state is touched only by the
 // goroutine running Run; every other goroutine talks to it through methods
 // that post closures onto the event channel.
@@ -98,7 +66,7 @@ type Manager struct {
 	queued        map[*svc]bool
 	procs         map[Proc]*svc
 	env           []string
-	shutdown      ShutdownKind
+	shutdown      power.Kind
 	shuttingDown  bool
 	shutdownWait  time.Duration // how long the shutdown has waited so far
 	pendingSpawns []pendingSpawn
@@ -123,12 +91,12 @@ func New(cfg Config) *Manager {
 
 // Run is the manager's event loop. It returns when ctx ends, when a shutdown
 // has completed (every service stopped), or when idle with ExitWhenIdle.
-func (m *Manager) Run(ctx context.Context) (ShutdownKind, error) {
+func (m *Manager) Run(ctx context.Context) (power.Kind, error) {
 	defer close(m.runDone)
 	for !m.done {
 		select {
 		case <-ctx.Done():
-			return ShutdownNone, ctx.Err()
+			return power.None, ctx.Err()
 		case f := <-m.events:
 			f()
 			m.process()
@@ -198,7 +166,7 @@ func (m *Manager) checkIdle() {
 			return
 		}
 	}
-	if m.shuttingDown && m.shutdown == ShutdownRemain {
+	if m.shuttingDown && m.shutdown == power.Remain {
 		m.shuttingDown = false
 		return
 	}
@@ -481,16 +449,16 @@ func indexByte(s string, c byte) int {
 }
 
 // Shutdown stops every service; Run then returns kind.
-func (m *Manager) Shutdown(ctx context.Context, kind ShutdownKind) error {
+func (m *Manager) Shutdown(ctx context.Context, kind power.Kind) error {
 	return m.call(ctx, func() { m.beginShutdown(kind) })
 }
 
 // RequestShutdown is Shutdown for signal handlers: it does not wait.
-func (m *Manager) RequestShutdown(kind ShutdownKind) {
+func (m *Manager) RequestShutdown(kind power.Kind) {
 	go m.post(func() { m.beginShutdown(kind) })
 }
 
-func (m *Manager) beginShutdown(kind ShutdownKind) {
+func (m *Manager) beginShutdown(kind power.Kind) {
 	m.shutdown = kind
 	m.shuttingDown = true
 	m.logf("shutdown (%s): stopping all services", kind)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ginit/internal/power"
 )
 
 const sigterm, sigkill = int(syscall.SIGTERM), int(syscall.SIGKILL)
@@ -559,7 +561,7 @@ func TestChainTo(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	h := newHarness(t, svcDesc("a", TypeProcess, need("b")), svcDesc("b", TypeProcess))
 	h.m.Start(h.ctx, "a", StartOpts{})
-	if err := h.m.Shutdown(h.ctx, ShutdownPoweroff); err != nil {
+	if err := h.m.Shutdown(h.ctx, power.Poweroff); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.m.Start(h.ctx, "b", StartOpts{}); !errors.Is(err, ErrShuttingDown) {
@@ -572,7 +574,7 @@ func TestShutdown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after shutdown")
 	}
-	if h.kind != ShutdownPoweroff {
+	if h.kind != power.Poweroff {
 		t.Fatalf("kind %s", h.kind)
 	}
 }
@@ -614,7 +616,7 @@ func TestShutdownReportsAndGivesUp(t *testing.T) {
 	if err := h.m.Start(h.ctx, "stubborn", StartOpts{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.m.Shutdown(h.ctx, ShutdownReboot); err != nil {
+	if err := h.m.Shutdown(h.ctx, power.Reboot); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(5 * time.Second)
@@ -632,7 +634,7 @@ func TestShutdownReportsAndGivesUp(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after the shutdown timeout")
 	}
-	if h.kind != ShutdownReboot {
+	if h.kind != power.Reboot {
 		t.Errorf("kind %s", h.kind)
 	}
 	h.logs.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"ginit/init/pid1"
+	"ginit/internal/power"
 )
 
 type stdLog struct{}
@@ -70,5 +71,5 @@ func run(log stdLog) error {
 	p := &pid1.SignalPolicy{System: true}
 	fmt.Printf("PID1CHECK sigint=%v\n", p.Decide(syscall.SIGINT))
 	fmt.Println("PID1CHECK final shutdown")
-	return pid1.FinalShutdown(pid1.Poweroff, log)
+	return pid1.FinalShutdown(power.Poweroff, log)
 }
