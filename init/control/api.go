@@ -1,13 +1,11 @@
-// Package control is ginit's control socket: the request/response types, the
-// versioned wire protocol, the server that feeds requests to the manager, and
-// the client library that ginitctl uses.
+// Package control is ginit's control protocol: the request and response
+// types, their versioned wire encoding (PROTOCOL.md) and the client that
+// ginitctl and sessiond use. It imports no other ginit package but
+// internal/power, so a client links nothing of the service manager; the
+// socket server is control/server.
 package control
 
-import (
-	"context"
-
-	"ginit/internal/power"
-)
+import "ginit/internal/power"
 
 // Op names a control request. The set follows dinitctl's subcommands.
 type Op string
@@ -37,6 +35,17 @@ const (
 	OpCatLog    Op = "catlog"
 	OpShutdown  Op = "shutdown"
 )
+
+// Known reports whether op is one of the operations above.
+func (op Op) Known() bool {
+	switch op {
+	case OpVersion, OpStart, OpStop, OpRestart, OpWake, OpRelease, OpUnpin, OpStatus,
+		OpList, OpReload, OpUnload, OpAddDep, OpRmDep, OpEnable, OpDisable, OpSetEnv,
+		OpUnsetEnv, OpTrigger, OpUntrigger, OpSignal, OpCatLog, OpShutdown:
+		return true
+	}
+	return false
+}
 
 // Request is one control request.
 type Request struct {
@@ -112,13 +121,4 @@ type Response struct {
 	Truncated  bool          // catlog: output was discarded
 	Dependents []string      // stop refused: the dependents that would stop
 	Env        []string      // reserved for getallenv
-}
-
-// Backend executes requests. The service manager implements it; the server
-// calls Do from one goroutine per connection, so Do must be safe for
-// concurrent use (the manager serialises requests through its own loop).
-// Do blocks until the request is complete (for start/stop without NoWait,
-// until the service reached its target or failed) or ctx ends.
-type Backend interface {
-	Do(ctx context.Context, req Request) Response
 }

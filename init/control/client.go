@@ -47,7 +47,6 @@ type Client struct {
 	buf  []byte
 }
 
-// Dial connects to the control socket at path.
 // FromFD makes a client of an inherited, already connected control socket
 // (a service with options pass-cs-fd gets one in $GINIT_CS_FD/$DINIT_CS_FD).
 func FromFD(fd int) (*Client, error) {
@@ -68,6 +67,7 @@ func FromFD(fd int) (*Client, error) {
 	return &Client{conn: uc}, nil
 }
 
+// Dial connects to the control socket at path.
 func Dial(path string) (*Client, error) {
 	// A full listen backlog fails a non-blocking connect with EAGAIN where
 	// a blocking one would wait: wait too (ginit is making room), but not
@@ -112,7 +112,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 		return Response{}, c.ctxErr(ctx, err)
 	}
 	var err error
-	c.buf, err = readFrame(c.conn, c.buf, kindResponse, MaxResponseSize, nil)
+	c.buf, err = ReadResponse(c.conn, c.buf)
 	if err != nil {
 		return Response{}, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 	}

@@ -470,6 +470,22 @@ func readFrame(r io.Reader, buf []byte, kind byte, limit uint32, begun func()) (
 	return buf, nil
 }
 
+// ReadRequest reads one request frame from r into buf (grown as needed, and
+// only as bytes arrive) and returns its payload for DecodeRequestPayload.
+// begun, when not nil, is called once the frame's first byte has arrived (a
+// server then gives the rest of the frame a deadline). After an error
+// wrapping ErrVersion or ErrBadKind the payload was consumed and the stream
+// is still in sync; after ErrBadMagic or ErrTooLarge it is lost.
+func ReadRequest(r io.Reader, buf []byte, begun func()) ([]byte, error) {
+	return readFrame(r, buf, kindRequest, MaxRequestSize, begun)
+}
+
+// ReadResponse reads one response frame, as ReadRequest does, and returns
+// its payload for DecodeResponsePayload.
+func ReadResponse(r io.Reader, buf []byte) ([]byte, error) {
+	return readFrame(r, buf, kindResponse, MaxResponseSize, nil)
+}
+
 // firstChunk is the most readPayload allocates before any payload byte has
 // arrived.
 const firstChunk = 4 << 10

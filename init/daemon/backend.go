@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ginit/init/control"
+	"ginit/init/control/server"
 	"ginit/init/loader"
 	"ginit/init/service"
 )
@@ -28,9 +29,9 @@ type Backend struct {
 	IsLoadError func(error) bool
 }
 
-var _ control.Backend = (*Backend)(nil)
+var _ server.Backend = (*Backend)(nil)
 
-// Do implements control.Backend.
+// Do implements server.Backend.
 func (b *Backend) Do(ctx context.Context, req control.Request) control.Response {
 	if req.Service == "" && needsService(req.Op) {
 		return control.Response{Code: control.BadRequest, Message: fmt.Sprintf("%s: a service name is required", req.Op)}

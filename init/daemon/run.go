@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ginit/init/control"
+	"ginit/init/control/server"
 	"ginit/init/loader"
 	"ginit/init/logging"
 	"ginit/init/pid1"
@@ -116,7 +117,7 @@ type Daemon struct {
 	logOpen   bool
 	bootWrote bool
 	readySent bool
-	srv       *control.Server
+	srv       *server.Server
 	srvCancel context.CancelFunc
 
 	m        *service.Manager
@@ -339,7 +340,7 @@ func (d *Daemon) openControl(ctx context.Context) error {
 	if d.srv != nil {
 		return nil
 	}
-	srv, err := control.NewServer(path, d.backend, d.log)
+	srv, err := server.NewServer(path, d.backend, d.log)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"ginit/init/control"
+	"ginit/init/control/server"
 	"ginit/internal/power"
 	"ginit/internal/utmp"
 )
@@ -88,7 +89,7 @@ func TestSysPowerShutdown(t *testing.T) {
 	sock := filepath.Join(dir, "ctl")
 	wtmp := filepath.Join(dir, "wtmp")
 	be := &recordBackend{}
-	srv, err := control.NewServer(sock, be, testLogger{t})
+	srv, err := server.NewServer(sock, be, testLogger{t})
 	if err != nil {
 		t.Fatal(err)
 	}

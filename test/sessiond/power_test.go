@@ -14,6 +14,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	"ginit/init/control"
+	"ginit/init/control/server"
 	"ginit/internal/testenv"
 )
 
@@ -45,7 +46,7 @@ func (l tbLogger) Printf(format string, args ...any) { l.tb.Logf("control: "+for
 func (e *env) startInit() *fakeInit {
 	e.TB.Helper()
 	f := &fakeInit{}
-	srv, err := control.NewServer(e.Path("ginitctl"), f, tbLogger{e.TB})
+	srv, err := server.NewServer(e.Path("ginitctl"), f, tbLogger{e.TB})
 	e.Must(err, "control server")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

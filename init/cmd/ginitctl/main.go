@@ -8,16 +8,16 @@ import (
 	"os"
 	"os/signal"
 
-	"ginit/init/control"
+	"ginit/init/ctl"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	var code int
-	if control.IsShutdownName(os.Args[0]) {
-		code = control.RunShutdownCLI(ctx, os.Args[0], os.Args[1:], os.Stdout, os.Stderr, os.Getenv, control.RealShutdownSys())
+	if ctl.IsShutdownName(os.Args[0]) {
+		code = ctl.RunShutdownCLI(ctx, os.Args[0], os.Args[1:], os.Stdout, os.Stderr, os.Getenv, ctl.RealShutdownSys())
 	} else {
-		code = control.RunCLI(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+		code = ctl.RunCLI(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	}
 	stop()
 	os.Exit(code)

@@ -1,4 +1,8 @@
-package control
+// Package server serves ginit's control socket: it accepts connections
+// (root and ginit's own uid only), reads requests with bounded memory and
+// time, and hands each to a Backend — the service manager in ginit, a fake
+// in tests.
+package server
 
 import (
 	"context"
@@ -12,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ginit/init/service"
+	"ginit/init/control"
 )
 
 // Server limits.
@@ -41,13 +45,27 @@ const (
 	listenBacklog = 1024
 )
 
+// Backend executes requests. The service manager implements it; the server
+// calls Do from one goroutine per connection, so Do must be safe for
+// concurrent use (the manager serialises requests through its own loop).
+// Do blocks until the request is complete (for start/stop without NoWait,
+// until the service reached its target or failed) or ctx ends.
+type Backend interface {
+	Do(ctx context.Context, req control.Request) control.Response
+}
+
+// Logger receives the server's few messages (accept errors, floods).
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
 // Server serves the control socket. Access: only root and the daemon's own
 // uid may connect (checked with SO_PEERCRED); anyone else gets a Refused
 // response and is disconnected. The socket file itself is mode 0600.
 type Server struct {
 	path    string
 	backend Backend
-	log     service.Logger
+	log     Logger
 	ln      *net.UnixListener
 
 	// The limits, constants outside tests.
@@ -79,7 +97,7 @@ type conn struct {
 // NewServer creates the socket at path (mode 0600, umask-independent) and
 // returns a server ready to Serve. It refuses when another instance answers
 // on path and removes a stale socket file otherwise.
-func NewServer(path string, backend Backend, logger service.Logger) (*Server, error) {
+func NewServer(path string, backend Backend, logger Logger) (*Server, error) {
 	ln, err := listen(path)
 	if err != nil {
 		return nil, err
@@ -326,8 +344,8 @@ func (s *Server) progressLocked(k *conn, busy bool) {
 func (s *Server) serveConn(ctx context.Context, k *conn) {
 	c := k.c
 	var out []byte
-	write := func(r *Response) bool {
-		out = AppendResponse(out, r)
+	write := func(r *control.Response) bool {
+		out = control.AppendResponse(out, r)
 		c.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := c.Write(out); err != nil {
 			s.logf("control: writing response: %v", err)
@@ -347,7 +365,7 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 		return
 	}
 	if !ok {
-		write(&Response{Code: Refused, Message: fmt.Sprintf("permission denied: uid %d may not use the control socket", uid)})
+		write(&control.Response{Code: control.Refused, Message: fmt.Sprintf("permission denied: uid %d may not use the control socket", uid)})
 		return
 	}
 	begun := func() { c.SetReadDeadline(time.Now().Add(s.frameTimeout)) }
@@ -359,22 +377,22 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 		}
 		c.SetReadDeadline(idle)
 		var err error
-		in, err = readFrame(c, in, kindRequest, MaxRequestSize, begun)
+		in, err = control.ReadRequest(c, in, begun)
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
 				// Gone, evicted, idle or stalled mid-frame: nothing to answer
 				// (and nothing to log: a flood would fill the log).
 				return
-			case errors.Is(err, ErrVersion), errors.Is(err, ErrBadKind):
+			case errors.Is(err, control.ErrVersion), errors.Is(err, control.ErrBadKind):
 				// Framing intact: answer and keep the connection.
-				if !write(&Response{Code: BadRequest, Message: err.Error()}) {
+				if !write(&control.Response{Code: control.BadRequest, Message: err.Error()}) {
 					return
 				}
 				s.progress(k, false)
 				continue
-			case errors.Is(err, ErrBadMagic), errors.Is(err, ErrTooLarge):
-				write(&Response{Code: BadRequest, Message: err.Error()})
+			case errors.Is(err, control.ErrBadMagic), errors.Is(err, control.ErrTooLarge):
+				write(&control.Response{Code: control.BadRequest, Message: err.Error()})
 				return
 			default:
 				// Truncated frame or a read error: nothing sane to answer.
@@ -382,15 +400,15 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 			}
 		}
 		s.progress(k, true)
-		req, err := DecodeRequestPayload(in)
+		req, err := control.DecodeRequestPayload(in)
 		if cap(in) > 64<<10 {
 			in = nil
 		}
-		var resp Response
+		var resp control.Response
 		if err != nil {
-			resp = Response{Code: BadRequest, Message: err.Error()}
-		} else if !knownOp(req.Op) {
-			resp = Response{Code: BadRequest, Message: fmt.Sprintf("unknown op %q", req.Op)}
+			resp = control.Response{Code: control.BadRequest, Message: err.Error()}
+		} else if !req.Op.Known() {
+			resp = control.Response{Code: control.BadRequest, Message: fmt.Sprintf("unknown op %q", req.Op)}
 		} else {
 			resp = s.backend.Do(ctx, req)
 		}
@@ -399,14 +417,4 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 			return
 		}
 	}
-}
-
-func knownOp(op Op) bool {
-	switch op {
-	case OpVersion, OpStart, OpStop, OpRestart, OpWake, OpRelease, OpUnpin, OpStatus,
-		OpList, OpReload, OpUnload, OpAddDep, OpRmDep, OpEnable, OpDisable, OpSetEnv,
-		OpUnsetEnv, OpTrigger, OpUntrigger, OpSignal, OpCatLog, OpShutdown:
-		return true
-	}
-	return false
 }

@@ -1,4 +1,8 @@
-package control
+// Package ctl is ginitctl: the dinitctl-style CLI over the control
+// protocol, --offline enable/disable (which edits service directories
+// through the loader) and the shutdown, reboot, poweroff and halt
+// front-ends.
+package ctl
 
 import (
 	"context"
@@ -8,6 +12,9 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/init/control"
+	"ginit/internal/power"
 )
 
 // Exit statuses of ginitctl.
@@ -62,35 +69,35 @@ is-failed: false), 2 usage error.
 
 // cmdSpec describes a subcommand: its op, allowed flags and argument count.
 type cmdSpec struct {
-	op    Op
+	op    control.Op
 	flags string // allowed command flags, space separated
 	args  int    // exact positional count; -1: one or more
 }
 
 var cliCommands = map[string]cmdSpec{
-	"start":      {OpStart, "--no-wait --pin", 1},
-	"stop":       {OpStop, "--no-wait --pin --ignore-unstarted --force", 1},
-	"restart":    {OpRestart, "--no-wait --ignore-unstarted --force", 1},
-	"wake":       {OpWake, "--no-wait", 1},
-	"release":    {OpRelease, "--ignore-unstarted", 1},
-	"unpin":      {OpUnpin, "", 1},
-	"status":     {OpStatus, "", 1},
-	"is-started": {OpStatus, "", 1},
-	"is-failed":  {OpStatus, "", 1},
-	"list":       {OpList, "", 0},
-	"reload":     {OpReload, "", 1},
-	"unload":     {OpUnload, "", 1},
-	"add-dep":    {OpAddDep, "", 3},
-	"rm-dep":     {OpRmDep, "", 3},
-	"enable":     {OpEnable, "--from", 1},
-	"disable":    {OpDisable, "--from", 1},
-	"setenv":     {OpSetEnv, "", -1},
-	"unsetenv":   {OpUnsetEnv, "", -1},
-	"trigger":    {OpTrigger, "", 1},
-	"untrigger":  {OpUntrigger, "", 1},
-	"signal":     {OpSignal, "-l", 2},
-	"catlog":     {OpCatLog, "--clear", 1},
-	"shutdown":   {OpShutdown, "", 0},
+	"start":      {control.OpStart, "--no-wait --pin", 1},
+	"stop":       {control.OpStop, "--no-wait --pin --ignore-unstarted --force", 1},
+	"restart":    {control.OpRestart, "--no-wait --ignore-unstarted --force", 1},
+	"wake":       {control.OpWake, "--no-wait", 1},
+	"release":    {control.OpRelease, "--ignore-unstarted", 1},
+	"unpin":      {control.OpUnpin, "", 1},
+	"status":     {control.OpStatus, "", 1},
+	"is-started": {control.OpStatus, "", 1},
+	"is-failed":  {control.OpStatus, "", 1},
+	"list":       {control.OpList, "", 0},
+	"reload":     {control.OpReload, "", 1},
+	"unload":     {control.OpUnload, "", 1},
+	"add-dep":    {control.OpAddDep, "", 3},
+	"rm-dep":     {control.OpRmDep, "", 3},
+	"enable":     {control.OpEnable, "--from", 1},
+	"disable":    {control.OpDisable, "--from", 1},
+	"setenv":     {control.OpSetEnv, "", -1},
+	"unsetenv":   {control.OpUnsetEnv, "", -1},
+	"trigger":    {control.OpTrigger, "", 1},
+	"untrigger":  {control.OpUntrigger, "", 1},
+	"signal":     {control.OpSignal, "-l", 2},
+	"catlog":     {control.OpCatLog, "--clear", 1},
+	"shutdown":   {control.OpShutdown, "", 0},
 }
 
 type cliArgs struct {
@@ -210,9 +217,9 @@ func (a *cliArgs) has(f string) bool { _, ok := a.flags[f]; return ok }
 
 // buildRequest maps parsed arguments to a request; env supplies setenv's
 // plain names.
-func buildRequest(a *cliArgs, env func(string) string) (Request, error) {
+func buildRequest(a *cliArgs, env func(string) string) (control.Request, error) {
 	spec := cliCommands[a.cmd]
-	r := Request{Op: spec.op, Pin: a.has("--pin"), Force: a.has("--force"), NoWait: a.has("--no-wait"),
+	r := control.Request{Op: spec.op, Pin: a.has("--pin"), Force: a.has("--force"), NoWait: a.has("--no-wait"),
 		IgnoreUnstarted: a.has("--ignore-unstarted"), Clear: a.has("--clear"), From: a.flags["--from"]}
 	switch a.cmd {
 	case "add-dep", "rm-dep":
@@ -250,15 +257,16 @@ func buildRequest(a *cliArgs, env func(string) string) (Request, error) {
 		}
 		r.Signal, r.Service = n, a.pos[1]
 	case "shutdown":
-		r.Shutdown = "halt"
+		k := power.Halt
 		if len(a.pos) == 1 {
-			switch a.pos[0] {
-			case "halt", "poweroff", "reboot", "kexec":
-				r.Shutdown = a.pos[0]
-			default:
+			var err error
+			// remain (stop everything, keep running) is not a shutdown
+			// dinitctl offers.
+			if k, err = power.Parse(a.pos[0]); err != nil || k == power.Remain {
 				return r, fmt.Errorf("shutdown: unknown type %q (halt, poweroff, reboot, kexec)", a.pos[0])
 			}
 		}
+		r.Shutdown = k.String()
 	case "list":
 	default:
 		r.Service = a.pos[0]
@@ -296,7 +304,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		return ExitOK
 	}
 	if a.version {
-		fmt.Fprintf(stdout, "ginitctl (ginit), control protocol version %d\n", ProtocolVersion)
+		fmt.Fprintf(stdout, "ginitctl (ginit), control protocol version %d\n", control.ProtocolVersion)
 		return ExitOK
 	}
 	if a.cmd == "signal" && a.has("-l") {
@@ -333,15 +341,15 @@ var cliVerbs = map[string]string{"start": "started", "stop": "stopped", "wake": 
 	"release": "released", "unpin": "unpinned", "reload": "reloaded", "unload": "unloaded",
 	"trigger": "triggered", "untrigger": "untriggered", "enable": "enabled", "disable": "disabled"}
 
-func report(a *cliArgs, req *Request, resp *Response, stdout, stderr io.Writer) int {
+func report(a *cliArgs, req *control.Request, resp *control.Response, stdout, stderr io.Writer) int {
 	out := func(format string, args ...any) {
 		if !a.quiet {
 			fmt.Fprintf(stdout, format, args...)
 		}
 	}
 	if a.cmd == "is-started" || a.cmd == "is-failed" {
-		if resp.Code != OK || len(resp.Services) == 0 {
-			if resp.Code == NoService || resp.Code == NotStarted {
+		if resp.Code != control.OK || len(resp.Services) == 0 {
+			if resp.Code == control.NoService || resp.Code == control.NotStarted {
 				out("%s\n", "STOPPED")
 				return ExitFail
 			}
@@ -354,10 +362,10 @@ func report(a *cliArgs, req *Request, resp *Response, stdout, stderr io.Writer) 
 		}
 		return ExitFail
 	}
-	if resp.Code == NotStarted && req.IgnoreUnstarted {
+	if resp.Code == control.NotStarted && req.IgnoreUnstarted {
 		return ExitOK
 	}
-	if resp.Code != OK {
+	if resp.Code != control.OK {
 		return fail(a, req, resp, stderr)
 	}
 	switch a.cmd {
@@ -412,7 +420,7 @@ func report(a *cliArgs, req *Request, resp *Response, stdout, stderr io.Writer) 
 	return ExitOK
 }
 
-func fail(a *cliArgs, req *Request, resp *Response, stderr io.Writer) int {
+func fail(a *cliArgs, req *control.Request, resp *control.Response, stderr io.Writer) int {
 	what := a.cmd
 	if a.cmd == "is-started" || a.cmd == "is-failed" || a.cmd == "status" {
 		what = "query"
@@ -442,21 +450,21 @@ func fail(a *cliArgs, req *Request, resp *Response, stderr io.Writer) int {
 	return ExitFail
 }
 
-func codeText(c Code) string {
+func codeText(c control.Code) string {
 	switch c {
-	case Failed:
+	case control.Failed:
 		return "failed"
-	case NoService:
+	case control.NoService:
 		return "no such service"
-	case BadRequest:
+	case control.BadRequest:
 		return "bad request"
-	case Refused:
+	case control.Refused:
 		return "refused"
-	case LoadError:
+	case control.LoadError:
 		return "service description error"
-	case NotStarted:
+	case control.NotStarted:
 		return "service not started"
-	case Unsupported:
+	case control.Unsupported:
 		return "not supported"
 	}
 	return fmt.Sprintf("error code %d", c)
@@ -464,7 +472,7 @@ func codeText(c Code) string {
 
 // ListLine formats one service in dinitctl's list format, e.g.
 // "[{+}     ] name (pid: 123)".
-func ListLine(si *ServiceInfo) string {
+func ListLine(si *control.ServiceInfo) string {
 	// dinitctl's layout: "[" + started column + transition + stopped column
 	// + "] name". The started column is bracketed [ ] when the service is
 	// explicitly active, else { } when its target is started; it shows +
@@ -543,7 +551,7 @@ func dinitExit(s string) string {
 	return s
 }
 
-func writeStatus(w io.Writer, si *ServiceInfo) {
+func writeStatus(w io.Writer, si *control.ServiceInfo) {
 	fmt.Fprintf(w, "Service: %s\n", si.Name)
 	if si.Type != "" {
 		fmt.Fprintf(w, "    Type: %s\n", si.Type)
@@ -594,7 +602,7 @@ func writeStatus(w io.Writer, si *ServiceInfo) {
 
 // connect opens the control connection: -p or the socket path, or, inside a
 // service with options pass-cs-fd and no -p, the connection ginit passed.
-func connect(a *cliArgs, env func(string) string) (*Client, string, error) {
+func connect(a *cliArgs, env func(string) string) (*control.Client, string, error) {
 	if a.socket == "" {
 		for _, v := range []string{"GINIT_CS_FD", "DINIT_CS_FD"} {
 			if s := env(v); s != "" {
@@ -602,12 +610,12 @@ func connect(a *cliArgs, env func(string) string) (*Client, string, error) {
 				if err != nil || fd < 3 {
 					return nil, v + "=" + s, fmt.Errorf("not a file descriptor number")
 				}
-				c, err := FromFD(fd)
+				c, err := control.FromFD(fd)
 				return c, v + "=" + s, err
 			}
 		}
 	}
-	path := SocketPath(a.socket, a.user, env)
-	c, err := Dial(path)
+	path := control.SocketPath(a.socket, a.user, env)
+	c, err := control.Dial(path)
 	return c, path, err
 }

@@ -1,4 +1,4 @@
-package control
+package ctl
 
 import (
 	"context"
@@ -8,24 +8,28 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ginit/init/control"
+	"ginit/internal/power"
 )
 
 // defaultKind is what a shutdown front-end does without options, by the
-// name ginitctl was installed (or linked) under; "" for other names.
-func defaultKind(argv0 string) string {
+// name ginitctl was installed (or linked) under; power.None for other
+// names.
+func defaultKind(argv0 string) power.Kind {
 	switch filepath.Base(argv0) {
 	case "shutdown", "poweroff":
-		return "poweroff"
+		return power.Poweroff
 	case "reboot":
-		return "reboot"
+		return power.Reboot
 	case "halt":
-		return "halt"
+		return power.Halt
 	}
-	return ""
+	return power.None
 }
 
 // IsShutdownName reports whether argv0's base name is a shutdown front-end.
-func IsShutdownName(argv0 string) bool { return defaultKind(argv0) != "" }
+func IsShutdownName(argv0 string) bool { return defaultKind(argv0) != power.None }
 
 const shutdownUsage = `Usage:
   shutdown [-r|-h|-P|-H|-k] [--socket-path PATH] [TIME] [MESSAGE...]
@@ -44,12 +48,17 @@ reboot/poweroff/halt ask ginit to stop every service and then act.
 
 // ShutdownSys is what the front-ends need besides the control socket;
 // tests replace it.
+//
+// One shutdown record per shutdown: the front-ends write it (Record) only
+// on the paths where they, not ginit, end the machine (--force) or where
+// recording is all that is asked (--wtmp-only). A request to ginit writes
+// none, since ginit records the shutdown it carries out.
 type ShutdownSys struct {
-	Sync     func()
-	Reboot   func(kind string) error // "poweroff", "reboot", "halt"
-	WtmpOnly func() error
-	Now      func() time.Time
-	Sleep    func(ctx context.Context, d time.Duration) error
+	Sync   func()
+	Reboot func(kind power.Kind) error // reboot(2)
+	Record func() error                // append the wtmp shutdown record
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
 }
 
 // RunShutdownCLI is shutdown(8)/reboot(8)/poweroff(8)/halt(8) for ginit.
@@ -65,7 +74,7 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		return ExitUsage
 	}
 	kind := defaultKind(prog)
-	if kind == "" {
+	if kind == power.None {
 		return usage("unknown program name (use shutdown, reboot, poweroff or halt)")
 	}
 	var force, wtmpOnly, noSync, warnOnly bool
@@ -86,11 +95,11 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		case strings.HasPrefix(a, "--socket-path="):
 			sock = strings.TrimPrefix(a, "--socket-path=")
 		case prog == "shutdown" && a == "-r":
-			kind = "reboot"
+			kind = power.Reboot
 		case prog == "shutdown" && (a == "-h" || a == "-P" || a == "--poweroff"):
-			kind = "poweroff"
+			kind = power.Poweroff
 		case prog == "shutdown" && (a == "-H" || a == "--halt"):
-			kind = "halt"
+			kind = power.Halt
 		case prog == "shutdown" && a == "-k":
 			warnOnly = true
 		case prog == "shutdown" && a == "-c":
@@ -102,7 +111,7 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		case prog != "shutdown" && (a == "-n" || a == "--no-sync"):
 			noSync = true
 		case prog == "halt" && (a == "-p" || a == "--poweroff"):
-			kind = "poweroff"
+			kind = power.Poweroff
 		case a == "--no-wall" || a == "-q":
 		case strings.HasPrefix(a, "-") && a != "-":
 			return usage("unknown option %s", a)
@@ -151,10 +160,10 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		}
 	}
 	if wtmpOnly {
-		if sys.WtmpOnly == nil {
+		if sys.Record == nil {
 			return fail("--wtmp-only is not available")
 		}
-		if err := sys.WtmpOnly(); err != nil {
+		if err := sys.Record(); err != nil {
 			return fail("wtmp: %v", err)
 		}
 		return ExitOK
@@ -162,6 +171,12 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 	if force {
 		if sys.Reboot == nil {
 			return fail("--force is not available")
+		}
+		if sys.Record != nil {
+			if err := sys.Record(); err != nil {
+				// The machine goes down all the same.
+				fmt.Fprintf(stderr, "%s: wtmp: %v\n", prog, err)
+			}
 		}
 		if !noSync && sys.Sync != nil {
 			sys.Sync()
@@ -171,17 +186,17 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		}
 		return ExitOK
 	}
-	path := SocketPath(sock, false, getenv)
-	c, err := Dial(path)
+	path := control.SocketPath(sock, false, getenv)
+	c, err := control.Dial(path)
 	if err != nil {
 		return fail("cannot reach ginit at %s: %v (use --force to act without it)", path, err)
 	}
 	defer c.Close()
-	resp, err := c.Do(ctx, Request{Op: OpShutdown, Shutdown: kind})
+	resp, err := c.Do(ctx, control.Request{Op: control.OpShutdown, Shutdown: kind.String()})
 	if err != nil {
 		return fail("%v", err)
 	}
-	if resp.Code != OK {
+	if resp.Code != control.OK {
 		return fail("%s", resp.Message)
 	}
 	return ExitOK

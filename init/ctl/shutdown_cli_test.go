@@ -1,16 +1,21 @@
-package control
+package ctl
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"ginit/init/control"
+	"ginit/init/control/server/servertest"
+	"ginit/internal/power"
 )
 
 func TestShutdownFrontEnds(t *testing.T) {
-	fb := &fakeBackend{}
-	sock := startServer(t, fb)
+	fb := &servertest.Backend{}
+	_, sock := servertest.Start(t, fb, nil)
 	getenv := func(k string) string {
 		if k == "GINIT_SOCKET_PATH" {
 			return sock
@@ -45,7 +50,7 @@ func TestShutdownFrontEnds(t *testing.T) {
 	for _, tc := range tests {
 		name := tc.argv0 + " " + strings.Join(tc.args, " ")
 		t.Run(name, func(t *testing.T) {
-			before := len(fb.reqs)
+			before := len(fb.Requests())
 			var slept time.Duration
 			var rebooted string
 			synced := false
@@ -53,20 +58,18 @@ func TestShutdownFrontEnds(t *testing.T) {
 				Now:    func() time.Time { return now },
 				Sleep:  func(_ context.Context, d time.Duration) error { slept = d; return nil },
 				Sync:   func() { synced = true },
-				Reboot: func(k string) error { rebooted = k; return nil },
+				Reboot: func(k power.Kind) error { rebooted = k.String(); return nil },
 			}
 			var out, errb bytes.Buffer
 			code := RunShutdownCLI(context.Background(), tc.argv0, tc.args, &out, &errb, getenv, sys)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr %q", code, tc.code, errb.String())
 			}
-			fb.mu.Lock()
-			got := fb.reqs[before:]
-			fb.mu.Unlock()
+			got := fb.Requests()[before:]
 			if tc.wantKind == "" && len(got) != 0 {
 				t.Errorf("unexpected requests %+v", got)
 			}
-			if tc.wantKind != "" && (len(got) != 1 || got[0].Op != OpShutdown || got[0].Shutdown != tc.wantKind) {
+			if tc.wantKind != "" && (len(got) != 1 || got[0].Op != control.OpShutdown || got[0].Shutdown != tc.wantKind) {
 				t.Errorf("requests %+v, want one shutdown %s", got, tc.wantKind)
 			}
 			if slept != tc.slept {
@@ -91,5 +94,55 @@ func TestShutdownWithoutGinit(t *testing.T) {
 	code := RunShutdownCLI(context.Background(), "reboot", []string{"--socket-path", t.TempDir() + "/none"}, &bytes.Buffer{}, &errb, getenv, ShutdownSys{})
 	if code != ExitFail || !strings.Contains(errb.String(), "cannot reach ginit") || !strings.Contains(errb.String(), "--force") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// One shutdown record per shutdown: the front-end records only when it
+// ends the machine itself (--force) or is asked for the record alone
+// (--wtmp-only); a request to ginit leaves the record to ginit.
+func TestShutdownRecordsOnlyWhereItEndsTheMachine(t *testing.T) {
+	fb := &servertest.Backend{}
+	_, sock := servertest.Start(t, fb, nil)
+	getenv := func(k string) string {
+		if k == "GINIT_SOCKET_PATH" {
+			return sock
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		argv0     string
+		args      []string
+		recordErr error
+		records   int
+		requests  int
+		rebooted  power.Kind
+		stderr    string
+	}{
+		{"reboot", nil, nil, 0, 1, power.None, ""},
+		{"shutdown", []string{"-r", "now"}, nil, 0, 1, power.None, ""},
+		{"reboot", []string{"--force"}, nil, 1, 0, power.Reboot, ""},
+		{"halt", []string{"-f", "-n"}, nil, 1, 0, power.Halt, ""},
+		{"poweroff", []string{"-f"}, errors.New("read-only file system"), 1, 0, power.Poweroff, "poweroff: wtmp: read-only file system\n"},
+		{"poweroff", []string{"--wtmp-only"}, nil, 1, 0, power.None, ""},
+	} {
+		t.Run(tc.argv0+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			before := len(fb.Requests())
+			records, rebooted := 0, power.None
+			sys := ShutdownSys{
+				Sync:   func() {},
+				Reboot: func(k power.Kind) error { rebooted = k; return nil },
+				Record: func() error { records++; return tc.recordErr },
+			}
+			var errb bytes.Buffer
+			if code := RunShutdownCLI(context.Background(), tc.argv0, tc.args, &bytes.Buffer{}, &errb, getenv, sys); code != ExitOK {
+				t.Fatalf("exit %d; stderr %q", code, errb.String())
+			}
+			if n := len(fb.Requests()) - before; records != tc.records || n != tc.requests || rebooted != tc.rebooted {
+				t.Errorf("%d records, %d requests to ginit, reboot(2) %v; want %d, %d, %v", records, n, rebooted, tc.records, tc.requests, tc.rebooted)
+			}
+			if errb.String() != tc.stderr {
+				t.Errorf("stderr %q, want %q", errb.String(), tc.stderr)
+			}
+		})
 	}
 }
