@@ -54,7 +54,7 @@ bench: build
 	$(GO) test -count=1 -run '^$$' -bench 'BenchmarkKillTree500|BenchmarkRespawn' -benchtime 10x ./init/supervise/
 	@echo "== time from kernel start to the ttyS0 login prompt (qemu), ginit vs systemd on the same image"
 	RUNS=$${RUNS:-2} GINIT_BIN=$(CURDIR)/$(BIN) ./test/boot/bench.sh 2>/dev/null
-	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control
+	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control/server
 	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession|Inhibit' -benchtime 2s ./test/sessiond/ ./sessiond/ ./test/pam/
 
 # A sandboxed ginit: private PID and mount namespaces, the sample services.

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"ginit/internal/power"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -110,6 +112,29 @@ func TestSocketPath(t *testing.T) {
 	for _, c := range cases {
 		if got := SocketPath(c.flag, c.user, env(c.env)); got != c.want {
 			t.Errorf("SocketPath(%q,%v,%v) = %q, want %q", c.flag, c.user, c.env, got, c.want)
+		}
+	}
+}
+
+func TestRequestShutdownKind(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want power.Kind
+		err  string
+	}{
+		{"", power.Halt, ""}, // dinit's default
+		{"halt", power.Halt, ""},
+		{"poweroff", power.Poweroff, ""},
+		{"reboot", power.Reboot, ""},
+		{"kexec", power.Kexec, ""},
+		{"remain", power.Remain, ""},
+		{"none", power.None, `unknown shutdown type "none" (halt, poweroff, reboot, kexec or remain)`},
+		{"sideways", power.None, `unknown shutdown type "sideways" (halt, poweroff, reboot, kexec or remain)`},
+	} {
+		r := Request{Op: OpShutdown, Shutdown: tc.in}
+		k, err := r.ShutdownKind()
+		if k != tc.want || (err == nil) != (tc.err == "") || err != nil && err.Error() != tc.err {
+			t.Errorf("ShutdownKind(%q) = %v, %v; want %v, %q", tc.in, k, err, tc.want, tc.err)
 		}
 	}
 }

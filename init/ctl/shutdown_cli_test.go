@@ -13,15 +13,21 @@ import (
 	"ginit/internal/power"
 )
 
-func TestShutdownFrontEnds(t *testing.T) {
+// fakeGinit serves a recording backend and returns it with an environment
+// that points the front-ends at it.
+func fakeGinit(t *testing.T) (*servertest.Backend, func(string) string) {
 	fb := &servertest.Backend{}
 	_, sock := servertest.Start(t, fb, nil)
-	getenv := func(k string) string {
+	return fb, func(k string) string {
 		if k == "GINIT_SOCKET_PATH" {
 			return sock
 		}
 		return ""
 	}
+}
+
+func TestShutdownFrontEnds(t *testing.T) {
+	fb, getenv := fakeGinit(t)
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		argv0    string
@@ -101,14 +107,7 @@ func TestShutdownWithoutGinit(t *testing.T) {
 // ends the machine itself (--force) or is asked for the record alone
 // (--wtmp-only); a request to ginit leaves the record to ginit.
 func TestShutdownRecordsOnlyWhereItEndsTheMachine(t *testing.T) {
-	fb := &servertest.Backend{}
-	_, sock := servertest.Start(t, fb, nil)
-	getenv := func(k string) string {
-		if k == "GINIT_SOCKET_PATH" {
-			return sock
-		}
-		return ""
-	}
+	fb, getenv := fakeGinit(t)
 	for _, tc := range []struct {
 		argv0     string
 		args      []string
