@@ -146,27 +146,50 @@ func (e *encoder) finish() []byte {
 	return e.b
 }
 
+// A field is one field of a message: its tag and a pointer to where its
+// value lives (*string, *bool, *int, *[]string, *[]byte, *[]ServiceInfo).
+// Each message lists its fields once, in tag order, and both directions
+// of the codec walk that list.
+type field struct {
+	tag byte
+	p   any
+}
+
+func requestFields(r *Request) [13]field {
+	return [...]field{
+		{tqOp, (*string)(&r.Op)}, {tqService, &r.Service}, {tqPin, &r.Pin}, {tqForce, &r.Force},
+		{tqNoWait, &r.NoWait}, {tqIgnoreUnstarted, &r.IgnoreUnstarted}, {tqClear, &r.Clear},
+		{tqDepType, &r.DepType}, {tqDepTarget, &r.DepTarget}, {tqFrom, &r.From},
+		{tqSignal, &r.Signal}, {tqEnv, &r.Env}, {tqShutdown, &r.Shutdown},
+	}
+}
+
+func responseFields(r *Response) [7]field {
+	return [...]field{
+		{trCode, (*int)(&r.Code)}, {trMessage, &r.Message}, {trService, &r.Services}, {trLog, &r.Log},
+		{trTruncated, &r.Truncated}, {trDependents, &r.Dependents}, {trEnv, &r.Env},
+	}
+}
+
+// infoTable holds a ServiceInfo's fields.
+type infoTable [17]field
+
+func infoFields(si *ServiceInfo) infoTable {
+	return infoTable{
+		{tsName, &si.Name}, {tsType, &si.Type}, {tsState, &si.State}, {tsTarget, &si.Target},
+		{tsActive, &si.Active}, {tsPinStart, &si.PinStart}, {tsPinStop, &si.PinStop},
+		{tsFailed, &si.Failed}, {tsSkipped, &si.Skipped}, {tsPID, &si.PID},
+		{tsExitStatus, &si.ExitStatus}, {tsStopReason, &si.StopReason}, {tsStatusText, &si.StatusText},
+		{tsFile, &si.File}, {tsDep, &si.Deps}, {tsDependent, &si.Dependents}, {tsTriggered, &si.Triggered},
+	}
+}
+
 // AppendRequest appends the framed encoding of req to buf.
 func AppendRequest(buf []byte, req *Request) []byte {
 	e := encoder{b: buf[:0]}
 	e.header(kindRequest)
-	e.str(tqOp, string(req.Op))
-	e.str(tqService, req.Service)
-	e.boolean(tqPin, req.Pin)
-	e.boolean(tqForce, req.Force)
-	e.boolean(tqNoWait, req.NoWait)
-	e.boolean(tqIgnoreUnstarted, req.IgnoreUnstarted)
-	e.boolean(tqClear, req.Clear)
-	e.str(tqDepType, req.DepType)
-	e.str(tqDepTarget, req.DepTarget)
-	e.str(tqFrom, req.From)
-	e.int(tqSignal, int64(req.Signal))
-	for _, s := range req.Env {
-		e.b = append(e.b, tqEnv)
-		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-		e.b = append(e.b, s...)
-	}
-	e.str(tqShutdown, req.Shutdown)
+	fs := requestFields(req)
+	e.fields(fs[:])
 	return e.finish()
 }
 
@@ -174,63 +197,52 @@ func AppendRequest(buf []byte, req *Request) []byte {
 func AppendResponse(buf []byte, resp *Response) []byte {
 	e := encoder{b: buf[:0]}
 	e.header(kindResponse)
-	e.int(trCode, int64(resp.Code))
-	e.str(trMessage, resp.Message)
-	for i := range resp.Services {
-		e.b = append(e.b, trService)
-		// Reserve a fixed 5-byte varint for the nested length so the body is
-		// written once, in place.
-		at := len(e.b)
-		e.b = append(e.b, 0, 0, 0, 0, 0)
-		encodeInfo(&e, &resp.Services[i])
-		n := uint64(len(e.b) - at - 5)
-		for j := 0; j < 4; j++ {
-			e.b[at+j] = byte(n) | 0x80
-			n >>= 7
-		}
-		e.b[at+4] = byte(n)
-	}
-	e.bytes(trLog, resp.Log)
-	e.boolean(trTruncated, resp.Truncated)
-	for _, s := range resp.Dependents {
-		e.b = append(e.b, trDependents)
-		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-		e.b = append(e.b, s...)
-	}
-	for _, s := range resp.Env {
-		e.b = append(e.b, trEnv)
-		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-		e.b = append(e.b, s...)
-	}
+	fs := responseFields(resp)
+	e.fields(fs[:])
 	return e.finish()
 }
 
-func encodeInfo(e *encoder, si *ServiceInfo) {
-	e.str(tsName, si.Name)
-	e.str(tsType, si.Type)
-	e.str(tsState, si.State)
-	e.str(tsTarget, si.Target)
-	e.boolean(tsActive, si.Active)
-	e.boolean(tsPinStart, si.PinStart)
-	e.boolean(tsPinStop, si.PinStop)
-	e.boolean(tsFailed, si.Failed)
-	e.boolean(tsSkipped, si.Skipped)
-	e.int(tsPID, int64(si.PID))
-	e.str(tsExitStatus, si.ExitStatus)
-	e.str(tsStopReason, si.StopReason)
-	e.str(tsStatusText, si.StatusText)
-	e.str(tsFile, si.File)
-	for _, s := range si.Deps {
-		e.b = append(e.b, tsDep)
-		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-		e.b = append(e.b, s...)
+// fields encodes fs in order; zero values are not sent.
+func (e *encoder) fields(fs []field) {
+	for _, f := range fs {
+		switch p := f.p.(type) {
+		case *string:
+			e.str(f.tag, *p)
+		case *bool:
+			e.boolean(f.tag, *p)
+		case *int:
+			e.int(f.tag, int64(*p))
+		case *[]byte:
+			e.bytes(f.tag, *p)
+		case *[]string:
+			for _, s := range *p {
+				e.b = append(e.b, f.tag)
+				e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+				e.b = append(e.b, s...)
+			}
+		case *[]ServiceInfo:
+			for i := range *p {
+				e.info(f.tag, &(*p)[i])
+			}
+		}
 	}
-	for _, s := range si.Dependents {
-		e.b = append(e.b, tsDependent)
-		e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-		e.b = append(e.b, s...)
+}
+
+// info encodes si as one nested field.
+func (e *encoder) info(tag byte, si *ServiceInfo) {
+	e.b = append(e.b, tag)
+	// Reserve a fixed 5-byte varint for the nested length so the body is
+	// written once, in place.
+	at := len(e.b)
+	e.b = append(e.b, 0, 0, 0, 0, 0)
+	fs := infoFields(si)
+	e.fields(fs[:])
+	n := uint64(len(e.b) - at - 5)
+	for j := 0; j < 4; j++ {
+		e.b[at+j] = byte(n) | 0x80
+		n >>= 7
 	}
-	e.boolean(tsTriggered, si.Triggered)
+	e.b[at+4] = byte(n)
 }
 
 // field iterates over a field sequence.
@@ -285,46 +297,53 @@ func (f *fields) intRange(tag byte, v []byte, lo, hi int64) int {
 	return int(x)
 }
 
-// DecodeRequestPayload decodes a request payload (the bytes after the header).
-func DecodeRequestPayload(p []byte) (Request, error) {
-	var req Request
+// decode reads a field sequence into fs (listed in tag order from 1):
+// unknown tags are skipped, a repeated scalar keeps its last value, a list
+// gathers every value.
+func decode(p []byte, fs []field) error {
 	f := fields{b: p}
+	var nested *infoTable
 	for {
 		tag, v, ok := f.next()
 		if !ok {
-			break
+			return f.err
 		}
-		switch tag {
-		case tqOp:
-			req.Op = Op(v)
-		case tqService:
-			req.Service = string(v)
-		case tqPin:
-			req.Pin = f.boolean(tag, v)
-		case tqForce:
-			req.Force = f.boolean(tag, v)
-		case tqNoWait:
-			req.NoWait = f.boolean(tag, v)
-		case tqIgnoreUnstarted:
-			req.IgnoreUnstarted = f.boolean(tag, v)
-		case tqClear:
-			req.Clear = f.boolean(tag, v)
-		case tqDepType:
-			req.DepType = string(v)
-		case tqDepTarget:
-			req.DepTarget = string(v)
-		case tqFrom:
-			req.From = string(v)
-		case tqSignal:
-			req.Signal = f.intRange(tag, v, -1<<31, 1<<31-1)
-		case tqEnv:
-			req.Env = append(req.Env, string(v))
-		case tqShutdown:
-			req.Shutdown = string(v)
+		if tag == 0 || int(tag) > len(fs) {
+			continue
+		}
+		switch p := fs[tag-1].p.(type) {
+		case *string:
+			*p = string(v)
+		case *bool:
+			*p = f.boolean(tag, v)
+		case *int:
+			*p = f.intRange(tag, v, -1<<31, 1<<31-1)
+		case *[]byte:
+			*p = append([]byte(nil), v...)
+		case *[]string:
+			*p = append(*p, string(v))
+		case *[]ServiceInfo:
+			// Decoded in place, through one field table for the whole
+			// list: a ServiceInfo or a table of each service's own would
+			// cost an allocation per service.
+			*p = append(*p, ServiceInfo{})
+			if nested == nil {
+				nested = new(infoTable)
+			}
+			*nested = infoFields(&(*p)[len(*p)-1])
+			if err := decode(v, nested[:]); err != nil {
+				return err
+			}
 		}
 	}
-	if f.err != nil {
-		return Request{}, f.err
+}
+
+// DecodeRequestPayload decodes a request payload (the bytes after the header).
+func DecodeRequestPayload(p []byte) (Request, error) {
+	var req Request
+	fs := requestFields(&req)
+	if err := decode(p, fs[:]); err != nil {
+		return Request{}, err
 	}
 	if req.Op == "" {
 		return Request{}, fmt.Errorf("%w: request has no op", ErrMalformed)
@@ -335,88 +354,11 @@ func DecodeRequestPayload(p []byte) (Request, error) {
 // DecodeResponsePayload decodes a response payload.
 func DecodeResponsePayload(p []byte) (Response, error) {
 	var resp Response
-	f := fields{b: p}
-	for {
-		tag, v, ok := f.next()
-		if !ok {
-			break
-		}
-		switch tag {
-		case trCode:
-			resp.Code = Code(f.intRange(tag, v, -1<<31, 1<<31-1))
-		case trMessage:
-			resp.Message = string(v)
-		case trService:
-			si, err := decodeInfo(v)
-			if err != nil {
-				return Response{}, err
-			}
-			resp.Services = append(resp.Services, si)
-		case trLog:
-			resp.Log = append([]byte(nil), v...)
-		case trTruncated:
-			resp.Truncated = f.boolean(tag, v)
-		case trDependents:
-			resp.Dependents = append(resp.Dependents, string(v))
-		case trEnv:
-			resp.Env = append(resp.Env, string(v))
-		}
-	}
-	if f.err != nil {
-		return Response{}, f.err
+	fs := responseFields(&resp)
+	if err := decode(p, fs[:]); err != nil {
+		return Response{}, err
 	}
 	return resp, nil
-}
-
-func decodeInfo(p []byte) (ServiceInfo, error) {
-	var si ServiceInfo
-	f := fields{b: p}
-	for {
-		tag, v, ok := f.next()
-		if !ok {
-			break
-		}
-		switch tag {
-		case tsName:
-			si.Name = string(v)
-		case tsType:
-			si.Type = string(v)
-		case tsState:
-			si.State = string(v)
-		case tsTarget:
-			si.Target = string(v)
-		case tsActive:
-			si.Active = f.boolean(tag, v)
-		case tsPinStart:
-			si.PinStart = f.boolean(tag, v)
-		case tsPinStop:
-			si.PinStop = f.boolean(tag, v)
-		case tsFailed:
-			si.Failed = f.boolean(tag, v)
-		case tsSkipped:
-			si.Skipped = f.boolean(tag, v)
-		case tsPID:
-			si.PID = f.intRange(tag, v, -1<<31, 1<<31-1)
-		case tsExitStatus:
-			si.ExitStatus = string(v)
-		case tsStopReason:
-			si.StopReason = string(v)
-		case tsStatusText:
-			si.StatusText = string(v)
-		case tsFile:
-			si.File = string(v)
-		case tsDep:
-			si.Deps = append(si.Deps, string(v))
-		case tsDependent:
-			si.Dependents = append(si.Dependents, string(v))
-		case tsTriggered:
-			si.Triggered = f.boolean(tag, v)
-		}
-	}
-	if f.err != nil {
-		return ServiceInfo{}, f.err
-	}
-	return si, nil
 }
 
 // header is a parsed frame header.

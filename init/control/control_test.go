@@ -138,3 +138,16 @@ func TestRequestShutdownKind(t *testing.T) {
 		}
 	}
 }
+
+// decode finds a field by its tag at index tag-1: every table lists its
+// fields in tag order from 1.
+func TestFieldTablesInTagOrder(t *testing.T) {
+	rf, sf, inf := requestFields(&Request{}), responseFields(&Response{}), infoFields(&ServiceInfo{})
+	for name, fs := range map[string][]field{"request": rf[:], "response": sf[:], "service info": inf[:]} {
+		for i, f := range fs {
+			if int(f.tag) != i+1 {
+				t.Errorf("%s field %d has tag %d", name, i, f.tag)
+			}
+		}
+	}
+}
