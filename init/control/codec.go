@@ -186,19 +186,20 @@ func infoFields(si *ServiceInfo) infoTable {
 
 // AppendRequest appends the framed encoding of req to buf.
 func AppendRequest(buf []byte, req *Request) []byte {
-	e := encoder{b: buf[:0]}
-	e.header(kindRequest)
 	fs := requestFields(req)
-	e.fields(fs[:])
-	return e.finish()
+	return appendFrame(buf, kindRequest, fs[:])
 }
 
 // AppendResponse appends the framed encoding of resp to buf.
 func AppendResponse(buf []byte, resp *Response) []byte {
-	e := encoder{b: buf[:0]}
-	e.header(kindResponse)
 	fs := responseFields(resp)
-	e.fields(fs[:])
+	return appendFrame(buf, kindResponse, fs[:])
+}
+
+func appendFrame(buf []byte, kind byte, fs []field) []byte {
+	e := encoder{b: buf[:0]}
+	e.header(kind)
+	e.fields(fs)
 	return e.finish()
 }
 
