@@ -512,10 +512,10 @@ func (d *Daemon) setupCgroups() (string, func()) {
 		}
 		_ = cgroup2.Move(self, os.Getpid())
 		// Whatever is left (a forced reboot did not stop services) goes
-		// with us.
-		_ = cgroup2.Kill(services, unix.SIGKILL)
-		d.removeChildCgroups(services, nil)
-		for _, dir := range []string{services, initScope, top} {
+		// with us; ginit itself is out of the subtree by now, but it is
+		// never killed on the chance that it is not.
+		d.removeCgroupTree(services)
+		for _, dir := range []string{initScope, top} {
 			d.removeCgroup(dir)
 		}
 	}
@@ -568,23 +568,31 @@ func (d *Daemon) namedCgroup(mount, rel string) (string, func()) {
 	return dir, cleanup
 }
 
-// removeChildCgroups kills and removes the child cgroups of dir except
-// those named in keep.
+// removeChildCgroups kills and removes the child cgroups of dir, with
+// their subtrees, except those named in keep.
 func (d *Daemon) removeChildCgroups(dir string, keep map[string]bool) {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		if e.IsDir() && !keep[e.Name()] {
-			child := filepath.Join(dir, e.Name())
-			_ = cgroup2.Kill(child, unix.SIGKILL)
-			d.removeCgroup(child)
+			d.removeCgroupTree(filepath.Join(dir, e.Name()))
 		}
 	}
 }
 
-// removeCgroup removes an emptied cgroup; the kernel reports it empty a
-// moment after the last process died, so it waits up to 2s.
+// cleanupPatience is how long a cgroup may stay busy at cleanup: the
+// kernel reports it empty a moment after the last process died.
+const cleanupPatience = 2 * time.Second
+
+// removeCgroup removes an emptied cgroup.
 func (d *Daemon) removeCgroup(dir string) {
-	if err := cgroup2.Remove(dir, 2*time.Second, false); err != nil {
+	if err := cgroup2.Remove(dir, cleanupPatience, false); err != nil {
+		d.log.Printf("cgroups: cleanup: %v", err)
+	}
+}
+
+// removeCgroupTree kills what is left in dir and below and removes it all.
+func (d *Daemon) removeCgroupTree(dir string) {
+	if err := cgroup2.RemoveTree(dir, cleanupPatience); err != nil {
 		d.log.Printf("cgroups: cleanup: %v", err)
 	}
 }

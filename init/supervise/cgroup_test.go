@@ -31,14 +31,7 @@ func testCgroupRoot(t testing.TB) string {
 		t.Skipf("cannot create a test cgroup: %v", err)
 	}
 	t.Cleanup(func() {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if e.IsDir() {
-				sub := filepath.Join(dir, e.Name())
-				_ = cgroup2.Remove(sub, 200*time.Millisecond, true)
-			}
-		}
-		if err := cgroup2.Remove(dir, 200*time.Millisecond, true); err != nil {
+		if err := cgroup2.RemoveTree(dir, time.Second); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
@@ -218,4 +211,38 @@ func TestCgroupTreeEmptyWithoutPolling(t *testing.T) {
 		t.Fatalf("the holder ended, so a SIGCHLD may have done the work: %v", err)
 	}
 	s.Release(d)
+}
+
+// TestCgroupReleaseRemovesNested: a service that made a cgroup of its own
+// below its service cgroup (and moved into it) leaves nothing behind after
+// its stop and Release (rmdir of the service cgroup alone was EBUSY).
+func TestCgroupReleaseRemovesNested(t *testing.T) {
+	root := testCgroupRoot(t)
+	logger := &testLogger{}
+	s := newSupConfig(t, Config{CgroupRoot: root, Logger: logger})
+	d := desc("delegating")
+	dir := filepath.Join(root, "delegating")
+	r := newRecorder()
+	p := spawn(t, s, d, r, "sh", "-c", "mkdir "+dir+"/worker && echo $$ > "+dir+"/worker/cgroup.procs && exec sleep 300")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if pids, _ := cgroup2.Pids(filepath.Join(dir, "worker")); len(pids) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service never moved into its own cgroup")
+		}
+	}
+	if err := p.KillTree(int(unix.SIGKILL)); err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, "empty")
+	s.Release(d)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s still there after Release: %v", dir, err)
+	}
+	logger.mu.Lock()
+	defer logger.mu.Unlock()
+	for _, l := range logger.lines {
+		t.Errorf("logged: %s", l)
+	}
 }

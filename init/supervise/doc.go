@@ -28,6 +28,13 @@
 // the whole child process (rlimits, oom_score_adj) is done while the child
 // is stopped under ptrace right after execve; see threadSetup.
 //
+// One record per service: everything kept by service name (log buffer,
+// cgroup and its watch, resources freed at Release, the last start's
+// process group, notify and socket-listen sockets, output pipe) is one
+// unit in Supervisor.units, guarded by Supervisor.mu. Cgroups go through
+// internal/cgroup2; a tree's emptiness is learnt from its cgroup.events by
+// inotify, and only process-group trees are polled.
+//
 // Lock order: Supervisor.mu before proc.mu; notifySock.mu is taken alone;
 // no lock is held while a Notifier method is called.
 package supervise

@@ -316,7 +316,8 @@ func (s *Supervisor) Release(d *service.Description) {
 		unwatch()
 	}
 	if dir != "" {
-		if err := cgroup2.Remove(dir, 200*time.Millisecond, true); err != nil {
+		// RemoveTree: the service may have made cgroups of its own below.
+		if err := cgroup2.RemoveTree(dir, 200*time.Millisecond); err != nil {
 			s.cfg.Logger.Printf("service '%s': %v", d.Name, err)
 		}
 	}

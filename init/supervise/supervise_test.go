@@ -444,3 +444,38 @@ func TestConcurrentSpawnsOfShortLivedChildren(t *testing.T) {
 		t.Errorf("inflight %d, early %v after all spawns", s.inflight, s.early)
 	}
 }
+
+// TestUnitRecordAfterRelease: Release frees everything of a service's
+// record; a record holding nothing else is forgotten, one with a log
+// buffer keeps only that (for catlog).
+func TestUnitRecordAfterRelease(t *testing.T) {
+	tests := []struct {
+		name    string
+		logType service.LogType
+		kept    bool
+	}{
+		{"plain", service.LogNone, false},
+		{"buffered", service.LogBuffer, true},
+	}
+	s := newSup(t, "")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := desc(tt.name)
+			d.LogType = tt.logType
+			r := newRecorder()
+			spawn(t, s, d, r, "true")
+			r.next(t, "exited")
+			r.next(t, "empty")
+			s.Release(d)
+			s.mu.Lock()
+			u, ok := s.units[d.Name]
+			s.mu.Unlock()
+			if ok != tt.kept {
+				t.Fatalf("record kept = %v, want %v", ok, tt.kept)
+			}
+			if ok && (u.log == nil || u.cgroup != "" || u.unwatch != nil || len(u.release) != 0 || u.startPG != 0) {
+				t.Errorf("record after Release = %+v, want only its log", u)
+			}
+		})
+	}
+}

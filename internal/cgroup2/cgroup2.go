@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -232,4 +233,24 @@ func Remove(dir string, patience time.Duration, kill bool) error {
 		}
 		time.Sleep(retryEvery)
 	}
+}
+
+// RemoveTree kills every process in dir and below it and removes dir and
+// its descendants, deepest first (a cgroup with children cannot be
+// removed), each busy one retried for up to patience. The error joins one
+// error per cgroup left.
+func RemoveTree(dir string, patience time.Duration) error {
+	_ = Kill(dir, unix.SIGKILL) // cgroup.kill reaches the whole subtree
+	var dirs []string
+	walkErr := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil // a cgroup that went meanwhile is fine
+	})
+	errs := []error{walkErr}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		errs = append(errs, Remove(dirs[i], patience, true))
+	}
+	return errors.Join(errs...)
 }

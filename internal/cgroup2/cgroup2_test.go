@@ -384,3 +384,58 @@ func TestMountOf(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveTree: a cgroup is removed with its descendants, deepest
+// first, and whatever ran in any of them is killed.
+func TestRemoveTree(t *testing.T) {
+	root := testSubtree(t)
+	tests := []struct {
+		name  string
+		dirs  []string // below the tree's top, made in order
+		procs []string // where a process runs
+	}{
+		{"empty leaf", nil, nil},
+		{"populated leaf", nil, []string{""}},
+		{"nested, populated below", []string{"a", "a/b", "c"}, []string{"a/b", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			top := filepath.Join(root, Name(tt.name))
+			if err := Create(top); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range tt.dirs {
+				if err := Create(filepath.Join(top, d)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var waits []chan error
+			for _, d := range tt.procs {
+				cmd := exec.Command("sleep", "300")
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				w := make(chan error, 1)
+				go func() { w <- cmd.Wait() }()
+				waits = append(waits, w)
+				if err := Move(filepath.Join(top, d), cmd.Process.Pid); err != nil {
+					_ = cmd.Process.Kill()
+					t.Skipf("cannot move a process into a child of our cgroup: %v", err)
+				}
+			}
+			if err := RemoveTree(top, 2*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(top); !os.IsNotExist(err) {
+				t.Errorf("%s still there: %v", top, err)
+			}
+			for i, w := range waits {
+				select {
+				case <-w:
+				case <-time.After(5 * time.Second):
+					t.Errorf("process %d in %s survived", i, tt.procs[i])
+				}
+			}
+		})
+	}
+}

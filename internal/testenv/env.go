@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"ginit/internal/cgroup2"
 	"ginit/sessiond/sys"
 )
 
@@ -170,32 +170,8 @@ func (e *Env) MakeCgroups(name string) (unified, legacy string) {
 
 func (e *Env) removeCgroups() {
 	for _, root := range e.Cgroups {
-		// Kill anything left (cgroup.kill is recursive), then remove the
-		// directories depth first.
-		_ = os.WriteFile(filepath.Join(root, "cgroup.kill"), []byte("1"), 0o644)
-		var dirs []string
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			for try := 0; try < 50; try++ {
-				if err := os.Remove(dirs[i]); err == nil || errors.Is(err, os.ErrNotExist) {
-					break
-				}
-				// No cgroup.kill (older kernels, the legacy hierarchy):
-				// kill the members one by one.
-				if procs, _ := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs")); len(procs) > 0 {
-					for _, f := range strings.Fields(string(procs)) {
-						if pid, err := strconv.Atoi(f); err == nil {
-							_ = syscall.Kill(pid, syscall.SIGKILL)
-						}
-					}
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+		if err := cgroup2.RemoveTree(root, time.Second); err != nil {
+			e.TB.Logf("cleanup: %v", err)
 		}
 	}
 }
