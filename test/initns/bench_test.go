@@ -113,15 +113,8 @@ func BenchmarkGinitctlStatus1000(b *testing.B) {
 
 // rssKB finds ginit (the child of unshare) and reads its VmRSS.
 func rssKB(b *testing.B, in *instance) int {
-	kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", in.cmd.Process.Pid, in.cmd.Process.Pid))
-	if err != nil {
-		b.Fatalf("children of unshare: %v", err)
-	}
-	f := strings.Fields(string(kids))
-	if len(f) == 0 {
-		b.Fatal("unshare has no child")
-	}
-	status, err := os.ReadFile(filepath.Join("/proc", f[0], "status"))
+	pid := in.ginitPid()
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ginit/internal/cgroup2"
 )
 
 // binDir finds the built binaries: $GINIT_BIN, else ../../bin.
@@ -57,6 +59,10 @@ type instance struct {
 	cmd  *exec.Cmd
 	logf string
 	done chan error
+	// cgroup is the subtree this ginit made (ginit-XXXXXXXX), "" if none:
+	// only it must be gone at the end, whatever other runs on the
+	// machine have made meanwhile.
+	cgroup string
 }
 
 // newInstance writes the service files (name -> content; "@OUT@" becomes
@@ -107,9 +113,9 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 			<-in.done
 		}
 		// ginit removes the cgroup subtree it made, whatever it left running.
-		for _, c := range ginitCgroups() {
-			if !slices.Contains(before, c) {
-				t.Errorf("ginit left its cgroup %s behind", c)
+		if in.cgroup != "" {
+			if _, err := os.Stat(in.cgroup); err == nil {
+				t.Errorf("ginit left its cgroup %s behind", in.cgroup)
 			}
 		}
 		if t.Failed() {
@@ -127,7 +133,21 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// ginit made its subtree, and moved into it, before its socket.
+	in.cgroup = in.ownCgroup(before)
 	return in
+}
+
+// ownCgroup is the one of the ginit-XXXXXXXX subtrees made since before
+// that holds this instance's ginit, "" if none does.
+func (in *instance) ownCgroup(before []string) string {
+	pid := in.ginitPid()
+	for _, c := range ginitCgroups() {
+		if !slices.Contains(before, c) && cgroup2.Contains(c, pid) {
+			return c
+		}
+	}
+	return ""
 }
 
 func (in *instance) write(files map[string]string) {
