@@ -288,3 +288,43 @@ func TestScheduleShutdown(t *testing.T) {
 		t.Error("ScheduleShutdown accepts only shutdown types")
 	}
 }
+
+// TestActionNames: shutdowns are spelled as internal/power spells them
+// (kexec is a plain reboot here), sleeps by their verbs; ScheduleShutdown
+// takes shutdowns only, dry or not.
+func TestActionNames(t *testing.T) {
+	for _, c := range []struct {
+		name, want, schedule string // want/schedule: the action's method, "" for none
+	}{
+		{"poweroff", "PowerOff", "PowerOff"},
+		{"reboot", "Reboot", "Reboot"},
+		{"halt", "Halt", "Halt"},
+		{"kexec", "Reboot", "Reboot"},
+		{"remain", "", ""},
+		{"none", "", ""},
+		{"suspend", "Suspend", ""},
+		{"hybrid-sleep", "HybridSleep", ""},
+		{"sleep", "", ""},
+		{"", "", ""},
+	} {
+		method := func(a *powerAction) string {
+			if a == nil {
+				return ""
+			}
+			return a.method
+		}
+		if got := method(actionByName(c.name)); got != c.want {
+			t.Errorf("actionByName(%q) = %q, want %q", c.name, got, c.want)
+		}
+		for _, typ := range []string{c.name, "dry-" + c.name} {
+			if got := method(scheduleAction(typ)); got != c.schedule {
+				t.Errorf("scheduleAction(%q) = %q, want %q", typ, got, c.schedule)
+			}
+		}
+	}
+	for _, a := range powerActions {
+		if a.sleep() != (a.kind == power.None) {
+			t.Errorf("%s: kind %v for a sleep=%v action", a.method, a.kind, a.sleep())
+		}
+	}
+}
