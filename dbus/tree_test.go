@@ -6,50 +6,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
+
+	"ginit/internal/testenv"
 )
 
-// privateBus starts a dbus-daemon of our own (no root needed) and
-// returns its address.
-func privateBus(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		t.Skip("dbus-daemon not installed")
-	}
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "bus.conf")
-	cfg := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path=` + sock + `</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`
-	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--nofork", "--nopidfile", "--config-file="+conf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	for i := 0; i < 500; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			return "unix:path=" + sock
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("dbus-daemon did not come up")
-	return ""
-}
-
 func TestTreeOverBus(t *testing.T) {
-	addr := privateBus(t)
+	addr := testenv.PrivateBus(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

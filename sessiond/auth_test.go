@@ -11,6 +11,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/internal/testenv"
 )
 
 // The shipped bus policy must allow every member the code exports, except
@@ -131,7 +132,7 @@ func (f *fakePolkit) CheckAuthorization(subject struct {
 }
 
 func TestPolkitIsAsked(t *testing.T) {
-	addr := privateBus(t)
+	addr := testenv.PrivateBus(t)
 	pk, err := godbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)

@@ -14,43 +14,14 @@ import (
 
 	godbus "github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
-)
 
-// privateBus starts a dbus-daemon of our own (no root needed).
-func privateBus(tb testing.TB) string {
-	tb.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		tb.Skip("dbus-daemon not installed")
-	}
-	dir := tb.TempDir()
-	sock := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "bus.conf")
-	cfg := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path=` + sock + `</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`
-	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command("dbus-daemon", "--nofork", "--nopidfile", "--config-file="+conf)
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
-	for i := 0; i < 500; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			return "unix:path=" + sock
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	tb.Fatal("dbus-daemon did not come up")
-	return ""
-}
+	"ginit/internal/testenv"
+)
 
 // serve runs Serve on fakes and a private bus; it returns a client.
 func serve(tb testing.TB) (*godbus.Conn, string) {
 	tb.Helper()
-	addr := privateBus(tb)
+	addr := testenv.PrivateBus(tb)
 	run := tb.TempDir()
 	cfg := Config{RunDir: run, Host: newFakeHost(), Clock: &fakeClock{now: time.Unix(1_700_000_000, 0)},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -221,7 +221,7 @@ func (e *Env) StartBus(extraConfig string) {
 	e.dbus.Stdout, e.dbus.Stderr = dlog, dlog
 	e.Must(e.dbus.Start(), "start dbus-daemon")
 	e.TB.Cleanup(func() { Stop(e.dbus) })
-	e.WaitFor("bus socket", func() bool { _, err := os.Stat("/run/dbus/system_bus_socket"); return err == nil })
+	e.WaitFor("bus socket", func() bool { return Listening("/run/dbus/system_bus_socket", 0) })
 }
 
 // StartDaemon starts sessiond (bin) with args and -ready-fd, logging to
