@@ -25,6 +25,10 @@
 //     chroot, unshare, umask, `ready-notification = notify` and
 //     `options: run-once`.
 //
+// Only regular files are read (a named pipe or /dev/zero is refused before
+// a byte is read: ErrNotRegular), and one description is bounded in size,
+// lines and substitution output (ErrTooLarge; MaxFileSize and read.go).
+//
 // Unknown settings and bad values are errors naming the file, line, setting
 // and value (*Error). Dependency and ordering cycles are reported as
 // *CycleError.

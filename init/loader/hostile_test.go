@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ginit/init/service"
 )
 
 // hangGuard is how long a load may take before the test calls it hung. It
@@ -318,6 +320,36 @@ func TestGarbageBounded(t *testing.T) {
 			var le *Error
 			if !errors.As(err, &le) || le.Line == 0 {
 				t.Errorf("%.300v names no line", err)
+			}
+		})
+	}
+}
+
+// Continuation lines are joined in linear time, and a backslash continued
+// only by blanks is an empty line (it made the parser index an empty line).
+func TestContinuationLines(t *testing.T) {
+	long := "type = process\ncommand = /bin/x \\\n" + strings.Repeat("   y \\\n", 20000) + "   z\n"
+	for _, tc := range []struct {
+		name, file string
+		words      int // of command
+	}{
+		{"backslash then blanks", "type = process\n\\\n \ncommand = /bin/x\n", 1},
+		{"many continuations", long, 20002},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, _ := newLoader(t, map[string]string{"sd/s": tc.file})
+			var d *service.Description
+			var err error
+			n := allocated(func() { d, err = l.Load("s") })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Command) != tc.words {
+				t.Errorf("%d words in the command, want %d", len(d.Command), tc.words)
+			}
+			const bound = 64 << 20
+			if n > bound {
+				t.Errorf("loading allocated %d MiB, want under %d MiB", n>>20, bound>>20)
 			}
 		})
 	}

@@ -27,17 +27,30 @@ func splitLines(file string, data string, b *budget) ([]rawLine, error) {
 		if trimmed == "" || trimmed[0] == '#' {
 			continue
 		}
-		for endsWithBackslash(text) {
-			if i+1 >= len(phys) || phys[i+1] == "" || (phys[i+1][0] != ' ' && phys[i+1][0] != '\t') {
-				return nil, &Error{File: file, Line: i + 1, Err: errors.New("backslash at end of line, but the next line does not continue it (it must start with whitespace)")}
+		if endsWithBackslash(text) {
+			// Joined in a builder: concatenating would copy the value so
+			// far once per continuation line.
+			var joined strings.Builder
+			for endsWithBackslash(text) {
+				if i+1 >= len(phys) || phys[i+1] == "" || (phys[i+1][0] != ' ' && phys[i+1][0] != '\t') {
+					return nil, &Error{File: file, Line: i + 1, Err: errors.New("backslash at end of line, but the next line does not continue it (it must start with whitespace)")}
+				}
+				joined.WriteString(text[:len(text)-1])
+				joined.WriteByte(' ')
+				i++
+				text = strings.TrimLeft(strings.TrimSuffix(phys[i], "\r"), " \t")
 			}
-			i++
-			text = text[:len(text)-1] + " " + strings.TrimLeft(strings.TrimSuffix(phys[i], "\r"), " \t")
+			joined.WriteString(text)
+			text = joined.String()
+		}
+		line := strings.TrimLeft(text, " \t")
+		if line == "" { // a lone backslash continued by blanks
+			continue
 		}
 		if err := b.line(); err != nil {
 			return nil, &Error{File: file, Line: start, Err: err}
 		}
-		rl, err := parseLine(strings.TrimLeft(text, " \t"))
+		rl, err := parseLine(line)
 		if err != nil {
 			return nil, &Error{File: file, Line: start, Err: err}
 		}
