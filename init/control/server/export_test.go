@@ -21,3 +21,16 @@ func Accepted(s *Server) int {
 	defer s.mu.Unlock()
 	return s.accepted
 }
+
+// MidFrame is how many connections of s are in the middle of a frame.
+func MidFrame(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k := range s.conns {
+		if k.midFrame {
+			n++
+		}
+	}
+	return n
+}

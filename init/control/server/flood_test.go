@@ -160,3 +160,40 @@ func TestServerConnectionLimit(t *testing.T) {
 		t.Fatalf("the busy connection was closed: %+v", r)
 	}
 }
+
+// At the limit a half-sent frame is closed before a connection that has
+// sent nothing yet, however old: a client's request may simply not have
+// been read yet while a flood keeps the server busy.
+func TestServerEvictsMidFrameFirst(t *testing.T) {
+	b := &servertest.Backend{Fn: func(r control.Request) control.Response {
+		return control.Response{Message: string(r.Op)}
+	}}
+	const limit = 3
+	s, path := servertest.Start(t, b, func(s *server.Server) { server.SetLimits(s, limit, 0, 0) })
+	quiet := dialRaw(t, path) // oldest, sends nothing yet
+	for server.Accepted(s) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	var half []*net.UnixConn
+	for i := 0; i < limit-1; i++ {
+		c := dialRaw(t, path)
+		if _, err := c.Write(servertest.StalledFrame()); err != nil {
+			t.Fatal(err)
+		}
+		half = append(half, c)
+	}
+	for deadline := time.Now().Add(10 * time.Second); server.MidFrame(s) != limit-1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections mid-frame, want %d", server.MidFrame(s), limit-1)
+		}
+	}
+	// A newcomer at the limit: the oldest half-sent frame makes room.
+	late := dialRaw(t, path)
+	waitClosed(t, half[0], "the oldest half-sent frame")
+	if r := rawExchange(t, quiet, control.AppendRequest(nil, &control.Request{Op: control.OpVersion})); r.Message != "version" {
+		t.Fatalf("the quiet connection: %+v", r)
+	}
+	if r := rawExchange(t, late, control.AppendRequest(nil, &control.Request{Op: control.OpList})); r.Message != "list" {
+		t.Fatalf("the newcomer: %+v", r)
+	}
+}

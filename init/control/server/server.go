@@ -91,6 +91,7 @@ type conn struct {
 	accepted bool   // counts against maxConns and may be evicted
 	busy     bool   // its request is being carried out
 	evicted  bool   // closed to make room
+	midFrame bool   // a request frame has begun and not yet arrived whole
 	last     uint64 // Server.stamp at its last progress
 }
 
@@ -226,11 +227,18 @@ func (s *Server) admit() bool {
 }
 
 // stalledLocked picks the accepted connection that made no progress for the
-// longest, not counting those being served or already closed.
+// longest, not counting those being served or already closed. One stuck in
+// the middle of a frame goes first: a client such as ginitctl sends its
+// request whole right after connecting, so a fresh connection whose bytes
+// have not been read yet (its goroutine not scheduled under a flood) must
+// not be taken for a stalled one while half-sent frames are around.
 func (s *Server) stalledLocked() *conn {
 	var v *conn
 	for k := range s.conns {
-		if k.accepted && !k.busy && !k.evicted && (v == nil || k.last < v.last) {
+		if !k.accepted || k.busy || k.evicted {
+			continue
+		}
+		if v == nil || (k.midFrame && !v.midFrame) || (k.midFrame == v.midFrame && k.last < v.last) {
 			v = k
 		}
 	}
@@ -338,7 +346,7 @@ func (s *Server) progress(k *conn, busy bool) {
 
 func (s *Server) progressLocked(k *conn, busy bool) {
 	s.stamp++
-	k.last, k.busy = s.stamp, busy
+	k.last, k.busy, k.midFrame = s.stamp, busy, false
 }
 
 func (s *Server) serveConn(ctx context.Context, k *conn) {
@@ -368,7 +376,12 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 		write(&control.Response{Code: control.Refused, Message: fmt.Sprintf("permission denied: uid %d may not use the control socket", uid)})
 		return
 	}
-	begun := func() { c.SetReadDeadline(time.Now().Add(s.frameTimeout)) }
+	begun := func() {
+		c.SetReadDeadline(time.Now().Add(s.frameTimeout))
+		s.mu.Lock()
+		k.midFrame = true
+		s.mu.Unlock()
+	}
 	var in []byte
 	for {
 		var idle time.Time // zero: no deadline
