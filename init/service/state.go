@@ -97,12 +97,3 @@ func (e ExitStatus) String() string {
 		return fmt.Sprintf("exited %d", e.Code)
 	}
 }
-
-// deliberateSignal: deaths by these count as intended for restart = on-failure.
-func deliberateSignal(sig int) bool {
-	switch syscall.Signal(sig) {
-	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM:
-		return true
-	}
-	return false
-}

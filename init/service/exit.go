@@ -1,0 +1,216 @@
+package service
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// exited handles the end of a process the spawner watched.
+func (m *Manager) exited(p Proc, st ExitStatus) {
+	s := m.procs[p]
+	if s == nil {
+		return
+	}
+	delete(m.procs, p)
+	switch p {
+	case s.stopProc:
+		s.stopProc = nil
+		if !st.Success() {
+			m.logf("service '%s': stop command %s", s.name(), st)
+		}
+		if s.desc.Type == TypeScripted || s.proc == nil {
+			m.maybeFinishStop(s)
+		}
+		return
+	case s.treeProc:
+		return
+	case s.proc:
+	default:
+		return
+	}
+	s.proc = nil
+	s.exit, s.hasExit = st, true
+	d := s.desc
+	if s.launcher && s.state == Started {
+		// Smooth recovery of a bgprocess: the launcher ran again.
+		s.launcher = false
+		var dp Proc
+		err := fmt.Errorf("launcher %s", st)
+		if st.Success() {
+			dp, err = m.cfg.Spawner.Adopt(d, notifier{m})
+		}
+		if err == nil {
+			s.proc = dp
+			m.procs[dp] = s
+		} else {
+			m.logf("service '%s': recovery failed: %v", s.name(), err)
+			s.failed = true
+			m.bringDown(s, ReasonFailed)
+		}
+		return
+	}
+	if pop, ok := p.(interface{ Populated() bool }); ok && !s.launcher && pop.Populated() {
+		s.treeProc = p
+		m.procs[p] = s
+	}
+
+	switch s.state {
+	case Starting:
+		if s.ph != phExec {
+			return
+		}
+		switch {
+		case d.Type == TypeScripted:
+			if st.Success() {
+				s.ranOnce = true
+				m.becomeStarted(s)
+			} else if d.Options.Skippable && st.Signaled && st.Signal == int(syscall.SIGINT) {
+				s.skipped = true
+				m.becomeStarted(s)
+			} else {
+				m.failWithExit(s, st)
+			}
+		case s.launcher:
+			s.launcher = false
+			if !st.Success() {
+				m.failWithExit(s, st)
+				return
+			}
+			dp, err := m.cfg.Spawner.Adopt(d, notifier{m})
+			if err != nil {
+				m.logf("service '%s': %v", s.name(), err)
+				s.cause = err.Error()
+				m.failStart(s, ReasonFailed)
+				return
+			}
+			s.proc = dp
+			m.procs[dp] = s
+			m.becomeStarted(s)
+		default:
+			// A process service that died before it signalled readiness.
+			m.failWithExit(s, st)
+		}
+	case Stopping:
+		m.maybeFinishStop(s)
+	case Started:
+		m.unexpectedExit(s, p, st)
+	}
+}
+
+func (m *Manager) failWithExit(s *svc, st ExitStatus) {
+	if st.ExecErr != nil {
+		m.logf("service '%s': %v", s.name(), st.ExecErr)
+		m.failStart(s, ReasonExecFailed)
+		return
+	}
+	m.logf("service '%s': start command %s", s.name(), st)
+	m.failStart(s, ReasonFailed)
+}
+
+// unexpectedExit: the main process of a started service ended by itself.
+func (m *Manager) unexpectedExit(s *svc, p Proc, st ExitStatus) {
+	d := s.desc
+	m.logf("service '%s': process %d %s", s.name(), p.Pid(), st)
+	if s.treeProc != nil {
+		// Stragglers of a dead main process: take them down with it.
+		_ = s.treeProc.KillTree(int(syscall.SIGTERM))
+	}
+	restart := !m.shuttingDown && m.wanted(s) && (d.Restart == RestartYes ||
+		d.Restart == RestartOnFailure && !st.Success() && !(st.Signaled && deliberateSignal(st.Signal)))
+	if restart {
+		now := m.cfg.Clock.Now()
+		keep := s.restarts[:0]
+		for _, t := range s.restarts {
+			if now.Sub(t) < d.RestartLimitInterval {
+				keep = append(keep, t)
+			}
+		}
+		s.restarts = keep
+		if d.RestartLimitCount > 0 && len(s.restarts) >= d.RestartLimitCount {
+			m.logf("service '%s': restarted %d times within %v; giving up", s.name(), len(s.restarts), d.RestartLimitInterval)
+			s.failed = true
+			m.bringDown(s, ReasonRestartLimit)
+			m.beginStop(s)
+			return
+		}
+		s.restarts = append(s.restarts, now)
+		if d.SmoothRecovery {
+			m.smoothRestart(s)
+			return
+		}
+		s.restarting, s.autoRestart = true, true
+		s.reason = ReasonTerminated
+		m.beginStop(s)
+		return
+	}
+	if !st.Success() {
+		s.failed = true
+	}
+	if d.ChainTo != "" && !m.shuttingDown && (st.Success() || d.Options.AlwaysChain) {
+		m.chain(s.name(), d.ChainTo)
+	}
+	m.bringDown(s, ReasonTerminated)
+	m.beginStop(s)
+}
+
+// smoothRestart re-runs the process without leaving Started.
+func (m *Manager) smoothRestart(s *svc) {
+	wait := s.lastStart.Add(s.desc.RestartDelay).Sub(m.cfg.Clock.Now())
+	respawn := func() {
+		if s.state != Started || s.proc != nil {
+			return
+		}
+		s.lastStart = m.cfg.Clock.Now()
+		p, err := m.spawn(s, ProcStart, s.desc.Command)
+		if err != nil {
+			m.logf("service '%s': smooth recovery: %v", s.name(), err)
+			s.failed = true
+			s.exit, s.hasExit = ExitStatus{ExecErr: err}, true
+			m.bringDown(s, ReasonExecFailed)
+			return
+		}
+		s.proc = p
+		if s.desc.Type == TypeBGProcess {
+			// The launcher must run to completion again; remain Started meanwhile.
+			s.launcher = true
+			s.state = Started
+		}
+	}
+	if wait <= 0 {
+		respawn()
+		return
+	}
+	s.delayTimer = m.timer(wait, func() { s.delayTimer = nil; respawn() })
+}
+
+func (m *Manager) readyEv(p Proc) {
+	s := m.procs[p]
+	if s == nil || p != s.proc {
+		return
+	}
+	s.ready = true
+	if s.state == Starting && s.ph == phExec && s.desc.Type == TypeProcess {
+		m.becomeStarted(s)
+	}
+}
+
+func (m *Manager) treeEmpty(p Proc) {
+	s := m.procs[p]
+	if s == nil {
+		return
+	}
+	if p == s.treeProc {
+		delete(m.procs, p)
+		s.treeProc = nil
+		m.maybeFinishStop(s)
+	}
+}
+
+// deliberateSignal: deaths by these count as intended for restart = on-failure.
+func deliberateSignal(sig int) bool {
+	switch syscall.Signal(sig) {
+	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+)
+
+// Info is a snapshot of one service for list and status.
+type Info struct {
+	Name       string
+	Type       Type
+	State      State
+	Target     State
+	Explicit   bool
+	PinStart   bool
+	PinStop    bool
+	Failed     bool
+	Skipped    bool
+	PID        int
+	Exit       ExitStatus
+	HasExit    bool
+	Reason     StopReason
+	StatusText string
+	File       string
+	Deps       []string
+	Dependents []string
+	Triggered  bool
+}
+
+func (m *Manager) info(s *svc) Info {
+	in := Info{
+		Name: s.name(), Type: s.desc.Type, State: s.state, Explicit: s.explicit,
+		PinStart: s.pinStart, PinStop: s.pinStop, Failed: s.failed, Skipped: s.skipped,
+		Exit: s.exit, HasExit: s.hasExit, Reason: s.reason, StatusText: s.status,
+		File: s.desc.File, Triggered: s.triggered,
+	}
+	in.Target = Stopped
+	if m.wanted(s) {
+		in.Target = Started
+	}
+	if s.proc != nil && !s.launcher {
+		in.PID = s.proc.Pid()
+	}
+	for _, e := range s.deps {
+		in.Deps = append(in.Deps, e.to.name())
+	}
+	for _, e := range s.dependents {
+		in.Dependents = append(in.Dependents, e.from.name())
+	}
+	return in
+}
+
+// Status reports on one service, loading it if needed (as dinitctl does).
+func (m *Manager) Status(ctx context.Context, name string) (Info, error) {
+	var in Info
+	err := m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
+		in = m.info(ss[0])
+		return nil
+	})
+	return in, err
+}
+
+// List reports on every loaded service in load order.
+func (m *Manager) List(ctx context.Context) ([]Info, error) {
+	var out []Info
+	err := m.call(ctx, func() {
+		out = make([]Info, 0, len(m.order))
+		for _, s := range m.order {
+			out = append(out, m.info(s))
+		}
+	})
+	return out, err
+}
