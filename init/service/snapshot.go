@@ -52,8 +52,8 @@ func (m *Manager) info(s *svc) Info {
 // Status reports on one service, loading it if needed (as dinitctl does).
 func (m *Manager) Status(ctx context.Context, name string) (Info, error) {
 	var in Info
-	err := m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
-		in = m.info(ss[0])
+	err := m.do(ctx, name, loadIfMissing, func(s *svc) error {
+		in = m.info(s)
 		return nil
 	})
 	return in, err

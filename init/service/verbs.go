@@ -5,6 +5,79 @@ import (
 	"fmt"
 )
 
+// The public verbs. Each is a request to the manager goroutine: a closure
+// that acts on one record and may leave a waiter, whose reply the caller
+// then waits for. request is that frame, written once.
+
+// lookup says whether a verb reads a service that is not loaded yet.
+type lookup bool
+
+const (
+	loadedOnly    lookup = false // the service must be loaded already
+	loadIfMissing lookup = true  // read it first, on the caller's goroutine
+)
+
+// request runs f on the manager goroutine with name's record and, when f
+// returns a reply channel (a waiter), waits for that reply too.
+func (m *Manager) request(ctx context.Context, name string, how lookup, f func(s *svc) (chan error, error)) error {
+	var reply chan error
+	act := func(ss []*svc) (err error) {
+		reply, err = f(ss[0])
+		return err
+	}
+	var err error
+	if how == loadIfMissing {
+		err = m.withLoaded(ctx, []string{name}, act)
+	} else {
+		err = m.withRecord(ctx, name, act)
+	}
+	if err != nil || reply == nil {
+		return err
+	}
+	return m.wait(ctx, reply)
+}
+
+// do is request for verbs that wait for nothing but the loop.
+func (m *Manager) do(ctx context.Context, name string, how lookup, f func(s *svc) error) error {
+	return m.request(ctx, name, how, func(s *svc) (chan error, error) { return nil, f(s) })
+}
+
+// withRecord runs f on the manager goroutine with name's record, or fails
+// with ErrNotLoaded.
+func (m *Manager) withRecord(ctx context.Context, name string, f func(ss []*svc) error) error {
+	var err error
+	if cerr := m.call(ctx, func() {
+		if s := m.services[name]; s != nil {
+			err = f([]*svc{s})
+		} else {
+			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
+		}
+	}); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// waiterUnless registers a waiter for s reaching want, unless noWait.
+func (m *Manager) waiterUnless(noWait bool, s *svc, want State, pastStop bool) chan error {
+	if noWait {
+		return nil
+	}
+	return m.addWaiter(s, want, pastStop)
+}
+
+// mayStop refuses a stop or restart of a service pinned started or, unless
+// force, with active hard dependents.
+func (m *Manager) mayStop(s *svc, verb string, force bool) error {
+	if s.pinStart {
+		return fmt.Errorf("cannot %s service '%s': %w", verb, s.name(), ErrPinnedStarted)
+	}
+	if deps := m.activeHardDependents(s); len(deps) > 0 && !force {
+		return &DependentsError{Service: s.name(), Dependents: deps}
+	}
+	return nil
+}
+
 // StartOpts are the flags of start.
 type StartOpts struct {
 	Pin    bool
@@ -14,27 +87,19 @@ type StartOpts struct {
 // Start loads name if needed, marks it explicitly active and starts it. Unless
 // NoWait, it returns once the service has started (nil) or failed.
 func (m *Manager) Start(ctx context.Context, name string, o StartOpts) error {
-	var ch chan error
-	if err := m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
-		s := ss[0]
+	return m.request(ctx, name, loadIfMissing, func(s *svc) (chan error, error) {
 		if m.shuttingDown {
-			return ErrShuttingDown
+			return nil, ErrShuttingDown
 		}
 		if s.pinStop {
-			return fmt.Errorf("cannot start service '%s': %w", name, ErrPinnedStopped)
+			return nil, fmt.Errorf("cannot start service '%s': %w", name, ErrPinnedStopped)
 		}
 		if o.Pin {
 			s.pinStart = true
 		}
 		m.activate(s)
-		if !o.NoWait {
-			ch = m.addWaiter(s, Started, false)
-		}
-		return nil
-	}); err != nil || ch == nil {
-		return err
-	}
-	return m.wait(ctx, ch)
+		return m.waiterUnless(o.NoWait, s, Started, false), nil
+	})
 }
 
 // StopOpts are the flags of stop and restart.
@@ -48,99 +113,59 @@ type StopOpts struct {
 // Stop drops the explicit activation of name and stops it. A service with
 // active hard dependents is refused unless Force, which stops them as well.
 func (m *Manager) Stop(ctx context.Context, name string, o StopOpts) error {
-	var ch chan error
-	var err error
-	if cerr := m.call(ctx, func() {
-		s := m.services[name]
-		if s == nil {
-			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
-			return
-		}
+	return m.request(ctx, name, loadedOnly, func(s *svc) (chan error, error) {
 		if s.state == Stopped && !m.wanted(s) {
 			if o.Pin {
 				s.pinStop = true
 			}
+			var err error
 			if !o.IgnoreUnstarted && s.ph != phRestartDelay {
 				err = fmt.Errorf("service '%s': %w", name, ErrNotStarted)
 			}
 			s.explicit = false
-			return
+			return nil, err
 		}
-		if s.pinStart {
-			err = fmt.Errorf("cannot stop service '%s': %w", name, ErrPinnedStarted)
-			return
-		}
-		if deps := m.activeHardDependents(s); len(deps) > 0 && !o.Force {
-			err = &DependentsError{Service: name, Dependents: deps}
-			return
+		if err := m.mayStop(s, "stop", o.Force); err != nil {
+			return nil, err
 		}
 		if o.Pin {
 			s.pinStop = true
 		}
 		m.bringDown(s, ReasonNormal)
-		if !o.NoWait {
-			ch = m.addWaiter(s, Stopped, false)
-		}
-	}); cerr != nil {
-		return cerr
-	}
-	if err != nil || ch == nil {
-		return err
-	}
-	return m.wait(ctx, ch)
+		return m.waiterUnless(o.NoWait, s, Stopped, false), nil
+	})
 }
 
 // Restart stops and starts name again, keeping its activation. Force also
 // restarts its hard dependents (which are otherwise a reason to refuse).
 func (m *Manager) Restart(ctx context.Context, name string, o StopOpts) error {
-	var ch chan error
-	var err error
-	if cerr := m.call(ctx, func() {
-		s := m.services[name]
-		if s == nil {
-			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
-			return
-		}
+	return m.request(ctx, name, loadedOnly, func(s *svc) (chan error, error) {
 		if s.state != Started {
-			if !o.IgnoreUnstarted {
-				err = fmt.Errorf("cannot restart service '%s': %w", name, ErrNotStarted)
+			if o.IgnoreUnstarted {
+				return nil, nil
 			}
-			return
+			return nil, fmt.Errorf("cannot restart service '%s': %w", name, ErrNotStarted)
 		}
-		if s.pinStart {
-			err = fmt.Errorf("cannot restart service '%s': %w", name, ErrPinnedStarted)
-			return
-		}
-		if deps := m.activeHardDependents(s); len(deps) > 0 && !o.Force {
-			err = &DependentsError{Service: name, Dependents: deps}
-			return
+		if err := m.mayStop(s, "restart", o.Force); err != nil {
+			return nil, err
 		}
 		// The waiter goes first: an internal or triggered service (or a
 		// scripted one without stop-command) is already Stopped when
 		// beginStop returns, and a waiter added then would never see the stop.
-		if !o.NoWait {
-			ch = m.addWaiter(s, Started, true)
-		}
+		reply := m.waiterUnless(o.NoWait, s, Started, true)
 		s.restarting = true
 		s.reason = ReasonNormal
 		m.beginStop(s)
-	}); cerr != nil {
-		return cerr
-	}
-	if err != nil || ch == nil {
-		return err
-	}
-	return m.wait(ctx, ch)
+		return reply, nil
+	})
 }
 
 // Wake starts name without activating it, for the sake of its active
 // dependents (after it was stopped while they stayed up).
 func (m *Manager) Wake(ctx context.Context, name string, noWait bool) error {
-	var ch chan error
-	if err := m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
-		s := ss[0]
+	return m.request(ctx, name, loadIfMissing, func(s *svc) (chan error, error) {
 		if s.pinStop {
-			return fmt.Errorf("cannot wake service '%s': %w", name, ErrPinnedStopped)
+			return nil, fmt.Errorf("cannot wake service '%s': %w", name, ErrPinnedStopped)
 		}
 		n := 0
 		for _, e := range s.dependents {
@@ -153,63 +178,39 @@ func (m *Manager) Wake(ctx context.Context, name string, noWait bool) error {
 			}
 		}
 		if n == 0 && !s.explicit && s.requiredBy == 0 {
-			return fmt.Errorf("cannot wake service '%s': it has no active dependents: %w", name, ErrBadArgument)
+			return nil, fmt.Errorf("cannot wake service '%s': it has no active dependents: %w", name, ErrBadArgument)
 		}
 		m.enqueue(s)
-		if !noWait {
-			ch = m.addWaiter(s, Started, false)
-		}
-		return nil
-	}); err != nil || ch == nil {
-		return err
-	}
-	return m.wait(ctx, ch)
+		return m.waiterUnless(noWait, s, Started, false), nil
+	})
 }
 
 // Release drops the explicit activation of name; it stops unless something
 // else still needs it.
 func (m *Manager) Release(ctx context.Context, name string, ignoreUnstarted bool) error {
-	var err error
-	if cerr := m.call(ctx, func() {
-		s := m.services[name]
-		if s == nil {
-			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
-			return
-		}
+	return m.do(ctx, name, loadedOnly, func(s *svc) error {
 		if !s.explicit && s.state == Stopped && !ignoreUnstarted {
-			err = fmt.Errorf("service '%s': %w", name, ErrNotStarted)
-			return
+			return fmt.Errorf("service '%s': %w", name, ErrNotStarted)
 		}
 		s.explicit = false
 		m.enqueue(s)
-	}); cerr != nil {
-		return cerr
-	}
-	return err
+		return nil
+	})
 }
 
 // Unpin removes start and stop pins; the service then moves to where its
 // activation says it should be.
 func (m *Manager) Unpin(ctx context.Context, name string) error {
-	var err error
-	if cerr := m.call(ctx, func() {
-		s := m.services[name]
-		if s == nil {
-			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
-			return
-		}
+	return m.do(ctx, name, loadedOnly, func(s *svc) error {
 		s.pinStart, s.pinStop = false, false
 		m.enqueue(s)
-	}); cerr != nil {
-		return cerr
-	}
-	return err
+		return nil
+	})
 }
 
 // Trigger sets or clears the trigger of a triggered service.
 func (m *Manager) Trigger(ctx context.Context, name string, on bool) error {
-	return m.withLoaded(ctx, []string{name}, func(ss []*svc) error {
-		s := ss[0]
+	return m.do(ctx, name, loadIfMissing, func(s *svc) error {
 		if s.desc.Type != TypeTriggered {
 			return fmt.Errorf("service '%s' is not a triggered service: %w", name, ErrBadArgument)
 		}
@@ -221,23 +222,15 @@ func (m *Manager) Trigger(ctx context.Context, name string, on bool) error {
 
 // Signal sends sig to the service's main process.
 func (m *Manager) Signal(ctx context.Context, name string, sig int) error {
-	var err error
-	if cerr := m.call(ctx, func() {
-		s := m.services[name]
-		switch {
-		case s == nil:
-			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
-		case s.proc == nil:
-			err = fmt.Errorf("service '%s' has no process to signal: %w", name, ErrNotStarted)
-		default:
-			if e := s.proc.Signal(sig); e != nil {
-				err = fmt.Errorf("signal service '%s' (pid %d): %w", name, s.proc.Pid(), e)
-			}
+	return m.do(ctx, name, loadedOnly, func(s *svc) error {
+		if s.proc == nil {
+			return fmt.Errorf("service '%s' has no process to signal: %w", name, ErrNotStarted)
 		}
-	}); cerr != nil {
-		return cerr
-	}
-	return err
+		if err := s.proc.Signal(sig); err != nil {
+			return fmt.Errorf("signal service '%s' (pid %d): %w", name, s.proc.Pid(), err)
+		}
+		return nil
+	})
 }
 
 // SetEnv sets (NAME=VALUE) or, with unset, removes (NAME) variables of the
@@ -282,30 +275,20 @@ func indexByte(s string, c byte) int {
 
 // Unload forgets a stopped service that nothing loaded depends on.
 func (m *Manager) Unload(ctx context.Context, name string) error {
-	var err error
-	if cerr := m.call(ctx, func() {
-		s := m.services[name]
-		if s == nil {
-			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
-			return
-		}
+	return m.do(ctx, name, loadedOnly, func(s *svc) error {
 		if s.state != Stopped || m.wanted(s) {
-			err = fmt.Errorf("cannot unload service '%s': it is not stopped: %w", name, ErrBadArgument)
-			return
+			return fmt.Errorf("cannot unload service '%s': it is not stopped: %w", name, ErrBadArgument)
 		}
 		if len(s.dependents) > 0 {
 			var names []string
 			for _, e := range s.dependents {
 				names = append(names, e.from.name())
 			}
-			err = fmt.Errorf("cannot unload service '%s': loaded services depend on it: %v: %w", name, names, ErrBadArgument)
-			return
+			return fmt.Errorf("cannot unload service '%s': loaded services depend on it: %v: %w", name, names, ErrBadArgument)
 		}
 		m.remove(s)
-	}); cerr != nil {
-		return cerr
-	}
-	return err
+		return nil
+	})
 }
 
 // Load loads name (and its dependencies) without starting it.
@@ -327,16 +310,10 @@ func (m *Manager) DepOp(ctx context.Context, add bool, kind DepKind, from, to st
 // status), or ErrNotLoaded.
 func (m *Manager) Describe(ctx context.Context, name string) (*Description, error) {
 	var d *Description
-	var err error
-	if cerr := m.call(ctx, func() {
-		if s := m.services[name]; s != nil {
-			d = s.desc
-		} else {
-			err = fmt.Errorf("service '%s': %w", name, ErrNotLoaded)
-		}
-	}); cerr != nil {
-		return nil, cerr
-	}
+	err := m.do(ctx, name, loadedOnly, func(s *svc) error {
+		d = s.desc
+		return nil
+	})
 	return d, err
 }
 
