@@ -1,7 +1,3 @@
-// Package service holds ginit's service records, the dependency graph and the
-// service state machine. It is pure logic: no syscalls, files or sockets, so
-// the whole manager can be driven in memory with a fake clock and fake
-// processes.
 package service
 
 import (

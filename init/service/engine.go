@@ -86,9 +86,13 @@ func (m *Manager) activate(s *svc) {
 	m.enqueue(s)
 }
 
-// setState changes state and wakes up the neighbours.
+// setState is the one place a service's state or phase changes: it wakes
+// up the neighbours when the state changes, and s itself always.
 func (m *Manager) setState(s *svc, st State, ph phase) {
 	changed := s.state != st
+	if m.transition != nil && (changed || s.ph != ph) {
+		m.transition(s.name(), stage{s.state, s.ph}, stage{st, ph})
+	}
 	s.state, s.ph = st, ph
 	if st == Stopped {
 		// A restart's waiter must know the service went down even if it
@@ -105,6 +109,9 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 	m.enqueue(s)
 }
 
+// setPhase moves s to another phase of its state.
+func (m *Manager) setPhase(s *svc, ph phase) { m.setState(s, s.state, ph) }
+
 func (m *Manager) step(s *svc) {
 	switch s.state {
 	case Stopped:
@@ -118,12 +125,11 @@ func (m *Manager) step(s *svc) {
 			return
 		}
 		if wait := s.lastStart.Add(s.desc.RestartDelay).Sub(m.cfg.Clock.Now()); s.autoRestart && wait > 0 {
-			s.ph = phRestartDelay
+			m.setPhase(s, phRestartDelay)
 			s.delayTimer = m.timer(wait, func() {
 				s.delayTimer = nil
 				if s.ph == phRestartDelay {
-					s.ph = phNone
-					m.enqueue(s)
+					m.setPhase(s, phNone)
 				}
 			})
 			return
@@ -227,7 +233,7 @@ func (m *Manager) spawn(s *svc, kind ProcKind, argv []string) (Proc, error) {
 }
 
 func (m *Manager) execStart(s *svc) {
-	s.ph = phExec
+	m.setPhase(s, phExec)
 	s.lastStart = m.cfg.Clock.Now()
 	d := s.desc
 	switch d.Type {
@@ -450,7 +456,7 @@ func (m *Manager) execStop(s *svc) {
 		// Every other process goes first (shutdown scripts that unmount
 		// need nothing left holding files); the stop goes on once done.
 		s.killedAll = true
-		s.ph = phKillAll
+		m.setPhase(s, phKillAll)
 		m.logf("service '%s': kill-all-on-stop: signalling every process", s.name())
 		m.cfg.KillAll(func() {
 			m.post(func() {
@@ -461,7 +467,7 @@ func (m *Manager) execStop(s *svc) {
 		})
 		return
 	}
-	s.ph = phExecStop
+	m.setPhase(s, phExecStop)
 	switch d.Type {
 	case TypeInternal, TypeTriggered:
 		m.finishStop(s)
@@ -610,7 +616,7 @@ func (m *Manager) bringDown(s *svc, reason StopReason) {
 		}
 	} else if s.ph == phRestartDelay {
 		m.stopTimer(&s.delayTimer)
-		s.ph = phNone
+		m.setPhase(s, phNone)
 	}
 	m.enqueue(s)
 }

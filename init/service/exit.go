@@ -173,7 +173,6 @@ func (m *Manager) smoothRestart(s *svc) {
 		if s.desc.Type == TypeBGProcess {
 			// The launcher must run to completion again; remain Started meanwhile.
 			s.launcher = true
-			s.state = Started
 		}
 	}
 	if wait <= 0 {

@@ -199,6 +199,7 @@ type harness struct {
 	done  chan struct{}
 	kind  power.Kind
 	logs  *logBuf
+	trans *transitions
 }
 
 type logBuf struct {
@@ -254,6 +255,7 @@ func newHarnessCfg(t *testing.T, tweak func(*Config), descs ...*Description) *ha
 	h := &harness{
 		t: t, clock: &fakeClock{now: time.Unix(1000, 0)}, sp: &fakeSpawner{failExec: map[string]bool{}},
 		descs: map[string]*Description{}, done: make(chan struct{}), logs: &logBuf{},
+		trans: &transitions{},
 	}
 	for _, d := range descs {
 		h.descs[d.Name] = d
@@ -266,6 +268,7 @@ func newHarnessCfg(t *testing.T, tweak func(*Config), descs ...*Description) *ha
 		tweak(&cfg)
 	}
 	h.m = New(cfg)
+	h.m.transition = h.trans.record
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
 	go func() {
@@ -275,6 +278,7 @@ func newHarnessCfg(t *testing.T, tweak func(*Config), descs ...*Description) *ha
 	t.Cleanup(func() {
 		cancel()
 		<-h.done
+		h.trans.checkLegal(t)
 		if t.Failed() {
 			for _, l := range h.logs.lines {
 				t.Log(l)

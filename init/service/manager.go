@@ -72,6 +72,9 @@ type Manager struct {
 	everStarted   bool
 	done          bool
 	pendingLoads  int // chain-to targets being read off the loop
+	// transition, when set (by tests), hears every change of a service's
+	// state or phase, from setState.
+	transition func(name string, from, to stage)
 }
 
 // New makes a manager; call Run to bring it to life.

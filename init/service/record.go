@@ -15,6 +15,12 @@ const (
 	phKillAll            // Stopping: kill-all-on-stop is signalling every process
 )
 
+// stage is where a service is: its state and the phase within it.
+type stage struct {
+	state State
+	ph    phase
+}
+
 // edge is a dependency from `from` to `to`. hold means `from` currently
 // requires `to` (counted in to.requiredBy).
 type edge struct {

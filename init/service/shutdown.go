@@ -30,7 +30,7 @@ func (m *Manager) beginShutdown(kind power.Kind) {
 		}
 		if s.ph == phRestartDelay {
 			m.stopTimer(&s.delayTimer)
-			s.ph = phNone
+			m.setPhase(s, phNone)
 		}
 	}
 	if m.reportTimer == nil {

@@ -5,20 +5,8 @@ import (
 	"syscall"
 )
 
-// State is where a service is in its life cycle.
-//
-//	           start requested, deps held
-//	Stopped ───────────────────────────────▶ Starting
-//	   ▲  ▲                                    │  │ deps up, command run,
-//	   │  └──── start failed / cancelled ──────┘  │ ready (or launcher done)
-//	   │                                          ▼
-//	Stopping ◀──── no longer wanted, a hard ── Started
-//	   (hard dependents stop first,   dependency stopping, or the process died
-//	    then stop-command or term-signal, KILL after stop-timeout)
-//
-// A service is wanted while it is explicitly activated or held by an active
-// dependent, and not pinned stopped; Stopped+wanted starts it again, which is
-// how restarts (of the service and of its dependents) happen.
+// State is where a service is in its life cycle; the package doc draws
+// the four states with the phases inside them.
 type State int
 
 // The four states.
