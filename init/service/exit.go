@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"syscall"
+	"time"
 )
 
 // exited handles the end of a process the spawner watched.
@@ -107,6 +108,64 @@ func (m *Manager) failWithExit(s *svc, st ExitStatus) {
 	m.failStart(s, ReasonFailed)
 }
 
+// afterExit is what becomes of a started service whose process ended by itself.
+type afterExit int
+
+const (
+	exitStop    afterExit = iota // it stays down, brought down with its hard dependents
+	exitRestart                  // it stops and starts again (after restart-delay)
+	exitSmooth                   // smooth recovery: a new process while it stays Started
+	exitGiveUp                   // restart-limit-count reached: brought down as failed
+)
+
+// exitFacts is everything the restart decision depends on.
+type exitFacts struct {
+	desc         *Description
+	status       ExitStatus
+	wanted       bool // still wanted (activated or held, not pinned stopped)
+	shuttingDown bool
+	now          time.Time
+	restarts     []time.Time // the automatic restarts so far
+}
+
+// exitDecision is the restart decision.
+type exitDecision struct {
+	action   afterExit
+	reason   StopReason
+	restarts []time.Time // those within restart-limit-interval, and now when it restarts; nil for exitStop
+	failed   bool        // mark the service failed
+	chain    bool        // start its chain-to
+}
+
+// decideExit is the restart decision for a started service whose main
+// process ended: the restart policy, rate limiting and smooth recovery,
+// as a pure function of the facts.
+func decideExit(f exitFacts) exitDecision {
+	d, st := f.desc, f.status
+	restart := !f.shuttingDown && f.wanted && (d.Restart == RestartYes ||
+		d.Restart == RestartOnFailure && !st.Success() && !(st.Signaled && deliberateSignal(st.Signal)))
+	if !restart {
+		return exitDecision{
+			action: exitStop, reason: ReasonTerminated, failed: !st.Success(),
+			chain: d.ChainTo != "" && !f.shuttingDown && (st.Success() || d.Options.AlwaysChain),
+		}
+	}
+	var recent []time.Time
+	for _, t := range f.restarts {
+		if f.now.Sub(t) < d.RestartLimitInterval {
+			recent = append(recent, t)
+		}
+	}
+	if d.RestartLimitCount > 0 && len(recent) >= d.RestartLimitCount {
+		return exitDecision{action: exitGiveUp, reason: ReasonRestartLimit, restarts: recent, failed: true}
+	}
+	dec := exitDecision{action: exitRestart, reason: ReasonTerminated, restarts: append(recent, f.now)}
+	if d.SmoothRecovery {
+		dec.action = exitSmooth
+	}
+	return dec
+}
+
 // unexpectedExit: the main process of a started service ended by itself.
 func (m *Manager) unexpectedExit(s *svc, p Proc, st ExitStatus) {
 	d := s.desc
@@ -115,42 +174,34 @@ func (m *Manager) unexpectedExit(s *svc, p Proc, st ExitStatus) {
 		// Stragglers of a dead main process: take them down with it.
 		_ = s.treeProc.KillTree(int(syscall.SIGTERM))
 	}
-	restart := !m.shuttingDown && m.wanted(s) && (d.Restart == RestartYes ||
-		d.Restart == RestartOnFailure && !st.Success() && !(st.Signaled && deliberateSignal(st.Signal)))
-	if restart {
-		now := m.cfg.Clock.Now()
-		keep := s.restarts[:0]
-		for _, t := range s.restarts {
-			if now.Sub(t) < d.RestartLimitInterval {
-				keep = append(keep, t)
-			}
-		}
-		s.restarts = keep
-		if d.RestartLimitCount > 0 && len(s.restarts) >= d.RestartLimitCount {
-			m.logf("service '%s': restarted %d times within %v; giving up", s.name(), len(s.restarts), d.RestartLimitInterval)
-			s.failed = true
-			m.bringDown(s, ReasonRestartLimit)
-			m.beginStop(s)
-			return
-		}
-		s.restarts = append(s.restarts, now)
-		if d.SmoothRecovery {
-			m.smoothRestart(s)
-			return
-		}
-		s.restarting, s.autoRestart = true, true
-		s.reason = ReasonTerminated
-		m.beginStop(s)
-		return
-	}
-	if !st.Success() {
+	dec := decideExit(exitFacts{
+		desc: d, status: st, wanted: m.wanted(s), shuttingDown: m.shuttingDown,
+		now: m.cfg.Clock.Now(), restarts: s.restarts,
+	})
+	if dec.failed {
 		s.failed = true
 	}
-	if d.ChainTo != "" && !m.shuttingDown && (st.Success() || d.Options.AlwaysChain) {
-		m.chain(s.name(), d.ChainTo)
+	if dec.action != exitStop {
+		s.restarts = dec.restarts
 	}
-	m.bringDown(s, ReasonTerminated)
-	m.beginStop(s)
+	switch dec.action {
+	case exitGiveUp:
+		m.logf("service '%s': restarted %d times within %v; giving up", s.name(), len(s.restarts), d.RestartLimitInterval)
+		m.bringDown(s, dec.reason)
+		m.beginStop(s)
+	case exitSmooth:
+		m.smoothRestart(s)
+	case exitRestart:
+		s.restarting, s.autoRestart = true, true
+		s.reason = dec.reason
+		m.beginStop(s)
+	default:
+		if dec.chain {
+			m.chain(s.name(), d.ChainTo)
+		}
+		m.bringDown(s, dec.reason)
+		m.beginStop(s)
+	}
 }
 
 // smoothRestart re-runs the process without leaving Started.
