@@ -354,3 +354,54 @@ func TestContinuationLines(t *testing.T) {
 		})
 	}
 }
+
+// An env-file is read by root for a service whose user may be able to
+// write its directory: a link that user planted is not followed (it would
+// hand them a root-only file's lines as variables); root's links are.
+func TestEnvFileLinksOfOthersRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the links are given to another owner")
+	}
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("SECRET=hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	userDir := filepath.Join(dir, "svcdir")
+	if err := os.Mkdir(userDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(userDir, "env")
+	rootLink := filepath.Join(dir, "rootlink")
+	userDirLink := filepath.Join(dir, "userdirlink")
+	for _, l := range []struct {
+		name, target string
+		uid          int
+	}{{planted, secret, 65534}, {rootLink, secret, 0}, {userDirLink, dir, 65534}} {
+		if err := os.Symlink(l.target, l.name); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(l.name, l.uid, l.uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{planted, false},
+		{filepath.Join(userDirLink, "secret"), false},
+		{rootLink, true},
+		{secret, true},
+	} {
+		env, err := ReadEnvFile(tc.path, nil)
+		switch {
+		case tc.ok && (err != nil || len(env) != 1 || env[0] != "SECRET=hunter2"):
+			t.Errorf("%s: %v %q, want the variable", tc.path, err, env)
+		case !tc.ok && err == nil:
+			t.Errorf("%s: read %q through another user's link", tc.path, env)
+		case !tc.ok && (!strings.Contains(err.Error(), "owned by uid 65534") || strings.Count(err.Error(), tc.path) > 1):
+			t.Errorf("%s: %v, want the link's owner named once", tc.path, err)
+		}
+	}
+}

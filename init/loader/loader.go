@@ -301,7 +301,7 @@ func (l *Loader) readDotD(svc, dir string, b *budget) []string {
 // within b. Supported commands: !clear, !unset NAME..., !import NAME...
 // (from the daemon environment).
 func (l *Loader) readEnvFile(path string, env *envList, b *budget) error {
-	data, err := b.readFile(path)
+	data, err := b.readWith(path, openEnv)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

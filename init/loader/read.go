@@ -7,7 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
+
+	"ginit/init/logging"
 )
 
 // Limits on what loading one description may read and produce. Real
@@ -157,13 +160,52 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	return f, st, nil
 }
 
+// openEnv opens an env-file. Root reads it for a service whose user may be
+// able to write its directory, so unlike descriptions (configuration, where
+// an admin's links are the norm) only root's links are followed: a link the
+// service user planted to /etc/shadow would hand them its lines as
+// variables.
+func openEnv(path string) (*os.File, fs.FileInfo, error) {
+	f, err := logging.OpenRegular(path)
+	if err != nil {
+		if errors.Is(err, logging.ErrNotRegular) {
+			// Named in the loader's words; the stat is only for the message.
+			if st, e := os.Stat(path); e == nil {
+				return nil, nil, notRegular(st.Mode())
+			}
+			err = &limitError{strings.TrimPrefix(err.Error(), path+": "), ErrNotRegular}
+		}
+		return nil, nil, pathless{err, path}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, bare(err)
+	}
+	return f, st, nil
+}
+
+// pathless is err without a leading "path: ", which the caller adds.
+type pathless struct {
+	err  error
+	path string
+}
+
+func (e pathless) Error() string { return strings.TrimPrefix(e.err.Error(), e.path+": ") }
+func (e pathless) Unwrap() error { return e.err }
+
 // readFile reads a whole regular file of at most MaxFileSize bytes within
 // what b has left. Errors do not repeat the path.
 func (b *budget) readFile(path string) ([]byte, error) {
+	return b.readWith(path, openRegular)
+}
+
+// readWith is readFile with the file opened by open.
+func (b *budget) readWith(path string, open func(string) (*os.File, fs.FileInfo, error)) ([]byte, error) {
 	if err := b.openFile(); err != nil {
 		return nil, err
 	}
-	f, st, err := openRegular(path)
+	f, st, err := open(path)
 	if err != nil {
 		return nil, err
 	}
