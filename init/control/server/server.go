@@ -5,12 +5,14 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -76,11 +78,12 @@ type Server struct {
 	mu       sync.Mutex // guards everything below
 	freed    *sync.Cond // on mu: a connection ended, or the server closed
 	conns    map[*conn]struct{}
-	accepted int    // connections in conns that count against maxConns
-	stamp    uint64 // progress counter: orders connections by last progress
-	full     bool   // the limit was reached and has not eased since
-	evicted  int    // stalled connections closed while full
-	evicting int    // of those, the ones whose goroutine has not ended yet
+	accepted int     // connections in conns that count against maxConns
+	stamp    uint64  // progress counter: orders connections by last progress
+	full     bool    // the limit was reached and has not eased since
+	evicted  int     // stalled connections closed while full
+	evicting int     // of those, the ones whose goroutine has not ended yet
+	cands    []*conn // stalledLocked's scratch list
 	done     bool
 	wg       sync.WaitGroup
 }
@@ -208,11 +211,21 @@ func (s *Server) admit() bool {
 		}
 		// One at a time: a wake-up for another reason while the last
 		// victim is still on its way out must not close a second one.
-		if v := s.stalledLocked(); v != nil && s.evicting == 0 {
-			v.evicted = true
-			s.evicted++
-			s.evicting++
-			v.c.Close()
+		if s.evicting == 0 {
+			v, unreadOnly := s.stalledLocked()
+			if v != nil {
+				v.evicted = true
+				s.evicted++
+				s.evicting++
+				v.c.Close()
+			} else if unreadOnly {
+				// Every candidate has a request its goroutine has yet
+				// to read; nothing will signal once it has.
+				s.mu.Unlock()
+				time.Sleep(time.Millisecond)
+				s.mu.Lock()
+				continue
+			}
 		}
 		// Wait for a connection's goroutine to end: the evicted one, or
 		// one that finishes its request when all are busy.
@@ -227,22 +240,48 @@ func (s *Server) admit() bool {
 }
 
 // stalledLocked picks the accepted connection that made no progress for the
-// longest, not counting those being served or already closed. One stuck in
-// the middle of a frame goes first: a client such as ginitctl sends its
-// request whole right after connecting, so a fresh connection whose bytes
-// have not been read yet (its goroutine not scheduled under a flood) must
-// not be taken for a stalled one while half-sent frames are around.
-func (s *Server) stalledLocked() *conn {
-	var v *conn
+// longest, not counting those being served or already closed, nor those
+// with bytes waiting in their socket: a request that arrived whole but
+// whose goroutine has not run yet (the accept loop can outpace it on a
+// busy machine) is no stall, however old its connection. One stuck in the
+// middle of a frame goes before one that has sent nothing yet: a client
+// such as ginitctl sends its request whole right after connecting.
+// unreadOnly reports that every candidate had bytes waiting.
+func (s *Server) stalledLocked() (v *conn, unreadOnly bool) {
+	s.cands = s.cands[:0]
 	for k := range s.conns {
-		if !k.accepted || k.busy || k.evicted {
-			continue
-		}
-		if v == nil || (k.midFrame && !v.midFrame) || (k.midFrame == v.midFrame && k.last < v.last) {
-			v = k
+		if k.accepted && !k.busy && !k.evicted {
+			s.cands = append(s.cands, k)
 		}
 	}
-	return v
+	slices.SortFunc(s.cands, func(a, b *conn) int {
+		if a.midFrame != b.midFrame {
+			if a.midFrame {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.last, b.last)
+	})
+	for _, k := range s.cands {
+		if !unread(k.c) {
+			return k, false
+		}
+	}
+	return nil, len(s.cands) > 0
+}
+
+// unread reports whether c's socket holds bytes not read yet.
+func unread(c *net.UnixConn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	if err := rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
+		return false
+	}
+	return n > 0
 }
 
 // Close stops accepting, closes every connection and removes the socket.
