@@ -7,3 +7,5 @@ require (
 	golang.org/x/sys v0.50.0
 	gopkg.in/ini.v1 v1.67.3
 )
+
+require github.com/msteinert/pam/v2 v2.1.0

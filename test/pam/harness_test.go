@@ -27,6 +27,9 @@ import (
 // that the tmpfs on /run, the PAM configuration on /etc/pam.d and the
 // syslog socket on /dev/log never reach the host.
 func TestMain(m *testing.M) {
+	if os.Getenv(goAppEnv) != "" {
+		os.Exit(goPAMApp())
+	}
 	testenv.Main(m, func() string { return testenv.Prerequisites(nil, nil) }, "sessiond", "pam_sessiond.so")
 }
 
