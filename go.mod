@@ -4,8 +4,7 @@ go 1.26.8
 
 require (
 	github.com/godbus/dbus/v5 v5.2.4
+	github.com/msteinert/pam/v2 v2.1.0
 	golang.org/x/sys v0.50.0
 	gopkg.in/ini.v1 v1.67.3
 )
-
-require github.com/msteinert/pam/v2 v2.1.0
