@@ -13,6 +13,8 @@ import (
 	"ginit/internal/power"
 )
 
+const sigterm, sigkill = int(syscall.SIGTERM), int(syscall.SIGKILL)
+
 // fakeClock fires timers only when the test advances it.
 type fakeClock struct {
 	mu     sync.Mutex

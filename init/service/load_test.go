@@ -204,3 +204,61 @@ func TestChainToLoadError(t *testing.T) {
 		t.Fatalf("loaded %+v", list)
 	}
 }
+
+func TestLoadErrorChangesNothing(t *testing.T) {
+	h := newHarness(t, svcDesc("a", TypeInternal, need("missing")), svcDesc("ok", TypeInternal))
+	if err := h.m.Start(h.ctx, "ok", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Start(h.ctx, "a", StartOpts{}); err == nil {
+		t.Fatal("start of a service with a missing dependency succeeded")
+	}
+	list, _ := h.m.List(h.ctx)
+	if len(list) != 1 || list[0].Name != "ok" {
+		t.Fatalf("loaded set changed: %+v", list)
+	}
+}
+
+func TestAddRemoveDep(t *testing.T) {
+	h := newHarness(t, svcDesc("a", TypeInternal), svcDesc("b", TypeInternal))
+	h.m.Start(h.ctx, "a", StartOpts{})
+	if err := h.m.DepOp(h.ctx, true, DepWaitsFor, "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("b", Stopped) // as dinit: the new edge does not start it
+	if err := h.m.Wake(h.ctx, "b", false); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("b", Started)
+	if err := h.m.DepOp(h.ctx, true, DepRegular, "b", "a"); err == nil {
+		t.Fatal("cycle accepted")
+	}
+	if err := h.m.DepOp(h.ctx, false, DepWaitsFor, "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("b", Stopped)
+}
+
+// add-dep to a started service does not start a stopped target (dinit);
+// wake then starts it and the new edge keeps it up.
+func TestAddDepDoesNotStartTarget(t *testing.T) {
+	h := newHarness(t, svcDesc("main", TypeInternal), svcDesc("secondary", TypeInternal))
+	if err := h.m.Start(h.ctx, "main", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Load(h.ctx, "secondary"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.DepOp(h.ctx, true, DepWaitsFor, "main", "secondary"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("secondary", Stopped)
+	if err := h.m.Wake(h.ctx, "secondary", false); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("secondary", Started)
+	if err := h.m.DepOp(h.ctx, false, DepWaitsFor, "main", "secondary"); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("secondary", Stopped) // nothing wants it any more
+}

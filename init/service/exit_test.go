@@ -1,11 +1,205 @@
 package service
 
 import (
+	"errors"
 	"reflect"
 	"syscall"
 	"testing"
 	"time"
 )
+
+func TestRestartAndDependents(t *testing.T) {
+	tests := []struct {
+		name              string
+		smooth            bool
+		wantDependentStop bool
+	}{
+		{"restart stops and restarts hard dependents", false, true},
+		{"smooth recovery leaves dependents alone", true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := svcDesc("b", TypeProcess)
+			b.Restart = RestartYes
+			b.SmoothRecovery = tc.smooth
+			h := newHarness(t, svcDesc("a", TypeProcess, need("b")), b)
+			if err := h.m.Start(h.ctx, "a", StartOpts{}); err != nil {
+				t.Fatal(err)
+			}
+			h.clock.Advance(time.Second)
+			h.exit("b", ProcStart, exited(1))
+			a1 := h.sp.last("a", ProcStart)
+			if got := len(a1.treeSigs()) > 0; got != tc.wantDependentStop {
+				t.Fatalf("dependent signalled=%v", got)
+			}
+			if tc.wantDependentStop {
+				h.exit("a", ProcStart, killedBy(sigterm))
+			}
+			h.clock.Advance(time.Second)
+			h.sync()
+			if n := h.sp.count("b", ProcStart); n != 2 {
+				t.Fatalf("b spawned %d times", n)
+			}
+			h.wantState("b", Started)
+			h.wantState("a", Started)
+			wantA := 1
+			if tc.wantDependentStop {
+				wantA = 2
+			}
+			if n := h.sp.count("a", ProcStart); n != wantA {
+				t.Fatalf("a spawned %d times, want %d", n, wantA)
+			}
+		})
+	}
+}
+
+func TestRestartDelay(t *testing.T) {
+	b := svcDesc("b", TypeProcess)
+	b.Restart = RestartYes
+	b.RestartDelay = 5 * time.Second
+	h := newHarness(t, b)
+	h.m.Start(h.ctx, "b", StartOpts{})
+	h.clock.Advance(time.Second)
+	h.exit("b", ProcStart, exited(0))
+	h.wantState("b", Stopped)
+	h.clock.Advance(3 * time.Second)
+	h.sync()
+	if n := h.sp.count("b", ProcStart); n != 1 {
+		t.Fatalf("restarted before the delay: %d", n)
+	}
+	h.clock.Advance(2 * time.Second)
+	h.sync()
+	if n := h.sp.count("b", ProcStart); n != 2 {
+		t.Fatalf("not restarted after the delay: %d", n)
+	}
+}
+
+func TestRestartLimit(t *testing.T) {
+	b := svcDesc("b", TypeProcess)
+	b.Restart = RestartYes
+	h := newHarness(t, b)
+	h.m.Start(h.ctx, "b", StartOpts{})
+	for i := 0; i < 4; i++ {
+		h.clock.Advance(time.Second)
+		h.exit("b", ProcStart, exited(2))
+		h.clock.Advance(time.Second)
+		h.sync()
+	}
+	in := h.wantState("b", Stopped)
+	if in.Reason != ReasonRestartLimit || !in.Failed || in.Explicit {
+		t.Fatalf("after crash loop: %+v", in)
+	}
+	if n := h.sp.count("b", ProcStart); n != 4 {
+		t.Fatalf("spawned %d times, want 1 + 3 restarts", n)
+	}
+}
+
+func TestRestartPolicy(t *testing.T) {
+	tests := []struct {
+		mode        RestartMode
+		exit        ExitStatus
+		wantRestart bool
+	}{
+		{RestartNo, exited(1), false},
+		{RestartYes, exited(0), true},
+		{RestartOnFailure, exited(0), false},
+		{RestartOnFailure, exited(1), true},
+		{RestartOnFailure, killedBy(sigterm), false},
+		{RestartOnFailure, killedBy(int(syscall.SIGSEGV)), true},
+	}
+	for _, tc := range tests {
+		b := svcDesc("b", TypeProcess)
+		b.Restart = tc.mode
+		h := newHarness(t, b)
+		h.m.Start(h.ctx, "b", StartOpts{})
+		h.clock.Advance(time.Second)
+		h.exit("b", ProcStart, tc.exit)
+		h.clock.Advance(time.Second)
+		h.sync()
+		if got := h.sp.count("b", ProcStart) == 2; got != tc.wantRestart {
+			t.Errorf("mode %d exit %s: restarted=%v", tc.mode, tc.exit, got)
+		}
+	}
+}
+
+// A process that ends for good takes its hard dependents down, even when it
+// was stopped on purpose (exit 0, or a signal sent by the user).
+func TestProcessDeathForceStopsDependents(t *testing.T) {
+	for _, st := range []ExitStatus{exited(0), killedBy(sigterm)} {
+		h := newHarness(t, svcDesc("a", TypeProcess, need("b")), svcDesc("b", TypeProcess),
+			svcDesc("w", TypeInternal, waitsFor("b")))
+		h.m.Start(h.ctx, "a", StartOpts{})
+		h.m.Start(h.ctx, "w", StartOpts{})
+		h.exit("b", ProcStart, st)
+		h.wantState("a", Stopping)
+		h.exit("a", ProcStart, killedBy(sigterm))
+		a := h.wantState("a", Stopped)
+		if a.Explicit {
+			t.Errorf("%s: a kept its activation", st)
+		}
+		h.wantState("b", Stopped)
+		h.wantState("w", Started) // waits-for is not a hard dependency
+	}
+}
+
+func TestSkippable(t *testing.T) {
+	d := svcDesc("s", TypeScripted)
+	d.Options.Skippable = true
+	h := newHarness(t, d)
+	ch := h.startAsync("s", StartOpts{})
+	h.sync()
+	h.exit("s", ProcStart, killedBy(int(syscall.SIGINT)))
+	if err := recv(t, ch); err != nil {
+		t.Fatal(err)
+	}
+	if in := h.wantState("s", Started); !in.Skipped {
+		t.Error("not marked skipped")
+	}
+}
+
+func TestBGProcess(t *testing.T) {
+	d := svcDesc("bg", TypeBGProcess)
+	d.PIDFile = "/run/bg.pid"
+	h := newHarness(t, d)
+	ch := h.startAsync("bg", StartOpts{})
+	h.sync()
+	h.exit("bg", ProcStart, exited(0)) // the launcher
+	if err := recv(t, ch); err != nil {
+		t.Fatal(err)
+	}
+	in := h.wantState("bg", Started)
+	if in.PID < 5000 {
+		t.Fatalf("pid %d is not the adopted daemon", in.PID)
+	}
+	h.m.Stop(h.ctx, "bg", StopOpts{NoWait: true})
+	h.exit("bg", ProcStart, killedBy(sigterm))
+	h.wantState("bg", Stopped)
+}
+
+func TestChainTo(t *testing.T) {
+	a := svcDesc("a", TypeProcess)
+	a.ChainTo = "next"
+	h := newHarness(t, a, svcDesc("next", TypeInternal))
+	h.m.Start(h.ctx, "a", StartOpts{})
+	h.exit("a", ProcStart, exited(0))
+	h.waitFor("next", func(in Info) bool { return in.State == Started })
+}
+
+func TestStartWaiterSeesFailureOfPlainProcess(t *testing.T) {
+	h := newHarness(t, svcDesc("n", TypeScripted))
+	ch := h.startAsync("n", StartOpts{})
+	h.sync()
+	h.exit("n", ProcStart, exited(3))
+	err := recv(t, ch)
+	if !isStartErr(err) {
+		t.Fatalf("err %v", err)
+	}
+	var se *StartError
+	errors.As(err, &se)
+	if se.Exit.Code != 3 {
+		t.Errorf("exit %v", se.Exit)
+	}
+}
 
 func TestDecideExit(t *testing.T) {
 	now := time.Unix(5000, 0)

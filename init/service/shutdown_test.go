@@ -1,0 +1,78 @@
+package service
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"ginit/internal/power"
+)
+
+func TestShutdown(t *testing.T) {
+	h := newHarness(t, svcDesc("a", TypeProcess, need("b")), svcDesc("b", TypeProcess))
+	h.m.Start(h.ctx, "a", StartOpts{})
+	if err := h.m.Shutdown(h.ctx, power.Poweroff); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Start(h.ctx, "b", StartOpts{}); !errors.Is(err, ErrShuttingDown) {
+		t.Fatalf("start during shutdown: %v", err)
+	}
+	h.exit("a", ProcStart, killedBy(sigterm))
+	h.exit("b", ProcStart, killedBy(sigterm))
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after shutdown")
+	}
+	if h.kind != power.Poweroff {
+		t.Fatalf("kind %s", h.kind)
+	}
+}
+
+func TestShutdownReportsAndGivesUp(t *testing.T) {
+	stubborn := svcDesc("stubborn", TypeProcess)
+	stubborn.StopTimeout = 0 // never escalates to SIGKILL by itself
+	h := newHarnessCfg(t, func(c *Config) {
+		c.ShutdownReport = 5 * time.Second
+		c.ShutdownTimeout = 15 * time.Second
+	}, stubborn)
+	if err := h.m.Start(h.ctx, "stubborn", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.Shutdown(h.ctx, power.Reboot); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(5 * time.Second)
+	h.sync()
+	h.clock.Advance(5 * time.Second)
+	h.sync()
+	select {
+	case <-h.done:
+		t.Fatal("Run returned before the shutdown timeout")
+	default:
+	}
+	h.clock.Advance(5 * time.Second)
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the shutdown timeout")
+	}
+	if h.kind != power.Reboot {
+		t.Errorf("kind %s", h.kind)
+	}
+	h.logs.mu.Lock()
+	defer h.logs.mu.Unlock()
+	var waits, gaveUp int
+	for _, l := range h.logs.lines {
+		if strings.Contains(l, "still waiting for: stubborn (stopping)") {
+			waits++
+		}
+		if strings.Contains(l, "gave up after 15s waiting for: stubborn") {
+			gaveUp++
+		}
+	}
+	if waits != 2 || gaveUp != 1 {
+		t.Errorf("want 2 progress reports and 1 give-up, got %d and %d: %q", waits, gaveUp, h.logs.lines)
+	}
+}
