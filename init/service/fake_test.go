@@ -342,6 +342,16 @@ func (h *harness) sync() {
 	}
 }
 
+// runReturns waits for Run to return after what.
+func (h *harness) runReturns(what string) {
+	h.t.Helper()
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+		h.t.Fatalf("Run did not return after %s", what)
+	}
+}
+
 func (h *harness) exit(svc string, kind ProcKind, st ExitStatus) {
 	h.t.Helper()
 	p := h.sp.last(svc, kind)

@@ -20,11 +20,7 @@ func TestShutdown(t *testing.T) {
 	}
 	h.exit("a", ProcStart, killedBy(sigterm))
 	h.exit("b", ProcStart, killedBy(sigterm))
-	select {
-	case <-h.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after shutdown")
-	}
+	h.runReturns("shutdown")
 	if h.kind != power.Poweroff {
 		t.Fatalf("kind %s", h.kind)
 	}
@@ -53,11 +49,7 @@ func TestShutdownReportsAndGivesUp(t *testing.T) {
 	default:
 	}
 	h.clock.Advance(5 * time.Second)
-	select {
-	case <-h.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after the shutdown timeout")
-	}
+	h.runReturns("the shutdown timeout")
 	if h.kind != power.Reboot {
 		t.Errorf("kind %s", h.kind)
 	}
