@@ -118,7 +118,7 @@ func (s *state) saveSession(ss *session) {
 func (s *state) sessionRecord(ss *session) []kv {
 	vals := []kv{
 		{"UID", utoa(ss.UID)},
-		{"USER", ss.UserName},
+		{"USER", cescape(ss.UserName)}, // from NSS: any bytes
 		{"ACTIVE", boolStr(s.sessionActive(ss))},
 		{"IS_DISPLAY", boolStr(s.users[ss.UID] != nil && s.users[ss.UID].Display == ss.ID)},
 		{"STATE", s.sessionState(ss)},
@@ -180,7 +180,7 @@ func (s *state) sessionRecord(ss *session) []kv {
 // decodeSession reads back what sessionRecord wrote.
 func decodeSession(id string, f map[string]string) *session {
 	ss := &session{
-		ID: id, UID: parseU32(f["UID"]), UserName: f["USER"], Seat: f["SEAT"],
+		ID: id, UID: parseU32(f["UID"]), UserName: cunescape(f["USER"]), Seat: f["SEAT"],
 		VTNr: parseU32(f["RAW_VTNR"]), Position: parseU32(f["POSITION"]),
 		TTY: f["TTY"], Display: f["DISPLAY"], Remote: f["REMOTE"] == "1",
 		RemoteHost: cunescape(f["REMOTE_HOST"]), RemoteUser: cunescape(f["REMOTE_USER"]),

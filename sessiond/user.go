@@ -144,7 +144,7 @@ func (s *state) userRecord(u *user) []kv {
 		return strings.Join(l, " ")
 	}
 	vals := []kv{
-		{"NAME", u.Name},
+		{"NAME", cescape(u.Name)}, // from NSS: any bytes
 		{"STATE", s.userState(u)},
 		{"STOPPING", map[bool]string{true: "yes", false: "no"}[u.Stopping]},
 		{"RUNTIME", s.cfg.runtimePath(u.UID)},
@@ -170,7 +170,7 @@ func (s *state) userRecord(u *user) []kv {
 // decodeUser reads back what userRecord wrote that is not derived from
 // the sessions.
 func decodeUser(uid uint32, f map[string]string) *user {
-	return &user{UID: uid, GID: parseU32(f["GID"]), Name: f["NAME"], Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"])}
+	return &user{UID: uid, GID: parseU32(f["GID"]), Name: cunescape(f["NAME"]), Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"])}
 }
 
 // getUser returns the user record, creating it (and its runtime
