@@ -31,25 +31,22 @@ type Power struct {
 	Reboot func(cmd int) error
 	// PowerDir is normally /sys/power (files state and disk).
 	PowerDir string
-	// Wtmp receives the shutdown record before the request goes out; ""
-	// writes none.
+	// Wtmp receives the shutdown record when sessiond ends the machine
+	// itself (the reboot(2) fallback); "" writes none. When ginit carries
+	// the request out, ginit writes it: whoever ends the machine writes
+	// the one record, so no path writes two.
 	Wtmp string
 	// AskTimeout bounds the exchange with ginit (default 30s).
 	AskTimeout time.Duration
 	Log        *slog.Logger
 }
 
-// Shutdown writes the wtmp shutdown record and asks ginit for kind; when
-// nobody answers and RebootFallback is set it calls reboot(2) itself.
+// Shutdown asks ginit for kind; when nobody answers and RebootFallback is
+// set it writes the wtmp shutdown record and calls reboot(2) itself.
 func (p *Power) Shutdown(ctx context.Context, kind power.Kind) error {
 	cmd, ok := kind.RebootCmd()
 	if !ok {
 		return fmt.Errorf("%v ends no machine", kind)
-	}
-	if p.Wtmp != "" {
-		if err := utmp.AppendWtmp(p.Wtmp, utmp.ShutdownRecord(time.Now(), utmp.KernelRelease())); err != nil {
-			p.Log.Warn("wtmp shutdown record", "file", p.Wtmp, "err", err)
-		}
 	}
 	answered, err := p.askInit(ctx, kind)
 	if err == nil {
@@ -59,6 +56,11 @@ func (p *Power) Shutdown(ctx context.Context, kind power.Kind) error {
 		return err
 	}
 	p.Log.Warn("ginit did not answer; calling reboot(2)", "kind", kind, "err", err)
+	if p.Wtmp != "" {
+		if err := utmp.AppendWtmp(p.Wtmp, utmp.ShutdownRecord(time.Now(), utmp.KernelRelease())); err != nil {
+			p.Log.Warn("wtmp shutdown record", "file", p.Wtmp, "err", err)
+		}
+	}
 	unix.Sync()
 	reboot := p.Reboot
 	if reboot == nil {

@@ -121,8 +121,8 @@ func nextSignal(tb testing.TB, ch chan *godbus.Signal, what string) *godbus.Sign
 
 // TestInhibitBlocksPowerOff: a block lock taken with systemd-inhibit
 // refuses dbus-send's PowerOff with logind's error; once the holder is
-// killed the same call goes through, PrepareForShutdown is signalled,
-// the wtmp file gets the shutdown record and ginit the poweroff request.
+// killed the same call goes through, PrepareForShutdown is signalled and
+// ginit gets the poweroff request (and so writes the wtmp record itself).
 func TestInhibitBlocksPowerOff(t *testing.T) {
 	e := newEnv(t)
 	gi := e.startInit()
@@ -194,12 +194,11 @@ func TestInhibitBlocksPowerOff(t *testing.T) {
 	}
 
 	t.Run("wtmp", func(t *testing.T) {
-		if _, err := exec.LookPath("last"); err != nil {
-			t.Skip("last not installed")
-		}
-		out, err := e.Run(nil, "last", "-x", "-f", e.Path("wtmp"))
-		if err != nil || !strings.Contains(out, "shutdown") {
-			t.Errorf("last -x -f wtmp: %v\n%s", err, out)
+		// ginit carried the poweroff out, so the record is ginit's to write:
+		// sessiond writes none (one record per shutdown, whoever ends it).
+		if _, err := os.Stat(e.Path("wtmp")); !os.IsNotExist(err) {
+			out, _ := e.Run(nil, "last", "-x", "-f", e.Path("wtmp"))
+			t.Errorf("sessiond wrote a wtmp record although ginit answered (%v):\n%s", err, out)
 		}
 	})
 }
