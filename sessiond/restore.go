@@ -1,6 +1,7 @@
 package sessiond
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -344,10 +345,8 @@ func cunescape(s string) string {
 			b.WriteByte('\t')
 		case 'x':
 			if i+2 < len(s) {
-				hi, ok1 := hexVal(s[i+1])
-				lo, ok2 := hexVal(s[i+2])
-				if ok1 && ok2 {
-					b.WriteByte(hi<<4 | lo)
+				if v, err := hex.DecodeString(s[i+1 : i+3]); err == nil {
+					b.WriteByte(v[0])
 					i += 2
 					continue
 				}
@@ -358,18 +357,6 @@ func cunescape(s string) string {
 		}
 	}
 	return b.String()
-}
-
-func hexVal(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // boolStr is a state file's boolean.
