@@ -4,7 +4,9 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 BIN      := bin
 SOCKET   ?= /run/ginitctl
-LDFLAGS  := -X ginit/init/control.defaultSystemSocket=$(SOCKET)
+# What --version prints as the commit ("unknown" outside git).
+COMMIT   ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS  := -X ginit/init/control.defaultSystemSocket=$(SOCKET) -X ginit/internal/version.commit=$(COMMIT)
 # ginit is PID 1: static, no cgo.
 GOSTATIC := CGO_ENABLED=0 $(GO)
 

@@ -15,6 +15,7 @@ import (
 
 	"ginit/init/control"
 	"ginit/internal/power"
+	"ginit/internal/version"
 )
 
 // Exit statuses of ginitctl.
@@ -61,7 +62,7 @@ Options (before or after the command):
   -d, --services-dir DIR   with --offline: a service directory (repeatable)
   --quiet                  print only errors
   --help                   this text
-  --version                print the version
+  --version                print the release, the commit and the protocol version
 
 Exit status: 0 success (is-started/is-failed: true), 1 failure (is-started/
 is-failed: false), 2 usage error.
@@ -304,7 +305,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		return ExitOK
 	}
 	if a.version {
-		fmt.Fprintf(stdout, "ginitctl (ginit), control protocol version %d\n", control.ProtocolVersion)
+		fmt.Fprintf(stdout, "%s\ncontrol protocol version %d\n", version.Line("ginitctl"), control.ProtocolVersion)
 		return ExitOK
 	}
 	if a.cmd == "signal" && a.has("-l") {

@@ -9,6 +9,7 @@ import (
 
 	"ginit/init/control"
 	"ginit/init/control/server/servertest"
+	"ginit/internal/version"
 )
 
 func runCLI(t *testing.T, path string, env map[string]string, args ...string) (int, string, string) {
@@ -162,6 +163,10 @@ func TestCLIUsage(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, path, nil, "--help"); code != 0 || !strings.Contains(out, "Exit status") {
 		t.Errorf("--help: %d", code)
+	}
+	wantVersion := version.Line("ginitctl") + "\ncontrol protocol version 1\n"
+	if code, out, _ := runCLI(t, path, nil, "--version"); code != 0 || out != wantVersion {
+		t.Errorf("--version: %d %q, want %q", code, out, wantVersion)
 	}
 	if code, out, _ := runCLI(t, path, nil, "signal", "-l"); code != 0 || !strings.Contains(out, " 1 HUP") {
 		t.Errorf("signal -l: %d %q", code, out)

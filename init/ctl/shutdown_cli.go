@@ -11,6 +11,7 @@ import (
 
 	"ginit/init/control"
 	"ginit/internal/power"
+	"ginit/internal/version"
 )
 
 // defaultKind is what a shutdown front-end does without options, by the
@@ -44,6 +45,7 @@ reboot/poweroff/halt ask ginit to stop every service and then act.
   -f, --force       do not ask ginit: sync and act at once (root only)
   -w, --wtmp-only   only write the shutdown record to wtmp
   -n, --no-sync     with --force: do not sync first
+All four: --help this text, --version the release and the commit.
 `
 
 // ShutdownSys is what the front-ends need besides the control socket;
@@ -85,6 +87,9 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		switch {
 		case a == "--help":
 			fmt.Fprint(stdout, shutdownUsage)
+			return ExitOK
+		case a == "--version":
+			fmt.Fprintln(stdout, version.Line(prog))
 			return ExitOK
 		case a == "--socket-path" || a == "-s" && prog != "shutdown":
 			if i+1 >= len(args) {

@@ -52,6 +52,9 @@ func TestShutdownFrontEnds(t *testing.T) {
 		{"poweroff", []string{"-f", "-n"}, 0, "", 0, "poweroff", ""},
 		{"reboot", []string{"extra"}, 2, "", 0, "", ""},
 		{"halt", []string{"--bogus"}, 2, "", 0, "", ""},
+		{"shutdown", []string{"-r", "--version"}, 0, "", 0, "", "shutdown (ginit) "},
+		{"/usr/sbin/halt", []string{"--version"}, 0, "", 0, "", "halt (ginit) "},
+		{"reboot", []string{"--help"}, 0, "", 0, "", "--version"},
 	}
 	for _, tc := range tests {
 		name := tc.argv0 + " " + strings.Join(tc.args, " ")

@@ -14,10 +14,11 @@ import (
 	"ginit/init/control/server"
 	"ginit/init/loader"
 	"ginit/init/service"
+	"ginit/internal/version"
 )
 
 // Version is reported by the version request.
-const Version = "0.1"
+const Version = version.Release
 
 // Backend executes control requests on a Manager.
 type Backend struct {

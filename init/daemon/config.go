@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"ginit/init/loader"
+	"ginit/internal/version"
 )
 
 // Config is ginit's command line.
@@ -25,6 +27,7 @@ type Config struct {
 	CgroupPath   string // -b: services' cgroup, from the cgroup2 root ("" = below ginit's own)
 	PID1         bool   // we are process 1 (set by the caller)
 	Help         bool
+	Version      bool
 }
 
 // Usage is printed for --help.
@@ -40,6 +43,8 @@ const Usage = `usage: ginit [options] [service...]
   -e, --env-file FILE      global environment file
   -F, --ready-fd FD        write the control socket path to FD once it accepts commands
   -b, --cgroup-path PATH   run services in this cgroup (below the cgroup2 root)
+  -h, --help               print this text
+      --version            print the release and the commit
   service...               services to start (default: boot)
 `
 
@@ -103,6 +108,8 @@ func ParseArgs(args []string) (Config, error) {
 			c.Quiet = true
 		case "-h", "--help":
 			c.Help = true
+		case "--version":
+			c.Version = true
 		case "--service":
 			var v string
 			if v, err = value(); err == nil {
@@ -122,6 +129,23 @@ func ParseArgs(args []string) (Config, error) {
 		return c, fmt.Errorf("--system and --user exclude each other")
 	}
 	return c, nil
+}
+
+// printInfo prints what --help or --version asked for and reports whether
+// ginit is done. Process 1 never is: its exit would panic the kernel, and
+// the kernel passes its unknown command-line words to init.
+func printInfo(c Config, pid1 bool, stdout io.Writer) bool {
+	switch {
+	case pid1:
+		return false
+	case c.Help:
+		fmt.Fprint(stdout, Usage)
+	case c.Version:
+		fmt.Fprintln(stdout, version.Line("ginit"))
+	default:
+		return false
+	}
+	return true
 }
 
 // cleanCgroupPath checks a -b path: relative to the root of the unified

@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+
+	"ginit/internal/version"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -29,6 +32,7 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-b", "a/../../etc"}, Config{}, true},
 		{[]string{"-b", "a//b"}, Config{}, true},
 		{[]string{"-b", "./a"}, Config{}, true},
+		{[]string{"--version"}, Config{Version: true, ReadyFD: -1}, false},
 	}
 	for _, tc := range tests {
 		got, err := ParseArgs(tc.args)
@@ -52,5 +56,31 @@ func TestFinishPID1IgnoresKernelWords(t *testing.T) {
 	c.Finish(func(string) string { return "" }, 0)
 	if !reflect.DeepEqual(c.Services, []string{"single"}) {
 		t.Fatalf("%+v", c)
+	}
+}
+
+// --help and --version print and end ginit, except as process 1, whose
+// exit would panic the kernel.
+func TestPrintInfo(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		pid1     bool
+		done     bool
+		wantText string
+	}{
+		{"help", Config{Help: true}, false, true, Usage},
+		{"version", Config{Version: true}, false, true, version.Line("ginit") + "\n"},
+		{"help wins", Config{Help: true, Version: true}, false, true, Usage},
+		{"neither", Config{}, false, false, ""},
+		{"pid 1 help", Config{Help: true}, true, false, ""},
+		{"pid 1 version", Config{Version: true}, true, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			if done := printInfo(tc.cfg, tc.pid1, &out); done != tc.done || out.String() != tc.wantText {
+				t.Errorf("printInfo = %v, %q; want %v, %q", done, out.String(), tc.done, tc.wantText)
+			}
+		})
 	}
 }

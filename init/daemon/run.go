@@ -50,8 +50,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		// PID 1 must come up whatever the kernel passed: use defaults.
 		cfg = Config{}
 	}
-	if cfg.Help {
-		fmt.Fprint(stdout, Usage)
+	if printInfo(cfg, isPID1, stdout) {
 		return 0
 	}
 	cfg.PID1 = isPID1

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"ginit/init/service"
+	"ginit/internal/version"
 )
 
 const checkUsage = `usage: ginit-check [-s|-u] [-d DIR]... [-e ENV-FILE] [-a | SERVICE...]
@@ -25,6 +26,8 @@ const checkUsage = `usage: ginit-check [-s|-u] [-d DIR]... [-e ENV-FILE] [-a | S
   -e, --env-file FILE      the global environment file
   -a, --all        check every service file in the directories
   -o, --offline    read the files (the only mode; accepted for symmetry)
+  -h, --help       this text
+      --version    print the release and the commit
   Exit status: 0 no problems, 1 errors or warnings, 2 usage.
 `
 
@@ -38,6 +41,7 @@ type checkArgs struct {
 	envFile      string
 	system, user bool
 	all, help    bool
+	version      bool
 }
 
 func parseCheckArgs(args []string) (checkArgs, error) {
@@ -65,6 +69,8 @@ func parseCheckArgs(args []string) (checkArgs, error) {
 			return a, fmt.Errorf("%s: ginit-check only reads the service files (no --online mode)", arg)
 		case "-h", "--help":
 			a.help = true
+		case "--version":
+			a.version = true
 		default:
 			if strings.HasPrefix(arg, "-") {
 				return a, fmt.Errorf("unknown option %s", arg)
@@ -91,6 +97,10 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid in
 	}
 	if a.help {
 		fmt.Fprint(stdout, checkUsage)
+		return 0
+	}
+	if a.version {
+		fmt.Fprintln(stdout, version.Line("ginit-check"))
 		return 0
 	}
 	user := a.user || (!a.system && uid != 0)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ginit/internal/version"
 )
 
 // writeFiles creates files (relative name -> content) under dir; a name
@@ -74,6 +76,7 @@ func TestCheckMainReportsEveryProblem(t *testing.T) {
 		{[]string{"-a", "boot"}, 2, []string{"exclude each other"}, nil},
 		{[]string{"-d"}, 2, []string{"-d needs an argument"}, nil},
 		{[]string{"--help"}, 0, []string{"usage:"}, nil},
+		{[]string{"--version"}, 0, []string{"ginit-check (ginit) " + version.Release + ", commit "}, []string{"usage:", "loaded"}},
 	}
 	for _, tc := range tests {
 		code, out := runCheck(t, tc.args...)

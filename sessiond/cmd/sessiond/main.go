@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"ginit/init/control"
+	"ginit/internal/version"
 	"ginit/sessiond"
 	"ginit/sessiond/sys"
 )
@@ -23,13 +25,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "sessiond:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sessiond", flag.ContinueOnError)
 	busAddr := fs.String("bus", "", "D-Bus address to serve on (default: $DBUS_SYSTEM_BUS_ADDRESS, else the system bus)")
 	runDir := fs.String("run-dir", "/run", "root of the state files (systemd/{sessions,users,seats}) and runtime dirs (user/UID)")
@@ -48,6 +50,7 @@ func run(ctx context.Context, args []string) error {
 	wtmp := fs.String("wtmp", "/var/log/wtmp", "wtmp file that gets the shutdown record (empty: none)")
 	inputDir := fs.String("input-dir", "/dev/input", "evdev devices watched for power/reboot/suspend/hibernate keys and the lid switch (empty: none)")
 	readyFD := fs.Int("ready-fd", -1, "write a newline to this fd once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too")
+	showVersion := fs.Bool("version", false, "print the release and the commit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -56,6 +59,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, version.Line("sessiond"))
+		return err
 	}
 	level := slog.LevelInfo
 	if *debug {
