@@ -65,7 +65,7 @@ func checkCreateArgs(r *CreateRequest) error {
 		{"seat_id", r.Seat}, {"tty", r.TTY}, {"display", r.Display},
 		{"remote_user", r.RemoteUser}, {"remote_host", r.RemoteHost},
 	} {
-		if err := checkArgLen(a.name, a.v); err != nil {
+		if err := checkArgLen(a.name, a.v, maxArgLen); err != nil {
 			return err
 		}
 	}

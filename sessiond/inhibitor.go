@@ -314,10 +314,18 @@ func (s *state) restoreInhibitors() {
 // value is too long.
 const maxArgLen = 64 << 10
 
-// checkArgLen refuses an over-long string argument, naming it.
-func checkArgLen(name, v string) error {
-	if len(v) > maxArgLen {
-		return bus.Errorf(bus.ErrInvalidArgs, "Argument %s too long (%d bytes, at most %d)", name, len(v), maxArgLen)
+// maxInhibitArgLen bounds Inhibit's strings, more tightly: anyone may take
+// a delay lock, and InhibitorsMax (8192) locks must fit one ListInhibitors
+// reply under dbus-daemon's message limit (32 MiB on the system bus) and
+// stay small in sessiond's memory — 8192 × 2 KiB is 16 MiB, where 64 KiB
+// each was 1 GiB, a reply no client could receive. Real who/why strings
+// are a program's name and a sentence.
+const maxInhibitArgLen = 1 << 10
+
+// checkArgLen refuses a string argument longer than limit, naming it.
+func checkArgLen(name, v string, limit int) error {
+	if len(v) > limit {
+		return bus.Errorf(bus.ErrInvalidArgs, "Argument %s too long (%d bytes, at most %d)", name, len(v), limit)
 	}
 	return nil
 }
@@ -326,7 +334,7 @@ func checkArgLen(name, v string) error {
 // order, same errors), after the length limits.
 func checkInhibitArgs(what, who, why, mode string) (inhibitWhat, error) {
 	for _, a := range []struct{ name, v string }{{"what", what}, {"who", who}, {"why", why}, {"mode", mode}} {
-		if err := checkArgLen(a.name, a.v); err != nil {
+		if err := checkArgLen(a.name, a.v, maxInhibitArgLen); err != nil {
 			return 0, err
 		}
 	}

@@ -318,3 +318,19 @@ func TestUnreadableStateKeepsID(t *testing.T) {
 		}
 	})
 }
+
+// TestInhibitArgBudget: Inhibit's strings are bounded so that the default
+// InhibitorsMax locks fit one ListInhibitors reply (dbus-daemon's system
+// bus refuses messages over 32 MiB) with room for the other fields.
+func TestInhibitArgBudget(t *testing.T) {
+	if n := DefaultLoginConfig().InhibitorsMax * 2 * maxInhibitArgLen; n > 16<<20 {
+		t.Errorf("%d locks of two %d-byte strings: %d bytes in one reply", DefaultLoginConfig().InhibitorsMax, maxInhibitArgLen, n)
+	}
+	ok := strings.Repeat("w", maxInhibitArgLen)
+	if _, err := checkInhibitArgs("sleep", ok, ok, modeDelay); err != nil {
+		t.Errorf("who and why of %d bytes: %v", maxInhibitArgLen, err)
+	}
+	if _, err := checkInhibitArgs("sleep", ok+"w", "why", modeDelay); errName(err) != bus.ErrInvalidArgs || !strings.Contains(err.Error(), "who too long") {
+		t.Errorf("who of %d bytes: %v, want InvalidArgs", maxInhibitArgLen+1, err)
+	}
+}

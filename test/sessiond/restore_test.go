@@ -25,17 +25,21 @@ func longText(n int) string {
 	return b.String()[:n]
 }
 
-const argLimit = 64 << 10 // sessiond's limit on one string argument
+const (
+	argLimit        = 64 << 10 // sessiond's limit on one string argument of CreateSession
+	inhibitArgLimit = 1 << 10  // and of Inhibit (ListInhibitors must fit one message)
+)
 
-// TestLongValuesSurviveKill: a lock taken by systemd-inhibit with a
-// ~60 kB who and why, and a pam_systemd session with a ~60 kB PAM_RHOST,
+// TestLongValuesSurviveKill: a lock taken by systemd-inhibit with the
+// longest who and why it may have, and a pam_systemd session with a ~64 kB
+// PAM_RHOST,
 // are still there, unchanged, after sessiond is killed with SIGKILL and
 // started again (their state-file lines used to exceed what the reader
 // accepted, so both vanished while their holders lived); CanSuspend
 // answers as before and the next login does not get the session's id.
 func TestLongValuesSurviveKill(t *testing.T) {
 	e := newEnv(t)
-	who, why := longText(argLimit-100), longText(argLimit-1)
+	who, why := longText(inhibitArgLimit-10), longText(inhibitArgLimit)
 	holder := e.background("systemd-inhibit", "--what=sleep", "--mode=block", "--who="+who, "--why="+why, "sleep", "60")
 	defer holder.Process.Kill()
 	before := e.waitInhibitors(1)
@@ -87,7 +91,7 @@ func TestLongValuesSurviveKill(t *testing.T) {
 func TestOverlongArgumentsRefused(t *testing.T) {
 	e := newEnv(t)
 	over := strings.Repeat("w", argLimit+1)
-	out, err := e.dbusSend("Inhibit", "string:sleep", "string:"+over, "string:why", "string:block")
+	out, err := e.dbusSend("Inhibit", "string:sleep", "string:"+strings.Repeat("w", inhibitArgLimit+1), "string:why", "string:block")
 	if err == nil || !strings.Contains(out, "org.freedesktop.DBus.Error.InvalidArgs") || !strings.Contains(out, "who too long") {
 		t.Errorf("Inhibit with an over-long who: err=%v\n%.300s", err, out)
 	}
