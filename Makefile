@@ -11,8 +11,10 @@ LDFLAGS  := -X ginit/init/control.defaultSystemSocket=$(SOCKET) -X ginit/interna
 GOSTATIC := CGO_ENABLED=0 $(GO)
 
 CMDS := ginit ginitctl ginit-check sessiond
+# Roff man pages built from docs/NAME.SECTION.md by go-md2man (make deps).
+MANDIR ?= $(BIN)/man
 
-.PHONY: all deps build test fuzz unit-test integration-test bench run install boot-test lint clean
+.PHONY: all deps build man test fuzz unit-test integration-test bench run install boot-test lint clean
 
 all: build
 
@@ -37,6 +39,16 @@ build:
 	@if ls pam/*.go >/dev/null 2>&1 && [ -f /usr/include/security/pam_appl.h ]; then \
 		echo "CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $(BIN)/pam_sessiond.so ./pam (exports: pam/exports.map)"; \
 		CGO_ENABLED=1 $(GO) build -buildmode=c-shared -ldflags '-extldflags -Wl,--version-script=$(CURDIR)/pam/exports.map' -o $(BIN)/pam_sessiond.so ./pam && rm -f $(BIN)/pam_sessiond.h; fi
+	@$(MAKE) --no-print-directory man
+
+# The markdown's first line, "# NAME(SECTION) — what", which GitHub shows
+# as the title, becomes go-md2man's title block (the page's .TH line).
+man:
+	@if ! command -v go-md2man >/dev/null; then echo "go-md2man not installed (make deps): skipping the man pages"; exit 0; fi; \
+	mkdir -p $(MANDIR) && for m in docs/*.[0-9].md; do \
+		p=$$(basename "$$m" .md); \
+		sed -E '1s/^# ([^ (]+)\(([0-9])\).*/% \1 \2 "" "ginit" "ginit manual"/' "$$m" | go-md2man -out "$(MANDIR)/$$p" || exit 1; \
+	done; echo "go-md2man: docs/*.[0-9].md -> $(MANDIR)"
 
 # Unit tests everywhere, then the integration tests against the built
 # binaries (privileged ones skip with a reason when not root).
@@ -78,6 +90,7 @@ install: build
 	@for f in units/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)/etc/ginit.d/ || true; done
 	@[ -f units/dbus-policy/org.freedesktop.login1.conf ] && install -D -m 0644 units/dbus-policy/org.freedesktop.login1.conf $(DESTDIR)$(PREFIX)/share/dbus-1/system.d/org.freedesktop.login1.conf || true
 	@for m in docs/*.[0-9].md; do [ -f "$$m" ] && install -D -m 0644 "$$m" "$(DESTDIR)$(PREFIX)/share/doc/ginit/$$(basename $$m)" || true; done
+	@for p in $(MANDIR)/*.[0-9]; do [ -f "$$p" ] && install -D -m 0644 "$$p" "$(DESTDIR)$(PREFIX)/share/man/man$${p##*.}/$$(basename $$p)" || true; done
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -3,6 +3,7 @@ package ctl
 import (
 	"bytes"
 	"context"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -254,5 +255,35 @@ func TestCLIErrorSaysEachPrefixOnce(t *testing.T) {
 		if repeatsPrefix(strings.TrimSuffix(errs, "\n"), svc) {
 			t.Errorf("%v: %q says something twice", tc.args, errs)
 		}
+	}
+}
+
+// The layout ginitctl(8) shows under LIST FORMAT is the one list prints.
+func TestDocumentedListLayout(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ginitctl.8.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "## LIST FORMAT")
+	_, block, _ := strings.Cut(section, "```\n")
+	block, _, found := strings.Cut(block, "```")
+	if !found {
+		t.Fatal("ginitctl.8.md: no code block under LIST FORMAT")
+	}
+	var got strings.Builder
+	for _, si := range []control.ServiceInfo{
+		{Name: "boot", State: "started", Active: true},
+		{Name: "greeter", State: "started", PID: 42},
+		{Name: "setup", State: "started"},
+		{Name: "broken", State: "stopped", Failed: true, ExitStatus: "exited 1"},
+		{Name: "idle", State: "stopped"},
+		{Name: "optional", State: "started", Skipped: true},
+		{Name: "slow", State: "starting"},
+		{Name: "leaving", State: "stopping"},
+	} {
+		got.WriteString(ListLine(&si) + "\n")
+	}
+	if got.String() != block {
+		t.Errorf("ginitctl.8.md's LIST FORMAT:\n%s\nlist prints:\n%s", block, got.String())
 	}
 }
