@@ -13,6 +13,8 @@ GOSTATIC := CGO_ENABLED=0 $(GO)
 CMDS := ginit ginitctl ginit-check sessiond
 # Roff man pages built from docs/NAME.SECTION.md by go-md2man (make deps).
 MANDIR ?= $(BIN)/man
+# The release the pages' footers name, from the one place that holds it.
+RELEASE := $(shell sed -n 's/^const Release = "\(.*\)"$$/\1/p' internal/version/version.go)
 
 .PHONY: all deps build man test fuzz unit-test integration-test bench run install boot-test lint clean
 
@@ -47,7 +49,7 @@ man:
 	@if ! command -v go-md2man >/dev/null; then echo "go-md2man not installed (make deps): skipping the man pages"; exit 0; fi; \
 	mkdir -p $(MANDIR) && for m in docs/*.[0-9].md; do \
 		p=$$(basename "$$m" .md); \
-		sed -E '1s/^# ([^ (]+)\(([0-9])\).*/% \1 \2 "" "ginit" "ginit manual"/' "$$m" | go-md2man -out "$(MANDIR)/$$p" || exit 1; \
+		sed -E '1s/^# ([^ (]+)\(([0-9])\).*/% \1 \2 "" "ginit $(RELEASE)" "ginit manual"/' "$$m" | go-md2man -out "$(MANDIR)/$$p" || exit 1; \
 	done; echo "go-md2man: docs/*.[0-9].md -> $(MANDIR)"
 
 # Unit tests everywhere, then the integration tests against the built

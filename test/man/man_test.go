@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"ginit/internal/version"
 )
 
 // rawHeading is a markdown heading left as text: "#" marks at or left of
@@ -65,6 +67,10 @@ func TestManPagesRender(t *testing.T) {
 			}
 			if header := name + "(" + section + ")"; !strings.HasPrefix(text, header) {
 				t.Errorf("page header %q, want it to start with %s", strings.SplitN(text, "\n", 2)[0], header)
+			}
+			lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+			if footer := lines[len(lines)-1]; !strings.HasPrefix(footer, "ginit "+version.Release+" ") {
+				t.Errorf("page footer %q, want it to name ginit %s", footer, version.Release)
 			}
 			if !regexp.MustCompile(`(?m)^NAME\n +` + regexp.QuoteMeta(name) + `\b.* - \S`).MatchString(text) {
 				t.Errorf("no NAME section \"%s - what it is\":\n%s", name, text[:min(len(text), 400)])
