@@ -22,9 +22,13 @@ func daysIn(year, month int) int {
 }
 
 // Carries to the start of the next unit; time.Date normalizes overflow.
-func (w wall) nextYear() wall  { return wall{year: w.year + 1, month: 1, day: 1} }
-func (w wall) nextMonth() wall { return wallOf(time.Date(w.year, time.Month(w.month)+1, 1, 0, 0, 0, 0, time.UTC)) }
-func (w wall) nextDay() wall   { return wallOf(time.Date(w.year, time.Month(w.month), w.day+1, 0, 0, 0, 0, time.UTC)) }
+func (w wall) nextYear() wall { return wall{year: w.year + 1, month: 1, day: 1} }
+func (w wall) nextMonth() wall {
+	return wallOf(time.Date(w.year, time.Month(w.month)+1, 1, 0, 0, 0, 0, time.UTC))
+}
+func (w wall) nextDay() wall {
+	return wallOf(time.Date(w.year, time.Month(w.month), w.day+1, 0, 0, 0, 0, time.UTC))
+}
 func (w wall) nextHour() wall {
 	return wallOf(time.Date(w.year, time.Month(w.month), w.day, w.hour+1, 0, 0, 0, time.UTC))
 }
