@@ -203,7 +203,9 @@ func (f field) has(v int) bool {
 }
 
 // hasFromEnd matches x, the day counted back from the month's end (1 = the
-// last day); a/n steps towards the end: a, a-n, ...
+// last day). A range a..b/n steps away from the end as written, but an open
+// a/n steps towards it: a, a-n, ... (systemd's reading of ~07/1, "the last
+// seven days").
 func (f field) hasFromEnd(x int) bool {
 	if f == nil {
 		return true
@@ -211,7 +213,7 @@ func (f field) hasFromEnd(x int) bool {
 	for _, it := range f {
 		switch {
 		case it.stop >= 0:
-			if x >= it.start && x <= it.stop {
+			if x >= it.start && x <= it.stop && (x-it.start)%it.rep == 0 {
 				return true
 			}
 		case it.rep > 0:

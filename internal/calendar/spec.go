@@ -198,16 +198,19 @@ func weekday(name string) (int, error) {
 
 // bounds of a component: its smallest and largest value, and the unit one
 // step of a range moves.
-type bounds struct{ min, max, unit int }
+type bounds struct {
+	min, max, unit int
+	fromEnd        bool // a ~ day: an open a/n counts down towards the end
+}
 
 var (
-	yearB   = bounds{minYear, maxYear, 1}
-	monthB  = bounds{1, 12, 1}
-	dayB    = bounds{1, 31, 1}
-	endDayB = bounds{1, 28, 1}
-	hourB   = bounds{0, 23, 1}
-	minuteB = bounds{0, 59, 1}
-	secondB = bounds{0, 60*usec - 1, usec}
+	yearB   = bounds{min: minYear, max: maxYear, unit: 1}
+	monthB  = bounds{min: 1, max: 12, unit: 1}
+	dayB    = bounds{min: 1, max: 31, unit: 1}
+	endDayB = bounds{min: 1, max: 28, unit: 1, fromEnd: true}
+	hourB   = bounds{min: 0, max: 23, unit: 1}
+	minuteB = bounds{min: 0, max: 59, unit: 1}
+	secondB = bounds{min: 0, max: 60*usec - 1, unit: usec}
 )
 
 func (s *Spec) parseDate(date string) error {
@@ -243,17 +246,8 @@ func (s *Spec) parseDate(date string) error {
 	if s.day, err = parseField(parts[1], b, nil); err != nil {
 		return fmt.Errorf("day: %w", err)
 	}
-	if s.endOfMonth {
-		for _, it := range s.day {
-			// Counting back, a/n steps towards the month's end: n must
-			// leave room for a second value, as systemd requires.
-			if it.stop < 0 && it.rep > 0 && it.rep >= it.start {
-				return fmt.Errorf("day ~%d/%d repeats past the month's end", it.start, it.rep)
-			}
-			if it.stop >= 0 && it.rep != 1 {
-				return errors.New("a ~ day range cannot repeat")
-			}
-		}
+	if s.day == nil {
+		s.endOfMonth = false // *-*~* is every day, written *-*-*
 	}
 	return nil
 }
@@ -319,16 +313,27 @@ func parseField(text string, b bounds, fix func(string, int) int) (field, error)
 			it.rep = b.unit
 		}
 		if hasRep {
-			if it.rep, err = number(rep, bounds{0, 1 << 40, b.unit}, nil); err != nil {
+			if it.rep, err = number(rep, bounds{min: 0, max: 1 << 40, unit: b.unit}, nil); err != nil {
 				return nil, err
 			}
 			if it.rep == 0 {
 				return nil, fmt.Errorf("repetition /%s is zero", rep)
 			}
 		}
-		if it.stop >= 0 {
-			// A range keeps only the values its steps reach.
-			it.stop = it.start + (it.stop-it.start)/it.rep*it.rep
+		switch {
+		case it.stop >= 0:
+			// A range keeps only the values its steps reach; one that
+			// reaches only its start is that value.
+			if it.stop = it.start + (it.stop-it.start)/it.rep*it.rep; it.stop == it.start {
+				if b.unit == usec && !hasRep {
+					return nil, fmt.Errorf("seconds range %s holds one value", span) // as systemd
+				}
+				it.stop, it.rep = -1, 0
+			}
+		case it.rep > 0 && b.fromEnd && it.start-it.rep < b.min,
+			it.rep > 0 && !b.fromEnd && it.start+it.rep > b.max:
+			// systemd wants an open repetition to repeat at least once.
+			return nil, fmt.Errorf("%s never repeats", part)
 		}
 		f = append(f, it)
 	}
