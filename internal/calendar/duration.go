@@ -1,0 +1,90 @@
+package calendar
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Units of systemd time spans, longest names first within a prefix so a
+// greedy read of letters finds whole names.
+var spanUnits = map[string]time.Duration{
+	"usec": time.Microsecond, "us": time.Microsecond, "µs": time.Microsecond, "μs": time.Microsecond,
+	"msec": time.Millisecond, "ms": time.Millisecond,
+	"seconds": time.Second, "second": time.Second, "sec": time.Second, "s": time.Second,
+	"minutes": time.Minute, "minute": time.Minute, "min": time.Minute, "m": time.Minute,
+	"hours": time.Hour, "hour": time.Hour, "hr": time.Hour, "h": time.Hour,
+	"days": 24 * time.Hour, "day": 24 * time.Hour, "d": 24 * time.Hour,
+	"weeks": 7 * 24 * time.Hour, "week": 7 * 24 * time.Hour, "w": 7 * 24 * time.Hour,
+	// systemd's month and year are averages: 30.44 and 365.25 days.
+	"months": 2629800 * time.Second, "month": 2629800 * time.Second, "M": 2629800 * time.Second,
+	"years": 31557600 * time.Second, "year": 31557600 * time.Second, "y": 31557600 * time.Second,
+}
+
+var errSpan = errors.New("invalid time span")
+
+// ParseDuration reads a systemd time span (systemd.time(7)): terms of a
+// number, optionally with decimals, and a unit, with or without spaces
+// between them ("1h 30s", "1h30s", "1.5h"); a number without a unit is
+// seconds ("90", "1h 30").
+func ParseDuration(text string) (time.Duration, error) {
+	rest := strings.TrimSpace(text)
+	if rest == "" {
+		return 0, fmt.Errorf("%w %q: empty", errSpan, text)
+	}
+	var total time.Duration
+	for rest != "" {
+		n := strings.IndexFunc(rest, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		if n < 0 {
+			n = len(rest)
+		}
+		num := rest[:n]
+		rest = strings.TrimLeft(rest[n:], " \t")
+		u := strings.IndexFunc(rest, func(r rune) bool { return r == ' ' || r == '\t' || r == '.' || r >= '0' && r <= '9' })
+		if u < 0 {
+			u = len(rest)
+		}
+		name := rest[:u]
+		rest = strings.TrimLeft(rest[u:], " \t")
+		unit := time.Second
+		if name != "" {
+			var ok bool
+			if unit, ok = spanUnits[name]; !ok {
+				return 0, fmt.Errorf("%w %q: unknown unit %q", errSpan, text, name)
+			}
+		}
+		d, err := spanTerm(num, unit)
+		if err != nil {
+			return 0, fmt.Errorf("%w %q: %w", errSpan, text, err)
+		}
+		if total > math.MaxInt64-d {
+			return 0, fmt.Errorf("%w %q: too long", errSpan, text)
+		}
+		total += d
+	}
+	return total, nil
+}
+
+// spanTerm is num (digits, or digits.digits, or .digits) units.
+func spanTerm(num string, unit time.Duration) (time.Duration, error) {
+	whole, frac, dotted := strings.Cut(num, ".")
+	if num == "" || dotted && (frac == "" || strings.Contains(frac, ".")) {
+		return 0, fmt.Errorf("%q is not a number", num)
+	}
+	var d time.Duration
+	for _, c := range whole {
+		if d > (math.MaxInt64-9)/10/unit {
+			return 0, errors.New("too long")
+		}
+		d = d*10 + time.Duration(c-'0')
+	}
+	d *= unit
+	scale := unit
+	for _, c := range frac {
+		scale /= 10
+		d += time.Duration(c-'0') * scale
+	}
+	return d.Truncate(time.Microsecond), nil // systemd counts in microseconds
+}
