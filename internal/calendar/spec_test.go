@@ -42,13 +42,18 @@ func checkSystemdCase(t *testing.T, c systemdCase) {
 }
 
 func TestSystemdCalendar(t *testing.T) {
-	for _, c := range systemdCases {
-		checkSystemdCase(t, c)
-	}
-}
-
-func TestSystemdCalendarDST(t *testing.T) {
-	for _, c := range systemdDSTCases {
-		checkSystemdCase(t, c)
+	for _, table := range []struct {
+		name  string
+		cases []systemdCase
+	}{
+		{"plain", systemdCases},
+		{"dst", systemdDSTCases},
+		{"month ends", systemdMonthEndCases},
+	} {
+		t.Run(table.name, func(t *testing.T) {
+			for _, c := range table.cases {
+				checkSystemdCase(t, c)
+			}
+		})
 	}
 }
