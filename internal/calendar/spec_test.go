@@ -57,3 +57,25 @@ func TestSystemdCalendar(t *testing.T) {
 		})
 	}
 }
+
+// Without a zone of its own an expression is read in the location of the
+// instant it is given (the caller passes time.Local's now).
+func TestNextInCallersZone(t *testing.T) {
+	cases := []struct{ zone, expr, after, want string }{
+		{"Europe/Berlin", "daily", "2026-12-02 10:00:00", "2026-12-02 23:00:00"},
+		{"America/New_York", "daily", "2026-12-02 10:00:00", "2026-12-03 05:00:00"},
+		{"America/New_York", "daily UTC", "2026-12-02 10:00:00", "2026-12-03 00:00:00"},
+		{"America/New_York", "*-*-* 02:30", "2026-03-08 00:00:00", "2026-03-09 06:30:00"}, // 02:30 skipped on the 8th
+	}
+	for _, c := range cases {
+		loc, err := time.LoadLocation(c.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := time.Parse(time.DateTime, c.after)
+		next, ok := mustSpec(t, c.expr).Next(after.In(loc))
+		if got := next.UTC().Format(time.DateTime); !ok || got != c.want || next.Location() != loc {
+			t.Errorf("%q in %s after %s UTC = %s (%v, %v), want %s", c.expr, c.zone, c.after, got, ok, next.Location(), c.want)
+		}
+	}
+}
