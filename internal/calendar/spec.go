@@ -139,8 +139,8 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 
 // epoch makes the spec of one instant, @SECONDS, which systemd shows in UTC.
 func (s *Spec) epoch(expr, digits string) (*Spec, error) {
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || n < 0 || digits[0] == '+' {
+	n, err := strconv.ParseInt(digits, 10, 64) // "+5" too, as systemd
+	if err != nil || n < 0 {
 		return nil, syntaxErr(expr, "bad @seconds")
 	}
 	t := time.Unix(n, 0).UTC()
@@ -252,9 +252,10 @@ func (s *Spec) parseDate(date string) error {
 	return nil
 }
 
-// twoDigitYear reads 69 as 2069 and 70 as 1970, as systemd does.
-func twoDigitYear(digits string, v int) int {
-	if len(digits) > 2 {
+// twoDigitYear reads 69 as 2069 and 70 as 1970, as systemd does: by
+// value, so 0069 is 2069 too.
+func twoDigitYear(v int) int {
+	if v >= 100 {
 		return v
 	}
 	if v < 70 {
@@ -290,7 +291,7 @@ func (s *Spec) parseTime(clock string) error {
 
 // parseField reads *, or a comma list of a, a..b, a/n, a..b/n. fix, if not
 // nil, adjusts each value as written (two-digit years).
-func parseField(text string, b bounds, fix func(string, int) int) (field, error) {
+func parseField(text string, b bounds, fix func(int) int) (field, error) {
 	if text == "*" {
 		return nil, nil
 	}
@@ -351,9 +352,9 @@ func parseField(text string, b bounds, fix func(string, int) int) (field, error)
 
 // number reads one decimal value of a component; with unit usec it may
 // carry up to six decimals (more are dropped, as systemd drops them).
-func number(text string, b bounds, fix func(string, int) int) (int, error) {
+func number(text string, b bounds, fix func(int) int) (int, error) {
 	whole, frac, dotted := strings.Cut(text, ".")
-	if whole == "" && !(dotted && b.unit == usec) || len(whole) > 12 || strings.Trim(whole, "0123456789") != "" {
+	if whole == "" || len(whole) > 12 || strings.Trim(whole, "0123456789") != "" {
 		return 0, fmt.Errorf("%q is not a number", text)
 	}
 	v := 0
@@ -361,7 +362,7 @@ func number(text string, b bounds, fix func(string, int) int) (int, error) {
 		v = v*10 + int(c-'0')
 	}
 	if fix != nil {
-		v = fix(whole, v)
+		v = fix(v)
 	}
 	if b.unit == usec {
 		if dotted {
