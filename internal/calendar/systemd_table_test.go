@@ -155,8 +155,9 @@ var systemdCases = []systemdCase{
 	{`Sat *-*-1..7 18:00`, "2026-12-02 02:40:00 UTC", `Sat *-*-01..07 18:00:00`, []string{"2026-12-05 18:00:00", "2027-01-02 18:00:00", "2027-02-06 18:00:00"}},
 }
 
-// DST changes in Europe/Berlin (2026-03-29, 2026-10-25) and America/New_York
-// (2026-03-08, 2026-11-01), from bases before, inside and after them.
+// DST changes in Europe/Berlin (2026-03-29, 2026-10-25), America/New_York
+// (2026-03-08, 2026-11-01) and Australia/Lord_Howe, from bases before,
+// inside and after them.
 var systemdDSTCases = []systemdCase{
 	{`*-*-* 02:30 Europe/Berlin`, "2026-03-08 00:00:00 UTC", `*-*-* 02:30:00 Europe/Berlin`, []string{"2026-03-08 01:30:00", "2026-03-09 01:30:00", "2026-03-10 01:30:00"}},
 	{`hourly Europe/Berlin`, "2026-03-08 00:00:00 UTC", `*-*-* *:00:00 Europe/Berlin`, []string{"2026-03-08 01:00:00", "2026-03-08 02:00:00", "2026-03-08 03:00:00"}},
@@ -286,6 +287,22 @@ var systemdDSTCases = []systemdCase{
 	{`*-*-* 02:00 America/New_York`, "2026-01-15 12:00:00 UTC", `*-*-* 02:00:00 America/New_York`, []string{"2026-01-16 07:00:00", "2026-01-17 07:00:00", "2026-01-18 07:00:00"}},
 	{`*:*:* America/New_York`, "2026-01-15 12:00:00 UTC", `*-*-* *:*:* America/New_York`, []string{"2026-01-15 12:00:01", "2026-01-15 12:00:02", "2026-01-15 12:00:03"}},
 	{`daily America/New_York`, "2026-01-15 12:00:00 UTC", `*-*-* 00:00:00 America/New_York`, []string{"2026-01-16 05:00:00", "2026-01-17 05:00:00", "2026-01-18 05:00:00"}},
+	// Lord Howe Island moves its clocks by half an hour (2026-10-04 and 2026-04-05).
+	{`*:0/10 Australia/Lord_Howe`, "2026-10-03 15:00:00 UTC", `*-*-* *:00/10:00 Australia/Lord_Howe`, []string{"2026-10-03 15:10:00", "2026-10-03 15:20:00", "2026-10-03 15:30:00"}},
+	{`*-*-* 02:15 Australia/Lord_Howe`, "2026-10-03 15:00:00 UTC", `*-*-* 02:15:00 Australia/Lord_Howe`, []string{"2026-10-04 15:15:00", "2026-10-05 15:15:00", "2026-10-06 15:15:00"}},
+	{`hourly Australia/Lord_Howe`, "2026-10-03 15:00:00 UTC", `*-*-* *:00:00 Australia/Lord_Howe`, []string{"2026-10-03 16:00:00", "2026-10-03 17:00:00", "2026-10-03 18:00:00"}},
+	{`*:*:0/30 Australia/Lord_Howe`, "2026-10-03 15:00:00 UTC", `*-*-* *:*:00/30 Australia/Lord_Howe`, []string{"2026-10-03 15:00:30", "2026-10-03 15:01:00", "2026-10-03 15:01:30"}},
+	{`*-*-* 01:45 Australia/Lord_Howe`, "2026-10-03 15:00:00 UTC", `*-*-* 01:45:00 Australia/Lord_Howe`, []string{"2026-10-03 15:15:00", "2026-10-04 14:45:00", "2026-10-05 14:45:00"}},
+	{`*:0/10 Australia/Lord_Howe`, "2026-04-04 14:50:00 UTC", `*-*-* *:00/10:00 Australia/Lord_Howe`, []string{"2026-04-04 15:30:00", "2026-04-04 15:40:00", "2026-04-04 15:50:00"}},
+	{`*-*-* 02:15 Australia/Lord_Howe`, "2026-04-04 14:50:00 UTC", `*-*-* 02:15:00 Australia/Lord_Howe`, []string{"2026-04-04 15:45:00", "2026-04-05 15:45:00", "2026-04-06 15:45:00"}},
+	{`hourly Australia/Lord_Howe`, "2026-04-04 14:50:00 UTC", `*-*-* *:00:00 Australia/Lord_Howe`, []string{"2026-04-04 15:30:00", "2026-04-04 16:30:00", "2026-04-04 17:30:00"}},
+	{`*:*:0/30 Australia/Lord_Howe`, "2026-04-04 14:50:00 UTC", `*-*-* *:*:00/30 Australia/Lord_Howe`, []string{"2026-04-04 14:50:30", "2026-04-04 14:51:00", "2026-04-04 14:51:30"}},
+	{`*-*-* 01:45 Australia/Lord_Howe`, "2026-04-04 14:50:00 UTC", `*-*-* 01:45:00 Australia/Lord_Howe`, []string{"2026-04-05 15:15:00", "2026-04-06 15:15:00", "2026-04-07 15:15:00"}},
+	{`*:0/10 Australia/Lord_Howe`, "2026-04-04 15:10:00 UTC", `*-*-* *:00/10:00 Australia/Lord_Howe`, []string{"2026-04-04 15:20:00", "2026-04-04 15:30:00", "2026-04-04 15:40:00"}},
+	{`*-*-* 02:15 Australia/Lord_Howe`, "2026-04-04 15:10:00 UTC", `*-*-* 02:15:00 Australia/Lord_Howe`, []string{"2026-04-04 15:45:00", "2026-04-05 15:45:00", "2026-04-06 15:45:00"}},
+	{`hourly Australia/Lord_Howe`, "2026-04-04 15:10:00 UTC", `*-*-* *:00:00 Australia/Lord_Howe`, []string{"2026-04-04 15:30:00", "2026-04-04 16:30:00", "2026-04-04 17:30:00"}},
+	{`*:*:0/30 Australia/Lord_Howe`, "2026-04-04 15:10:00 UTC", `*-*-* *:*:00/30 Australia/Lord_Howe`, []string{"2026-04-04 15:10:30", "2026-04-04 15:11:00", "2026-04-04 15:11:30"}},
+	{`*-*-* 01:45 Australia/Lord_Howe`, "2026-04-04 15:10:00 UTC", `*-*-* 01:45:00 Australia/Lord_Howe`, []string{"2026-04-04 15:15:00", "2026-04-05 15:15:00", "2026-04-06 15:15:00"}},
 }
 
 // Month ends: the last day (~01) and Feb 29 in common, leap and the 2100
