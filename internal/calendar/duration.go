@@ -23,7 +23,8 @@ var spanUnits = map[string]time.Duration{
 	"years": 31557600 * time.Second, "year": 31557600 * time.Second, "y": 31557600 * time.Second,
 }
 
-var errSpan = errors.New("invalid time span")
+// ErrSpan is wrapped by every error of ParseDuration.
+var ErrSpan = errors.New("invalid time span")
 
 // ParseDuration reads a systemd time span (systemd.time(7)): terms of a
 // number, optionally with decimals, and a unit, with or without spaces
@@ -32,7 +33,7 @@ var errSpan = errors.New("invalid time span")
 func ParseDuration(text string) (time.Duration, error) {
 	rest := strings.TrimSpace(text)
 	if rest == "" {
-		return 0, fmt.Errorf("%w %q: empty", errSpan, text)
+		return 0, fmt.Errorf("%w %q: empty", ErrSpan, text)
 	}
 	var total time.Duration
 	for rest != "" {
@@ -52,15 +53,15 @@ func ParseDuration(text string) (time.Duration, error) {
 		if name != "" {
 			var ok bool
 			if unit, ok = spanUnits[name]; !ok {
-				return 0, fmt.Errorf("%w %q: unknown unit %q", errSpan, text, name)
+				return 0, fmt.Errorf("%w %q: unknown unit %q", ErrSpan, text, name)
 			}
 		}
 		d, err := spanTerm(num, unit)
 		if err != nil {
-			return 0, fmt.Errorf("%w %q: %w", errSpan, text, err)
+			return 0, fmt.Errorf("%w %q: %w", ErrSpan, text, err)
 		}
 		if total > math.MaxInt64-d {
-			return 0, fmt.Errorf("%w %q: too long", errSpan, text)
+			return 0, fmt.Errorf("%w %q: too long", ErrSpan, text)
 		}
 		total += d
 	}

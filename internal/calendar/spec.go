@@ -58,12 +58,12 @@ var dayNames = [7]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
 
 var longDayNames = [7]string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
-// errSyntax is wrapped by every parse error, so callers can tell bad input
-// from anything else.
-var errSyntax = errors.New("invalid calendar expression")
+// ErrSyntax is wrapped by every error of Parse, so that callers (a service
+// loader) can tell a bad expression from anything else.
+var ErrSyntax = errors.New("invalid calendar expression")
 
 func syntaxErr(expr, why string) error {
-	return fmt.Errorf("%w %q: %s", errSyntax, expr, why)
+	return fmt.Errorf("%w %q: %s", ErrSyntax, expr, why)
 }
 
 // Parse reads a calendar expression (see the package doc). Time zone names
