@@ -26,6 +26,27 @@ func write(t testing.TB, dir string, files map[string]string) {
 	}
 }
 
+// TestDefaultLogType: without log-type the output is kept (tail); an explicit
+// none still discards it, and logfile alone means file.
+func TestDefaultLogType(t *testing.T) {
+	tests := []struct {
+		body string
+		want service.LogType
+	}{
+		{"", service.LogTail},
+		{"log-type = none\n", service.LogNone},
+		{"log-type = buffer\n", service.LogBuffer},
+		{"logfile = /tmp/x.log\n", service.LogFile},
+	}
+	for _, tt := range tests {
+		l, _ := newLoader(t, map[string]string{"sd/s": "type = process\ncommand = /bin/true\n" + tt.body})
+		d, err := l.Load("s")
+		if err != nil || d.LogType != tt.want {
+			t.Errorf("%q: log type %v, %v; want %v", tt.body, d.LogType, err, tt.want)
+		}
+	}
+}
+
 func newLoader(t *testing.T, files map[string]string) (*Loader, string) {
 	t.Helper()
 	dir := t.TempDir()

@@ -368,8 +368,11 @@ func (p *parser) validate() ErrorList {
 	if d.Options.RunOnce && d.Type != service.TypeScripted {
 		fail("options run-once is only for type scripted")
 	}
-	if d.LogFile != "" && !p.logTypeSet {
-		d.LogType = service.LogFile
+	if !p.logTypeSet {
+		d.LogType = service.LogTail // output is never lost by default
+		if d.LogFile != "" {
+			d.LogType = service.LogFile
+		}
 	}
 	if d.LogType == service.LogFile && d.LogFile == "" {
 		fail("log-type file needs a logfile")

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"bytes"
 	"io"
 	"sync"
 )
@@ -11,8 +12,24 @@ import (
 type Buffer struct {
 	mu        sync.Mutex // guards the fields below
 	max       int
+	tail      bool // keep the newest output, not the oldest
 	data      []byte
 	truncated bool
+}
+
+// TailSize is what a service without log-type keeps: 4 KiB, dinit's default
+// log-buffer-size, holds the last few dozen lines of a typical error report
+// (enough to explain a failed start) and costs at most 4 MiB for a thousand
+// services; it grows only as output arrives.
+const TailSize = 4096
+
+// NewTail returns a buffer that keeps the newest max bytes (4096 when
+// max <= 0): older output is dropped by whole lines where a line fits, and
+// the buffer remembers that it was truncated.
+func NewTail(max int) *Buffer {
+	b := NewBuffer(max)
+	b.tail = true
+	return b
 }
 
 // NewBuffer returns a buffer that keeps at most max bytes (4096 when max <= 0).
@@ -28,6 +45,10 @@ func NewBuffer(max int) *Buffer {
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.tail {
+		b.keepLast(p)
+		return len(p), nil
+	}
 	room := b.max - len(b.data)
 	if len(p) > room {
 		b.truncated = true
@@ -36,6 +57,23 @@ func (b *Buffer) Write(p []byte) (int, error) {
 		b.data = append(b.data, p...)
 	}
 	return len(p), nil
+}
+
+// keepLast appends p and drops the oldest output past max, cutting after a
+// newline so the buffer starts at a line (unless one line is longer than max).
+func (b *Buffer) keepLast(p []byte) {
+	b.data = append(b.data, p...)
+	over := len(b.data) - b.max
+	if over <= 0 {
+		return
+	}
+	b.truncated = true
+	if b.data[over-1] != '\n' { // not already at a line start
+		if i := bytes.IndexByte(b.data[over:], '\n'); i >= 0 && over+i+1 < len(b.data) {
+			over += i + 1
+		}
+	}
+	b.data = b.data[:copy(b.data, b.data[over:])]
 }
 
 // Read returns a copy of the contents and whether output was discarded;

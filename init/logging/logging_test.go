@@ -14,20 +14,34 @@ import (
 	"time"
 )
 
+// TestBuffer: log-type = buffer keeps the first max bytes; the default
+// (tail) keeps the newest, cut at a line start where one fits.
 func TestBuffer(t *testing.T) {
 	tests := []struct {
+		tail   bool
 		max    int
 		writes []string
 		want   string
 		trunc  bool
 	}{
-		{8, []string{"abc", "def"}, "abcdef", false},
-		{8, []string{"abcdef", "ghij"}, "abcdefgh", true},
-		{4, []string{"abcd"}, "abcd", false},
-		{4, []string{"abcd", "e"}, "abcd", true},
+		{false, 8, []string{"abc", "def"}, "abcdef", false},
+		{false, 8, []string{"abcdef", "ghij"}, "abcdefgh", true},
+		{false, 4, []string{"abcd"}, "abcd", false},
+		{false, 4, []string{"abcd", "e"}, "abcd", true},
+		{true, 8, []string{"abc", "def"}, "abcdef", false},
+		{true, 8, []string{"a\nb\n", "c\n", "d\n"}, "a\nb\nc\nd\n", false},
+		{true, 8, []string{"one\ntwo\n", "three\n"}, "three\n", true},
+		{true, 8, []string{"l1\nl2\nl3\n", "l4\n"}, "l3\nl4\n", true},
+		{true, 4, []string{"abcdefgh"}, "efgh", true},       // one long line: its end
+		{true, 6, []string{"ab\ncdefgh"}, "cdefgh", true},   // the cut lands on a line start
+		{true, 5, []string{"abc\ndefgh\n"}, "efgh\n", true}, // no whole line fits
+		{true, 0, []string{strings.Repeat("x\n", 3000)}, strings.Repeat("x\n", 2048), true},
 	}
 	for _, tc := range tests {
 		b := NewBuffer(tc.max)
+		if tc.tail {
+			b = NewTail(tc.max)
+		}
 		for _, w := range tc.writes {
 			if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
 				t.Fatalf("Write = %d, %v", n, err)
@@ -35,7 +49,7 @@ func TestBuffer(t *testing.T) {
 		}
 		got, tr := b.Read(true)
 		if string(got) != tc.want || tr != tc.trunc {
-			t.Errorf("%v: Read = %q, %v; want %q, %v", tc.writes, got, tr, tc.want, tc.trunc)
+			t.Errorf("tail %v %.40q: Read = %.40q, %v; want %.40q, %v", tc.tail, tc.writes, got, tr, tc.want, tc.trunc)
 		}
 		if got, tr := b.Read(false); len(got) != 0 || tr {
 			t.Errorf("after clear: %q, %v", got, tr)

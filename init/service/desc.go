@@ -86,6 +86,9 @@ const (
 	LogFile
 	LogBuffer
 	LogPipe
+	// LogTail is the default when log-type is not set: the last output is
+	// kept in memory, so a failed start can be explained (catlog, status).
+	LogTail
 )
 
 // Rlimit is one `rlimit-*` setting. Unlimited is represented by RlimInfinity.

@@ -211,12 +211,15 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 	var out *os.File
 	var err error
 	switch d.LogType {
-	case service.LogBuffer:
+	case service.LogBuffer, service.LogTail:
 		s.mu.Lock()
 		u := s.unitLocked(d.Name)
 		b := u.log
 		if b == nil {
 			b = logging.NewBuffer(d.LogBufferSize)
+			if d.LogType == service.LogTail {
+				b = logging.NewTail(logging.TailSize)
+			}
 			u.log = b
 		}
 		s.mu.Unlock()

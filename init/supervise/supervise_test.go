@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"ginit/init/logging"
 	"ginit/init/service"
 )
 
@@ -225,6 +226,24 @@ func catLogWhen(t testing.TB, s *Supervisor, name string, ok func([]byte) bool) 
 			return string(b)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLogTail: a service without log-type keeps its newest output, so the
+// error printed last before a failure is what catlog shows.
+func TestLogTail(t *testing.T) {
+	s := newSup(t, "")
+	d := desc("tail")
+	d.LogType = service.LogTail
+	r := newRecorder()
+	spawn(t, s, d, r, "sh", "-c", "i=0; while [ $i -lt 1000 ]; do echo line $i; i=$((i+1)); done; echo 'fatal: no config' >&2; exit 3")
+	r.next(t, "exited")
+	got := catLogWhen(t, s, "tail", func(b []byte) bool { return strings.HasSuffix(string(b), "fatal: no config\n") })
+	if !strings.HasPrefix(got, "line ") || len(got) > logging.TailSize {
+		t.Fatalf("tail = %d bytes starting %.20q, want whole lines within %d", len(got), got, logging.TailSize)
+	}
+	if _, tr, _ := s.CatLog("tail", false); !tr {
+		t.Error("dropped lines not reported as truncated")
 	}
 }
 
@@ -456,6 +475,7 @@ func TestUnitRecordAfterRelease(t *testing.T) {
 	}{
 		{"plain", service.LogNone, false},
 		{"buffered", service.LogBuffer, true},
+		{"default", service.LogTail, true},
 	}
 	s := newSup(t, "")
 	for _, tt := range tests {
