@@ -109,7 +109,8 @@ type ServiceInfo struct {
 	File       string // description file
 	Deps       []string
 	Dependents []string
-	Triggered  bool // triggered services: trigger set
+	Triggered  bool     // triggered services: trigger set
+	LastOutput []string // status of a failed or stopped service: its last lines of output kept in memory
 }
 
 // Response is the answer to a Request.

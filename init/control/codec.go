@@ -89,6 +89,7 @@ const (
 	tsDep
 	tsDependent
 	tsTriggered
+	tsLastOutput
 )
 
 // Frame errors. A *FrameError tells the server whether the stream is still
@@ -172,7 +173,7 @@ func responseFields(r *Response) [7]field {
 }
 
 // infoTable holds a ServiceInfo's fields.
-type infoTable [17]field
+type infoTable [18]field
 
 func infoFields(si *ServiceInfo) infoTable {
 	return infoTable{
@@ -181,6 +182,7 @@ func infoFields(si *ServiceInfo) infoTable {
 		{tsFailed, &si.Failed}, {tsSkipped, &si.Skipped}, {tsPID, &si.PID},
 		{tsExitStatus, &si.ExitStatus}, {tsStopReason, &si.StopReason}, {tsStatusText, &si.StatusText},
 		{tsFile, &si.File}, {tsDep, &si.Deps}, {tsDependent, &si.Dependents}, {tsTriggered, &si.Triggered},
+		{tsLastOutput, &si.LastOutput},
 	}
 }
 

@@ -33,7 +33,7 @@ func TestRoundTrip(t *testing.T) {
 		{Services: []ServiceInfo{{Name: "a", Type: "process", State: "started", Target: "started", Active: true,
 			PinStart: true, PinStop: true, Failed: true, Skipped: true, PID: 123, ExitStatus: "exited 1",
 			StopReason: "failed", StatusText: "ok", File: "/etc/ginit.d/a", Deps: []string{"b"},
-			Dependents: []string{"c"}, Triggered: true}, {Name: "b", PID: -1}}},
+			Dependents: []string{"c"}, Triggered: true, LastOutput: []string{"fatal: x", ""}}, {Name: "b", PID: -1}}},
 		{Code: NoService, Message: strings.Repeat("x", 300)},
 	}
 	for _, r := range resps {

@@ -599,6 +599,12 @@ func writeStatus(w io.Writer, si *control.ServiceInfo) {
 	if si.File != "" {
 		fmt.Fprintf(w, "    Description file: %s\n", si.File)
 	}
+	if len(si.LastOutput) > 0 {
+		fmt.Fprintf(w, "    Last output:\n")
+		for _, l := range si.LastOutput {
+			fmt.Fprintf(w, "      %s\n", l)
+		}
+	}
 }
 
 // connect opens the control connection: -p or the socket path, or, inside a

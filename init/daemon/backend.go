@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"ginit/init/control"
@@ -58,7 +59,11 @@ func (b *Backend) Do(ctx context.Context, req control.Request) control.Response 
 		if err != nil {
 			return b.result(req, err)
 		}
-		return control.Response{Code: control.OK, Services: []control.ServiceInfo{ToInfo(in)}}
+		si := ToInfo(in)
+		if b.Logs != nil && (in.Failed || in.State == service.Stopped) {
+			si.LastOutput = lastLines(b.Logs, in.Name, statusLines)
+		}
+		return control.Response{Code: control.OK, Services: []control.ServiceInfo{si}}
 	case control.OpList:
 		list, err := m.List(ctx)
 		if err != nil {
@@ -229,4 +234,22 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 func (realClock) AfterFunc(d time.Duration, f func()) service.Timer {
 	return time.AfterFunc(d, f)
+}
+
+// statusLines is how much of a stopped service's kept output status shows:
+// enough for an error report, catlog has the rest.
+const statusLines = 10
+
+// lastLines returns the last n lines of a service's kept output (none when
+// it keeps none).
+func lastLines(logs service.LogReader, name string, n int) []string {
+	data, _, err := logs.CatLog(name, false)
+	if err != nil {
+		return nil
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	return lines[max(0, len(lines)-n):]
 }
