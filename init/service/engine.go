@@ -93,6 +93,7 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 	if m.transition != nil && (changed || s.ph != ph) {
 		m.transition(s.name(), stage{s.state, s.ph}, stage{st, ph})
 	}
+	m.trackSlot(s, stage{s.state, s.ph}, stage{st, ph})
 	s.state, s.ph = st, ph
 	if st == Stopped {
 		// A restart's waiter must know the service went down even if it
@@ -218,7 +219,7 @@ func (m *Manager) checkDeps(s *svc) {
 			ready = false
 		}
 	}
-	if ready {
+	if ready && m.takeSlot(s) {
 		m.execStart(s)
 	}
 }

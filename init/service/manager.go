@@ -47,6 +47,11 @@ type Config struct {
 	// when it has finished; done may be called from any goroutine. Nil:
 	// the option does nothing.
 	KillAll func(done func())
+	// StartLimit is the soft limit on services starting at once (the zero
+	// value: none).
+	StartLimit StartLimit
+	// Pressure reads the PSI for StartLimit's thresholds; nil: not read.
+	Pressure PressureReader
 }
 
 // Manager owns every service record. Its state is touched only by the
@@ -72,6 +77,14 @@ type Manager struct {
 	everStarted   bool
 	done          bool
 	pendingLoads  int // chain-to targets being read off the loop
+	// Start slots (startslot.go): when each service holding one began,
+	// those waiting for one in order, and the timer that looks again.
+	starting   map[*svc]time.Time
+	slotWait   []*svc
+	slotTimer  Timer
+	pressure   Pressure // the last PSI reading, at pressureAt
+	pressureAt time.Time
+	pressureOK bool
 	// transition, when set (by tests), hears every change of a service's
 	// state or phase, from setState.
 	transition func(name string, from, to stage)
@@ -86,6 +99,7 @@ func New(cfg Config) *Manager {
 		services: make(map[string]*svc),
 		queued:   make(map[*svc]bool),
 		procs:    make(map[Proc]*svc),
+		starting: make(map[*svc]time.Time),
 		env:      append([]string(nil), cfg.Env...),
 	}
 }

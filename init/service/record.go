@@ -73,6 +73,7 @@ type svc struct {
 	triggered bool
 	ranOnce   bool
 	killedAll bool // kill-all-on-stop done for this stop
+	waitSlot  bool // dependencies up, waiting for a start slot (in Manager.slotWait)
 	status    string
 	cause     string // detail for the last failure, e.g. the failed dependency
 

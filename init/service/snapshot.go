@@ -33,6 +33,9 @@ func (m *Manager) info(s *svc) Info {
 		Exit: s.exit, HasExit: s.hasExit, Reason: s.reason, StatusText: s.status,
 		File: s.desc.File, Triggered: s.triggered,
 	}
+	if s.waitSlot && in.StatusText == "" {
+		in.StatusText = waitSlotText
+	}
 	in.Target = Stopped
 	if m.wanted(s) {
 		in.Target = Started
