@@ -6,8 +6,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"ginit/init/loader"
+	"ginit/init/service"
 	"ginit/internal/version"
 )
 
@@ -23,9 +25,10 @@ type Config struct {
 	LogFile      string
 	EnvFile      string
 	Services     []string
-	ReadyFD      int    // -F: write the socket path here once it accepts commands; -1 = none
-	CgroupPath   string // -b: services' cgroup, from the cgroup2 root ("" = below ginit's own)
-	PID1         bool   // we are process 1 (set by the caller)
+	ReadyFD      int                // -F: write the socket path here once it accepts commands; -1 = none
+	CgroupPath   string             // -b: services' cgroup, from the cgroup2 root ("" = below ginit's own)
+	PID1         bool               // we are process 1 (set by the caller)
+	StartLimit   service.StartLimit // --max-starting, --starting-grace, --start-pressure-*
 	Help         bool
 	Version      bool
 }
@@ -43,6 +46,10 @@ const Usage = `usage: ginit [options] [service...]
   -e, --env-file FILE      global environment file
   -F, --ready-fd FD        write the control socket path to FD once it accepts commands
   -b, --cgroup-path PATH   run services in this cgroup (below the cgroup2 root)
+      --max-starting N     at most N services starting at once (0: no limit)
+      --starting-grace D   a start older than D (e.g. 10s) stops counting against it
+      --start-pressure-cpu X   spawn no start while CPU PSI some avg10 is above X
+      --start-pressure-io X    the same for IO pressure
   -h, --help               print this text
       --version            print the release and the commit
   service...               services to start (default: boot)
@@ -96,6 +103,14 @@ func ParseArgs(args []string) (Config, error) {
 			if v, err = value(); err == nil {
 				c.CgroupPath, err = cleanCgroupPath(name, v)
 			}
+		case "--max-starting":
+			err = intOpt(name, value, &c.StartLimit.Max)
+		case "--starting-grace":
+			err = durationOpt(name, value, &c.StartLimit.Grace)
+		case "--start-pressure-cpu":
+			err = percentOpt(name, value, &c.StartLimit.CPU)
+		case "--start-pressure-io":
+			err = percentOpt(name, value, &c.StartLimit.IO)
 		case "-s", "--system":
 			c.System = true
 		case "-m", "--system-mgr":
@@ -129,6 +144,55 @@ func ParseArgs(args []string) (Config, error) {
 		return c, fmt.Errorf("--system and --user exclude each other")
 	}
 	return c, nil
+}
+
+// intOpt reads a count (0 or more) for opt.
+func intOpt(opt string, value func() (string, error), dst *int) error {
+	v, err := value()
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return fmt.Errorf("option %s: %q is not a count", opt, v)
+	}
+	*dst = n
+	return nil
+}
+
+// durationOpt reads a duration for opt: Go's syntax (1m30s) or plain seconds.
+func durationOpt(opt string, value func() (string, error), dst *time.Duration) error {
+	v, err := value()
+	if err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil {
+			return fmt.Errorf("option %s: %q is not a duration", opt, v)
+		}
+		d = time.Duration(f * float64(time.Second))
+	}
+	if d < 0 {
+		return fmt.Errorf("option %s: %q is negative", opt, v)
+	}
+	*dst = d
+	return nil
+}
+
+// percentOpt reads a PSI threshold (a percentage, 0 to 100) for opt.
+func percentOpt(opt string, value func() (string, error), dst *float64) error {
+	v, err := value()
+	if err != nil {
+		return err
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(x >= 0 && x <= 100) {
+		return fmt.Errorf("option %s: %q is not a percentage (0 to 100)", opt, v)
+	}
+	*dst = x
+	return nil
 }
 
 // printInfo prints what --help or --version asked for and reports whether

@@ -4,7 +4,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"ginit/init/service"
 	"ginit/internal/version"
 )
 
@@ -33,6 +35,17 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-b", "a//b"}, Config{}, true},
 		{[]string{"-b", "./a"}, Config{}, true},
 		{[]string{"--version"}, Config{Version: true, ReadyFD: -1}, false},
+		// The soft limit on parallel starts.
+		{[]string{"--max-starting", "8", "--starting-grace=10s", "--start-pressure-cpu", "40", "--start-pressure-io=12.5"},
+			Config{ReadyFD: -1, StartLimit: service.StartLimit{Max: 8, Grace: 10 * time.Second, CPU: 40, IO: 12.5}}, false},
+		{[]string{"--starting-grace", "2.5"}, Config{ReadyFD: -1, StartLimit: service.StartLimit{Grace: 2500 * time.Millisecond}}, false},
+		{[]string{"--max-starting", "-1"}, Config{}, true},
+		{[]string{"--max-starting", "x"}, Config{}, true},
+		{[]string{"--max-starting"}, Config{}, true},
+		{[]string{"--starting-grace", "soon"}, Config{}, true},
+		{[]string{"--starting-grace", "-1s"}, Config{}, true},
+		{[]string{"--start-pressure-cpu", "101"}, Config{}, true},
+		{[]string{"--start-pressure-io", "NaN"}, Config{}, true},
 	}
 	for _, tc := range tests {
 		got, err := ParseArgs(tc.args)

@@ -216,6 +216,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ShutdownTimeout: shutdownTimeout(cfg),
 		// Overlap fork/execs of services that become ready together.
 		SpawnParallel: 2 * runtime.NumCPU(),
+		StartLimit:    cfg.StartLimit,
+		Pressure:      supervise.PSI{Dir: "/proc/pressure"},
 		KillAll: func(done func()) {
 			go func() { pid1.KillAll(2*time.Second, log); done() }()
 		},
