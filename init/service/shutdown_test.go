@@ -68,3 +68,30 @@ func TestShutdownReportsAndGivesUp(t *testing.T) {
 		t.Errorf("want 2 progress reports and 1 give-up, got %d and %d: %q", waits, gaveUp, h.logs.lines)
 	}
 }
+
+// A shutdown interrupts a start script that is still running (options:
+// start-interruptible): it is sent SIGTERM at once, and once it has exited
+// the service is Stopped, not failed.
+func TestShutdownInterruptsStart(t *testing.T) {
+	slow := svcDesc("slow", TypeScripted)
+	slow.Options.StartInterruptible = true
+	h := newHarness(t, slow)
+	ch := h.startAsync("slow", StartOpts{})
+	h.wantState("slow", Starting)
+	if err := h.m.Shutdown(h.ctx, power.Remain); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	p := h.sp.last("slow", ProcStart)
+	if got := p.treeSigs(); len(got) != 1 || got[0] != sigterm {
+		t.Fatalf("start script got signals %v, want SIGTERM", got)
+	}
+	h.exit("slow", ProcStart, killedBy(sigterm))
+	if err := recv(t, ch); err == nil {
+		t.Error("the interrupted start reported success")
+	}
+	in := h.wantState("slow", Stopped)
+	if in.Failed || in.Reason != ReasonNormal {
+		t.Errorf("after the interrupted start: failed %v, reason %q; want a normal stop", in.Failed, in.Reason)
+	}
+}

@@ -2,6 +2,7 @@ package initns
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,4 +110,34 @@ func TestMaxStartingStatus(t *testing.T) {
 		t.Errorf("started, still waiting: %s", r)
 	}
 	in.waitState("slow", "starting")
+}
+
+// A shutdown interrupts a long start script (options: start-interruptible):
+// the script hears SIGTERM at once, long before its stop-timeout would
+// escalate, and the service ends stopped, which lets ginit finish.
+func TestShutdownInterruptsStartScript(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot":     "type = internal\n",
+		"slow.sh":  "trap 'echo term >> \"$1\"; exit 143' TERM\necho begun >> \"$1\"\nsleep 1000 & wait\n",
+		"slowinit": "type = scripted\ncommand = /bin/sh @DIR@/sd/slow.sh @OUT@/slow\noptions: start-interruptible\nstop-timeout = 60\n",
+	})
+	in.mustCtl("start", "--no-wait", "slowinit")
+	in.waitOut("slow", func(s string) bool { return s == "begun\n" })
+	in.waitState("slowinit", "starting")
+	t0 := time.Now()
+	in.mustCtl("shutdown", "halt")
+	select {
+	case err := <-in.done:
+		in.done <- err // for the harness's clean-up
+	case <-time.After(10 * time.Second):
+		t.Fatal("ginit did not finish its shutdown while a start script ran")
+	}
+	t.Logf("shutdown with a start script running took %v", time.Since(t0).Round(time.Millisecond))
+	if got := in.readOut("slow"); got != "begun\nterm\n" {
+		t.Errorf("start script output %q, want it interrupted by SIGTERM", got)
+	}
+	log, _ := os.ReadFile(in.logf)
+	if !strings.Contains(string(log), "service 'slowinit' stopped (normal)") {
+		t.Errorf("the log does not show slowinit stopped normally:\n%s", log)
+	}
 }
