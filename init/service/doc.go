@@ -14,7 +14,7 @@
 //	Stopped   none             →  Starting/wait-deps         wanted: its dependencies are held
 //	                           →  Stopped/restart-delay      wanted again sooner than restart-delay after the last start
 //	          restart-delay    →  Stopped/none               the delay elapsed, or brought down, or shutdown
-//	Starting  wait-deps        →  Starting/exec              dependencies up, ordering met: the command is spawned
+//	Starting  wait-deps        →  Starting/exec              dependencies up, ordering met, a start slot free: the command is spawned
 //	                           →  Stopped/none               a dependency failed, or no longer wanted
 //	          exec             →  Started/none               ready: process up or readiness, launcher done, script ran, trigger
 //	                           →  Stopping/wait-dependents   failed, timed out or cancelled with a process running
@@ -38,6 +38,8 @@
 //	load.go      reading descriptions off the loop, installing and linking them, reload, add/rm-dep
 //	engine.go    the state machine: the queue, step, the start and stop paths
 //	exit.go      process exits, readiness, the restart decision (a pure function), smooth recovery
+//	startlimit.go  the soft limit on parallel starts: StartLimit and the pure decision mayStart
+//	startslot.go   the manager's start slots: who holds one, who waits, re-checks
 //	shutdown.go  stopping everything, reporting and giving up on what holds it
 //	snapshot.go  Info for list and status
 //	state.go     State, StopReason, ExitStatus's text

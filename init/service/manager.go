@@ -82,7 +82,8 @@ type Manager struct {
 	starting   map[*svc]time.Time
 	slotWait   []*svc
 	slotTimer  Timer
-	pressure   Pressure // the last PSI reading, at pressureAt
+	slotAt     time.Time // when slotTimer fires
+	pressure   Pressure  // the last PSI reading, at pressureAt
 	pressureAt time.Time
 	pressureOK bool
 	// transition, when set (by tests), hears every change of a service's

@@ -162,3 +162,19 @@ func TestStartSlotCancelled(t *testing.T) {
 		t.Errorf("%d services still queued for a slot", queued)
 	}
 }
+
+// A pressure re-check due sooner than the grace of the oldest start is not
+// put off until then.
+func TestStartSlotSoonestRecheck(t *testing.T) {
+	psi := &fakePressure{}
+	h := slotHarness(t, 3, StartLimit{Max: 1, Grace: 10 * time.Second, CPU: 50, Recheck: time.Second}, psi)
+	h.startAsync("boot", StartOpts{})
+	h.wantSpawned(1) // s0 holds the slot; the others wait for its grace
+	h.clock.Advance(time.Second)
+	psi.set(Pressure{CPU: 90})
+	h.exit("s0", ProcStart, exited(0)) // a slot, but under pressure: wait a re-check
+	h.wantSpawned(1)
+	psi.set(Pressure{})
+	h.clock.Advance(time.Second)
+	h.wantSpawned(2)
+}

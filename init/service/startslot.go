@@ -40,7 +40,10 @@ func (m *Manager) takeSlot(s *svc) bool {
 		s.waitSlot = true
 		m.slotWait = append(m.slotWait, s)
 	}
-	if again > 0 && m.slotTimer == nil {
+	// One timer for every waiter, at the soonest time an answer may change.
+	if at := now.Add(again); again > 0 && (m.slotTimer == nil || at.Before(m.slotAt)) {
+		m.stopTimer(&m.slotTimer)
+		m.slotAt = at
 		m.slotTimer = m.timer(again, func() {
 			m.slotTimer = nil
 			m.wakeSlotWaiters()
