@@ -81,17 +81,29 @@ boot-test: build
 	@./test/deps.sh boot
 	./test/boot/run.sh
 
+# Installed layout: the shipped service descriptions in $(PREFIX)/lib/ginit.d,
+# searched after the admin's /etc/ginit.d (which wins, and starts empty).
+# The PAM module goes to the toolchain's multiarch security directory.
+LIBDIR    ?= $(PREFIX)/lib
+MULTIARCH ?= $(shell $(CC) -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+PAMDIR    ?= $(LIBDIR)/$(if $(MULTIARCH),$(MULTIARCH)/)security
+DOCDIR    ?= $(PREFIX)/share/doc/ginit
+# Binaries are installed stripped (the build keeps its symbols for tests).
+INSTALL_BIN := install -s -m 0755
+
 install: build
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ginit.d
-	install -m 0755 $(BIN)/ginit $(DESTDIR)$(PREFIX)/sbin/ginit
-	install -m 0755 $(BIN)/ginitctl $(DESTDIR)$(PREFIX)/bin/ginitctl
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ginit.d $(DESTDIR)$(LIBDIR)/ginit.d $(DESTDIR)$(DOCDIR)
+	$(INSTALL_BIN) $(BIN)/ginit $(DESTDIR)$(PREFIX)/sbin/ginit
+	$(INSTALL_BIN) $(BIN)/ginitctl $(DESTDIR)$(PREFIX)/bin/ginitctl
 	for n in shutdown reboot poweroff halt; do ln -sf ../bin/ginitctl $(DESTDIR)$(PREFIX)/sbin/$$n; done
-	@for c in ginit-check; do [ -f $(BIN)/$$c ] && install -m 0755 $(BIN)/$$c $(DESTDIR)$(PREFIX)/bin/$$c || true; done
-	@[ -f $(BIN)/sessiond ] && install -m 0755 $(BIN)/sessiond $(DESTDIR)$(PREFIX)/sbin/sessiond || true
-	@[ -f $(BIN)/pam_sessiond.so ] && install -D -m 0644 $(BIN)/pam_sessiond.so $(DESTDIR)/lib/x86_64-linux-gnu/security/pam_sessiond.so || true
-	@for f in units/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)/etc/ginit.d/ || true; done
+	@for c in ginit-check; do [ -f $(BIN)/$$c ] && $(INSTALL_BIN) $(BIN)/$$c $(DESTDIR)$(PREFIX)/bin/$$c || true; done
+	@[ -f $(BIN)/sessiond ] && $(INSTALL_BIN) $(BIN)/sessiond $(DESTDIR)$(PREFIX)/sbin/sessiond || true
+	@[ -f $(BIN)/pam_sessiond.so ] && install -D -s -m 0644 $(BIN)/pam_sessiond.so $(DESTDIR)$(PAMDIR)/pam_sessiond.so || true
+	@# units/ and its subdirectories of descriptions (units/sessiond); not the
+	@# sandbox samples (units/sample) nor the bus policy (below).
+	@for f in units/* units/sessiond/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(LIBDIR)/ginit.d/ || true; done
 	@[ -f units/dbus-policy/org.freedesktop.login1.conf ] && install -D -m 0644 units/dbus-policy/org.freedesktop.login1.conf $(DESTDIR)$(PREFIX)/share/dbus-1/system.d/org.freedesktop.login1.conf || true
-	@for m in docs/*.[0-9].md; do [ -f "$$m" ] && install -D -m 0644 "$$m" "$(DESTDIR)$(PREFIX)/share/doc/ginit/$$(basename $$m)" || true; done
+	@for m in docs/*.[0-9].md docs/*.sample; do [ -f "$$m" ] && install -m 0644 "$$m" "$(DESTDIR)$(DOCDIR)/$$(basename $$m)" || true; done
 	@for p in $(MANDIR)/*.[0-9]; do [ -f "$$p" ] && install -D -m 0644 "$$p" "$(DESTDIR)$(PREFIX)/share/man/man$${p##*.}/$$(basename $$p)" || true; done
 
 lint:

@@ -413,10 +413,13 @@ func ReadEnvFile(path string, base []string) ([]string, error) {
 
 // DefaultDirs are the service directories used when none are given: for a
 // user instance under $XDG_CONFIG_HOME (or ~/.config) and the shared user
-// directories, else the system ones.
+// directories, else the system ones. The first holding a name wins, so the
+// admin's /etc comes before /run and the shipped lib directories (where
+// make install puts the descriptions), as in dinit and systemd.
 func DefaultDirs(user bool, getenv func(string) string) []string {
 	if !user {
-		return []string{"/etc/ginit.d", "/etc/dinit.d", "/run/dinit.d", "/usr/local/lib/dinit.d", "/lib/dinit.d"}
+		return []string{"/etc/ginit.d", "/etc/dinit.d", "/run/dinit.d",
+			"/usr/local/lib/ginit.d", "/usr/local/lib/dinit.d", "/usr/lib/ginit.d", "/lib/dinit.d"}
 	}
 	var dirs []string
 	if x := getenv("XDG_CONFIG_HOME"); x != "" {

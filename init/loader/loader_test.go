@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,29 @@ func TestDefaultLogType(t *testing.T) {
 		d, err := l.Load("s")
 		if err != nil || d.LogType != tt.want {
 			t.Errorf("%q: log type %v, %v; want %v", tt.body, d.LogType, err, tt.want)
+		}
+	}
+}
+
+// TestDefaultDirs: the admin's /etc comes before the shipped lib
+// directories (the first holding a name wins).
+func TestDefaultDirs(t *testing.T) {
+	env := func(k string) string { return map[string]string{"HOME": "/home/a", "XDG_CONFIG_HOME": "/x"}[k] }
+	tests := []struct {
+		user          bool
+		first, before string // first is dirs[0]; before comes earlier than ...
+		after         string
+	}{
+		{false, "/etc/ginit.d", "/etc/ginit.d", "/usr/lib/ginit.d"},
+		{false, "/etc/ginit.d", "/usr/local/lib/ginit.d", "/usr/lib/ginit.d"},
+		{false, "/etc/ginit.d", "/run/dinit.d", "/lib/dinit.d"},
+		{true, "/x/dinit.d", "/home/a/.config/dinit.d", "/usr/lib/dinit.d/user"},
+	}
+	for _, tt := range tests {
+		dirs := DefaultDirs(tt.user, env)
+		if dirs[0] != tt.first || !slices.Contains(dirs, tt.after) ||
+			slices.Index(dirs, tt.before) < 0 || slices.Index(dirs, tt.before) > slices.Index(dirs, tt.after) {
+			t.Errorf("user %v: %v; want %s first and %s before %s", tt.user, dirs, tt.first, tt.before, tt.after)
 		}
 	}
 }
