@@ -24,6 +24,7 @@ type Config struct {
 	Quiet        bool
 	LogFile      string
 	EnvFile      string
+	ConfFile     string // ginit.conf: settings under the options (see conf.go)
 	Services     []string
 	ReadyFD      int                // -F: write the socket path here once it accepts commands; -1 = none
 	CgroupPath   string             // -b: services' cgroup, from the cgroup2 root ("" = below ginit's own)
@@ -44,6 +45,7 @@ const Usage = `usage: ginit [options] [service...]
   -q, --quiet              only errors on the console
   -l, --log-file FILE      write ginit's log to FILE
   -e, --env-file FILE      global environment file
+      --config FILE        settings file (default for the system instance: /etc/ginit/ginit.conf)
   -F, --ready-fd FD        write the control socket path to FD once it accepts commands
   -b, --cgroup-path PATH   run services in this cgroup (below the cgroup2 root)
       --max-starting N     at most N services starting at once (0: no limit)
@@ -89,6 +91,8 @@ func ParseArgs(args []string) (Config, error) {
 			c.LogFile, err = value()
 		case "-e", "--env-file":
 			c.EnvFile, err = value()
+		case "--config":
+			c.ConfFile, err = value()
 		case "-F", "--ready-fd":
 			var v string
 			if v, err = value(); err == nil {
@@ -253,6 +257,11 @@ func (c *Config) Finish(getenv func(string) string, uid int) {
 	}
 	if len(c.ServicesDirs) == 0 {
 		c.ServicesDirs = loader.DefaultDirs(c.User, getenv)
+	}
+	if c.ConfFile == "" && c.System && !c.User {
+		if _, err := os.Stat(defaultConf); err == nil {
+			c.ConfFile = defaultConf
+		}
 	}
 	if c.EnvFile == "" && c.System && !c.User {
 		if _, err := os.Stat("/etc/ginit/environment"); err == nil {

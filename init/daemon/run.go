@@ -71,6 +71,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	cfg.Finish(os.Getenv, os.Geteuid())
 
 	var early []string // problems before the log exists
+	if err := cfg.loadConf(args); err != nil {
+		early = append(early, fmt.Sprintf("config: %v (its settings are ignored)", err))
+	}
 	if cfg.PID1 && !cfg.Container {
 		if err := pid1.SetupConsole(); err != nil {
 			early = append(early, fmt.Sprintf("console: %v", err))
