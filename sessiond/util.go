@@ -2,6 +2,7 @@ package sessiond
 
 import (
 	"sort"
+	"strconv"
 )
 
 func sortStrings(l []string) { sort.Strings(l) }
@@ -10,19 +11,9 @@ func sortBy[T any](l []T, key func(T) string) {
 	sort.Slice(l, func(i, j int) bool { return key(l[i]) < key(l[j]) })
 }
 
-func utoa(u uint32) string {
-	if u == 0 {
-		return "0"
-	}
-	var b [10]byte
-	i := len(b)
-	for u > 0 {
-		i--
-		b[i] = byte('0' + u%10)
-		u /= 10
-	}
-	return string(b[i:])
-}
+// utoa formats a uid, pid or id in decimal, as the state files and
+// object paths spell it.
+func utoa(u uint32) string { return strconv.FormatUint(uint64(u), 10) }
 
 func remove(l []string, id string) []string {
 	out := l[:0]
