@@ -397,7 +397,7 @@ func (s *state) findSession(id string, cl *caller) (*session, error) {
 	return nil, bus.Errorf(bus.ErrNoSuchSession, "No session '%s' known", id)
 }
 
-func isSelfish(id string) bool { return id == "" || id == "self" || id == "auto" }
+func isSelfish(id string) bool { return id == "" || isSelfLabel(id) }
 
 // withSession runs f on the session named by id (an argument).
 func (m *Manager) withSession(c *bus.Call, id string, needCaller bool, f func(s *state, ss *session, cl *caller) error) error {
@@ -418,11 +418,20 @@ func (m *Manager) withSession(c *bus.Call, id string, needCaller bool, f func(s 
 	})
 }
 
+// lastElem is the last element of the call's object path, as sent.
+func lastElem(c *bus.Call) string {
+	p := string(c.Path)
+	return p[strings.LastIndexByte(p, '/')+1:]
+}
+
+// isSelfLabel: the path names the caller's own session, seat or user.
+func isSelfLabel(l string) bool { return l == "self" || l == "auto" }
+
 // pathLabel returns the last element of the call's path, unescaped
 // unless it is "self"/"auto".
 func pathLabel(c *bus.Call) string {
-	l := string(c.Path[strings.LastIndexByte(string(c.Path), '/')+1:])
-	if l == "self" || l == "auto" {
+	l := lastElem(c)
+	if isSelfLabel(l) {
 		return l
 	}
 	if id, ok := bus.UnescapeLabel(l); ok {

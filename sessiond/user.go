@@ -256,8 +256,8 @@ func (s *state) setLinger(uid uint32, enable bool) error {
 // pathUser is the uid a User object's path names ("self" and "auto": the
 // caller's).
 func (m *Manager) pathUser(c *bus.Call) (uint32, error) {
-	l := string(c.Path[strings.LastIndexByte(string(c.Path), '/')+1:])
-	if l == "self" || l == "auto" {
+	l := lastElem(c)
+	if isSelfLabel(l) {
 		cl, err := m.caller(c)
 		return cl.UID, err
 	}
