@@ -15,14 +15,7 @@ func TestPostKeepsOrder(t *testing.T) {
 	for i := range n {
 		w.m.post(func(s *state) { applied = append(applied, i) })
 	}
-	w.waitFor("every event applied", func() bool {
-		k := 0
-		w.state(func(s *state) { k = len(applied) })
-		return k == n
-	})
-	var got []int
-	w.state(func(s *state) { got = append(got, applied...) })
-	checkOrder(t, got)
+	checkInOrder(t, w, "every event applied", &applied, n)
 }
 
 // TestPostFromOwner: the owner goroutine may post (more than any buffer
@@ -46,14 +39,7 @@ func TestPostFromOwner(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("posting from the owner goroutine deadlocked")
 	}
-	w.waitFor("the owner's events", func() bool {
-		k := 0
-		w.state(func(s *state) { k = len(applied) })
-		return k == n
-	})
-	var got []int
-	w.state(func(s *state) { got = append(got, applied...) })
-	checkOrder(t, got)
+	checkInOrder(t, w, "the owner's events", &applied, n)
 }
 
 // TestPostAfterStop: once the loop is gone a watcher's post returns
@@ -103,10 +89,19 @@ func TestDoWaitsOnlyWhileRunning(t *testing.T) {
 	}
 }
 
-// checkOrder runs on the test goroutine: t.Fatal inside a state closure
-// would end the owner goroutine instead.
-func checkOrder(t *testing.T, got []int) {
+// checkInOrder waits until n events are in *applied (which only the
+// owner goroutine touches) and checks they ran in posting order. It
+// checks on the test goroutine: t.Fatal inside a state closure would end
+// the owner goroutine instead.
+func checkInOrder(t *testing.T, w *world, what string, applied *[]int, n int) {
 	t.Helper()
+	w.waitFor(what, func() bool {
+		k := 0
+		w.state(func(s *state) { k = len(*applied) })
+		return k == n
+	})
+	var got []int
+	w.state(func(s *state) { got = append(got, *applied...) })
 	for i, v := range got {
 		if v != i {
 			t.Fatalf("event %d applied as number %d", v, i)
