@@ -857,15 +857,16 @@ func (m *Manager) hSetDisplay(c *bus.Call) ([]any, error) {
 
 // setBrightness writes a backlight or LED brightness for the session's
 // owner (gnome-settings-daemon and mutter do this instead of needing
-// root).
-func (s *state) setBrightness(subsystem, name string, value uint32) error {
+// root). It touches no state, so it runs off the owner loop: a slow
+// sysfs write must not stall every other bus call.
+func (c *Config) setBrightness(subsystem, name string, value uint32) error {
 	if subsystem != "backlight" && subsystem != "leds" {
 		return bus.Errorf(bus.ErrInvalidArgs, "Subsystem type %s not supported, must be one of 'backlight' or 'leds'.", subsystem)
 	}
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return bus.Errorf(bus.ErrInvalidArgs, "Invalid device name %q", name)
 	}
-	err := sys.SetBrightness(filepath.Join(s.cfg.sysClass(), subsystem, name), value)
+	err := sys.SetBrightness(filepath.Join(c.sysClass(), subsystem, name), value)
 	switch {
 	case errors.Is(err, sys.ErrNoBacklight):
 		return bus.Errorf(bus.ErrInvalidArgs, "Device %s:%s not found", subsystem, name)
@@ -888,10 +889,11 @@ func (m *Manager) hSetBrightness(c *bus.Call) ([]any, error) {
 	if err := c.Store(&subsystem, &name, &value); err != nil {
 		return nil, err
 	}
-	return nil, m.withSession(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
-		if err := ownerOrRoot(cl, ss.UID, "set brightness"); err != nil {
-			return err
-		}
-		return s.setBrightness(subsystem, name, value)
+	err := m.withSession(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
+		return ownerOrRoot(cl, ss.UID, "set brightness")
 	})
+	if err != nil {
+		return nil, err
+	}
+	return nil, m.cfg.setBrightness(subsystem, name, value)
 }

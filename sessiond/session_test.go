@@ -121,8 +121,7 @@ func TestSetBrightness(t *testing.T) {
 		{"backlight", "../../etc", 1, bus.ErrInvalidArgs, ""},
 		{"leds", "nosuch", 1, bus.ErrInvalidArgs, ""},
 	} {
-		var err error
-		w.state(func(s *state) { err = s.setBrightness(c.subsystem, c.name, c.value) })
+		err := w.m.cfg.setBrightness(c.subsystem, c.name, c.value)
 		if errName(err) != c.want {
 			t.Errorf("%s/%s=%d: %v, want %q", c.subsystem, c.name, c.value, err, c.want)
 		}
@@ -130,6 +129,45 @@ func TestSetBrightness(t *testing.T) {
 			if b, _ := os.ReadFile(filepath.Join(dev, "brightness")); string(b) != c.file {
 				t.Errorf("brightness file %q, want %q", b, c.file)
 			}
+		}
+	}
+}
+
+// TestSetBrightnessCall: over the bus only the session's owner or root
+// may write, and a refused caller leaves the device as it was.
+func TestSetBrightnessCall(t *testing.T) {
+	sys := t.TempDir()
+	dev := filepath.Join(sys, "backlight", "acpi_video0")
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dev, "max_brightness"), []byte("10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host := newFakeHost()
+	w := newWorldCfg(t, "", host, nil, func(c *Config) { c.SysClassDir = sys })
+	rep := w.mustCreate(CreateRequest{UID: 1000, PID: 300, TTY: "pts/3"})
+	host.mu.Lock()
+	host.peers[":1.20"] = bus.Creds{UID: 1000, PID: 300}
+	host.peers[":1.21"] = bus.Creds{UID: 65534, PID: 999}
+	host.peers[":1.22"] = bus.Creds{UID: 0, PID: 1}
+	host.mu.Unlock()
+	for _, c := range []struct {
+		sender string
+		value  uint32
+		want   string
+		file   string
+	}{
+		{":1.20", 3, "", "3"},
+		{":1.21", 7, bus.ErrAccessDenied, "3"},
+		{":1.22", 12, "", "10"},
+	} {
+		call := &bus.Call{Sender: c.sender, Path: sessionPath(rep.ID), Body: []any{"backlight", "acpi_video0", c.value}}
+		if _, err := w.m.hSetBrightness(call); errName(err) != c.want {
+			t.Errorf("as %s to %d: %v, want %q", c.sender, c.value, err, c.want)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dev, "brightness")); string(b) != c.file {
+			t.Errorf("as %s to %d: brightness file %q, want %q", c.sender, c.value, b, c.file)
 		}
 	}
 }
