@@ -92,8 +92,8 @@ const (
 	tsLastOutput
 )
 
-// Frame errors. A *FrameError tells the server whether the stream is still
-// in sync (the payload was consumed) so it may keep the connection.
+// Frame errors. After ErrVersion or ErrBadKind the payload was consumed
+// and the stream is still in sync, so a server may keep the connection.
 var (
 	ErrBadMagic  = errors.New("bad magic: not a ginit control frame")
 	ErrTooLarge  = errors.New("message too large")
@@ -104,22 +104,12 @@ var (
 
 type encoder struct{ b []byte }
 
-func (e *encoder) str(tag byte, s string) {
-	if s == "" {
-		return
-	}
-	e.b = append(e.b, tag)
-	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-	e.b = append(e.b, s...)
-}
-
-func (e *encoder) bytes(tag byte, s []byte) {
-	if len(s) == 0 {
-		return
-	}
-	e.b = append(e.b, tag)
-	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-	e.b = append(e.b, s...)
+// appendRaw appends one field of raw bytes to b, even an empty one (a list
+// element).
+func appendRaw[T string | []byte](b []byte, tag byte, v T) []byte {
+	b = append(b, tag)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
 }
 
 func (e *encoder) boolean(tag byte, v bool) {
@@ -210,18 +200,20 @@ func (e *encoder) fields(fs []field) {
 	for _, f := range fs {
 		switch p := f.p.(type) {
 		case *string:
-			e.str(f.tag, *p)
+			if *p != "" {
+				e.b = appendRaw(e.b, f.tag, *p)
+			}
 		case *bool:
 			e.boolean(f.tag, *p)
 		case *int:
 			e.int(f.tag, int64(*p))
 		case *[]byte:
-			e.bytes(f.tag, *p)
+			if len(*p) > 0 {
+				e.b = appendRaw(e.b, f.tag, *p)
+			}
 		case *[]string:
 			for _, s := range *p {
-				e.b = append(e.b, f.tag)
-				e.b = binary.AppendUvarint(e.b, uint64(len(s)))
-				e.b = append(e.b, s...)
+				e.b = appendRaw(e.b, f.tag, s)
 			}
 		case *[]ServiceInfo:
 			for i := range *p {
