@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -186,11 +187,7 @@ func parseCLI(args []string) (*cliArgs, error) {
 	}
 	allowed := strings.Fields(spec.flags)
 	for _, f := range cmdFlags {
-		ok := false
-		for _, x := range allowed {
-			ok = ok || x == f
-		}
-		if !ok {
+		if !slices.Contains(allowed, f) {
 			return nil, fmt.Errorf("%s: option %s not allowed", a.cmd, f)
 		}
 	}
