@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,15 +109,7 @@ func Contains(dir string, pid int) bool {
 		}
 	}
 	pids, err := Pids(dir)
-	if err != nil {
-		return false
-	}
-	for _, p := range pids {
-		if p == pid {
-			return true
-		}
-	}
-	return false
+	return err == nil && slices.Contains(pids, pid)
 }
 
 // Create makes the cgroup dir; one that exists already is fine. The error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,10 +51,8 @@ func EnableControllers(want []string, dirs ...string) {
 		}
 		have := strings.Fields(string(avail))
 		for _, c := range want {
-			for _, h := range have {
-				if h == c {
-					_ = os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+c), 0)
-				}
+			if slices.Contains(have, c) {
+				_ = os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+c), 0)
 			}
 		}
 	}
