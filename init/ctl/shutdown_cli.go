@@ -71,7 +71,7 @@ func RunShutdownCLI(ctx context.Context, argv0 string, args []string, stdout, st
 		return ExitFail
 	}
 	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "%s: "+format+"\n%s", append([]any{prog}, a...)...)
+		fail(format, a...)
 		fmt.Fprint(stderr, shutdownUsage)
 		return ExitUsage
 	}

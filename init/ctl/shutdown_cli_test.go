@@ -148,3 +148,30 @@ func TestShutdownRecordsOnlyWhereItEndsTheMachine(t *testing.T) {
 		})
 	}
 }
+
+// A usage error is one line naming the program, then the usage text, with
+// no formatting debris between them.
+func TestShutdownUsageError(t *testing.T) {
+	tests := []struct {
+		argv0 string
+		args  []string
+		line  string
+	}{
+		{"halt", []string{"--bogus"}, "halt: unknown option --bogus\n"},
+		{"reboot", []string{"extra"}, "reboot: unexpected argument \"extra\"\n"},
+		{"shutdown", []string{"-r", "soon"}, "shutdown: invalid time \"soon\" (now, +MINUTES or HH:MM)\n"},
+		{"poweroff", []string{"--socket-path"}, "poweroff: --socket-path needs a path\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.argv0+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := RunShutdownCLI(context.Background(), tc.argv0, tc.args, &out, &errb, func(string) string { return "" }, ShutdownSys{})
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want %d", code, ExitUsage)
+			}
+			if want := tc.line + shutdownUsage; errb.String() != want {
+				t.Errorf("stderr %q, want %q", errb.String(), want)
+			}
+		})
+	}
+}
