@@ -33,8 +33,7 @@ func (m *Manager) takeSlot(s *svc) bool {
 	}
 	ok, again := mayStart(l, now, began, m.readPressure(now))
 	if ok {
-		m.dropSlotWait(s)
-		return true
+		return true // execStart's move to phExec takes s off the queue (trackSlot)
 	}
 	if !s.waitSlot {
 		s.waitSlot = true
