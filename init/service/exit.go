@@ -35,15 +35,11 @@ func (m *Manager) exited(p Proc, st ExitStatus) {
 	if s.launcher && s.state == Started {
 		// Smooth recovery of a bgprocess: the launcher ran again.
 		s.launcher = false
-		var dp Proc
 		err := fmt.Errorf("launcher %s", st)
 		if st.Success() {
-			dp, err = m.cfg.Spawner.Adopt(d, notifier{m})
+			err = m.adopt(s)
 		}
-		if err == nil {
-			s.proc = dp
-			m.procs[dp] = s
-		} else {
+		if err != nil {
 			m.logf("service '%s': recovery failed: %v", s.name(), err)
 			s.failed = true
 			m.bringDown(s, ReasonFailed)
@@ -77,15 +73,12 @@ func (m *Manager) exited(p Proc, st ExitStatus) {
 				m.failWithExit(s, st)
 				return
 			}
-			dp, err := m.cfg.Spawner.Adopt(d, notifier{m})
-			if err != nil {
+			if err := m.adopt(s); err != nil {
 				m.logf("service '%s': %v", s.name(), err)
 				s.cause = err.Error()
 				m.failStart(s, ReasonFailed)
 				return
 			}
-			s.proc = dp
-			m.procs[dp] = s
 			m.becomeStarted(s)
 		default:
 			// A process service that died before it signalled readiness.
@@ -96,6 +89,18 @@ func (m *Manager) exited(p Proc, st ExitStatus) {
 	case Started:
 		m.unexpectedExit(s, p, st)
 	}
+}
+
+// adopt makes the daemon a bgprocess launcher left behind s's process
+// (spawn's counterpart for a process ginit did not start).
+func (m *Manager) adopt(s *svc) error {
+	p, err := m.cfg.Spawner.Adopt(s.desc, notifier{m})
+	if err != nil {
+		return err
+	}
+	s.proc = p
+	m.procs[p] = s
+	return nil
 }
 
 func (m *Manager) failWithExit(s *svc, st ExitStatus) {
