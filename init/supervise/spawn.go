@@ -216,9 +216,10 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		u := s.unitLocked(d.Name)
 		b := u.log
 		if b == nil {
-			b = logging.NewBuffer(d.LogBufferSize)
 			if d.LogType == service.LogTail {
 				b = logging.NewTail(logging.TailSize)
+			} else {
+				b = logging.NewBuffer(d.LogBufferSize)
 			}
 			u.log = b
 		}
