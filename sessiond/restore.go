@@ -159,15 +159,16 @@ func (s *state) restoreSessions() {
 		s.log().Info("session restored", "session", id, "uid", ss.UID)
 	}
 	// Order by creation time, as they were made.
-	for _, u := range s.users {
-		sort.SliceStable(u.Sessions, func(i, j int) bool {
-			return s.sessions[u.Sessions[i]].Realtime < s.sessions[u.Sessions[j]].Realtime
+	byCreation := func(ids []string) {
+		sort.SliceStable(ids, func(i, j int) bool {
+			return s.sessions[ids[i]].Realtime < s.sessions[ids[j]].Realtime
 		})
 	}
+	for _, u := range s.users {
+		byCreation(u.Sessions)
+	}
 	for _, st := range s.seats {
-		sort.SliceStable(st.Sessions, func(i, j int) bool {
-			return s.sessions[st.Sessions[i]].Realtime < s.sessions[st.Sessions[j]].Realtime
-		})
+		byCreation(st.Sessions)
 	}
 }
 
