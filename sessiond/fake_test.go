@@ -39,6 +39,7 @@ type fakeHost struct {
 	users     map[uint32]string
 	runtime   map[string]bool
 	peers     map[string]bus.Creds // bus sender -> credentials; others are root
+	killErr   error                // what Kill answers
 }
 
 func newFakeHost() *fakeHost {
@@ -135,7 +136,11 @@ func (h *fakeHost) LookupName(name string) (uint32, error) {
 	return 0, errors.New("no such user")
 }
 
-func (h *fakeHost) Kill(pid int, sig syscall.Signal) error { return nil }
+func (h *fakeHost) Kill(pid int, sig syscall.Signal) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.killErr
+}
 
 type fakeClock struct {
 	mu  sync.Mutex

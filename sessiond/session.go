@@ -683,16 +683,18 @@ func checkSignal(sig int32) error {
 
 func (s *state) killSession(ss *session, who string, sig int32) error {
 	switch who {
+	case "", "all":
+		if ss.Scope != "" {
+			if err := s.cfg.Host.KillScope(ss.UID, ss.ID, syscall.Signal(sig)); err != nil {
+				return bus.Errorf(bus.ErrFailed, "kill session %s: %v", ss.ID, err)
+			}
+			break
+		}
+		// No cgroup: the leader is all of the session we know.
+		fallthrough
 	case "leader":
 		if err := s.cfg.Host.Kill(int(ss.Leader), syscall.Signal(sig)); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return bus.Errorf(bus.ErrFailed, "kill leader of %s: %v", ss.ID, err)
-		}
-	case "", "all":
-		if ss.Scope == "" {
-			return s.cfg.Host.Kill(int(ss.Leader), syscall.Signal(sig))
-		}
-		if err := s.cfg.Host.KillScope(ss.UID, ss.ID, syscall.Signal(sig)); err != nil {
-			return bus.Errorf(bus.ErrFailed, "kill session %s: %v", ss.ID, err)
 		}
 	default:
 		return bus.Errorf(bus.ErrInvalidArgs, "Invalid kill parameter '%s'", who)

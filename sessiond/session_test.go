@@ -171,3 +171,34 @@ func TestSetBrightnessCall(t *testing.T) {
 		}
 	}
 }
+
+// TestKillScopelessSession: without a cgroup "all" is the leader, so it
+// answers as "leader" does: a leader already gone is no error, any other
+// failure is a Failed naming the session.
+func TestKillScopelessSession(t *testing.T) {
+	host := newFakeHost()
+	w := newWorld(t, "", host, nil)
+	rep := w.mustCreate(CreateRequest{UID: 1000, PID: 310, TTY: "pts/4"})
+	w.state(func(s *state) { s.sessions[rep.ID].Scope = "" })
+	for _, c := range []struct {
+		who     string
+		killErr error
+		want    string
+	}{
+		{"all", nil, ""},
+		{"all", syscall.ESRCH, ""},
+		{"", syscall.ESRCH, ""},
+		{"leader", syscall.ESRCH, ""},
+		{"all", syscall.EPERM, bus.ErrFailed},
+		{"leader", syscall.EPERM, bus.ErrFailed},
+	} {
+		host.mu.Lock()
+		host.killErr = c.killErr
+		host.mu.Unlock()
+		var err error
+		w.state(func(s *state) { err = s.killSession(s.sessions[rep.ID], c.who, int32(syscall.SIGTERM)) })
+		if (c.want == "") != (err == nil) || errName(err) != c.want {
+			t.Errorf("kill %q with Kill answering %v: %v, want %q", c.who, c.killErr, err, c.want)
+		}
+	}
+}
