@@ -3,8 +3,9 @@
 // introspection XML is generated, a godbus Handler that routes calls to
 // objects resolved at call time (so dynamic objects need no export or
 // unexport), the standard Properties and Introspectable interfaces,
-// logind's error names, sd-bus object path label escaping, and the
-// caller's credentials as reported by the bus daemon.
+// logind's error names, sd-bus object path label escaping, signals
+// addressed to one peer, and the caller's credentials as reported by the
+// bus daemon.
 //
 // Method handlers receive a *Call and return the reply body or an error;
 // the Tree sends the reply itself so that file descriptors handed to the

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -334,17 +333,7 @@ func sendTo(em Emitter, dest string, path godbus.ObjectPath, name string, args .
 	case unicaster:
 		return e.EmitTo(dest, path, name, args...)
 	case *godbus.Conn:
-		i := strings.LastIndexByte(name, '.')
-		msg := &godbus.Message{Type: godbus.TypeSignal, Headers: map[godbus.HeaderField]godbus.Variant{
-			godbus.FieldPath:        godbus.MakeVariant(path),
-			godbus.FieldInterface:   godbus.MakeVariant(name[:i]),
-			godbus.FieldMember:      godbus.MakeVariant(name[i+1:]),
-			godbus.FieldDestination: godbus.MakeVariant(dest),
-		}, Body: args}
-		if len(args) > 0 {
-			msg.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(args...))
-		}
-		return e.Send(msg, nil).Err
+		return bus.EmitTo(e, dest, path, name, args...)
 	}
 	// Never fall back to a broadcast.
 	return fmt.Errorf("emitter %T cannot address one peer", em)
