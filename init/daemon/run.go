@@ -470,21 +470,16 @@ func (d *Daemon) observe(desc *service.Description, st service.State) {
 // (cgroup v2 forbids processes in inner nodes with controllers). The
 // cleanup returns ginit to where it was and removes what it made.
 func (d *Daemon) setupCgroups() (string, func()) {
-	nothing := func() {}
-	noCgroups := func(err error) (string, func()) {
-		d.log.Printf("cgroups: %v; service trees are process groups", err)
-		return "", nothing
-	}
 	mount, err := cgroup2.UnifiedMount()
 	if err != nil {
-		return noCgroups(err)
+		return d.noCgroups(err)
 	}
 	if d.cfg.CgroupPath != "" {
 		return d.namedCgroup(mount, d.cfg.CgroupPath)
 	}
 	self, err := cgroup2.Self(mount)
 	if err != nil {
-		return noCgroups(err)
+		return d.noCgroups(err)
 	}
 	var top string
 	if d.machine() && self == mount {
@@ -494,7 +489,7 @@ func (d *Daemon) setupCgroups() (string, func()) {
 		_, _ = rand.Read(b[:])
 		top = filepath.Join(self, "ginit-"+hex.EncodeToString(b[:]))
 		if err := os.Mkdir(top, 0o755); err != nil {
-			return noCgroups(err)
+			return d.noCgroups(err)
 		}
 	}
 	initScope := filepath.Join(top, "init.scope")
@@ -504,7 +499,7 @@ func (d *Daemon) setupCgroups() (string, func()) {
 	}
 	for _, dir := range []string{initScope, services} {
 		if err := cgroup2.Create(dir); err != nil {
-			return noCgroups(err)
+			return d.noCgroups(err)
 		}
 	}
 	if err := cgroup2.Move(initScope, os.Getpid()); err != nil {
@@ -526,6 +521,13 @@ func (d *Daemon) setupCgroups() (string, func()) {
 	return services, cleanup
 }
 
+// noCgroups logs why services run without cgroups and returns setupCgroups'
+// answer for that: no root, nothing to clean up.
+func (d *Daemon) noCgroups(err error) (string, func()) {
+	d.log.Printf("cgroups: %v; service trees are process groups", err)
+	return "", func() {}
+}
+
 // namedCgroup is -b PATH (dinit's --cgroup-path): services get their
 // cgroups below mount/PATH, made if missing, and a relative run-in-cgroup
 // resolves against it. ginit itself stays where it is: the named cgroup
@@ -533,7 +535,6 @@ func (d *Daemon) setupCgroups() (string, func()) {
 // only what this instance made: the service cgroups that were not there
 // before, and the directories of PATH it created.
 func (d *Daemon) namedCgroup(mount, rel string) (string, func()) {
-	nothing := func() {}
 	dir := mount
 	var made []string
 	for _, el := range strings.Split(strings.Trim(rel, "/"), "/") {
@@ -547,18 +548,16 @@ func (d *Daemon) namedCgroup(mount, rel string) (string, func()) {
 			continue
 		}
 		if !errors.Is(err, os.ErrExist) {
-			d.log.Printf("cgroups: --cgroup-path %s: %v; service trees are process groups", rel, err)
 			for i := len(made) - 1; i >= 0; i-- {
 				_ = os.Remove(made[i])
 			}
-			return "", nothing
+			return d.noCgroups(fmt.Errorf("--cgroup-path %s: %w", rel, err))
 		}
 	}
 	before := map[string]bool{}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		d.log.Printf("cgroups: --cgroup-path %s: %v; service trees are process groups", rel, err)
-		return "", nothing
+		return d.noCgroups(fmt.Errorf("--cgroup-path %s: %w", rel, err))
 	}
 	for _, e := range ents {
 		before[e.Name()] = true
