@@ -444,7 +444,7 @@ func executableFile(p string) error {
 	st, err := os.Stat(p)
 	switch {
 	case err != nil:
-		return fmt.Errorf("cannot stat %s: %w", p, pathCause(err))
+		return fmt.Errorf("cannot stat %s: %w", p, bare(err))
 	case !st.Mode().IsRegular():
 		return fmt.Errorf("%s is not a regular file", p)
 	case st.Mode().Perm()&0o111 == 0:
@@ -457,19 +457,9 @@ func isDir(p string) error {
 	st, err := os.Stat(p)
 	switch {
 	case err != nil:
-		return fmt.Errorf("cannot stat %s: %w", p, pathCause(err))
+		return fmt.Errorf("cannot stat %s: %w", p, bare(err))
 	case !st.IsDir():
 		return fmt.Errorf("%s is not a directory", p)
 	}
 	return nil
-}
-
-// pathCause drops the *fs.PathError wrapper, whose path the message
-// already names.
-func pathCause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
