@@ -117,9 +117,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 		return Response{}, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 	}
 	resp, err := DecodeResponsePayload(c.buf)
-	if cap(c.buf) > 64<<10 {
-		c.buf = nil
-	}
+	c.buf = Recycle(c.buf)
 	if err != nil {
 		return Response{}, fmt.Errorf("decoding response: %w", err)
 	}

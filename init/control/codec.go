@@ -423,6 +423,19 @@ func ReadResponse(r io.Reader, buf []byte) ([]byte, error) {
 	return readFrame(r, buf, kindResponse, MaxResponseSize, nil)
 }
 
+// keepMax is the largest message buffer Recycle keeps.
+const keepMax = 64 << 10
+
+// Recycle returns buf, done with, for the next message on its connection,
+// or nil when it has grown past keepMax: an idle connection must not pin
+// the buffer of a huge list.
+func Recycle(buf []byte) []byte {
+	if cap(buf) > keepMax {
+		return nil
+	}
+	return buf
+}
+
 // firstChunk is the most readPayload allocates before any payload byte has
 // arrived.
 const firstChunk = 4 << 10

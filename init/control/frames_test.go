@@ -143,3 +143,16 @@ func TestDialWaitsForFullBacklog(t *testing.T) {
 		t.Fatal("Dial did not return once there was room")
 	}
 }
+
+// Recycle keeps a buffer for the next message unless it outgrew 64 KiB.
+func TestRecycle(t *testing.T) {
+	for _, tc := range []struct {
+		cap  int
+		kept bool
+	}{{0, true}, {4 << 10, true}, {64 << 10, true}, {64<<10 + 1, false}, {1 << 20, false}} {
+		got := control.Recycle(make([]byte, 0, tc.cap))
+		if kept := got != nil; kept != tc.kept {
+			t.Errorf("cap %d: kept %v, want %v", tc.cap, kept, tc.kept)
+		}
+	}
+}

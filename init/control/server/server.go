@@ -398,10 +398,7 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 			s.logf("control: writing response: %v", err)
 			return false
 		}
-		// Do not keep a huge list buffer alive for an idle connection.
-		if cap(out) > 64<<10 {
-			out = nil
-		}
+		out = control.Recycle(out)
 		return true
 	}
 	uid, ok, err := peerAllowed(c)
@@ -453,9 +450,7 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 		}
 		s.progress(k, true)
 		req, err := control.DecodeRequestPayload(in)
-		if cap(in) > 64<<10 {
-			in = nil
-		}
+		in = control.Recycle(in)
 		var resp control.Response
 		if err != nil {
 			resp = control.Response{Code: control.BadRequest, Message: err.Error()}
