@@ -13,12 +13,13 @@ skip_pam=
 n=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-for pkg in $($GO list ./...); do
+# One go list for every package and its directory (the module's paths hold
+# no spaces).
+for pd in $($GO list -f '{{.ImportPath}}={{.Dir}}' ./...); do
+	pkg=${pd%%=*} dir=${pd#*=}
 	[ -n "$skip_pam" ] && [ "$pkg" = ginit/pam ] && continue
-	dir=$($GO list -f '{{.Dir}}' "$pkg")
-	ls "$dir"/*_test.go >/dev/null 2>&1 || continue
-	grep -qs '^func Fuzz' "$dir"/*_test.go || continue
-	for t in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
+	# No test files or no fuzz target: the list is empty.
+	for t in $(grep -hs '^func Fuzz' "$dir"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
 		echo "fuzz $pkg $t ($FUZZTIME)"
 		# go's fuzzing engine can report "context deadline exceeded" when
 		# its time runs out while a worker is busy (no input failed: nothing
