@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Units of systemd time spans, longest names first within a prefix so a
-// greedy read of letters finds whole names.
+// Units of systemd time spans. ParseDuration looks up a term's whole run of
+// letters, so "ms" is never read as "m" and "s".
 var spanUnits = map[string]time.Duration{
 	"usec": time.Microsecond, "us": time.Microsecond, "µs": time.Microsecond, "μs": time.Microsecond,
 	"msec": time.Millisecond, "ms": time.Millisecond,
