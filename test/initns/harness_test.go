@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"ginit/internal/cgroup2"
+	"ginit/internal/testenv"
 )
 
 // binDir finds the built binaries: $GINIT_BIN, else ../../bin.
@@ -123,15 +124,10 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 			t.Logf("ginit output:\n%s\nginit log:\n%s", stderr.String(), log)
 		}
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(in.sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ginit did not create its control socket: %s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Listening, not the socket file: that appears at bind(2), before
+	// listen(2), and a ctl in between is refused.
+	if !testenv.Listening(in.sock, 5*time.Second) {
+		t.Fatalf("ginit did not open its control socket: %s", stderr.String())
 	}
 	// ginit made its subtree, and moved into it, before its socket.
 	in.cgroup = in.ownCgroup(before)

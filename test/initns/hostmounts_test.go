@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/testenv"
 )
 
 // The host-mount tests run ginit as PID 1 of a PID namespace (sharing the
@@ -231,15 +233,8 @@ func startSandbox(t *testing.T, mountNS bool, ginitArgs ...string) *sandboxRun {
 		}
 	})
 	in := &instance{t: t, bin: bin, sock: s.sock, done: s.done}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(s.sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ginit did not create its control socket: %s", s.out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testenv.Listening(s.sock, 5*time.Second) {
+		t.Fatalf("ginit did not open its control socket: %s", s.out.String())
 	}
 	in.waitState("svc", "started")
 	return s
