@@ -3,7 +3,6 @@ package initns
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ginit/init/control/server/servertest"
 )
 
 // ginitPID is the host pid of the ginit that unshare --fork started.
@@ -75,8 +76,7 @@ func TestControlFlood(t *testing.T) {
 	if conns < 2000 {
 		t.Skipf("needs 2,200 open files for the flood; RLIMIT_NOFILE is %d", lim.Cur)
 	}
-	frame := []byte{'g', 'C', 1, 'Q', 0, 0, 0, 0, 1}
-	binary.BigEndian.PutUint32(frame[4:8], 1<<20)
+	frame := servertest.StalledFrame()
 	var (
 		mu      sync.Mutex
 		open    []net.Conn
