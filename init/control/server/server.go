@@ -459,9 +459,13 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 		} else {
 			resp = s.backend.Do(ctx, req)
 		}
-		s.progress(k, false)
+		// Busy until the answer is written: marked idle before the write,
+		// a connection could be evicted at the limit in the middle of its
+		// own answer (TestControlFlood's list read EOF once). A peer that
+		// does not read is still bounded by writeTimeout.
 		if !write(&resp) {
 			return
 		}
+		s.progress(k, false)
 	}
 }
