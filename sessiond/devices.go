@@ -296,6 +296,9 @@ func (s *state) resumeDevices(ss *session) {
 		d.active = true
 		dup, err := sys.Dup(d.f)
 		if err != nil {
+			// Access is back, but the controller cannot be told: say so,
+			// as a failed reopen is.
+			s.log().Warn("resume device: no descriptor for the controller", "session", ss.ID, "device", d.info.Node, "err", err)
 			continue
 		}
 		s.emitTo(ss.Controller, sessionPath(ss.ID), IfaceSession+".ResumeDevice", func() { _ = dup.Close() },
