@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(dbus dbus-bin pamtester libpam0g-dev libpam-modules systemd libpam-systemd
 	libsystemd-dev util-linux procps psmisc busybox-static gcc libc6-dev make
-	e2fsprogs bc polkitd ca-certificates go-md2man)
+	e2fsprogs bc polkitd ca-certificates go-md2man acl)
 if [ "${1:-}" = boot ]; then
 	pkgs+=(qemu-system-x86 debootstrap)
 fi
