@@ -103,7 +103,7 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 			defer stop()
 		}
 	}
-	go m.pollGraphics(ctx, 2*time.Second)
+	go m.watchSeats(ctx, 2*time.Second)
 	cfg.Log.Info("sessiond ready", "bus", addr, "run", cfg.RunDir)
 	if cfg.Ready != nil {
 		cfg.Ready()

@@ -17,6 +17,7 @@
 //	session.go   sessions: lifecycle, state file, Session interface and
 //	             the Manager methods on sessions
 //	seat.go      seats: the active session, VT switching, CanGraphical
+//	udev.go      seats and their devices from udev, uaccess ACLs
 //	user.go      users: runtime directory, linger, state file
 //	inhibitor.go inhibitor locks and Inhibit
 //	power.go     power actions, ScheduleShutdown, PrepareFor…

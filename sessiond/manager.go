@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -71,10 +72,16 @@ type Config struct {
 	NAutoVTs uint32
 	Host     Host
 	VTs      VTs // nil: seat0 has no VTs
-	// CanGraphical reports whether seat0 has a graphics device.
+	// CanGraphical reports whether seat0 has a graphics device; polled
+	// where udev's database is not (Udev nil or udev not running).
 	CanGraphical func() bool
-	Clock        Clock
-	Log          *slog.Logger
+	// Udev lists the seats' devices (udev.go); nil: only seat0, whose
+	// CanGraphical is polled.
+	Udev SeatDevices
+	// ACL edits the uaccess devices' ACLs for the active user; nil: none.
+	ACL   ACLs
+	Clock Clock
+	Log   *slog.Logger
 	// SysClassDir is normally /sys/class (backlight and LED devices).
 	SysClassDir string
 	// Ready, if set, is called once the bus name is owned and seat0 is
@@ -104,6 +111,8 @@ type Manager struct {
 	ctx context.Context
 	st  *state
 	ifc ifaces
+	// scanMu serializes udev rescans (udev.go) so they apply in order.
+	scanMu sync.Mutex
 }
 
 var errStopped = errors.New("sessiond is shutting down")
@@ -268,6 +277,7 @@ func (s *state) flush() {
 	if !s.mutated && len(s.signals) == 0 {
 		return
 	}
+	s.syncSeatACLs()
 	for uid := range s.dirtyUser {
 		if u, ok := s.users[uid]; ok {
 			if old := u.Display; s.updateDisplay(u) != old {

@@ -28,6 +28,7 @@ func (m *Manager) Start() error {
 		seat0.CanGraph = s.cfg.CanGraphical()
 	}
 	s.seats["seat0"] = seat0
+	m.startUdev()
 	var oldSeat *seat
 	if f, err := readEnvFile(filepath.Join(s.cfg.seatsDir(), "seat0")); err == nil {
 		oldSeat = decodeSeat("seat0", f)

@@ -1,11 +1,9 @@
 package sessiond
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -19,6 +17,7 @@ type seat struct {
 	Active   string
 	HasVTs   bool
 	CanGraph bool
+	devs     seatDevs // what udev put on it (udev.go)
 }
 
 func seatPath(id string) godbus.ObjectPath {
@@ -385,30 +384,13 @@ func (m *Manager) hSwitchStep(dir int) func(c *bus.Call) ([]any, error) {
 	}
 }
 
-// pollGraphics re-checks seat0's CanGraphical until ctx ends. Without
-// udev there is no event when a DRM driver binds late in boot, and
-// display managers wait for CanGraphical to become true (PropertiesChanged
-// and a rewritten seat file), so polling is the fallback.
-func (m *Manager) pollGraphics(ctx context.Context, every time.Duration) {
-	if m.cfg.CanGraphical == nil {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			v := m.cfg.CanGraphical()
-			m.post(func(s *state) { s.setCanGraphical(v) })
-		}
-	}
-}
-
+// setCanGraphical is seat0's CanGraphical where udev's database is not
+// known: polled, since a DRM driver binding late in boot sends no event
+// and display managers wait for CanGraphical (PropertiesChanged and a
+// rewritten seat file).
 func (s *state) setCanGraphical(v bool) {
 	st := s.seats["seat0"]
-	if st == nil || st.CanGraph == v {
+	if st == nil || st.devs.known || st.CanGraph == v {
 		return
 	}
 	st.CanGraph = v

@@ -71,7 +71,7 @@ func TestCanGraphicalAppears(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go w.m.pollGraphics(ctx, time.Millisecond)
+	go w.m.watchSeats(ctx, time.Millisecond)
 	if st := w.file("systemd/seats/seat0"); st["CAN_GRAPHICAL"] != "0" {
 		t.Fatalf("seat0 %v", st)
 	}

@@ -6,8 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // mkUdevDev adds a device to a fake sysfs (dev/char/ID and its uevent)
@@ -203,4 +207,79 @@ func FuzzParseUdevRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUdevMonitorNetlink sends udev-format messages on the monitor group
+// of a private network namespace (root only): the monitor takes a
+// userspace root sender's message and skips the kernel's format.
+func TestUdevMonitorNetlink(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("skipped: needs root (a network namespace of its own)")
+	}
+	type result struct {
+		m    *UdevMonitor
+		send int
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// This thread enters the namespace and is never given back (the
+		// goroutine ends locked, so the runtime discards the thread); the
+		// sockets stay in the namespace they were made in.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		m, err := OpenUdevMonitor()
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_KOBJECT_UEVENT)
+		if err == nil {
+			err = unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		}
+		ch <- result{m: m, send: fd, err: err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Skipf("skipped: no private netlink namespace: %v", r.err)
+	}
+	defer r.m.Close()
+	defer unix.Close(r.send)
+	to := &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: udevMonitorGroup}
+	ev := UdevEvent{"ACTION": "add", "DEVPATH": "/devices/x/drm/card0", "SUBSYSTEM": "drm", "MAJOR": "226", "MINOR": "0",
+		"DEVNAME": "/dev/dri/card0", "TAGS": ":seat:master-of-seat:"}
+	for _, msg := range [][]byte{
+		[]byte("add@/devices/x\x00ACTION=add\x00DEVPATH=/devices/x\x00"), // the kernel's format
+		EncodeUdevMessage(ev),
+	} {
+		if err := unix.Sendto(r.send, msg, 0, to); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	got := make(chan UdevEvent, 1)
+	go func() { e, _ := r.m.Receive(); got <- e }()
+	select {
+	case e := <-got:
+		if !reflect.DeepEqual(e, ev) {
+			t.Errorf("received %v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event received")
+	}
+	// Close ends a Receive waiting for more.
+	done := make(chan error, 1)
+	go func() { _, err := r.m.Receive(); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	r.m.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Receive after Close: no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end Receive")
+	}
 }

@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rebootFallback := fs.Bool("reboot-fallback", false, "call reboot(2) itself when no ginit answers on -ginit-socket (only where sessiond runs under another init)")
 	powerDir := fs.String("sys-power", "/sys/power", "directory of the kernel's sleep files (state, disk)")
 	wtmp := fs.String("wtmp", "/var/log/wtmp", "wtmp file that gets the shutdown record (empty: none)")
+	udevDir := fs.String("udev-dir", "/run/udev", "udev's database: seats, CanGraphical and uaccess devices from it, followed through udev's netlink monitor (empty: no udev; seat0's graphics are polled from sysfs)")
+	rulesDir := fs.String("udev-rules-dir", "/etc/udev/rules.d", "where AttachDevice writes its 72-seat-*.rules")
 	inputDir := fs.String("input-dir", "/dev/input", "evdev devices watched for power/reboot/suspend/hibernate keys and the lid switch (empty: none)")
 	readyFD := fs.Int("ready-fd", -1, "write a newline to this fd once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too")
 	showVersion := fs.Bool("version", false, "print the release and the commit")
@@ -96,16 +98,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		login.RuntimeDirectorySize = n
 	}
+	host := &sys.Host{Roots: roots,
+		RuntimeSize: login.RuntimeDirectorySize, RuntimeInodes: login.RuntimeDirectoryInodesMax}
 	cfg := sessiond.Config{
 		Login: login,
 		Power: &sys.Power{ControlSocket: *ginitSock, RebootFallback: *rebootFallback,
 			PowerDir: *powerDir, Wtmp: *wtmp, Log: log},
-		RunDir:      *runDir,
-		LingerDir:   *linger,
-		StopTimeout: *stopTimeout,
-		NAutoVTs:    uint32(*nAutoVTs),
-		Host: &sys.Host{Roots: roots,
-			RuntimeSize: login.RuntimeDirectorySize, RuntimeInodes: login.RuntimeDirectoryInodesMax},
+		RunDir:       *runDir,
+		LingerDir:    *linger,
+		StopTimeout:  *stopTimeout,
+		NAutoVTs:     uint32(*nAutoVTs),
+		Host:         host,
+		ACL:          host,
 		Clock:        sessiond.SystemClock{},
 		Log:          log,
 		CanGraphical: sys.HaveGraphics,
@@ -120,6 +124,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "off":
 	default:
 		return fmt.Errorf("-vts: want auto, on or off, not %q", *vts)
+	}
+	if *udevDir != "" {
+		cfg.Udev = &sys.Udev{RunDir: *udevDir, Sys: "/sys", Dev: "/dev", RulesDir: *rulesDir}
 	}
 	if *inputDir != "" {
 		cfg.Buttons = &sys.Buttons{Dir: *inputDir, Log: log}
