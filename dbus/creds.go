@@ -2,6 +2,8 @@ package dbus
 
 import (
 	"fmt"
+	"strings"
+	"sync"
 
 	godbus "github.com/godbus/dbus/v5"
 )
@@ -40,4 +42,50 @@ func PeerCreds(conn *godbus.Conn, name string) (Creds, error) {
 		return Creds{}, fmt.Errorf("pid of bus peer %s: %w", name, err)
 	}
 	return cr, nil
+}
+
+// CredsCache remembers PeerCreds' answer per unique bus name. A unique
+// name is never reused on a bus and the daemon records a connection's
+// credentials once, when it connects, so the answer cannot change: a
+// call from a known peer then costs no round trip to the bus daemon.
+// Forget a name when the bus says it is gone (NameOwnerChanged); the
+// cache is also emptied whenever it reaches its bound, so names whose
+// departure was missed cannot grow it without limit. The zero value is
+// ready to use.
+type CredsCache struct {
+	mu sync.Mutex
+	m  map[string]Creds
+}
+
+// credsCacheMax bounds a CredsCache: far above the peers a login manager
+// talks to at once.
+const credsCacheMax = 4096
+
+// Lookup returns name's credentials, asking the bus daemon on conn the
+// first time. Only unique names (":1.42") are cached.
+func (cc *CredsCache) Lookup(conn *godbus.Conn, name string) (Creds, error) {
+	cc.mu.Lock()
+	cr, ok := cc.m[name]
+	cc.mu.Unlock()
+	if ok {
+		return cr, nil
+	}
+	cr, err := PeerCreds(conn, name)
+	if err != nil || !strings.HasPrefix(name, ":") {
+		return cr, err
+	}
+	cc.mu.Lock()
+	if cc.m == nil || len(cc.m) >= credsCacheMax {
+		cc.m = map[string]Creds{}
+	}
+	cc.m[name] = cr
+	cc.mu.Unlock()
+	return cr, nil
+}
+
+// Forget drops name (a peer that left the bus).
+func (cc *CredsCache) Forget(name string) {
+	cc.mu.Lock()
+	delete(cc.m, name)
+	cc.mu.Unlock()
 }

@@ -71,6 +71,7 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 			name, _ := sg.Body[0].(string)
 			newOwner, _ := sg.Body[2].(string)
 			if newOwner == "" && len(name) > 0 && name[0] == ':' {
+				m.PeerGone(name)
 				m.post(func(s *state) { s.nameGone(name) })
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -113,6 +112,18 @@ type Manager struct {
 	ifc ifaces
 	// scanMu serializes udev rescans (udev.go) so they apply in order.
 	scanMu sync.Mutex
+	// view is published by the owner for read-only calls (see view).
+	view *view
+	// creds caches the bus daemon's answers when Config.PeerCreds is
+	// not injected; nil otherwise.
+	creds *bus.CredsCache
+}
+
+// PeerGone forgets what is cached about a bus peer that left.
+func (m *Manager) PeerGone(name string) {
+	if m.creds != nil {
+		m.creds.Forget(name)
+	}
 }
 
 var errStopped = errors.New("sessiond is shutting down")
@@ -129,15 +140,15 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	if cfg.Login == (LoginConfig{}) {
 		cfg.Login = DefaultLoginConfig()
 	}
+	m := &Manager{cfg: cfg, q: newQueue(), ctx: context.Background(), view: newView()}
 	if cfg.PeerCreds == nil {
-		cfg.PeerCreds = (*bus.Call).CallerCreds
+		m.creds = &bus.CredsCache{}
+		m.cfg.PeerCreds = func(c *bus.Call) (bus.Creds, error) { return m.creds.Lookup(c.Conn, c.Sender) }
 	}
-	m := &Manager{cfg: cfg, q: newQueue(), ctx: context.Background()}
 	m.ifc = m.buildInterfaces()
 	m.st = &state{
 		cfg: &m.cfg, m: m, em: em,
 		sessions: map[string]*session{}, users: map[uint32]*user{}, seats: map[string]*seat{},
-		snap:      map[godbus.ObjectPath]map[string]map[string]godbus.Variant{},
 		dirtySess: map[string]bool{}, dirtyUser: map[uint32]bool{}, dirtySeat: map[string]bool{},
 	}
 	return m
@@ -256,8 +267,9 @@ type state struct {
 	dirtyUser map[uint32]bool
 	dirtySeat map[string]bool
 	signals   []signal
-	// snap holds the last announced emits-change values: path → iface → name.
-	snap map[godbus.ObjectPath]map[string]map[string]godbus.Variant
+	// mgrSnap is the Manager's properties as last announced; the other
+	// objects' are in the Manager's view.
+	mgrSnap map[string]godbus.Variant
 }
 
 func (s *state) log() *slog.Logger { return s.cfg.Log }
@@ -274,7 +286,7 @@ func (s *state) emit(path godbus.ObjectPath, name string, args ...any) {
 // PropertiesChanged of every emits-change property that changed.
 func (s *state) flush() {
 	defer s.runDeferred()
-	if !s.mutated && len(s.signals) == 0 {
+	if !s.mutated && len(s.signals) == 0 && len(s.dirtySess) == 0 {
 		return
 	}
 	s.syncSeatACLs()
@@ -302,9 +314,6 @@ func (s *state) flush() {
 			s.saveSeat(st)
 		}
 	}
-	clear(s.dirtySess)
-	clear(s.dirtyUser)
-	clear(s.dirtySeat)
 	sigs := s.signals
 	s.signals = nil
 	for _, sg := range sigs {
@@ -317,9 +326,14 @@ func (s *state) flush() {
 			sg.after()
 		}
 	}
-	if s.mutated {
-		s.emitChanges()
-	}
+	// Only the objects marked dirty are rebuilt and compared: a change
+	// to one session costs one session however many there are. So every
+	// change of a property must mark its object (touchSession and the
+	// dirty sets), as it must for the state files.
+	s.publish()
+	clear(s.dirtySess)
+	clear(s.dirtyUser)
+	clear(s.dirtySeat)
 	s.mutated = false
 }
 
@@ -333,57 +347,6 @@ func (s *state) runDeferred() {
 
 // afterFlush runs f once the current batch is persisted and announced.
 func (s *state) afterFlush(f func()) { s.deferred = append(s.deferred, f) }
-
-// emitChanges compares every object's emits-change properties with the
-// last announced values.
-func (s *state) emitChanges() {
-	seen := map[godbus.ObjectPath]bool{}
-	check := func(path godbus.ObjectPath, iface *bus.Interface, vals map[string]godbus.Variant) {
-		seen[path] = true
-		cur := map[string]godbus.Variant{}
-		for _, p := range iface.Properties {
-			if p.Flags == bus.PropEmitChange {
-				cur[p.Name] = vals[p.Name]
-			}
-		}
-		byIface := s.snap[path]
-		if byIface == nil {
-			byIface = map[string]map[string]godbus.Variant{}
-			s.snap[path] = byIface
-		}
-		old, had := byIface[iface.Name]
-		byIface[iface.Name] = cur
-		if !had {
-			return // a new object: its creation signal announced it
-		}
-		changed := map[string]godbus.Variant{}
-		for k, v := range cur {
-			if !reflect.DeepEqual(old[k].Value(), v.Value()) {
-				changed[k] = v
-			}
-		}
-		if len(changed) > 0 && s.em != nil {
-			if err := s.em.Emit(path, bus.IfaceProperties+".PropertiesChanged", iface.Name, changed, []string{}); err != nil {
-				s.log().Warn("emit PropertiesChanged", "path", path, "err", err)
-			}
-		}
-	}
-	check(ManagerPath, s.m.ifc.manager, s.managerProps())
-	for _, ss := range s.sessions {
-		check(sessionPath(ss.ID), s.m.ifc.session, s.sessionProps(ss))
-	}
-	for _, u := range s.users {
-		check(userPath(u.UID), s.m.ifc.user, s.userProps(u))
-	}
-	for _, st := range s.seats {
-		check(seatPath(st.ID), s.m.ifc.seat, s.seatProps(st))
-	}
-	for p := range s.snap {
-		if !seen[p] {
-			delete(s.snap, p)
-		}
-	}
-}
 
 // buildInterfaces binds the four login1 interfaces to m.
 func (m *Manager) buildInterfaces() ifaces {
@@ -561,29 +524,7 @@ func (m *Manager) Lookup(path godbus.ObjectPath) (*bus.Object, bool) {
 	case string(ManagerPath):
 		return &bus.Object{Interfaces: []*bus.Interface{m.ifc.manager}, Props: m.props, Children: []string{"seat", "session", "user"}}, true
 	case sessionDir, seatDir, userDir:
-		var kids []string
-		err := m.do(func(s *state) error {
-			switch p {
-			case sessionDir:
-				for id := range s.sessions {
-					kids = append(kids, bus.EscapeLabel(id))
-				}
-			case seatDir:
-				for id := range s.seats {
-					kids = append(kids, bus.EscapeLabel(id))
-				}
-			default:
-				for uid := range s.users {
-					kids = append(kids, "_"+utoa(uid))
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, false
-		}
-		sortStrings(kids)
-		return &bus.Object{Children: kids}, true
+		return &bus.Object{Children: m.view.children(p)}, true
 	}
 	dir, label := filepath.Split(p)
 	dir = strings.TrimSuffix(dir, "/")
@@ -598,31 +539,77 @@ func (m *Manager) Lookup(path godbus.ObjectPath) (*bus.Object, bool) {
 	default:
 		return nil, false
 	}
-	if label != "self" && label != "auto" {
-		exists := false
-		_ = m.do(func(s *state) error {
-			switch dir {
-			case sessionDir:
-				id, ok := bus.UnescapeLabel(label)
-				exists = ok && s.sessions[id] != nil
-			case seatDir:
-				id, ok := bus.UnescapeLabel(label)
-				exists = ok && s.seats[id] != nil
-			default:
-				uid, ok := parseUserLabel(label)
-				exists = ok && s.users[uid] != nil
-			}
-			return nil
-		})
-		if !exists {
-			return nil, false
-		}
+	if label != "self" && label != "auto" && !m.published(dir, label) {
+		return nil, false
 	}
 	return &bus.Object{Interfaces: []*bus.Interface{ifc}, Props: m.props}, true
 }
 
-// props serves Properties.Get/GetAll for every login1 object.
+// published reports whether the object labelled label below dir is in
+// the view.
+func (m *Manager) published(dir, label string) bool {
+	switch dir {
+	case sessionDir:
+		id, ok := bus.UnescapeLabel(label)
+		if ok {
+			_, ok = m.view.session(id)
+		}
+		return ok
+	case seatDir:
+		id, ok := bus.UnescapeLabel(label)
+		if ok {
+			_, ok = m.view.seatProps(id)
+		}
+		return ok
+	default:
+		uid, ok := parseUserLabel(label)
+		if ok {
+			_, ok = m.view.userProps(uid)
+		}
+		return ok
+	}
+}
+
+// props serves Properties.Get/GetAll for every login1 object: from the
+// view for a session, seat or user named by its path, from the owner
+// for the Manager and for self/auto (which need the caller).
 func (m *Manager) props(c *bus.Call, iface string) (map[string]godbus.Variant, error) {
+	if label := lastElem(c); !isSelfLabel(label) {
+		dir := string(c.Path[:len(c.Path)-len(label)-1])
+		var (
+			out map[string]godbus.Variant
+			ok  bool
+		)
+		switch {
+		case iface == IfaceSession && dir == sessionDir:
+			var sv *sessionView
+			if id, valid := bus.UnescapeLabel(label); valid {
+				if sv, ok = m.view.session(id); ok {
+					out = sv.props
+				}
+			}
+			if !ok {
+				return nil, bus.Errorf(bus.ErrNoSuchSession, "No session '%s' known", label)
+			}
+			return out, nil
+		case iface == IfaceSeat && dir == seatDir:
+			if id, valid := bus.UnescapeLabel(label); valid {
+				out, ok = m.view.seatProps(id)
+			}
+			if !ok {
+				return nil, bus.Errorf(bus.ErrNoSuchSeat, "No seat '%s' known", label)
+			}
+			return out, nil
+		case iface == IfaceUser && dir == userDir:
+			if uid, valid := parseUserLabel(label); valid {
+				out, ok = m.view.userProps(uid)
+			}
+			if !ok {
+				return nil, bus.Errorf(bus.ErrNoSuchUser, "User %s is not logged in or lingering", label)
+			}
+			return out, nil
+		}
+	}
 	var out map[string]godbus.Variant
 	switch iface {
 	case IfaceManager:
@@ -641,10 +628,10 @@ func (m *Manager) props(c *bus.Call, iface string) (map[string]godbus.Variant, e
 	return nil, bus.Errorf(bus.ErrUnknownInterface, "Unknown interface '%s'.", iface)
 }
 
-// withPIDSession runs f on the owner loop for the session that the pid
+// withPIDSession runs f on the published view of the session that the pid
 // argument (0: the caller's) is in; notFound is the error when it is in
 // none we know (GetSessionByPID, GetUserByPID).
-func (m *Manager) withPIDSession(c *bus.Call, notFound func(pid uint32) error, f func(ss *session)) error {
+func (m *Manager) withPIDSession(c *bus.Call, notFound func(pid uint32) error, f func(sv *sessionView)) error {
 	var pid uint32
 	if err := c.Store(&pid); err != nil {
 		return err
@@ -657,14 +644,12 @@ func (m *Manager) withPIDSession(c *bus.Call, notFound func(pid uint32) error, f
 		pid = cl.PID
 	}
 	id, _ := m.cfg.Host.SessionOfPID(int(pid))
-	return m.do(func(s *state) error {
-		ss := s.sessions[id]
-		if ss == nil {
-			return notFound(pid)
-		}
-		f(ss)
-		return nil
-	})
+	sv, ok := m.view.session(id)
+	if !ok {
+		return notFound(pid)
+	}
+	f(sv)
+	return nil
 }
 
 // arg is one named argument of a method or signal.

@@ -21,6 +21,13 @@ import (
 // serve runs Serve on fakes and a private bus; it returns a client.
 func serve(tb testing.TB) (*godbus.Conn, string) {
 	tb.Helper()
+	c, run, _ := serveAt(tb)
+	return c, run
+}
+
+// serveAt is serve that also returns the bus address.
+func serveAt(tb testing.TB) (*godbus.Conn, string, string) {
+	tb.Helper()
 	addr := testenv.PrivateBus(tb)
 	run := tb.TempDir()
 	cfg := Config{RunDir: run, Host: newFakeHost(), Clock: &fakeClock{now: time.Unix(1_700_000_000, 0)},
@@ -48,7 +55,7 @@ func serve(tb testing.TB) (*godbus.Conn, string) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	return c, run
+	return c, run, addr
 }
 
 func TestServeOverBus(t *testing.T) {

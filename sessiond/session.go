@@ -80,6 +80,12 @@ func isGraphical(t string) bool { return t == "x11" || t == "wayland" || t == "m
 // Paths of the state directories.
 func (c *Config) sessionsDir() string { return filepath.Join(c.RunDir, "systemd", "sessions") }
 
+// touchSessionOnly marks a change that only ss's own properties and file
+// show (its locked hint): its user, seat and the Manager are not rebuilt.
+func (s *state) touchSessionOnly(ss *session) { s.dirtySess[ss.ID] = true }
+
+// touchSession marks a change of ss that its user, seat and the Manager
+// may show too (state, idle hint, activity).
 func (s *state) touchSession(ss *session) {
 	s.mutated = true
 	s.dirtySess[ss.ID] = true
@@ -291,7 +297,7 @@ func (s *state) finalize(ss *session) {
 		s.cfg.Host.RemoveScope(ss.UID, ss.ID)
 	}
 	delete(s.sessions, ss.ID)
-	delete(s.dirtySess, ss.ID)
+	s.dirtySess[ss.ID] = true // the flush drops it from the view
 	s.mutated = true
 	if st := s.seats[ss.Seat]; st != nil {
 		st.Sessions = remove(st.Sessions, ss.ID)
@@ -546,6 +552,12 @@ func (m *Manager) hGetSession(c *bus.Call) ([]any, error) {
 	if err := c.Store(&id); err != nil {
 		return nil, err
 	}
+	if !isSelfish(id) {
+		if _, ok := m.view.session(id); !ok {
+			return nil, bus.Errorf(bus.ErrNoSuchSession, "No session '%s' known", id)
+		}
+		return []any{sessionPath(id)}, nil
+	}
 	var p godbus.ObjectPath
 	err := m.withSession(c, id, false, func(s *state, ss *session, _ *caller) error { p = sessionPath(ss.ID); return nil })
 	return []any{p}, err
@@ -555,35 +567,17 @@ func (m *Manager) hGetSessionByPID(c *bus.Call) ([]any, error) {
 	var p godbus.ObjectPath
 	err := m.withPIDSession(c, func(pid uint32) error {
 		return bus.Errorf(bus.ErrNoSessionForPID, "PID %d does not belong to any known session", pid)
-	}, func(ss *session) { p = sessionPath(ss.ID) })
+	}, func(sv *sessionView) { p = sv.entry.Path })
 	return []any{p}, err
 }
 
+// The read-only calls answer from the published view (see view).
 func (m *Manager) hListSessions(c *bus.Call) ([]any, error) {
-	var out []sessionEntry
-	err := m.do(func(s *state) error {
-		out = make([]sessionEntry, 0, len(s.sessions))
-		for _, ss := range s.sessions {
-			out = append(out, sessionEntry{ss.ID, ss.UID, ss.UserName, ss.Seat, sessionPath(ss.ID)})
-		}
-		return nil
-	})
-	sortBy(out, func(e sessionEntry) string { return e.ID })
-	return []any{out}, err
+	return []any{m.view.listSessions()}, nil
 }
 
 func (m *Manager) hListSessionsEx(c *bus.Call) ([]any, error) {
-	var out []sessionExEntry
-	err := m.do(func(s *state) error {
-		out = make([]sessionExEntry, 0, len(s.sessions))
-		for _, ss := range s.sessions {
-			out = append(out, sessionExEntry{ss.ID, ss.UID, ss.UserName, ss.Seat, ss.Leader, ss.Class, ss.TTY,
-				ss.IdleHint, ss.IdleMonotonic, sessionPath(ss.ID)})
-		}
-		return nil
-	})
-	sortBy(out, func(e sessionExEntry) string { return e.ID })
-	return []any{out}, err
+	return []any{m.view.listSessionsEx()}, nil
 }
 
 func (m *Manager) hReleaseSession(c *bus.Call) ([]any, error) {
@@ -766,7 +760,7 @@ func (m *Manager) hSetLockedHint(c *bus.Call) ([]any, error) {
 		}
 		if ss.LockedHint != b {
 			ss.LockedHint = b
-			s.touchSession(ss)
+			s.touchSessionOnly(ss)
 		}
 		return nil
 	})
