@@ -148,7 +148,7 @@ func (s *state) addSeat(id string) {
 // device and has no sessions left.
 func (s *state) removeSeat(st *seat) {
 	delete(s.seats, st.ID)
-	delete(s.dirtySeat, st.ID)
+	s.dirtySeat[st.ID] = true // the flush drops it from the published view
 	s.mutated = true
 	if err := os.Remove(filepath.Join(s.cfg.seatsDir(), st.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log().Warn("remove seat file", "seat", st.ID, "err", err)
