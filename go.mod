@@ -8,3 +8,5 @@ require (
 	golang.org/x/sys v0.50.0
 	gopkg.in/ini.v1 v1.67.3
 )
+
+require github.com/coreos/go-systemd/v22 v22.7.0 // indirect

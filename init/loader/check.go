@@ -24,7 +24,12 @@ const checkUsage = `usage: ginit-check [-s|-u] [-d DIR]... [-e ENV-FILE] [-a | S
   -u, --user       user defaults (the default when not run by root)
   -d, --services-dir DIR   a service directory (repeatable)
   -e, --env-file FILE      the global environment file
-  -a, --all        check every service file in the directories
+  -a, --all        check every service file in the directories (and every
+                   systemd .service unit, when units are read)
+  -U, --unit-dir DIR       a systemd unit directory (repeatable; default in
+                   system mode: the -d directories, then /etc/systemd/system,
+                   /run/systemd/system, /lib/systemd/system, /usr/lib/systemd/system)
+      --no-systemd-units   do not read systemd units
   -o, --offline    read the files (the only mode; accepted for symmetry)
   -h, --help       this text
       --version    print the release and the commit
@@ -38,6 +43,8 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // checkArgs is ginit-check's command line.
 type checkArgs struct {
 	dirs, names  []string
+	unitDirs     []string
+	noUnits      bool
 	envFile      string
 	system, user bool
 	all, help    bool
@@ -48,16 +55,21 @@ func parseCheckArgs(args []string) (checkArgs, error) {
 	var a checkArgs
 	for i := 0; i < len(args); i++ {
 		switch arg := args[i]; arg {
-		case "-d", "--services-dir", "-e", "--env-file":
+		case "-d", "--services-dir", "-e", "--env-file", "-U", "--unit-dir":
 			if i+1 >= len(args) || args[i+1] == "" {
 				return a, fmt.Errorf("%s needs an argument", arg)
 			}
 			i++
-			if arg == "-d" || arg == "--services-dir" {
+			switch arg {
+			case "-d", "--services-dir":
 				a.dirs = append(a.dirs, args[i])
-			} else {
+			case "-U", "--unit-dir":
+				a.unitDirs = append(a.unitDirs, args[i])
+			default:
 				a.envFile = args[i]
 			}
+		case "--no-systemd-units":
+			a.noUnits = true
 		case "-s", "--system":
 			a.system = true
 		case "-u", "--user":
@@ -87,9 +99,15 @@ func parseCheckArgs(args []string) (checkArgs, error) {
 	return a, nil
 }
 
-// CheckMain is ginit-check: it returns the exit status. uid decides the
-// default mode, as for ginit.
+// CheckMain is ginit-check without systemd units: it returns the exit
+// status. uid decides the default mode, as for ginit.
 func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid int) int {
+	return CheckMainUnits(args, stdout, stderr, environ, uid, nil)
+}
+
+// CheckMainUnits is ginit-check; units makes the unit source over the
+// given unit directories (nil: none, and -U is an error).
+func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, uid int, units func(dirs []string) UnitSource) int {
 	a, err := parseCheckArgs(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "ginit-check: %v\n%s", err, checkUsage)
@@ -105,6 +123,19 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid in
 	}
 	user := a.user || (!a.system && uid != 0)
 	getenv := func(k string) string { v, _ := EnvList(environ)(k); return v }
+	if len(a.unitDirs) > 0 && (units == nil || a.noUnits) {
+		fmt.Fprintf(stderr, "ginit-check: --unit-dir: systemd units are not read here\n%s", checkUsage)
+		return 2
+	}
+	var unitDirs []string
+	if !a.noUnits && units != nil && (!user || len(a.unitDirs) > 0) {
+		unitDirs = a.unitDirs
+		if len(unitDirs) == 0 {
+			// As ginit: the -d directories, then systemd's unit paths.
+			unitDirs = append(append(unitDirs, a.dirs...), "/etc/systemd/system", "/run/systemd/system",
+				"/lib/systemd/system", "/usr/lib/systemd/system")
+		}
+	}
 	if len(a.dirs) == 0 {
 		a.dirs = DefaultDirs(user, getenv)
 	}
@@ -122,9 +153,15 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid in
 		}
 	}
 	l := &Loader{Dirs: a.dirs, Env: EnvList(env)}
+	if unitDirs != nil {
+		l.Units = units(unitDirs)
+	}
 	names := a.names
 	if a.all {
 		names = l.allNames()
+		if n, ok := l.Units.(interface{ Names() []string }); ok {
+			names = mergeNames(names, n.Names())
+		}
 	} else if len(names) == 0 {
 		names = []string{"boot"}
 	}
@@ -151,6 +188,21 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid in
 		return 1
 	}
 	return 0
+}
+
+// mergeNames adds the unit names that no service file already has.
+func mergeNames(names, more []string) []string {
+	seen := map[string]bool{}
+	for _, n := range names {
+		seen[n] = true
+	}
+	for _, n := range more {
+		if !seen[n] {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // checkReport is what ginit-check found for one service.
@@ -214,7 +266,7 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 			continue
 		}
 		if it.from != nil {
-			if _, err := cl.find(it.name); IsNotFound(err) {
+			if _, _, err := cl.locate(it.name); IsNotFound(err) {
 				r := byName[it.from.Name]
 				r.warns = append(r.warns, (&Error{File: it.from.File, Setting: it.setting,
 					Err: fmt.Errorf("service '%s' not found", it.name)}).Error())

@@ -29,9 +29,23 @@ type Loader struct {
 	// empty means /etc/passwd and /etc/group.
 	PasswdFile string
 	GroupFile  string
+	// Units resolves a name that no file in Dirs describes (systemd units:
+	// init/sdunit). Nil: none.
+	Units UnitSource
 	// checkFiles (ginit-check) makes the parser also warn about the files
 	// a description names: commands, working-dir, the logfile's directory.
 	checkFiles bool
+}
+
+// UnitSource describes services from files of another format, asked only
+// for names the service directories do not have, so a native description
+// always wins.
+type UnitSource interface {
+	// Find says whether the source has name, and in which file.
+	Find(name string) (file string, ok bool, err error)
+	// Load reads name's description, sending warnings to log (may be
+	// nil). With an error it may also return what it read (ginit-check).
+	Load(name string, log service.Logger) (*service.Description, error)
 }
 
 // EnvMap adapts a map to Loader.Env.
@@ -149,11 +163,31 @@ func (l *Loader) load(name string) (*service.Description, map[string]bool, error
 	if err := ValidName(name); err != nil {
 		return nil, nil, &Error{Service: name, Err: err}
 	}
-	path, err := l.find(name)
+	path, unit, err := l.locate(name)
 	if err != nil {
 		return nil, nil, err
 	}
+	if unit {
+		d, err := l.Units.Load(name, l.Log)
+		return d, nil, err
+	}
 	return l.parseFile(name, path)
+}
+
+// locate is find, then the unit source for a name find does not have.
+func (l *Loader) locate(name string) (path string, unit bool, err error) {
+	path, err = l.find(name)
+	if !IsNotFound(err) || l.Units == nil {
+		return path, false, err
+	}
+	p, ok, uerr := l.Units.Find(name)
+	switch {
+	case uerr != nil:
+		return "", false, &Error{File: p, Service: name, Err: uerr}
+	case !ok:
+		return "", false, err
+	}
+	return p, true, nil
 }
 
 // LoadAll loads name and, recursively, every service it depends on
@@ -211,7 +245,7 @@ func (l *Loader) dropMissingOptional(d *service.Description, optional map[string
 	kept := d.Deps[:0:0]
 	for _, e := range d.Deps {
 		if optional[e.Name] && isHard(e.Kind) && !known(e.Name) {
-			if _, err := l.find(e.Name); IsNotFound(err) {
+			if _, _, err := l.locate(e.Name); IsNotFound(err) {
 				l.logf("service '%s': dependency '%s' from a .d directory not found; ignored", d.Name, e.Name)
 				continue
 			}

@@ -73,3 +73,13 @@ func ParseSecurebits(s string) (uint, error) {
 	}
 	return bits, nil
 }
+
+// CapabilityNames lists every capability ParseCapabilities knows, as
+// "cap_NAME", in number order (for loaders that turn a kept set into drops).
+func CapabilityNames() []string {
+	out := make([]string, len(capNames))
+	for n, i := range capNames {
+		out[i] = "cap_" + n
+	}
+	return out
+}

@@ -5,8 +5,10 @@ import (
 	"os"
 
 	"ginit/init/loader"
+	"ginit/init/sdunit"
 )
 
 func main() {
-	os.Exit(loader.CheckMain(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), os.Getuid()))
+	units := func(dirs []string) loader.UnitSource { return sdunit.New(sdunit.Config{Dirs: dirs}) }
+	os.Exit(loader.CheckMainUnits(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), os.Getuid(), units))
 }

@@ -1,0 +1,831 @@
+package sdunit
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/service"
+)
+
+// execCmd is one Exec*= line after splitting and substitution.
+type execCmd struct {
+	argv       []string
+	ignoreFail bool // '-': a failure is not a failure
+	privileged bool // '+', '!', '!!': run as root even with User=
+	o          *option
+}
+
+// runtimeVars are set by systemd when a command runs; ginit cannot give
+// them a value at load time.
+var runtimeVars = map[string]bool{"MAINPID": true, "SERVICE_RESULT": true, "EXIT_CODE": true,
+	"EXIT_STATUS": true, "INVOCATION_ID": true, "MONITOR_SERVICE_RESULT": true}
+
+// execs parses the lines of one Exec key.
+func (t *translator) execs(list []*option) []execCmd {
+	if len(list) > maxExecLinesPerUnit {
+		t.fail(list[0], "more than %d lines", maxExecLinesPerUnit)
+		return nil
+	}
+	var out []execCmd
+	for _, o := range list {
+		c := execCmd{o: o}
+		v := o.value
+		noSubst := false
+	prefix:
+		for v != "" {
+			switch v[0] {
+			case '-':
+				c.ignoreFail = true
+			case '+', '!':
+				c.privileged = true
+			case ':':
+				noSubst = true
+			case '@':
+				t.fail(o, "the '@' prefix (a separate argv[0]) is not supported")
+				return nil
+			default:
+				break prefix
+			}
+			v = v[1:]
+		}
+		ws, err := splitWords(v)
+		if err != nil {
+			t.fail(o, "%v", err)
+			continue
+		}
+		for i, w := range ws {
+			if w == ";" {
+				t.fail(o, "several commands on one line (';') are not supported")
+				return nil
+			}
+			if ws[i], err = t.spec.expand(w); err != nil {
+				t.fail(o, "%v", err)
+				return nil
+			}
+		}
+		if !noSubst {
+			if ws, _, err = substEnv(ws, t.env.get, runtimeVars); err != nil {
+				t.fail(o, "%v", err)
+				continue
+			}
+		}
+		if len(ws) == 0 {
+			t.fail(o, "empty command")
+			continue
+		}
+		c.argv = ws
+		out = append(out, c)
+	}
+	return out
+}
+
+// usesRuntime says whether a command names a variable only known when it runs.
+func usesRuntime(c execCmd) string {
+	for _, w := range c.argv {
+		for v := range runtimeVars {
+			if strings.Contains(w, "$"+v) || strings.Contains(w, "${"+v+"}") {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// killSignal recognises `kill [-s] -SIG $MAINPID` (the one stop command
+// that only sends the main process a signal), giving the signal.
+func killSignal(c execCmd) (int, bool) {
+	a := c.argv
+	if len(a) < 2 || filepath.Base(a[0]) != "kill" || a[len(a)-1] != "$MAINPID" && a[len(a)-1] != "${MAINPID}" {
+		return 0, false
+	}
+	a = a[1 : len(a)-1]
+	if len(a) == 2 && a[0] == "-s" {
+		a = []string{"-" + a[1]}
+	}
+	switch len(a) {
+	case 0:
+		return int(unix.SIGTERM), true
+	case 1:
+		if s, ok := strings.CutPrefix(a[0], "-"); ok {
+			if n, err := signalNumber(s); err == nil {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func signalNumber(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return n, nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if n := unix.SignalNum(name); n != 0 {
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// dirSpec is one directory of RuntimeDirectory= and its kin.
+type dirSpec struct {
+	path string
+	mode uint32
+}
+
+var dirKeys = []struct{ key, base, env string }{
+	{"RuntimeDirectory", "/run", "RUNTIME_DIRECTORY"},
+	{"StateDirectory", "/var/lib", "STATE_DIRECTORY"},
+	{"CacheDirectory", "/var/cache", "CACHE_DIRECTORY"},
+	{"LogsDirectory", "/var/log", "LOGS_DIRECTORY"},
+	{"ConfigurationDirectory", "/etc", "CONFIGURATION_DIRECTORY"},
+}
+
+func (t *translator) dirs(u *unitSet) []dirSpec {
+	var out []dirSpec
+	for _, k := range dirKeys {
+		mode := uint32(defaultRuntimeMode)
+		if o := u.last("Service", k.key+"Mode"); o != nil {
+			m, err := strconv.ParseUint(o.value, 8, 32)
+			if err != nil || m > 0o7777 {
+				t.fail(o, "bad mode %q", o.value)
+			} else {
+				mode = uint32(m)
+			}
+		}
+		var paths []string
+		for _, o := range u.all("Service", k.key) {
+			v, ok := t.value(o)
+			if !ok {
+				continue
+			}
+			for _, w := range strings.Fields(v) {
+				w, _, _ = strings.Cut(w, ":") // a symlink name after ':' is not made
+				clean := filepath.Clean("/" + w)
+				if w == "" || strings.HasPrefix(w, "/") || clean != "/"+w || strings.Contains(w, "..") {
+					t.fail(o, "%q is not a relative path below %s", w, k.base)
+					continue
+				}
+				p := filepath.Join(k.base, w)
+				out = append(out, dirSpec{p, mode})
+				paths = append(paths, p)
+			}
+		}
+		if len(paths) > 0 {
+			t.env.set(k.env, strings.Join(paths, ":"))
+		}
+	}
+	return out
+}
+
+// passwdEntry looks a user up in the passwd file: uid, gid, home, shell.
+func (t *translator) passwdEntry(user string) (uid, gid, home, shell string, ok bool) {
+	path := t.s.cfg.PasswdFile
+	if path == "" {
+		path = "/etc/passwd"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", "", "", false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Split(sc.Text(), ":")
+		if len(fs) >= 7 && (fs[0] == user || fs[2] == user) {
+			return fs[2], fs[3], fs[5], fs[6], true
+		}
+	}
+	return "", "", "", "", false
+}
+
+func (t *translator) setpriv() string {
+	if t.s.cfg.Setpriv != "" {
+		return t.s.cfg.Setpriv
+	}
+	for _, p := range []string{"/usr/bin/setpriv", "/bin/setpriv"} {
+		if st, err := os.Stat(p); err == nil && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return "/usr/bin/setpriv"
+}
+
+// service maps a .service unit.
+func (t *translator) service(opts []option) *service.Description {
+	u := collect(opts)
+	d := t.d
+	t.known(u, map[string]bool{"Unit": true, "Service": true, "Install": true})
+
+	// Identity first: %u %h and $USER come from it.
+	if o := u.last("Service", "User"); o != nil {
+		if v, ok := t.value(o); ok {
+			t.user, t.lastUser = v, o
+			t.spec['u'], t.spec['U'] = v, v
+			if uid, gid, home, shell, ok := t.passwdEntry(v); ok {
+				t.spec['U'], t.spec['h'], t.spec['s'], t.spec['G'] = uid, home, shell, gid
+				t.env.set("HOME", home)
+				t.env.set("SHELL", shell)
+			}
+			t.env.set("USER", v)
+			t.env.set("LOGNAME", v)
+		}
+	}
+	if o := u.last("Service", "Group"); o != nil {
+		if v, ok := t.value(o); ok {
+			t.group = v
+			t.spec['g'] = v
+		}
+	}
+	for _, o := range u.all("Service", "Environment") {
+		if v, ok := t.value(o); ok {
+			if err := parseEnvironment(v, &t.env); err != nil {
+				t.fail(o, "%v", err)
+			}
+		}
+	}
+	for _, o := range u.all("Service", "EnvironmentFile") {
+		v, ok := t.value(o)
+		if !ok {
+			continue
+		}
+		optional := strings.HasPrefix(v, "-")
+		v = strings.TrimPrefix(v, "-")
+		if !filepath.IsAbs(v) {
+			t.fail(o, "%q is not an absolute path", v)
+			continue
+		}
+		data, err := readFile(v)
+		if err != nil {
+			if !optional {
+				t.fail(o, "%v", err)
+			}
+			continue
+		}
+		if err := parseEnvFile(string(data), &t.env); err != nil {
+			t.fail(o, "%s: %v", v, err)
+		}
+	}
+	dirs := t.dirs(u)
+
+	t.deps(u)
+	sockets := append([]string(nil), t.socketsOf(u)...)
+	var aliases []string
+	for _, o := range u.all("Install", "Alias") {
+		aliases = append(aliases, strings.Fields(o.value)...)
+	}
+	for _, s := range sockets {
+		t.attachSocket(s, aliases)
+	}
+	t.durationOf(u.last("Unit", "StartLimitIntervalSec"), &d.RestartLimitInterval)
+	t.durationOf(u.last("Unit", "StartLimitInterval"), &d.RestartLimitInterval)
+	t.durationOf(u.last("Service", "StartLimitIntervalSec"), &d.RestartLimitInterval)
+	for _, k := range []struct{ sec, key string }{{"Unit", "StartLimitBurst"}, {"Service", "StartLimitBurst"}} {
+		if o := u.last(k.sec, k.key); o != nil {
+			n, err := strconv.Atoi(o.value)
+			if err != nil || n < 0 {
+				t.fail(o, "bad count %q", o.value)
+			} else {
+				d.RestartLimitCount = n
+			}
+		}
+	}
+
+	typ := "simple"
+	typOpt := u.last("Service", "Type")
+	if typOpt != nil {
+		typ = typOpt.value
+	}
+	start := t.execs(u.all("Service", "ExecStart"))
+	pre := t.execs(u.all("Service", "ExecStartPre"))
+	post := t.execs(u.all("Service", "ExecStartPost"))
+	stop := t.execs(u.all("Service", "ExecStop"))
+	stopPost := t.execs(u.all("Service", "ExecStopPost"))
+	if o := u.last("Service", "ExecReload"); o != nil {
+		t.warn(o, "ignored: ginit has no reload action for a service (restart it)")
+	}
+	if o := u.last("Service", "ExecCondition"); o != nil {
+		t.fail(o, "ExecCondition is not supported")
+	}
+	for _, l := range [][]execCmd{start, pre, post} {
+		for _, c := range l {
+			if v := usesRuntime(c); v != "" {
+				t.fail(c.o, "$%s is only known when the command runs; ginit cannot pass it", v)
+			}
+		}
+	}
+	switch typ {
+	case "simple", "exec", "idle":
+		d.Type = service.TypeProcess
+	case "notify", "notify-reload":
+		d.Type = service.TypeProcess
+		d.ReadyNotification = "notify"
+	case "dbus":
+		d.Type = service.TypeProcess
+		t.warn(typOpt, "Type=dbus: ready when the process starts, not when %s appears on the bus", u.last("Service", "BusName").valueOr("its bus name"))
+	case "forking":
+		d.Type = service.TypeBGProcess
+	case "oneshot":
+		d.Type = service.TypeScripted
+	default:
+		t.fail(typOpt, "unknown Type %q", typ)
+	}
+	if len(start) == 0 && d.Type != service.TypeScripted {
+		t.fail(nil, "%v", errNoCommand)
+	}
+	if len(start) > 1 && d.Type != service.TypeScripted {
+		t.fail(start[1].o, "several ExecStart lines are only for Type=oneshot")
+	}
+	if len(post) > 0 && d.Type == service.TypeProcess {
+		t.fail(post[0].o, "ExecStartPost for Type=%s is not supported (ginit runs only the main process)", typ)
+	}
+	if o := u.last("Service", "PIDFile"); o != nil {
+		if v, ok := t.value(o); ok {
+			if d.Type == service.TypeBGProcess {
+				d.PIDFile = v
+			} else {
+				t.warn(o, "ignored for Type=%s", typ)
+			}
+		}
+	}
+	if d.Type == service.TypeBGProcess && d.PIDFile == "" {
+		t.fail(typOpt, "Type=forking without PIDFile= is not supported: ginit finds the daemon by its pid file")
+	}
+
+	// Restart and timeouts.
+	if o := u.last("Service", "Restart"); o != nil {
+		switch o.value {
+		case "no":
+			d.Restart = service.RestartNo
+		case "always":
+			d.Restart = service.RestartYes
+		case "on-failure", "on-abnormal", "on-abort", "on-watchdog":
+			d.Restart = service.RestartOnFailure
+		default:
+			t.fail(o, "Restart=%s is not supported", o.value)
+		}
+	}
+	t.durationOf(u.last("Service", "RestartSec"), &d.RestartDelay)
+	t.durationOf(u.last("Service", "TimeoutSec"), &d.StartTimeout)
+	t.durationOf(u.last("Service", "TimeoutSec"), &d.StopTimeout)
+	t.durationOf(u.last("Service", "TimeoutStartSec"), &d.StartTimeout)
+	t.durationOf(u.last("Service", "TimeoutStopSec"), &d.StopTimeout)
+	if d.Type == service.TypeScripted && u.last("Service", "TimeoutStartSec") == nil && u.last("Service", "TimeoutSec") == nil {
+		d.StartTimeout = 0 // systemd: a oneshot has no start timeout by default
+	}
+
+	t.process(u)
+	t.output(u)
+	t.limits(u)
+
+	// The command lines: the plain form when systemd's steps map onto one
+	// exec, else a /bin/sh script of the steps.
+	ttyIn := ""
+	if o := u.last("Service", "StandardInput"); o != nil {
+		switch o.value {
+		case "null":
+		case "tty", "tty-force", "tty-fail":
+			ttyIn = "/dev/console"
+			if p := u.last("Service", "TTYPath"); p != nil {
+				if v, ok := t.value(p); ok {
+					ttyIn = v
+				}
+			}
+			if ttyIn == "/dev/console" {
+				d.Options.RunsOnConsole = true
+				ttyIn = ""
+			}
+		default:
+			t.fail(o, "StandardInput=%s is not supported", o.value)
+		}
+	}
+	script := len(pre) > 0 || len(dirs) > 0 || ttyIn != "" || len(post) > 0 ||
+		(d.Type == service.TypeScripted && (len(start) != 1 || start[0].ignoreFail))
+	for _, c := range start {
+		if c.privileged && t.user != "" {
+			script = true
+		}
+	}
+	if len(t.errs) > 0 {
+		return d
+	}
+	if !script {
+		if len(start) == 1 {
+			d.Command = start[0].argv
+		}
+		if t.user != "" {
+			d.RunAs = t.user
+			if t.group != "" {
+				d.RunAs += ":" + t.group
+			}
+		}
+	} else {
+		d.Command = []string{"/bin/sh", "-c", t.startScript(dirs, pre, start, post, ttyIn, d.Type), t.unit}
+	}
+	t.stopCommand(stop, stopPost, script)
+	if t.conditions(u) {
+		d.Type, d.Command, d.StopCommand, d.PIDFile, d.ReadyNotification = service.TypeInternal, nil, nil, "", ""
+		d.SocketListen = ""
+	}
+	d.Env = t.env.list()
+	return d
+}
+
+func (o *option) valueOr(def string) string {
+	if o == nil {
+		return def
+	}
+	return o.value
+}
+
+// asUser prefixes a command that must run as User= inside a script (the
+// script runs as root to make directories and run '+' commands).
+func (t *translator) asUser(c execCmd) []string {
+	if t.user == "" || c.privileged {
+		return c.argv
+	}
+	uid, gid := t.user, t.group
+	if id, g, _, _, ok := t.passwdEntry(t.user); ok {
+		uid = id
+		if gid == "" {
+			gid = g
+		}
+	}
+	if gid == "" {
+		gid = uid
+	}
+	return append([]string{t.setpriv(), "--reuid=" + uid, "--regid=" + gid, "--init-groups", "--"}, c.argv...)
+}
+
+// startScript writes the steps of a start as one /bin/sh script: make the
+// directories, run ExecStartPre (a failure ends the start unless '-'),
+// then exec the main process (so its pid is the service's) or, for a
+// oneshot or forking unit, run the commands in turn.
+func (t *translator) startScript(dirs []dirSpec, pre, start, post []execCmd, tty string, typ service.Type) string {
+	var b strings.Builder
+	owner := ""
+	if t.user != "" {
+		owner = t.user
+		if t.group != "" {
+			owner += ":" + t.group
+		}
+	}
+	for _, dr := range dirs {
+		fmt.Fprintf(&b, "mkdir -p %s || exit $?\nchmod %04o %s || exit $?\n", shQuote(dr.path), dr.mode, shQuote(dr.path))
+		if owner != "" {
+			fmt.Fprintf(&b, "chown %s %s || exit $?\n", shQuote(owner), shQuote(dr.path))
+		}
+	}
+	step := func(c execCmd) {
+		b.WriteString(shJoin(t.asUser(c)))
+		if !c.ignoreFail {
+			b.WriteString(" || exit $?")
+		}
+		b.WriteByte('\n')
+	}
+	for _, c := range pre {
+		step(c)
+	}
+	redirect := ""
+	if tty != "" {
+		redirect = " <" + shQuote(tty) + " >" + shQuote(tty) + " 2>&1"
+	}
+	if typ == service.TypeProcess {
+		b.WriteString("exec " + shJoin(t.asUser(start[0])) + redirect + "\n")
+		return b.String()
+	}
+	for _, c := range start {
+		step(c)
+	}
+	for _, c := range post {
+		step(c)
+	}
+	b.WriteString("exit 0\n")
+	return b.String()
+}
+
+// stopCommand maps ExecStop and ExecStopPost. `kill -SIG $MAINPID` is the
+// stop signal; other uses of $MAINPID cannot be passed.
+func (t *translator) stopCommand(stop, stopPost []execCmd, script bool) {
+	d := t.d
+	if len(stop) == 1 && len(stopPost) == 0 {
+		if sig, ok := killSignal(stop[0]); ok {
+			d.TermSignal = sig
+			return
+		}
+	}
+	all := append(append([]execCmd(nil), stop...), stopPost...)
+	for _, c := range all {
+		if v := usesRuntime(c); v != "" {
+			t.fail(c.o, "$%s is only known when the command runs; ginit cannot pass it", v)
+			return
+		}
+	}
+	if len(stopPost) > 0 && d.Type != service.TypeScripted {
+		t.warn(stopPost[0].o, "runs as part of the stop command, before the process has ended")
+	}
+	switch {
+	case len(all) == 0:
+	case len(all) == 1 && (!script || t.user == "" || all[0].privileged) && !(script && t.user != "" && !all[0].privileged):
+		d.StopCommand = all[0].argv
+		if script && t.user != "" && !all[0].privileged {
+			d.StopCommand = t.asUser(all[0])
+		}
+	default:
+		var b strings.Builder
+		for _, c := range all {
+			argv := c.argv
+			if script {
+				argv = t.asUser(c)
+			}
+			b.WriteString(shJoin(argv) + "\n")
+		}
+		d.StopCommand = []string{"/bin/sh", "-c", b.String(), t.unit}
+	}
+}
+
+// process maps the process settings: working directory, kill mode and
+// signal, privileges, scheduling.
+func (t *translator) process(u *unitSet) {
+	d := t.d
+	if o := u.last("Service", "WorkingDirectory"); o != nil {
+		if v, ok := t.value(o); ok {
+			v = strings.TrimPrefix(v, "-")
+			if v == "~" {
+				v = t.spec['h']
+			}
+			if !filepath.IsAbs(v) {
+				t.fail(o, "%q is not an absolute path", v)
+			}
+			d.WorkingDir = v
+		}
+	}
+	if o := u.last("Service", "RootDirectory"); o != nil {
+		if v, ok := t.value(o); ok {
+			d.Chroot = v
+		}
+	}
+	if o := u.last("Service", "KillMode"); o != nil {
+		switch o.value {
+		case "control-group", "mixed":
+		case "process":
+			d.Options.SignalProcessOnly = true
+		default:
+			t.fail(o, "KillMode=%s is not supported", o.value)
+		}
+	}
+	if o := u.last("Service", "KillSignal"); o != nil {
+		n, err := signalNumber(o.value)
+		if err != nil {
+			t.fail(o, "%v", err)
+		}
+		d.TermSignal = n
+	}
+	d.Options.NoNewPrivs = t.boolOf(u.last("Service", "NoNewPrivileges"))
+	if t.boolOf(u.last("Service", "PrivateNetwork")) {
+		d.Unshare = append(d.Unshare, "net")
+	}
+	t.capabilities(u)
+	if o := u.last("Service", "UMask"); o != nil {
+		m, err := strconv.ParseUint(o.value, 8, 32)
+		if err != nil || m > 0o777 {
+			t.fail(o, "bad umask %q", o.value)
+		} else {
+			v := uint32(m)
+			d.Umask = &v
+		}
+	}
+	for _, k := range []struct {
+		key      string
+		dst      **int
+		min, max int
+	}{{"Nice", &d.Nice, -20, 19}, {"OOMScoreAdjust", &d.OOMScoreAdj, -1000, 1000}} {
+		if o := u.last("Service", k.key); o != nil {
+			n, err := strconv.Atoi(o.value)
+			if err != nil || n < k.min || n > k.max {
+				t.fail(o, "bad value %q (expected %d to %d)", o.value, k.min, k.max)
+				continue
+			}
+			*k.dst = &n
+		}
+	}
+	if o := u.last("Service", "IOSchedulingClass"); o != nil {
+		prio := "4"
+		if p := u.last("Service", "IOSchedulingPriority"); p != nil {
+			prio = p.value
+		}
+		switch o.value {
+		case "realtime", "1":
+			d.IOPrio = "realtime:" + prio
+		case "best-effort", "2":
+			d.IOPrio = "best-effort:" + prio
+		case "idle", "3":
+			d.IOPrio = "idle"
+		case "none", "0":
+		default:
+			t.fail(o, "unknown class %q", o.value)
+		}
+	}
+}
+
+// capabilities maps CapabilityBoundingSet= (a kept set, or with '~' a
+// dropped one; lines add up) and AmbientCapabilities= onto ginit's IAB text.
+func (t *translator) capabilities(u *unitSet) {
+	var parts []string
+	bound := u.all("Service", "CapabilityBoundingSet")
+	if len(bound) > 0 {
+		keep := map[string]bool{}
+		for n := range capList() {
+			keep[n] = true
+		}
+		first := true
+		for _, o := range bound {
+			v := o.value
+			inv := strings.HasPrefix(v, "~")
+			v = strings.TrimPrefix(v, "~")
+			names := strings.Fields(strings.ToLower(v))
+			for _, n := range names {
+				if !capList()[n] {
+					t.fail(o, "unknown capability %q", n)
+					return
+				}
+			}
+			if inv {
+				for _, n := range names {
+					keep[n] = false
+				}
+				continue
+			}
+			if first {
+				for n := range keep {
+					keep[n] = false
+				}
+			}
+			for _, n := range names {
+				keep[n] = true
+			}
+			first = false
+		}
+		for n := range capList() {
+			if !keep[n] {
+				parts = append(parts, "!"+n)
+			}
+		}
+	}
+	for _, o := range u.all("Service", "AmbientCapabilities") {
+		if strings.HasPrefix(o.value, "~") {
+			t.fail(o, "an inverted ambient set is not supported")
+			continue
+		}
+		for _, n := range strings.Fields(strings.ToLower(o.value)) {
+			if !capList()[n] {
+				t.fail(o, "unknown capability %q", n)
+				continue
+			}
+			parts = append(parts, "^"+n)
+		}
+	}
+	if len(parts) > 0 {
+		sortStrings(parts)
+		t.d.Capabilities = strings.Join(parts, ",")
+		if _, err := service.ParseCapabilities(t.d.Capabilities); err != nil {
+			t.fail(nil, "capabilities: %v", err)
+		}
+	}
+}
+
+// output maps StandardOutput=/StandardError=: null for both drops the
+// output, a file becomes ginit's log file; journal, syslog, kmsg and
+// inherit keep ginit's default (the last output in memory).
+func (t *translator) output(u *unitSet) {
+	d := t.d
+	var nulls int
+	for _, k := range []string{"StandardOutput", "StandardError"} {
+		o := u.last("Service", k)
+		if o == nil {
+			if k == "StandardError" && nulls == 1 {
+				nulls++ // stderr follows stdout by default
+			}
+			continue
+		}
+		v, ok := t.value(o)
+		if !ok {
+			continue
+		}
+		switch {
+		case v == "null":
+			nulls++
+		case v == "inherit", v == "journal", v == "syslog", v == "kmsg", strings.HasSuffix(v, "+console"), v == "tty":
+		case strings.HasPrefix(v, "file:"), strings.HasPrefix(v, "append:"), strings.HasPrefix(v, "truncate:"):
+			_, p, _ := strings.Cut(v, ":")
+			if d.LogFile != "" && d.LogFile != p {
+				t.fail(o, "a second output file (%s) is not supported", p)
+				continue
+			}
+			d.LogType, d.LogFile = service.LogFile, p
+			if strings.HasPrefix(v, "truncate:") {
+				t.warn(o, "the file is appended to, not truncated")
+			}
+		default:
+			t.fail(o, "%s=%s is not supported", k, v)
+		}
+	}
+	if nulls == 2 {
+		d.LogType = service.LogNone
+	}
+}
+
+// limits maps LimitNOFILE, LimitCORE, LimitDATA, LimitAS and the cgroup
+// limits MemoryMax, TasksMax, CPUWeight.
+func (t *translator) limits(u *unitSet) {
+	d := t.d
+	names := map[string]string{"LimitNOFILE": "nofile", "LimitCORE": "core", "LimitDATA": "data", "LimitAS": "addrspace"}
+	for _, o := range u.order {
+		if o.section != "Service" || !strings.HasPrefix(o.key, "Limit") || o != u.last("Service", o.key) {
+			continue
+		}
+		n, ok := names[o.key]
+		if !ok {
+			t.warn(o, "ignored (ginit sets only LimitNOFILE, LimitCORE, LimitDATA and LimitAS)")
+			continue
+		}
+		soft, hard, _ := strings.Cut(o.value, ":")
+		if hard == "" {
+			hard = soft
+		}
+		s, err1 := limitValue(soft)
+		h, err2 := limitValue(hard)
+		if err1 != nil || err2 != nil || s > h {
+			t.fail(o, "bad limit %q", o.value)
+			continue
+		}
+		if d.Rlimits == nil {
+			d.Rlimits = map[string]service.Rlimit{}
+		}
+		d.Rlimits[n] = service.Rlimit{Soft: s, Hard: h}
+	}
+	if o := u.last("Service", "MemoryMax"); o != nil && o.value != "infinity" {
+		v, err := limitValue(o.value)
+		if err != nil || strings.HasSuffix(o.value, "%") {
+			t.fail(o, "bad or unsupported size %q", o.value)
+		} else {
+			d.MemoryMax = int64(v)
+		}
+	}
+	if o := u.last("Service", "TasksMax"); o != nil && o.value != "infinity" {
+		v, err := strconv.ParseInt(o.value, 10, 64)
+		if err != nil || v <= 0 {
+			t.warn(o, "ignored: only a number of tasks is supported, not %q", o.value)
+		} else {
+			d.PidsMax = v
+		}
+	}
+	if o := u.last("Service", "CPUWeight"); o != nil {
+		v, err := strconv.ParseInt(o.value, 10, 64)
+		if err != nil || v < 1 || v > 10000 {
+			t.warn(o, "ignored: only a weight of 1 to 10000 is supported, not %q", o.value)
+		} else {
+			d.CPUWeight = v
+		}
+	}
+}
+
+// limitValue parses a resource limit or size: a number with an optional
+// K, M, G, T suffix (powers of 1024), or infinity.
+func limitValue(s string) (uint64, error) {
+	if s == "infinity" {
+		return service.RlimInfinity, nil
+	}
+	mult := uint64(1)
+	if s != "" {
+		switch s[len(s)-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			s = s[:len(s)-1]
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if n > service.RlimInfinity/mult {
+		return 0, fmt.Errorf("too large")
+	}
+	return n * mult, nil
+}
