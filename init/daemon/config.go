@@ -29,6 +29,7 @@ type Config struct {
 	ReadyFD      int                // -F: write the socket path here once it accepts commands; -1 = none
 	CgroupPath   string             // -b: services' cgroup, from the cgroup2 root ("" = below ginit's own)
 	PID1         bool               // we are process 1 (set by the caller)
+	NoUnits      bool               // --no-systemd-units: no fallback to systemd units
 	StartLimit   service.StartLimit // --max-starting, --starting-grace, --start-pressure-*
 	Help         bool
 	Version      bool
@@ -52,6 +53,8 @@ const Usage = `usage: ginit [options] [service...]
       --starting-grace D   a start older than D (e.g. 10s) stops counting against it
       --start-pressure-cpu X   spawn no start while CPU PSI some avg10 is above X
       --start-pressure-io X    the same for IO pressure
+      --no-systemd-units   a name no description has is not looked up as NAME.service
+                           (system instance: in the -d directories, then systemd's unit paths)
   -h, --help               print this text
       --version            print the release and the commit
   service...               services to start (default: boot)
@@ -125,6 +128,8 @@ func ParseArgs(args []string) (Config, error) {
 			c.Container = true
 		case "-q", "--quiet":
 			c.Quiet = true
+		case "--no-systemd-units":
+			c.NoUnits = true
 		case "-h", "--help":
 			c.Help = true
 		case "--version":

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"ginit/init/loader"
 	"ginit/init/logging"
 	"ginit/init/pid1"
+	"ginit/init/sdunit"
 	"ginit/init/service"
 	"ginit/init/supervise"
 	"ginit/internal/cgroup2"
@@ -205,6 +207,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer func() { supCancel(); <-supDone }()
 
 	ld := &loader.Loader{Dirs: cfg.ServicesDirs, Env: loader.EnvList(env), Log: log}
+	if !cfg.User && !cfg.NoUnits {
+		ld.Units = sdunit.New(sdunit.Config{Dirs: append(slices.Clone(cfg.ServicesDirs), sdunit.SystemDirs()...)})
+	}
 	d.m = service.New(service.Config{
 		Load:         ld.LoadAll,
 		Check:        loader.CheckAll,

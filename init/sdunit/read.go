@@ -11,6 +11,7 @@ import (
 	"github.com/coreos/go-systemd/v22/unit"
 
 	"ginit/init/loader"
+	"ginit/init/logging"
 )
 
 // Limits on what one unit may make the loader read: a unit and its drop-ins
@@ -39,6 +40,25 @@ func readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, loader.ErrNotRegular)
 	}
 	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxUnitFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxUnitFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, maxUnitFile, loader.ErrTooLarge)
+	}
+	return data, nil
+}
+
+// readEnvFile reads an EnvironmentFile as the loader reads env-files
+// (logging.OpenRegular: only links owned by root or ginit's user are
+// followed, so one the service user planted to /etc/shadow is refused).
+func readEnvFile(path string) ([]byte, error) {
+	f, err := logging.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,9 @@ import (
 
 type logBuf struct{ lines []string }
 
-func (l *logBuf) Printf(format string, a ...any) { l.lines = append(l.lines, fmt.Sprintf(format, a...)) }
+func (l *logBuf) Printf(format string, a ...any) {
+	l.lines = append(l.lines, fmt.Sprintf(format, a...))
+}
 
 // fixture writes files (path relative to a fresh unit dir → content; a
 // content starting with "->" is a symbolic link) and returns a Source over
@@ -242,15 +244,15 @@ func TestTemplateDropInsSpecifiers(t *testing.T) {
 
 func TestSocketTargetMaskAlias(t *testing.T) {
 	s, _ := fixture(t, map[string]string{
-		"dbus.service":       "[Unit]\nRequires=dbus.socket\n[Service]\nExecStart=/usr/bin/dbus-daemon --system --address=systemd:\n",
-		"dbus.socket":        "[Socket]\nListenStream=/run/dbus/system_bus_socket\nSocketMode=0660\nSocketGroup=messagebus\n",
-		"log.service":        "[Unit]\nRequires=syslog.socket\n[Service]\nExecStart=/bin/log\n[Install]\nAlias=syslog.service\n",
-		"syslog.socket":      "[Socket]\nListenDatagram=/run/log\n",
-		"ssh.socket":         "[Socket]\nListenStream=22\nAccept=yes\n",
-		"multi-user.target":  "[Unit]\nRequires=basic.target\nWants=x.service\n",
+		"dbus.service":                         "[Unit]\nRequires=dbus.socket\n[Service]\nExecStart=/usr/bin/dbus-daemon --system --address=systemd:\n",
+		"dbus.socket":                          "[Socket]\nListenStream=/run/dbus/system_bus_socket\nSocketMode=0660\nSocketGroup=messagebus\n",
+		"log.service":                          "[Unit]\nRequires=syslog.socket\n[Service]\nExecStart=/bin/log\n[Install]\nAlias=syslog.service\n",
+		"syslog.socket":                        "[Socket]\nListenDatagram=/run/log\n",
+		"ssh.socket":                           "[Socket]\nListenStream=22\nAccept=yes\n",
+		"multi-user.target":                    "[Unit]\nRequires=basic.target\nWants=x.service\n",
 		"multi-user.target.wants/dbus.service": "->../dbus.service",
-		"gone.service":       "->/dev/null",
-		"sshd.service":       "->dbus.service",
+		"gone.service":                         "->/dev/null",
+		"sshd.service":                         "->dbus.service",
 	})
 	d, err := s.Load("dbus", nil)
 	if err != nil {

@@ -2,6 +2,8 @@ package sdunit
 
 import (
 	"bufio"
+	"errors"
+	"io/fs"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -263,9 +265,9 @@ func (t *translator) service(opts []option) *service.Description {
 			t.fail(o, "%q is not an absolute path", v)
 			continue
 		}
-		data, err := readFile(v)
+		data, err := readEnvFile(v)
 		if err != nil {
-			if !optional {
+			if !optional || !errors.Is(err, fs.ErrNotExist) {
 				t.fail(o, "%v", err)
 			}
 			continue

@@ -506,7 +506,10 @@ func (t *translator) conditions(u *unitSet) (skip bool) {
 		{"PathExistsGlob", func(p string) bool { m, _ := filepath.Glob(p); return len(m) > 0 }},
 		{"PathIsDirectory", func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }},
 		{"PathIsSymbolicLink", func(p string) bool { st, err := os.Lstat(p); return err == nil && st.Mode()&os.ModeSymlink != 0 }},
-		{"FileNotEmpty", func(p string) bool { st, err := os.Stat(p); return err == nil && st.Mode().IsRegular() && st.Size() > 0 }},
+		{"FileNotEmpty", func(p string) bool {
+			st, err := os.Stat(p)
+			return err == nil && st.Mode().IsRegular() && st.Size() > 0
+		}},
 		{"DirectoryNotEmpty", func(p string) bool { e, err := os.ReadDir(p); return err == nil && len(e) > 0 }},
 		{"FileIsExecutable", func(p string) bool { st, err := os.Stat(p); return err == nil && !st.IsDir() && st.Mode()&0o111 != 0 }},
 	}
