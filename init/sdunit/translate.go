@@ -19,7 +19,7 @@ import (
 // systemd's defaults where they differ from dinit's.
 const (
 	defaultTimeout      = 90 * time.Second
-	defaultRestartSec   = 100 * time.Millisecond
+	defaultRestartDelay   = 100 * time.Millisecond
 	defaultStartLimit   = 10 * time.Second
 	defaultStartBurst   = 5
 	defaultRuntimeMode  = 0o755
@@ -70,7 +70,7 @@ func newTranslator(s *Source, name, u, file string, log service.Logger) *transla
 		Name: name, File: file,
 		Type:                 service.TypeInternal,
 		Restart:              service.RestartNo,
-		RestartDelay:         defaultRestartSec,
+		RestartDelay:         defaultRestartDelay,
 		RestartLimitInterval: defaultStartLimit,
 		RestartLimitCount:    defaultStartBurst,
 		StartTimeout:         defaultTimeout,
