@@ -19,7 +19,7 @@ import (
 // systemd's defaults where they differ from dinit's.
 const (
 	defaultTimeout      = 90 * time.Second
-	defaultRestartDelay   = 100 * time.Millisecond
+	defaultRestartDelay = 100 * time.Millisecond
 	defaultStartLimit   = 10 * time.Second
 	defaultStartBurst   = 5
 	defaultRuntimeMode  = 0o755
