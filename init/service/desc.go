@@ -3,6 +3,8 @@ package service
 import (
 	"fmt"
 	"time"
+
+	"ginit/internal/calendar"
 )
 
 // Type is the kind of a service (dinit's `type` setting).
@@ -15,9 +17,10 @@ const (
 	TypeBGProcess             // a launcher that forks a daemon and leaves a pid file
 	TypeScripted              // start command that runs to completion, optional stop-command
 	TypeTriggered             // like internal, but started only once triggered
+	TypeTimer                 // ginit: no process; starts Timer.Target on a schedule (timer.go)
 )
 
-var typeNames = [...]string{"internal", "process", "bgprocess", "scripted", "triggered"}
+var typeNames = [...]string{"internal", "process", "bgprocess", "scripted", "triggered", "timer"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) {
@@ -196,6 +199,17 @@ type Description struct {
 	CPUWeight    int64    // ginit: cgroup cpu.weight; 0 = unset
 	Capabilities string
 	Securebits   string
+
+	// Timer is the schedule of a type timer service; nil for every other type.
+	Timer *TimerSpec
+}
+
+// TimerSpec is what a timer service runs and when (ginit extension:
+// timer-target, on-calendar, on-boot, on-active, on-unit-inactive,
+// randomized-delay, persistent).
+type TimerSpec struct {
+	Target   string // the service each elapse starts
+	Triggers calendar.Triggers
 }
 
 // DependsOn reports whether d has an edge of kind k to name.

@@ -81,6 +81,7 @@ func (m *Manager) activate(s *svc) {
 	if !s.explicit {
 		s.explicit = true
 	}
+	s.byTimer = false // a start by command makes the run nobody's task
 	s.forceDown = false
 	m.everStarted = true
 	m.enqueue(s)
@@ -106,6 +107,9 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 	}
 	if changed {
 		m.enqueueNeighbours(s)
+		if st == Stopped && (s.byTimer || len(m.activeTimers) > 0) {
+			m.timerTargetStopped(s)
+		}
 	}
 	m.enqueue(s)
 }
@@ -241,6 +245,10 @@ func (m *Manager) execStart(s *svc) {
 	case TypeInternal:
 		m.becomeStarted(s)
 		return
+	case TypeTimer:
+		m.becomeStarted(s)
+		m.timerStart(s)
+		return
 	case TypeTriggered:
 		if s.triggered {
 			m.becomeStarted(s)
@@ -350,6 +358,9 @@ func (m *Manager) becomeStarted(s *svc) {
 	m.setState(s, Started, phNone)
 	m.logf("service '%s' started", s.name())
 	m.observe(s, Started)
+	if s.byTimer {
+		m.timerTargetStarted(s)
+	}
 	// A milestone dependency is no longer needed once we are up... but it
 	// is still held so it is not stopped under us by mere release; only its
 	// own stop no longer propagates (see step).
@@ -473,6 +484,9 @@ func (m *Manager) execStop(s *svc) {
 	case TypeInternal, TypeTriggered:
 		m.finishStop(s)
 		return
+	case TypeTimer:
+		m.timerStop(s)
+		return
 	case TypeScripted:
 		if s.proc != nil {
 			m.signalStop(s, s.proc, int(syscall.SIGTERM))
@@ -560,6 +574,9 @@ func (m *Manager) finishStop(s *svc) {
 	m.stopTimer(&s.startTimer)
 	if s.supervised() || s.desc.Type == TypeScripted {
 		m.cfg.Spawner.Release(s.desc)
+	}
+	if s.desc.Type == TypeTimer {
+		m.timerFinished(s)
 	}
 	s.forceDown = false
 	if !m.wanted(s) {

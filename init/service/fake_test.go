@@ -311,6 +311,9 @@ func (h *harness) load(name string) ([]*Description, error) {
 				}
 			}
 		}
+		if d.Timer != nil {
+			return walk(d.Timer.Target)
+		}
 		return nil
 	}
 	return out, walk(name)

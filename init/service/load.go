@@ -138,6 +138,9 @@ func (m *Manager) validate(fresh []*Description, replaced *Description) error {
 				return fmt.Errorf("service '%s': dependency '%s' was not loaded: %w", d.Name, e.Name, ErrNotLoaded)
 			}
 		}
+		if d.Timer != nil && all[d.Timer.Target] == nil {
+			return fmt.Errorf("service '%s': timer-target '%s' was not loaded: %w", d.Name, d.Timer.Target, ErrNotLoaded)
+		}
 	}
 	if m.cfg.Check != nil {
 		return m.cfg.Check(all)
@@ -290,6 +293,9 @@ func (m *Manager) reload(name string, descs []*Description) error {
 		}
 	}
 	m.relinkOrdering()
+	if s.state == Started && s.tm != nil {
+		m.timerArm(s) // the new schedule counts from the same history
+	}
 	m.enqueue(s)
 	return nil
 }

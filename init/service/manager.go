@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"ginit/internal/calendar"
 	"ginit/internal/power"
 )
 
@@ -52,6 +53,11 @@ type Config struct {
 	StartLimit StartLimit
 	// Pressure reads the PSI for StartLimit's thresholds; nil: not read.
 	Pressure PressureReader
+	// TimerStore keeps persistent timers' last runs; nil: not kept.
+	TimerStore TimerStore
+	// Rand draws timers' randomized delays; nil: a generator seeded from
+	// the clock.
+	Rand calendar.Rand
 }
 
 // Manager owns every service record. Its state is touched only by the
@@ -86,6 +92,14 @@ type Manager struct {
 	pressure   Pressure  // the last PSI reading, at pressureAt
 	pressureAt time.Time
 	pressureOK bool
+	// Timers (timer.go): the started (or stopping) timer services, the
+	// manager's start on the boot clock's stand-in, the one wall-clock
+	// check and the offset it compares against.
+	activeTimers map[*svc]bool
+	t0           time.Time
+	clockTimer   Timer
+	clockRef     time.Duration
+	rnd          calendar.Rand
 	// transition, when set (by tests), hears every change of a service's
 	// state or phase, from setState.
 	transition func(name string, from, to stage)
@@ -102,7 +116,17 @@ func New(cfg Config) *Manager {
 		procs:    make(map[Proc]*svc),
 		starting: make(map[*svc]time.Time),
 		env:      append([]string(nil), cfg.Env...),
+
+		activeTimers: make(map[*svc]bool),
+		t0:           clockNow(cfg.Clock),
 	}
+}
+
+func clockNow(c Clock) time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	return c.Now()
 }
 
 // Run is the manager's event loop. It returns when ctx ends, when a shutdown

@@ -74,6 +74,8 @@ type svc struct {
 	ranOnce   bool
 	killedAll bool // kill-all-on-stop done for this stop
 	waitSlot  bool // dependencies up, waiting for a start slot (in Manager.slotWait)
+	byTimer   bool // this run was started by a timer's elapse (timer.go)
+	tm        *timerRun
 	status    string
 	cause     string // detail for the last failure, e.g. the failed dependency
 

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 )
 
 // Info is a snapshot of one service for list and status.
@@ -24,6 +25,15 @@ type Info struct {
 	Deps       []string
 	Dependents []string
 	Triggered  bool
+
+	// Timer services: the target, the coming elapse (zero: none) and the
+	// trigger behind it, the last elapse (this start's or the stored one),
+	// and the elapses since the timer started.
+	TimerTarget string
+	NextRun     time.Time
+	NextTrigger string
+	LastRun     time.Time
+	Runs        int
 }
 
 func (m *Manager) info(s *svc) Info {
@@ -40,6 +50,7 @@ func (m *Manager) info(s *svc) Info {
 	if m.wanted(s) {
 		in.Target = Started
 	}
+	s.timerInfo(&in)
 	if s.proc != nil && !s.launcher {
 		in.PID = s.proc.Pid()
 	}
