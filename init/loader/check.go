@@ -299,6 +299,9 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 		if d.ConsumerOf != "" {
 			queue = append(queue, item{d.ConsumerOf, d, "consumer-of"})
 		}
+		if d.Timer != nil {
+			queue = append(queue, item{name: d.Timer.Target}) // needed: the timer does not load without it
+		}
 	}
 	var cross []error
 	if err := CheckCycles(descs); err != nil {
@@ -368,7 +371,7 @@ func (p *parser) lint(lines []rawLine, errs ErrorList) {
 	}
 	if typeKnown {
 		switch d.Type {
-		case service.TypeInternal, service.TypeTriggered:
+		case service.TypeInternal, service.TypeTriggered, service.TypeTimer:
 			seen := map[string]bool{}
 			for i := range lines {
 				rl := &lines[i]

@@ -34,6 +34,7 @@ func FuzzParse(f *testing.F) {
 		"type = process\ncommand = /bin/x $1 ${W:-linux} $/W \"$X\" $$HOME \\\n    --more # comment\n@include frag\n@include-opt missing\nenv-file = env\nload-options = export-service-name export-passwd-vars\nrun-as = alice:staff\n",
 		"type = bgprocess\ncommand = /bin/d\npid-file = /run/d.pid\nlogfile = d.log\ncapabilities = ^cap_net_raw\ncapabilities += !cap_sys_admin\nsecurebits = noroot\nprepared-by: prep\nrlimit-nofile = 10:20\nioprio = best-effort:4\n",
 		"command += $/W $/W $/W\n@meta enable-via boot\nsocket-listen = /run/s\nsocket-uid = alice\nready-notification = pipefd:3\n",
+		"type = timer\ntimer-target = job\non-calendar = Mon..Fri *-*-01 08:00 Europe/Berlin\non-active = 1h 30s\non-unit-inactive = 90\non-boot =\nrandomized-delay = 5min\npersistent = yes\n",
 		"@include /dev/zero\n",
 		"@include frag\n",
 	} {

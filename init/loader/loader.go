@@ -234,6 +234,11 @@ func (l *Loader) closure(names []string) ([]*service.Description, error) {
 				queue = append(queue, e.Name)
 			}
 		}
+		// A timer's target is loaded with it: an elapse never reads files.
+		if d.Timer != nil && !seen[d.Timer.Target] {
+			seen[d.Timer.Target] = true
+			queue = append(queue, d.Timer.Target)
+		}
 	}
 	return out, nil
 }

@@ -39,6 +39,7 @@ type parser struct {
 	// securebits, so that many lines of them cost linear time.
 	depAt      map[depKey]int
 	caps, bits strings.Builder
+	timerLine  *rawLine // the first timer setting (timer.go)
 }
 
 // setting handles one setting; ws are the value's words after substitution.
@@ -48,7 +49,7 @@ type setting struct {
 }
 
 func settingsTable() map[string]setting {
-	return map[string]setting{
+	t := map[string]setting{
 		"type":                   {fn: oneWord(setType)},
 		"command":                {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.Command, rl, ws) }},
 		"stop-command":           {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.StopCommand, rl, ws) }},
@@ -109,6 +110,10 @@ func settingsTable() map[string]setting {
 		"securebits":             {add: true, fn: setSecurebits},
 		"cpu-weight":             {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.CPUWeight) })},
 	}
+	for k, v := range timerSettings() {
+		t[k] = v
+	}
+	return t
 }
 
 // parseFile reads the description of name from path.
@@ -394,7 +399,7 @@ func (p *parser) validate() ErrorList {
 	if d.ChainTo == d.Name {
 		fail("chain-to names the service itself")
 	}
-	return errs
+	return append(errs, p.validateTimer()...)
 }
 
 func oneWord(f func(p *parser, v string) error) func(*parser, *rawLine, []string) error {
@@ -409,7 +414,7 @@ func oneWord(f func(p *parser, v string) error) func(*parser, *rawLine, []string
 func setType(p *parser, v string) error {
 	t, ok := service.ParseType(v)
 	if !ok {
-		return invalid(v, "process, bgprocess, scripted, internal or triggered")
+		return invalid(v, "process, bgprocess, scripted, internal, triggered or timer")
 	}
 	p.d.Type = t
 	return nil

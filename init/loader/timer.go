@@ -1,0 +1,149 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"ginit/init/service"
+	"ginit/internal/calendar"
+)
+
+// The settings of type timer (ginit extension): timer-target names the
+// service each elapse starts; on-calendar takes a systemd calendar
+// expression, on-boot, on-active and on-unit-inactive a time span ("5min",
+// "1h 30s", "90"); each of those four may be given several times, and an
+// empty value clears the list so far (as in systemd). randomized-delay
+// puts every elapse off by a random part of a span, and persistent = yes
+// runs once at start a calendar elapse missed while ginit was not running.
+
+// maxTriggers bounds each trigger list: a file of a million on-active lines
+// would cost every elapse a million comparisons.
+const maxTriggers = 64
+
+// timerSettings are the rows of the settings table for timers.
+func timerSettings() map[string]setting {
+	return map[string]setting{
+		"timer-target": {fn: func(p *parser, rl *rawLine, ws []string) error {
+			p.timer(rl)
+			return oneWord(setTimerTarget)(p, rl, ws)
+		}},
+		"on-calendar":      {fn: setOnCalendar},
+		"on-boot":          {fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnBoot })},
+		"on-active":        {fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnActive })},
+		"on-unit-inactive": {fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnUnitInactive })},
+		"randomized-delay": {fn: func(p *parser, rl *rawLine, ws []string) error {
+			return parseSpan(ws, &p.timer(rl).Triggers.RandomizedDelay)
+		}},
+		"persistent": {fn: func(p *parser, rl *rawLine, ws []string) error {
+			return oneWord(func(p *parser, v string) error { return parseBool(v, &p.timer(rl).Triggers.Persistent) })(p, rl, ws)
+		}},
+	}
+}
+
+// timer returns the description's timer part, made at its first setting;
+// rl (if any) is remembered so that a timer setting on another type is
+// reported at its line.
+func (p *parser) timer(rl *rawLine) *service.TimerSpec {
+	if p.d.Timer == nil {
+		p.d.Timer = &service.TimerSpec{}
+	}
+	if p.timerLine == nil && rl != nil {
+		p.timerLine = rl
+	}
+	return p.d.Timer
+}
+
+func setTimerTarget(p *parser, v string) error {
+	if err := ValidName(v); err != nil {
+		return err
+	}
+	p.timer(nil).Target = v
+	return nil
+}
+
+func setOnCalendar(p *parser, rl *rawLine, ws []string) error {
+	tm := p.timer(rl)
+	if len(ws) == 0 {
+		tm.Triggers.Calendar = nil
+		return nil
+	}
+	if len(tm.Triggers.Calendar) >= maxTriggers {
+		return fmt.Errorf("more than %d on-calendar values", maxTriggers)
+	}
+	s, err := calendar.Parse(strings.Join(ws, " "))
+	if err != nil {
+		return err
+	}
+	tm.Triggers.Calendar = append(tm.Triggers.Calendar, s)
+	return nil
+}
+
+func spanListFn(list func(*calendar.Triggers) *[]time.Duration) func(*parser, *rawLine, []string) error {
+	return func(p *parser, rl *rawLine, ws []string) error {
+		l := list(&p.timer(rl).Triggers)
+		if len(ws) == 0 {
+			*l = nil
+			return nil
+		}
+		if len(*l) >= maxTriggers {
+			return fmt.Errorf("more than %d values", maxTriggers)
+		}
+		var d time.Duration
+		if err := parseSpan(ws, &d); err != nil {
+			return err
+		}
+		*l = append(*l, d)
+		return nil
+	}
+}
+
+// parseSpan reads a time span written as one or more words.
+func parseSpan(ws []string, dst *time.Duration) error {
+	if len(ws) == 0 {
+		return errors.New("expected a time span, e.g. 5min or 1h 30s")
+	}
+	d, err := calendar.ParseDuration(strings.Join(ws, " "))
+	if err != nil {
+		return err
+	}
+	*dst = d
+	return nil
+}
+
+// validateTimer checks the combination of timer settings.
+func (p *parser) validateTimer() ErrorList {
+	d := p.d
+	var errs ErrorList
+	fail := func(rl *rawLine, format string, args ...any) {
+		e := &Error{File: d.File, Service: d.Name, Err: fmt.Errorf(format, args...)}
+		if rl != nil {
+			e.File, e.Line, e.Setting = rl.file, rl.line, rl.key
+		}
+		errs = append(errs, e)
+	}
+	if d.Type != service.TypeTimer {
+		if d.Timer != nil {
+			fail(p.timerLine, "timer settings are only for type timer (type is %s)", d.Type)
+			d.Timer = nil
+		}
+		return errs
+	}
+	if len(d.Command) > 0 || len(d.StopCommand) > 0 {
+		fail(nil, "type timer runs no command: put it in the service its timer-target names")
+	}
+	tm := d.Timer
+	if tm == nil || tm.Target == "" {
+		fail(nil, "type timer needs a timer-target")
+		return errs
+	}
+	if tm.Target == d.Name {
+		fail(nil, "timer-target names the timer itself")
+	}
+	tr := tm.Triggers
+	if len(tr.Calendar)+len(tr.OnBoot)+len(tr.OnActive)+len(tr.OnUnitInactive) == 0 {
+		fail(nil, "type timer needs on-calendar, on-boot, on-active or on-unit-inactive")
+	}
+	return errs
+}
