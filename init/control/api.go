@@ -111,6 +111,13 @@ type ServiceInfo struct {
 	Dependents []string
 	Triggered  bool     // triggered services: trigger set
 	LastOutput []string // status of a failed or stopped service: its last lines of output kept in memory
+
+	// Timer services.
+	TimerTarget string // the service each elapse starts
+	NextRun     int    // the coming elapse, Unix seconds; 0 = none
+	NextTrigger string // the setting behind it: "on-calendar", "on-boot", "on-active", "on-unit-inactive"
+	LastRun     int    // the last elapse, Unix seconds (this start's or the stored one); 0 = never
+	Runs        int    // elapses since the timer started
 }
 
 // Response is the answer to a Request.

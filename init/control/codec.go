@@ -90,6 +90,11 @@ const (
 	tsDependent
 	tsTriggered
 	tsLastOutput
+	tsTimerTarget
+	tsNextRun
+	tsNextTrigger
+	tsLastRun
+	tsRuns
 )
 
 // Frame errors. After ErrVersion or ErrBadKind the payload was consumed
@@ -163,7 +168,7 @@ func responseFields(r *Response) [7]field {
 }
 
 // infoTable holds a ServiceInfo's fields.
-type infoTable [18]field
+type infoTable [23]field
 
 func infoFields(si *ServiceInfo) infoTable {
 	return infoTable{
@@ -173,6 +178,8 @@ func infoFields(si *ServiceInfo) infoTable {
 		{tsExitStatus, &si.ExitStatus}, {tsStopReason, &si.StopReason}, {tsStatusText, &si.StatusText},
 		{tsFile, &si.File}, {tsDep, &si.Deps}, {tsDependent, &si.Dependents}, {tsTriggered, &si.Triggered},
 		{tsLastOutput, &si.LastOutput},
+		{tsTimerTarget, &si.TimerTarget}, {tsNextRun, &si.NextRun}, {tsNextTrigger, &si.NextTrigger},
+		{tsLastRun, &si.LastRun}, {tsRuns, &si.Runs},
 	}
 }
 

@@ -533,6 +533,7 @@ func ListLine(si *control.ServiceInfo) string {
 	if si.ExitStatus != "" && (si.State == "stopped" || si.State == "") {
 		fmt.Fprintf(&b, " (%s)", dinitExit(si.ExitStatus))
 	}
+	b.WriteString(timerSuffix(si))
 	return b.String()
 }
 
@@ -593,6 +594,7 @@ func writeStatus(w io.Writer, si *control.ServiceInfo) {
 	if si.StatusText != "" {
 		fmt.Fprintf(w, "    Status: %s\n", si.StatusText)
 	}
+	writeTimerStatus(w, si)
 	if si.File != "" {
 		fmt.Fprintf(w, "    Description file: %s\n", si.File)
 	}

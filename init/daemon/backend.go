@@ -16,6 +16,8 @@ import (
 	"ginit/init/loader"
 	"ginit/init/service"
 	"ginit/internal/version"
+
+	"golang.org/x/sys/unix"
 )
 
 // Version is reported by the version request.
@@ -217,7 +219,9 @@ func ToInfo(in service.Info) control.ServiceInfo {
 		Name: in.Name, Type: in.Type.String(), State: in.State.String(), Target: in.Target.String(),
 		Active: in.Explicit, PinStart: in.PinStart, PinStop: in.PinStop, Failed: in.Failed, Skipped: in.Skipped,
 		PID: in.PID, StatusText: in.StatusText, File: in.File, Deps: in.Deps, Dependents: in.Dependents,
-		Triggered: in.Triggered,
+		Triggered:   in.Triggered,
+		TimerTarget: in.TimerTarget, NextTrigger: in.NextTrigger, Runs: in.Runs,
+		NextRun: unixOrZero(in.NextRun), LastRun: unixOrZero(in.LastRun),
 	}
 	if in.HasExit {
 		out.ExitStatus = in.Exit.String()
@@ -228,10 +232,26 @@ func ToInfo(in service.Info) control.ServiceInfo {
 	return out
 }
 
-// realClock is the wall clock.
+func unixOrZero(t time.Time) int {
+	if t.IsZero() {
+		return 0
+	}
+	return int(t.Unix())
+}
+
+// realClock is the wall clock, and CLOCK_BOOTTIME for timers (it counts
+// suspend and is not moved by settimeofday).
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) SinceBoot() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0 // only before Linux 2.6.39, which Go no longer runs on
+	}
+	return time.Duration(ts.Nano())
+}
 func (realClock) AfterFunc(d time.Duration, f func()) service.Timer {
 	return time.AfterFunc(d, f)
 }

@@ -31,6 +31,7 @@ type Config struct {
 	PID1         bool               // we are process 1 (set by the caller)
 	NoUnits      bool               // --no-systemd-units: no fallback to systemd units
 	StartLimit   service.StartLimit // --max-starting, --starting-grace, --start-pressure-*
+	TimersDir    string             // --timers-dir: persistent timers' last runs ("" = the default, timerstore.go)
 	Help         bool
 	Version      bool
 }
@@ -55,6 +56,8 @@ const Usage = `usage: ginit [options] [service...]
       --start-pressure-io X    the same for IO pressure
       --no-systemd-units   a name no description has is not looked up as NAME.service
                            (system instance: in the -d directories, then systemd's unit paths)
+      --timers-dir DIR     persistent timers' last runs (default /var/lib/ginit/timers;
+                           user: $XDG_STATE_HOME/ginit/timers)
   -h, --help               print this text
       --version            print the release and the commit
   service...               services to start (default: boot)
@@ -96,6 +99,8 @@ func ParseArgs(args []string) (Config, error) {
 			c.EnvFile, err = value()
 		case "--config":
 			c.ConfFile, err = value()
+		case "--timers-dir":
+			c.TimersDir, err = value()
 		case "-F", "--ready-fd":
 			var v string
 			if v, err = value(); err == nil {

@@ -210,6 +210,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if !cfg.User && !cfg.NoUnits {
 		ld.Units = sdunit.New(sdunit.Config{Dirs: append(slices.Clone(cfg.ServicesDirs), sdunit.SystemDirs()...)})
 	}
+	var timers service.TimerStore
+	if dir := defaultTimersDir(cfg, os.Getenv); dir != "" {
+		ts := newTimerStore(dir, log)
+		tsCtx, tsCancel := context.WithCancel(context.Background())
+		tsDone := make(chan struct{})
+		go func() { ts.run(tsCtx); close(tsDone) }()
+		defer func() { tsCancel(); <-tsDone }()
+		timers = ts
+	}
 	d.m = service.New(service.Config{
 		Load:         ld.LoadAll,
 		Check:        loader.CheckAll,
@@ -226,6 +235,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		SpawnParallel: 2 * runtime.NumCPU(),
 		StartLimit:    cfg.StartLimit,
 		Pressure:      supervise.PSI{Dir: "/proc/pressure"},
+		TimerStore:    timers,
 		KillAll: func(done func()) {
 			go func() { pid1.KillAll(2*time.Second, log); done() }()
 		},
