@@ -40,6 +40,7 @@
 //	exit.go      process exits, readiness, the restart decision (a pure function), smooth recovery
 //	startlimit.go  the soft limit on parallel starts: StartLimit and the pure decision mayStart
 //	startslot.go   the manager's start slots: who holds one, who waits, re-checks
+//	timer.go     type timer: elapses start the target; stop waits for its run; clock jumps
 //	shutdown.go  stopping everything, reporting and giving up on what holds it
 //	snapshot.go  Info for list and status
 //	state.go     State, StopReason, ExitStatus's text
