@@ -56,6 +56,20 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 	mgr.Store(m)
 	go m.Run(ctx)
 
+	if vc, ok := cfg.VTs.(VTController); ok {
+		// A switch away from a controller's VT waits for this answer; the
+		// signals are caught before any TakeControl can put a VT in
+		// VT_PROCESS mode (uncaught, SIGUSR1 would end sessiond).
+		stop, err := vc.WatchSwitches(
+			func() { m.post(func(s *state) { s.vtRelease() }) },
+			func() { m.post(func(s *state) { s.vtAcquire() }) })
+		if err != nil {
+			cfg.Log.Warn("cannot follow VT switch requests", "err", err)
+		} else {
+			defer stop()
+		}
+	}
+
 	// Controllers that leave the bus lose their sessions' devices.
 	if err := conn.AddMatchSignal(godbus.WithMatchInterface("org.freedesktop.DBus"),
 		godbus.WithMatchMember("NameOwnerChanged"), godbus.WithMatchSender("org.freedesktop.DBus")); err != nil {

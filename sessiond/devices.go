@@ -105,6 +105,10 @@ type device struct {
 // errBusy is what sd-bus makes of logind's -EBUSY (a second controller).
 const errBusy = "System.Error.EBUSY"
 
+// takeControl is logind's session_set_controller: the VT is prepared
+// first (a failure leaves everything as it was), then a previous
+// controller (forced out) loses its devices, told so; the VT stays in
+// graphics mode for the new one.
 func (s *state) takeControl(ss *session, sender string, force bool) error {
 	if ss.Controller == sender {
 		return nil
@@ -112,14 +116,32 @@ func (s *state) takeControl(ss *session, sender string, force bool) error {
 	if ss.Controller != "" && !force {
 		return bus.Errorf(errBusy, "Session %s has a controller already", ss.ID)
 	}
-	s.releaseControl(ss)
+	if err := s.prepareVT(ss); err != nil {
+		return errnoError(err)
+	}
+	s.dropControl(ss, true)
 	ss.Controller = sender
 	return nil
 }
 
-// releaseControl drops the controller (ReleaseControl, a forced
-// TakeControl, the session stopping) and tells it its devices are gone.
-func (s *state) releaseControl(ss *session) { s.dropControl(ss, true) }
+// releaseControl drops the controller (ReleaseControl, the session
+// stopping): it is told its devices are gone, the session gets its
+// original type back and its VT returns to text mode.
+func (s *state) releaseControl(ss *session) {
+	if ss.Controller != "" {
+		s.revertType(ss)
+	}
+	s.dropControl(ss, true)
+	s.restoreVT(ss)
+}
+
+// revertType: a controller's SetType lasts as long as its control.
+func (s *state) revertType(ss *session) {
+	if ss.OriginalType != "" && ss.Type != ss.OriginalType {
+		ss.Type = ss.OriginalType
+		s.touchSession(ss)
+	}
+}
 
 // dropControl drops the controller and its devices, revoking the access
 // of its descriptors. notify tells a controller still on the bus with
@@ -156,7 +178,9 @@ func (s *state) setAccess(ss *session, d *device, on bool) bool {
 func (s *state) nameGone(name string) {
 	for _, ss := range s.sessions {
 		if ss.Controller == name {
+			s.revertType(ss)
 			s.dropControl(ss, false)
+			s.restoreVT(ss)
 		}
 	}
 }

@@ -18,6 +18,7 @@
 //	             the Manager methods on sessions
 //	seat.go      seats: the active session, VT switching, CanGraphical
 //	udev.go      seats and their devices from udev, uaccess ACLs
+//	vt.go        a controller's VT: graphics mode, VT_PROCESS switching
 //	user.go      users: runtime directory, linger, state file
 //	inhibitor.go inhibitor locks and Inhibit
 //	power.go     power actions, ScheduleShutdown, PrepareFor…

@@ -61,6 +61,7 @@ type session struct {
 
 	Controller string // unique bus name of the session controller
 	devices    map[devKey]*device
+	vt         sys.VTHandle // its VT while a controller holds it (vt.go)
 
 	fifo      *sys.FIFO
 	killTime  stopper // pending SIGKILL after a terminate
