@@ -306,6 +306,7 @@ func (t *translator) service(opts []option) *service.Description {
 	if typOpt != nil {
 		typ = typOpt.value
 	}
+	ttyIn := t.terminal(u)
 	start := t.execs(u.all("Service", "ExecStart"))
 	pre := t.execs(u.all("Service", "ExecStartPre"))
 	post := t.execs(u.all("Service", "ExecStartPost"))
@@ -390,25 +391,6 @@ func (t *translator) service(opts []option) *service.Description {
 
 	// The command lines: the plain form when systemd's steps map onto one
 	// exec, else a /bin/sh script of the steps.
-	ttyIn := ""
-	if o := u.last("Service", "StandardInput"); o != nil {
-		switch o.value {
-		case "null":
-		case "tty", "tty-force", "tty-fail":
-			ttyIn = "/dev/console"
-			if p := u.last("Service", "TTYPath"); p != nil {
-				if v, ok := t.value(p); ok {
-					ttyIn = v
-				}
-			}
-			if ttyIn == "/dev/console" {
-				d.Options.RunsOnConsole = true
-				ttyIn = ""
-			}
-		default:
-			t.fail(o, "StandardInput=%s is not supported", o.value)
-		}
-	}
 	script := len(pre) > 0 || len(dirs) > 0 || ttyIn != "" || len(post) > 0 ||
 		(d.Type == service.TypeScripted && (len(start) != 1 || start[0].ignoreFail))
 	for _, c := range start {
@@ -439,6 +421,42 @@ func (t *translator) service(opts []option) *service.Description {
 	}
 	d.Env = t.env.list()
 	return d
+}
+
+// terminal maps StandardInput=: a terminal other than the console is
+// redirected by the start script (returned), the console is
+// runs-on-console. It also gives TERM, before the Exec lines use it.
+func (t *translator) terminal(u *unitSet) string {
+	ttyIn := ""
+	d := t.d
+	if o := u.last("Service", "StandardInput"); o != nil {
+		switch o.value {
+		case "null":
+		case "tty", "tty-force", "tty-fail":
+			ttyIn = "/dev/console"
+			if p := u.last("Service", "TTYPath"); p != nil {
+				if v, ok := t.value(p); ok {
+					ttyIn = v
+				}
+			}
+			// systemd gives a terminal service a TERM: linux on the
+			// kernel's own terminals, vt220 elsewhere.
+			if _, ok := t.env.get("TERM"); !ok {
+				term := "vt220"
+				if ttyIn == "/dev/console" || strings.HasPrefix(ttyIn, "/dev/tty") && len(ttyIn) > 8 && ttyIn[8] >= '0' && ttyIn[8] <= '9' {
+					term = "linux"
+				}
+				t.env.set("TERM", term)
+			}
+			if ttyIn == "/dev/console" {
+				d.Options.RunsOnConsole = true
+				ttyIn = ""
+			}
+		default:
+			t.fail(o, "StandardInput=%s is not supported", o.value)
+		}
+	}
+	return ttyIn
 }
 
 func (o *option) valueOr(def string) string {
