@@ -9,4 +9,6 @@ require (
 	gopkg.in/ini.v1 v1.67.3
 )
 
-require github.com/coreos/go-systemd/v22 v22.7.0 // indirect
+require github.com/coreos/go-systemd/v22 v22.7.0
+
+require github.com/spf13/pflag v1.1.0

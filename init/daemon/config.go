@@ -3,13 +3,18 @@ package daemon
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"ginit/init/loader"
 	"ginit/init/service"
+	"ginit/internal/i18n"
+	"ginit/internal/opts"
 	"ginit/internal/version"
 )
 
@@ -32,178 +37,114 @@ type Config struct {
 	NoUnits      bool               // --no-systemd-units: no fallback to systemd units
 	StartLimit   service.StartLimit // --max-starting, --starting-grace, --start-pressure-*
 	TimersDir    string             // --timers-dir: persistent timers' last runs ("" = the default, timerstore.go)
+	Forced       bool               // -t, -m or -o: as PID 1, bare words are services too
 	Help         bool
 	Version      bool
 }
 
-// Usage is printed for --help.
-const Usage = `usage: ginit [options] [service...]
-  -d, --services-dir DIR   service directory (repeatable; replaces the defaults)
-  -p, --socket-path PATH   control socket path
-  -s, --system             system instance defaults (default for root)
-  -m, --system-mgr         manage the machine (default as PID 1)
-  -u, --user               user instance defaults
-  -t, --container          run as PID 1 of a container: no machine management
-  -q, --quiet              only errors on the console
-  -l, --log-file FILE      write ginit's log to FILE
-  -e, --env-file FILE      global environment file
-      --config FILE        settings file (default for the system instance: /etc/ginit/ginit.conf)
-  -F, --ready-fd FD        write the control socket path to FD once it accepts commands
-  -b, --cgroup-path PATH   run services in this cgroup (below the cgroup2 root)
-      --max-starting N     at most N services starting at once (0: no limit)
-      --starting-grace D   a start older than D (e.g. 10s) stops counting against it
-      --start-pressure-cpu X   spawn no start while CPU PSI some avg10 is above X
-      --start-pressure-io X    the same for IO pressure
-      --no-systemd-units   a name no description has is not looked up as NAME.service
-                           (system instance: in the -d directories, then systemd's unit paths)
-      --timers-dir DIR     persistent timers' last runs (default /var/lib/ginit/timers;
-                           user: $XDG_STATE_HOME/ginit/timers)
-  -h, --help               print this text
-      --version            print the release and the commit
-  service...               services to start (default: boot)
-`
-
-// ParseArgs parses dinit-compatible flags. Long options accept --opt=value.
-func ParseArgs(args []string) (Config, error) {
-	c := Config{ReadyFD: -1}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, val, hasVal := a, "", false
-		if strings.HasPrefix(a, "--") {
-			if j := strings.IndexByte(a, '='); j > 0 {
-				name, val, hasVal = a[:j], a[j+1:], true
-			}
-		}
-		value := func() (string, error) {
-			if hasVal {
-				return val, nil
-			}
-			if i+1 >= len(args) {
-				return "", fmt.Errorf("option %s needs an argument", name)
-			}
-			i++
-			return args[i], nil
-		}
-		var err error
-		switch name {
-		case "-d", "--services-dir":
-			var v string
-			if v, err = value(); err == nil {
-				c.ServicesDirs = append(c.ServicesDirs, v)
-			}
-		case "-p", "--socket-path":
-			c.SocketPath, err = value()
-		case "-l", "--log-file":
-			c.LogFile, err = value()
-		case "-e", "--env-file":
-			c.EnvFile, err = value()
-		case "--config":
-			c.ConfFile, err = value()
-		case "--timers-dir":
-			c.TimersDir, err = value()
-		case "-F", "--ready-fd":
-			var v string
-			if v, err = value(); err == nil {
-				n, perr := strconv.Atoi(v)
-				if perr != nil || n < 0 {
-					err = fmt.Errorf("option %s: %q is not a file descriptor number", name, v)
-				}
-				c.ReadyFD = n
-			}
-		case "-b", "--cgroup-path":
-			var v string
-			if v, err = value(); err == nil {
-				c.CgroupPath, err = cleanCgroupPath(name, v)
-			}
-		case "--max-starting":
-			err = intOpt(name, value, &c.StartLimit.Max)
-		case "--starting-grace":
-			err = durationOpt(name, value, &c.StartLimit.Grace)
-		case "--start-pressure-cpu":
-			err = percentOpt(name, value, &c.StartLimit.CPU)
-		case "--start-pressure-io":
-			err = percentOpt(name, value, &c.StartLimit.IO)
-		case "-s", "--system":
-			c.System = true
-		case "-m", "--system-mgr":
-			c.SystemMgr = true
-		case "-u", "--user":
-			c.User = true
-		case "-t", "--container", "-o":
-			c.Container = true
-		case "-q", "--quiet":
-			c.Quiet = true
-		case "--no-systemd-units":
-			c.NoUnits = true
-		case "-h", "--help":
-			c.Help = true
-		case "--version":
-			c.Version = true
-		case "--service":
-			var v string
-			if v, err = value(); err == nil {
-				c.Services = append(c.Services, v)
-			}
-		default:
-			if strings.HasPrefix(a, "-") && a != "-" {
-				return c, fmt.Errorf("unknown option %s", a)
-			}
-			c.Services = append(c.Services, a)
-		}
-		if err != nil {
-			return c, err
-		}
-	}
-	if c.System && c.User {
-		return c, fmt.Errorf("--system and --user exclude each other")
-	}
-	return c, nil
+// HelpText is ginit's --help text in p's language.
+func HelpText(p *i18n.Printer) string {
+	var b strings.Builder
+	_, fs := newFlagSet(p)
+	opts.Help(&b, p, p.T("ginit [OPTION]... [SERVICE]..."),
+		p.T("Start SERVICEs (default: boot) and supervise them: as process 1 the machine's init,\notherwise a system or user service manager."),
+		fs, p.T("As process 1, bare words from the kernel command line other than \"single\" are\nignored unless -t, -m or -o is given (as dinit does)."))
+	return b.String()
 }
 
-// intOpt reads a count (0 or more) for opt.
-func intOpt(opt string, value func() (string, error), dst *int) error {
-	v, err := value()
-	if err != nil {
-		return err
+// newFlagSet declares ginit's options, as dinit names them, over a Config.
+func newFlagSet(p *i18n.Printer) (*Config, *pflag.FlagSet) {
+	c := &Config{ReadyFD: -1}
+	fs := opts.New("ginit")
+	opts.NewFunc(fs, "services-dir", "d", "DIR", p.T("service directory (repeatable; replaces the defaults)"),
+		func(v string) error { c.ServicesDirs = append(c.ServicesDirs, v); return nil })
+	fs.StringVarP(&c.SocketPath, "socket-path", "p", "", p.T("control socket `PATH`"))
+	opts.Switch(fs, &c.System, "system", "s", p.T("system instance defaults (default for root)"))
+	opts.Switch(fs, &c.SystemMgr, "system-mgr", "m", p.T("manage the machine (default as process 1)"))
+	opts.Switch(fs, &c.User, "user", "u", p.T("user instance defaults"))
+	opts.Switch(fs, &c.Container, "container", "o", p.T("run as process 1 of a container: no machine management"))
+	opts.NewFunc(fs, "service", "t", "NAME", p.T("a service to start (repeatable; as process 1 makes bare words count too)"),
+		func(v string) error { c.Services = append(c.Services, v); return nil })
+	opts.Switch(fs, &c.Quiet, "quiet", "q", p.T("only errors on the console"))
+	fs.StringVarP(&c.LogFile, "log-file", "l", "", p.T("write ginit's log to `FILE`"))
+	fs.StringVarP(&c.EnvFile, "env-file", "e", "", p.T("global environment `FILE`"))
+	fs.StringVar(&c.ConfFile, "config", "", p.T("settings `FILE` (default for the system instance: /etc/ginit/ginit.conf)"))
+	opts.NewFunc(fs, "ready-fd", "F", "FD", p.T("write the control socket path to FD once it accepts commands"),
+		func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return opts.Invalid(p.Tf("%q is not a file descriptor number", v))
+			}
+			c.ReadyFD = n
+			return nil
+		})
+	opts.NewFunc(fs, "cgroup-path", "b", "PATH", p.T("run services in this cgroup (below the cgroup2 root)"),
+		func(v string) (err error) { c.CgroupPath, err = cleanCgroupPath(p, v); return err })
+	opts.NewFunc(fs, "max-starting", "", "N", p.T("at most N services starting at once (0: no limit)"),
+		func(v string) error { return intOpt(p, v, &c.StartLimit.Max) })
+	opts.NewFunc(fs, "starting-grace", "", "D", p.T("a start older than D (e.g. 10s) stops counting against it"),
+		func(v string) error { return durationOpt(p, v, &c.StartLimit.Grace) })
+	opts.NewFunc(fs, "start-pressure-cpu", "", "X", p.T("spawn no start while CPU PSI some avg10 is above X"),
+		func(v string) error { return percentOpt(p, v, &c.StartLimit.CPU) })
+	opts.NewFunc(fs, "start-pressure-io", "", "X", p.T("the same for IO pressure"),
+		func(v string) error { return percentOpt(p, v, &c.StartLimit.IO) })
+	opts.Switch(fs, &c.NoUnits, "no-systemd-units", "", p.T("a name no description has is not looked up as NAME.service (system instance: in the -d directories, then systemd's unit paths)"))
+	fs.StringVar(&c.TimersDir, "timers-dir", "", p.T("persistent timers' last runs in `DIR` (default /var/lib/ginit/timers; user: $XDG_STATE_HOME/ginit/timers)"))
+	opts.Switch(fs, &c.Help, "help", "h", p.T("print this text"))
+	opts.Switch(fs, &c.Version, "version", "", p.T("print the release and the commit"))
+	return c, fs
+}
+
+// ParseArgs parses ginit's command line with English messages.
+func ParseArgs(args []string) (Config, error) { return parseArgs(args, nil) }
+
+// parseArgs parses dinit-compatible, GNU-style options (see opts).
+func parseArgs(args []string, p *i18n.Printer) (Config, error) {
+	c, fs := newFlagSet(p)
+	if err := opts.Parse(fs, args, p); err != nil {
+		return *c, err
 	}
+	c.Services = append(c.Services, fs.Args()...)
+	// dinit: -t, -m or -o make process 1 take the bare words as services.
+	c.Forced = fs.Changed("service") || c.SystemMgr || c.Container
+	if c.System && c.User {
+		return *c, p.Errorf("--system and --user exclude each other")
+	}
+	return *c, nil
+}
+
+// intOpt reads a count (0 or more).
+func intOpt(p *i18n.Printer, v string, dst *int) error {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return fmt.Errorf("option %s: %q is not a count", opt, v)
+		return opts.Invalid(p.Tf("%q is not a count", v))
 	}
 	*dst = n
 	return nil
 }
 
-// durationOpt reads a duration for opt: Go's syntax (1m30s) or plain seconds.
-func durationOpt(opt string, value func() (string, error), dst *time.Duration) error {
-	v, err := value()
-	if err != nil {
-		return err
-	}
+// durationOpt reads a duration: Go's syntax (1m30s) or plain seconds.
+func durationOpt(p *i18n.Printer, v string, dst *time.Duration) error {
 	d, err := time.ParseDuration(v)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil {
-			return fmt.Errorf("option %s: %q is not a duration", opt, v)
+		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return opts.Invalid(p.Tf("%q is not a duration", v))
 		}
 		d = time.Duration(f * float64(time.Second))
 	}
 	if d < 0 {
-		return fmt.Errorf("option %s: %q is negative", opt, v)
+		return opts.Invalid(p.Tf("%q is negative", v))
 	}
 	*dst = d
 	return nil
 }
 
-// percentOpt reads a PSI threshold (a percentage, 0 to 100) for opt.
-func percentOpt(opt string, value func() (string, error), dst *float64) error {
-	v, err := value()
-	if err != nil {
-		return err
-	}
+// percentOpt reads a PSI threshold (a percentage, 0 to 100).
+func percentOpt(p *i18n.Printer, v string, dst *float64) error {
 	x, err := strconv.ParseFloat(v, 64)
 	if err != nil || !(x >= 0 && x <= 100) {
-		return fmt.Errorf("option %s: %q is not a percentage (0 to 100)", opt, v)
+		return opts.Invalid(p.Tf("%q is not a percentage (0 to 100)", v))
 	}
 	*dst = x
 	return nil
@@ -212,12 +153,12 @@ func percentOpt(opt string, value func() (string, error), dst *float64) error {
 // printInfo prints what --help or --version asked for and reports whether
 // ginit is done. Process 1 never is: its exit would panic the kernel, and
 // the kernel passes its unknown command-line words to init.
-func printInfo(c Config, pid1 bool, stdout io.Writer) bool {
+func printInfo(c Config, pid1 bool, stdout io.Writer, p *i18n.Printer) bool {
 	switch {
 	case pid1:
 		return false
 	case c.Help:
-		fmt.Fprint(stdout, Usage)
+		fmt.Fprint(stdout, HelpText(p))
 	case c.Version:
 		fmt.Fprintln(stdout, version.Line("ginit"))
 	default:
@@ -228,18 +169,18 @@ func printInfo(c Config, pid1 bool, stdout io.Writer) bool {
 
 // cleanCgroupPath checks a -b path: relative to the root of the unified
 // hierarchy with or without a leading "/", and never above it.
-func cleanCgroupPath(opt, v string) (string, error) {
+func cleanCgroupPath(p *i18n.Printer, v string) (string, error) {
 	if v == "" {
-		return "", fmt.Errorf("option %s: an empty cgroup path (the root is \"/\")", opt)
+		return "", opts.Invalid(p.T("an empty cgroup path (the root is \"/\")"))
 	}
 	rel := strings.Trim(v, "/")
 	for _, el := range strings.Split(rel, "/") {
 		if el == ".." || el == "." {
-			return "", fmt.Errorf("option %s: %q: a cgroup path may not contain %q", opt, v, el)
+			return "", opts.Invalid(p.Tf("%q: a cgroup path may not contain %q", v, el))
 		}
 	}
 	if strings.Contains(rel, "//") || strings.ContainsRune(rel, 0) || strings.ContainsRune(rel, '\n') {
-		return "", fmt.Errorf("option %s: %q is not a cgroup path", opt, v)
+		return "", opts.Invalid(p.Tf("%q is not a cgroup path", v))
 	}
 	return "/" + rel, nil
 }
@@ -252,8 +193,10 @@ func (c *Config) Finish(getenv func(string) string, uid int) {
 	}
 	if c.PID1 && !c.Container {
 		c.SystemMgr = true
-		// The kernel passes its command line words to init; only service
-		// names given with --service count, except `single`.
+	}
+	if c.PID1 && !c.Forced && !c.Container {
+		// The kernel passes its command line words to init; they count
+		// as service names only after -t, -m or -o, except `single`.
 		var keep []string
 		for _, s := range c.Services {
 			if s == "single" {

@@ -19,8 +19,15 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-d", "a", "--services-dir=b", "-p", "/s", "-q", "x", "y"},
 			Config{ServicesDirs: []string{"a", "b"}, SocketPath: "/s", Quiet: true, Services: []string{"x", "y"}, ReadyFD: -1}, false},
 		{[]string{"--container", "-l", "log", "-e", "env", "--user"},
-			Config{Container: true, LogFile: "log", EnvFile: "env", User: true, ReadyFD: -1}, false},
-		{[]string{"-t", "-m", "-s", "-F", "3"}, Config{Container: true, SystemMgr: true, System: true, ReadyFD: 3}, false},
+			Config{Container: true, LogFile: "log", EnvFile: "env", User: true, ReadyFD: -1, Forced: true}, false},
+		{[]string{"-o", "-m", "-s", "-F", "3"}, Config{Container: true, SystemMgr: true, System: true, ReadyFD: 3, Forced: true}, false},
+		// GNU style: clustered short options, attached arguments, "--".
+		{[]string{"-qsF3", "-dDIR", "-tfoo", "--", "-x"}, Config{Quiet: true, System: true, ReadyFD: 3, ServicesDirs: []string{"DIR"}, Services: []string{"foo", "-x"}, Forced: true}, false},
+		// dinit: -t names a service; -o is --container.
+		{[]string{"-t", "a", "--service=b", "c"}, Config{Services: []string{"a", "b", "c"}, Forced: true, ReadyFD: -1}, false},
+		{[]string{"--container"}, Config{Container: true, Forced: true, ReadyFD: -1}, false},
+		{[]string{"-t"}, Config{}, true},
+		{[]string{"-Z"}, Config{}, true},
 		{[]string{"--ready-fd=x"}, Config{}, true},
 		{[]string{"-d"}, Config{}, true},
 		{[]string{"--bogus"}, Config{}, true},
@@ -82,16 +89,16 @@ func TestPrintInfo(t *testing.T) {
 		done     bool
 		wantText string
 	}{
-		{"help", Config{Help: true}, false, true, Usage},
+		{"help", Config{Help: true}, false, true, HelpText(nil)},
 		{"version", Config{Version: true}, false, true, version.Line("ginit") + "\n"},
-		{"help wins", Config{Help: true, Version: true}, false, true, Usage},
+		{"help wins", Config{Help: true, Version: true}, false, true, HelpText(nil)},
 		{"neither", Config{}, false, false, ""},
 		{"pid 1 help", Config{Help: true}, true, false, ""},
 		{"pid 1 version", Config{Version: true}, true, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder
-			if done := printInfo(tc.cfg, tc.pid1, &out); done != tc.done || out.String() != tc.wantText {
+			if done := printInfo(tc.cfg, tc.pid1, &out, nil); done != tc.done || out.String() != tc.wantText {
 				t.Errorf("printInfo = %v, %q; want %v, %q", done, out.String(), tc.done, tc.wantText)
 			}
 		})

@@ -29,6 +29,7 @@ import (
 	"ginit/init/service"
 	"ginit/init/supervise"
 	"ginit/internal/cgroup2"
+	"ginit/internal/i18n"
 	"ginit/internal/power"
 	"ginit/internal/utmp"
 )
@@ -42,17 +43,19 @@ const (
 // Main is ginit's whole program: it parses args and runs until the manager
 // is done. It returns the exit status (as PID 1 it does not return).
 func Main(args []string, stdout, stderr io.Writer) int {
-	cfg, err := ParseArgs(args)
+	tr := i18n.ForEnv(os.Getenv)
+	cfg, err := parseArgs(args, tr)
 	isPID1 := os.Getpid() == 1
 	if err != nil {
-		fmt.Fprintf(stderr, "ginit: %v\n%s", err, Usage)
+		fmt.Fprintf(stderr, "ginit: %v\n", err)
+		tr.Fprintf(stderr, "Try '%s --help' for more information.\n", "ginit")
 		if !isPID1 {
 			return 2
 		}
 		// PID 1 must come up whatever the kernel passed: use defaults.
 		cfg = Config{}
 	}
-	if printInfo(cfg, isPID1, stdout) {
+	if printInfo(cfg, isPID1, stdout, tr) {
 		return 0
 	}
 	cfg.PID1 = isPID1
