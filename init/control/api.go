@@ -118,6 +118,8 @@ type ServiceInfo struct {
 	NextTrigger string // the setting behind it: "on-calendar", "on-boot", "on-active", "on-unit-inactive"
 	LastRun     int    // the last elapse, Unix seconds (this start's or the stored one); 0 = never
 	Runs        int    // elapses since the timer started
+
+	Since int // when State was entered, in Unix milliseconds (0: unknown)
 }
 
 // Response is the answer to a Request.

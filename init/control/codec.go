@@ -95,6 +95,7 @@ const (
 	tsNextTrigger
 	tsLastRun
 	tsRuns
+	tsSince
 )
 
 // Frame errors. After ErrVersion or ErrBadKind the payload was consumed
@@ -168,7 +169,7 @@ func responseFields(r *Response) [7]field {
 }
 
 // infoTable holds a ServiceInfo's fields.
-type infoTable [23]field
+type infoTable [24]field
 
 func infoFields(si *ServiceInfo) infoTable {
 	return infoTable{
@@ -180,6 +181,7 @@ func infoFields(si *ServiceInfo) infoTable {
 		{tsLastOutput, &si.LastOutput},
 		{tsTimerTarget, &si.TimerTarget}, {tsNextRun, &si.NextRun}, {tsNextTrigger, &si.NextTrigger},
 		{tsLastRun, &si.LastRun}, {tsRuns, &si.Runs},
+		{tsSince, &si.Since},
 	}
 }
 

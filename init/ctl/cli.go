@@ -6,15 +6,23 @@ package ctl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"ginit/init/control"
+	"ginit/init/service"
+	"ginit/internal/i18n"
+	"ginit/internal/opts"
 	"ginit/internal/power"
 	"ginit/internal/version"
 )
@@ -26,9 +34,8 @@ const (
 	ExitUsage = 2 // bad command line
 )
 
-const cliUsage = `Usage: ginitctl [options] COMMAND [command options] [arguments]
-
-Commands:
+// cliCommandsHelp lists the commands for --help.
+const cliCommandsHelp = `Commands:
   start [--no-wait] [--pin] SERVICE
   stop [--no-wait] [--pin] [--ignore-unstarted] [--force] SERVICE
   restart [--no-wait] [--ignore-unstarted] [--force] SERVICE
@@ -43,7 +50,7 @@ Commands:
   unload SERVICE
   add-dep TYPE FROM TO        TYPE: need|regular|milestone|waits-for
   rm-dep TYPE FROM TO
-  enable [--from SERVICE] SERVICE
+  enable [--from SERVICE] SERVICE   link and start it (if FROM is up)
   disable [--from SERVICE] SERVICE
   setenv NAME[=VALUE]...      a plain NAME copies this process's value
   unsetenv NAME...
@@ -52,22 +59,24 @@ Commands:
   signal SIGNAL SERVICE       SIGNAL: HUP, SIGHUP or a number
   signal -l
   catlog [--clear] SERVICE
-  shutdown [halt|poweroff|reboot|kexec]   (default halt)
+  shutdown [halt|poweroff|reboot|kexec]   (default halt)`
 
-Options (before or after the command):
-  -p, --socket-path PATH   control socket (else $GINIT_SOCKET_PATH, else the default)
-  -u, --user               talk to the user instance ($XDG_RUNTIME_DIR/ginitctl)
-  -s, --system             talk to the system instance
-  -o, --offline            enable/disable only: edit the service directories
-                           directly, without a running ginit
-  -d, --services-dir DIR   with --offline: a service directory (repeatable)
-  --quiet                  print only errors
-  --help                   this text
-  --version                print the release, the commit and the protocol version
+// cliTail closes --help.
+const cliTail = `Options go before or after the command. --offline and --services-dir
+are for enable and disable only: they edit the service directories
+directly, without a running ginit.
 
 Exit status: 0 success (is-started/is-failed: true), 1 failure (is-started/
-is-failed: false), 2 usage error.
-`
+is-failed: false, or the service is unknown), 2 usage error.`
+
+// cliHelp is ginitctl's --help text in p's language.
+func cliHelp(p *i18n.Printer) string {
+	var b strings.Builder
+	_, fs := cliFlags(p)
+	opts.Help(&b, p, p.T("ginitctl [OPTION]... COMMAND [ARGUMENT]..."),
+		p.T("Control a running ginit over its control socket.")+"\n\n"+p.T(cliCommandsHelp), fs, p.T(cliTail))
+	return b.String()
+}
 
 // cmdSpec describes a subcommand: its op, allowed flags and argument count.
 type cmdSpec struct {
@@ -97,7 +106,7 @@ var cliCommands = map[string]cmdSpec{
 	"unsetenv":   {control.OpUnsetEnv, "", -1},
 	"trigger":    {control.OpTrigger, "", 1},
 	"untrigger":  {control.OpUntrigger, "", 1},
-	"signal":     {control.OpSignal, "-l", 2},
+	"signal":     {control.OpSignal, "--list", 2},
 	"catlog":     {control.OpCatLog, "--clear", 1},
 	"shutdown":   {control.OpShutdown, "", 0},
 }
@@ -107,106 +116,85 @@ type cliArgs struct {
 	user, quiet   bool
 	offline       bool     // -o: enable/disable by editing files, no daemon
 	dirs          []string // -d: service directories for --offline
+	passedFD      bool     // --use-passed-cfd: the connection in $GINIT_CS_FD/$DINIT_CS_FD
+	tr            *i18n.Printer
 	help, version bool
 	cmd           string
 	flags         map[string]string
 	pos           []string
 }
 
-func parseCLI(args []string) (*cliArgs, error) {
-	a := &cliArgs{flags: map[string]string{}}
-	var cmdFlags []string
-	for i := 0; i < len(args); i++ {
-		s := args[i]
-		if s == "--" {
-			a.pos = append(a.pos, args[i+1:]...)
-			break
-		}
-		if !strings.HasPrefix(s, "-") || s == "-" {
-			a.pos = append(a.pos, s)
-			continue
-		}
-		name, val, hasVal := strings.Cut(s, "=")
-		switch name {
-		case "-p", "--socket-path", "--from", "-d", "--services-dir":
-			if !hasVal {
-				if i+1 >= len(args) {
-					return nil, fmt.Errorf("option %s needs an argument", name)
-				}
-				i++
-				val = args[i]
-			}
-			if name == "--from" {
-				a.flags[name] = val
-				cmdFlags = append(cmdFlags, name)
-			} else if name == "-d" || name == "--services-dir" {
-				a.dirs = append(a.dirs, val)
-			} else {
-				a.socket = val
-			}
-			continue
-		}
-		if hasVal {
-			return nil, fmt.Errorf("option %s takes no argument", name)
-		}
-		switch s {
-		case "-u", "--user":
-			a.user = true
-		case "-s", "--system":
-			a.user = false
-		case "--quiet", "-q":
-			a.quiet = true
-		case "-o", "--offline":
-			a.offline = true
-		case "--help", "-h":
-			a.help = true
-		case "--version":
-			a.version = true
-		case "--no-wait", "--pin", "--ignore-unstarted", "--force", "--clear", "-l":
-			a.flags[s] = ""
-			cmdFlags = append(cmdFlags, s)
-		default:
-			// A negative number is the signal argument, not an option.
-			if _, err := strconv.Atoi(s); err == nil {
-				a.pos = append(a.pos, s)
-				continue
-			}
-			return nil, fmt.Errorf("unknown option %s", s)
-		}
+// cmdOptions are the command options (cmdSpec.flags); the rest are global.
+var cmdOptions = []string{"no-wait", "pin", "ignore-unstarted", "force", "clear", "list", "from"}
+
+// cliFlags declares ginitctl's options, global and per command, in one set:
+// options may stand before or after the command, as dinitctl's do.
+func cliFlags(p *i18n.Printer) (*cliArgs, *pflag.FlagSet) {
+	a := &cliArgs{flags: map[string]string{}, tr: p}
+	fs := opts.New("ginitctl")
+	fs.StringVarP(&a.socket, "socket-path", "p", "", p.T("control socket `PATH` (else $GINIT_SOCKET_PATH, else the default)"))
+	fs.BoolFuncP("user", "u", p.T("talk to the user instance ($XDG_RUNTIME_DIR/ginitctl)"), func(string) error { a.user = true; return nil })
+	fs.BoolFuncP("system", "s", p.T("talk to the system instance"), func(string) error { a.user = false; return nil })
+	opts.Switch(fs, &a.passedFD, "use-passed-cfd", "", p.T("use the connection ginit passed in $GINIT_CS_FD (or $DINIT_CS_FD)"))
+	opts.Switch(fs, &a.offline, "offline", "o", p.T("enable/disable: edit the service directories, no ginit needed"))
+	opts.NewFunc(fs, "services-dir", "d", "DIR", p.T("with --offline: a service directory (repeatable)"),
+		func(v string) error { a.dirs = append(a.dirs, v); return nil })
+	opts.Switch(fs, &a.quiet, "quiet", "q", p.T("print only errors"))
+	cmdFlag := func(name, short, usage string) {
+		fs.BoolFuncP(name, short, usage, func(string) error { a.flags["--"+name] = ""; return nil })
 	}
+	cmdFlag("no-wait", "", p.T("start/stop/restart/wake: do not wait for the result"))
+	cmdFlag("pin", "", p.T("start/stop: pin the service in that state"))
+	cmdFlag("ignore-unstarted", "", p.T("stop/restart/release: a service that is not started is no error"))
+	cmdFlag("force", "", p.T("stop/restart: stop the services that depend on it too"))
+	cmdFlag("clear", "", p.T("catlog: empty the buffer after printing it"))
+	cmdFlag("list", "l", p.T("signal: list the signal names"))
+	opts.NewFunc(fs, "from", "", "SERVICE", p.T("enable/disable: the service whose waits-for.d gets the link (default: enable-via, else boot)"),
+		func(v string) error { a.flags["--from"] = v; return nil })
+	opts.Switch(fs, &a.help, "help", "h", p.T("print this text"))
+	opts.Switch(fs, &a.version, "version", "", p.T("print the release, the commit and the protocol version"))
+	return a, fs
+}
+
+func parseCLI(args []string, p *i18n.Printer) (*cliArgs, error) {
+	a, fs := cliFlags(p)
+	if err := opts.Parse(fs, args, p); err != nil {
+		return nil, err
+	}
+	a.pos = fs.Args()
 	if a.help || a.version {
 		return a, nil
 	}
 	if len(a.pos) == 0 {
-		return nil, fmt.Errorf("no command given")
+		return nil, p.Errorf("no command given")
 	}
 	a.cmd, a.pos = a.pos[0], a.pos[1:]
 	spec, ok := cliCommands[a.cmd]
 	if !ok {
-		return nil, fmt.Errorf("unknown command %q", a.cmd)
+		return nil, p.Errorf("unknown command %q", a.cmd)
 	}
 	allowed := strings.Fields(spec.flags)
-	for _, f := range cmdFlags {
-		if !slices.Contains(allowed, f) {
-			return nil, fmt.Errorf("%s: option %s not allowed", a.cmd, f)
+	for _, f := range cmdOptions {
+		if fs.Changed(f) && !slices.Contains(allowed, "--"+f) {
+			return nil, p.Errorf("%s: option --%s not allowed", a.cmd, f)
 		}
 	}
 	want := spec.args
 	switch {
-	case a.cmd == "signal" && a.has("-l"):
+	case a.cmd == "signal" && a.has("--list"):
 		want = 0
 	case a.cmd == "shutdown":
 		if len(a.pos) > 1 {
-			return nil, fmt.Errorf("shutdown: too many arguments")
+			return nil, p.Errorf("shutdown: too many arguments")
 		}
 		return a, nil
 	}
 	if want < 0 {
 		if len(a.pos) == 0 {
-			return nil, fmt.Errorf("%s: at least one argument needed", a.cmd)
+			return nil, p.Errorf("%s: at least one argument needed", a.cmd)
 		}
 	} else if len(a.pos) != want {
-		return nil, fmt.Errorf("%s: %d argument(s) expected, got %d", a.cmd, want, len(a.pos))
+		return nil, p.Errorf("%s: %d argument(s) expected, got %d", a.cmd, want, len(a.pos))
 	}
 	return a, nil
 }
@@ -290,22 +278,25 @@ func parseSignal(s string) (int, error) {
 }
 
 // RunCLI is ginitctl: it parses args (without the program name), talks to
-// the daemon and returns the exit status.
+// the daemon and returns the exit status. Messages are in the language of
+// env's locale variables.
 func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) int {
-	a, err := parseCLI(args)
+	tr := i18n.ForEnv(env)
+	a, err := parseCLI(args, tr)
 	if err != nil {
-		fmt.Fprintf(stderr, "ginitctl: %v\nTry 'ginitctl --help'.\n", err)
+		fmt.Fprintf(stderr, "ginitctl: %v\n", err)
+		tr.Fprintf(stderr, "Try '%s --help' for more information.\n", "ginitctl")
 		return ExitUsage
 	}
 	if a.help {
-		fmt.Fprint(stdout, cliUsage)
+		fmt.Fprint(stdout, cliHelp(tr))
 		return ExitOK
 	}
 	if a.version {
-		fmt.Fprintf(stdout, "%s\ncontrol protocol version %d\n", version.Line("ginitctl"), control.ProtocolVersion)
+		fmt.Fprintf(stdout, "%s\n%s\n", version.Line("ginitctl"), tr.Tf("control protocol version %d", control.ProtocolVersion))
 		return ExitOK
 	}
-	if a.cmd == "signal" && a.has("-l") {
+	if a.cmd == "signal" && a.has("--list") {
 		for n := 1; n < 32; n++ {
 			if name := unix.SignalName(unix.Signal(n)); name != "" {
 				fmt.Fprintf(stdout, "%2d %s\n", n, strings.TrimPrefix(name, "SIG"))
@@ -323,38 +314,97 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 	}
 	c, where, err := connect(a, env)
 	if err != nil {
-		fmt.Fprintf(stderr, "ginitctl: cannot connect to ginit at %s: %v\n", where, err)
+		fmt.Fprintf(stderr, "ginitctl: %s\n", connectError(tr, where, err, a.user))
 		return ExitFail
 	}
 	defer c.Close()
 	resp, err := c.Do(ctx, req)
 	if err != nil {
-		fmt.Fprintf(stderr, "ginitctl: %s: %v\n", a.cmd, err)
+		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("%s: %s", a.cmd, Plain(err)))
 		return ExitFail
 	}
 	return report(a, &req, &resp, stdout, stderr)
 }
 
-var cliVerbs = map[string]string{"start": "started", "stop": "stopped", "wake": "started",
-	"release": "released", "unpin": "unpinned", "reload": "reloaded", "unload": "unloaded",
-	"trigger": "triggered", "untrigger": "untriggered", "enable": "enabled", "disable": "disabled"}
+// connectError says why ginit could not be reached and what to do, as one
+// sentence rather than the dial error's chain.
+func connectError(tr *i18n.Printer, where string, err error, user bool) string {
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno) && (errno == syscall.ENOENT || errno == syscall.ECONNREFUSED):
+		if user {
+			return tr.Tf("no ginit is listening at %s (is the user instance running?)", where)
+		}
+		return tr.Tf("no ginit is listening at %s (is ginit running? use -p PATH or --user for another instance)", where)
+	case errors.As(err, &errno) && (errno == syscall.EACCES || errno == syscall.EPERM):
+		return tr.Tf("permission denied on %s (the system instance's socket is root's: run as root, or use --user)", where)
+	}
+	return tr.Tf("cannot connect to ginit at %s: %s", where, Plain(err))
+}
+
+// Plain is an error's message for people: the innermost cause of a chain
+// of system call errors (a *net.OpError's "dial unix PATH: connect: ..."
+// says nothing the caller did not say already), and without the tail a
+// wrapped service.ErrBadArgument adds; else the message as it is.
+func Plain(err error) string {
+	var errno syscall.Errno
+	var op *net.OpError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &op) && errors.As(err, &errno):
+		return errno.Error()
+	}
+	return strings.TrimSuffix(err.Error(), ": "+service.ErrBadArgument.Error())
+}
+
+// doneText is the line a successful command prints, per command (the
+// verbs are whole sentences so that a translation can order its words).
+func doneText(tr *i18n.Printer, cmd, service string) string {
+	switch cmd {
+	case "start", "wake":
+		return tr.Tf("Service '%s' started.", service)
+	case "stop":
+		return tr.Tf("Service '%s' stopped.", service)
+	case "release":
+		return tr.Tf("Service '%s' released.", service)
+	case "unpin":
+		return tr.Tf("Service '%s' unpinned.", service)
+	case "reload":
+		return tr.Tf("Service '%s' reloaded.", service)
+	case "unload":
+		return tr.Tf("Service '%s' unloaded.", service)
+	case "trigger":
+		return tr.Tf("Service '%s' triggered.", service)
+	case "untrigger":
+		return tr.Tf("Service '%s' untriggered.", service)
+	case "enable":
+		return tr.Tf("Service '%s' enabled.", service)
+	case "disable":
+		return tr.Tf("Service '%s' disabled.", service)
+	}
+	return ""
+}
 
 func report(a *cliArgs, req *control.Request, resp *control.Response, stdout, stderr io.Writer) int {
-	out := func(format string, args ...any) {
-		if !a.quiet {
-			fmt.Fprintf(stdout, format, args...)
+	tr := a.tr
+	out := func(line string) {
+		if !a.quiet && line != "" {
+			fmt.Fprintln(stdout, line)
 		}
 	}
 	if a.cmd == "is-started" || a.cmd == "is-failed" {
+		if resp.Code == control.NotStarted {
+			out("STOPPED")
+			return ExitFail
+		}
 		if resp.Code != control.OK || len(resp.Services) == 0 {
-			if resp.Code == control.NoService || resp.Code == control.NotStarted {
-				out("%s\n", "STOPPED")
-				return ExitFail
-			}
+			// An unknown service is no answer to the question: say so
+			// (on stderr, so scripts reading the state see nothing).
 			return fail(a, req, resp, stderr)
 		}
 		si := &resp.Services[0]
-		out("%s\n", strings.ToUpper(si.State))
+		out(strings.ToUpper(si.State))
 		if (a.cmd == "is-started" && si.State == "started") || (a.cmd == "is-failed" && si.Failed) {
 			return ExitOK
 		}
@@ -375,97 +425,93 @@ func report(a *cliArgs, req *control.Request, resp *control.Response, stdout, st
 		}
 	case "status":
 		if len(resp.Services) == 0 {
-			fmt.Fprintf(stderr, "ginitctl: no status for service '%s'\n", req.Service)
+			fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("no status for service '%s'", req.Service))
 			return ExitFail
 		}
 		if !a.quiet {
-			writeStatus(stdout, &resp.Services[0])
+			writeStatus(stdout, &resp.Services[0], tr, time.Now())
 		}
 	case "catlog":
 		stdout.Write(resp.Log)
 		if resp.Truncated {
-			fmt.Fprintf(stderr, "ginitctl: the log of service '%s' was truncated\n", req.Service)
+			fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("the log of service '%s' was truncated", req.Service))
 		}
 	case "restart":
 		if req.NoWait {
-			out("Issued restart command successfully for service '%s'.\n", req.Service)
+			out(tr.Tf("Issued restart command successfully for service '%s'.", req.Service))
 		} else {
-			out("Service restarted.\n")
+			out(tr.T("Service restarted."))
 		}
 	case "start", "stop", "wake":
-		if req.NoWait {
-			verb := "start"
-			if a.cmd == "stop" {
-				verb = "stop"
-			}
-			out("Issued %s command successfully for service '%s'.\n", verb, req.Service)
-		} else {
-			out("Service '%s' %s.\n", req.Service, cliVerbs[a.cmd])
+		switch {
+		case req.NoWait && a.cmd == "stop":
+			out(tr.Tf("Issued stop command successfully for service '%s'.", req.Service))
+		case req.NoWait:
+			out(tr.Tf("Issued start command successfully for service '%s'.", req.Service))
+		default:
+			out(doneText(tr, a.cmd, req.Service))
 		}
 	case "shutdown":
-		out("Shutting down (%s).\n", req.Shutdown)
-	case "add-dep", "rm-dep":
-		verb := "added"
-		if a.cmd == "rm-dep" {
-			verb = "removed"
-		}
-		out("Service '%s': dependency '%s' %s\n", req.Service, req.DepTarget, verb)
+		out(tr.Tf("Shutting down (%s).", req.Shutdown))
+	case "add-dep":
+		out(tr.Tf("Service '%s': dependency '%s' added", req.Service, req.DepTarget))
+	case "rm-dep":
+		out(tr.Tf("Service '%s': dependency '%s' removed", req.Service, req.DepTarget))
 	default:
-		if v, ok := cliVerbs[a.cmd]; ok {
-			out("Service '%s' %s.\n", req.Service, v)
-		}
+		out(doneText(tr, a.cmd, req.Service))
 	}
 	return ExitOK
 }
 
 func fail(a *cliArgs, req *control.Request, resp *control.Response, stderr io.Writer) int {
+	tr := a.tr
 	what := a.cmd
 	if a.cmd == "is-started" || a.cmd == "is-failed" || a.cmd == "status" {
 		what = "query"
 	}
 	msg := resp.Message
 	if msg == "" {
-		msg = codeText(resp.Code)
+		msg = codeText(tr, resp.Code)
 	}
 	// ginit's message names the service it is about when it can ("cannot
 	// reload service 'boot': ..."); say which command failed only when it
 	// does not, so that nothing is said twice.
 	switch {
 	case req.Service == "":
-		fmt.Fprintf(stderr, "ginitctl: %s failed: %s\n", a.cmd, msg)
+		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("%s failed: %s", a.cmd, msg))
 	case strings.Contains(msg, "'"+req.Service+"'"):
 		fmt.Fprintf(stderr, "ginitctl: %s\n", msg)
 	default:
-		fmt.Fprintf(stderr, "ginitctl: cannot %s service '%s': %s\n", what, req.Service, msg)
+		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("cannot %s service '%s': %s", what, req.Service, msg))
 	}
 	// ginit's own message names the dependents already; say it once.
 	if len(resp.Dependents) > 0 && !strings.Contains(msg, resp.Dependents[0]) {
-		fmt.Fprintf(stderr, "ginitctl: these dependent services would stop: %s\n", strings.Join(resp.Dependents, " "))
+		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("these dependent services would stop: %s", strings.Join(resp.Dependents, " ")))
 		if !req.Force {
-			fmt.Fprintln(stderr, "ginitctl: use --force to stop them too")
+			fmt.Fprintf(stderr, "ginitctl: %s\n", tr.T("use --force to stop them too"))
 		}
 	}
 	return ExitFail
 }
 
-func codeText(c control.Code) string {
+func codeText(tr *i18n.Printer, c control.Code) string {
 	switch c {
 	case control.Failed:
-		return "failed"
+		return tr.T("failed")
 	case control.NoService:
-		return "no such service"
+		return tr.T("no such service")
 	case control.BadRequest:
-		return "bad request"
+		return tr.T("bad request")
 	case control.Refused:
-		return "refused"
+		return tr.T("refused")
 	case control.LoadError:
-		return "service description error"
+		return tr.T("service description error")
 	case control.NotStarted:
-		return "service not started"
+		return tr.T("service not started")
 	case control.Unsupported:
-		return "not supported"
+		return tr.T("not supported")
 	}
-	return fmt.Sprintf("error code %d", c)
+	return tr.Tf("error code %d", c)
 }
 
 // ListLine formats one service in dinitctl's list format, e.g.
@@ -550,66 +596,89 @@ func dinitExit(s string) string {
 	return s
 }
 
-func writeStatus(w io.Writer, si *control.ServiceInfo) {
-	fmt.Fprintf(w, "Service: %s\n", si.Name)
+// writeStatus prints a service's status; now words how long ago its state
+// was entered.
+func writeStatus(w io.Writer, si *control.ServiceInfo, tr *i18n.Printer, now time.Time) {
+	line := func(label, value string) { fmt.Fprintf(w, "    %s %s\n", tr.T(label), value) }
+	fmt.Fprintf(w, "%s %s\n", tr.T("Service:"), si.Name)
 	if si.Type != "" {
-		fmt.Fprintf(w, "    Type: %s\n", si.Type)
+		line("Type:", si.Type)
 	}
 	state := strings.ToUpper(si.State)
 	if si.Target != "" && si.Target != si.State {
-		state += " (target: " + si.Target + ")"
+		state += " " + tr.Tf("(target: %s)", si.Target)
 	}
 	if si.Failed {
-		state += " (failed)"
+		state += " " + tr.T("(failed)")
 	}
 	if si.Skipped {
-		state += " (skipped)"
+		state += " " + tr.T("(skipped)")
 	}
-	fmt.Fprintf(w, "    State: %s\n", state)
+	if si.Since > 0 {
+		at := time.UnixMilli(int64(si.Since))
+		state += " " + tr.Tf("since %s (%s ago)", at.Format("2006-01-02 15:04:05 MST"), ago(now.Sub(at)))
+	}
+	line("State:", state)
 	var act []string
 	if si.Active {
-		act = append(act, "explicitly started")
+		act = append(act, tr.T("explicitly started"))
 	}
 	if si.PinStart {
-		act = append(act, "pinned started")
+		act = append(act, tr.T("pinned started"))
 	}
 	if si.PinStop {
-		act = append(act, "pinned stopped")
+		act = append(act, tr.T("pinned stopped"))
 	}
 	if si.Triggered {
-		act = append(act, "triggered")
+		act = append(act, tr.T("triggered"))
 	}
 	if len(act) > 0 {
-		fmt.Fprintf(w, "    Activation: %s\n", strings.Join(act, ", "))
+		line("Activation:", strings.Join(act, ", "))
 	}
 	if si.PID > 0 {
-		fmt.Fprintf(w, "    Process ID: %d\n", si.PID)
+		line("Process ID:", strconv.Itoa(si.PID))
 	}
 	if si.ExitStatus != "" {
-		fmt.Fprintf(w, "    Last exit status: %s\n", si.ExitStatus)
+		line("Last exit status:", si.ExitStatus)
 	}
-	if si.StopReason != "" && si.State == "stopped" {
-		fmt.Fprintf(w, "    Stop reason: %s\n", si.StopReason)
+	if si.StopReason != "" && (si.State == "stopped" || si.Failed) {
+		line("Stop reason:", tr.T(si.StopReason))
 	}
 	if si.StatusText != "" {
-		fmt.Fprintf(w, "    Status: %s\n", si.StatusText)
+		line("Status:", si.StatusText)
 	}
 	writeTimerStatus(w, si)
 	if si.File != "" {
-		fmt.Fprintf(w, "    Description file: %s\n", si.File)
+		line("Description file:", si.File)
 	}
 	if len(si.LastOutput) > 0 {
-		fmt.Fprintf(w, "    Last output:\n")
+		fmt.Fprintf(w, "    %s\n", tr.T("Last output:"))
 		for _, l := range si.LastOutput {
 			fmt.Fprintf(w, "      %s\n", l)
 		}
 	}
 }
 
+// ago words a duration as status shows it: whole seconds, minutes, hours
+// or days, the largest unit that fits.
+func ago(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dmin %ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %dmin", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}
+
 // connect opens the control connection: -p or the socket path, or, inside a
 // service with options pass-cs-fd and no -p, the connection ginit passed.
 func connect(a *cliArgs, env func(string) string) (*control.Client, string, error) {
-	if a.socket == "" {
+	if a.socket == "" || a.passedFD {
 		for _, v := range []string{"GINIT_CS_FD", "DINIT_CS_FD"} {
 			if s := env(v); s != "" {
 				fd, err := strconv.Atoi(s)
@@ -620,6 +689,9 @@ func connect(a *cliArgs, env func(string) string) (*control.Client, string, erro
 				return c, v + "=" + s, err
 			}
 		}
+	}
+	if a.passedFD {
+		return nil, "GINIT_CS_FD", a.tr.Errorf("--use-passed-cfd: neither GINIT_CS_FD nor DINIT_CS_FD is set (is this a pass-cs-fd service?)")
 	}
 	path := control.SocketPath(a.socket, a.user, env)
 	c, err := control.Dial(path)

@@ -174,7 +174,7 @@ func TestCLIUsage(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	code := RunCLI(context.Background(), []string{"-p", path + ".none", "list"}, &out, &errb, func(string) string { return "" })
-	if code != 1 || !strings.HasPrefix(errb.String(), "ginitctl: cannot connect to ginit at "+path+".none: ") {
+	if code != 1 || errb.String() != "ginitctl: no ginit is listening at "+path+".none (is ginit running? use -p PATH or --user for another instance)\n" {
 		t.Errorf("no daemon: %d %q", code, errb.String())
 	}
 }

@@ -14,12 +14,13 @@ import (
 // S (default: SERVICE's @meta enable-via, else boot) without asking ginit,
 // for machines that are not running (images, chroots, first boot).
 func runOffline(a *cliArgs, stdout, stderr io.Writer, env func(string) string) int {
+	tr := a.tr
 	fail := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "ginitctl: "+format+"\n", args...)
+		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf(format, args...))
 		return ExitFail
 	}
 	if a.cmd != "enable" && a.cmd != "disable" {
-		fmt.Fprintf(stderr, "ginitctl: %s: only enable and disable work with --offline\n", a.cmd)
+		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("%s: only enable and disable work with --offline", a.cmd))
 		return ExitUsage
 	}
 	dirs := a.dirs
@@ -30,25 +31,25 @@ func runOffline(a *cliArgs, stdout, stderr io.Writer, env func(string) string) i
 	name := a.pos[0]
 	d, err := l.Load(name)
 	if err != nil {
-		return fail("%s '%s': %v", a.cmd, name, err)
+		return fail("%s '%s': %s", a.cmd, name, Plain(err))
 	}
 	from := loader.EnableSource(a.flags["--from"], d)
 	fd, err := l.Load(from)
 	if err != nil {
-		return fail("%s '%s' from '%s': %v", a.cmd, name, from, err)
+		return fail("%s '%s' from '%s': %s", a.cmd, name, from, Plain(err))
 	}
 	link, target, err := loader.EnableLink(d, fd)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%s", Plain(err))
 	}
 	if a.cmd == "disable" {
 		if err := os.Remove(link); errors.Is(err, os.ErrNotExist) {
 			return fail("service '%s' is not enabled from '%s' (no %s)", name, from, link)
 		} else if err != nil {
-			return fail("disable '%s': %v", name, err)
+			return fail("disable '%s': %s", name, Plain(err))
 		}
 		if !a.quiet {
-			fmt.Fprintf(stdout, "Service '%s' has been disabled.\n", name)
+			fmt.Fprintln(stdout, tr.Tf("Service '%s' has been disabled.", name))
 		}
 		return ExitOK
 	}
@@ -56,10 +57,10 @@ func runOffline(a *cliArgs, stdout, stderr io.Writer, env func(string) string) i
 		return fail("service '%s' is already enabled from '%s'", name, from)
 	}
 	if err := os.Symlink(target, link); err != nil {
-		return fail("enable '%s': %v", name, err)
+		return fail("enable '%s': %s", name, Plain(err))
 	}
 	if !a.quiet {
-		fmt.Fprintf(stdout, "Service '%s' has been enabled.\n", name)
+		fmt.Fprintln(stdout, tr.Tf("Service '%s' has been enabled.", name))
 	}
 	return ExitOK
 }

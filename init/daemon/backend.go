@@ -175,6 +175,13 @@ func (b *Backend) enable(ctx context.Context, req control.Request) error {
 		if err := os.Symlink(target, link); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("enable '%s' from '%s': %w", req.Service, from, err)
 		}
+		// As dinitctl enable: a service enabled from one that is up starts
+		// now (held by the new link, not marked active).
+		if fi, err := b.M.Status(ctx, from); err == nil && (fi.State == service.Started || fi.State == service.Starting) {
+			if err := b.M.Wake(ctx, req.Service, req.NoWait); err != nil {
+				return fmt.Errorf("service '%s' is enabled from '%s' but did not start: %w", req.Service, from, err)
+			}
+		}
 		return nil
 	}
 	if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -206,7 +213,10 @@ func (b *Backend) result(req control.Request, err error) control.Response {
 	case errors.Is(err, service.ErrNotLoaded), b.IsNotFound != nil && b.IsNotFound(err):
 		resp.Code = control.NoService
 	case errors.Is(err, service.ErrBadArgument):
+		// The code says it was a bad argument; the message says which,
+		// without the sentinel's text as a tail.
 		resp.Code = control.BadRequest
+		resp.Message = strings.TrimSuffix(resp.Message, ": "+service.ErrBadArgument.Error())
 	case b.IsLoadError != nil && b.IsLoadError(err):
 		resp.Code = control.LoadError
 	}
@@ -225,6 +235,9 @@ func ToInfo(in service.Info) control.ServiceInfo {
 	}
 	if in.HasExit {
 		out.ExitStatus = in.Exit.String()
+	}
+	if !in.Since.IsZero() {
+		out.Since = int(in.Since.UnixMilli())
 	}
 	if in.State == service.Stopped || in.Failed {
 		out.StopReason = in.Reason.String()

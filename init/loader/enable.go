@@ -26,9 +26,17 @@ func EnableSource(from string, d *service.Description) string {
 // else d's file. It fails, wrapping service.ErrBadArgument, unless src has
 // exactly one waits-for.d.
 func EnableLink(d, src *service.Description) (link, target string, err error) {
-	if len(src.WaitsForDirs) != 1 {
-		return "", "", fmt.Errorf("service '%s' must have exactly one waits-for.d directory to enable or disable '%s' (it has %d): %w",
-			src.Name, d.Name, len(src.WaitsForDirs), service.ErrBadArgument)
+	switch n := len(src.WaitsForDirs); {
+	case n == 0:
+		where := "its description"
+		if src.File != "" {
+			where = src.File
+		}
+		return "", "", fmt.Errorf("service '%s' has no waits-for.d directory to enable '%s' from: add a line \"waits-for.d = %s.d\" to %s and create that directory (or use --from SERVICE): %w",
+			src.Name, d.Name, src.Name, where, service.ErrBadArgument)
+	case n > 1:
+		return "", "", fmt.Errorf("service '%s' has %d waits-for.d directories: enable and disable need exactly one to link '%s' in: %w",
+			src.Name, n, d.Name, service.ErrBadArgument)
 	}
 	dir := src.WaitsForDirs[0]
 	target = d.File

@@ -106,6 +106,7 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 		}
 	}
 	if changed {
+		s.since = m.cfg.Clock.Now()
 		m.enqueueNeighbours(s)
 		if st == Stopped && (s.byTimer || len(m.activeTimers) > 0) {
 			m.timerTargetStopped(s)
@@ -528,6 +529,11 @@ func (m *Manager) execStop(s *svc) {
 				return
 			}
 			m.logf("service '%s': stop timed out after %v; sending SIGKILL", s.name(), d.StopTimeout)
+			if s.reason == ReasonNormal || s.reason == ReasonNone {
+				// Stopped on request, but not by its stop signal: status
+				// must not call that a normal stop.
+				s.reason = ReasonStopKilled
+			}
 			for _, p := range []Proc{s.proc, s.stopProc, s.treeProc} {
 				if p != nil {
 					_ = p.KillTree(int(syscall.SIGKILL))

@@ -46,6 +46,7 @@ type svc struct {
 	desc  *Description
 	state State
 	ph    phase
+	since time.Time // when state last changed (the clock's time)
 
 	explicit    bool // activated by command or on the command line
 	requiredBy  int  // number of holding edges into this service

@@ -34,6 +34,7 @@ type Info struct {
 	NextTrigger string
 	LastRun     time.Time
 	Runs        int
+	Since       time.Time // when State was entered (zero: never changed)
 }
 
 func (m *Manager) info(s *svc) Info {
@@ -41,7 +42,7 @@ func (m *Manager) info(s *svc) Info {
 		Name: s.name(), Type: s.desc.Type, State: s.state, Explicit: s.explicit,
 		PinStart: s.pinStart, PinStop: s.pinStop, Failed: s.failed, Skipped: s.skipped,
 		Exit: s.exit, HasExit: s.hasExit, Reason: s.reason, StatusText: s.status,
-		File: s.desc.File, Triggered: s.triggered,
+		File: s.desc.File, Triggered: s.triggered, Since: s.since,
 	}
 	if s.waitSlot && in.StatusText == "" {
 		in.StatusText = waitSlotText

@@ -46,6 +46,7 @@ const (
 	ReasonTerminated              // the process ended by itself
 	ReasonDepStopped              // a hard dependency stopped
 	ReasonRestartLimit            // it kept dying: restart-limit-count reached within restart-limit-interval
+	ReasonStopKilled              // stopped on request, but killed (SIGKILL) after stop-timeout
 )
 
 func (r StopReason) String() string {
@@ -70,6 +71,8 @@ func (r StopReason) String() string {
 		return "dependency stopped"
 	case ReasonRestartLimit:
 		return "restart limit reached"
+	case ReasonStopKilled:
+		return "killed after the stop timeout"
 	}
 	return fmt.Sprintf("reason(%d)", int(r))
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -144,5 +146,30 @@ func TestGettyRecords(t *testing.T) {
 		if err != nil || got.Type != tt.typ || got.User != tt.user || got.Line != "tty1" || got.ID != "1" || got.Pid != 7 {
 			t.Errorf("got %+v (%v), want type %d user %q on tty1 id 1 pid 7", got, err, tt.typ, tt.user)
 		}
+	}
+}
+
+// A wtmp the programs create is 0664 whatever the umask (Debian's login
+// tools write it as group utmp), and ReadAll returns what was appended.
+func TestCreatedModeAndReadAll(t *testing.T) {
+	old := unix.Umask(0o077)
+	defer unix.Umask(old)
+	p := filepath.Join(t.TempDir(), "wtmp")
+	now := time.Unix(1700000000, 0)
+	for _, r := range []Record{BootRecord(now, "6.1"), LoginRecord(now, 42, "tty1", "tty1", "alice", "")} {
+		if err := AppendWtmp(p, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o664 {
+		t.Fatalf("mode %v, %v; want 0664", st.Mode(), err)
+	}
+	rs, err := ReadAll(p)
+	if err != nil || len(rs) != 2 || rs[1].User != "alice" || rs[1].Line != "tty1" || rs[1].Type != UserProcess {
+		t.Fatalf("ReadAll = %+v, %v", rs, err)
+	}
+	if rs, err := ReadAll(p + ".none"); err != nil || rs != nil {
+		t.Fatalf("missing file: %v, %v", rs, err)
 	}
 }
