@@ -70,13 +70,16 @@ func TestCheckMainReportsEveryProblem(t *testing.T) {
 		{[]string{"-d", dir, "clean"}, 0, []string{"1 service(s) loaded, 0 error(s), 0 warning(s)"}, []string{"error:", "warning:"}},
 		{[]string{"-d", dir, "ghost"}, 1, []string{"error: service 'ghost' not found"}, nil},
 		{[]string{"-o", "-d", dir, "clean"}, 0, nil, nil},
-		{[]string{"-x"}, 2, []string{"unknown option -x", "usage:"}, nil},
+		{[]string{"-x"}, 2, []string{"unknown option -x", "Try 'ginit-check --help'"}, nil},
+		{[]string{"-ad" + dir}, 1, []string{"6 service(s) loaded, 2 error(s), 1 warning(s)"}, nil},
+		{[]string{"--services-dir=" + dir, "--", "clean"}, 0, []string{"1 service(s) loaded"}, nil},
+		{[]string{"-d", ""}, 2, []string{"option --services-dir: an empty directory name"}, nil},
 		{[]string{"--online"}, 2, []string{"no --online mode"}, nil},
 		{[]string{"-s", "-u"}, 2, []string{"exclude each other"}, nil},
 		{[]string{"-a", "boot"}, 2, []string{"exclude each other"}, nil},
-		{[]string{"-d"}, 2, []string{"-d needs an argument"}, nil},
-		{[]string{"--help"}, 0, []string{"usage:"}, nil},
-		{[]string{"--version"}, 0, []string{"ginit-check (ginit) " + version.Release + ", commit "}, []string{"usage:", "loaded"}},
+		{[]string{"-d"}, 2, []string{"option -d needs an argument"}, nil},
+		{[]string{"--help"}, 0, []string{"Usage: ginit-check", "-d, --services-dir DIR", "Exit status"}, []string{"--online", "[=true|false]"}},
+		{[]string{"--version"}, 0, []string{"ginit-check (ginit) " + version.Release + ", commit "}, []string{"Usage:", "loaded"}},
 	}
 	for _, tc := range tests {
 		code, out := runCheck(t, tc.args...)

@@ -129,3 +129,35 @@ func Switch(fs *pflag.FlagSet, dst *bool, name, short, usage string) {
 		return nil
 	})
 }
+
+// GoStyle rewrites the single-dash long options of Go's flag package
+// (-name, -name=value), which earlier releases of a program took, into
+// their GNU spelling, so existing command lines keep working. Only names
+// of fs's long options are rewritten, never an option's argument nor
+// anything after "--".
+func GoStyle(fs *pflag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name, _, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		switch {
+		case f == nil || len(name) < 2 || !strings.HasPrefix(a, "-"):
+		case !strings.HasPrefix(a, "--"):
+			a = "-" + a
+			fallthrough
+		default:
+			if !hasVal && f.NoOptDefVal == "" && i+1 < len(args) {
+				// Its argument is the next word, whatever it looks like.
+				out = append(out, a, args[i+1])
+				i++
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}

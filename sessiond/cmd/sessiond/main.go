@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"ginit/init/control"
+	"ginit/internal/i18n"
+	"ginit/internal/opts"
 	"ginit/internal/version"
 	"ginit/sessiond"
 	"ginit/sessiond/sys"
@@ -25,76 +28,111 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	tr := i18n.ForEnv(os.Getenv)
+	if err := run(ctx, os.Args[1:], os.Stdout, tr); err != nil {
 		fmt.Fprintln(os.Stderr, "sessiond:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			tr.Fprintf(os.Stderr, "Try '%s --help' for more information.\n", "sessiond")
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("sessiond", flag.ContinueOnError)
-	busAddr := fs.String("bus", "", "D-Bus address to serve on (default: $DBUS_SYSTEM_BUS_ADDRESS, else the system bus)")
-	runDir := fs.String("run-dir", "/run", "root of the state files (systemd/{sessions,users,seats}) and runtime dirs (user/UID)")
-	cgRoot := fs.String("cgroup-root", "auto", "cgroup2 directory under which user.slice is created (auto: PID 1's cgroup; none: no cgroup2)")
-	cgLegacy := fs.String("cgroup-legacy-root", "auto", "name=systemd v1 directory for the same layout (auto, none or a path)")
-	linger := fs.String("linger-dir", "/var/lib/systemd/linger", "directory of lingering users' marker files")
-	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "SIGTERM to SIGKILL delay when terminating a session")
-	runtimeSize := fs.String("runtime-size", "", "size of the tmpfs mounted on each /run/user/UID: bytes, K/M/G or % of RAM (default: -config's RuntimeDirectorySize=, else 10%)")
-	vts := fs.String("vts", "auto", "virtual terminals on seat0: auto, on or off")
-	nAutoVTs := fs.Uint("n-autovts", 6, "value of the NAutoVTs property")
-	debug := fs.Bool("debug", false, "log debug messages")
-	configPath := fs.String("config", "/etc/systemd/logind.conf", "logind.conf-style file whose [Login] section sets the power keys, InhibitDelayMaxSec, … (missing: logind's defaults)")
-	ginitSock := fs.String("ginit-socket", control.DefaultSystemSocket(), "ginit's control socket, asked to power off, reboot or halt")
-	rebootFallback := fs.Bool("reboot-fallback", false, "call reboot(2) itself when no ginit answers on -ginit-socket (only where sessiond runs under another init)")
-	powerDir := fs.String("sys-power", "/sys/power", "directory of the kernel's sleep files (state, disk)")
-	wtmp := fs.String("wtmp", "/var/log/wtmp", "wtmp file that gets the shutdown record (empty: none)")
-	udevDir := fs.String("udev-dir", "/run/udev", "udev's database: seats, CanGraphical and uaccess devices from it, followed through udev's netlink monitor (empty: no udev; seat0's graphics are polled from sysfs)")
-	rulesDir := fs.String("udev-rules-dir", "/etc/udev/rules.d", "where AttachDevice writes its 72-seat-*.rules")
-	inputDir := fs.String("input-dir", "/dev/input", "evdev devices watched for power/reboot/suspend/hibernate keys and the lid switch (empty: none)")
-	readyFD := fs.Int("ready-fd", -1, "write a newline to this fd once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too")
-	showVersion := fs.Bool("version", false, "print the release and the commit")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+// usageError is a bad command line (exit status 2).
+type usageError struct{ error }
+
+// options is sessiond's command line.
+type options struct {
+	busAddr, runDir, cgRoot, cgLegacy, linger string
+	stopTimeout                               time.Duration
+	runtimeSize, vts                          string
+	nAutoVTs                                  uint
+	debug                                     bool
+	configPath, ginitSock                     string
+	rebootFallback                            bool
+	powerDir, wtmp, inputDir                  string
+	udevDir, rulesDir                         string
+	readyFD                                   int
+	help, version                             bool
+}
+
+// flags declares sessiond's options (long only, as before; the single-dash
+// spellings of Go's flag package are still read: opts.GoStyle).
+func flags(tr *i18n.Printer) (*options, *pflag.FlagSet) {
+	o := &options{}
+	fs := opts.New("sessiond")
+	fs.StringVar(&o.busAddr, "bus", "", tr.T("D-Bus `ADDRESS` to serve on (default: $DBUS_SYSTEM_BUS_ADDRESS, else the system bus)"))
+	fs.StringVar(&o.runDir, "run-dir", "/run", tr.T("root of the state files (systemd/{sessions,users,seats}) and runtime dirs (user/UID)"))
+	fs.StringVar(&o.cgRoot, "cgroup-root", "auto", tr.T("cgroup2 `DIR` under which user.slice is created (auto: PID 1's cgroup; none: no cgroup2)"))
+	fs.StringVar(&o.cgLegacy, "cgroup-legacy-root", "auto", tr.T("name=systemd v1 `DIR` for the same layout (auto, none or a path)"))
+	fs.StringVar(&o.linger, "linger-dir", "/var/lib/systemd/linger", tr.T("`DIR` of lingering users' marker files"))
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, tr.T("SIGTERM to SIGKILL `DELAY` when terminating a session"))
+	fs.StringVar(&o.runtimeSize, "runtime-size", "", tr.T("`SIZE` of the tmpfs mounted on each /run/user/UID: bytes, K/M/G or % of RAM (default: the config's RuntimeDirectorySize=, else 10%)"))
+	fs.StringVar(&o.vts, "vts", "auto", tr.T("virtual terminals on seat0: `auto`, on or off"))
+	fs.UintVar(&o.nAutoVTs, "n-autovts", 6, tr.T("`N`, the value of the NAutoVTs property"))
+	opts.Switch(fs, &o.debug, "debug", "", tr.T("log debug messages"))
+	fs.StringVar(&o.configPath, "config", "/etc/systemd/logind.conf", tr.T("logind.conf-style `FILE` whose [Login] section sets the power keys, InhibitDelayMaxSec, ... (missing: logind's defaults)"))
+	fs.StringVar(&o.ginitSock, "ginit-socket", control.DefaultSystemSocket(), tr.T("ginit's control socket `PATH`, asked to power off, reboot or halt"))
+	opts.Switch(fs, &o.rebootFallback, "reboot-fallback", "", tr.T("call reboot(2) itself when no ginit answers on --ginit-socket (only where sessiond runs under another init)"))
+	fs.StringVar(&o.powerDir, "sys-power", "/sys/power", tr.T("`DIR` of the kernel's sleep files (state, disk)"))
+	fs.StringVar(&o.wtmp, "wtmp", "/var/log/wtmp", tr.T("wtmp `FILE` that gets the shutdown record (empty: none)"))
+	fs.StringVar(&o.udevDir, "udev-dir", "/run/udev", tr.T("udev's database `DIR`: seats, CanGraphical and uaccess devices from it, followed through udev's netlink monitor (empty: no udev; seat0's graphics are polled from sysfs)"))
+	fs.StringVar(&o.rulesDir, "udev-rules-dir", "/etc/udev/rules.d", tr.T("`DIR` where AttachDevice writes its 72-seat-*.rules"))
+	fs.StringVar(&o.inputDir, "input-dir", "/dev/input", tr.T("`DIR` of evdev devices watched for power/reboot/suspend/hibernate keys and the lid switch (empty: none)"))
+	fs.IntVar(&o.readyFD, "ready-fd", -1, tr.T("write a newline to this `FD` once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too"))
+	opts.Switch(fs, &o.help, "help", "h", tr.T("print this text"))
+	opts.Switch(fs, &o.version, "version", "", tr.T("print the release and the commit"))
+	return o, fs
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer, tr *i18n.Printer) error {
+	o, fs := flags(tr)
+	if err := opts.Parse(fs, opts.GoStyle(fs, args), tr); err != nil {
+		return usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return usageError{tr.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if *showVersion {
+	if o.help {
+		opts.Help(stdout, tr, tr.T("sessiond [OPTION]..."),
+			tr.T("The logind-compatible session daemon: it owns org.freedesktop.login1 on the system bus."), fs, "")
+		return nil
+	}
+	if o.version {
 		_, err := fmt.Fprintln(stdout, version.Line("sessiond"))
 		return err
 	}
 	level := slog.LevelInfo
-	if *debug {
+	if o.debug {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	roots := sys.DetectCgroupRoots()
-	switch *cgRoot {
+	switch o.cgRoot {
 	case "auto":
 	case "none":
 		roots.Unified = ""
 	default:
-		roots.Unified = filepath.Clean(*cgRoot)
+		roots.Unified = filepath.Clean(o.cgRoot)
 	}
-	switch *cgLegacy {
+	switch o.cgLegacy {
 	case "auto":
 	case "none":
 		roots.Legacy = ""
 	default:
-		roots.Legacy = filepath.Clean(*cgLegacy)
+		roots.Legacy = filepath.Clean(o.cgLegacy)
 	}
-	login, err := sessiond.LoadLoginConfig(*configPath)
+	login, err := sessiond.LoadLoginConfig(o.configPath)
 	if err != nil {
 		return err
 	}
-	if *runtimeSize != "" {
-		n, err := sessiond.ParseRuntimeSize(*runtimeSize)
+	if o.runtimeSize != "" {
+		n, err := sessiond.ParseRuntimeSize(o.runtimeSize)
 		if err != nil {
-			return fmt.Errorf("-runtime-size %s: %w", *runtimeSize, err)
+			return usageError{tr.Errorf("option --runtime-size: %q: %v", o.runtimeSize, err)}
 		}
 		login.RuntimeDirectorySize = n
 	}
@@ -102,19 +140,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		RuntimeSize: login.RuntimeDirectorySize, RuntimeInodes: login.RuntimeDirectoryInodesMax}
 	cfg := sessiond.Config{
 		Login: login,
-		Power: &sys.Power{ControlSocket: *ginitSock, RebootFallback: *rebootFallback,
-			PowerDir: *powerDir, Wtmp: *wtmp, Log: log},
-		RunDir:       *runDir,
-		LingerDir:    *linger,
-		StopTimeout:  *stopTimeout,
-		NAutoVTs:     uint32(*nAutoVTs),
+		Power: &sys.Power{ControlSocket: o.ginitSock, RebootFallback: o.rebootFallback,
+			PowerDir: o.powerDir, Wtmp: o.wtmp, Log: log},
+		RunDir:       o.runDir,
+		LingerDir:    o.linger,
+		StopTimeout:  o.stopTimeout,
+		NAutoVTs:     uint32(o.nAutoVTs),
 		Host:         host,
 		ACL:          host,
 		Clock:        sessiond.SystemClock{},
 		Log:          log,
 		CanGraphical: sys.HaveGraphics,
 	}
-	switch *vts {
+	switch o.vts {
 	case "on":
 		cfg.VTs = sys.VTs{ActiveFile: "/sys/class/tty/tty0/active", Console: "/dev/tty0"}
 	case "auto":
@@ -123,17 +161,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	case "off":
 	default:
-		return fmt.Errorf("-vts: want auto, on or off, not %q", *vts)
+		return usageError{tr.Errorf("option --vts: want auto, on or off, not %q", o.vts)}
 	}
-	if *udevDir != "" {
-		cfg.Udev = &sys.Udev{RunDir: *udevDir, Sys: "/sys", Dev: "/dev", RulesDir: *rulesDir}
+	if o.udevDir != "" {
+		cfg.Udev = &sys.Udev{RunDir: o.udevDir, Sys: "/sys", Dev: "/dev", RulesDir: o.rulesDir}
 	}
-	if *inputDir != "" {
-		cfg.Buttons = &sys.Buttons{Dir: *inputDir, Log: log}
+	if o.inputDir != "" {
+		cfg.Buttons = &sys.Buttons{Dir: o.inputDir, Log: log}
 	}
-	cfg.Ready = func() { notifyReady(*readyFD, log) }
+	cfg.Ready = func() { notifyReady(o.readyFD, log) }
 	log.Info("cgroup placement", "unified", roots.Unified, "legacy", roots.Legacy)
-	return sessiond.Serve(ctx, cfg, *busAddr)
+	return sessiond.Serve(ctx, cfg, o.busAddr)
 }
 
 // notifyReady tells the service manager that login1 is being served:
