@@ -143,6 +143,11 @@ func (m *Manager) step(s *svc) {
 		m.beginStart(s)
 	case Starting:
 		if !m.wanted(s) && !s.pinStart {
+			if s.ph == phExec && s.proc != nil && uninterruptible(s) {
+				// dinit's rule: a start command runs to its end unless the
+				// service is start-interruptible; then it stops.
+				return
+			}
 			m.cancelStart(s)
 			return
 		}
@@ -400,6 +405,19 @@ func (m *Manager) failStart(s *svc, reason StopReason) {
 		return
 	}
 	m.finishStop(s)
+}
+
+// uninterruptible: a start command of s that is running is left to finish
+// when s is no longer wanted (a scripted start command or a bgprocess
+// launcher without options start-interruptible). An interruptible one is
+// stopped as a running service is: its term signal (SIGTERM for scripted)
+// to the whole tree, not dinit's SIGINT, which the background jobs of a
+// shell script ignore.
+func uninterruptible(s *svc) bool {
+	if s.desc.Options.StartInterruptible {
+		return false
+	}
+	return s.desc.Type == TypeScripted || s.desc.Type == TypeBGProcess && s.launcher
 }
 
 // cancelStart: s is starting but nobody wants it any more.

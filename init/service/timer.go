@@ -210,6 +210,11 @@ func (m *Manager) timerStop(s *svc) {
 			}
 			m.logf("timer '%s': '%s' still running after %v; stopping it", s.name(), t.name(), d.StopTimeout)
 			m.bringDown(t, ReasonNormal)
+			if t.state == Starting && t.ph == phExec && t.proc != nil {
+				// Even a start that is not start-interruptible: the
+				// timer's stop-timeout is the limit of its run.
+				m.cancelStart(t)
+			}
 		})
 	}
 }

@@ -95,7 +95,7 @@ func TestMaxStarting(t *testing.T) {
 func TestMaxStartingStatus(t *testing.T) {
 	in := newInstance(t, map[string]string{
 		"boot": "type = internal\n",
-		"slow": "type = scripted\ncommand = /bin/sleep 1000\n",
+		"slow": "type = scripted\ncommand = /bin/sleep 1000\noptions: start-interruptible\n", // so the clean-up's shutdown need not wait for it
 		"next": "type = scripted\ncommand = /bin/true\n",
 	}, "--max-starting", "1", "--starting-grace", "1.5")
 	in.mustCtl("start", "--no-wait", "slow")
