@@ -72,6 +72,9 @@ bench: build
 	RUNS=$${RUNS:-2} GINIT_BIN=$(CURDIR)/$(BIN) ./test/boot/bench.sh 2>/dev/null
 	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control/server
 	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession|Inhibit' -benchtime 2s ./test/sessiond/ ./sessiond/ ./test/pam/
+	@echo "== sessiond vs elogind (Debian's, unpacked into .cache/ by test/bench/elogind.sh; sessiond alone without it)"
+	-@./test/bench/elogind.sh >/dev/null
+	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'VersusElogind|Scale5000' -benchtime 1x ./test/bench/sdbench/
 
 # A sandboxed ginit: private PID and mount namespaces, the sample services.
 run: deps build

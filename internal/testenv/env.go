@@ -207,12 +207,13 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 
 // StartBus starts a private dbus-daemon listening on BusAddr, with the
 // repository's login1 policy and extraConfig (busconfig elements), and
-// waits for its socket. The test binary runs in its package directory
-// below test/, whence the policy's relative path.
+// waits for its socket. The test binary runs in its package directory,
+// somewhere below the module's root, where the policy is found.
 func (e *Env) StartBus(extraConfig string) {
 	e.TB.Helper()
-	policy, err := filepath.Abs("../../units/dbus-policy/org.freedesktop.login1.conf")
-	e.Must(err, "policy path")
+	top, err := moduleRoot()
+	e.Must(err, "module root")
+	policy := filepath.Join(top, "units/dbus-policy/org.freedesktop.login1.conf")
 	e.Must(os.WriteFile(e.Path("bus.conf"), []byte(fmt.Sprintf(busConfig, policy, extraConfig)), 0o644), "bus.conf")
 	e.dbus = exec.Command("dbus-daemon", "--nofork", "--nopidfile", "--config-file="+e.Path("bus.conf"))
 	dlog, err := os.Create(e.Path("dbus.log"))
@@ -350,4 +351,23 @@ func (e *Env) Hold(service, user, tty string, flags, extraEnv []string) *Held {
 		e.TB.Fatalf("held session incomplete: %q", data)
 	}
 	return h
+}
+
+// moduleRoot is the nearest directory at or above the working directory
+// that holds go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("no go.mod at or above the working directory")
+		}
+		dir = up
+	}
 }

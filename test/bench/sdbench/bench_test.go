@@ -1,0 +1,299 @@
+package sdbench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	"ginit/internal/testenv"
+)
+
+const (
+	login1   = "org.freedesktop.login1"
+	mgrPath  = godbus.ObjectPath("/org/freedesktop/login1")
+	ifMgr    = "org.freedesktop.login1.Manager"
+	ifSess   = "org.freedesktop.login1.Session"
+	pamSvc   = "sdbench"
+	settleMs = 200
+)
+
+// daemon is one side of the comparison.
+type daemon struct {
+	name   string
+	module string // its PAM module
+	start  func(w *world) *exec.Cmd
+}
+
+// world is one daemon's run: its Env, the daemon, a client connection
+// and the session leaders with the FIFOs CreateSession handed back.
+type world struct {
+	*testenv.Env
+	d       *daemon
+	cmd     *exec.Cmd
+	conn    *godbus.Conn
+	uni     string
+	leg     string
+	leaders []int
+	fifos   []*os.File
+	ids     []string
+}
+
+func newWorld(tb testing.TB, d *daemon) *world {
+	tb.Helper()
+	w := &world{Env: testenv.New(tb), d: d}
+	w.WritePAM(map[string]string{pamSvc: "auth required pam_permit.so\naccount required pam_permit.so\nsession required " + d.module + "\n"})
+	w.uni, w.leg = w.MakeCgroups("sdbench")
+	w.StartBus("")
+	w.cmd = d.start(w)
+	var err error
+	w.conn, err = godbus.Connect(testenv.BusAddr)
+	w.Must(err, "connect")
+	tb.Cleanup(func() {
+		for _, f := range w.fifos {
+			f.Close()
+		}
+		w.conn.Close()
+	})
+	// Wait until the name is owned and the seat published, as PAM does.
+	w.WaitFor(d.name+" on the bus", func() bool {
+		var owner string
+		return w.conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, login1).Store(&owner) == nil
+	})
+	w.WaitFor(d.name+"'s seat0", func() bool { _, err := os.Stat("/run/systemd/seats/seat0"); return err == nil })
+	return w
+}
+
+func startSessiond(w *world) *exec.Cmd {
+	w.Must(os.MkdirAll(w.Path("power"), 0o755), "mkdir power")
+	w.Must(os.MkdirAll(w.Path("input"), 0o755), "mkdir input")
+	w.Must(os.WriteFile(w.Path("power/state"), []byte("freeze mem disk\n"), 0o644), "power/state")
+	w.Must(os.WriteFile(w.Path("power/disk"), []byte("[platform] shutdown\n"), 0o644), "power/disk")
+	w.StartDaemon(filepath.Join(testenv.BinDir(), "sessiond"), "-bus", testenv.BusAddr, "-run-dir", "/run",
+		"-cgroup-root", w.uni, "-cgroup-legacy-root", w.leg, "-vts", "off", "-linger-dir", w.Path("linger"),
+		"-stop-timeout", "3s", "-config", w.Path("logind.conf"), "-ginit-socket", w.Path("ginitctl"),
+		"-sys-power", w.Path("power"), "-wtmp", w.Path("wtmp"), "-input-dir", w.Path("input"))
+	return w.Daemon
+}
+
+func startElogind(root string) func(w *world) *exec.Cmd {
+	return func(w *world) *exec.Cmd {
+		script, err := filepath.Abs("../elogind.sh")
+		w.Must(err, "script path")
+		c := exec.Command(script, "run", root, w.uni, w.leg)
+		c.Env = w.CmdEnv()
+		logf, err := os.Create(w.Path("sessiond.log")) // Env.Log reads this name
+		w.Must(err, "log")
+		defer logf.Close()
+		c.Stdout, c.Stderr = logf, logf
+		w.Start(c)
+		return c
+	}
+}
+
+// spawnLeaders starts n sleep processes (one shell forks them all, for
+// speed) and returns their pids; they are killed with their process
+// group when the run ends.
+func (w *world) spawnLeaders(n int) []int {
+	w.TB.Helper()
+	sh := exec.Command("sh", "-c", `i=0; while [ $i -lt $1 ]; do sleep 3600 & i=$((i+1)); done; echo ready; wait`, "sh", strconv.Itoa(n))
+	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := sh.StdoutPipe()
+	w.Must(err, "pipe")
+	w.Must(sh.Start(), "spawn leaders")
+	w.TB.Cleanup(func() { _ = syscall.Kill(-sh.Process.Pid, syscall.SIGKILL); _ = sh.Wait() })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		w.TB.Fatalf("leader shell: %q", line)
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", sh.Process.Pid, sh.Process.Pid))
+	w.Must(err, "children")
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		p, _ := strconv.Atoi(f)
+		pids = append(pids, p)
+	}
+	if len(pids) != n {
+		w.TB.Fatalf("%d leaders, want %d", len(pids), n)
+	}
+	return pids
+}
+
+// create opens one session led by pid, as pam_systemd would for a tty
+// login of root, and keeps its FIFO.
+func (w *world) create(pid int) time.Duration {
+	n := len(w.ids)
+	var (
+		id, rt, seat string
+		path         godbus.ObjectPath
+		fd           godbus.UnixFD
+		uid, vt      uint32
+		existing     bool
+	)
+	start := time.Now()
+	err := w.conn.Object(login1, mgrPath).Call(ifMgr+".CreateSession", 0, uint32(0), uint32(pid), "sdbench", "tty", "user", "", "",
+		uint32(0), fmt.Sprintf("pts/%d", n), "", false, "", "", []struct {
+			A string
+			B godbus.Variant
+		}{}).Store(&id, &path, &rt, &fd, &uid, &seat, &vt, &existing)
+	took := time.Since(start)
+	if err != nil {
+		w.TB.Fatalf("%s: CreateSession %d (leader %d): %v\nlog:\n%s", w.d.name, n, pid, err, w.Log())
+	}
+	w.fifos = append(w.fifos, os.NewFile(uintptr(fd), "fifo"))
+	w.ids = append(w.ids, id)
+	w.leaders = append(w.leaders, pid)
+	return took
+}
+
+// fill creates sessions until there are n and returns the time each took.
+func (w *world) fill(n int) []time.Duration {
+	pids := w.spawnLeaders(n - len(w.ids))
+	out := make([]time.Duration, 0, len(pids))
+	for _, p := range pids {
+		out = append(out, w.create(p))
+	}
+	return out
+}
+
+// timeCalls makes n calls with f and returns the median duration.
+func timeCalls(n int, f func(i int) error) (time.Duration, error) {
+	ds := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if err := f(i); err != nil {
+			return 0, err
+		}
+		ds = append(ds, time.Since(start))
+	}
+	return median(ds), nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+
+func (w *world) listSessions(n int) (time.Duration, error) {
+	obj := w.conn.Object(login1, mgrPath)
+	want := len(w.ids)
+	return timeCalls(n, func(int) error {
+		var l []struct {
+			ID   string
+			UID  uint32
+			User string
+			Seat string
+			Path godbus.ObjectPath
+		}
+		if err := obj.Call(ifMgr+".ListSessions", 0).Store(&l); err != nil {
+			return err
+		}
+		if len(l) != want {
+			return fmt.Errorf("ListSessions: %d sessions, want %d", len(l), want)
+		}
+		return nil
+	})
+}
+
+func (w *world) bySessionPID(c *godbus.Conn, n, seed int) (time.Duration, error) {
+	obj := c.Object(login1, mgrPath)
+	return timeCalls(n, func(i int) error {
+		var p godbus.ObjectPath
+		return obj.Call(ifMgr+".GetSessionByPID", 0, uint32(w.leaders[(i*7919+seed)%len(w.leaders)])).Store(&p)
+	})
+}
+
+func (w *world) lockedHint(n int) (time.Duration, error) {
+	obj := w.conn.Object(login1, godbus.ObjectPath(string(mgrPath)+"/session/"+escape(w.ids[len(w.ids)/2])))
+	return timeCalls(n, func(i int) error { return obj.Call(ifSess+".SetLockedHint", 0, i%2 == 0).Err })
+}
+
+// escape is sd-bus's object path label escaping (ids are [a-z0-9]).
+func escape(id string) string {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9' && i > 0) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "_%02x", c)
+		}
+	}
+	return b.String()
+}
+
+// throughput: par clients, each on its own connection, each making
+// calls GetSessionByPID calls at once; calls per second over all.
+func (w *world) throughput(par, calls int) (float64, error) {
+	conns := make([]*godbus.Conn, par)
+	for i := range conns {
+		c, err := godbus.Connect(testenv.BusAddr)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, par)
+	start := time.Now()
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = w.bySessionPID(c, calls, i)
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return float64(par*calls) / el.Seconds(), nil
+}
+
+func (w *world) pamCycle(n int) (time.Duration, error) {
+	return timeCalls(n, func(int) error {
+		out, err := w.Run(nil, "pamtester", pamSvc, "root", "open_session", "close_session")
+		if err != nil || !strings.Contains(out, "successfully opened") {
+			return fmt.Errorf("pamtester: %v %s", err, out)
+		}
+		return nil
+	})
+}
+
+// rssKiB is the daemon's VmRSS.
+func (w *world) rssKiB() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+	w.Must(err, "status")
+	for _, l := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// stop sends SIGTERM and returns the time until the daemon exited.
+func (w *world) stop() time.Duration {
+	start := time.Now()
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	_ = w.cmd.Wait()
+	return time.Since(start)
+}

@@ -1,0 +1,206 @@
+package sdbench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ginit/internal/testenv"
+)
+
+// row is one figure of the table.
+type row struct {
+	key, unit string
+	goal      string // the goal for sessiond/elogind
+}
+
+var rows = []row{
+	{"ListSessions, 0 sessions", "µs", "≤ 1.0"},
+	{"ListSessions, 50 sessions", "µs", "≤ 1.0"},
+	{"ListSessions, 1000 sessions", "µs", "≤ 1.0"},
+	{"GetSessionByPID, 1000 sessions", "µs", "≤ 1.0"},
+	{"throughput, 8 clients, 1000 sessions", "calls/s", "≥ 1.0"},
+	{"throughput, 16 clients, 1000 sessions", "calls/s", "≥ 1.0"},
+	{"SetLockedHint, 50 sessions", "µs", "≤ 1.0"},
+	{"SetLockedHint, 1000 sessions", "µs", "≤ 1.0, flat"},
+	{"CreateSession (first 50)", "µs", "≤ 1.0"},
+	{"creating 1000 sessions", "ms", "≤ 1.0"},
+	{"pamtester open+close (own module)", "ms", "≤ 1.0"},
+	{"RSS idle", "KiB", "≤ 2.0"},
+	{"RSS 1000 sessions", "KiB", "≤ 2.0"},
+	{"stop, 1000 sessions", "ms", "-"},
+}
+
+// scaleRows are the 5000-session run's figures.
+var scaleRows = []row{
+	{"create, per session at 100", "µs", "flat"},
+	{"create, per session at 1000", "µs", "flat"},
+	{"create, per session at 5000", "µs", "flat"},
+	{"ListSessions, 5000 sessions", "µs", "≤ 1.0"},
+	{"GetSessionByPID, 5000 sessions", "µs", "≤ 1.0"},
+	{"SetLockedHint, 5000 sessions", "µs", "≤ 1.0, flat"},
+	{"RSS 5000 sessions", "KiB", "≤ 2.0"},
+	{"stop, 5000 sessions", "ms", "-"},
+}
+
+// results[daemon][figure] are the values of every round.
+type results map[string]map[string][]float64
+
+func (r results) add(d, key string, v float64) {
+	if r[d] == nil {
+		r[d] = map[string][]float64{}
+	}
+	r[d][key] = append(r[d][key], v)
+}
+
+func medianF(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func rounds() int {
+	if n, err := strconv.Atoi(os.Getenv("SDBENCH_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return 3
+}
+
+func daemons(tb testing.TB) []*daemon {
+	ds := []*daemon{{name: "sessiond", module: filepath.Join(testenv.BinDir(), "pam_sessiond.so"), start: startSessiond}}
+	if root := elogindRoot(tb); root != "" {
+		ds = append(ds, &daemon{name: "elogind", module: filepath.Join(root, "lib/x86_64-linux-gnu/security/pam_elogind.so"),
+			start: startElogind(root)})
+	}
+	return ds
+}
+
+// BenchmarkVersusElogind runs the table's figures for each daemon in
+// turn, rounds() times (SDBENCH_ROUNDS), and prints the table. Run with
+// -benchtime 1x.
+func BenchmarkVersusElogind(b *testing.B) {
+	ds := daemons(b)
+	res := results{}
+	for r := 0; r < rounds(); r++ {
+		// Alternate which daemon goes first, so neither always runs on
+		// the warmer (or busier) half of a round.
+		order := ds
+		if r%2 == 1 && len(ds) == 2 {
+			order = []*daemon{ds[1], ds[0]}
+		}
+		for _, d := range order {
+			b.Run(fmt.Sprintf("%s/round%d", d.name, r), func(b *testing.B) { measure(b, d, res) })
+		}
+	}
+	printTable(ds, res, rows, rounds())
+}
+
+// BenchmarkScale5000 creates 5000 sessions for each daemon and prints
+// the per-session cost at 100, 1000 and 5000, the answers at 5000 and
+// the stop.
+func BenchmarkScale5000(b *testing.B) {
+	ds := daemons(b)
+	res := results{}
+	for _, d := range ds {
+		b.Run(d.name, func(b *testing.B) { scale(b, d, res) })
+	}
+	printTable(ds, res, scaleRows, 1)
+}
+
+// must ends the benchmark on a failed measurement.
+func must(tb testing.TB) func(time.Duration, error) time.Duration {
+	return func(d time.Duration, err error) time.Duration {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return d
+	}
+}
+
+func measure(b *testing.B, d *daemon, res results) {
+	w := newWorld(b, d)
+	add := func(k string, v float64) { res.add(d.name, k, v) }
+	time.Sleep(settleMs * time.Millisecond)
+	add("ListSessions, 0 sessions", us(must(b)(w.listSessions(200))))
+	add("RSS idle", w.rssKiB())
+	var first []time.Duration
+	for _, p := range w.spawnLeaders(50) {
+		first = append(first, w.create(p))
+	}
+	add("CreateSession (first 50)", us(median(first)))
+	add("ListSessions, 50 sessions", us(must(b)(w.listSessions(200))))
+	add("SetLockedHint, 50 sessions", us(must(b)(w.lockedHint(200))))
+	add("pamtester open+close (own module)", us(must(b)(w.pamCycle(15)))/1000)
+	rest := w.fill(1000)
+	var total time.Duration
+	for _, t := range append(first, rest...) {
+		total += t
+	}
+	add("creating 1000 sessions", float64(total.Milliseconds()))
+	add("ListSessions, 1000 sessions", us(must(b)(w.listSessions(40))))
+	add("GetSessionByPID, 1000 sessions", us(must(b)(w.bySessionPID(w.conn, 300, 0))))
+	add("SetLockedHint, 1000 sessions", us(must(b)(w.lockedHint(200))))
+	for _, par := range []int{8, 16} {
+		t, err := w.throughput(par, 1600/par)
+		if err != nil {
+			b.Fatal(err)
+		}
+		add(fmt.Sprintf("throughput, %d clients, 1000 sessions", par), t)
+	}
+	add("RSS 1000 sessions", w.rssKiB())
+	add("stop, 1000 sessions", us(w.stop())/1000)
+}
+
+func scale(b *testing.B, d *daemon, res results) {
+	w := newWorld(b, d)
+	add := func(k string, v float64) { res.add(d.name, k, v) }
+	ts := w.fill(5000)
+	// The mean of the 100 creations up to each mark.
+	at := func(n int) float64 {
+		var s time.Duration
+		for _, t := range ts[n-100 : n] {
+			s += t
+		}
+		return us(s) / 100
+	}
+	add("create, per session at 100", at(100))
+	add("create, per session at 1000", at(1000))
+	add("create, per session at 5000", at(5000))
+	add("ListSessions, 5000 sessions", us(must(b)(w.listSessions(20))))
+	add("GetSessionByPID, 5000 sessions", us(must(b)(w.bySessionPID(w.conn, 300, 0))))
+	add("SetLockedHint, 5000 sessions", us(must(b)(w.lockedHint(200))))
+	add("RSS 5000 sessions", w.rssKiB())
+	add("stop, 5000 sessions", us(w.stop())/1000)
+}
+
+// printTable prints each figure: sessiond's and elogind's medians, the
+// median of the per-round ratios sessiond/elogind, and the goal.
+func printTable(ds []*daemon, res results, rs []row, n int) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n== sessiond vs elogind: medians of %d interleaved round(s); ratio = median of per-round sessiond/elogind\n", n)
+	fmt.Fprintf(&b, "%-40s %14s %14s %7s  %s\n", "figure", "sessiond", "elogind", "ratio", "goal")
+	for _, r := range rs {
+		s := res["sessiond"][r.key]
+		if len(s) == 0 {
+			continue
+		}
+		line := fmt.Sprintf("%-40s %14s", r.key, fmt.Sprintf("%.1f %s", medianF(s), r.unit))
+		if e := res["elogind"][r.key]; len(ds) == 2 && len(e) == len(s) {
+			ratios := make([]float64, len(s))
+			for i := range s {
+				ratios[i] = s[i] / e[i]
+			}
+			line += fmt.Sprintf(" %14s %7.2f  %s", fmt.Sprintf("%.1f %s", medianF(e), r.unit), medianF(ratios), r.goal)
+		} else {
+			line += fmt.Sprintf(" %14s %7s  %s", "-", "-", r.goal)
+		}
+		b.WriteString(line + "\n")
+	}
+	fmt.Print(b.String())
+}
