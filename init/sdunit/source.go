@@ -125,6 +125,21 @@ func (s *Source) findUnit(u string) (string, error) {
 	return "", fs.ErrNotExist
 }
 
+// exists says whether a ginit name has a unit, or a file of that name in
+// one of the directories (the -d directories come first in Dirs, so a
+// native description counts).
+func (s *Source) exists(name string) bool {
+	if _, err := s.findUnit(UnitName(name)); err == nil {
+		return true
+	}
+	for _, dir := range s.cfg.Dirs {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
 // Names lists every unit in the directories that a ginit name can load:
 // services (not bare templates), sockets and targets, first directory
 // winning, as ginit service names, sorted.

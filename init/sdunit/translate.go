@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,7 @@ func newTranslator(s *Source, name, u, file string, log service.Logger) *transla
 	if inst == "" {
 		t.spec['f'] = "/" + unescapePath(prefix)
 	}
+	machineSpecifiers(t.spec)
 	t.d = &service.Description{
 		Name: name, File: file,
 		Type:                 service.TypeInternal,
@@ -83,6 +85,49 @@ func newTranslator(s *Source, name, u, file string, log service.Logger) *transla
 		LogBufferSize: 4096,
 	}
 	return t
+}
+
+// machineSpecifiers adds the specifiers that describe the machine: %m
+// machine id, %b boot id, %v kernel release, %a architecture, and the
+// os-release fields %o %w %B %W %A %M. One that cannot be read stays unset,
+// so a unit using it is refused rather than given a wrong value.
+func machineSpecifiers(sp specifiers) {
+	first := func(path string) (string, bool) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", false
+		}
+		v := strings.TrimSpace(string(b))
+		return v, v != ""
+	}
+	if v, ok := first("/etc/machine-id"); ok {
+		sp['m'] = v
+	}
+	if v, ok := first("/proc/sys/kernel/random/boot_id"); ok {
+		sp['b'] = strings.ReplaceAll(v, "-", "")
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		sp['v'] = unix.ByteSliceToString(u.Release[:])
+	}
+	if a, ok := map[string]string{"amd64": "x86-64", "386": "x86", "arm64": "arm64", "arm": "arm",
+		"riscv64": "riscv64", "ppc64le": "ppc64-le", "s390x": "s390x", "loong64": "loongarch64"}[runtime.GOARCH]; ok {
+		sp['a'] = a
+	}
+	data, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		data, err = os.ReadFile("/usr/lib/os-release")
+	}
+	if err != nil {
+		return
+	}
+	fields := map[string]byte{"ID": 'o', "VERSION_ID": 'w', "BUILD_ID": 'B', "VARIANT_ID": 'W', "IMAGE_ID": 'M', "IMAGE_VERSION": 'A'}
+	for _, l := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if c, known := fields[k]; ok && known {
+			sp[c] = strings.Trim(v, `"'`)
+		}
+	}
 }
 
 func lastDash(p string) string {
@@ -236,7 +281,7 @@ func classify(section, key string) (keyClass, string) {
 		"Socket/PassSecurity", "Socket/PassPacketInfo", "Socket/ReceiveBuffer", "Socket/SendBuffer",
 		"Socket/Backlog", "Socket/FileDescriptorName", "Socket/Symlinks", "Socket/KeepAlive", "Socket/NoDelay",
 		"Socket/MaxConnections", "Socket/MaxConnectionsPerSource", "Socket/Priority", "Socket/BindIPv6Only",
-		"Socket/Timestamping", "Socket/TriggerLimitIntervalSec", "Socket/TriggerLimitBurst", "Socket/SELinuxContextFromNet":
+		"Socket/Timestamping", "Socket/Writable", "Socket/FlushPending", "Socket/PollLimitIntervalSec", "Socket/PollLimitBurst", "Socket/TriggerLimitIntervalSec", "Socket/TriggerLimitBurst", "Socket/SELinuxContextFromNet":
 		return keyIgnored, "socket tuning ginit does not apply"
 	case "Unit/ConditionVirtualization", "Unit/ConditionKernelCommandLine", "Unit/ConditionSecurity",
 		"Unit/ConditionCapability", "Unit/ConditionFirstBoot", "Unit/ConditionNeedsUpdate", "Unit/ConditionACPower",
@@ -260,7 +305,7 @@ func classify(section, key string) (keyClass, string) {
 	case "Service/WatchdogSec", "Service/RuntimeMaxSec", "Service/RuntimeRandomizedExtraSec",
 		"Service/TimeoutStartFailureMode", "Service/TimeoutStopFailureMode", "Service/RestartMode",
 		"Service/RestartSteps", "Service/RestartMaxDelaySec", "Service/ExitType", "Service/RestartForceExitStatus",
-		"Service/ReloadSignal", "Service/USBFunctionDescriptors", "Service/USBFunctionStrings",
+		"Service/ReloadSignal", "Service/RestartKillSignal", "Service/USBFunctionDescriptors", "Service/USBFunctionStrings",
 		"Service/OpenFile", "Service/Delegate", "Service/DelegateSubgroup", "Service/Slice",
 		"Service/CPUAccounting", "Service/MemoryAccounting", "Service/IOAccounting", "Service/TasksAccounting",
 		"Service/IPAccounting", "Service/BlockIOAccounting", "Service/MemoryLow", "Service/MemoryHigh",
@@ -443,6 +488,9 @@ func (t *translator) deps(u *unitSet) (sockets []string) {
 			n := serviceName(unitName)
 			if n == t.name || unitName == t.unit {
 				return
+			}
+			if k == service.DepWaitsFor && !t.s.exists(n) {
+				return // systemd ignores a wanted unit that does not exist
 			}
 			if !t.d.DependsOn(n, k) {
 				t.d.Deps = append(t.d.Deps, service.Dep{Name: n, Kind: k})
