@@ -139,7 +139,8 @@ var builtinPolicy = func() map[string][3]authResult {
 		"suspend": {c, c, y}, "suspend-multiple-sessions": {c, c, y}, "suspend-ignore-inhibit": {c, c, c},
 		"hibernate": {c, c, y}, "hibernate-multiple-sessions": {c, c, y}, "hibernate-ignore-inhibit": {c, c, c},
 		"set-reboot-parameter": {c, c, y}, "set-wall-message": {c, c, c},
-		"chvt": {c, c, y},
+		"chvt":          {c, c, y},
+		"attach-device": {c, c, c}, "flush-devices": {c, c, c},
 	}
 	out := make(map[string][3]authResult, len(p))
 	for k, v := range p {

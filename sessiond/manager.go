@@ -442,6 +442,7 @@ func (m *Manager) managerInterface() *bus.Interface {
 		},
 	}
 	mgr.Methods = append(mgr.Methods, m.powerMethods()...)
+	mgr.Methods = append(mgr.Methods, m.seatMethods()...)
 	return mgr
 }
 

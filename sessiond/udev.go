@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
+	bus "ginit/dbus"
 	"ginit/sessiond/sys"
 )
 
@@ -245,4 +247,95 @@ func (m *Manager) startUdev() {
 		return
 	}
 	m.st.applyUdev(true, devs)
+}
+
+// SeatRules moves devices between seats with udev rules (sys.Udev).
+type SeatRules interface {
+	// AttachDevice writes the rule putting the device at sysfs path (and
+	// its children) on seat and has udev apply it.
+	AttachDevice(seat, sysfs string) error
+	// FlushDevices removes every such rule and has udev apply that.
+	FlushDevices() error
+}
+
+// seatMethods are the Manager's AttachDevice and FlushDevices.
+func (m *Manager) seatMethods() []bus.Method {
+	return []bus.Method{
+		{Name: "AttachDevice", In: []bus.Arg{arg("seat_id", "s"), arg("sysfs_path", "s"), arg("interactive", "b")}, Handler: m.hAttachDevice},
+		{Name: "FlushDevices", In: []bus.Arg{arg("interactive", "b")}, Handler: m.hFlushDevices},
+	}
+}
+
+func (m *Manager) seatRules() (SeatRules, error) {
+	if r, ok := m.cfg.Udev.(SeatRules); ok {
+		return r, nil
+	}
+	return nil, bus.Errorf(bus.ErrNotSupported, "No udev: devices cannot be attached to seats")
+}
+
+// hAttachDevice checks the arguments as logind does (seat name, then
+// authorization), then writes the rule off the owner loop: the trigger
+// walks sysfs, and the seats follow from udev's events.
+func (m *Manager) hAttachDevice(c *bus.Call) ([]any, error) {
+	var seatID, sysfs string
+	var interactive bool
+	if err := c.Store(&seatID, &sysfs, &interactive); err != nil {
+		return nil, err
+	}
+	cl, err := m.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	if isSelfish(seatID) {
+		err := m.do(func(s *state) error {
+			st, err := s.findSeat(seatID, &cl)
+			if err == nil {
+				seatID = st.ID
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else if !sys.ValidSeatName(seatID) {
+		return nil, bus.Errorf(bus.ErrInvalidArgs, "Seat %s is not valid", seatID)
+	}
+	if filepath.Clean(sysfs) != sysfs || !strings.HasPrefix(sysfs, "/sys/") {
+		return nil, bus.Errorf(bus.ErrInvalidArgs, "Path %s is not a normalized path below /sys", sysfs)
+	}
+	if err := m.authorize(c, &cl, actionRule("org.freedesktop.login1.attach-device"), interactive); err != nil {
+		return nil, err
+	}
+	r, err := m.seatRules()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.AttachDevice(seatID, sysfs); err != nil {
+		return nil, errnoError(err)
+	}
+	m.cfg.Log.Info("device attached to a seat", "seat", seatID, "device", sysfs, "uid", cl.UID)
+	return nil, nil
+}
+
+func (m *Manager) hFlushDevices(c *bus.Call) ([]any, error) {
+	var interactive bool
+	if err := c.Store(&interactive); err != nil {
+		return nil, err
+	}
+	cl, err := m.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.authorize(c, &cl, actionRule("org.freedesktop.login1.flush-devices"), interactive); err != nil {
+		return nil, err
+	}
+	r, err := m.seatRules()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.FlushDevices(); err != nil {
+		return nil, errnoError(err)
+	}
+	m.cfg.Log.Info("seat assignments flushed", "uid", cl.UID)
+	return nil, nil
 }

@@ -53,7 +53,7 @@ type options struct {
 	configPath, ginitSock                     string
 	rebootFallback                            bool
 	powerDir, wtmp, inputDir                  string
-	udevDir, rulesDir                         string
+	udevDir, rulesDir, udevSys, udevDev       string
 	readyFD                                   int
 	help, version                             bool
 }
@@ -80,6 +80,8 @@ func flags(tr *i18n.Printer) (*options, *pflag.FlagSet) {
 	fs.StringVar(&o.wtmp, "wtmp", "/var/log/wtmp", tr.T("wtmp `FILE` that gets the shutdown record (empty: none)"))
 	fs.StringVar(&o.udevDir, "udev-dir", "/run/udev", tr.T("udev's database `DIR`: seats, CanGraphical and uaccess devices from it, followed through udev's netlink monitor (empty: no udev; seat0's graphics are polled from sysfs)"))
 	fs.StringVar(&o.rulesDir, "udev-rules-dir", "/etc/udev/rules.d", tr.T("`DIR` where AttachDevice writes its 72-seat-*.rules"))
+	fs.StringVar(&o.udevSys, "udev-sys", "/sys", tr.T("sysfs `DIR` as seen for udev's devices (their nodes, AttachDevice's paths and triggers); for tests"))
+	fs.StringVar(&o.udevDev, "udev-dev", "/dev", tr.T("`DIR` of the seats' device nodes (uaccess ACLs); for tests"))
 	fs.StringVar(&o.inputDir, "input-dir", "/dev/input", tr.T("`DIR` of evdev devices watched for power/reboot/suspend/hibernate keys and the lid switch (empty: none)"))
 	fs.IntVar(&o.readyFD, "ready-fd", -1, tr.T("write a newline to this `FD` once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too"))
 	opts.Switch(fs, &o.help, "help", "h", tr.T("print this text"))
@@ -164,7 +166,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, tr *i18n.Printer)
 		return usageError{tr.Errorf("option --vts: want auto, on or off, not %q", o.vts)}
 	}
 	if o.udevDir != "" {
-		cfg.Udev = &sys.Udev{RunDir: o.udevDir, Sys: "/sys", Dev: "/dev", RulesDir: o.rulesDir}
+		cfg.Udev = &sys.Udev{RunDir: o.udevDir, Sys: o.udevSys, Dev: o.udevDev, RulesDir: o.rulesDir}
 	}
 	if o.inputDir != "" {
 		cfg.Buttons = &sys.Buttons{Dir: o.inputDir, Log: log}
