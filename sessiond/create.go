@@ -37,10 +37,14 @@ type CreateRequest struct {
 // CreateReply is CreateSession's reply. FIFO is the write end handed to
 // the caller; the bus layer closes it once the reply is sent.
 type CreateReply struct {
-	ID       string
-	Path     godbus.ObjectPath
-	Runtime  string
-	FIFO     *os.File
+	ID      string
+	Path    godbus.ObjectPath
+	Runtime string
+	FIFO    *os.File
+	// Ready is closed once the user's manager is ready (nil: none is
+	// started); CreateSession answers then, as logind does once its
+	// user@UID.service job is done.
+	Ready    <-chan struct{}
 	UID      uint32
 	Seat     string
 	VTNr     uint32
@@ -243,7 +247,7 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 	s.log().Info("session created", "session", id, "uid", r.UID, "leader", r.PID, "service", r.Service, "type", typ, "class", class)
 	return &CreateReply{
 		ID: id, Path: sessionPath(id), Runtime: s.cfg.runtimePath(r.UID), FIFO: wr,
-		UID: r.UID, Seat: ss.Seat, VTNr: ss.VTNr,
+		UID: r.UID, Seat: ss.Seat, VTNr: ss.VTNr, Ready: s.wantManager(u),
 	}, nil
 }
 
@@ -300,5 +304,6 @@ func (m *Manager) createSession(c *bus.Call, rq *CreateRequest) ([]any, error) {
 		return nil, err
 	}
 	c.AfterReply(func() { _ = rep.FIFO.Close() })
+	m.awaitManager(rep.Ready)
 	return []any{rep.ID, rep.Path, rep.Runtime, godbus.UnixFD(rep.FIFO.Fd()), rep.UID, rep.Seat, rep.VTNr, rep.Existing}, nil
 }

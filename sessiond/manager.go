@@ -93,6 +93,12 @@ type Config struct {
 	Power PowerBackend
 	// Buttons are the power keys and lid switch; nil: none are watched.
 	Buttons Buttons
+	// UserManagers start and stop the users' service managers (user@UID);
+	// nil: sessiond starts none and User.Service is empty.
+	UserManagers UserManagers
+	// UserStartWait bounds how long CreateSession waits for the manager
+	// of the user's first session (DefaultUserStartWait when 0).
+	UserStartWait time.Duration
 	// PeerCreds names the uid and pid behind a call's sender; nil asks the
 	// bus daemon (bus.Call.CallerCreds). Tests without a bus inject one.
 	PeerCreds func(c *bus.Call) (bus.Creds, error)
@@ -139,6 +145,9 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	}
 	if cfg.Login == (LoginConfig{}) {
 		cfg.Login = DefaultLoginConfig()
+	}
+	if cfg.UserStartWait == 0 {
+		cfg.UserStartWait = DefaultUserStartWait
 	}
 	m := &Manager{cfg: cfg, q: newQueue(), ctx: context.Background(), view: newView()}
 	if cfg.PeerCreds == nil {

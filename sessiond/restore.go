@@ -54,6 +54,12 @@ func (m *Manager) Start() error {
 	}
 	for _, u := range s.users {
 		s.dirtyUser[u.UID] = true
+		// A manager started before the restart is still running (or was
+		// meant to): Start is idempotent and tells when it is ready, and a
+		// user left closing gets its stop delay afresh.
+		if s.cfg.UserManagers != nil {
+			s.startManager(u)
+		}
 		s.maybeRemoveUser(u)
 	}
 	for _, ss := range s.sessions {

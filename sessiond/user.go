@@ -24,7 +24,10 @@ type user struct {
 	Sessions  []string // in creation order
 	Linger    bool
 	Display   string // the user's display session
-	Stopping  bool
+	// Stopping: no session is left and the manager is about to stop (or
+	// stopping): logind's "closing" user.
+	Stopping bool
+	mgr      userManager
 }
 
 func userPath(uid uint32) godbus.ObjectPath {
@@ -56,8 +59,11 @@ func (c *Config) runtimePath(uid uint32) string {
 
 func (s *state) userState(u *user) string {
 	if len(u.Sessions) == 0 {
-		if u.Linger {
+		switch {
+		case u.Linger:
 			return "lingering"
+		case u.Stopping:
+			return "closing"
 		}
 		return "offline"
 	}
@@ -162,8 +168,11 @@ func (s *state) userRecord(u *user) []kv {
 		kv{"ACTIVE_SEATS", keys(activeSeats)},
 		kv{"ONLINE_SEATS", keys(onlineSeats)},
 		kv{"GID", utoa(u.GID)},
-		kv{"SLICE", "user-" + utoa(u.UID) + ".slice"},
+		kv{"SLICE", userSlice(u.UID)},
 	)
+	if s.cfg.UserManagers != nil {
+		vals = append(vals, kv{"SERVICE", userService(u.UID)})
+	}
 	return vals
 }
 
@@ -204,9 +213,10 @@ func (s *state) lingerFileExists(name string) bool {
 	return err == nil
 }
 
-// maybeRemoveUser drops a user without sessions unless lingering.
+// maybeRemoveUser drops a user without sessions unless lingering or its
+// manager is still to stop (keepUser).
 func (s *state) maybeRemoveUser(u *user) {
-	if len(u.Sessions) > 0 || u.Linger {
+	if len(u.Sessions) > 0 || u.Linger || s.keepUser(u) {
 		return
 	}
 	if err := s.cfg.Host.RemoveRuntimeDir(s.cfg.runtimePath(u.UID)); err != nil {
@@ -239,6 +249,8 @@ func (s *state) setLinger(uid uint32, enable bool) error {
 		u.Linger = true
 		s.dirtyUser[uid] = true
 		s.mutated = true
+		// Like enable-linger: the manager starts at once (not waited for).
+		s.wantManager(u)
 		return nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -329,11 +341,15 @@ func (s *state) userProps(u *user) map[string]godbus.Variant {
 		display = idPath{u.Display, sessionPath(u.Display)}
 	}
 	idle, rt, mono := s.idleOf(u.Sessions)
+	service := ""
+	if s.cfg.UserManagers != nil {
+		service = userService(u.UID)
+	}
 	return map[string]godbus.Variant{
 		"UID": v(u.UID), "GID": v(u.GID), "Name": v(u.Name),
 		"Timestamp": v(u.Realtime), "TimestampMonotonic": v(u.Monotonic),
-		"RuntimePath": v(s.cfg.runtimePath(u.UID)), "Service": v(""),
-		"Slice": v("user-" + utoa(u.UID) + ".slice"), "Display": v(display),
+		"RuntimePath": v(s.cfg.runtimePath(u.UID)), "Service": v(service),
+		"Slice": v(userSlice(u.UID)), "Display": v(display),
 		"State": v(s.userState(u)), "Sessions": v(s.sessionList(u.Sessions)),
 		"IdleHint": v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
 		"Linger": v(u.Linger),
@@ -431,9 +447,16 @@ func (m *Manager) hUserTerminate(c *bus.Call) ([]any, error) {
 	return nil, m.terminateUserCall(c, uid)
 }
 
-// terminateUserCall is TerminateUser and User.Terminate.
+// terminateUserCall is TerminateUser and User.Terminate: the sessions end
+// and the manager stops now, without UserStopDelay.
 func (m *Manager) terminateUserCall(c *bus.Call, uid uint32) error {
-	return m.withUserArg(c, uid, "terminate user", func(s *state, u *user) error { s.terminate(u.Sessions); return nil })
+	return m.withUserArg(c, uid, "terminate user", func(s *state, u *user) error {
+		s.terminate(u.Sessions)
+		if s.cfg.UserManagers != nil {
+			s.stopManager(u)
+		}
+		return nil
+	})
 }
 
 func (m *Manager) hSetUserLinger(c *bus.Call) ([]any, error) {

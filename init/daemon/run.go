@@ -74,6 +74,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		debug.SetGCPercent(50)
 	}
 	cfg.Finish(os.Getenv, os.Geteuid())
+	if cfg.User {
+		// Before anything reads them: the control socket's path and every
+		// service's environment follow.
+		for _, kv := range userSessionEnv(os.Getenv, os.Getuid(), dirOwner) {
+			k, v, _ := strings.Cut(kv, "=")
+			os.Setenv(k, v)
+		}
+	}
 
 	var early []string // problems before the log exists
 	if err := cfg.loadConf(args); err != nil {

@@ -460,12 +460,19 @@ func DefaultDirs(user bool, getenv func(string) string) []string {
 		return []string{"/etc/ginit.d", "/etc/dinit.d", "/run/dinit.d",
 			"/usr/local/lib/ginit.d", "/usr/local/lib/dinit.d", "/usr/lib/ginit.d", "/lib/dinit.d"}
 	}
+	// The user's own directory first, then the admin's, then the packaged
+	// ones; ginit's names before dinit's, so that a dinit user directory
+	// still works.
 	var dirs []string
-	if x := getenv("XDG_CONFIG_HOME"); x != "" {
-		dirs = append(dirs, filepath.Join(x, "dinit.d"))
+	config := getenv("XDG_CONFIG_HOME")
+	if config == "" {
+		if h := getenv("HOME"); h != "" {
+			config = filepath.Join(h, ".config")
+		}
 	}
-	if h := getenv("HOME"); h != "" {
-		dirs = append(dirs, filepath.Join(h, ".config", "dinit.d"))
+	if config != "" {
+		dirs = append(dirs, filepath.Join(config, "ginit.d"), filepath.Join(config, "dinit.d"))
 	}
-	return append(dirs, "/etc/dinit.d/user", "/usr/lib/dinit.d/user", "/usr/local/lib/dinit.d/user")
+	return append(dirs, "/etc/ginit.d/user", "/etc/dinit.d/user",
+		"/usr/local/lib/ginit.d/user", "/usr/lib/ginit.d/user", "/usr/lib/dinit.d/user", "/usr/local/lib/dinit.d/user")
 }

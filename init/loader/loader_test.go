@@ -60,7 +60,14 @@ func TestDefaultDirs(t *testing.T) {
 		{false, "/etc/ginit.d", "/etc/ginit.d", "/usr/lib/ginit.d"},
 		{false, "/etc/ginit.d", "/usr/local/lib/ginit.d", "/usr/lib/ginit.d"},
 		{false, "/etc/ginit.d", "/run/dinit.d", "/lib/dinit.d"},
-		{true, "/x/dinit.d", "/home/a/.config/dinit.d", "/usr/lib/dinit.d/user"},
+		{true, "/x/ginit.d", "/x/dinit.d", "/usr/lib/dinit.d/user"},
+		{true, "/x/ginit.d", "/etc/ginit.d/user", "/usr/lib/ginit.d/user"},
+		{true, "/x/ginit.d", "/usr/local/lib/ginit.d/user", "/usr/lib/ginit.d/user"},
+	}
+	// Without XDG_CONFIG_HOME the user's directory is ~/.config/ginit.d.
+	noXDG := func(k string) string { return map[string]string{"HOME": "/home/a"}[k] }
+	if dirs := DefaultDirs(true, noXDG); dirs[0] != "/home/a/.config/ginit.d" || dirs[1] != "/home/a/.config/dinit.d" {
+		t.Errorf("user without XDG_CONFIG_HOME: %v", dirs)
 	}
 	for _, tt := range tests {
 		dirs := DefaultDirs(tt.user, env)

@@ -747,6 +747,8 @@ func setOptions(p *parser, rl *rawLine, ws []string) error {
 			o.StartsLog = true
 		case "pass-cs-fd":
 			o.PassCSFD = true
+		case "user-groups":
+			o.UserGroups = true
 		default:
 			return invalid(w, "an option such as runs-on-console, starts-rwfs, skippable, run-once")
 		}

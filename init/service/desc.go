@@ -117,6 +117,12 @@ type Options struct {
 	AlwaysChain        bool
 	KillAllOnStop      bool
 	NoNewPrivs         bool
+	// UserGroups (ginit extension, `options: user-groups`): a numeric
+	// run-as uid gets its primary group and supplementary groups from the
+	// user database, as a user name does (dinit keeps ginit's gid), so a
+	// template run-as = $1 instantiated with a uid (user@1000) runs with
+	// the user's groups.
+	UserGroups bool
 	// RunOnce (ginit extension, `options: run-once`): a scripted service whose
 	// start command has succeeded once is never run again; later starts
 	// succeed at once (for mounts and other one-time set-up).

@@ -42,7 +42,7 @@ func (s *Supervisor) Adopt(d *service.Description, n service.Notifier) (service.
 	}
 	var runAs uint32
 	if d.RunAs != "" {
-		cred, _, err := lookupRunAs(d.RunAs)
+		cred, _, err := lookupRunAs(d.RunAs, d.Options.UserGroups)
 		if err != nil {
 			return fail(err)
 		}

@@ -67,7 +67,7 @@ func (s *Supervisor) credentials(d *service.Description, st *setup) error {
 	if d.RunAs != "" {
 		// load-options export-passwd-vars was applied by the loader, in
 		// d.Env, where the service's env-file takes precedence over it.
-		cred, _, err := lookupRunAs(d.RunAs)
+		cred, _, err := lookupRunAs(d.RunAs, d.Options.UserGroups)
 		if err != nil {
 			return err
 		}
@@ -124,19 +124,25 @@ func (s *Supervisor) credentials(d *service.Description, st *setup) error {
 
 // lookupRunAs resolves run-as = user[:group]. A user name gives its uid,
 // primary gid and supplementary groups; a numeric uid keeps ginit's gid and
-// gets no supplementary groups (as dinit). It also returns USER, LOGNAME,
-// HOME and SHELL for load-options export-passwd-vars when the user is known.
-func lookupRunAs(spec string) (*syscall.Credential, []string, error) {
+// gets no supplementary groups (as dinit) unless userGroups (options:
+// user-groups), when it must name a known user and gets what a name gets.
+// It also returns USER, LOGNAME, HOME and SHELL for load-options
+// export-passwd-vars when the user is known.
+func lookupRunAs(spec string, userGroups bool) (*syscall.Credential, []string, error) {
 	name, group, hasGroup := strings.Cut(spec, ":")
 	cred := &syscall.Credential{Gid: uint32(os.Getgid())}
 	var vars []string
-	if uid, err := strconv.ParseUint(name, 10, 32); err == nil {
+	if uid, err := strconv.ParseUint(name, 10, 32); err == nil && !userGroups {
 		cred.Uid = uint32(uid)
 		if u, err := user.LookupId(name); err == nil {
 			vars = passwdVars(u)
 		}
 	} else {
-		u, err := user.Lookup(name)
+		look := user.Lookup
+		if err == nil {
+			look = user.LookupId
+		}
+		u, err := look(name)
 		if err != nil {
 			return nil, nil, fmt.Errorf("run-as %q: %w", spec, err)
 		}

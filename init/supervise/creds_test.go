@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,5 +155,39 @@ func TestCapabilities(t *testing.T) {
 	}
 	if now := capMask(os.Getpid(), "CapBnd"); now != own {
 		t.Errorf("ginit's bounding set changed from %x to %x", own, now)
+	}
+}
+
+// TestLookupRunAsUserGroups: a numeric run-as keeps ginit's gid as in
+// dinit; with options user-groups it takes the user's primary group from
+// the user database, and an unknown uid is then an error.
+func TestLookupRunAsUserGroups(t *testing.T) {
+	nobody, err := user.LookupId("65534")
+	if err != nil {
+		t.Skipf("no uid 65534 in the user database: %v", err)
+	}
+	gid, _ := strconv.ParseUint(nobody.Gid, 10, 32)
+	tests := []struct {
+		spec       string
+		userGroups bool
+		wantGid    uint32
+		wantErr    bool
+	}{
+		{"65534", false, uint32(os.Getgid()), false},
+		{"65534", true, uint32(gid), false},
+		{nobody.Username, false, uint32(gid), false},
+		{"65534:0", true, 0, false},
+		{"4000000000", false, uint32(os.Getgid()), false},
+		{"4000000000", true, 0, true},
+	}
+	for _, tt := range tests {
+		cred, _, err := lookupRunAs(tt.spec, tt.userGroups)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q user-groups=%v: err %v, want error %v", tt.spec, tt.userGroups, err, tt.wantErr)
+			continue
+		}
+		if err == nil && cred.Gid != tt.wantGid {
+			t.Errorf("%q user-groups=%v: gid %d, want %d", tt.spec, tt.userGroups, cred.Gid, tt.wantGid)
+		}
 	}
 }
