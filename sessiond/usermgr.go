@@ -3,6 +3,8 @@ package sessiond
 import (
 	"context"
 	"time"
+
+	"ginit/sessiond/sys"
 )
 
 // UserManagers start and stop the users' service managers (user@UID:
@@ -22,11 +24,10 @@ type UserManagers interface {
 }
 
 // UserInfo names the user whose manager is meant.
-type UserInfo struct {
-	UID, GID   uint32
-	Name       string
-	RuntimeDir string // XDG_RUNTIME_DIR, /run/user/UID
-}
+type UserInfo = sys.UserInfo
+
+// sys.UserManagers is the machine's.
+var _ UserManagers = (*sys.UserManagers)(nil)
 
 // mgrState is where a user's manager is, as the loop knows it:
 //

@@ -257,6 +257,7 @@ func (m *module) apply(uid uint32, req Request, rep Reply) error {
 	// a session that already existed may be another user's.
 	if rep.UID == uid {
 		if ok, why := validRuntimeDir(rep.RuntimePath, uid); ok {
+			m.waitForBus(rep.RuntimePath)
 			vars = append(vars, [2]string{"XDG_RUNTIME_DIR", rep.RuntimePath})
 			if _, err := os.Lstat(rep.RuntimePath + "/bus"); err == nil {
 				vars = append(vars, [2]string{"DBUS_SESSION_BUS_ADDRESS", "unix:path=" + escapeBusAddress(rep.RuntimePath+"/bus")})
@@ -279,6 +280,41 @@ func (m *module) apply(uid uint32, req Request, rep Reply) error {
 		}
 	}
 	return nil
+}
+
+// waitForBus waits, at most the bus_wait option, until the session bus in
+// the runtime directory accepts connections, when the user has a service
+// manager there (its control socket, ginitctl) to bring the bus up: the
+// first command of the login can then use the bus. Without a manager it
+// does not wait; it never fails.
+func (m *module) waitForBus(runtime string) {
+	if m.opts.BusWait <= 0 {
+		return
+	}
+	if _, err := os.Lstat(runtime + "/ginitctl"); err != nil {
+		m.debugf("no user manager in %s: not waiting for the session bus", runtime)
+		return
+	}
+	deadline := time.Now().Add(m.opts.BusWait)
+	pause := 2 * time.Millisecond
+	for {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			m.h.Log(Warning, "wait for the session bus: "+err.Error())
+			return
+		}
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: runtime + "/bus"})
+		_ = unix.Close(fd)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			m.h.Log(Warning, fmt.Sprintf("session bus %s/bus not ready after %v (%v); continuing", runtime, m.opts.BusWait, err))
+			return
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }
 
 // validRuntimeDir checks that path is an absolute directory owned by uid

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -397,4 +399,66 @@ func TestClose(t *testing.T) {
 			t.Errorf("Close: %v, released %v, dialled %q", err, w.bus.released, w.bus.addr)
 		}
 	})
+}
+
+// TestOpenWaitsForBus: with a user manager (its ginitctl socket) in the
+// runtime directory, open_session waits until the session bus accepts
+// connections, then exports its address; without a manager it does not
+// wait, and a bus that never comes costs bus_wait and a warning, never the
+// login.
+func TestOpenWaitsForBus(t *testing.T) {
+	tests := []struct {
+		name     string
+		manager  bool
+		busAfter time.Duration // -1: never
+		args     []string
+		export   bool
+		warn     bool
+	}{
+		{"bus comes up", true, 100 * time.Millisecond, nil, true, false},
+		{"bus already there", true, 0, nil, true, false},
+		{"no manager", false, -1, nil, false, false},
+		{"bus never comes", true, -1, []string{"bus_wait=0.2"}, false, true},
+		{"waiting off", true, -1, []string{"bus_wait=0"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tt.manager {
+				if err := os.WriteFile(filepath.Join(w.rt, "ginitctl"), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			listen := func() {
+				l, err := net.Listen("unix", filepath.Join(w.rt, "bus"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				t.Cleanup(func() { l.Close() })
+			}
+			switch {
+			case tt.busAfter == 0:
+				listen()
+			case tt.busAfter > 0:
+				timer := time.AfterFunc(tt.busAfter, listen)
+				t.Cleanup(func() { timer.Stop() })
+			}
+			start := time.Now()
+			if err := Open(w.h, w.sys, tt.args); err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(start)
+			_, got := w.h.env["DBUS_SESSION_BUS_ADDRESS"]
+			if got != tt.export || w.h.logged(Warning, "session bus") != tt.warn {
+				t.Errorf("bus address exported %v (want %v), warned %v (want %v); logs %q", got, tt.export, !tt.warn, tt.warn, w.h.logs)
+			}
+			if tt.busAfter > 0 && took < tt.busAfter {
+				t.Errorf("returned after %v, before the bus (%v)", took, tt.busAfter)
+			}
+			if !tt.manager && took > time.Second {
+				t.Errorf("waited %v without a manager", took)
+			}
+		})
+	}
 }

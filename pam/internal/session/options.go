@@ -8,6 +8,7 @@ package session
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Options are the module arguments from the PAM configuration line.
@@ -21,13 +22,22 @@ type Options struct {
 	// Strict makes a failure to create or release the session fail the
 	// PAM call (PAM_SESSION_ERR) instead of logging it and succeeding.
 	Strict bool
+	// BusWait (bus_wait=SECONDS, default DefaultBusWait, 0: off) bounds
+	// how long open_session waits for the user's session bus to accept
+	// connections when the user has a service manager. sessiond answers
+	// CreateSession once the manager is ready; this covers a sessiond
+	// that stopped waiting (its own bound) and never fails the login.
+	BusWait time.Duration
 }
+
+// DefaultBusWait is bus_wait's default.
+const DefaultBusWait = 5 * time.Second
 
 // ParseOptions parses module arguments. Arguments it does not know (or
 // whose value is malformed) are returned so the caller can log them; they
 // never fail the login.
 func ParseOptions(args []string) (Options, []string) {
-	var o Options
+	o := Options{BusWait: DefaultBusWait}
 	var unknown []string
 	for _, a := range args {
 		key, val, hasVal := strings.Cut(a, "=")
@@ -38,6 +48,13 @@ func ParseOptions(args []string) (Options, []string) {
 			o.Type = val
 		case "desktop":
 			o.Desktop = val
+		case "bus_wait":
+			sec, err := strconv.ParseFloat(val, 64)
+			if err != nil || sec < 0 || sec > 600 {
+				unknown = append(unknown, a)
+				continue
+			}
+			o.BusWait = time.Duration(sec * float64(time.Second))
 		case "debug", "strict":
 			b := true
 			if hasVal {

@@ -3,6 +3,7 @@ package session
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -12,13 +13,16 @@ func TestParseOptions(t *testing.T) {
 		want    Options
 		unknown []string
 	}{
-		{"none", nil, Options{}, nil},
-		{"all", []string{"class=greeter", "type=x11", "desktop=GNOME", "debug", "strict"},
-			Options{Class: "greeter", Type: "x11", Desktop: "GNOME", Debug: true, Strict: true}, nil},
-		{"bool values", []string{"debug=no", "strict=yes"}, Options{Strict: true}, nil},
-		{"later wins", []string{"class=greeter", "class=user"}, Options{Class: "user"}, nil},
-		{"unknown and malformed", []string{"default-capability-bounding-set=CAP_X", "debug=maybe", "silent"},
-			Options{}, []string{"default-capability-bounding-set=CAP_X", "debug=maybe", "silent"}},
+		{"none", nil, Options{BusWait: DefaultBusWait}, nil},
+		{"all", []string{"class=greeter", "type=x11", "desktop=GNOME", "debug", "strict", "bus_wait=1.5"},
+			Options{Class: "greeter", Type: "x11", Desktop: "GNOME", Debug: true, Strict: true, BusWait: 1500 * time.Millisecond}, nil},
+		{"bool values", []string{"debug=no", "strict=yes"}, Options{Strict: true, BusWait: DefaultBusWait}, nil},
+		{"later wins", []string{"class=greeter", "class=user"}, Options{Class: "user", BusWait: DefaultBusWait}, nil},
+		{"bus_wait off", []string{"bus_wait=0"}, Options{}, nil},
+		{"unknown and malformed", []string{"default-capability-bounding-set=CAP_X", "debug=maybe", "silent",
+			"bus_wait=-1", "bus_wait=soon", "bus_wait=1e9", "bus_wait"},
+			Options{BusWait: DefaultBusWait}, []string{"default-capability-bounding-set=CAP_X", "debug=maybe", "silent",
+				"bus_wait=-1", "bus_wait=soon", "bus_wait=1e9", "bus_wait"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -55,6 +56,8 @@ type options struct {
 	powerDir, wtmp, inputDir                  string
 	udevDir, rulesDir, udevSys, udevDev       string
 	readyFD                                   int
+	userMgrs, userCmd                         string
+	userWait                                  time.Duration
 	help, version                             bool
 }
 
@@ -84,6 +87,9 @@ func flags(tr *i18n.Printer) (*options, *pflag.FlagSet) {
 	fs.StringVar(&o.udevDev, "udev-dev", "/dev", tr.T("`DIR` of the seats' device nodes (uaccess ACLs); for tests"))
 	fs.StringVar(&o.inputDir, "input-dir", "/dev/input", tr.T("`DIR` of evdev devices watched for power/reboot/suspend/hibernate keys and the lid switch (empty: none)"))
 	fs.IntVar(&o.readyFD, "ready-fd", -1, tr.T("write a newline to this `FD` once serving (dinit ready-notification = pipefd:N); $NOTIFY_SOCKET gets READY=1 too"))
+	fs.StringVar(&o.userMgrs, "user-managers", "auto", tr.T("who runs the users' service managers (user@UID): ginit (start/stop over --ginit-socket), self (sessiond's children), none, or `auto` (ginit when --ginit-socket answers at start, else self if its command exists)"))
+	fs.StringVar(&o.userCmd, "user-manager-command", "/usr/sbin/ginit --user", tr.T("the manager's `COMMAND` line when sessiond runs it itself (words split at spaces)"))
+	fs.DurationVar(&o.userWait, "user-start-wait", sessiond.DefaultUserStartWait, tr.T("how long CreateSession waits for the manager of a user's first session (never longer, never failing the login): a `DELAY`"))
 	opts.Switch(fs, &o.help, "help", "h", tr.T("print this text"))
 	opts.Switch(fs, &o.version, "version", "", tr.T("print the release and the commit"))
 	return o, fs
@@ -171,9 +177,46 @@ func run(ctx context.Context, args []string, stdout io.Writer, tr *i18n.Printer)
 	if o.inputDir != "" {
 		cfg.Buttons = &sys.Buttons{Dir: o.inputDir, Log: log}
 	}
+	um, err := userManagers(o.userMgrs, o.userCmd, o.ginitSock, roots.Unified, o.stopTimeout, log)
+	if err != nil {
+		return err
+	}
+	if um != nil {
+		cfg.UserManagers = um
+	}
+	cfg.UserStartWait = o.userWait
 	cfg.Ready = func() { notifyReady(o.readyFD, log) }
 	log.Info("cgroup placement", "unified", roots.Unified, "legacy", roots.Legacy)
 	return sessiond.Serve(ctx, cfg, o.busAddr)
+}
+
+// userManagers chooses who runs the users' managers (--user-managers).
+func userManagers(mode, command, ginitSock, unified string, stopTimeout time.Duration, log *slog.Logger) (*sys.UserManagers, error) {
+	um := &sys.UserManagers{Unified: unified, Command: strings.Fields(command),
+		StartTimeout: 30 * time.Second, StopTimeout: stopTimeout + 5*time.Second, Log: log}
+	switch mode {
+	case "none":
+		return nil, nil
+	case "ginit":
+		um.GinitSocket = ginitSock
+	case "self":
+	case "auto":
+		if c, err := control.Dial(ginitSock); err == nil {
+			c.Close()
+			um.GinitSocket = ginitSock
+		}
+	default:
+		return nil, usageError{fmt.Errorf("option --user-managers: want auto, ginit, self or none, not %q", mode)}
+	}
+	if um.GinitSocket == "" && len(um.Command) == 0 {
+		return nil, usageError{fmt.Errorf("option --user-manager-command is empty")}
+	}
+	by := "sessiond"
+	if um.GinitSocket != "" {
+		by = "ginit at " + um.GinitSocket
+	}
+	log.Info("user managers", "run by", by)
+	return um, nil
 }
 
 // notifyReady tells the service manager that login1 is being served:
