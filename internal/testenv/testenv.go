@@ -78,7 +78,7 @@ func reexec(binaries []string) (int, error) {
 }
 
 // Binaries returns a directory holding the named binaries ("sessiond",
-// "pam_sessiond.so"): the build's ($GINIT_BIN, as make test sets it) if
+// "pam_sessiond.so", "ginit", "ginitctl"): the build's ($GINIT_BIN, as make test sets it) if
 // it has them all, else a temporary one they are freshly built into,
 // which cleanup removes.
 func Binaries(names ...string) (dir string, cleanup func(), err error) {
@@ -109,6 +109,8 @@ func Binaries(names ...string) (dir string, cleanup func(), err error) {
 			args = []string{"build", "-o", filepath.Join(dir, n), "ginit/sessiond/cmd/sessiond"}
 		case "pam_sessiond.so":
 			args = []string{"build", "-buildmode=c-shared", "-o", filepath.Join(dir, n), "ginit/pam"}
+		case "ginit", "ginitctl":
+			args = []string{"build", "-o", filepath.Join(dir, n), "ginit/init/cmd/" + n}
 		default:
 			cleanup()
 			return "", nil, fmt.Errorf("testenv cannot build %q", n)

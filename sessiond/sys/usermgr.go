@@ -351,9 +351,21 @@ func (um *UserManagers) watch(u UserInfo, p *userProc, proc *os.Process, done ch
 	}
 	um.Log.Warn("user manager exited; restarting", "uid", u.UID, "status", st, "err", err)
 	um.mu.Unlock()
+	// What the dead manager left (its bus, its services) goes first, so
+	// that the new one starts them afresh.
+	if um.Unified != "" {
+		if err := cgroup2.RemoveTree(um.cgroupDir(u.UID), 2*time.Second); err != nil {
+			um.Log.Warn("user manager cgroup", "uid", u.UID, "err", err)
+		}
+	}
 	time.Sleep(restartDelay)
 	um.mu.Lock()
 	if um.procs[u.UID] != p || p.stopping {
+		return
+	}
+	if err := um.delegate(u); err != nil {
+		um.Log.Error("user manager restart", "uid", u.UID, "err", err)
+		delete(um.procs, u.UID)
 		return
 	}
 	if err := um.spawnLocked(u, p); err != nil {
