@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -204,6 +205,15 @@ func userManagers(mode, command, ginitSock, unified string, stopTimeout time.Dur
 		if c, err := control.Dial(ginitSock); err == nil {
 			c.Close()
 			um.GinitSocket = ginitSock
+			break
+		}
+		// Without ginit and without its binary there is nothing to run.
+		if len(um.Command) == 0 {
+			return nil, nil
+		}
+		if _, err := exec.LookPath(um.Command[0]); err != nil {
+			log.Info("user managers: none", "reason", err)
+			return nil, nil
 		}
 	default:
 		return nil, usageError{fmt.Errorf("option --user-managers: want auto, ginit, self or none, not %q", mode)}
