@@ -105,6 +105,9 @@ install: build
 	@# units/ and its subdirectories of descriptions (units/sessiond); not the
 	@# sandbox samples (units/sample) nor the bus policy (below).
 	@for f in units/* units/sessiond/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(LIBDIR)/ginit.d/ || true; done
+	@# The user manager's units (ginit --user searches $(LIBDIR)/ginit.d/user).
+	install -d $(DESTDIR)$(LIBDIR)/ginit.d/user
+	@for f in units/user/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(LIBDIR)/ginit.d/user/ || true; done
 	@[ -f units/dbus-policy/org.freedesktop.login1.conf ] && install -D -m 0644 units/dbus-policy/org.freedesktop.login1.conf $(DESTDIR)$(PREFIX)/share/dbus-1/system.d/org.freedesktop.login1.conf || true
 	@for m in docs/*.[0-9].md docs/*.sample; do [ -f "$$m" ] && install -m 0644 "$$m" "$(DESTDIR)$(DOCDIR)/$$(basename $$m)" || true; done
 	@for p in $(MANDIR)/*.[0-9]; do [ -f "$$p" ] && install -D -m 0644 "$$p" "$(DESTDIR)$(PREFIX)/share/man/man$${p##*.}/$$(basename $$p)" || true; done

@@ -299,6 +299,14 @@ func TestBoot(t *testing.T) {
 				add("/etc/ginit.d/"+filepath.Base(u), u, "0100644")
 			}
 		}
+		// The user manager's units (user@ is with the system ones): the
+		// admin's user directory, which ginit --user searches.
+		user, _ := filepath.Glob(filepath.Join(root, "units", "user", "*"))
+		for _, u := range user {
+			if st, err := os.Stat(u); err == nil && st.Mode().IsRegular() {
+				add("/etc/ginit.d/user/"+filepath.Base(u), u, "0100644")
+			}
+		}
 		pol, _ := filepath.Glob(filepath.Join(root, "units", "dbus-policy", "*.conf"))
 		for _, p := range pol {
 			add("/etc/dbus-1/system.d/"+filepath.Base(p), p, "0100644")
@@ -315,6 +323,15 @@ func TestBoot(t *testing.T) {
 	con.expect(t, `tester@ginit-test:~\$ `, 2*time.Minute)
 	con.send(t, "echo LOGGED-IN-$((6*7)); tty\n")
 	con.expect(t, `LOGGED-IN-42`, time.Minute)
+	if !standin {
+		// The login's first commands find the session bus of the user's
+		// manager (user@1000, started by sessiond through ginit before
+		// CreateSession returned): its address from PAM, busctl and
+		// dbus-send over it.
+		con.send(t, "echo \"BUS=[$DBUS_SESSION_BUS_ADDRESS]\"; busctl --user --no-pager list | grep -c org.freedesktop.DBus && dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames >/dev/null && echo SESSION-BUS-OK-$((6*7))\n")
+		con.expect(t, `BUS=\[unix:path=/run/user/\d+/bus\]`, time.Minute)
+		con.expect(t, `SESSION-BUS-OK-42`, time.Minute)
+	}
 	con.send(t, "exit\n")
 	con.expect(t, `ginit-test login: `, 2*time.Minute)
 	con.send(t, "root\n")

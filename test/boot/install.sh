@@ -6,6 +6,7 @@
 #   BINDIR/sessiond         -> /usr/sbin/sessiond          (if built)
 #   BINDIR/pam_sessiond.so  -> /usr/lib/x86_64-linux-gnu/security/ (if built)
 #   units/*                 -> /etc/ginit.d/
+#   units/user/*            -> /etc/ginit.d/user/      (the user manager's)
 #   units/dbus-policy/*.conf-> /etc/dbus-1/system.d/
 # (/sbin is a symlink to /usr/sbin in bookworm, so /sbin/init is ginit.)
 # The Go boot test does the same itself; bench.sh uses this script.
@@ -27,6 +28,10 @@ put "$bin/ginitctl" /usr/sbin/ginitctl 0100755
 [ -f "$bin/pam_sessiond.so" ] && put "$bin/pam_sessiond.so" /usr/lib/x86_64-linux-gnu/security/pam_sessiond.so 0100644
 for u in "$repo"/units/* "$repo"/units/sessiond/*; do
 	[ -f "$u" ] && put "$u" "/etc/ginit.d/$(basename "$u")" 0100644
+done
+echo "mkdir /etc/ginit.d/user" >>"$cmds"
+for u in "$repo"/units/user/*; do
+	[ -f "$u" ] && put "$u" "/etc/ginit.d/user/$(basename "$u")" 0100644
 done
 for p in "$repo"/units/dbus-policy/*.conf; do
 	[ -f "$p" ] && put "$p" "/etc/dbus-1/system.d/$(basename "$p")" 0100644

@@ -92,6 +92,7 @@ func TestInstalledFiles(t *testing.T) {
 	}
 	for _, rel := range []string{
 		"usr/lib/ginit.d/boot", "usr/lib/ginit.d/sessiond",
+		"usr/lib/ginit.d/user@", "usr/lib/ginit.d/user/boot", "usr/lib/ginit.d/user/dbus",
 		"usr/share/doc/ginit/pam.d-sessiond.sample", "usr/share/doc/ginit/logind.conf.sample",
 		"usr/share/dbus-1/system.d/org.freedesktop.login1.conf",
 	} {
