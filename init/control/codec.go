@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 )
 
@@ -321,7 +322,9 @@ func decode(p []byte, fs []field) error {
 		case *bool:
 			*p = f.boolean(tag, v)
 		case *int:
-			*p = f.intRange(tag, v, -1<<31, 1<<31-1)
+			// Whatever fits an int: Since is Unix milliseconds, beyond
+			// 32 bits.
+			*p = f.intRange(tag, v, math.MinInt, math.MaxInt)
 		case *[]byte:
 			*p = append([]byte(nil), v...)
 		case *[]string:

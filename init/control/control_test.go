@@ -34,6 +34,8 @@ func TestRoundTrip(t *testing.T) {
 			PinStart: true, PinStop: true, Failed: true, Skipped: true, PID: 123, ExitStatus: "exited 1",
 			StopReason: "failed", StatusText: "ok", File: "/etc/ginit.d/a", Deps: []string{"b"},
 			Dependents: []string{"c"}, Triggered: true, LastOutput: []string{"fatal: x", ""}}, {Name: "b", PID: -1}}},
+		// Since is Unix milliseconds: more than 32 bits.
+		{Services: []ServiceInfo{{Name: "s", State: "started", Since: 1796191931435}}},
 		{Code: NoService, Message: strings.Repeat("x", 300)},
 	}
 	for _, r := range resps {
