@@ -24,6 +24,7 @@ import (
 	"ginit/init/control/server"
 	"ginit/init/loader"
 	"ginit/init/logging"
+	"ginit/init/lsb"
 	"ginit/init/pid1"
 	"ginit/init/sdunit"
 	"ginit/init/service"
@@ -219,7 +220,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	ld := &loader.Loader{Dirs: cfg.ServicesDirs, Env: loader.EnvList(env), Log: log}
 	if !cfg.User && !cfg.NoUnits {
-		ld.Units = sdunit.New(sdunit.Config{Dirs: append(slices.Clone(cfg.ServicesDirs), sdunit.SystemDirs()...)})
+		ld.Units = sdunit.Fallback(cfg.ServicesDirs, append(slices.Clone(cfg.ServicesDirs), sdunit.SystemDirs()...),
+			append(lsb.DebianDirs(), lsb.BSDDirs()...))
 	}
 	var timers service.TimerStore
 	if dir := defaultTimersDir(cfg, os.Getenv); dir != "" {

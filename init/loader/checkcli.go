@@ -17,6 +17,7 @@ import (
 type checkArgs struct {
 	dirs, names  []string
 	unitDirs     []string
+	initDirs     []string
 	noUnits      bool
 	envFile      string
 	system, user bool
@@ -56,7 +57,15 @@ func checkFlags(p *i18n.Printer) (*checkArgs, *pflag.FlagSet) {
 			a.unitDirs = append(a.unitDirs, v)
 			return nil
 		})
-	opts.Switch(fs, &a.noUnits, "no-systemd-units", "", p.T("do not read systemd units"))
+	opts.NewFunc(fs, "init-dir", "I", "DIR", p.T("an init script directory, LSB or rc.d (repeatable; default in system mode: /etc/init.d, /etc/rc.d, /usr/local/etc/rc.d)"),
+		func(v string) error {
+			if v == "" {
+				return opts.Invalid(p.T("an empty directory name"))
+			}
+			a.initDirs = append(a.initDirs, v)
+			return nil
+		})
+	opts.Switch(fs, &a.noUnits, "no-systemd-units", "", p.T("read neither systemd units nor init scripts"))
 	var ignored bool
 	opts.Switch(fs, &ignored, "offline", "o", p.T("read the files (the only mode; accepted for symmetry)"))
 	online := func(string) error {
@@ -101,11 +110,11 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid in
 	return CheckMainUnits(args, stdout, stderr, environ, uid, nil)
 }
 
-// CheckMainUnits is ginit-check; units makes the unit source over the
-// given unit directories (nil: none, and -U is an error). environ is the
-// environment the services' substitutions and the locale variables come
-// from.
-func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, uid int, units func(dirs []string) UnitSource) int {
+// CheckMainUnits is ginit-check; units makes the source of systemd units
+// and init scripts over the service, unit and script directories (nil:
+// none, and -U and -I are errors). environ is the environment the
+// services' substitutions and the locale variables come from.
+func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, uid int, units func(serviceDirs, unitDirs, scriptDirs []string) UnitSource) int {
 	getenv := func(k string) string { v, _ := EnvList(environ)(k); return v }
 	p := i18n.ForEnv(getenv)
 	usage := func(err error) int {
@@ -125,17 +134,20 @@ func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, u
 		fmt.Fprintln(stdout, version.Line("ginit-check"))
 		return 0
 	}
-	if len(a.unitDirs) > 0 && (units == nil || a.noUnits) {
-		return usage(p.Errorf("--unit-dir: systemd units are not read here"))
+	if len(a.unitDirs)+len(a.initDirs) > 0 && (units == nil || a.noUnits) {
+		return usage(p.Errorf("--unit-dir, --init-dir: systemd units and init scripts are not read here"))
 	}
 	user := a.user || (!a.system && uid != 0)
-	var unitDirs []string
-	if !a.noUnits && units != nil && (!user || len(a.unitDirs) > 0) {
-		unitDirs = a.unitDirs
-		if len(unitDirs) == 0 {
-			// As ginit: the -d directories, then systemd's unit paths.
+	var unitDirs, initDirs []string
+	readUnits := !a.noUnits && units != nil && (!user || len(a.unitDirs)+len(a.initDirs) > 0)
+	if readUnits {
+		// As ginit: the -d directories, then systemd's unit paths; the
+		// init script directories. Naming one kind only reads that kind.
+		unitDirs, initDirs = a.unitDirs, a.initDirs
+		if len(unitDirs) == 0 && len(initDirs) == 0 {
 			unitDirs = append(append(unitDirs, a.dirs...), "/etc/systemd/system", "/run/systemd/system",
 				"/lib/systemd/system", "/usr/lib/systemd/system")
+			initDirs = []string{"/etc/init.d", "/etc/rc.d", "/usr/local/etc/rc.d"}
 		}
 	}
 	if len(a.dirs) == 0 {
@@ -155,8 +167,8 @@ func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, u
 		}
 	}
 	l := &Loader{Dirs: a.dirs, Env: EnvList(env)}
-	if unitDirs != nil {
-		l.Units = units(unitDirs)
+	if readUnits {
+		l.Units = units(a.dirs, unitDirs, initDirs)
 	}
 	names := a.names
 	if a.all {

@@ -117,6 +117,42 @@ func ValidName(name string) error {
 	return nil
 }
 
+// Sources asks each source in turn: the first that has a name describes it.
+type Sources []UnitSource
+
+// Find is the first source's answer that has name.
+func (ss Sources) Find(name string) (string, bool, error) {
+	for _, s := range ss {
+		if p, ok, err := s.Find(name); ok || err != nil {
+			return p, ok, err
+		}
+	}
+	return "", false, nil
+}
+
+// Load loads name from the first source that has it.
+func (ss Sources) Load(name string, log service.Logger) (*service.Description, error) {
+	for _, s := range ss {
+		if _, ok, err := s.Find(name); err != nil {
+			return nil, err
+		} else if ok {
+			return s.Load(name, log)
+		}
+	}
+	return nil, &NotFoundError{Name: name}
+}
+
+// Names lists the names of every source that can list them.
+func (ss Sources) Names() []string {
+	var out []string
+	for _, s := range ss {
+		if n, ok := s.(interface{ Names() []string }); ok {
+			out = mergeNames(out, n.Names())
+		}
+	}
+	return out
+}
+
 // find returns the description file for name: `name` in the first directory
 // that has it; for an instance `base@arg` the file `base`, as dinit has it,
 // or else `base@`.

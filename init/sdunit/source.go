@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"ginit/init/loader"
+	"ginit/init/lsb"
 	"ginit/init/service"
 )
 
@@ -17,6 +18,26 @@ import (
 // admin's /etc before generated /run before what packages ship).
 func SystemDirs() []string {
 	return []string{"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}
+}
+
+// Fallback is what ginit and ginit-check ask for a name no description
+// has: the systemd units of unitDirs, then the init scripts of scriptDirs
+// (their dependencies may name units, descriptions in serviceDirs, or other
+// scripts).
+func Fallback(serviceDirs, unitDirs, scriptDirs []string) loader.UnitSource {
+	units := New(Config{Dirs: unitDirs})
+	exists := func(n string) bool {
+		if _, ok, _ := units.Find(n); ok {
+			return true
+		}
+		for _, dir := range serviceDirs {
+			if st, err := os.Stat(filepath.Join(dir, n)); err == nil && st.Mode().IsRegular() {
+				return true
+			}
+		}
+		return false
+	}
+	return loader.Sources{units, lsb.New(lsb.Config{Dirs: scriptDirs, Exists: exists})}
 }
 
 // Config says where units are and how names outside a unit are resolved.

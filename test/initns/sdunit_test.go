@@ -248,3 +248,41 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// The packages' own /etc/init.d scripts load as scripted services with
+// their LSB dependencies when no unit is read; with the units, the unit of
+// the same name wins.
+func TestDebianInitScripts(t *testing.T) {
+	root := debianRoot(t)
+	initd := filepath.Join(root, "etc/init.d")
+	units := filepath.Join(root, "usr/lib/systemd/system")
+	scripts := sdunit.Fallback(nil, nil, []string{initd})
+	both := sdunit.Fallback(nil, []string{units}, []string{initd})
+	ents, err := os.ReadDir(initd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		d, err := scripts.Load(name, tlog{t})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		n++
+		if d.Type.String() != "scripted" || len(d.Command) != 2 || d.Command[1] != "start" || d.StopCommand[1] != "stop" {
+			t.Errorf("%s: %+v", name, d)
+		}
+		t.Logf("%s: deps %v", name, d.Deps)
+		if _, err := os.Stat(filepath.Join(units, name+".service")); err == nil {
+			u, err := both.Load(name, nil)
+			if err != nil || u.File != filepath.Join(units, name+".service") {
+				t.Errorf("%s: the unit must win over the script: %v %v", name, u, err)
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d scripts loaded", n)
+	}
+}

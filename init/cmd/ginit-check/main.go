@@ -9,6 +9,5 @@ import (
 )
 
 func main() {
-	units := func(dirs []string) loader.UnitSource { return sdunit.New(sdunit.Config{Dirs: dirs}) }
-	os.Exit(loader.CheckMainUnits(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), os.Getuid(), units))
+	os.Exit(loader.CheckMainUnits(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), os.Getuid(), sdunit.Fallback))
 }

@@ -1,0 +1,234 @@
+package lsb
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ginit/init/loader"
+	"ginit/init/service"
+)
+
+// DebianDirs and BSDDirs are where the scripts are.
+func DebianDirs() []string { return []string{"/etc/init.d"} }
+
+// BSDDirs are the rc.d directories of the BSDs (base system, then ports).
+func BSDDirs() []string { return []string{"/etc/rc.d", "/usr/local/etc/rc.d"} }
+
+// Config says where scripts are and how to tell whether a dependency that
+// no script provides exists elsewhere (a native description or a unit).
+type Config struct {
+	Dirs   []string
+	Exists func(name string) bool
+}
+
+// Source loads init scripts; it implements loader.UnitSource. It keeps no
+// state: each lookup reads the directories, so a script added is seen.
+type Source struct{ cfg Config }
+
+// New makes a Source.
+func New(cfg Config) *Source { return &Source{cfg: cfg} }
+
+// skipName says which files of an init.d directory are no service.
+func skipName(n string) bool {
+	switch n {
+	case "README", "skeleton", "rc", "rcS", "rc.local", "functions", ".depend.boot", ".depend.start", ".depend.stop":
+		return true
+	}
+	return strings.HasPrefix(n, ".") || strings.Contains(n, ".dpkg-") || strings.HasSuffix(n, "~") || loader.ValidName(n) != nil
+}
+
+// script is one init script with its header.
+type script struct {
+	name, path string
+	h          Header
+	err        error // a bad header
+}
+
+// scan reads every script's header, first directory winning a name.
+func (s *Source) scan() []*script {
+	var out []*script
+	seen := map[string]bool{}
+	for _, dir := range s.cfg.Dirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			n := e.Name()
+			if seen[n] || skipName(n) {
+				continue
+			}
+			p := filepath.Join(dir, n)
+			data, err := readScript(p)
+			if err != nil {
+				continue // not an executable regular file
+			}
+			seen[n] = true
+			h, ok, herr := ParseHeader(data)
+			if !ok && herr == nil {
+				continue // no header: not a service script
+			}
+			out = append(out, &script{name: n, path: p, h: h, err: herr})
+		}
+	}
+	return out
+}
+
+// readScript reads the head of an executable regular file.
+func readScript(p string) ([]byte, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, loader.ErrNotRegular
+	}
+	if st.Mode().Perm()&0o111 == 0 {
+		return nil, fmt.Errorf("%s is not executable", p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxHeaderScan))
+}
+
+// lookup finds the script for a name: its file name, else a Provides.
+func lookup(all []*script, name string) *script {
+	for _, sc := range all {
+		if sc.name == name {
+			return sc
+		}
+	}
+	for _, sc := range all {
+		if slices.Contains(sc.h.Provides, name) {
+			return sc
+		}
+	}
+	return nil
+}
+
+// Find says whether a script answers to name.
+func (s *Source) Find(name string) (string, bool, error) {
+	if sc := lookup(s.scan(), name); sc != nil {
+		return sc.path, true, nil
+	}
+	return "", false, nil
+}
+
+// Names lists the scripts' names.
+func (s *Source) Names() []string {
+	var out []string
+	for _, sc := range s.scan() {
+		out = append(out, sc.name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Load maps the script for name onto a scripted service.
+func (s *Source) Load(name string, log service.Logger) (*service.Description, error) {
+	all := s.scan()
+	sc := lookup(all, name)
+	if sc == nil {
+		return nil, &loader.NotFoundError{Name: name, Searched: s.cfg.Dirs}
+	}
+	if sc.err != nil {
+		e := &loader.Error{File: sc.path, Service: name, Err: sc.err}
+		var he *HeaderError
+		if errors.As(sc.err, &he) {
+			e.Line, e.Err = he.Line, he.Err
+		}
+		return nil, e
+	}
+	warn := func(format string, a ...any) {
+		if log != nil {
+			log.Printf("%v", &loader.Error{File: sc.path, Service: name, Err: fmt.Errorf(format, a...)})
+		}
+	}
+	d := &service.Description{
+		Name: name, File: sc.path,
+		Type:        service.TypeScripted,
+		Command:     []string{sc.path, "start"},
+		StopCommand: []string{sc.path, "stop"},
+		Restart:     service.RestartNo,
+		// dinit's defaults, as the loader fills them.
+		RestartDelay: 200 * time.Millisecond, RestartLimitInterval: 10 * time.Second, RestartLimitCount: 3,
+		StartTimeout: 60 * time.Second, StopTimeout: 10 * time.Second,
+		TermSignal:        int(unix.SIGTERM),
+		SocketPermissions: 0o666, SocketUID: -1, SocketGID: -1,
+		LogType: service.LogTail, LogFilePermissions: 0o600, LogFileUID: -1, LogFileGID: -1, LogBufferSize: 4096,
+	}
+	d.Options.StartsOnConsole = sc.h.Interactive
+	// resolve maps a header name onto a service: facilities ($local_fs,
+	// $network, …) are ginit's own boot and dropped; another script's
+	// Provides is that script; else a description or unit of the name.
+	resolve := func(n string) (string, bool) {
+		if strings.HasPrefix(n, "$") || n == sc.name || slices.Contains(sc.h.Provides, n) {
+			return "", false
+		}
+		if o := lookup(all, n); o != nil {
+			return o.name, true
+		}
+		if s.cfg.Exists != nil && s.cfg.Exists(n) {
+			return n, true
+		}
+		return "", false
+	}
+	add := func(n string, k service.DepKind) {
+		if !d.DependsOn(n, k) {
+			d.Deps = append(d.Deps, service.Dep{Name: n, Kind: k})
+		}
+	}
+	hard := service.DepRegular
+	if sc.h.Kind == "rc.d" {
+		// rcorder's REQUIRE orders; the names are often milestones
+		// (FILESYSTEMS, NETWORKING): start them, tolerate their failure.
+		hard = service.DepWaitsFor
+	}
+	for _, n := range sc.h.Requires {
+		if r, ok := resolve(n); ok {
+			add(r, hard)
+		} else if !strings.HasPrefix(n, "$") && n != sc.name {
+			warn("dependency %q is provided by no script, description or unit; dropped", n)
+		}
+	}
+	for _, n := range sc.h.Should {
+		if r, ok := resolve(n); ok {
+			add(r, service.DepAfter)
+		}
+	}
+	for _, n := range sc.h.Before {
+		if r, ok := resolve(n); ok {
+			add(r, service.DepBefore)
+		}
+	}
+	for _, k := range sc.h.Keywords {
+		if k == "nostart" {
+			warn("KEYWORD nostart: rc would not start it at boot; ginit starts it only when asked")
+		}
+	}
+	if err := stillExecutable(sc.path); err != nil {
+		return nil, &loader.Error{File: sc.path, Service: name, Err: err}
+	}
+	return d, nil
+}
+
+// stillExecutable checks the script can still be run (it may have gone since scan).
+func stillExecutable(p string) error {
+	st, err := os.Stat(p)
+	if err == nil && st.Mode().Perm()&0o111 == 0 {
+		err = fmt.Errorf("%s is not executable", p)
+	}
+	return err
+}
