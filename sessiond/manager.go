@@ -295,10 +295,10 @@ func (s *state) emit(path godbus.ObjectPath, name string, args ...any) {
 // PropertiesChanged of every emits-change property that changed.
 func (s *state) flush() {
 	defer s.runDeferred()
+	s.syncSeatACLs()
 	if !s.mutated && len(s.signals) == 0 && len(s.dirtySess) == 0 {
 		return
 	}
-	s.syncSeatACLs()
 	for uid := range s.dirtyUser {
 		if u, ok := s.users[uid]; ok {
 			if old := u.Display; s.updateDisplay(u) != old {

@@ -29,6 +29,8 @@ type ACLs interface {
 	// SetDeviceACL adds (grant) or removes uid's read-write entry in the
 	// node's access ACL, keeping every other entry.
 	SetDeviceACL(d sys.SeatDevice, uid uint32, grant bool) error
+	// ResetDeviceACL leaves uid's entry (grant) the only named user's.
+	ResetDeviceACL(d sys.SeatDevice, uid uint32, grant bool) error
 }
 
 // seatDevs is what udev said of one seat's devices, kept in the seat.
@@ -41,6 +43,9 @@ type seatDevs struct {
 	// aclOn false: nobody's.
 	aclUID uint32
 	aclOn  bool
+	// reset: the nodes' entries were reset once to the active user's, so
+	// none granted by a sessiond before a restart outlives it.
+	reset bool
 }
 
 // scanUdev reads udev's database off the owner loop and applies it on
@@ -170,13 +175,27 @@ func (s *state) setACL(d sys.SeatDevice, uid uint32, grant bool) {
 
 // syncSeatACLs moves the uaccess ACLs of every seat to its active
 // session's user (run at each flush: whatever changed the active
-// session, the entries follow). Root gets none, as with logind.
+// session, the entries follow). Root gets none, as with logind. The
+// first time a seat's nodes are known, other users' entries are removed
+// too, as udev's uaccess builtin does on every event: what a sessiond
+// killed before a switch had granted does not stay.
 func (s *state) syncSeatACLs() {
 	for _, st := range s.seats {
 		var uid uint32
 		on := false
 		if a := s.sessions[st.Active]; a != nil && a.UID != 0 {
 			uid, on = a.UID, true
+		}
+		if st.devs.known && !st.devs.reset {
+			for _, d := range st.devs.nodes {
+				if d.Uaccess && s.cfg.ACL != nil {
+					if err := s.cfg.ACL.ResetDeviceACL(d, uid, on); err != nil {
+						s.log().Warn("device ACL", "device", d.Node, "uid", uid, "err", err)
+					}
+				}
+			}
+			st.devs.aclUID, st.devs.aclOn, st.devs.reset = uid, on, true
+			continue
 		}
 		if on == st.devs.aclOn && uid == st.devs.aclUID {
 			continue

@@ -65,6 +65,17 @@ func (a *fakeACL) SetDeviceACL(d sys.SeatDevice, uid uint32, grant bool) error {
 	return nil
 }
 
+func (a *fakeACL) ResetDeviceACL(d sys.SeatDevice, uid uint32, grant bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	a.users[d.Node] = map[uint32]bool{}
+	if grant {
+		a.users[d.Node][uid] = true
+	}
+	return nil
+}
+
 // of lists "node:uid" for every entry.
 func (a *fakeACL) of() []string {
 	a.mu.Lock()
@@ -224,4 +235,21 @@ func TestUdevSeatAppearsAndGoes(t *testing.T) {
 			t.Error("seat0 still follows a udev that is gone")
 		}
 	})
+}
+
+// TestUdevACLResetAtStart: entries a previous sessiond granted (killed
+// before it could take them back) are gone once the nodes are known.
+func TestUdevACLResetAtStart(t *testing.T) {
+	u := &fakeUdev{running: true}
+	u.set(card0, render)
+	acl := &fakeACL{users: map[string]map[uint32]bool{"/dev/dri/card0": {1001: true}, "/dev/dri/renderD128": {1001: true, 1000: true}}}
+	w := newWorldCfg(t, "", nil, nil, func(c *Config) { c.Udev, c.ACL = u, acl })
+	w.state(func(*state) {}) // one flush
+	if got := acl.of(); len(got) != 0 {
+		t.Errorf("entries left from before the start: %v", got)
+	}
+	w.mustCreate(CreateRequest{UID: 1000, PID: 101, Seat: "seat0"})
+	if got, want := acl.of(), []string{"/dev/dri/card0:1000", "/dev/dri/renderD128:1000"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ACLs %v, want %v", got, want)
+	}
 }

@@ -116,11 +116,17 @@ func aclFromMode(mode uint32) []ACLEntry {
 // left: dropping it would widen the group bits of the mode to the owning
 // group's entry, which chmod may have narrowed through the mask.
 func WithUser(es []ACLEntry, uid uint32, perm uint16) []ACLEntry {
+	return withUser(es, uid, perm, false)
+}
+
+// withUser is WithUser; only also drops every other named user's entry
+// (udev's uaccess builtin does so: the active user is the only one).
+func withUser(es []ACLEntry, uid uint32, perm uint16, only bool) []ACLEntry {
 	out := make([]ACLEntry, 0, len(es)+2)
 	hasMask := false
 	for _, e := range es {
 		switch {
-		case e.Tag == aclUser && e.ID == uid:
+		case e.Tag == aclUser && (e.ID == uid || only):
 			continue
 		case e.Tag == aclMask:
 			hasMask = true
@@ -164,7 +170,28 @@ func SetUserACL(path string, major, minor uint32, block bool, uid uint32, grant 
 		return nil
 	}
 	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
+	if err := checkNode(path, major, minor, block, &st); err != nil {
+		return err
+	}
+	return setUserACL(path, st.Mode, uid, grant)
+}
+
+// ResetUserACL leaves user uid (when grant) the only named user with an
+// entry in the node's ACL: what a previous sessiond granted to users no
+// longer in front goes. Named groups and the rest stay.
+func ResetUserACL(path string, major, minor uint32, block bool, uid uint32, grant bool) error {
+	if uid == 0 {
+		grant = false // root needs no entry; the others still go
+	}
+	var st unix.Stat_t
+	if err := checkNode(path, major, minor, block, &st); err != nil {
+		return err
+	}
+	return editACL(path, st.Mode, uid, grant, true)
+}
+
+func checkNode(path string, major, minor uint32, block bool, st *unix.Stat_t) error {
+	if err := unix.Lstat(path, st); err != nil {
 		return fmt.Errorf("acl %s: %w", path, err)
 	}
 	want := uint32(unix.S_IFCHR)
@@ -174,11 +201,15 @@ func SetUserACL(path string, major, minor uint32, block bool, uid uint32, grant 
 	if st.Mode&unix.S_IFMT != want || unix.Major(st.Rdev) != major || unix.Minor(st.Rdev) != minor {
 		return fmt.Errorf("acl %s: not device %d:%d any more", path, major, minor)
 	}
-	return setUserACL(path, st.Mode, uid, grant)
+	return nil
 }
 
 // setUserACL edits the ACL of any file (SetUserACL checks the node).
 func setUserACL(path string, mode uint32, uid uint32, grant bool) error {
+	return editACL(path, mode, uid, grant, false)
+}
+
+func editACL(path string, mode uint32, uid uint32, grant, only bool) error {
 	es, err := getACL(path, mode)
 	if err != nil {
 		return err
@@ -187,15 +218,22 @@ func setUserACL(path string, mode uint32, uid uint32, grant bool) error {
 	if grant {
 		perm = 6 // rw-
 	}
+	others := 0
+	mine := false
 	for _, e := range es {
 		if e.Tag == aclUser && e.ID == uid && e.Perm == perm {
-			return nil // already so: no write, no ctime change
+			mine = true
+		} else if e.Tag == aclUser && e.ID != uid {
+			others++
 		}
 	}
-	if !grant && !hasUser(es, uid) {
+	switch {
+	case mine && (!only || others == 0):
+		return nil // already so: no write, no ctime change
+	case !grant && !hasUser(es, uid) && (!only || others == 0):
 		return nil
 	}
-	if err := unix.Lsetxattr(path, aclXattr, EncodeACL(WithUser(es, uid, perm)), 0); err != nil {
+	if err := unix.Lsetxattr(path, aclXattr, EncodeACL(withUser(es, uid, perm, only)), 0); err != nil {
 		return fmt.Errorf("acl %s: set: %w", path, err)
 	}
 	return nil
@@ -236,4 +274,9 @@ func getACL(path string, mode uint32) ([]ACLEntry, error) {
 // SetDeviceACL is SetUserACL for a seat device (the Host's ACL edge).
 func (h *Host) SetDeviceACL(d SeatDevice, uid uint32, grant bool) error {
 	return SetUserACL(d.Node, d.Major, d.Minor, d.Block, uid, grant)
+}
+
+// ResetDeviceACL is ResetUserACL for a seat device.
+func (h *Host) ResetDeviceACL(d SeatDevice, uid uint32, grant bool) error {
+	return ResetUserACL(d.Node, d.Major, d.Minor, d.Block, uid, grant)
 }

@@ -80,6 +80,15 @@ func FuzzParseACL(f *testing.F) {
 				if err := checkACL(out); err != nil {
 					t.Fatalf("WithUser(%v, %d, %d) = %v: %v", es, uid, p, out, err)
 				}
+				only := withUser(es, uid, p, true)
+				if err := checkACL(only); err != nil {
+					t.Fatalf("withUser(%v, %d, %d, only) = %v: %v", es, uid, p, only, err)
+				}
+				for _, e := range only {
+					if e.Tag == aclUser && e.ID != uid {
+						t.Fatalf("withUser only kept user %d", e.ID)
+					}
+				}
 			}
 		}
 	})
@@ -152,5 +161,43 @@ func TestSetUserACLFile(t *testing.T) {
 	}
 	if err := SetUserACL(link, 1, 3, false, 1234, true); err == nil {
 		t.Error("SetUserACL followed a symlink")
+	}
+}
+
+func TestResetUserACLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "node")
+	if err := os.WriteFile(path, nil, 0o660); err != nil {
+		t.Fatal(err)
+	}
+	mode := func() uint32 {
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Mode
+	}
+	for _, uid := range []uint32{1001, 1002} {
+		if err := setUserACL(path, mode(), uid, true); err != nil {
+			if errors.Is(err, unix.EOPNOTSUPP) {
+				t.Skip("skipped: no POSIX ACLs here")
+			}
+			t.Fatal(err)
+		}
+	}
+	if err := editACL(path, mode(), 1000, true, true); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := getACL(path, mode())
+	if !hasUser(es, 1000) || hasUser(es, 1001) || hasUser(es, 1002) {
+		t.Errorf("after reset to 1000: %v", es)
+	}
+	if err := editACL(path, mode(), 0, false, true); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := getACL(path, mode()); hasUser(es, 1000) {
+		t.Errorf("after reset to nobody: %v", es)
+	}
+	if err := ResetUserACL(path, 1, 3, false, 1000, true); err == nil {
+		t.Error("ResetUserACL wrote a regular file")
 	}
 }
