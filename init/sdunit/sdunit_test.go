@@ -374,3 +374,36 @@ func TestLoaderFallback(t *testing.T) {
 		t.Errorf("without units: %v", err)
 	}
 }
+
+func TestTimerUnit(t *testing.T) {
+	s, _ := fixture(t, map[string]string{
+		"clean.timer":   "[Unit]\nDescription=x\n[Timer]\nOnCalendar=daily\nOnBootSec=15min\nRandomizedDelaySec=1h\nPersistent=true\nAccuracySec=1h\n",
+		"clean.service": "[Service]\nType=oneshot\nExecStart=/bin/clean\n",
+		"other.timer":   "[Timer]\nUnit=clean.service\nOnActiveSec=30\n",
+		"bad.timer":     "[Timer]\nOnUnitActiveSec=1d\n",
+		"cal.timer":     "[Timer]\nOnCalendar=Mon..Fri 25:00\n",
+	})
+	d, err := s.Load("clean.timer", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := d.Timer.Triggers
+	if d.Type != service.TypeTimer || d.Timer.Target != "clean" || len(tr.Calendar) != 1 || !reflect.DeepEqual(tr.OnBoot, []time.Duration{15 * time.Minute}) ||
+		tr.RandomizedDelay != time.Hour || !tr.Persistent {
+		t.Errorf("%+v %+v", d, d.Timer)
+	}
+	if d, err := s.Load("other.timer", nil); err != nil || d.Timer.Target != "clean" || d.Timer.Triggers.OnActive[0] != 30*time.Second {
+		t.Errorf("other: %+v %v", d, err)
+	}
+	if _, err := s.Load("bad.timer", nil); err == nil || !strings.Contains(err.Error(), ":2: setting 'OnUnitActiveSec'") {
+		t.Errorf("bad: %v", err)
+	}
+	if _, err := s.Load("cal.timer", nil); err == nil || !strings.Contains(err.Error(), ":2: setting 'OnCalendar'") {
+		t.Errorf("cal: %v", err)
+	}
+	l := &loader.Loader{Units: s}
+	descs, err := l.LoadAll("clean.timer")
+	if err != nil || len(descs) != 2 || descs[1].Name != "clean" {
+		t.Errorf("the timer loads with its service: %v %v", descs, err)
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"ginit/init/service"
+	"ginit/internal/calendar"
 )
 
 func capList() map[string]bool {
@@ -206,4 +208,61 @@ func (t *translator) target(opts []option) *service.Description {
 		}
 	}
 	return t.d
+}
+
+// timerUnit maps a .timer unit onto a ginit timer (type timer): its Unit=
+// (default: the service of the same name) is the target; OnCalendar=,
+// OnBootSec= and OnStartupSec= (the same for a system instance),
+// OnActiveSec=, OnUnitInactiveSec=, RandomizedDelaySec= and Persistent=
+// are its triggers. OnUnitActiveSec= has no ginit trigger and is refused.
+func (t *translator) timerUnit(opts []option) *service.Description {
+	u := collect(opts)
+	t.known(u, map[string]bool{"Unit": true, "Timer": true, "Install": true})
+	t.deps(u)
+	d := t.d
+	d.Type = service.TypeTimer
+	tm := &service.TimerSpec{Target: serviceName(strings.TrimSuffix(t.unit, sufTimer) + sufService)}
+	if o := u.last("Timer", "Unit"); o != nil {
+		if v, ok := t.value(o); ok {
+			if !strings.HasSuffix(v, sufService) {
+				t.fail(o, "%s: a timer under ginit starts a service", v)
+			}
+			tm.Target = serviceName(v)
+		}
+	}
+	for _, o := range u.all("Timer", "OnCalendar") {
+		v, ok := t.value(o)
+		if !ok {
+			continue
+		}
+		sp, err := calendar.Parse(v)
+		if err != nil {
+			t.fail(o, "%v", err)
+			continue
+		}
+		tm.Triggers.Calendar = append(tm.Triggers.Calendar, sp)
+	}
+	spans := []struct {
+		key string
+		dst *[]time.Duration
+	}{{"OnBootSec", &tm.Triggers.OnBoot}, {"OnStartupSec", &tm.Triggers.OnBoot},
+		{"OnActiveSec", &tm.Triggers.OnActive}, {"OnUnitInactiveSec", &tm.Triggers.OnUnitInactive}}
+	for _, sp := range spans {
+		for _, o := range u.all("Timer", sp.key) {
+			var v time.Duration
+			t.durationOf(o, &v)
+			*sp.dst = append(*sp.dst, v)
+		}
+	}
+	if o := u.last("Timer", "OnUnitActiveSec"); o != nil {
+		t.fail(o, "OnUnitActiveSec has no ginit trigger (OnUnitInactiveSec has)")
+	}
+	t.durationOf(u.last("Timer", "RandomizedDelaySec"), &tm.Triggers.RandomizedDelay)
+	tm.Triggers.Persistent = t.boolOf(u.last("Timer", "Persistent"))
+	tr := tm.Triggers
+	if len(tr.Calendar)+len(tr.OnBoot)+len(tr.OnActive)+len(tr.OnUnitInactive) == 0 && len(t.errs) == 0 {
+		t.fail(nil, "the timer has no trigger ginit knows")
+	}
+	d.Timer = tm
+	return d
 }

@@ -63,17 +63,18 @@ type Source struct {
 func New(cfg Config) *Source { return &Source{cfg: cfg} }
 
 // Unit suffixes ginit maps; everything else (.mount, .device, .slice, …)
-// names something ginit does not manage.
+// names something ginit does not manage; a .timer is one of ginit's timers.
 const (
 	sufService = ".service"
 	sufSocket  = ".socket"
 	sufTarget  = ".target"
+	sufTimer   = ".timer"
 )
 
 // UnitName is the unit file a ginit service name resolves to: the name
 // itself when it has a unit suffix ginit maps, else NAME.service.
 func UnitName(name string) string {
-	for _, s := range []string{sufService, sufSocket, sufTarget} {
+	for _, s := range []string{sufService, sufSocket, sufTarget, sufTimer} {
 		if strings.HasSuffix(name, s) && len(name) > len(s) {
 			return name
 		}
@@ -218,6 +219,8 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 		d = t.service(opts)
 	case strings.HasSuffix(u, sufSocket):
 		d = t.socketUnit(opts)
+	case strings.HasSuffix(u, sufTimer):
+		d = t.timerUnit(opts)
 	default:
 		d = t.target(opts)
 	}

@@ -343,6 +343,14 @@ func classify(section, key string) (keyClass, string) {
 		"Service/RootVerity", "Service/ExtensionImages", "Service/ExtensionDirectories", "Service/MountImages",
 		"Service/PAMName", "Service/ExecSearchPath":
 		return keyRefused, "not supported: ignoring it would change what runs or as whom"
+	case "Timer/OnCalendar", "Timer/OnBootSec", "Timer/OnStartupSec", "Timer/OnActiveSec",
+		"Timer/OnUnitInactiveSec", "Timer/RandomizedDelaySec", "Timer/Persistent", "Timer/Unit",
+		"Timer/OnUnitActiveSec":
+		return keyMapped, ""
+	case "Timer/AccuracySec", "Timer/RemainAfterElapse":
+		return keyInfo, ""
+	case "Timer/WakeSystem", "Timer/FixedRandomDelay", "Timer/OnClockChange", "Timer/OnTimezoneChange":
+		return keyIgnored, "timer option ginit does not apply"
 	}
 	if strings.HasPrefix(key, "Limit") {
 		return keyMapped, ""
