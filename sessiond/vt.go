@@ -44,10 +44,20 @@ func (s *state) prepareVT(ss *session) error {
 }
 
 // restoreVT gives a session's VT back to the text console (ReleaseControl,
-// the controller gone, the session ending).
+// the controller gone, the session ending) — unless another session's
+// controller holds the same VT by now (a greeter's session ending after
+// the user's compositor took the VT): then it is only closed.
 func (s *state) restoreVT(ss *session) {
 	if ss.vt == nil {
 		return
+	}
+	for _, o := range s.sessions {
+		if o != ss && o.vt != nil && o.Seat == ss.Seat && o.VTNr == ss.VTNr {
+			_ = ss.vt.Close()
+			ss.vt = nil
+			s.log().Info("VT left to another session's controller", "session", ss.ID, "vt", ss.VTNr, "holder", o.ID)
+			return
+		}
 	}
 	if err := ss.vt.Restore(); err != nil {
 		s.log().Warn("restore VT", "session", ss.ID, "vt", ss.VTNr, "err", err)

@@ -55,6 +55,7 @@ type fakeVT struct {
 func (h *fakeVT) Release() error     { h.v.log("reldisp %d", h.n); return h.v.relErr }
 func (h *fakeVT) Acknowledge() error { h.v.log("ackacq %d", h.n); return nil }
 func (h *fakeVT) Restore() error     { h.v.log("restore %d", h.n); return nil }
+func (h *fakeVT) Close() error       { h.v.log("close %d", h.n); return nil }
 
 // TestVTHandover: TakeControl puts the session's VT under the controller;
 // a switch away pauses the devices before the VT is released; a switch
@@ -185,4 +186,36 @@ func TestVTHandover(t *testing.T) {
 			t.Errorf("TakeControl with a VT that fails: %v, controller %q", err, ss.Controller)
 		}
 	})
+}
+
+// TestVTSharedByTwoSessions: a greeter's session ending after the user's
+// compositor took the same VT leaves the VT in graphics mode.
+func TestVTSharedByTwoSessions(t *testing.T) {
+	vts := &ctlVTs{fakeVTs: fakeVTs{active: 7}}
+	w := newWorld(t, "", nil, vts)
+	greeter := w.mustCreate(CreateRequest{UID: 1001, PID: 300, TTY: "tty7", Class: "greeter"})
+	w.state(func(s *state) { _ = s.takeControl(s.sessions[greeter.ID], ":1.2", false) })
+	w.state(func(s *state) { s.stopSession(s.sessions[greeter.ID], false) })
+	// greetd reuses the VT for the user's session once the greeter's is
+	// closing; the greeter's compositor is still on the bus.
+	user := w.mustCreate(CreateRequest{UID: 1000, PID: 301, TTY: "tty7"})
+	w.state(func(s *state) {
+		_ = s.takeControl(s.sessions[user.ID], ":1.7", false)
+	})
+	vts.take()
+	w.state(func(s *state) {
+		// The greeter's session had its VT restored when it stopped; make
+		// it hold one again to play the late release.
+		g := s.sessions[greeter.ID]
+		g.vt = &fakeVT{v: vts, n: 7}
+		g.Controller = ":1.2"
+		s.nameGone(":1.2")
+	})
+	if got := vts.take(); !reflect.DeepEqual(got, []string{"close 7"}) {
+		t.Errorf("greeter's late release: %v", got)
+	}
+	w.state(func(s *state) { s.releaseControl(s.sessions[user.ID]) })
+	if got := vts.take(); !reflect.DeepEqual(got, []string{"restore 7"}) {
+		t.Errorf("user's release: %v", got)
+	}
 }

@@ -150,6 +150,9 @@ type VTHandle interface {
 	// Restore gives the VT back to the kernel's text console: KD_TEXT,
 	// the default keyboard mode, VT_AUTO, owned by root; then closes it.
 	Restore() error
+	// Close closes it as it is (another session's controller holds the
+	// same VT now).
+	Close() error
 }
 
 // vtMode is struct vt_mode.
@@ -228,6 +231,15 @@ func (h *vtHandle) Acknowledge() error {
 		return fmt.Errorf("%s VT_RELDISP VT_ACKACQ: %w", h.path, err)
 	}
 	return nil
+}
+
+func (h *vtHandle) Close() error {
+	if h.fd < 0 {
+		return nil
+	}
+	err := unix.Close(h.fd)
+	h.fd = -1
+	return err
 }
 
 // Restore resets the VT; a descriptor hung up by the controller's exit
