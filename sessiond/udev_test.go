@@ -107,7 +107,9 @@ func TestUdevSeatsAndACLs(t *testing.T) {
 	u := &fakeUdev{running: true}
 	u.set(card0, render, event0, card1)
 	acl := &fakeACL{users: map[string]map[uint32]bool{}}
-	w := newWorldCfg(t, "", nil, nil, func(c *Config) {
+	host := newFakeHost()
+	host.users[1002] = "carol"
+	w := newWorldCfg(t, "", host, nil, func(c *Config) {
 		c.Udev, c.ACL = u, acl
 		c.CanGraphical = func() bool { return false } // ignored: udev knows
 	})
@@ -132,8 +134,8 @@ func TestUdevSeatsAndACLs(t *testing.T) {
 	if got := acl.of(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ACLs after the second login: %v, want %v", got, want)
 	}
-	w.mustCreate(CreateRequest{UID: 0, PID: 103, Seat: "seat1", Type: "x11"})
-	want = []string{"/dev/dri/card0:1001", "/dev/dri/renderD128:1001"}
+	w.mustCreate(CreateRequest{UID: 1002, PID: 103, Seat: "seat1", Type: "x11"})
+	want = []string{"/dev/dri/card0:1001", "/dev/dri/card1:1002", "/dev/dri/renderD128:1001"}
 	if got := acl.of(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ACLs with a seat1 login: %v, want %v", got, want)
 	}
@@ -143,14 +145,14 @@ func TestUdevSeatsAndACLs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	want = []string{"/dev/dri/card0:1000", "/dev/dri/renderD128:1000"}
+	want = []string{"/dev/dri/card0:1000", "/dev/dri/card1:1002", "/dev/dri/renderD128:1000"}
 	if got := acl.of(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ACLs after switching back: %v, want %v", got, want)
 	}
 	// Hot-plug: a sound node appears; the active user gets it.
 	u.set(card0, render, event0, card1, snd)
 	u.watch()
-	want = []string{"/dev/dri/card0:1000", "/dev/dri/renderD128:1000", "/dev/snd/pcmC0D0p:1000"}
+	want = []string{"/dev/dri/card0:1000", "/dev/dri/card1:1002", "/dev/dri/renderD128:1000", "/dev/snd/pcmC0D0p:1000"}
 	if got := acl.of(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ACLs after a hot-plug: %v, want %v", got, want)
 	}

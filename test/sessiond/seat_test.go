@@ -91,7 +91,11 @@ func TestSeatDevicesAndACLs(t *testing.T) {
 	}
 	e.OK("loginctl", "activate", nobody.ID)
 	e.WaitFor("nobody's ACLs back", func() bool { return hasUser(card, "65534") && hasUser(render, "65534") })
-	_ = root
+	// seat-status reads the seat from sessiond (and its device tree from
+	// the machine's udev, which this namespace does not have).
+	if st := e.OK("loginctl", "seat-status", "seat0", "--no-pager"); !strings.Contains(st, "Sessions: ") || !strings.Contains(st, nobody.ID) || !strings.Contains(st, root.ID) {
+		t.Errorf("seat-status:\n%s", st)
+	}
 
 	// AttachDevice: refused to an unprivileged caller, done for root.
 	hub := "/sys/devices/pci0000:00/usb1/1-1"
