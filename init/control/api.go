@@ -34,6 +34,7 @@ const (
 	OpSignal    Op = "signal"
 	OpCatLog    Op = "catlog"
 	OpShutdown  Op = "shutdown"
+	OpAttach    Op = "attach" // a service's terminal session (attach.go)
 )
 
 // Known reports whether op is one of the operations above.
@@ -41,7 +42,7 @@ func (op Op) Known() bool {
 	switch op {
 	case OpVersion, OpStart, OpStop, OpRestart, OpWake, OpRelease, OpUnpin, OpStatus,
 		OpList, OpReload, OpUnload, OpAddDep, OpRmDep, OpEnable, OpDisable, OpSetEnv,
-		OpUnsetEnv, OpTrigger, OpUntrigger, OpSignal, OpCatLog, OpShutdown:
+		OpUnsetEnv, OpTrigger, OpUntrigger, OpSignal, OpCatLog, OpShutdown, OpAttach:
 		return true
 	}
 	return false

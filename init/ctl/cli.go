@@ -59,7 +59,8 @@ const cliCommandsHelp = `Commands:
   signal SIGNAL SERVICE       SIGNAL: HUP, SIGHUP or a number
   signal -l
   catlog [--clear] SERVICE
-  shutdown [halt|poweroff|reboot|kexec]   (default halt)`
+  shutdown [halt|poweroff|reboot|kexec]   (default halt)
+  attach [--escape KEY] SERVICE   its terminal (terminal = pty); detach: Ctrl-] then d`
 
 // cliTail closes --help.
 const cliTail = `Options go before or after the command. --offline and --services-dir
@@ -109,6 +110,7 @@ var cliCommands = map[string]cmdSpec{
 	"signal":     {control.OpSignal, "--list", 2},
 	"catlog":     {control.OpCatLog, "--clear", 1},
 	"shutdown":   {control.OpShutdown, "", 0},
+	"attach":     {control.OpAttach, "--escape", 1},
 }
 
 type cliArgs struct {
@@ -125,7 +127,7 @@ type cliArgs struct {
 }
 
 // cmdOptions are the command options (cmdSpec.flags); the rest are global.
-var cmdOptions = []string{"no-wait", "pin", "ignore-unstarted", "force", "clear", "list", "from"}
+var cmdOptions = []string{"no-wait", "pin", "ignore-unstarted", "force", "clear", "list", "from", "escape"}
 
 // cliFlags declares ginitctl's options, global and per command, in one set:
 // options may stand before or after the command, as dinitctl's do.
@@ -151,6 +153,8 @@ func cliFlags(p *i18n.Printer) (*cliArgs, *pflag.FlagSet) {
 	cmdFlag("list", "l", p.T("signal: list the signal names"))
 	opts.NewFunc(fs, "from", "", "SERVICE", p.T("enable/disable: the service whose waits-for.d gets the link (default: enable-via, else boot)"),
 		func(v string) error { a.flags["--from"] = v; return nil })
+	opts.NewFunc(fs, "escape", "", "KEY", p.T("attach: the key that, followed by d, detaches (^X or a character; default ^])"),
+		func(v string) error { a.flags["--escape"] = v; return nil })
 	opts.Switch(fs, &a.help, "help", "h", p.T("print this text"))
 	opts.Switch(fs, &a.version, "version", "", p.T("print the release, the commit and the protocol version"))
 	return a, fs
@@ -318,6 +322,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		return ExitFail
 	}
 	defer c.Close()
+	if a.cmd == "attach" {
+		return runAttach(ctx, c, a, stdout, stderr, tr) // attach.go
+	}
 	resp, err := c.Do(ctx, req)
 	if err != nil {
 		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("%s: %s", a.cmd, Plain(err)))

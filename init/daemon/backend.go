@@ -31,6 +31,8 @@ type Backend struct {
 	IsNotFound func(error) bool
 	// IsLoadError recognises a description error (bad file, cycle).
 	IsLoadError func(error) bool
+	// Terms serves attach sessions (attach.go); nil: attach answers Unsupported.
+	Terms Terminals
 }
 
 var _ server.Backend = (*Backend)(nil)

@@ -253,7 +253,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			go func() { pid1.KillAll(2*time.Second, log); done() }()
 		},
 	})
-	d.backend = &Backend{M: d.m, Logs: sup, IsNotFound: loader.IsNotFound, IsLoadError: loader.IsLoadError}
+	d.backend = &Backend{M: d.m, Logs: sup, IsNotFound: loader.IsNotFound, IsLoadError: loader.IsLoadError, Terms: sup}
 
 	if d.machine() {
 		d.bootRecord()

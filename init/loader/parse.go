@@ -110,6 +110,8 @@ func settingsTable() map[string]setting {
 		"securebits":             {add: true, fn: setSecurebits},
 		"cpu-weight":             {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.CPUWeight) })},
 	}
+	t["terminal"] = setting{fn: oneWord(setTerminal)}
+	t["run-on-vt"] = setting{fn: oneWord(setVT)}
 	for k, v := range timerSettings() {
 		t[k] = v
 	}
@@ -399,6 +401,7 @@ func (p *parser) validate() ErrorList {
 	if d.ChainTo == d.Name {
 		fail("chain-to names the service itself")
 	}
+	p.validateTerminal(fail)
 	return append(errs, p.validateTimer()...)
 }
 

@@ -208,7 +208,24 @@ type Description struct {
 
 	// Timer is the schedule of a type timer service; nil for every other type.
 	Timer *TimerSpec
+
+	// Terminal (ginit: `terminal = pty` or `terminal = vt:N`): the start
+	// command's stdin, stdout and stderr are a pseudo-terminal ginit holds
+	// (ginitctl attach) or the virtual terminal /dev/ttyN, and it runs in
+	// a session of its own with that terminal as its controlling one.
+	Terminal TerminalKind
+	VT       int // the N of vt:N
 }
+
+// TerminalKind is the `terminal` setting.
+type TerminalKind int
+
+// Terminal kinds.
+const (
+	TerminalNone TerminalKind = iota
+	TerminalPTY
+	TerminalVT
+)
 
 // TimerSpec is what a timer service runs and when (ginit extension:
 // timer-target, on-calendar, on-boot, on-active, on-unit-inactive,

@@ -35,6 +35,11 @@
 // internal/cgroup2; a tree's emptiness is learnt from its cgroup.events by
 // inotify, and only process-group trees are polled.
 //
-// Lock order: Supervisor.mu before proc.mu; notifySock.mu is taken alone;
+// Terminals (terminal = pty): pty.go; the pseudo-terminal is one more thing
+// a unit keeps, for good, and its one reader goroutine fans the output out
+// to attached clients without ever waiting for one.
+//
+// Lock order: Supervisor.mu before proc.mu; notifySock.mu and terminal.mu
+// are taken alone;
 // no lock is held while a Notifier method is called.
 package supervise

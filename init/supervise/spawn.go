@@ -86,7 +86,7 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		st.fail()
 		return nil, err
 	}
-	st.sys.Setpgid = true
+	st.sys.Setpgid = !st.sys.Setsid // a session leader leads its group already
 	cgDir, err := s.placeCgroup(d, st)
 	if err != nil {
 		st.fail()
@@ -150,7 +150,11 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 
 // prepare sets up stdio, readiness and the rest of the child's state.
 func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
-	if err := s.stdio(req.Desc, st); err != nil {
+	stdio := s.stdio
+	if req.Kind == service.ProcStart && req.Desc.Terminal != service.TerminalNone {
+		stdio = s.terminalStdio // pty.go
+	}
+	if err := stdio(req.Desc, st); err != nil {
 		return err
 	}
 	if req.Kind == service.ProcStart {

@@ -78,13 +78,14 @@ type unit struct {
 	release []func() // resources freed by Release
 	startPG int      // process group of its last start command
 	notify  *notifySock
-	listen  *os.File // socket-listen socket
-	pipe    *outPipe // its output pipe, as a log-type = pipe producer
+	listen  *os.File  // socket-listen socket
+	pipe    *outPipe  // its output pipe, as a log-type = pipe producer
+	term    *terminal // terminal = pty: kept, like log, for good (pty.go)
 }
 
 // idle reports whether u holds nothing Release leaves behind.
 func (u *unit) idle() bool {
-	return u.log == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0
+	return u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0
 }
 
 // unitLocked returns the record of a service, made at first use.
@@ -281,10 +282,15 @@ func (s *Supervisor) checkTrees() {
 func (s *Supervisor) CatLog(name string, clear bool) ([]byte, bool, error) {
 	s.mu.Lock()
 	var b *logging.Buffer
+	var t *terminal
 	if u := s.units[name]; u != nil {
-		b = u.log
+		b, t = u.log, u.term
 	}
 	s.mu.Unlock()
+	if b == nil && t != nil {
+		// A terminal service's output went to its terminal: the replay.
+		return t.replay(), false, nil
+	}
 	if b == nil {
 		return nil, false, fmt.Errorf("service '%s': no log buffer", name)
 	}

@@ -56,6 +56,14 @@ type Backend interface {
 	Do(ctx context.Context, req control.Request) control.Response
 }
 
+// Streamer is a Backend that also serves attach sessions (control.OpAttach):
+// Stream owns c for the session, writes the response frame itself, and
+// returns when the session ends; the server then closes c. A connection in
+// a session counts as busy, so it is never evicted.
+type Streamer interface {
+	Stream(ctx context.Context, req control.Request, c *net.UnixConn)
+}
+
 // Logger receives the server's few messages (accept errors, floods).
 type Logger interface {
 	Printf(format string, args ...any)
@@ -456,6 +464,14 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 			resp = control.Response{Code: control.BadRequest, Message: err.Error()}
 		} else if !req.Op.Known() {
 			resp = control.Response{Code: control.BadRequest, Message: fmt.Sprintf("unknown op %q", req.Op)}
+		} else if req.Op == control.OpAttach {
+			st, ok := s.backend.(Streamer)
+			if ok {
+				c.SetDeadline(time.Time{})
+				st.Stream(ctx, req, c)
+				return
+			}
+			resp = control.Response{Code: control.Unsupported, Message: "attach is not served here"}
 		} else {
 			resp = s.backend.Do(ctx, req)
 		}
