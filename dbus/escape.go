@@ -11,6 +11,9 @@ func EscapeLabel(s string) string {
 	if s == "" {
 		return "_"
 	}
+	if plainLabel(s) {
+		return s // the usual case (ids like c12, seat0): no copy
+	}
 	const hex = "0123456789abcdef"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -37,6 +40,9 @@ func UnescapeLabel(l string) (string, bool) {
 	if l == "" {
 		return "", false
 	}
+	if !strings.Contains(l, "_") {
+		return l, true
+	}
 	var b strings.Builder
 	for i := 0; i < len(l); i++ {
 		c := l[i]
@@ -56,6 +62,17 @@ func UnescapeLabel(l string) (string, bool) {
 		i += 2
 	}
 	return b.String(), true
+}
+
+// plainLabel: s is its own encoding (alphanumerics, no leading digit).
+func plainLabel(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9' && i > 0)) {
+			return false
+		}
+	}
+	return true
 }
 
 func unhex(c byte) (byte, bool) {

@@ -35,6 +35,7 @@ func bareManager(t *testing.T, run string, vts VTs) *Manager {
 		for _, in := range m.st.inhibitors {
 			in.fifo.Close()
 		}
+		m.stopFIFOs()
 	})
 	if err := m.Start(); err != nil {
 		t.Fatal(err)

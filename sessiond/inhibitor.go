@@ -201,8 +201,7 @@ func (s *state) findInhibitor(id string) *inhibitor {
 }
 
 func (s *state) watchInhibitor(in *inhibitor) {
-	h := in.fifo
-	go h.Watch(func() { s.m.post(func(s *state) { s.removeInhibitor(in) }) })
+	s.watchFIFO(in.fifo, func() { s.m.post(func(s *state) { s.removeInhibitor(in) }) })
 }
 
 // removeInhibitor ends a lock (its FIFO reported EOF); a delayed action

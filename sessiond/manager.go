@@ -12,6 +12,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
+	"ginit/sessiond/sys"
 )
 
 // Object path prefixes of login1.
@@ -123,6 +124,10 @@ type Manager struct {
 	// creds caches the bus daemon's answers when Config.PeerCreds is
 	// not injected; nil otherwise.
 	creds *bus.CredsCache
+	// fifos watches the sessions' and inhibitors' FIFOs (see watchFIFO);
+	// the owner's, like noPoller (it cannot be made, or Run has ended).
+	fifos    *sys.FIFOPoller
+	noPoller bool
 }
 
 // PeerGone forgets what is cached about a bus peer that left.
@@ -167,6 +172,7 @@ func NewManager(cfg Config, em Emitter) *Manager {
 // SetContext (or Background). On return every request still queued is
 // answered with errStopped and later ones are refused.
 func (m *Manager) Run(ctx context.Context) {
+	defer m.stopFIFOs()
 	defer func() {
 		for _, r := range m.q.close() {
 			if r.done != nil {
@@ -504,19 +510,14 @@ func (s *state) managerProps() map[string]godbus.Variant {
 
 // idle is the Manager's IdleHint: every session idle, since the latest.
 func (s *state) idle() (bool, uint64, uint64) {
-	idle := true
 	var rt, mono uint64
 	for _, ss := range s.sessions {
 		if !ss.IdleHint {
-			idle = false
-			continue
+			return false, 0, 0 // one busy session decides: no need to see the rest
 		}
 		if ss.IdleRealtime > rt {
 			rt, mono = ss.IdleRealtime, ss.IdleMonotonic
 		}
-	}
-	if !idle {
-		return false, 0, 0
 	}
 	return true, rt, mono
 }
@@ -595,7 +596,7 @@ func (m *Manager) props(c *bus.Call, iface string) (map[string]godbus.Variant, e
 			var sv *sessionView
 			if id, valid := bus.UnescapeLabel(label); valid {
 				if sv, ok = m.view.session(id); ok {
-					out = sv.props
+					out = sv.props()
 				}
 			}
 			if !ok {

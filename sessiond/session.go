@@ -322,12 +322,40 @@ func (s *state) finalize(ss *session) {
 	s.log().Info("session removed", "session", ss.ID, "uid", ss.UID)
 }
 
+// watchFIFO calls eof once every writer of h is gone: on the Manager's
+// one FIFO poller (made at the first FIFO), or, where it cannot be made,
+// on a goroutine of h's own.
+func (s *state) watchFIFO(h *sys.FIFO, eof func()) {
+	m := s.m
+	if m.fifos == nil && !m.noPoller {
+		p, err := sys.NewFIFOPoller()
+		if err != nil {
+			s.log().Warn("FIFO poller unavailable: one goroutine per FIFO", "err", err)
+			m.noPoller = true
+		}
+		m.fifos = p
+	}
+	if m.fifos != nil && m.fifos.Watch(h, eof) == nil {
+		return
+	}
+	go h.Watch(eof)
+}
+
+// stopFIFOs ends the poller (the loop has stopped: nothing is watched
+// any more).
+func (m *Manager) stopFIFOs() {
+	if m.fifos != nil {
+		m.fifos.Close()
+		m.fifos = nil
+	}
+	m.noPoller = true
+}
+
 // watchSession starts the FIFO and cgroup watchers of ss.
 func (s *state) watchSession(ss *session) {
 	ptr := ss
 	if ss.fifo != nil {
-		h := ss.fifo
-		go h.Watch(func() {
+		s.watchFIFO(ss.fifo, func() {
 			s.m.post(func(s *state) {
 				if s.sessions[ptr.ID] != ptr {
 					return
@@ -497,6 +525,12 @@ func (m *Manager) sessionInterface() *bus.Interface {
 }
 
 func (s *state) sessionProps(ss *session) map[string]godbus.Variant {
+	return sessionPropsOf(ss, s.sessionActive(ss), s.sessionState(ss))
+}
+
+// sessionPropsOf is sessionProps from ss alone and what the seat
+// decides (active, state): the view answers from a copy of ss with it.
+func sessionPropsOf(ss *session, active bool, state string) map[string]godbus.Variant {
 	seatRef := idPath{Path: "/"}
 	if ss.Seat != "" {
 		seatRef = idPath{ID: ss.Seat, Path: seatPath(ss.Seat)}
@@ -512,7 +546,7 @@ func (s *state) sessionProps(ss *session) map[string]godbus.Variant {
 		// session from the cgroup path, which stays.
 		"Scope":  v(""),
 		"Leader": v(ss.Leader), "Audit": v(ss.Audit), "Type": v(ss.Type), "Class": v(ss.Class),
-		"Active": v(s.sessionActive(ss)), "State": v(s.sessionState(ss)),
+		"Active": v(active), "State": v(state),
 		"IdleHint": v(ss.IdleHint), "IdleSinceHint": v(ss.IdleRealtime),
 		"IdleSinceHintMonotonic": v(ss.IdleMonotonic), "LockedHint": v(ss.LockedHint),
 	}
@@ -568,7 +602,7 @@ func (m *Manager) hGetSessionByPID(c *bus.Call) ([]any, error) {
 	var p godbus.ObjectPath
 	err := m.withPIDSession(c, func(pid uint32) error {
 		return bus.Errorf(bus.ErrNoSessionForPID, "PID %d does not belong to any known session", pid)
-	}, func(sv *sessionView) { p = sv.entry.Path })
+	}, func(sv *sessionView) { p = sv.path })
 	return []any{p}, err
 }
 

@@ -376,7 +376,7 @@ func (m *Manager) hGetUserByPID(c *bus.Call) ([]any, error) {
 	var p godbus.ObjectPath
 	err := m.withPIDSession(c, func(pid uint32) error {
 		return bus.Errorf(bus.ErrNoUserForPID, "PID %d does not belong to any logged in user or lingering user", pid)
-	}, func(sv *sessionView) { p = userPath(sv.entry.UID) })
+	}, func(sv *sessionView) { p = userPath(sv.rec.UID) })
 	return []any{p}, err
 }
 

@@ -27,11 +27,43 @@ type view struct {
 	seats    map[string]map[string]godbus.Variant
 }
 
-// sessionView is one session as published.
+// sessionView is one session as published: a copy of its record (its
+// plain fields only; the owner's handles are left out) and what its seat
+// decides. Properties are built from it when asked: a few hundred bytes
+// per session instead of a map of variants.
 type sessionView struct {
-	entry sessionEntry
-	ex    sessionExEntry
-	props map[string]godbus.Variant
+	rec    session
+	active bool
+	state  string
+	path   godbus.ObjectPath
+}
+
+// props are the session's properties as published.
+func (sv *sessionView) props() map[string]godbus.Variant {
+	return sessionPropsOf(&sv.rec, sv.active, sv.state)
+}
+
+// snapshot copies ss for the view.
+func (s *state) snapshot(ss *session) *sessionView {
+	sv := &sessionView{rec: *ss, active: s.sessionActive(ss), state: s.sessionState(ss), path: sessionPath(ss.ID)}
+	sv.rec.devices, sv.rec.vt, sv.rec.fifo, sv.rec.killTime, sv.rec.stopWatch = nil, nil, nil, nil, nil
+	return sv
+}
+
+func (sv *sessionView) entry() sessionEntry {
+	r := &sv.rec
+	return sessionEntry{r.ID, r.UID, r.UserName, r.Seat, sv.path}
+}
+
+func (sv *sessionView) ex() sessionExEntry {
+	r := &sv.rec
+	return sessionExEntry{r.ID, r.UID, r.UserName, r.Seat, r.Leader, r.Class, r.TTY, r.IdleHint, r.IdleMonotonic, sv.path}
+}
+
+// sessionChanged announces what differs between two published views of
+// one session.
+func (s *state) sessionChanged(old, cur *sessionView) {
+	s.announce(cur.path, s.m.ifc.session, old.props(), cur.props())
 }
 
 func newView() *view {
@@ -51,6 +83,7 @@ func (s *state) publish() {
 		old, cur map[string]godbus.Variant
 	}
 	var changes []change
+	var sessChanges [][2]*sessionView
 	vw.mu.Lock()
 	for id := range s.dirtySess {
 		ss, ok := s.sessions[id]
@@ -59,15 +92,10 @@ func (s *state) publish() {
 			delete(vw.sessions, id)
 			continue
 		}
-		props := s.sessionProps(ss)
-		vw.sessions[id] = &sessionView{
-			entry: sessionEntry{ss.ID, ss.UID, ss.UserName, ss.Seat, sessionPath(ss.ID)},
-			ex: sessionExEntry{ss.ID, ss.UID, ss.UserName, ss.Seat, ss.Leader, ss.Class, ss.TTY,
-				ss.IdleHint, ss.IdleMonotonic, sessionPath(ss.ID)},
-			props: props,
-		}
+		cur := s.snapshot(ss)
+		vw.sessions[id] = cur
 		if old != nil {
-			changes = append(changes, change{sessionPath(id), s.m.ifc.session, old.props, props})
+			sessChanges = append(sessChanges, [2]*sessionView{old, cur})
 		}
 	}
 	for uid := range s.dirtyUser {
@@ -97,6 +125,9 @@ func (s *state) publish() {
 		}
 	}
 	vw.mu.Unlock()
+	for _, c := range sessChanges {
+		s.sessionChanged(c[0], c[1])
+	}
 	for _, c := range changes {
 		s.announce(c.path, c.ifc, c.old, c.cur)
 	}
@@ -162,7 +193,7 @@ func (vw *view) listSessions() []sessionEntry {
 	vw.mu.RLock()
 	out := make([]sessionEntry, 0, len(vw.sessions))
 	for _, sv := range vw.sessions {
-		out = append(out, sv.entry)
+		out = append(out, sv.entry())
 	}
 	vw.mu.RUnlock()
 	sortBy(out, func(e sessionEntry) string { return e.ID })
@@ -174,7 +205,7 @@ func (vw *view) listSessionsEx() []sessionExEntry {
 	vw.mu.RLock()
 	out := make([]sessionExEntry, 0, len(vw.sessions))
 	for _, sv := range vw.sessions {
-		out = append(out, sv.ex)
+		out = append(out, sv.ex())
 	}
 	vw.mu.RUnlock()
 	sortBy(out, func(e sessionExEntry) string { return e.ID })

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -15,13 +16,25 @@ import (
 // it is closed the read end reports EOF and the session or lock ends.
 type FIFO struct {
 	f *os.File
+
+	mu     sync.Mutex  // guards poller and key
+	poller *FIFOPoller // watching it, if any (FIFOPoller.Watch)
+	key    int32
 }
 
-// Close closes the read end; a nil FIFO is none.
+// Close closes the read end (and ends its watch); a nil FIFO is none.
 func (h *FIFO) Close() {
-	if h != nil {
-		_ = h.f.Close()
+	if h == nil {
+		return
 	}
+	h.mu.Lock()
+	p, key := h.poller, h.key
+	h.poller = nil
+	h.mu.Unlock()
+	if p != nil {
+		p.forget(key)
+	}
+	_ = h.f.Close()
 }
 
 // CreateFIFO makes path, opens its read end (kept, for watching) and a

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -12,7 +13,25 @@ import (
 // TestFIFO: the read end reports EOF once every copy of the write end is
 // closed, and not when sessiond closes its own end; a stray byte changes
 // nothing.
+// Both ways of watching: a goroutine per FIFO (Watch) and the shared
+// FIFOPoller.
 func TestFIFO(t *testing.T) {
+	p, err := NewFIFOPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, polled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "goroutine", true: "poller"}[polled], func(t *testing.T) { testFIFO(t, p, polled) })
+	}
+	if _, err := OpenFIFO(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing FIFO: %v", err)
+	}
+	var none *FIFO
+	none.Close() // no FIFO: nothing to close
+}
+
+func testFIFO(t *testing.T, p *FIFOPoller, polled bool) {
 	for _, c := range []struct {
 		name    string
 		end     func(r *FIFO, w, dup *os.File)
@@ -34,7 +53,13 @@ func TestFIFO(t *testing.T) {
 			}
 			dup := os.NewFile(uintptr(fd), "dup")
 			eof := make(chan struct{}, 1)
-			go r.Watch(func() { eof <- struct{}{} })
+			if polled {
+				if err := p.Watch(r, func() { eof <- struct{}{} }); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				go r.Watch(func() { eof <- struct{}{} })
+			}
 			c.end(r, w, dup)
 			select {
 			case <-eof:
@@ -56,9 +81,73 @@ func TestFIFO(t *testing.T) {
 			}
 		})
 	}
-	if _, err := OpenFIFO(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing FIFO: %v", err)
+}
+
+// TestFIFOPollerMany: a thousand FIFOs on one poller; each reports its
+// own EOF exactly once, whichever order their writers go in, and closing
+// the poller with watches left returns.
+func TestFIFOPollerMany(t *testing.T) {
+	p, err := NewFIFOPoller()
+	if err != nil {
+		t.Fatal(err)
 	}
-	var none *FIFO
-	none.Close() // no FIFO: nothing to close
+	const n = 1000
+	dir := t.TempDir()
+	got := make(chan int, 2*n)
+	var ws []*os.File
+	var rs []*FIFO
+	for i := 0; i < n; i++ {
+		r, w, err := CreateFIFO(filepath.Join(dir, strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Watch(r, func() { got <- i }); err != nil {
+			t.Fatal(err)
+		}
+		rs, ws = append(rs, r), append(ws, w)
+	}
+	for i := n - 1; i >= n/2; i-- { // the second half's writers go
+		ws[i].Close()
+	}
+	seen := map[int]bool{}
+	for len(seen) < n/2 {
+		select {
+		case i := <-got:
+			if seen[i] || i < n/2 {
+				t.Fatalf("EOF of %d (again or still written)", i)
+			}
+			seen[i] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d EOFs", len(seen), n/2)
+		}
+	}
+	select {
+	case i := <-got:
+		t.Fatalf("extra EOF of %d", i)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// Reopened by path with no writer (a restarted sessiond whose client
+	// is gone): EOF at once.
+	again, err := OpenFIFO(filepath.Join(dir, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws[0].Close()
+	if err := p.Watch(again, func() { got <- -1 }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if i == -1 {
+			break
+		}
+		if i != 0 {
+			t.Fatalf("EOF of %d", i)
+		}
+	}
+	again.Close()
+	p.Close()
+	for i := range rs {
+		rs[i].Close()
+		ws[i].Close()
+	}
 }
