@@ -35,6 +35,7 @@ type Config struct {
 	CgroupPath   string             // -b: services' cgroup, from the cgroup2 root ("" = below ginit's own)
 	PID1         bool               // we are process 1 (set by the caller)
 	NoUnits      bool               // --no-systemd-units: no fallback to systemd units
+	Fstab        string             // --fstab: the mounts served as services (default for the system instance /etc/fstab)
 	StartLimit   service.StartLimit // --max-starting, --starting-grace, --start-pressure-*
 	TimersDir    string             // --timers-dir: persistent timers' last runs ("" = the default, timerstore.go)
 	Forced       bool               // -t, -m or -o: as PID 1, bare words are services too
@@ -89,6 +90,7 @@ func newFlagSet(p *i18n.Printer) (*Config, *pflag.FlagSet) {
 	opts.NewFunc(fs, "start-pressure-io", "", "X", p.T("the same for IO pressure"),
 		func(v string) error { return percentOpt(p, v, &c.StartLimit.IO) })
 	opts.Switch(fs, &c.NoUnits, "no-systemd-units", "", p.T("a name no description has is not looked up as NAME.service (system instance: in the -d directories, then systemd's unit paths)"))
+	fs.StringVar(&c.Fstab, "fstab", "", p.T("serve the mounts of this fstab `FILE` as services fstab and PATH.mount (default for the system instance: /etc/fstab)"))
 	fs.StringVar(&c.TimersDir, "timers-dir", "", p.T("persistent timers' last runs in `DIR` (default /var/lib/ginit/timers; user: $XDG_STATE_HOME/ginit/timers)"))
 	opts.Switch(fs, &c.Help, "help", "h", p.T("print this text"))
 	opts.Switch(fs, &c.Version, "version", "", p.T("print the release and the commit"))

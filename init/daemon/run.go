@@ -220,8 +220,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	ld := &loader.Loader{Dirs: cfg.ServicesDirs, Env: loader.EnvList(env), Log: log}
 	if !cfg.User && !cfg.NoUnits {
+		fstab := cfg.Fstab
+		if fstab == "" {
+			fstab = "/etc/fstab"
+		}
 		ld.Units = sdunit.Fallback(cfg.ServicesDirs, append(slices.Clone(cfg.ServicesDirs), sdunit.SystemDirs()...),
-			append(lsb.DebianDirs(), lsb.BSDDirs()...))
+			append(lsb.DebianDirs(), lsb.BSDDirs()...), fstab)
 	}
 	var timers service.TimerStore
 	if dir := defaultTimersDir(cfg, os.Getenv); dir != "" {

@@ -18,6 +18,7 @@ type checkArgs struct {
 	dirs, names  []string
 	unitDirs     []string
 	initDirs     []string
+	fstab        string
 	noUnits      bool
 	envFile      string
 	system, user bool
@@ -65,6 +66,7 @@ func checkFlags(p *i18n.Printer) (*checkArgs, *pflag.FlagSet) {
 			a.initDirs = append(a.initDirs, v)
 			return nil
 		})
+	fs.StringVar(&a.fstab, "fstab", "", p.T("also check the mounts of this fstab `FILE` (services fstab and PATH.mount)"))
 	opts.Switch(fs, &a.noUnits, "no-systemd-units", "", p.T("read neither systemd units nor init scripts"))
 	var ignored bool
 	opts.Switch(fs, &ignored, "offline", "o", p.T("read the files (the only mode; accepted for symmetry)"))
@@ -114,7 +116,7 @@ func CheckMain(args []string, stdout, stderr io.Writer, environ []string, uid in
 // and init scripts over the service, unit and script directories (nil:
 // none, and -U and -I are errors). environ is the environment the
 // services' substitutions and the locale variables come from.
-func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, uid int, units func(serviceDirs, unitDirs, scriptDirs []string) UnitSource) int {
+func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, uid int, units func(serviceDirs, unitDirs, scriptDirs []string, fstab string) UnitSource) int {
 	getenv := func(k string) string { v, _ := EnvList(environ)(k); return v }
 	p := i18n.ForEnv(getenv)
 	usage := func(err error) int {
@@ -139,7 +141,7 @@ func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, u
 	}
 	user := a.user || (!a.system && uid != 0)
 	var unitDirs, initDirs []string
-	readUnits := !a.noUnits && units != nil && (!user || len(a.unitDirs)+len(a.initDirs) > 0)
+	readUnits := !a.noUnits && units != nil && (!user || len(a.unitDirs)+len(a.initDirs) > 0 || a.fstab != "")
 	if readUnits {
 		// As ginit: the -d directories, then systemd's unit paths; the
 		// init script directories. Naming one kind only reads that kind.
@@ -168,7 +170,7 @@ func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, u
 	}
 	l := &Loader{Dirs: a.dirs, Env: EnvList(env)}
 	if readUnits {
-		l.Units = units(a.dirs, unitDirs, initDirs)
+		l.Units = units(a.dirs, unitDirs, initDirs, a.fstab)
 	}
 	names := a.names
 	if a.all {

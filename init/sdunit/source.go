@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"ginit/init/fstab"
 	"ginit/init/loader"
 	"ginit/init/lsb"
 	"ginit/init/service"
@@ -23,8 +24,8 @@ func SystemDirs() []string {
 // Fallback is what ginit and ginit-check ask for a name no description
 // has: the systemd units of unitDirs, then the init scripts of scriptDirs
 // (their dependencies may name units, descriptions in serviceDirs, or other
-// scripts).
-func Fallback(serviceDirs, unitDirs, scriptDirs []string) loader.UnitSource {
+// scripts), then the entries of fstabPath ("" for none).
+func Fallback(serviceDirs, unitDirs, scriptDirs []string, fstabPath string) loader.UnitSource {
 	units := New(Config{Dirs: unitDirs})
 	exists := func(n string) bool {
 		if _, ok, _ := units.Find(n); ok {
@@ -37,7 +38,11 @@ func Fallback(serviceDirs, unitDirs, scriptDirs []string) loader.UnitSource {
 		}
 		return false
 	}
-	return loader.Sources{units, lsb.New(lsb.Config{Dirs: scriptDirs, Exists: exists})}
+	srcs := loader.Sources{units, lsb.New(lsb.Config{Dirs: scriptDirs, Exists: exists})}
+	if fstabPath != "" {
+		srcs = append(srcs, fstab.New(fstab.Config{Path: fstabPath}))
+	}
+	return srcs
 }
 
 // Config says where units are and how names outside a unit are resolved.

@@ -256,8 +256,8 @@ func TestDebianInitScripts(t *testing.T) {
 	root := debianRoot(t)
 	initd := filepath.Join(root, "etc/init.d")
 	units := filepath.Join(root, "usr/lib/systemd/system")
-	scripts := sdunit.Fallback(nil, nil, []string{initd})
-	both := sdunit.Fallback(nil, []string{units}, []string{initd})
+	scripts := sdunit.Fallback(nil, nil, []string{initd}, "")
+	both := sdunit.Fallback(nil, []string{units}, []string{initd}, "")
 	ents, err := os.ReadDir(initd)
 	if err != nil {
 		t.Fatal(err)
