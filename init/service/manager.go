@@ -162,10 +162,19 @@ func (m *Manager) call(ctx context.Context, f func()) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
 	case <-m.runDone:
-		return ErrManagerExited
 	}
+	// done is closed before a Run that f ended returns (shutdown) and may
+	// be ready together with the others: the request was carried out.
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return ErrManagerExited
 }
 
 // wait waits for a waiter's reply.

@@ -292,7 +292,14 @@ func unread(c *net.UnixConn) bool {
 	return n > 0
 }
 
-// Close stops accepting, closes every connection and removes the socket.
+// closeGrace is how long Close lets connections whose request is being
+// carried out write their answer: the daemon closes the socket right after
+// a shutdown it was asked for, and ginitctl shutdown must hear its OK.
+const closeGrace = time.Second
+
+// Close stops accepting, closes every idle connection, gives the busy ones
+// closeGrace to write their answer, closes what is left and removes the
+// socket.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.done {
@@ -300,12 +307,34 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.done = true
+	busy := 0
 	for k := range s.conns {
-		k.c.Close()
+		if k.busy {
+			busy++
+		} else {
+			k.c.Close()
+		}
 	}
 	s.freed.Broadcast()
 	s.mu.Unlock()
-	return s.ln.Close()
+	err := s.ln.Close()
+	if busy > 0 {
+		ended := make(chan struct{})
+		go func() { s.wg.Wait(); close(ended) }()
+		t := time.NewTimer(closeGrace)
+		select {
+		case <-ended:
+		case <-t.C:
+			s.mu.Lock()
+			for k := range s.conns {
+				k.c.Close()
+			}
+			s.mu.Unlock()
+			<-ended
+		}
+		t.Stop()
+	}
+	return err
 }
 
 func (s *Server) logf(format string, args ...any) {
@@ -384,11 +413,14 @@ func (s *Server) serve(ctx context.Context, c *net.UnixConn, accepted bool) erro
 }
 
 // progress records that k finished a step (connected, answered) and whether
-// it is now carrying out a request.
-func (s *Server) progress(k *conn, busy bool) {
+// it is now carrying out a request. It reports whether the server is
+// closing (the connection then ends: Close left it open for its answer).
+func (s *Server) progress(k *conn, busy bool) (closing bool) {
 	s.mu.Lock()
 	s.progressLocked(k, busy)
+	closing = s.done
 	s.mu.Unlock()
+	return closing
 }
 
 func (s *Server) progressLocked(k *conn, busy bool) {
@@ -479,9 +511,8 @@ func (s *Server) serveConn(ctx context.Context, k *conn) {
 		// a connection could be evicted at the limit in the middle of its
 		// own answer (TestControlFlood's list read EOF once). A peer that
 		// does not read is still bounded by writeTimeout.
-		if !write(&resp) {
+		if !write(&resp) || s.progress(k, false) {
 			return
 		}
-		s.progress(k, false)
 	}
 }

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// bench runs scenarios on every impl, interleaved, and keeps each round's
+// figures so that ratios pair runs made next to each other.
+type bench struct {
+	impls  []*impl
+	rounds int
+	only   map[string]bool
+	err    error
+	// vals[key][impl][round]
+	vals map[string]map[string][]float64
+}
+
+// figure is one row of the table.
+type figure struct {
+	key, title, unit, goal string
+}
+
+// figures is the table, in the order.
+func figures() []figure {
+	return []figure{
+		{"start1000", "1000 process services, launch -> target started", "ms", "<= 0.8"},
+		{"stop1000", "stop target -> daemon exits, 1000 services", "ms", "<= 1.0"},
+		{"stop5000", "stop target -> daemon exits, 5000 services", "ms", "<= 1.0"},
+		{"ready", "socket ready after launch", "ms", "<= 1.0"},
+		{"exit0", "exit with nothing to stop", "ms", "<= 1.0"},
+		{"pd0", "Private_Dirty idle", "kB", "<= 2.0"},
+		{"pd1000", "Private_Dirty with 1000 services", "kB", "<= 1.5"},
+		{"thr0", "threads idle", "", ""},
+		{"thr1000", "threads with 1000 services", "", ""},
+		{"status1000", "ctl status (client spawned), 1000 loaded", "ms", "<= 1.0"},
+		{"status5000", "ctl status (client spawned), 5000 loaded", "ms", "<= 1.0"},
+		{"list5000", "ctl list, 5000 loaded", "ms", "<= 1.0"},
+		{"crash", "daemon CPU per crash-loop respawn", "us", "<= 1.5"},
+	}
+}
+
+// services is a boot service and a target depending on n long-running
+// process services.
+func services(n int) map[string]string {
+	files := map[string]string{"boot": "type = internal\n"}
+	var t strings.Builder
+	t.WriteString("type = internal\n")
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("s%05d", i)
+		files[name] = "type = process\ncommand = /bin/sleep 1000000\nrestart = no\n"
+		fmt.Fprintf(&t, "depends-on = %s\n", name)
+	}
+	files["target"] = t.String()
+	return files
+}
+
+func (b *bench) record(key, impl string, v float64) {
+	if b.vals == nil {
+		b.vals = map[string]map[string][]float64{}
+	}
+	if b.vals[key] == nil {
+		b.vals[key] = map[string][]float64{}
+	}
+	b.vals[key][impl] = append(b.vals[key][impl], v)
+}
+
+func (b *bench) want(keys ...string) bool {
+	if b.only == nil {
+		return true
+	}
+	for _, k := range keys {
+		if b.only[k] {
+			return true
+		}
+	}
+	return false
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// interleave runs f for every impl, rounds times, alternating which goes
+// first; a round in which any impl failed is dropped for all, so that the
+// ratios stay paired.
+func (b *bench) interleave(name string, rounds int, f func(im *impl) (map[string]float64, error)) {
+	for r := 0; r < rounds; r++ {
+		order := slices.Clone(b.impls)
+		if r%2 == 1 {
+			slices.Reverse(order)
+		}
+		got := map[string]map[string]float64{}
+		failed := false
+		for _, im := range order {
+			v, err := f(im)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "initbench: %s, round %d, %s: %v\n", name, r+1, im.name, err)
+				failed = true
+				break
+			}
+			got[im.name] = v
+		}
+		if failed {
+			continue
+		}
+		for impl, kv := range got {
+			for k, v := range kv {
+				b.record(k, impl, v)
+			}
+		}
+	}
+}
+
+// figures runs every scenario and prints the table.
+func (b *bench) figures() {
+	if b.want("ready", "exit0", "pd0", "thr0") {
+		b.interleave("idle", b.rounds, b.idle)
+	}
+	if b.want("start1000", "stop1000", "pd1000", "thr1000", "status1000") {
+		b.interleave("1000", b.rounds, func(im *impl) (map[string]float64, error) { return b.loaded(im, 1000) })
+	}
+	if b.want("stop5000", "status5000", "list5000") {
+		b.interleave("5000", b.rounds, func(im *impl) (map[string]float64, error) { return b.loaded(im, 5000) })
+	}
+	if b.want("crash") {
+		b.interleave("crash", b.rounds, b.crashLoop)
+	}
+	b.print(figures())
+}
+
+// idle: launch with nothing but an internal boot service.
+func (b *bench) idle(im *impl) (map[string]float64, error) {
+	in, err := launch(im, services(0), "boot")
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	out := map[string]float64{"ready": ms(in.ready)}
+	// Let the runtime settle as it would when idle.
+	time.Sleep(200 * time.Millisecond)
+	kb, thr, err := in.privateDirtyKB()
+	if err != nil {
+		return nil, err
+	}
+	out["pd0"], out["thr0"] = float64(kb), float64(thr)
+	t0 := time.Now()
+	if err := in.ctl("shutdown"); err != nil {
+		return nil, err
+	}
+	if err := in.waitExit(20 * time.Second); err != nil {
+		return nil, err
+	}
+	out["exit0"] = ms(time.Since(t0))
+	return out, nil
+}
+
+// loaded: launch with the target of n services, wait for it to be started
+// (a ctl start that blocks until it is), measure with them up, then stop
+// the target and time until the daemon has exited.
+func (b *bench) loaded(im *impl, n int) (map[string]float64, error) {
+	in, err := launch(im, services(n), "target")
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	if err := in.ctl("start", "target"); err != nil {
+		return nil, err
+	}
+	out := map[string]float64{fmt.Sprintf("start%d", n): ms(time.Since(in.t0))}
+	time.Sleep(200 * time.Millisecond)
+	kb, thr, err := in.privateDirtyKB()
+	if err != nil {
+		return nil, err
+	}
+	out[fmt.Sprintf("pd%d", n)], out[fmt.Sprintf("thr%d", n)] = float64(kb), float64(thr)
+	probe := fmt.Sprintf("s%05d", n/2)
+	for _, c := range []struct {
+		key  string
+		args []string
+	}{
+		{fmt.Sprintf("status%d", n), []string{"status", probe}},
+		{fmt.Sprintf("list%d", n), []string{"list"}},
+	} {
+		var ds []float64
+		for i := 0; i < 30; i++ {
+			d, err := in.timeCtl(c.args...)
+			if err != nil {
+				return nil, err
+			}
+			ds = append(ds, ms(d))
+		}
+		out[c.key] = median(ds)
+	}
+	// The daemon runs the target alone: stopping it leaves nothing
+	// running, and a container's manager then exits.
+	t0 := time.Now()
+	if err := in.ctl("stop", "target"); err != nil {
+		return nil, err
+	}
+	if err := in.waitExit(60 * time.Second); err != nil {
+		return nil, err
+	}
+	out[fmt.Sprintf("stop%d", n)] = ms(time.Since(t0))
+	return out, nil
+}
+
+// crashLoop: a process that exits at once, restarted with no delay and no
+// limit; the figure is the daemon's own CPU time per respawn.
+func (b *bench) crashLoop(im *impl) (map[string]float64, error) {
+	files := map[string]string{
+		"boot": "type = internal\n",
+		"crasher": "type = process\ncommand = /bin/sh -c \"echo >> @DIR@/count\"\n" +
+			"restart = yes\nrestart-delay = 0\nrestart-limit-count = 0\n",
+	}
+	in, err := launch(im, files, "crasher")
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	count := func() int {
+		data, _ := os.ReadFile(filepath.Join(in.dir, "count"))
+		return strings.Count(string(data), "\n")
+	}
+	time.Sleep(300 * time.Millisecond)
+	c0 := count()
+	t0, err := in.cpuTicks()
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(3 * time.Second)
+	t1, err := in.cpuTicks()
+	if err != nil {
+		return nil, err
+	}
+	n := count() - c0
+	if n <= 0 {
+		return nil, fmt.Errorf("no respawns")
+	}
+	_ = in.ctl("stop", "crasher")
+	// clock ticks are 1/100 s on Linux (USER_HZ).
+	return map[string]float64{"crash": float64(t1-t0) * 10000 / float64(n), "crashrate": float64(n) / 3}, nil
+}
+
+// curve prints the per-service cost of start, status and stop for each n.
+func (b *bench) curve(ns []int) {
+	fmt.Println()
+	fmt.Println("per-service cost (us per service; status and list per call, ms)")
+	for _, n := range ns {
+		rounds := 3
+		b.interleave(fmt.Sprintf("curve %d", n), rounds, func(im *impl) (map[string]float64, error) {
+			v, err := b.loaded(im, n)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]float64{
+				fmt.Sprintf("c-start%d", n):  v[fmt.Sprintf("start%d", n)] * 1000 / float64(n),
+				fmt.Sprintf("c-stop%d", n):   v[fmt.Sprintf("stop%d", n)] * 1000 / float64(n),
+				fmt.Sprintf("c-pd%d", n):     v[fmt.Sprintf("pd%d", n)] / float64(n),
+				fmt.Sprintf("c-status%d", n): v[fmt.Sprintf("status%d", n)],
+				fmt.Sprintf("c-list%d", n):   v[fmt.Sprintf("list%d", n)],
+			}, nil
+		})
+	}
+	var rows []figure
+	for _, n := range ns {
+		rows = append(rows,
+			figure{fmt.Sprintf("c-start%d", n), fmt.Sprintf("%5d: launch -> started, per service", n), "us", ""},
+			figure{fmt.Sprintf("c-stop%d", n), fmt.Sprintf("%5d: stop -> exit, per service", n), "us", ""},
+			figure{fmt.Sprintf("c-pd%d", n), fmt.Sprintf("%5d: Private_Dirty per service", n), "kB", ""},
+			figure{fmt.Sprintf("c-status%d", n), fmt.Sprintf("%5d: ctl status", n), "ms", ""},
+			figure{fmt.Sprintf("c-list%d", n), fmt.Sprintf("%5d: ctl list", n), "ms", ""},
+		)
+	}
+	b.print(rows)
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// print writes rows: each impl's median and the median of paired ratios.
+func (b *bench) print(rows []figure) {
+	names := make([]string, len(b.impls))
+	for i, im := range b.impls {
+		names[i] = im.name
+	}
+	fmt.Printf("%-52s %12s", "figure", names[0])
+	if len(names) > 1 {
+		fmt.Printf(" %12s %7s %8s", names[1], "ratio", "goal")
+	}
+	fmt.Println()
+	for _, r := range rows {
+		g := b.vals[r.key]["ginit"]
+		if len(g) == 0 {
+			continue
+		}
+		unit := ""
+		if r.unit != "" {
+			unit = " " + r.unit
+		}
+		fmt.Printf("%-52s %12s", r.title, fmt.Sprintf("%.2f%s", median(g), unit))
+		if len(names) > 1 {
+			d := b.vals[r.key][names[1]]
+			var ratios []float64
+			for i := range min(len(g), len(d)) {
+				if d[i] > 0 {
+					ratios = append(ratios, g[i]/d[i])
+				}
+			}
+			fmt.Printf(" %12s %7.2f %8s", fmt.Sprintf("%.2f%s", median(d), unit), median(ratios), r.goal)
+		}
+		fmt.Println()
+	}
+}

@@ -1,0 +1,56 @@
+// Command initbench measures ginit beside dinit on the same generated
+// service sets: each figure runs both, interleaved round by round, each
+// daemon as PID 1 of its own PID and mount namespace (unshare), and prints
+// the medians and the median of the paired ratios (ginit/dinit). Without a
+// dinit directory it prints ginit's figures alone. It asserts nothing; it
+// is what `make bench` prints for the service manager.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "initbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("initbench", flag.ContinueOnError)
+	ginitDir := fs.String("ginit", "bin", "directory holding ginit and ginitctl")
+	dinitDir := fs.String("dinit", "", "directory holding dinit and dinitctl (empty: ginit only)")
+	rounds := fs.Int("rounds", 5, "paired rounds per figure")
+	only := fs.String("only", "", "comma-separated figure keys to run (empty: all)")
+	scale := fs.Bool("scale", true, "also print the per-service cost curve for 100/1000/10000 services")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		fmt.Println("initbench: needs root (each daemon runs as PID 1 of a private namespace): skipped")
+		return nil
+	}
+	impls, err := findImpls(*ginitDir, *dinitDir)
+	if err != nil {
+		return err
+	}
+	b := &bench{impls: impls, rounds: *rounds}
+	if *only != "" {
+		b.only = map[string]bool{}
+		for _, k := range strings.Split(*only, ",") {
+			b.only[strings.TrimSpace(k)] = true
+		}
+	}
+	if len(impls) == 1 {
+		fmt.Println("(dinit not given: ginit's figures only; test/bench/dinit.sh builds the anchor)")
+	}
+	b.figures()
+	if *scale && (b.only == nil || b.only["scale"]) {
+		b.curve([]int{100, 1000, 10000})
+	}
+	return b.err
+}
