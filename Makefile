@@ -63,6 +63,9 @@ fuzz:
 	FUZZTIME=$${FUZZTIME:-2m} GO=$(GO) ./test/fuzz.sh
 
 bench: build
+	@echo "== service manager: ginit beside dinit (test/bench/dinit.sh builds it into .cache/; DINIT_SRC= a checkout, DINIT=none skips it)"
+	@d=$$( [ "$${DINIT:-}" = none ] || ./test/bench/dinit.sh 2>/dev/null || true); \
+	$(GO) run ./test/bench/initbench -ginit $(BIN) $${d:+-dinit $$d} -rounds $${ROUNDS:-5}
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'Start1000|Chain100' -benchtime 3x ./test/initns
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'StatusRoundTrip' -benchtime 2000x ./test/initns
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'CrashLoopRespawn' -benchtime 1x ./test/initns

@@ -109,7 +109,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if p := os.Getenv("GINIT_SYSLOG_SOCKET"); p != "" {
 		d.syslogPath = p // tests: a socket of their own
 	}
-	run := func() error { return d.Run(context.Background()) }
+	run := func() error {
+		stop := startProfile()
+		defer stop()
+		return d.Run(context.Background())
+	}
 	if cfg.PID1 && !cfg.Container {
 		_ = pid1.Protect(run, log)
 		return 1 // not reached: Protect does not return as PID 1
@@ -253,6 +257,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		StartLimit:    cfg.StartLimit,
 		Pressure:      supervise.PSI{Dir: "/proc/pressure"},
 		TimerStore:    timers,
+		// After a burst (boot, many starts or stops) the heap it grew is
+		// garbage: return it to the kernel now rather than over minutes.
+		Settled:     func() { go debug.FreeOSMemory() },
+		SettleDelay: time.Second,
 		KillAll: func(done func()) {
 			go func() { pid1.KillAll(2*time.Second, log); done() }()
 		},

@@ -58,6 +58,12 @@ type Config struct {
 	// Rand draws timers' randomized delays; nil: a generator seeded from
 	// the clock.
 	Rand calendar.Rand
+	// Settled, when set, is called on the manager goroutine once no event
+	// has arrived for SettleDelay after some did (a boot, a burst of
+	// starts or stops): ginit then hands the memory the burst used back to
+	// the kernel. It must not block.
+	Settled     func()
+	SettleDelay time.Duration
 }
 
 // Manager owns every service record. Its state is touched only by the
@@ -103,6 +109,11 @@ type Manager struct {
 	// transition, when set (by tests), hears every change of a service's
 	// state or phase, from setState.
 	transition func(name string, from, to stage)
+	// Settling (see Config.Settled): events run so far, their count when
+	// settleTimer was armed, and the timer.
+	eventCount  uint64
+	settleSeen  uint64
+	settleTimer Timer
 }
 
 // New makes a manager; call Run to bring it to life.
@@ -138,13 +149,48 @@ func (m *Manager) Run(ctx context.Context) (power.Kind, error) {
 		case <-ctx.Done():
 			return power.None, ctx.Err()
 		case f := <-m.events:
+			m.eventCount++
+			if _, ok := m.settleTimer.(settledMark); ok {
+				m.settleTimer = nil // an event after settling: settle again
+			}
 			f()
 			m.process()
 			m.checkIdle()
+			m.armSettle()
 		}
 	}
+	m.stopTimer(&m.settleTimer)
 	return m.shutdown, nil
 }
+
+// armSettle arms the settle timer after an event, unless it is armed.
+func (m *Manager) armSettle() {
+	if m.cfg.Settled == nil || m.settleTimer != nil || m.done {
+		return
+	}
+	m.settleSeen = m.eventCount
+	m.settleTimer = m.timer(m.cfg.SettleDelay, m.settleCheck)
+}
+
+// settleCheck runs as an event of its own: the loop is settled when it is
+// the only event since the timer was armed; otherwise it looks again later
+// (armSettle, right after this event).
+func (m *Manager) settleCheck() {
+	m.settleTimer = nil
+	if m.eventCount == m.settleSeen+1 {
+		m.cfg.Settled()
+		// Quiet until the next event from outside: this one must not
+		// arm the timer again.
+		m.settleSeen = m.eventCount
+		m.settleTimer = settledMark{}
+	}
+}
+
+// settledMark stands in for the settle timer while the loop is settled, so
+// that armSettle leaves it alone until an outside event clears it.
+type settledMark struct{}
+
+func (settledMark) Stop() bool { return false }
 
 // call runs f on the manager goroutine and waits for it, or for ctx.
 func (m *Manager) call(ctx context.Context, f func()) error {

@@ -228,7 +228,7 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 			u.log = b
 		}
 		s.mu.Unlock()
-		out, err = s.pipeTo(st, b, nil)
+		out, err = s.out.pipe(b)
 	case service.LogFile:
 		if d.LogFile == "" {
 			out, err = devNull(os.O_WRONLY)
@@ -264,7 +264,9 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 }
 
 // pipeTo returns the write end of a pipe whose output is copied into w by a
-// goroutine started after the fork; c (if any) is closed when it ends.
+// goroutine started after the fork; c (if any) is closed when it ends. It
+// is for writers that may block (a rotating log file); memory buffers share
+// the one reader of s.out.
 func (s *Supervisor) pipeTo(st *setup, w io.Writer, c io.Closer) (*os.File, error) {
 	r, wr, err := os.Pipe()
 	if err != nil {

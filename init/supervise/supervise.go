@@ -66,6 +66,8 @@ type Supervisor struct {
 	// reaper keeps exits of unknown pids in early (see Spawn).
 	inflight int
 	early    map[int]service.ExitStatus
+	// out copies output pipes into memory buffers while Run runs.
+	out *outputs
 }
 
 // unit is what the Supervisor keeps for one service: its resources from
@@ -136,7 +138,12 @@ func New(cfg Config) (*Supervisor, error) {
 			return nil, fmt.Errorf("supervise: PR_SET_CHILD_SUBREAPER: %w", err)
 		}
 	}
+	out, err := newOutputs()
+	if err != nil {
+		return nil, fmt.Errorf("supervise: %w", err)
+	}
 	s := &Supervisor{
+		out:      out,
 		cfg:      cfg,
 		sig:      make(chan os.Signal, 1),
 		procs:    map[int]*proc{},
@@ -164,6 +171,9 @@ func New(cfg Config) (*Supervisor, error) {
 // or no inotify) are also polled.
 func (s *Supervisor) Run(ctx context.Context) error {
 	defer signal.Stop(s.sig)
+	outDone := make(chan struct{})
+	go func() { s.out.run(ctx.Done()); close(outDone) }()
+	defer func() { <-outDone }()
 	var poll <-chan time.Time
 	var tick *time.Ticker
 	needPoll := s.needPoll

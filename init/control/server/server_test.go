@@ -228,3 +228,48 @@ func TestRefusesNonSocketPath(t *testing.T) {
 		t.Fatalf("regular file at socket path: %v", err)
 	}
 }
+
+// TestCloseAnswersBusy: a request being carried out when the server closes
+// still gets its answer (the daemon closes the socket right after the
+// shutdown it was asked for); an idle connection is closed at once.
+func TestCloseAnswersBusy(t *testing.T) {
+	inDo := make(chan struct{})
+	release := make(chan struct{})
+	b := &servertest.Backend{Fn: func(r control.Request) control.Response {
+		close(inDo)
+		<-release
+		return control.Response{Code: control.OK, Message: "bye"}
+	}}
+	s, path := servertest.Start(t, b, nil)
+	idle, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	c, err := control.Dial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make(chan error, 1)
+	go func() {
+		r, err := c.Do(context.Background(), control.Request{Op: control.OpShutdown, Shutdown: "halt"})
+		if err == nil && r.Message != "bye" {
+			err = fmt.Errorf("answer %+v", r)
+		}
+		got <- err
+	}()
+	<-inDo
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	// The idle connection goes first, while the busy one is still busy.
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idle.Read(make([]byte, 1)); err == nil {
+		t.Fatal("idle connection still open after Close")
+	}
+	close(release)
+	if err := <-got; err != nil {
+		t.Fatalf("busy request at Close: %v", err)
+	}
+	<-closed
+}

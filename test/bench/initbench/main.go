@@ -27,6 +27,7 @@ func run(args []string) error {
 	rounds := fs.Int("rounds", 5, "paired rounds per figure")
 	only := fs.String("only", "", "comma-separated figure keys to run (empty: all)")
 	scale := fs.Bool("scale", true, "also print the per-service cost curve for 100/1000/10000 services")
+	verbose := fs.Bool("v", false, "print every sample to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{impls: impls, rounds: *rounds}
+	b := &bench{impls: impls, rounds: *rounds, verbose: *verbose}
 	if *only != "" {
 		b.only = map[string]bool{}
 		for _, k := range strings.Split(*only, ",") {
@@ -52,5 +53,8 @@ func run(args []string) error {
 	if *scale && (b.only == nil || b.only["scale"]) {
 		b.curve([]int{100, 1000, 10000})
 	}
-	return b.err
+	if b.failed > 0 {
+		return fmt.Errorf("%d rounds failed (see above); their figures are left out", b.failed)
+	}
+	return nil
 }

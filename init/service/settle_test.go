@@ -1,0 +1,71 @@
+package service
+
+import (
+	"testing"
+	"time"
+)
+
+// TestSettled: Settled runs once the loop has been quiet for SettleDelay
+// after events, is postponed by events inside that time, runs once per
+// quiet spell however long it lasts, and again after the next event.
+func TestSettled(t *testing.T) {
+	settled := make(chan time.Time, 8)
+	var h *harness
+	h = newHarnessCfg(t, func(c *Config) {
+		c.SettleDelay = time.Second
+		c.Settled = func() { settled <- h.clock.Now() }
+	}, svcDesc("a", TypeInternal))
+	start := h.clock.Now()
+	h.status("a")                           // an event: the timer is armed
+	h.clock.Advance(999 * time.Millisecond) // not yet
+	h.status("a")                           // an event within the delay
+	n := timers(h.clock)
+	h.clock.Advance(time.Millisecond) // fires, but the loop was not quiet: armed again
+	waitArmed(t, h.clock, n)
+	h.clock.Advance(time.Second) // quiet for a whole delay: settled
+	var at time.Time
+	select {
+	case at = <-settled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Settled was not called")
+	}
+	if want := start.Add(2 * time.Second); !at.Equal(want) {
+		t.Fatalf("settled at +%v, want +%v (an event inside the delay must postpone it)", at.Sub(start), want.Sub(start))
+	}
+	h.clock.Advance(time.Hour) // still quiet: nothing more
+	n = timers(h.clock)
+	h.status("a") // the next event...
+	waitArmed(t, h.clock, n)
+	select {
+	case at := <-settled:
+		t.Fatalf("settled again at +%v without an event after the first", at.Sub(start))
+	default:
+	}
+	h.clock.Advance(time.Second) // ...and its quiet spell settles again
+	select {
+	case <-settled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Settled was not called after a later event")
+	}
+}
+
+// timers is how many timers were ever armed on c.
+func timers(c *fakeClock) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// waitArmed waits until the loop has armed a timer after the first n:
+// Advance only posts a fired timer's event, which the loop runs after
+// Advance returns.
+func waitArmed(t *testing.T, c *fakeClock, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for timers(c) <= n {
+		if time.Now().After(deadline) {
+			t.Fatal("no timer armed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
