@@ -122,6 +122,9 @@ func (m *Manager) step(s *svc) {
 	switch s.state {
 	case Stopped:
 		if !m.wanted(s) {
+			if s.held {
+				m.releaseHeld(s) // the restart it was kept for is off
+			}
 			for _, e := range s.deps {
 				m.release(e)
 			}
@@ -592,12 +595,25 @@ func (m *Manager) maybeFinishStop(s *svc) {
 	m.finishStop(s)
 }
 
+// releaseHeld has the spawner free what it holds for s.
+func (m *Manager) releaseHeld(s *svc) {
+	s.held = false
+	m.cfg.Spawner.Release(s.desc)
+}
+
 // finishStop: -> Stopped, releasing dependencies.
 func (m *Manager) finishStop(s *svc) {
 	m.stopTimer(&s.stopTimer)
 	m.stopTimer(&s.startTimer)
 	if s.supervised() || s.desc.Type == TypeScripted {
-		m.cfg.Spawner.Release(s.desc)
+		// A restart spawns again at once: what the spawner holds is kept
+		// for it (rmdir and mkdir of the cgroup were most of a respawn's
+		// cost), and released by step if the service stays down instead.
+		if s.restarting && m.wanted(s) {
+			s.held = true
+		} else {
+			m.releaseHeld(s)
+		}
 	}
 	if s.desc.Type == TypeTimer {
 		m.timerFinished(s)

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ginit/internal/power"
 )
 
 func TestRestartAndDependents(t *testing.T) {
@@ -287,6 +289,69 @@ func TestDecideExit(t *testing.T) {
 			}
 			if !reflect.DeepEqual(history, append([]time.Time(nil), tc.history...)) {
 				t.Errorf("decideExit changed the history it was given: %v", history)
+			}
+		})
+	}
+}
+
+// TestRestartKeepsSpawnerResources: a restart keeps what the spawner holds
+// for the service (its cgroup, sockets) for the next spawn instead of
+// releasing and making it again; it is released once the service stays
+// down: stopped for good, stopped in its restart delay, or at shutdown.
+func TestRestartKeepsSpawnerResources(t *testing.T) {
+	released := func(h *harness, name string) int {
+		h.sync()
+		h.sp.mu.Lock()
+		defer h.sp.mu.Unlock()
+		n := 0
+		for _, r := range h.sp.released {
+			if r == name {
+				n++
+			}
+		}
+		return n
+	}
+	tests := []struct {
+		name string
+		// down takes the restarted service b down; ok: b was released once.
+		down func(h *harness)
+	}{
+		{"stopped after the restart", func(h *harness) {
+			h.clock.Advance(6 * time.Second) // the restart delay passes: spawned again
+			if err := h.m.Stop(h.ctx, "b", StopOpts{NoWait: true}); err != nil {
+				t.Fatal(err)
+			}
+			h.exit("b", ProcStart, killedBy(sigterm))
+		}},
+		{"stopped in its restart delay", func(h *harness) {
+			if err := h.m.Stop(h.ctx, "b", StopOpts{NoWait: true}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"shutdown in its restart delay", func(h *harness) {
+			if err := h.m.Shutdown(h.ctx, power.Halt); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := svcDesc("b", TypeProcess)
+			b.Restart = RestartYes
+			b.RestartDelay = 5 * time.Second
+			h := newHarness(t, b)
+			if err := h.m.Start(h.ctx, "b", StartOpts{}); err != nil {
+				t.Fatal(err)
+			}
+			h.clock.Advance(time.Second)
+			h.exit("b", ProcStart, exited(1)) // restarts after RestartDelay
+			h.wantState("b", Stopped)
+			if n := released(h, "b"); n != 0 {
+				t.Fatalf("released %d times across a restart, want 0", n)
+			}
+			tc.down(h)
+			if n := released(h, "b"); n != 1 {
+				t.Fatalf("released %d times once down, want 1", n)
 			}
 		})
 	}

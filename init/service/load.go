@@ -214,6 +214,9 @@ func (m *Manager) unlinkEdge(e *edge) {
 
 // remove unloads a stopped service without dependents.
 func (m *Manager) remove(s *svc) {
+	if s.held {
+		m.releaseHeld(s)
+	}
 	for len(s.deps) > 0 {
 		m.unlinkEdge(s.deps[0])
 	}

@@ -114,7 +114,12 @@ type Manager struct {
 	eventCount  uint64
 	settleSeen  uint64
 	settleTimer Timer
+	settledAt   uint64 // eventCount at the last settle
 }
+
+// settleMinEvents is how many events a busy spell must have had for
+// Settled to be called after it.
+const settleMinEvents = 16
 
 // New makes a manager; call Run to bring it to life.
 func New(cfg Config) *Manager {
@@ -178,7 +183,12 @@ func (m *Manager) armSettle() {
 func (m *Manager) settleCheck() {
 	m.settleTimer = nil
 	if m.eventCount == m.settleSeen+1 {
-		m.cfg.Settled()
+		// A handful of events (a periodic check, a status) leaves
+		// nothing worth handing back.
+		if m.eventCount-m.settledAt > settleMinEvents {
+			m.cfg.Settled()
+		}
+		m.settledAt = m.eventCount
 		// Quiet until the next event from outside: this one must not
 		// arm the timer again.
 		m.settleSeen = m.eventCount

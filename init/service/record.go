@@ -55,6 +55,7 @@ type svc struct {
 	forceDown   bool // brought down: not wanted until it has stopped
 	restarting  bool // this stop is a restart: keep activation
 	autoRestart bool // the restart follows an unexpected exit: honour restart-delay
+	held        bool // stopped for a restart: the spawner's resources were kept (not Released)
 
 	deps       []*edge // outgoing: depends-on, depends-ms, waits-for
 	dependents []*edge // incoming

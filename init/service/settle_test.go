@@ -7,7 +7,8 @@ import (
 
 // TestSettled: Settled runs once the loop has been quiet for SettleDelay
 // after events, is postponed by events inside that time, runs once per
-// quiet spell however long it lasts, and again after the next event.
+// quiet spell however long it lasts, and again after the next burst (not
+// after a lone event).
 func TestSettled(t *testing.T) {
 	settled := make(chan time.Time, 8)
 	var h *harness
@@ -16,7 +17,12 @@ func TestSettled(t *testing.T) {
 		c.Settled = func() { settled <- h.clock.Now() }
 	}, svcDesc("a", TypeInternal))
 	start := h.clock.Now()
-	h.status("a")                           // an event: the timer is armed
+	burst := func() {
+		for range settleMinEvents + 1 {
+			h.status("a")
+		}
+	}
+	burst()                                 // events: the timer is armed
 	h.clock.Advance(999 * time.Millisecond) // not yet
 	h.status("a")                           // an event within the delay
 	n := timers(h.clock)
@@ -34,18 +40,35 @@ func TestSettled(t *testing.T) {
 	}
 	h.clock.Advance(time.Hour) // still quiet: nothing more
 	n = timers(h.clock)
-	h.status("a") // the next event...
+	burst() // the next burst arms the timer at its first event...
+	waitArmed(t, h.clock, n)
+	n = timers(h.clock)
+	h.clock.Advance(time.Second) // ...so it is looked at again a second later
 	waitArmed(t, h.clock, n)
 	select {
 	case at := <-settled:
-		t.Fatalf("settled again at +%v without an event after the first", at.Sub(start))
+		t.Fatalf("settled again at +%v inside a burst", at.Sub(start))
 	default:
 	}
-	h.clock.Advance(time.Second) // ...and its quiet spell settles again
+	h.clock.Advance(time.Second)
 	select {
-	case <-settled:
+	case at := <-settled:
+		if want := start.Add(time.Hour + 4*time.Second); !at.Equal(want) {
+			t.Fatalf("settled again at +%v, want +%v", at.Sub(start), want.Sub(start))
+		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("Settled was not called after a later event")
+		t.Fatal("Settled was not called after a later burst")
+	}
+	// A lone event is not worth settling for.
+	n = timers(h.clock)
+	h.status("a")
+	waitArmed(t, h.clock, n)
+	h.clock.Advance(time.Second)
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case at := <-settled:
+		t.Fatalf("settled at +%v after a lone event", at.Sub(start))
+	default:
 	}
 }
 
