@@ -16,7 +16,7 @@ import (
 const defaultConf = "/etc/ginit/ginit.conf"
 
 // confNames are the options ginit.conf may set.
-const confNames = "max-starting, starting-grace, start-pressure-cpu, start-pressure-io"
+const confNames = "max-starting, max-starting-class, starting-grace, start-pressure-cpu, start-pressure-io"
 
 // readConf turns the settings of path into options, each checked, so an
 // error names the file and line.
@@ -67,5 +67,6 @@ func (c *Config) loadConf(args []string) error {
 		merged, _ = ParseArgs(fileArgs)
 	}
 	c.StartLimit = merged.StartLimit
+	c.ClassLimits = merged.ClassLimits
 	return nil
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +56,38 @@ func TestLoadConf(t *testing.T) {
 	c.ConfFile = filepath.Join(t.TempDir(), "missing")
 	if err := c.loadConf(nil); err == nil {
 		t.Error("a missing --config file is no error")
+	}
+}
+
+// --max-starting-class and its ginit.conf line: repeatable, the command
+// line's value for a class wins, a bad value names the line.
+func TestClassLimits(t *testing.T) {
+	c, err := ParseArgs([]string{"--max-starting-class", "disk=2", "--max-starting-class=net=1", "--max-starting-class", "disk=3"})
+	if err != nil || !reflect.DeepEqual(c.ClassLimits, map[string]int{"disk": 3, "net": 1}) {
+		t.Fatalf("%v, %v", c.ClassLimits, err)
+	}
+	for _, bad := range []string{"disk", "=2", "disk=-1", "disk=x"} {
+		if _, err := ParseArgs([]string{"--max-starting-class", bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ginit.conf")
+	if err := os.WriteFile(p, []byte("max-starting-class = disk=2\nmax-starting-class = net=5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config", p, "--max-starting-class", "net=1"}
+	c, err = ParseArgs(args)
+	if err == nil {
+		err = c.loadConf(args)
+	}
+	if err != nil || !reflect.DeepEqual(c.ClassLimits, map[string]int{"disk": 2, "net": 1}) {
+		t.Fatalf("with the file: %v, %v", c.ClassLimits, err)
+	}
+	if err := os.WriteFile(p, []byte("\nmax-starting-class = disk\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readConf(p); err == nil || !strings.Contains(err.Error(), ":2: ") {
+		t.Fatalf("bad line: %v", err)
 	}
 }

@@ -37,6 +37,7 @@ type Config struct {
 	NoUnits      bool               // --no-systemd-units: no fallback to systemd units
 	Fstab        string             // --fstab: the mounts served as services (default for the system instance /etc/fstab)
 	StartLimit   service.StartLimit // --max-starting, --starting-grace, --start-pressure-*
+	ClassLimits  map[string]int     // --max-starting-class NAME=N
 	TimersDir    string             // --timers-dir: persistent timers' last runs ("" = the default, timerstore.go)
 	Forced       bool               // -t, -m or -o: as PID 1, bare words are services too
 	Help         bool
@@ -83,6 +84,8 @@ func newFlagSet(p *i18n.Printer) (*Config, *pflag.FlagSet) {
 		func(v string) (err error) { c.CgroupPath, err = cleanCgroupPath(p, v); return err })
 	opts.NewFunc(fs, "max-starting", "", "N", p.T("at most N services starting at once (0: no limit)"),
 		func(v string) error { return intOpt(p, v, &c.StartLimit.Max) })
+	opts.NewFunc(fs, "max-starting-class", "", "NAME=N", p.T("at most N services of start-class NAME starting at once (repeatable)"),
+		func(v string) error { return classOpt(p, v, &c.ClassLimits) })
 	opts.NewFunc(fs, "starting-grace", "", "D", p.T("a start older than D (e.g. 10s) stops counting against it"),
 		func(v string) error { return durationOpt(p, v, &c.StartLimit.Grace) })
 	opts.NewFunc(fs, "start-pressure-cpu", "", "X", p.T("spawn no start while CPU PSI some avg10 is above X"),
@@ -122,6 +125,23 @@ func intOpt(p *i18n.Printer, v string, dst *int) error {
 		return opts.Invalid(p.Tf("%q is not a count", v))
 	}
 	*dst = n
+	return nil
+}
+
+// classOpt reads NAME=N into a class limit.
+func classOpt(p *i18n.Printer, v string, dst *map[string]int) error {
+	name, n, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return opts.Invalid(p.Tf("%q is not NAME=N", v))
+	}
+	var max int
+	if err := intOpt(p, n, &max); err != nil {
+		return err
+	}
+	if *dst == nil {
+		*dst = map[string]int{}
+	}
+	(*dst)[name] = max
 	return nil
 }
 

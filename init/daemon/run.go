@@ -255,6 +255,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// Overlap fork/execs of services that become ready together.
 		SpawnParallel: 2 * runtime.NumCPU(),
 		StartLimit:    cfg.StartLimit,
+		ClassLimits:   cfg.ClassLimits,
 		Pressure:      supervise.PSI{Dir: "/proc/pressure"},
 		TimerStore:    timers,
 		// After a burst (boot, many starts or stops) the heap it grew is

@@ -112,6 +112,7 @@ func settingsTable() map[string]setting {
 	}
 	t["terminal"] = setting{fn: oneWord(setTerminal)}
 	t["run-on-vt"] = setting{fn: oneWord(setVT)}
+	t["start-class"] = setting{fn: oneWord(setStartClass)}
 	for k, v := range timerSettings() {
 		t[k] = v
 	}

@@ -32,6 +32,16 @@ func setVT(p *parser, v string) error {
 	return nil
 }
 
+// setStartClass reads start-class = NAME (a word of letters, digits, '-'
+// and '_', as --max-starting-class names it).
+func setStartClass(p *parser, v string) error {
+	if v == "" || len(v) > 64 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+		return fmt.Errorf("start class %q: want up to 64 letters, digits, '-' or '_'", v)
+	}
+	p.d.StartClass = v
+	return nil
+}
+
 // validateTerminal checks what a terminal excludes.
 func (p *parser) validateTerminal(fail func(format string, args ...any)) {
 	d := p.d

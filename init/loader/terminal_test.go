@@ -37,3 +37,20 @@ func TestTerminalSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestStartClassSetting(t *testing.T) {
+	for body, want := range map[string]string{
+		"type = scripted\ncommand = /bin/true\nstart-class = disk-io_2\n": "disk-io_2",
+		"type = scripted\ncommand = /bin/true\nstart-class = a/b\n":       "error",
+		"type = scripted\ncommand = /bin/true\nstart-class = a b\n":       "error",
+	} {
+		l, _ := newLoader(t, map[string]string{"sd/s": body})
+		d, err := l.Load("s")
+		switch {
+		case want == "error" && (err == nil || !strings.Contains(err.Error(), "s:3: setting 'start-class'")):
+			t.Errorf("%q: %v", body, err)
+		case want != "error" && (err != nil || d.StartClass != want):
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+}

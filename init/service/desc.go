@@ -159,8 +159,11 @@ type Description struct {
 	StopTimeout          time.Duration // default 10s; 0 = none
 
 	PIDFile string // bgprocess
-	Deps    []Dep  // after expanding the .d directories
-	ChainTo string
+	// StartClass (ginit: start-class = NAME) puts the service under the
+	// manager's per-class limit on parallel starts (--max-starting-class).
+	StartClass string
+	Deps       []Dep // after expanding the .d directories
+	ChainTo    string
 
 	// WaitsForDirs are the waits-for.d directories named by the file, as
 	// resolved paths; `enable`/`disable` edit the single one (dinit rule).

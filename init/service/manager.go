@@ -53,6 +53,10 @@ type Config struct {
 	StartLimit StartLimit
 	// Pressure reads the PSI for StartLimit's thresholds; nil: not read.
 	Pressure PressureReader
+	// ClassLimits are per-class limits on services starting at once
+	// (start-class = NAME in a description): NAME -> N, counted with
+	// StartLimit's grace, on top of StartLimit.Max. nil: none.
+	ClassLimits map[string]int
 	// TimerStore keeps persistent timers' last runs; nil: not kept.
 	TimerStore TimerStore
 	// Rand draws timers' randomized delays; nil: a generator seeded from

@@ -21,17 +21,30 @@ func (m *Manager) spawnsOnStart(s *svc) bool {
 // takeSlot reports whether s may be spawned now; if not, s waits for a slot.
 func (m *Manager) takeSlot(s *svc) bool {
 	l := m.cfg.StartLimit
-	if l == (StartLimit{}) || !m.spawnsOnStart(s) {
+	class := s.desc.StartClass
+	classMax := m.cfg.ClassLimits[class]
+	if class == "" {
+		classMax = 0
+	}
+	if l == (StartLimit{}) && classMax == 0 || !m.spawnsOnStart(s) {
 		return true
 	}
 	now := m.cfg.Clock.Now()
 	began := make([]time.Time, 0, len(m.starting))
+	var same []time.Time // of s's class
 	for o, t := range m.starting {
 		if o != s {
 			began = append(began, t)
+			if classMax > 0 && o.desc.StartClass == class {
+				same = append(same, t)
+			}
 		}
 	}
 	ok, again := mayStart(l, now, began, m.readPressure(now))
+	if ok && classMax > 0 {
+		// The class's own limit, with the same grace.
+		ok, again = mayStart(StartLimit{Max: classMax, Grace: l.Grace}, now, same, nil)
+	}
 	if ok {
 		return true // execStart's move to phExec takes s off the queue (trackSlot)
 	}
