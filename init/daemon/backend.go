@@ -255,17 +255,17 @@ func unixOrZero(t time.Time) int {
 }
 
 // realClock is the wall clock, and CLOCK_BOOTTIME for timers (it counts
-// suspend and is not moved by settimeofday).
-type realClock struct{}
+// suspend and is not moved by settimeofday), less base.
+type realClock struct{ base time.Duration }
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) SinceBoot() time.Duration {
+func (c realClock) SinceBoot() time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		return 0 // only before Linux 2.6.39, which Go no longer runs on
 	}
-	return time.Duration(ts.Nano())
+	return time.Duration(ts.Nano()) - c.base
 }
 func (realClock) AfterFunc(d time.Duration, f func()) service.Timer {
 	return time.AfterFunc(d, f)

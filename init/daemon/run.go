@@ -148,6 +148,16 @@ type Daemon struct {
 // machine reports whether ginit manages the machine (reboot(2) at the end).
 func (d *Daemon) machine() bool { return d.cfg.SystemMgr && !d.cfg.Container }
 
+// clock is the manager's clock. Timers' on-boot counts from the machine's
+// boot for the machine's init, and from ginit's own start for a container,
+// namespace or user instance, whose "boot" that is.
+func (d *Daemon) clock() realClock {
+	if d.machine() {
+		return realClock{}
+	}
+	return realClock{base: realClock{}.SinceBoot()}
+}
+
 // Run brings up the manager, the supervisor and the control socket, starts
 // the requested services, and handles signals until the manager is done.
 func (d *Daemon) Run(ctx context.Context) error {
@@ -244,7 +254,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Load:         ld.LoadAll,
 		Check:        loader.CheckAll,
 		Spawner:      d.spawner(sup),
-		Clock:        realClock{},
+		Clock:        d.clock(),
 		Logger:       log,
 		Env:          env,
 		ExitWhenIdle: !cfg.SystemMgr,

@@ -143,3 +143,21 @@ func TestTimerPersistent(t *testing.T) {
 		})
 	}
 }
+
+// In a container (this namespace) on-boot counts from ginit's start, so a
+// short on-boot elapses once, not never (the host booted long ago).
+func TestTimerOnBootInContainer(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot": "type = internal\nwaits-for: tick\n",
+		"tick": "type = timer\ntimer-target = job\non-boot = 1s\n",
+		"job":  runsJob,
+	})
+	in.waitOut("runs", func(s string) bool { return len(lines(s)) == 1 })
+	time.Sleep(time.Second)
+	if n := len(lines(in.readOut("runs"))); n != 1 {
+		t.Fatalf("%d runs of an on-boot timer, want 1", n)
+	}
+	if st := in.mustCtl("status", "tick").out; !strings.Contains(st, "Next run: none") {
+		t.Errorf("status after the one elapse:\n%s", st)
+	}
+}
