@@ -74,6 +74,8 @@ bench: build
 	@echo "== timers: dispatch lateness through the manager vs bare time.AfterFunc; wake-ups/min of 1000 idle timers vs 1000 internal services"
 	$(GO) test -count=1 -run '^$$' -bench 'TimerDispatch' -benchtime 3x ./init/service/
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'Timers1000Idle|Internal1000Idle' -benchtime 1x ./test/initns
+	@echo "== PAM open_session to a usable session bus (first and second login of a user; anchor: no user manager)"
+	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench LoginToBus -benchtime 5x ./test/usersession
 	@echo "== time from kernel start to the ttyS0 login prompt (qemu), ginit vs systemd on the same image"
 	RUNS=$${RUNS:-2} GINIT_BIN=$(CURDIR)/$(BIN) ./test/boot/bench.sh 2>/dev/null
 	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control/server

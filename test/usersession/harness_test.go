@@ -68,6 +68,7 @@ type world struct {
 type options struct {
 	stopDelay  string // logind.conf UserStopDelaySec=
 	selfManage bool   // no ginit: sessiond runs the managers itself
+	noManagers bool   // no ginit, and sessiond starts no managers
 }
 
 func newWorld(tb testing.TB, o options) *world {
@@ -85,9 +86,12 @@ func newWorld(tb testing.TB, o options) *world {
 	w.Must(os.WriteFile(w.Path("logind.conf"), []byte("[Login]\nUserStopDelaySec="+o.stopDelay+"\n"), 0o644), "logind.conf")
 	w.sock = w.Path("ginitctl")
 	mode := "ginit"
-	if o.selfManage {
+	switch {
+	case o.noManagers:
+		mode = "none"
+	case o.selfManage:
 		mode = "self"
-	} else {
+	default:
 		w.startGinit()
 	}
 	w.args = []string{"-bus", testenv.BusAddr, "-run-dir", "/run", "-cgroup-root", uni, "-cgroup-legacy-root", leg,
