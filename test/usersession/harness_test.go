@@ -150,6 +150,7 @@ func (w *world) makeUser() {
 		".config/ginit.d/boot":                                 read(w.TB, "../../units/user/boot"),
 		".config/ginit.d/dbus":                                 read(w.TB, "../../units/user/dbus"),
 		".config/ginit.d/hello":                                "type = process\ncommand = /bin/sleep 1000\n",
+		".config/ginit.d/boot.d/.keep":                         "",
 		".local/share/dbus-1/services/org.ginit.Test1.service": "[D-BUS Service]\nName=org.ginit.Test1\nExec=" + pingsvc + "\n",
 	}
 	for rel, text := range files {

@@ -64,6 +64,11 @@ func TestLoginSessionBus(t *testing.T) {
 	if out := w.userOK(filepath.Join(w.userBin, "ginitctl"), "--user", "start", "hello"); !strings.Contains(out, "started") {
 		t.Errorf("ginitctl --user start hello: %s", out)
 	}
+	// enable links it into the shipped boot's boot.d, in the user's home.
+	w.userOK(filepath.Join(w.userBin, "ginitctl"), "--user", "enable", "hello")
+	if _, err := os.Lstat(filepath.Join(w.home, ".config/ginit.d/boot.d/hello")); err != nil {
+		t.Errorf("ginitctl --user enable hello: %v", err)
+	}
 	if out, _ := w.ginitctl("status", fmt.Sprintf("user@%d", userID)); !strings.Contains(out, "started") {
 		t.Errorf("system ginit: user@%d not started:\n%s", userID, out)
 	}
