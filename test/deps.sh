@@ -6,7 +6,8 @@
 set -euo pipefail
 pkgs=(dbus dbus-bin pamtester libpam0g-dev libpam-modules systemd libpam-systemd
 	libsystemd-dev util-linux procps psmisc busybox-static gcc libc6-dev make
-	e2fsprogs bc polkitd ca-certificates go-md2man acl)
+	e2fsprogs bc polkitd ca-certificates go-md2man acl
+	libglib2.0-bin dbus-daemon)
 if [ "${1:-}" = boot ]; then
 	pkgs+=(qemu-system-x86 debootstrap)
 fi
