@@ -3,111 +3,14 @@ package boot
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// console collects what the guest writes on ttyS0 and lets the test wait for
-// patterns in it, from a moving cursor (so each expectation consumes output).
-type console struct {
-	conn net.Conn
-	mu   sync.Mutex // guards buf, cur, done
-	buf  bytes.Buffer
-	cur  int
-	done bool
-	ch   chan struct{} // poked on every read
-	log  *os.File
-}
-
-func dialConsole(ctx context.Context, path string, logf *os.File) (*console, error) {
-	var conn net.Conn
-	var err error
-	for ctx.Err() == nil {
-		if conn, err = net.Dial("unix", path); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if conn == nil {
-		return nil, fmt.Errorf("serial socket %s: %w", path, err)
-	}
-	c := &console{conn: conn, ch: make(chan struct{}, 1), log: logf}
-	go c.read()
-	return c, nil
-}
-
-func (c *console) read() {
-	b := make([]byte, 4096)
-	for {
-		n, err := c.conn.Read(b)
-		c.mu.Lock()
-		c.buf.Write(b[:n])
-		if c.log != nil {
-			c.log.Write(b[:n])
-		}
-		if err != nil {
-			c.done = true
-		}
-		c.mu.Unlock()
-		select {
-		case c.ch <- struct{}{}:
-		default:
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// expect waits for re after the cursor and moves the cursor past it.
-func (c *console) expect(t *testing.T, re string, d time.Duration) string {
-	t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.After(d)
-	for {
-		c.mu.Lock()
-		data := c.buf.Bytes()[c.cur:]
-		if loc := rx.FindIndex(data); loc != nil {
-			m := string(data[loc[0]:loc[1]])
-			c.cur += loc[1]
-			c.mu.Unlock()
-			return m
-		}
-		done := c.done
-		c.mu.Unlock()
-		if done {
-			t.Fatalf("console closed while waiting for %q", re)
-		}
-		select {
-		case <-c.ch:
-		case <-deadline:
-			t.Fatalf("timed out after %v waiting for %q on the console", d, re)
-		}
-	}
-}
-
-func (c *console) send(t *testing.T, s string) {
-	t.Helper()
-	// A short pause lets agetty/login switch terminal modes before input.
-	time.Sleep(300 * time.Millisecond)
-	if _, err := c.conn.Write([]byte(s)); err != nil {
-		t.Fatalf("write to console: %v", err)
-	}
-}
-
-func (c *console) all() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.String()
-}
 
 func repoRoot(t *testing.T) string {
 	wd, err := os.Getwd()
@@ -126,51 +29,9 @@ func need(t *testing.T, cmds ...string) {
 	}
 }
 
-func run(t *testing.T, ctx context.Context, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// overlay writes the files to install into the image with debugfs -w: far
-// faster than rebuilding the ext4 image.
-func overlay(t *testing.T, ctx context.Context, img string, files map[string]string, modes map[string]string) {
-	var cmds strings.Builder
-	dirs := map[string]bool{}
-	for dst, src := range files {
-		for d := filepath.Dir(dst); d != "/" && !dirs[d]; d = filepath.Dir(d) {
-			dirs[d] = true
-		}
-		fmt.Fprintf(&cmds, "rm %s\nwrite %s %s\nsif %s mode %s\n", dst, src, dst, dst, modes[dst])
-	}
-	var mk strings.Builder
-	for d := range dirs {
-		fmt.Fprintf(&mk, "mkdir %s\n", d)
-	}
-	// mkdir of a parent must come first; sort by depth.
-	ds := strings.Split(strings.TrimSpace(mk.String()), "\n")
-	sortByDepth(ds)
-	script := filepath.Join(t.TempDir(), "debugfs.cmds")
-	if err := os.WriteFile(script, []byte(strings.Join(ds, "\n")+"\n"+cmds.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, "debugfs", "-w", "-f", script, img)
-}
-
-func sortByDepth(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && strings.Count(s[j], "/") < strings.Count(s[j-1], "/"); j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
-
 // vm is one booted guest.
 type vm struct {
-	con   *console
+	con   *Console
 	img   string
 	work  string
 	qdone chan error
@@ -195,7 +56,7 @@ func gate(t *testing.T, ctx context.Context) (root, dir string) {
 	}
 	bctx, bcancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer bcancel()
-	dir = strings.TrimSpace(lastLine(run(t, bctx, filepath.Join(root, "test/boot/build-image.sh"), cache)))
+	dir = strings.TrimSpace(LastLine(Run(t, bctx, filepath.Join(root, "test/boot/build-image.sh"), cache)))
 	return root, dir
 }
 
@@ -205,8 +66,8 @@ func boot(t *testing.T, ctx context.Context, dir string, files, modes map[string
 	t.Helper()
 	v := &vm{work: t.TempDir(), qout: &bytes.Buffer{}, qdone: make(chan error, 1)}
 	v.img = filepath.Join(v.work, "disk.img")
-	run(t, ctx, "cp", "--sparse=always", filepath.Join(dir, "base.img"), v.img)
-	overlay(t, ctx, v.img, files, modes)
+	Run(t, ctx, "cp", "--sparse=always", filepath.Join(dir, "base.img"), v.img)
+	Overlay(t, ctx, v.img, files, modes)
 
 	logf, err := os.Create(filepath.Join(v.work, "console.log"))
 	if err != nil {
@@ -226,12 +87,12 @@ func boot(t *testing.T, ctx context.Context, dir string, files, modes map[string
 		q.Process.Kill() // by pid; a no-op once it exited
 		v.qdone <- <-v.qdone
 	})
-	if v.con, err = dialConsole(qctx, sock, logf); err != nil {
+	if v.con, err = DialConsole(qctx, sock, logf); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("console:\n%s\nqemu:\n%s", tail(v.con.all(), 6000), v.qout.String())
+			t.Logf("console:\n%s\nqemu:\n%s", Tail(v.con.All(), 6000), v.qout.String())
 		}
 	})
 	return v
@@ -316,51 +177,51 @@ func TestBoot(t *testing.T) {
 	con := v.con
 
 	const slow = 6 * time.Minute // TCG is slow; KVM takes seconds
-	con.expect(t, `ginit-test login: `, slow)
-	con.send(t, "tester\n")
-	con.expect(t, `Password: `, time.Minute)
-	con.send(t, "tester-pw\n")
-	con.expect(t, `tester@ginit-test:~\$ `, 2*time.Minute)
-	con.send(t, "echo LOGGED-IN-$((6*7)); tty\n")
-	con.expect(t, `LOGGED-IN-42`, time.Minute)
+	con.Expect(t, `ginit-test login: `, slow)
+	con.Send(t, "tester\n")
+	con.Expect(t, `Password: `, time.Minute)
+	con.Send(t, "tester-pw\n")
+	con.Expect(t, `tester@ginit-test:~\$ `, 2*time.Minute)
+	con.Send(t, "echo LOGGED-IN-$((6*7)); tty\n")
+	con.Expect(t, `LOGGED-IN-42`, time.Minute)
 	if !standin {
 		// The login's first commands find the session bus of the user's
 		// manager (user@1000, started by sessiond through ginit before
 		// CreateSession returned): its address from PAM, busctl and
 		// dbus-send over it.
-		con.send(t, "echo \"BUS=[$DBUS_SESSION_BUS_ADDRESS]\"; busctl --user --no-pager list | grep -c org.freedesktop.DBus && dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames >/dev/null && echo SESSION-BUS-OK-$((6*7))\n")
-		con.expect(t, `BUS=\[unix:path=/run/user/\d+/bus\]`, time.Minute)
-		con.expect(t, `SESSION-BUS-OK-42`, time.Minute)
+		con.Send(t, "echo \"BUS=[$DBUS_SESSION_BUS_ADDRESS]\"; busctl --user --no-pager list | grep -c org.freedesktop.DBus && dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames >/dev/null && echo SESSION-BUS-OK-$((6*7))\n")
+		con.Expect(t, `BUS=\[unix:path=/run/user/\d+/bus\]`, time.Minute)
+		con.Expect(t, `SESSION-BUS-OK-42`, time.Minute)
 	}
-	con.send(t, "exit\n")
-	con.expect(t, `ginit-test login: `, 2*time.Minute)
-	con.send(t, "root\n")
-	con.expect(t, `Password: `, time.Minute)
-	con.send(t, "root\n")
-	con.expect(t, `root@ginit-test:~# `, 2*time.Minute)
+	con.Send(t, "exit\n")
+	con.Expect(t, `ginit-test login: `, 2*time.Minute)
+	con.Send(t, "root\n")
+	con.Expect(t, `Password: `, time.Minute)
+	con.Send(t, "root\n")
+	con.Expect(t, `root@ginit-test:~# `, 2*time.Minute)
 	if standin {
-		con.send(t, "ginitctl shutdown poweroff\n")
+		con.Send(t, "ginitctl shutdown poweroff\n")
 	} else {
 		// Power off the way a desktop does: logind's PowerOff over the
 		// system bus; sessiond asks ginit on its control socket.
-		con.send(t, "dbus-send --system --print-reply --dest=org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager.PowerOff boolean:true\n")
-		con.expect(t, `method return`, time.Minute)
+		con.Send(t, "dbus-send --system --print-reply --dest=org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager.PowerOff boolean:true\n")
+		con.Expect(t, `method return`, time.Minute)
 	}
 	v.waitExit(t, 3*time.Minute)
-	if !standin && !strings.Contains(con.all(), "shutdown (poweroff): stopping all services") {
+	if !standin && !strings.Contains(con.All(), "shutdown (poweroff): stopping all services") {
 		t.Errorf("ginit never started a poweroff")
 	}
 
 	// The disk must be clean: every filesystem was read-only or unmounted.
 	v.fsck(t, ctx)
 	wtmp := filepath.Join(v.work, "wtmp")
-	run(t, ctx, "debugfs", "-R", "dump /var/log/wtmp "+wtmp, v.img)
-	dump := run(t, ctx, "utmpdump", wtmp)
+	Run(t, ctx, "debugfs", "-R", "dump /var/log/wtmp "+wtmp, v.img)
+	dump := Run(t, ctx, "utmpdump", wtmp)
 	t.Logf("wtmp:\n%s", dump)
 	if standin {
 		return // the stand-in writes no boot/shutdown records
 	}
-	checkOrder(t, con.all())
+	checkOrder(t, con.All())
 	for _, want := range []struct{ what, re string }{
 		{"boot record", `^\[2\] .*\[reboot\s*\]`},
 		{"login of tester", `^\[7\] .*\[tester\s*\].*\[ttyS0`},
@@ -392,47 +253,28 @@ func TestPid1Real(t *testing.T) {
 		t.Fatalf("go build pid1check: %v\n%s", err, out)
 	}
 	v := boot(t, ctx, dir, map[string]string{"/usr/sbin/init": exe}, map[string]string{"/usr/sbin/init": "0100755"})
-	m := v.con.expect(t, `PID1CHECK mounts [^\r\n]*\r?\n`, 6*time.Minute)
+	m := v.con.Expect(t, `PID1CHECK mounts [^\r\n]*\r?\n`, 6*time.Minute)
 	for _, want := range []string{"err=<nil>", "proc=proc", "sys=sysfs", "dev=devtmpfs", "pts=devpts", "shm=tmpfs", "run=tmpfs", "cgroup=cgroup2"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("mounts line %q lacks %s", m, want)
 		}
 	}
-	v.con.expect(t, `PID1CHECK cad err=<nil>`, time.Minute)
-	v.con.expect(t, `PID1CHECK sigint=reboot`, time.Minute)
-	v.con.expect(t, `sending SIGKILL`, 2*time.Minute) // the stubborn process outlived SIGTERM
-	v.con.expect(t, `reboot\(2\): poweroff`, 2*time.Minute)
+	v.con.Expect(t, `PID1CHECK cad err=<nil>`, time.Minute)
+	v.con.Expect(t, `PID1CHECK sigint=reboot`, time.Minute)
+	v.con.Expect(t, `sending SIGKILL`, 2*time.Minute) // the stubborn process outlived SIGTERM
+	v.con.Expect(t, `reboot\(2\): poweroff`, 2*time.Minute)
 	v.waitExit(t, 2*time.Minute)
 	v.fsck(t, ctx)
-	got := run(t, ctx, "debugfs", "-R", "cat /var/tmp/pid1check", v.img)
+	got := Run(t, ctx, "debugfs", "-R", "cat /var/tmp/pid1check", v.img)
 	if !strings.Contains(got, "written before shutdown") {
 		t.Errorf("file written before the shutdown is not on disk: %q", got)
 	}
 }
 
-// accelerator picks kvm when /dev/kvm opens and the CPU shows hardware
-// virtualization (vmx/svm): a /dev/kvm without them is a nested set-up
-// where guests were seen to hang in the firmware. GINIT_BOOT_ACCEL overrides.
-func accelerator() string {
-	if a := os.Getenv("GINIT_BOOT_ACCEL"); a != "" {
-		return a
-	}
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		return "tcg"
-	}
-	f.Close()
-	info, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil || !regexp.MustCompile(`(?m)^flags\s*:.*\b(vmx|svm)\b`).Match(info) {
-		return "tcg"
-	}
-	return "kvm"
-}
-
 // qemuArgs boots the image's kernel and initramfs on img with the serial
 // console on the unix socket sock. KVM when /dev/kvm opens, TCG otherwise.
 func qemuArgs(dir, img, sock, extra string) []string {
-	accel := []string{"-accel", accelerator()}
+	accel := []string{"-accel", Accelerator()}
 	cmdline := "console=ttyS0 root=/dev/vda ro init=/sbin/init panic=-1 " + extra
 	args := append(accel,
 		"-m", "1024", "-smp", "2", "-nographic", "-no-reboot",
@@ -445,21 +287,6 @@ func qemuArgs(dir, img, sock, extra string) []string {
 		"-nic", "none",
 	)
 	return args
-}
-
-func lastLine(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // bootOrder lists pairs (a, b): a must be reported started before b.
