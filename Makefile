@@ -16,7 +16,7 @@ MANDIR ?= $(BIN)/man
 # The release the pages' footers name, from the one place that holds it.
 RELEASE := $(shell sed -n 's/^const Release = "\(.*\)"$$/\1/p' internal/version/version.go)
 
-.PHONY: all deps build man test fuzz unit-test integration-test bench run install boot-test lint clean
+.PHONY: all deps build man test fuzz unit-test integration-test bench run install boot-test desktop-test lint clean
 
 all: build
 
@@ -92,6 +92,12 @@ boot-test: build
 	@./test/deps.sh boot
 	./test/boot/run.sh
 
+# The graphical login under qemu: greetd and lightdm greeters, typed logins,
+# screendumps, VT switches, the power button (test/desktop, docs/boot.md).
+desktop-test: build
+	@./test/deps.sh boot
+	./test/desktop/run.sh
+
 # Installed layout: the shipped service descriptions in $(PREFIX)/lib/ginit.d,
 # searched after the admin's /etc/ginit.d (which wins, and starts empty).
 # The PAM module goes to the toolchain's multiarch security directory.
@@ -116,6 +122,8 @@ install: build
 	@# The user manager's units (ginit --user searches $(LIBDIR)/ginit.d/user).
 	install -d $(DESTDIR)$(LIBDIR)/ginit.d/user
 	@for f in units/user/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(LIBDIR)/ginit.d/user/ || true; done
+	@# greetd's configurations for units/greetd-graphical.
+	@for f in units/greetd-config/*; do [ -f "$$f" ] && install -D -m 0644 "$$f" $(DESTDIR)/etc/greetd/$$(basename "$$f") || true; done
 	@[ -f units/dbus-policy/org.freedesktop.login1.conf ] && install -D -m 0644 units/dbus-policy/org.freedesktop.login1.conf $(DESTDIR)$(PREFIX)/share/dbus-1/system.d/org.freedesktop.login1.conf || true
 	@for m in docs/*.[0-9].md docs/*.sample; do [ -f "$$m" ] && install -m 0644 "$$m" "$(DESTDIR)$(DOCDIR)/$$(basename $$m)" || true; done
 	@for p in $(MANDIR)/*.[0-9]; do [ -f "$$p" ] && install -D -m 0644 "$$p" "$(DESTDIR)$(PREFIX)/share/man/man$${p##*.}/$$(basename $$p)" || true; done
