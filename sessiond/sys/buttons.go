@@ -1,6 +1,7 @@
 package sys
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,8 +61,8 @@ var keyKinds = map[uint16]InputKind{
 var switchKinds = map[uint16]InputKind{swLid: InputLid, swDock: InputDock}
 
 // Buttons reads the power keys and lid/dock switches from evdev devices
-// (Dir is normally /dev/input). Devices are found when Watch starts;
-// hot-plugged ones are not picked up.
+// (Dir is normally /dev/input), those there when Watch starts and those
+// created later.
 type Buttons struct {
 	Dir string
 	Log *slog.Logger
@@ -82,39 +84,127 @@ func bit(b []byte, n uint16) bool { return int(n/8) < len(b) && b[n/8]&(1<<(n%8)
 
 // Watch opens every event device that has a power-relevant key or switch
 // and reads it on a goroutine of its own, calling ev for every event
-// until stop is called.
+// until stop is called. Devices created in Dir later are opened too
+// (inotify): the ACPI power button appears only once udev has loaded its
+// driver, which on a normal boot is after sessiond started.
 func (b *Buttons) Watch(ev func(InputEvent)) (func(), error) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("input devices: inotify: %w", err)
+	}
+	if _, err := unix.InotifyAddWatch(fd, b.Dir, unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("input devices %s: %w", b.Dir, err)
+	}
+	// Non-blocking, so the runtime poller owns it and Close ends a Read.
+	notify := os.NewFile(uintptr(fd), "inotify:"+b.Dir)
 	ents, err := os.ReadDir(b.Dir)
 	if err != nil {
+		notify.Close()
 		return nil, fmt.Errorf("input devices: %w", err)
 	}
-	var files []*os.File
+	w := &buttonWatch{b: b, ev: ev, files: map[string]*os.File{}}
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), "event") {
-			continue
-		}
-		path := filepath.Join(b.Dir, e.Name())
-		f, initial, ok := b.open(path)
-		if !ok {
-			continue
-		}
-		files = append(files, f)
-		b.Log.Info("watching input device", "device", path)
-		for _, ie := range initial {
-			ev(ie)
-		}
-		go func() {
-			// readInput only ends with an error; closing f on stop is one.
-			if err := readInput(f, ev); !errors.Is(err, os.ErrClosed) {
-				b.Log.Warn("input device", "device", path, "err", err)
-			}
-		}()
+		w.add(e.Name())
 	}
+	go w.follow(notify)
 	return func() {
-		for _, f := range files {
+		notify.Close()
+		w.close()
+	}, nil
+}
+
+// buttonWatch is one Watch: the devices it opened, by name.
+type buttonWatch struct {
+	b      *Buttons
+	ev     func(InputEvent)
+	mu     sync.Mutex // guards files and closed (Watch's caller, follow, readers)
+	files  map[string]*os.File
+	closed bool
+}
+
+// add opens Dir/name if it is an event device not yet read.
+func (w *buttonWatch) add(name string) {
+	if !strings.HasPrefix(name, "event") {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.files[name] != nil {
+		return
+	}
+	path := filepath.Join(w.b.Dir, name)
+	f, initial, ok := w.b.open(path)
+	if !ok {
+		return
+	}
+	w.files[name] = f
+	w.b.Log.Info("watching input device", "device", path)
+	for _, ie := range initial {
+		w.ev(ie)
+	}
+	go func() {
+		// readInput only ends with an error; closing f on stop is one,
+		// and so is the device going away (ENODEV): it may come back.
+		err := readInput(f, w.ev)
+		if !errors.Is(err, os.ErrClosed) {
+			w.b.Log.Warn("input device", "device", path, "err", err)
+		}
+		w.mu.Lock()
+		if w.files[name] == f {
+			delete(w.files, name)
 			f.Close()
 		}
-	}, nil
+		w.mu.Unlock()
+	}()
+}
+
+func (w *buttonWatch) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	for name, f := range w.files {
+		f.Close()
+		delete(w.files, name)
+	}
+}
+
+// follow reads inotify events until notify is closed and adds the devices
+// they name.
+func (w *buttonWatch) follow(notify *os.File) {
+	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	for {
+		n, err := notify.Read(buf)
+		if err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				w.b.Log.Warn("input devices: inotify", "dir", w.b.Dir, "err", err)
+			}
+			return
+		}
+		for _, name := range inotifyNames(buf[:n]) {
+			w.add(name)
+		}
+	}
+}
+
+// inotifyNames decodes the file names of a read of inotify events.
+func inotifyNames(b []byte) []string {
+	var names []string
+	for len(b) >= unix.SizeofInotifyEvent {
+		l := int(binary.NativeEndian.Uint32(b[12:16]))
+		if unix.SizeofInotifyEvent+l > len(b) {
+			break
+		}
+		name := b[unix.SizeofInotifyEvent : unix.SizeofInotifyEvent+l]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if len(name) > 0 {
+			names = append(names, string(name))
+		}
+		b = b[unix.SizeofInotifyEvent+l:]
+	}
+	return names
 }
 
 // open keeps path if it is an evdev device with a key or switch we use,
@@ -155,6 +245,7 @@ func (b *Buttons) open(path string) (*os.File, []InputEvent, bool) {
 		}
 	}
 	if !use {
+		b.Log.Debug("input device without power keys or switches", "device", path)
 		f.Close()
 		return nil, nil, false
 	}

@@ -1,12 +1,18 @@
 package sys
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func inputRecord(typ, code uint16, val int32) []byte {
@@ -82,5 +88,90 @@ func TestSysButtonsSkipsNonDevices(t *testing.T) {
 	}
 	if _, err := (&Buttons{Dir: filepath.Join(dir, "absent")}).Watch(func(InputEvent) {}); err == nil {
 		t.Error("missing input directory accepted")
+	}
+}
+
+// recordLog keeps the messages and "device" attributes logged.
+type recordLog struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *recordLog) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recordLog) Handle(_ context.Context, rec slog.Record) error {
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "device" {
+			r.mu.Lock()
+			r.seen = append(r.seen, rec.Message+" "+a.Value.String())
+			r.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+func (r *recordLog) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *recordLog) WithGroup(string) slog.Handler      { return r }
+
+func (r *recordLog) has(s string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.seen {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// A device node created after Watch started is looked at too (the ACPI
+// power button appears when udev loads its driver); other names are not,
+// and nothing is opened after stop.
+func TestSysButtonsHotplug(t *testing.T) {
+	dir := t.TempDir()
+	rec := &recordLog{}
+	b := &Buttons{Dir: dir, Log: slog.New(rec)}
+	stop, err := b.Watch(func(InputEvent) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"mouse0", "event7"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !rec.has("event7") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !rec.has("event7") {
+		t.Fatalf("event7, created after Watch, was never opened: %v", rec.seen)
+	}
+	if rec.has("mouse0") {
+		t.Errorf("mouse0 (not an event device) was opened: %v", rec.seen)
+	}
+	stop()
+	if err := os.WriteFile(filepath.Join(dir, "event8"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if rec.has("event8") {
+		t.Errorf("event8 was opened after stop: %v", rec.seen)
+	}
+}
+
+func TestInotifyNames(t *testing.T) {
+	ev := func(name string, pad int) []byte {
+		b := make([]byte, unix.SizeofInotifyEvent+len(name)+pad)
+		binary.NativeEndian.PutUint32(b[12:], uint32(len(name)+pad))
+		copy(b[unix.SizeofInotifyEvent:], name)
+		return b
+	}
+	buf := append(append(ev("event3", 10), ev("", 0)...), ev("event12", 1)...)
+	got := inotifyNames(append(buf, 1, 2, 3)) // a torn tail is ignored
+	if strings.Join(got, ",") != "event3,event12" {
+		t.Errorf("inotifyNames = %q", got)
+	}
+	if got := inotifyNames(ev("x", 0)[:unix.SizeofInotifyEvent]); got != nil {
+		t.Errorf("a header without its name gave %q", got)
 	}
 }
