@@ -480,6 +480,25 @@ func (m *Manager) withSessionObj(c *bus.Call, f func(s *state, ss *session) erro
 }
 
 // sessionInterface is org.freedesktop.login1.Session.
+// logged wraps a device-handover method so that sessiond's log shows which
+// peer took control of which session and which devices (major, minor), or
+// why it was refused: what one reads when a compositor cannot open its GPU.
+func (m *Manager) logged(h func(*bus.Call) ([]any, error)) func(*bus.Call) ([]any, error) {
+	return func(c *bus.Call) ([]any, error) {
+		out, err := h(c)
+		attrs := []any{"session", pathLabel(c), "sender", c.Sender}
+		if len(c.Body) > 0 {
+			attrs = append(attrs, "args", fmt.Sprint(c.Body))
+		}
+		if err != nil {
+			m.cfg.Log.Info(c.Member+" refused", append(attrs, "err", err)...)
+		} else {
+			m.cfg.Log.Info(c.Member, attrs...)
+		}
+		return out, err
+	}
+}
+
 func (m *Manager) sessionInterface() *bus.Interface {
 	return &bus.Interface{
 		Name: IfaceSession,
@@ -491,13 +510,13 @@ func (m *Manager) sessionInterface() *bus.Interface {
 			{Name: "SetIdleHint", In: []bus.Arg{arg("idle", "b")}, Handler: m.hSetIdleHint},
 			{Name: "SetLockedHint", In: []bus.Arg{arg("locked", "b")}, Handler: m.hSetLockedHint},
 			{Name: "Kill", In: []bus.Arg{arg("who", "s"), arg("signal_number", "i")}, Handler: m.hSessionKill},
-			{Name: "TakeControl", In: []bus.Arg{arg("force", "b")}, Handler: m.hTakeControl},
-			{Name: "ReleaseControl", Handler: m.hReleaseControl},
+			{Name: "TakeControl", In: []bus.Arg{arg("force", "b")}, Handler: m.logged(m.hTakeControl)},
+			{Name: "ReleaseControl", Handler: m.logged(m.hReleaseControl)},
 			{Name: "SetType", In: []bus.Arg{arg("type", "s")}, Handler: m.hSetType},
 			{Name: "SetDisplay", In: []bus.Arg{arg("display", "s")}, Handler: m.hSetDisplay},
 			{Name: "SetBrightness", In: []bus.Arg{arg("subsystem", "s"), arg("name", "s"), arg("brightness", "u")}, Handler: m.hSetBrightness},
-			{Name: "TakeDevice", In: []bus.Arg{arg("major", "u"), arg("minor", "u")}, Out: []bus.Arg{arg("fd", "h"), arg("inactive", "b")}, Handler: m.hTakeDevice},
-			{Name: "ReleaseDevice", In: []bus.Arg{arg("major", "u"), arg("minor", "u")}, Handler: m.hReleaseDevice},
+			{Name: "TakeDevice", In: []bus.Arg{arg("major", "u"), arg("minor", "u")}, Out: []bus.Arg{arg("fd", "h"), arg("inactive", "b")}, Handler: m.logged(m.hTakeDevice)},
+			{Name: "ReleaseDevice", In: []bus.Arg{arg("major", "u"), arg("minor", "u")}, Handler: m.logged(m.hReleaseDevice)},
 			{Name: "PauseDeviceComplete", In: []bus.Arg{arg("major", "u"), arg("minor", "u")}, Handler: m.hPauseDeviceComplete},
 		},
 		Properties: []bus.Property{
