@@ -267,6 +267,8 @@ func (g *guest) sh(t *testing.T, cmd string) (string, int) {
 			out = out[j+1:]
 		}
 	}
+	// bash's bracketed-paste switches and other terminal controls go.
+	out = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`).ReplaceAllString(out, "")
 	return strings.ReplaceAll(out, "\r", ""), rc
 }
 
@@ -386,6 +388,11 @@ func (g *guest) powerButton(t *testing.T, kind string) {
 	if list := g.must(t, "systemd-inhibit --list --no-pager"); strings.Contains(list, "desktop-test") {
 		t.Fatalf("the session's inhibitor is still listed after it ended:\n%s", list)
 	}
+	// The user logs out (greetd's session worker writes the logout record
+	// only when the session ends before greetd does: at a power-off it dies
+	// with greetd, by its parent-death signal); the greeter comes back.
+	g.must(t, "touch "+d+"/logout")
+	g.waitScreen(t, "greeter-again", greeterBlue, 0.5, screenLimit)
 	g.keep(t, "sessiond.log", g.must(t, "cat /var/log/sessiond.log"))
 	g.con.Send(t, "exit\n")
 	g.con.Expect(t, `ginit-test login: `, shellLimit)
@@ -414,10 +421,13 @@ func (g *guest) afterPowerOff(t *testing.T, ctx context.Context, ttyLogin string
 	dump := boot.Run(t, ctx, "utmpdump", wtmp)
 	g.keep(t, "wtmp.txt", dump)
 	t.Logf("wtmp:\n%s", dump)
+	login := regexp.MustCompile(`(?m)^\[7\] \[(\d+)\] .*\[tester\s*\] \[` + ttyLogin).FindStringSubmatch(dump)
+	if login == nil {
+		t.Fatalf("wtmp has no login of tester on %s", ttyLogin)
+	}
 	for _, want := range []struct{ what, re string }{
 		{"boot record", `^\[2\] .*\[reboot\s*\]`},
-		{"login of tester on " + ttyLogin, `^\[7\] .*\[tester\s*\].*\[` + ttyLogin},
-		{"logout on " + ttyLogin, `^\[8\] .*\[` + ttyLogin},
+		{"logout of that login (pid " + login[1] + ")", `^\[8\] \[` + login[1] + `\] .*\[` + ttyLogin},
 		{"shutdown record", `\[shutdown\s*\]`},
 	} {
 		if !regexp.MustCompile(`(?m)` + want.re).MatchString(dump) {
@@ -435,7 +445,7 @@ func (g *guest) afterPowerOff(t *testing.T, ctx context.Context, ttyLogin string
 // vtSwitch switches to the text VT 1 and back to the session's VT and
 // checks the compositor's devices were paused and resumed (signals to it,
 // seen by dbus-monitor) and that it draws again.
-func (g *guest) vtSwitch(t *testing.T, vt string) {
+func (g *guest) vtSwitch(t *testing.T, vt string, controller bool) {
 	t.Helper()
 	g.must(t, "dbus-monitor --system \"type='signal',interface='org.freedesktop.login1.Session'\" >/var/tmp/vt-monitor.log 2>&1 & echo $! >/var/tmp/vt-monitor.pid; sleep 2")
 	g.must(t, "chvt 1; sleep 3")
@@ -449,7 +459,7 @@ func (g *guest) vtSwitch(t *testing.T, vt string) {
 	mon := g.must(t, "cat /var/tmp/vt-monitor.log")
 	g.keep(t, "vt-monitor.log", mon)
 	for _, sig := range []string{"member=PauseDevice", "member=ResumeDevice"} {
-		if !strings.Contains(mon, sig) {
+		if controller && !strings.Contains(mon, sig) {
 			t.Errorf("dbus-monitor saw no %s signal during the VT switch", sig)
 		}
 	}
@@ -484,7 +494,43 @@ func TestGreetd(t *testing.T) {
 	g.keep(t, "monitor.log", mon)
 	checkControl(t, mon, g.must(t, "cat /var/log/sessiond.log"))
 
-	g.vtSwitch(t, "7")
+	g.vtSwitch(t, "7", true)
 	g.powerButton(t, "wayland")
+	g.afterPowerOff(t, ctx, "tty7")
+}
+
+// TestLightdm: lightdm, its GTK greeter and an Xorg session, the same flow.
+func TestLightdm(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	g := bootDesktop(t, ctx, "desktop-lightdm")
+	g.waitScreen(t, "greeter", greeterBlue, 0.5, bootLimit)
+	t.Logf("kernel start to the greeter on the screen: %v", time.Since(g.start).Round(100*time.Millisecond))
+	g.login(t)
+	g.must(t, "dbus-monitor --system \"interface='org.freedesktop.login1.Session'\" >/var/tmp/monitor.log 2>&1 & echo $! >/var/tmp/monitor.pid; sleep 2")
+	// The GTK greeter asks the name, then the password.
+	g.typeLogin(t, "tester", "tester-pw", 5*time.Second)
+	took := g.waitScreen(t, "session", sessionOrange, 0.5, screenLimit)
+	t.Logf("typed login to the session's colour on the screen: %v", took.Round(100*time.Millisecond))
+	g.waitFile(t, "/var/tmp/desktop/marker.x11", 120)
+	show := g.must(t, "cat /var/tmp/desktop/show-session.x11")
+	g.keep(t, "show-session.x11", show)
+	checkSession(t, show, "x11")
+	g.keep(t, "env.x11", g.must(t, "cat /var/tmp/desktop/env.x11"))
+	acl := g.must(t, "getfacl -p /dev/dri/renderD128")
+	if !regexp.MustCompile(`(?m)^user:tester:rw`).MatchString(acl) {
+		t.Errorf("getfacl /dev/dri/renderD128: no rw ACL for tester\n%s", acl)
+	}
+	// Debian's lightdm runs Xorg as root, outside any session: Xorg then
+	// opens its devices itself and switches VTs itself (VT_PROCESS), so
+	// no TakeControl, TakeDevice or Pause/ResumeDevice is expected here.
+	g.must(t, "kill $(cat /var/tmp/monitor.pid)")
+	mon := g.must(t, "cat /var/tmp/monitor.log")
+	g.keep(t, "monitor.log", mon)
+	if x := g.must(t, "ps -o user=,args= -C Xorg"); !strings.HasPrefix(strings.TrimSpace(x), "root ") {
+		t.Errorf("Xorg does not run as root; then it should take its devices from sessiond:\n%s", x)
+	}
+	g.vtSwitch(t, "7", false)
+	g.powerButton(t, "x11")
 	g.afterPowerOff(t, ctx, "tty7")
 }
