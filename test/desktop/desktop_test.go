@@ -170,6 +170,13 @@ func projectFiles(t *testing.T, root string) (files, modes map[string]string) {
 			add("/etc/ginit.d/"+filepath.Base(u), u, "0100644")
 		}
 	}
+	// The user manager's units (sessiond starts user@UID through ginit).
+	user, _ := filepath.Glob(filepath.Join(root, "units", "user", "*"))
+	for _, u := range user {
+		if st, err := os.Stat(u); err == nil && st.Mode().IsRegular() {
+			add("/etc/ginit.d/user/"+filepath.Base(u), u, "0100644")
+		}
+	}
 	pol, _ := filepath.Glob(filepath.Join(root, "units", "dbus-policy", "*.conf"))
 	for _, p := range pol {
 		add("/etc/dbus-1/system.d/"+filepath.Base(p), p, "0100644")
