@@ -428,16 +428,18 @@ func (g *guest) afterPowerOff(t *testing.T, ctx context.Context, ttyLogin string
 	dump := boot.Run(t, ctx, "utmpdump", wtmp)
 	g.keep(t, "wtmp.txt", dump)
 	t.Logf("wtmp:\n%s", dump)
-	login := regexp.MustCompile(`(?m)^\[7\] \[(\d+)\] .*\[tester\s*\] \[` + ttyLogin).FindStringSubmatch(dump)
+	// last(1) pairs a logout with the login before it on the same line
+	// (greetd's logout repeats the pid, lightdm's has pid 0).
+	login := regexp.MustCompile(`(?m)^\[7\] .*\[tester\s*\] \[` + ttyLogin + `\s*\].*$`).FindStringIndex(dump)
 	if login == nil {
 		t.Fatalf("wtmp has no login of tester on %s", ttyLogin)
 	}
-	for _, want := range []struct{ what, re string }{
-		{"boot record", `^\[2\] .*\[reboot\s*\]`},
-		{"logout of that login (pid " + login[1] + ")", `^\[8\] \[` + login[1] + `\] .*\[` + ttyLogin},
-		{"shutdown record", `\[shutdown\s*\]`},
+	for _, want := range []struct{ what, re, in string }{
+		{"boot record", `^\[2\] .*\[reboot\s*\]`, dump},
+		{"logout on " + ttyLogin + " after tester's login", `^\[8\] .*\[` + ttyLogin + `\s*\]`, dump[login[1]:]},
+		{"shutdown record", `\[shutdown\s*\]`, dump},
 	} {
-		if !regexp.MustCompile(`(?m)` + want.re).MatchString(dump) {
+		if !regexp.MustCompile(`(?m)` + want.re).MatchString(want.in) {
 			t.Errorf("wtmp has no %s (%s)", want.what, want.re)
 		}
 	}
