@@ -78,6 +78,8 @@ bench: build
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench LoginToBus -benchtime 5x ./test/usersession
 	@echo "== time from kernel start to the ttyS0 login prompt (qemu), ginit vs systemd on the same image"
 	RUNS=$${RUNS:-2} GINIT_BIN=$(CURDIR)/$(BIN) ./test/boot/bench.sh 2>/dev/null
+	@echo "== time from kernel start to the graphical greeter on the screen (qemu), ginit vs systemd on the same desktop image"
+	RUNS=$${RUNS:-2} GINIT_DESKTOP_TEST=1 GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench Greeter -benchtime 1x -timeout 60m ./test/desktop
 	$(GO) test -count=1 -run '^$$' -bench RoundTrip ./init/control/server
 	$(GO) test -count=1 -run '^$$' -bench 'ListSessions|PAMSession|Inhibit' -benchtime 2s ./test/sessiond/ ./sessiond/ ./test/pam/
 	@echo "== sessiond vs elogind (Debian's, unpacked into .cache/ by test/bench/elogind.sh; sessiond alone without it)"

@@ -71,7 +71,7 @@ func (c *Console) read() {
 }
 
 // Expect waits for re after the cursor and moves the cursor past it.
-func (c *Console) Expect(t *testing.T, re string, d time.Duration) string {
+func (c *Console) Expect(t testing.TB, re string, d time.Duration) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	deadline := time.After(d)
@@ -98,7 +98,7 @@ func (c *Console) Expect(t *testing.T, re string, d time.Duration) string {
 }
 
 // Send writes s to the guest's serial port.
-func (c *Console) Send(t *testing.T, s string) {
+func (c *Console) Send(t testing.TB, s string) {
 	t.Helper()
 	// A short pause lets agetty/login switch terminal modes before input.
 	time.Sleep(300 * time.Millisecond)
@@ -115,7 +115,7 @@ func (c *Console) All() string {
 }
 
 // Run runs a host command and fails the test, with its output, if it fails.
-func Run(t *testing.T, ctx context.Context, name string, args ...string) string {
+func Run(t testing.TB, ctx context.Context, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
@@ -126,7 +126,7 @@ func Run(t *testing.T, ctx context.Context, name string, args ...string) string 
 
 // Overlay writes the files to install into the image with debugfs -w: far
 // faster than rebuilding the ext4 image.
-func Overlay(t *testing.T, ctx context.Context, img string, files map[string]string, modes map[string]string) {
+func Overlay(t testing.TB, ctx context.Context, img string, files map[string]string, modes map[string]string) {
 	var cmds strings.Builder
 	dirs := map[string]bool{}
 	for dst, src := range files {

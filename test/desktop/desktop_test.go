@@ -45,7 +45,7 @@ type guest struct {
 	start     time.Time
 }
 
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -55,8 +55,10 @@ func repoRoot(t *testing.T) string {
 
 // bootDesktop builds or reuses the desktop image, installs the project and
 // the test's guest files into a copy, and boots it with ginit starting
-// the boot target named (desktop or desktop-lightdm).
-func bootDesktop(t *testing.T, ctx context.Context, target string) *guest {
+// the boot target named (desktop or desktop-lightdm); target "systemd"
+// boots the same image with Debian's systemd as init and greetd with the
+// same graphical greeter as its display manager (for the benchmark).
+func bootDesktop(t testing.TB, ctx context.Context, target string) *guest {
 	t.Helper()
 	if os.Getenv("GINIT_DESKTOP_TEST") != "1" {
 		t.Skip("desktop test runs only with GINIT_DESKTOP_TEST=1 (make desktop-test)")
@@ -96,6 +98,11 @@ func bootDesktop(t *testing.T, ctx context.Context, target string) *guest {
 	boot.Run(t, ctx, "cp", "--sparse=always", filepath.Join(dir, "desktop.img"), g.img)
 	files, modes := projectFiles(t, root)
 	boot.Overlay(t, ctx, g.img, files, modes)
+	initArgs := "init=/sbin/init panic=-1 -- --service " + target
+	if target == "systemd" {
+		systemdGreetd(t, ctx, g)
+		initArgs = "init=/lib/systemd/systemd panic=-1"
+	}
 
 	logf, err := os.Create(filepath.Join(g.artifacts, "console.log"))
 	if err != nil {
@@ -106,7 +113,7 @@ func bootDesktop(t *testing.T, ctx context.Context, target string) *guest {
 	qmpSock := filepath.Join(g.work, "qmp.sock")
 	qctx, qcancel := context.WithTimeout(ctx, 25*time.Minute)
 	t.Cleanup(qcancel)
-	cmdline := "console=ttyS0 root=/dev/vda ro init=/sbin/init panic=-1 -- --service " + target
+	cmdline := "console=ttyS0 root=/dev/vda ro " + initArgs
 	q := exec.CommandContext(qctx, "qemu-system-x86_64",
 		"-accel", boot.Accelerator(), "-m", "2048", "-smp", "2", "-no-reboot",
 		// wlroots 0.15 cannot use bochs-drm (-vga std: "PRIME import not
@@ -144,10 +151,28 @@ func bootDesktop(t *testing.T, ctx context.Context, target string) *guest {
 	return g
 }
 
+// systemdGreetd makes greetd with ginit-graphical.toml systemd's display
+// manager in g's image (debconf picked one of greetd and lightdm).
+func systemdGreetd(t testing.TB, ctx context.Context, g *guest) {
+	dropin := filepath.Join(g.work, "greetd-dropin.conf")
+	if err := os.WriteFile(dropin, []byte("[Service]\nExecStart=\nExecStart=/usr/sbin/greetd --config /etc/greetd/ginit-graphical.toml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(g.work, "systemd.cmds")
+	cmds := "rm /etc/systemd/system/display-manager.service\n" +
+		"symlink /etc/systemd/system/display-manager.service /lib/systemd/system/greetd.service\n" +
+		"mkdir /etc/systemd/system/greetd.service.d\n" +
+		"write " + dropin + " /etc/systemd/system/greetd.service.d/ginit.conf\n"
+	if err := os.WriteFile(script, []byte(cmds), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	boot.Run(t, ctx, "debugfs", "-w", "-f", script, g.img)
+}
+
 // projectFiles maps image paths to host files (with debugfs modes): the
 // built binaries, units/ and the greetd configuration, and the guest/
 // files of this test.
-func projectFiles(t *testing.T, root string) (files, modes map[string]string) {
+func projectFiles(t testing.TB, root string) (files, modes map[string]string) {
 	bin := os.Getenv("GINIT_BIN")
 	if bin == "" {
 		bin = filepath.Join(root, "bin")
@@ -205,7 +230,7 @@ func projectFiles(t *testing.T, root string) (files, modes map[string]string) {
 }
 
 // shot takes a screendump, keeps it as NAME.png and returns it.
-func (g *guest) shot(t *testing.T, name string) *image.RGBA {
+func (g *guest) shot(t testing.TB, name string) *image.RGBA {
 	t.Helper()
 	ppm := filepath.Join(g.work, name+".ppm")
 	if err := g.qmp.Screendump(ppm); err != nil {
@@ -227,7 +252,7 @@ func (g *guest) shot(t *testing.T, name string) *image.RGBA {
 
 // waitScreen takes screendumps until at least share of the screen is c,
 // and returns the time it took; the last picture is kept as NAME.png.
-func (g *guest) waitScreen(t *testing.T, name string, c color.RGBA, share float64, d time.Duration) time.Duration {
+func (g *guest) waitScreen(t testing.TB, name string, c color.RGBA, share float64, d time.Duration) time.Duration {
 	t.Helper()
 	t0 := time.Now()
 	last := 0.0
@@ -242,7 +267,7 @@ func (g *guest) waitScreen(t *testing.T, name string, c color.RGBA, share float6
 }
 
 // login logs root in on the serial console.
-func (g *guest) login(t *testing.T) {
+func (g *guest) login(t testing.TB) {
 	t.Helper()
 	g.con.Expect(t, `ginit-test login: `, bootLimit)
 	g.con.Send(t, "root\n")
@@ -257,7 +282,7 @@ func (g *guest) login(t *testing.T) {
 
 // sh runs cmd on the serial root shell and returns its output (without
 // the echoed command line) and exit status.
-func (g *guest) sh(t *testing.T, cmd string) (string, int) {
+func (g *guest) sh(t testing.TB, cmd string) (string, int) {
 	t.Helper()
 	g.n++
 	// The marker is split in the typed line so that only its output matches.
@@ -280,7 +305,7 @@ func (g *guest) sh(t *testing.T, cmd string) (string, int) {
 }
 
 // must runs cmd and fails the test unless it exits 0.
-func (g *guest) must(t *testing.T, cmd string) string {
+func (g *guest) must(t testing.TB, cmd string) string {
 	t.Helper()
 	out, rc := g.sh(t, cmd)
 	if rc != 0 {
@@ -290,7 +315,7 @@ func (g *guest) must(t *testing.T, cmd string) string {
 }
 
 // waitFile waits in the guest until path exists.
-func (g *guest) waitFile(t *testing.T, path string, secs int) {
+func (g *guest) waitFile(t testing.TB, path string, secs int) {
 	t.Helper()
 	if out, rc := g.sh(t, fmt.Sprintf("for i in $(seq %d); do [ -e %s ] && break; sleep 1; done; [ -e %s ]", secs, path, path)); rc != 0 {
 		t.Fatalf("guest: %s did not appear within %d s\n%s", path, secs, out)
@@ -298,7 +323,7 @@ func (g *guest) waitFile(t *testing.T, path string, secs int) {
 }
 
 // keep copies a guest file's content (read over the console) to artifacts.
-func (g *guest) keep(t *testing.T, name, content string) {
+func (g *guest) keep(t testing.TB, name, content string) {
 	if err := os.WriteFile(filepath.Join(g.artifacts, name), []byte(content), 0o644); err != nil {
 		t.Error(err)
 	}
@@ -306,7 +331,7 @@ func (g *guest) keep(t *testing.T, name, content string) {
 
 // typeLogin types the user name and password into the greeter: shift taps
 // first, since the first keys of a burst were seen to be lost.
-func (g *guest) typeLogin(t *testing.T, user, pass string, pause time.Duration) {
+func (g *guest) typeLogin(t testing.TB, user, pass string, pause time.Duration) {
 	t.Helper()
 	for i := 0; i < 3; i++ {
 		if err := g.qmp.Keys("shift"); err != nil {
@@ -324,7 +349,7 @@ func (g *guest) typeLogin(t *testing.T, user, pass string, pause time.Duration) 
 }
 
 // checkSession asserts the session's loginctl view written from inside it.
-func checkSession(t *testing.T, show, typ string) {
+func checkSession(t testing.TB, show, typ string) {
 	t.Helper()
 	props := map[string]string{}
 	for _, l := range strings.Split(show, "\n") {
@@ -345,7 +370,7 @@ func checkSession(t *testing.T, show, typ string) {
 // checkControl asserts the controller's TakeControl and TakeDevice calls
 // of the DRM card (major 226) and of input devices (major 13), as the
 // system bus carried them (dbus-monitor) and as sessiond logged them.
-func checkControl(t *testing.T, monitor, sessiondLog string) {
+func checkControl(t testing.TB, monitor, sessiondLog string) {
 	t.Helper()
 	if !strings.Contains(monitor, "member=TakeControl") {
 		t.Errorf("dbus-monitor saw no TakeControl call")
@@ -370,7 +395,7 @@ func checkControl(t *testing.T, monitor, sessiondLog string) {
 
 // powerButton: with the session's inhibitor held, the ACPI power button
 // does nothing; after it ends the button powers the guest off.
-func (g *guest) powerButton(t *testing.T, kind string) {
+func (g *guest) powerButton(t testing.TB, kind string) {
 	t.Helper()
 	d := "/var/tmp/desktop"
 	g.must(t, "touch "+d+"/inhibit-go")
@@ -418,7 +443,7 @@ func (g *guest) powerButton(t *testing.T, kind string) {
 }
 
 // afterPowerOff checks the disk is clean and wtmp's records.
-func (g *guest) afterPowerOff(t *testing.T, ctx context.Context, ttyLogin string) {
+func (g *guest) afterPowerOff(t testing.TB, ctx context.Context, ttyLogin string) {
 	t.Helper()
 	if out, err := exec.CommandContext(ctx, "e2fsck", "-fn", g.img).CombinedOutput(); err != nil {
 		t.Errorf("e2fsck -fn: %v\n%s", err, out)
@@ -454,7 +479,7 @@ func (g *guest) afterPowerOff(t *testing.T, ctx context.Context, ttyLogin string
 // vtSwitch switches to the text VT 1 and back to the session's VT and
 // checks the compositor's devices were paused and resumed (signals to it,
 // seen by dbus-monitor) and that it draws again.
-func (g *guest) vtSwitch(t *testing.T, vt string, controller bool) {
+func (g *guest) vtSwitch(t testing.TB, vt string, controller bool) {
 	t.Helper()
 	g.must(t, "dbus-monitor --system \"type='signal',interface='org.freedesktop.login1.Session'\" >/var/tmp/vt-monitor.log 2>&1 & echo $! >/var/tmp/vt-monitor.pid; sleep 2")
 	g.must(t, "chvt 1; sleep 3")
