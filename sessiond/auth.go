@@ -13,6 +13,19 @@ import (
 type caller struct {
 	bus.Creds
 	session string // from the cgroup; may be unknown to us
+	// find, if set, gives session at its first use (sessionID): most
+	// calls never need it, and reading /proc/PID/cgroup for each was a
+	// quarter of sessiond's CPU under a flood of calls.
+	find func() string
+}
+
+// sessionID is the session the caller's process is in ("" if none). Only
+// the owner loop calls it (it may fill in session).
+func (cl *caller) sessionID() string {
+	if cl.find != nil {
+		cl.session, cl.find = cl.find(), nil
+	}
+	return cl.session
 }
 
 func (m *Manager) caller(c *bus.Call) (caller, error) {
@@ -20,8 +33,7 @@ func (m *Manager) caller(c *bus.Call) (caller, error) {
 	if err != nil {
 		return caller{}, bus.Errorf(bus.ErrFailed, "cannot identify caller: %v", err)
 	}
-	id, _ := m.cfg.Host.SessionOfPID(int(cr.PID))
-	return caller{Creds: cr, session: id}, nil
+	return caller{Creds: cr, find: func() string { return m.sessionOfPID(cr.PID) }}, nil
 }
 
 // A rule is who may make one call besides root: the user the call
@@ -154,7 +166,7 @@ var builtinPolicy = func() map[string][3]authResult {
 // user's display session for a process outside any session, and neither
 // does sessiond, so both answer alike); a remote session counts as "any".
 func (s *state) subjectOf(cl *caller) subjectKind {
-	ss := s.sessions[cl.session]
+	ss := s.sessions[cl.sessionID()]
 	if ss == nil || ss.Remote || ss.Stopping || ss.UID != cl.UID {
 		return subjectAny
 	}

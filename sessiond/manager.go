@@ -639,6 +639,16 @@ func (m *Manager) props(c *bus.Call, iface string) (map[string]godbus.Variant, e
 	return nil, bus.Errorf(bus.ErrUnknownInterface, "Unknown interface '%s'.", iface)
 }
 
+// sessionOfPID is the session pid is in: the one it leads, as logind
+// answers first (no /proc read), else the one its cgroup names.
+func (m *Manager) sessionOfPID(pid uint32) string {
+	if id, ok := m.view.ledBy(pid); ok {
+		return id
+	}
+	id, _ := m.cfg.Host.SessionOfPID(int(pid))
+	return id
+}
+
 // withPIDSession runs f on the published view of the session that the pid
 // argument (0: the caller's) is in; notFound is the error when it is in
 // none we know (GetSessionByPID, GetUserByPID).
@@ -654,8 +664,7 @@ func (m *Manager) withPIDSession(c *bus.Call, notFound func(pid uint32) error, f
 		}
 		pid = cl.PID
 	}
-	id, _ := m.cfg.Host.SessionOfPID(int(pid))
-	sv, ok := m.view.session(id)
+	sv, ok := m.view.session(m.sessionOfPID(pid))
 	if !ok {
 		return notFound(pid)
 	}

@@ -416,7 +416,7 @@ func (s *state) findSession(id string, cl *caller) (*session, error) {
 		if cl == nil {
 			return nil, bus.Errorf(bus.ErrNoSuchSession, "Caller does not belong to any known session")
 		}
-		if ss := s.sessions[cl.session]; ss != nil {
+		if ss := s.sessions[cl.sessionID()]; ss != nil {
 			return ss, nil
 		}
 		if id == "auto" {

@@ -23,6 +23,7 @@ import (
 type view struct {
 	mu       sync.RWMutex // a leaf lock: nothing else is taken under it
 	sessions map[string]*sessionView
+	leaders  map[uint32]string // leader pid → session
 	users    map[uint32]map[string]godbus.Variant
 	seats    map[string]map[string]godbus.Variant
 }
@@ -67,7 +68,7 @@ func (s *state) sessionChanged(old, cur *sessionView) {
 }
 
 func newView() *view {
-	return &view{sessions: map[string]*sessionView{}, users: map[uint32]map[string]godbus.Variant{},
+	return &view{sessions: map[string]*sessionView{}, leaders: map[uint32]string{}, users: map[uint32]map[string]godbus.Variant{},
 		seats: map[string]map[string]godbus.Variant{}}
 }
 
@@ -88,12 +89,18 @@ func (s *state) publish() {
 	for id := range s.dirtySess {
 		ss, ok := s.sessions[id]
 		old := vw.sessions[id]
+		if old != nil && vw.leaders[old.rec.Leader] == id {
+			delete(vw.leaders, old.rec.Leader)
+		}
 		if !ok {
 			delete(vw.sessions, id)
 			continue
 		}
 		cur := s.snapshot(ss)
 		vw.sessions[id] = cur
+		if ss.Leader != 0 {
+			vw.leaders[ss.Leader] = id
+		}
 		if old != nil {
 			sessChanges = append(sessChanges, [2]*sessionView{old, cur})
 		}
@@ -170,6 +177,14 @@ func (vw *view) session(id string) (*sessionView, bool) {
 	defer vw.mu.RUnlock()
 	sv, ok := vw.sessions[id]
 	return sv, ok
+}
+
+// ledBy returns the published session whose leader is pid.
+func (vw *view) ledBy(pid uint32) (string, bool) {
+	vw.mu.RLock()
+	defer vw.mu.RUnlock()
+	id, ok := vw.leaders[pid]
+	return id, ok
 }
 
 // userProps returns the published properties of user uid.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -37,6 +38,13 @@ const gcPercent = 25
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	// One P unless GOMAXPROCS says otherwise: the state has one owner and
+	// a call is a few microseconds of work, so more Ps only add thread
+	// hand-offs (futex wake-ups) between the bus reader, the handler and
+	// the owner; measured against elogind, read calls answered faster.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
