@@ -606,10 +606,10 @@ func dinitExit(s string) string {
 // writeStatus prints a service's status; now words how long ago its state
 // was entered.
 func writeStatus(w io.Writer, si *control.ServiceInfo, tr *i18n.Printer, now time.Time) {
-	line := func(label, value string) { fmt.Fprintf(w, "    %s %s\n", tr.T(label), value) }
+	line := func(label, value string) { fmt.Fprintf(w, "    %s %s\n", label, value) }
 	fmt.Fprintf(w, "%s %s\n", tr.T("Service:"), si.Name)
 	if si.Type != "" {
-		line("Type:", si.Type)
+		line(tr.T("Type:"), si.Type)
 	}
 	state := strings.ToUpper(si.State)
 	if si.Target != "" && si.Target != si.State {
@@ -625,7 +625,7 @@ func writeStatus(w io.Writer, si *control.ServiceInfo, tr *i18n.Printer, now tim
 		at := time.UnixMilli(int64(si.Since))
 		state += " " + tr.Tf("since %s (%s ago)", at.Format("2006-01-02 15:04:05 MST"), ago(now.Sub(at)))
 	}
-	line("State:", state)
+	line(tr.T("State:"), state)
 	var act []string
 	if si.Active {
 		act = append(act, tr.T("explicitly started"))
@@ -640,23 +640,23 @@ func writeStatus(w io.Writer, si *control.ServiceInfo, tr *i18n.Printer, now tim
 		act = append(act, tr.T("triggered"))
 	}
 	if len(act) > 0 {
-		line("Activation:", strings.Join(act, ", "))
+		line(tr.T("Activation:"), strings.Join(act, ", "))
 	}
 	if si.PID > 0 {
-		line("Process ID:", strconv.Itoa(si.PID))
+		line(tr.T("Process ID:"), strconv.Itoa(si.PID))
 	}
 	if si.ExitStatus != "" {
-		line("Last exit status:", si.ExitStatus)
+		line(tr.T("Last exit status:"), si.ExitStatus)
 	}
 	if si.StopReason != "" && (si.State == "stopped" || si.Failed) {
-		line("Stop reason:", tr.T(si.StopReason))
+		line(tr.T("Stop reason:"), tr.T(si.StopReason))
 	}
 	if si.StatusText != "" {
-		line("Status:", si.StatusText)
+		line(tr.T("Status:"), si.StatusText)
 	}
 	writeTimerStatus(w, si)
 	if si.File != "" {
-		line("Description file:", si.File)
+		line(tr.T("Description file:"), si.File)
 	}
 	if len(si.LastOutput) > 0 {
 		fmt.Fprintf(w, "    %s\n", tr.T("Last output:"))

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"ginit/init/control"
 	"ginit/init/control/server/servertest"
@@ -285,5 +286,75 @@ func TestDocumentedListLayout(t *testing.T) {
 	}
 	if got.String() != block {
 		t.Errorf("ginitctl.8.md's LIST FORMAT:\n%s\nlist prints:\n%s", block, got.String())
+	}
+}
+
+// LANG (or LC_MESSAGES, LC_ALL) selects the German catalog: results,
+// errors, status labels and --help are German; states and numbers are
+// not translated, so scripts reading them work in every locale.
+func TestCLIGerman(t *testing.T) {
+	b := &servertest.Backend{}
+	_, path := servertest.Start(t, b, nil)
+	de := map[string]string{"LANG": "de_DE.UTF-8"}
+	if code, out, _ := runCLI(t, path, de, "start", "foo"); code != 0 || out != "Dienst 'foo' gestartet.\n" {
+		t.Errorf("start: %d %q", code, out)
+	}
+	if code, _, errs := runCLI(t, path, de, "start", "--bogus", "foo"); code != ExitUsage ||
+		errs != "ginitctl: unbekannte Option --bogus\n'ginitctl --help' gibt weitere Informationen.\n" {
+		t.Errorf("usage: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, path, map[string]string{"LANG": "de_DE.UTF-8", "LC_ALL": "C"}, "frob"); code != ExitUsage ||
+		!strings.HasPrefix(errs, "ginitctl: unknown command \"frob\"\n") {
+		t.Errorf("LC_ALL=C: %d %q", code, errs)
+	}
+	b.Fn = func(r control.Request) control.Response {
+		return control.Response{Services: []control.ServiceInfo{{Name: "x", Type: "process", State: "stopped", Failed: true,
+			StopReason: "killed after the stop timeout", ExitStatus: "signal 9 (Killed)", PID: 0}}}
+	}
+	code, out, _ := runCLI(t, path, de, "status", "x")
+	for _, w := range []string{"Dienst: x\n", "    Typ: process\n", "    Zustand: STOPPED (fehlgeschlagen)\n", "    Stoppgrund: nach dem Stopp-Timeout getötet\n"} {
+		if code != 0 || !strings.Contains(out, w) {
+			t.Errorf("status lacks %q:\n%s", w, out)
+		}
+	}
+	if code, out, _ := runCLI(t, path, de, "--help"); code != 0 || !strings.Contains(out, "Aufruf: ginitctl [OPTION]... BEFEHL") ||
+		!strings.Contains(out, "-p, --socket-path PFAD") || !strings.Contains(out, "Rückgabewert") {
+		t.Errorf("--help:\n%s", out)
+	}
+}
+
+// status says since when a service is in its state and how long ago.
+func TestStatusSince(t *testing.T) {
+	now := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	si := control.ServiceInfo{Name: "x", State: "started", Since: int(now.Add(-90 * time.Second).UnixMilli())}
+	var b strings.Builder
+	writeStatus(&b, &si, nil, now)
+	at := time.UnixMilli(int64(si.Since)).Format("2006-01-02 15:04:05 MST")
+	if want := "    State: STARTED since " + at + " (1min 30s ago)\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("status:\n%s\nwant %q", b.String(), want)
+	}
+	for d, want := range map[time.Duration]string{5 * time.Second: "5s", 3*time.Hour + 4*time.Minute: "3h 4min", 50 * time.Hour: "2d 2h", -time.Second: "0s"} {
+		if got := ago(d); got != want {
+			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// is-started of a service ginit cannot find says so on stderr and prints
+// no state; of a known stopped one it prints STOPPED.
+func TestIsStartedUnknown(t *testing.T) {
+	b := &servertest.Backend{Fn: func(r control.Request) control.Response {
+		if r.Service == "ghost" {
+			return control.Response{Code: control.NoService, Message: "service 'ghost' not found (searched: /etc/ginit.d)"}
+		}
+		return control.Response{Code: control.NotStarted}
+	}}
+	_, path := servertest.Start(t, b, nil)
+	if code, out, errs := runCLI(t, path, nil, "is-started", "ghost"); code != ExitFail || out != "" ||
+		errs != "ginitctl: service 'ghost' not found (searched: /etc/ginit.d)\n" {
+		t.Errorf("ghost: %d %q %q", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, path, nil, "is-failed", "idle"); code != ExitFail || out != "STOPPED\n" || errs != "" {
+		t.Errorf("idle: %d %q %q", code, out, errs)
 	}
 }
