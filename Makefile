@@ -16,7 +16,7 @@ MANDIR ?= $(BIN)/man
 # The release the pages' footers name, from the one place that holds it.
 RELEASE := $(shell sed -n 's/^const Release = "\(.*\)"$$/\1/p' internal/version/version.go)
 
-.PHONY: all deps build man test fuzz unit-test integration-test bench run install boot-test desktop-test lint clean
+.PHONY: all deps build man test fuzz unit-test integration-test bench run install deb boot-test desktop-test lint clean
 
 all: build
 
@@ -107,11 +107,15 @@ LIBDIR    ?= $(PREFIX)/lib
 MULTIARCH ?= $(shell $(CC) -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
 PAMDIR    ?= $(LIBDIR)/$(if $(MULTIARCH),$(MULTIARCH)/)security
 DOCDIR    ?= $(PREFIX)/share/doc/ginit
+# The login1 bus policy's file name (the Debian package uses one of its own:
+# org.freedesktop.login1.conf is systemd's).
+LOGIN1_POLICY ?= org.freedesktop.login1.conf
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # Binaries are installed stripped (the build keeps its symbols for tests).
 INSTALL_BIN := install -s -m 0755
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ginit.d $(DESTDIR)$(LIBDIR)/ginit.d $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ginit.d $(DESTDIR)$(LIBDIR)/ginit.d $(DESTDIR)$(LIBDIR)/ginit.d/boot.d $(DESTDIR)$(DOCDIR)
 	$(INSTALL_BIN) $(BIN)/ginit $(DESTDIR)$(PREFIX)/sbin/ginit
 	$(INSTALL_BIN) $(BIN)/ginitctl $(DESTDIR)$(PREFIX)/bin/ginitctl
 	for n in shutdown reboot poweroff halt; do ln -sf ../bin/ginitctl $(DESTDIR)$(PREFIX)/sbin/$$n; done
@@ -126,9 +130,26 @@ install: build
 	@for f in units/user/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(LIBDIR)/ginit.d/user/ || true; done
 	@# greetd's configurations for units/greetd-graphical.
 	@for f in units/greetd-config/*; do [ -f "$$f" ] && install -D -m 0644 "$$f" $(DESTDIR)/etc/greetd/$$(basename "$$f") || true; done
-	@[ -f units/dbus-policy/org.freedesktop.login1.conf ] && install -D -m 0644 units/dbus-policy/org.freedesktop.login1.conf $(DESTDIR)$(PREFIX)/share/dbus-1/system.d/org.freedesktop.login1.conf || true
+	@[ -f units/dbus-policy/org.freedesktop.login1.conf ] && install -D -m 0644 units/dbus-policy/org.freedesktop.login1.conf $(DESTDIR)$(PREFIX)/share/dbus-1/system.d/$(LOGIN1_POLICY) || true
+	@# bash completion of ginitctl (services from the running ginit) and
+	@# pam-auth-update's profile for pam_sessiond.
+	install -D -m 0644 completion/ginitctl.bash $(DESTDIR)$(BASHCOMPDIR)/ginitctl
+	@[ -f $(BIN)/pam_sessiond.so ] && install -D -m 0644 pam/pam-configs/sessiond $(DESTDIR)$(PREFIX)/share/pam-configs/sessiond || true
 	@for m in docs/*.[0-9].md docs/*.sample; do [ -f "$$m" ] && install -m 0644 "$$m" "$(DESTDIR)$(DOCDIR)/$$(basename $$m)" || true; done
 	@for p in $(MANDIR)/*.[0-9]; do [ -f "$$p" ] && install -D -m 0644 "$$p" "$(DESTDIR)$(PREFIX)/share/man/man$${p##*.}/$$(basename $$p)" || true; done
+	@# reboot(8), poweroff(8) and halt(8) are shutdown(8).
+	@if [ -f $(MANDIR)/shutdown.8 ]; then for n in reboot poweroff halt; do echo '.so man8/shutdown.8' >"$(DESTDIR)$(PREFIX)/share/man/man8/$$n.8"; done; fi
+
+# The Debian package, built with dpkg-buildpackage in a copy of the tree
+# under $(BIN)/deb (the .deb lands in $(BIN)), then checked by lintian:
+# errors fail, each override is justified in debian/ginit.lintian-overrides.
+deb:
+	@./test/deps.sh deb
+	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb/ginit
+	git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t $(BIN)/deb/ginit
+	cd $(BIN)/deb/ginit && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc
+	mv $(BIN)/deb/*.deb $(BIN)/
+	lintian --fail-on error --suppress-tags bad-distribution-in-changes-file $(BIN)/ginit_*.deb
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

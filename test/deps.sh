@@ -7,9 +7,12 @@ set -euo pipefail
 pkgs=(dbus dbus-bin pamtester libpam0g-dev libpam-modules systemd libpam-systemd
 	libsystemd-dev util-linux procps psmisc busybox-static gcc libc6-dev make
 	e2fsprogs bc polkitd ca-certificates go-md2man acl
-	libglib2.0-bin dbus-daemon)
+	libglib2.0-bin dbus-daemon gettext bash-completion)
 if [ "${1:-}" = boot ]; then
-	pkgs+=(qemu-system-x86 debootstrap)
+	pkgs+=(qemu-system-x86 debootstrap dpkg-dev debhelper fakeroot lintian)
+fi
+if [ "${1:-}" = deb ]; then
+	pkgs+=(dpkg-dev debhelper fakeroot lintian)
 fi
 command -v dpkg-query >/dev/null || { echo "deps.sh: not a Debian system; install the equivalents of: ${pkgs[*]}" >&2; exit 0; }
 missing=()
