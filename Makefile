@@ -147,7 +147,7 @@ deb:
 	@./test/deps.sh deb
 	rm -rf $(BIN)/deb && mkdir -p $(BIN)/deb/ginit
 	git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t $(BIN)/deb/ginit
-	cd $(BIN)/deb/ginit && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -b -us -uc
+	cd $(BIN)/deb/ginit && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL GINIT_COMMIT=$(COMMIT) dpkg-buildpackage -b -us -uc
 	mv $(BIN)/deb/*.deb $(BIN)/
 	lintian --fail-on error --suppress-tags bad-distribution-in-changes-file $(BIN)/ginit_*.deb
 

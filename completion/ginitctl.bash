@@ -16,7 +16,7 @@ _ginitctl_services() {
 		esac
 	done
 	# "[{+}     ] name (pid: 1)": the name is the word after "] ".
-	ginitctl "${sel[@]}" list 2>/dev/null | sed -n 's/^\[[^]]*\] \([^ ]*\).*/\1/p'
+	ginitctl "${sel[@]}" list 2>/dev/null | sed -n 's/^\[.*\] \([^ ]*\).*/\1/p'
 }
 
 _ginitctl_files() {

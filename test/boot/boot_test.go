@@ -3,6 +3,7 @@ package boot
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,10 +65,16 @@ func gate(t *testing.T, ctx context.Context) (root, dir string) {
 // debugfs modes) and starts qemu; qemu is killed by pid at cleanup.
 func boot(t *testing.T, ctx context.Context, dir string, files, modes map[string]string) *vm {
 	t.Helper()
+	return bootWith(t, ctx, dir, files, modes, nil)
+}
+
+// bootWith is boot with symbolic links too (image path -> target).
+func bootWith(t *testing.T, ctx context.Context, dir string, files, modes, links map[string]string) *vm {
+	t.Helper()
 	v := &vm{work: t.TempDir(), qout: &bytes.Buffer{}, qdone: make(chan error, 1)}
 	v.img = filepath.Join(v.work, "disk.img")
 	Run(t, ctx, "cp", "--sparse=always", filepath.Join(dir, "base.img"), v.img)
-	Overlay(t, ctx, v.img, files, modes)
+	OverlayLinks(t, ctx, v.img, files, modes, links)
 
 	logf, err := os.Create(filepath.Join(v.work, "console.log"))
 	if err != nil {
@@ -132,16 +139,20 @@ func TestBoot(t *testing.T) {
 	}
 	files := map[string]string{}
 	modes := map[string]string{}
+	links := map[string]string{}
 	add := func(dst, src, mode string) {
 		if _, err := os.Stat(src); err != nil {
 			t.Fatalf("missing %s (run make build): %v", src, err)
 		}
 		files[dst], modes[dst] = src, mode
 	}
-	if standin {
+	install := os.Getenv("GINIT_BOOT_INSTALL")
+	switch {
+	case standin:
 		add("/usr/sbin/init", filepath.Join(root, "test/boot/standin/init"), "0100755")
 		add("/usr/sbin/ginitctl", filepath.Join(root, "test/boot/standin/ginitctl"), "0100755")
-	} else {
+	case install == "copy":
+		// The hand-made list of earlier releases.
 		add("/usr/sbin/init", filepath.Join(bin, "ginit"), "0100755")
 		add("/usr/sbin/ginit", filepath.Join(bin, "ginit"), "0100755")
 		add("/usr/sbin/ginitctl", filepath.Join(bin, "ginitctl"), "0100755")
@@ -172,8 +183,16 @@ func TestBoot(t *testing.T) {
 		for _, p := range pol {
 			add("/etc/dbus-1/system.d/"+filepath.Base(p), p, "0100644")
 		}
+	default:
+		// What users install: `make install DESTDIR=` (default), or the
+		// Debian package `make deb` built (GINIT_BOOT_INSTALL=deb),
+		// unpacked. ginit becomes init by a link, as init=/usr/sbin/ginit
+		// on the kernel command line would make it.
+		tree := installedTree(t, ctx, root, bin, install)
+		walkTree(t, tree, files, modes, links)
+		links["/usr/sbin/init"] = "ginit"
 	}
-	v := boot(t, ctx, dir, files, modes)
+	v := bootWith(t, ctx, dir, files, modes, links)
 	con := v.con
 
 	const slow = 6 * time.Minute // TCG is slow; KVM takes seconds
@@ -324,5 +343,61 @@ func checkOrder(t *testing.T, log string) {
 		case a > b:
 			t.Errorf("%s started before %s, which it depends on", p[1], p[0])
 		}
+	}
+}
+
+// installedTree returns a directory holding what a user installs: `make
+// install DESTDIR=` of this tree with the programs built into bin (how
+// "make" or ""), or the package `make deb` left in bin, unpacked (how
+// "deb"; the maintainer scripts do not run: pam-auth-update's profile is
+// not needed by the image, whose PAM stack has pam_systemd).
+func installedTree(t *testing.T, ctx context.Context, root, bin, how string) string {
+	t.Helper()
+	tree := filepath.Join(t.TempDir(), "tree")
+	switch how {
+	case "", "make":
+		Run(t, ctx, "make", "-C", root, "--no-print-directory", "install", "DESTDIR="+tree, "BIN="+bin)
+	case "deb":
+		debs, _ := filepath.Glob(filepath.Join(bin, "ginit_*.deb"))
+		if len(debs) != 1 {
+			t.Fatalf("GINIT_BOOT_INSTALL=deb: want one ginit_*.deb in %s (make deb), have %v", bin, debs)
+		}
+		Run(t, ctx, "dpkg-deb", "-x", debs[0], tree)
+	default:
+		t.Fatalf("GINIT_BOOT_INSTALL=%q: want make, deb or copy", how)
+	}
+	return tree
+}
+
+// walkTree adds every file and symbolic link below tree to the overlay,
+// at its path in the image, with its mode.
+func walkTree(t *testing.T, tree string, files, modes, links map[string]string) {
+	t.Helper()
+	err := filepath.WalkDir(tree, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		dst := "/" + strings.TrimPrefix(p, tree+"/")
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			links[dst] = target
+		case info.Mode().IsRegular():
+			files[dst], modes[dst] = p, fmt.Sprintf("0100%o", info.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("nothing installed in %s", tree)
 	}
 }

@@ -127,6 +127,11 @@ func Run(t testing.TB, ctx context.Context, name string, args ...string) string 
 // Overlay writes the files to install into the image with debugfs -w: far
 // faster than rebuilding the ext4 image.
 func Overlay(t testing.TB, ctx context.Context, img string, files map[string]string, modes map[string]string) {
+	OverlayLinks(t, ctx, img, files, modes, nil)
+}
+
+// OverlayLinks is Overlay with symbolic links too (image path -> target).
+func OverlayLinks(t testing.TB, ctx context.Context, img string, files, modes, links map[string]string) {
 	var cmds strings.Builder
 	dirs := map[string]bool{}
 	for dst, src := range files {
@@ -134,6 +139,12 @@ func Overlay(t testing.TB, ctx context.Context, img string, files map[string]str
 			dirs[d] = true
 		}
 		fmt.Fprintf(&cmds, "rm %s\nwrite %s %s\nsif %s mode %s\n", dst, src, dst, dst, modes[dst])
+	}
+	for dst, target := range links {
+		for d := filepath.Dir(dst); d != "/" && !dirs[d]; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+		fmt.Fprintf(&cmds, "rm %s\nsymlink %s %s\n", dst, dst, target)
 	}
 	var mk strings.Builder
 	for d := range dirs {
