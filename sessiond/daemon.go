@@ -91,6 +91,18 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 		}
 	}()
 
+	// Controllers a previous sessiond had get their sessions back (the
+	// subscription above catches one leaving from now on).
+	m.adoptControllers(func(name string) (int, error) {
+		var pid uint32
+		err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, name).Store(&pid)
+		return int(pid), err
+	}, func(name string) bool {
+		var has bool
+		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
+		return err != nil || has
+	})
+
 	reply, err := conn.RequestName(BusName, godbus.NameFlagDoNotQueue)
 	if err != nil {
 		return fmt.Errorf("request name %s: %w", BusName, err)

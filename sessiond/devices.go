@@ -121,6 +121,7 @@ func (s *state) takeControl(ss *session, sender string, force bool) error {
 	}
 	s.dropControl(ss, true)
 	ss.Controller = sender
+	s.touchSessionOnly(ss) // CONTROLLER=, for a restarted sessiond
 	return nil
 }
 
@@ -150,7 +151,10 @@ func (s *state) dropControl(ss *session, notify bool) {
 	for k := range ss.devices {
 		s.dropDevice(ss, k, notify)
 	}
-	ss.Controller = ""
+	if ss.Controller != "" {
+		ss.Controller = ""
+		s.touchSessionOnly(ss)
+	}
 }
 
 // dropDevice revokes and closes one device of ss.
@@ -164,6 +168,7 @@ func (s *state) dropDevice(ss *session, k devKey, notify bool) {
 	}
 	_ = d.f.Close()
 	delete(ss.devices, k)
+	s.touchSessionOnly(ss) // DEVICES=
 }
 
 func (s *state) setAccess(ss *session, d *device, on bool) bool {
@@ -237,6 +242,7 @@ func (s *state) takeDevice(ss *session, sender string, k devKey) (*os.File, bool
 		ss.devices = map[devKey]*device{}
 	}
 	ss.devices[k] = d
+	s.touchSessionOnly(ss) // DEVICES=
 	return dup, !d.active, nil
 }
 

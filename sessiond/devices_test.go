@@ -28,6 +28,10 @@ func (h *fakeHost) SetDeviceAccess(sys.DeviceInfo, *os.File, bool) error {
 	return nil
 }
 
+func (h *fakeHost) AdoptDevice(pid int, d sys.DeviceInfo) (*os.File, error) {
+	return nil, syscall.ENODEV
+}
+
 // devHost is a fake host with a device table; its nodes are temporary
 // files and it records every access change as "node:on|off".
 type devHost struct {
@@ -37,6 +41,9 @@ type devHost struct {
 	mu     sync.Mutex
 	access []string
 	opens  int
+	// adopted records AdoptDevice calls as "pid:node".
+	adopted  []string
+	adoptErr string
 }
 
 func newDevHost(t *testing.T) *devHost {
@@ -429,4 +436,16 @@ func FuzzDeviceCalls(f *testing.F) {
 			}
 		})
 	})
+}
+
+// AdoptDevice of the fake opens the node again (a test stands for the
+// controller's descriptor); adoptErr makes it fail for one node.
+func (h *devHost) AdoptDevice(pid int, d sys.DeviceInfo) (*os.File, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if filepath.Base(d.Node) == h.adoptErr {
+		return nil, syscall.ENOENT
+	}
+	h.adopted = append(h.adopted, fmt.Sprintf("%d:%s", pid, filepath.Base(d.Node)))
+	return os.OpenFile(d.Node, os.O_RDWR, 0)
 }

@@ -19,6 +19,7 @@
 //	seat.go      seats: the active session, VT switching, CanGraphical
 //	udev.go      seats and their devices from udev, uaccess ACLs
 //	vt.go        a controller's VT: graphics mode, VT_PROCESS switching
+//	adopt.go     controllers and their devices taken back after a restart
 //	user.go      users: runtime directory, linger, state file
 //	inhibitor.go inhibitor locks and Inhibit
 //	power.go     power actions, ScheduleShutdown, PrepareFor…

@@ -73,6 +73,10 @@ type Devices interface {
 	// dropped, evdev/hidraw revoked) the access of every descriptor that
 	// shares f's open file description.
 	SetDeviceAccess(d sys.DeviceInfo, f *os.File, on bool) error
+	// AdoptDevice finds d among process pid's descriptors (a controller
+	// a previous sessiond gave it to) and returns a descriptor of the
+	// same open file description, so its access can be revoked again.
+	AdoptDevice(pid int, d sys.DeviceInfo) (*os.File, error)
 }
 
 // VTs drives the virtual terminals of seat0. nil means seat0 has none.

@@ -150,7 +150,7 @@ func longText(n int) string {
 // persisted is the part of a session its file carries.
 func persisted(ss *session) session {
 	c := *ss
-	c.FIFOOpen, c.Controller, c.devices = false, "", nil
+	c.FIFOOpen, c.Controller, c.devices, c.vt, c.restored = false, "", nil, nil, nil
 	c.fifo, c.killTime, c.stopWatch = nil, nil, nil
 	return c
 }

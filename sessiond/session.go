@@ -61,7 +61,8 @@ type session struct {
 
 	Controller string // unique bus name of the session controller
 	devices    map[devKey]*device
-	vt         sys.VTHandle // its VT while a controller holds it (vt.go)
+	vt         sys.VTHandle     // its VT while a controller holds it (vt.go)
+	restored   *restoredControl // the controller a previous sessiond had (adopt.go)
 
 	fifo      *sys.FIFO
 	killTime  stopper // pending SIGKILL after a terminate
@@ -181,7 +182,7 @@ func (s *state) sessionRecord(ss *session) []kv {
 		kv{"STOPPING", boolStr(ss.Stopping)},
 		kv{"RAW_VTNR", utoa(ss.VTNr)},
 	)
-	return vals
+	return append(vals, controlRecord(ss)...)
 }
 
 // decodeSession reads back what sessionRecord wrote.
@@ -206,6 +207,7 @@ func decodeSession(id string, f map[string]string) *session {
 	if ss.OriginalType == "" {
 		ss.OriginalType = ss.Type
 	}
+	ss.restored = decodeControl(f)
 	return ss
 }
 

@@ -2,9 +2,11 @@ package sys
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -198,4 +200,65 @@ func Dup(f *os.File) (*os.File, error) {
 		return nil, fmt.Errorf("dup: %w", err)
 	}
 	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// evIoctlGetVersion is EVIOCGVERSION: it fails with ENODEV on a revoked
+// evdev descriptor.
+const evIoctlGetVersion = 0x80044501
+
+// AdoptDevice finds device d among process pid's open descriptors and
+// duplicates it into sessiond with pidfd_getfd(2), so the copy shares the
+// controller's open file description: dropping DRM master or revoking
+// evdev on it acts on the controller's descriptor again. An evdev
+// descriptor already revoked is passed over for a live one.
+func (h *Host) AdoptDevice(pid int, d DeviceInfo) (*os.File, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd of %d: %w", pid, err)
+	}
+	defer unix.Close(pidfd)
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var revoked *os.File
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if link, err := os.Readlink(filepath.Join(dir, e.Name())); err != nil || link != d.Node {
+			continue
+		}
+		fd, err := unix.PidfdGetfd(pidfd, n, 0)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != d.Major || unix.Minor(st.Rdev) != d.Minor {
+			_ = unix.Close(fd)
+			continue
+		}
+		unix.CloseOnExec(fd)
+		f := os.NewFile(uintptr(fd), d.Node)
+		if d.Kind == DeviceEvdev {
+			if _, err := unix.IoctlGetInt(fd, evIoctlGetVersion); errors.Is(err, unix.ENODEV) {
+				if revoked == nil {
+					revoked = f
+				} else {
+					_ = f.Close()
+				}
+				continue
+			}
+		}
+		if revoked != nil {
+			_ = revoked.Close()
+		}
+		return f, nil
+	}
+	if revoked != nil {
+		return revoked, nil
+	}
+	return nil, fmt.Errorf("%s: not open in process %d: %w", d.Node, pid, syscall.ENOENT)
 }

@@ -124,3 +124,38 @@ func TestOpenDeviceNode(t *testing.T) {
 		}
 	}
 }
+
+// TestAdoptDevice duplicates one of this process's own descriptors
+// through pidfd_getfd: the copy shares the open file description (a
+// status flag set on it shows on the original).
+func TestAdoptDevice(t *testing.T) {
+	orig, err := os.OpenFile("/dev/zero", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	var h Host
+	d := DeviceInfo{Major: 1, Minor: 5, Kind: DeviceDRM, Node: "/dev/zero"}
+	f, err := h.AdoptDevice(os.Getpid(), d)
+	if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
+		t.Skipf("skipped: no pidfd_getfd here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_SETFL, unix.O_NONBLOCK|unix.O_RDWR); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := unix.FcntlInt(orig.Fd(), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_NONBLOCK == 0 {
+		t.Errorf("the adopted descriptor does not share the original's open file description (flags %#x, %v)", fl, err)
+	}
+	if _, err := h.AdoptDevice(os.Getpid(), DeviceInfo{Major: 1, Minor: 7, Kind: DeviceDRM, Node: "/dev/full"}); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("a device not open: %v", err)
+	}
+	// The node's name with another device behind it is refused.
+	if _, err := h.AdoptDevice(os.Getpid(), DeviceInfo{Major: 1, Minor: 3, Kind: DeviceDRM, Node: "/dev/zero"}); err == nil {
+		t.Error("adopted a descriptor of another device number")
+	}
+}

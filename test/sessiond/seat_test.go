@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	godbus "github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
 	"ginit/internal/testenv"
@@ -120,4 +121,37 @@ func TestSeatDevicesAndACLs(t *testing.T) {
 	if _, err := os.Stat(e.Path("rules.d/72-seat-usb-pci-0000_00_14_0-usb-0_1.rules")); !os.IsNotExist(err) {
 		t.Errorf("rule left after flush-devices: %v", err)
 	}
+}
+
+// TestControllerSurvivesRestart: sessiond killed with SIGKILL and started
+// again gives the session's controller its control back (the session file
+// names it), so ReleaseControl from it works and a stranger still cannot.
+func TestControllerSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	nobody := e.hold("nobody", "pts/9", "XDG_SEAT=seat0")
+	obj := e.conn.Object("org.freedesktop.login1", sessionPath(nobody.ID))
+	e.Must(obj.Call("org.freedesktop.login1.Session.TakeControl", 0, false).Err, "TakeControl")
+	if f := testenv.ParseKV(string(mustRead(t, "/run/systemd/sessions/"+nobody.ID))); f["CONTROLLER"] != e.conn.Names()[0] {
+		t.Fatalf("session file CONTROLLER=%q, want %q", f["CONTROLLER"], e.conn.Names()[0])
+	}
+	e.killDaemon()
+	e.startDaemon()
+	other, err := godbus.Connect(testenv.BusAddr)
+	e.Must(err, "second connection")
+	defer other.Close()
+	if err := other.Object("org.freedesktop.login1", sessionPath(nobody.ID)).Call("org.freedesktop.login1.Session.ReleaseControl", 0).Err; err == nil {
+		t.Error("a stranger released control")
+	}
+	if err := obj.Call("org.freedesktop.login1.Session.ReleaseControl", 0).Err; err != nil {
+		t.Errorf("ReleaseControl after the restart: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
