@@ -179,8 +179,10 @@ func (m *Manager) unexpectedExit(s *svc, p Proc, st ExitStatus) {
 		// Stragglers of a dead main process: take them down with it.
 		_ = s.treeProc.KillTree(int(syscall.SIGTERM))
 	}
+	// A run a timer started is one run: its end is not restarted (the
+	// next elapse runs it again).
 	dec := decideExit(exitFacts{
-		desc: d, status: st, wanted: m.wanted(s), shuttingDown: m.shuttingDown,
+		desc: d, status: st, wanted: m.wanted(s) && !s.byTimer, shuttingDown: m.shuttingDown,
 		now: m.cfg.Clock.Now(), restarts: s.restarts,
 	})
 	if dec.failed {

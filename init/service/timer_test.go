@@ -381,3 +381,28 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
+
+// A process target runs until its process ends, is not restarted then
+// (restart = yes notwithstanding), and the next elapse runs it again.
+func TestTimerProcessTargetRunsOnce(t *testing.T) {
+	job := svcDesc("job", TypeProcess)
+	job.Restart = RestartYes
+	h := newHarness(t, job,
+		timerDesc("tick", "job", calendar.Triggers{OnActive: []time.Duration{time.Second}, OnUnitInactive: []time.Duration{time.Minute}}))
+	if err := h.m.Start(h.ctx, "tick", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(time.Second)
+	h.wantState("job", Started)
+	h.advance(10 * time.Second)
+	h.exit("job", ProcStart, exited(0))
+	h.advance(time.Second)
+	if n := h.starts("job"); n != 1 {
+		t.Fatalf("%d starts: the run was restarted", n)
+	}
+	h.wantState("job", Stopped)
+	h.advance(time.Minute)
+	if n := h.starts("job"); n != 2 {
+		t.Fatalf("%d starts after on-unit-inactive", n)
+	}
+}
