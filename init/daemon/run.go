@@ -290,6 +290,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		kind power.Kind
 		err  error
 	}
+	clockCtx, clockCancel := context.WithCancel(ctx)
+	defer clockCancel()
+	go watchClockSet(clockCtx, d.m.WallClockSet, log) // clockset.go
 	done := make(chan result, 1)
 	go func() {
 		k, err := d.m.Run(ctx)

@@ -252,9 +252,22 @@ func (m *Manager) calendarTimersUp() bool {
 	return false
 }
 
+// WallClockSet tells the manager that the wall clock was set (the daemon
+// learns it from a timerfd with TFD_TIMER_CANCEL_ON_SET): calendar timers
+// are re-evaluated now rather than at the next minute's check.
+func (m *Manager) WallClockSet() {
+	m.post(func() {
+		m.stopTimer(&m.clockTimer)
+		m.checkClock()
+	})
+}
+
 // checkClock re-evaluates calendar timers when the wall clock moved.
 func (m *Manager) checkClock() {
 	m.clockTimer = nil
+	if !m.calendarTimersUp() {
+		return
+	}
 	if d := clockOffset(m.instant()) - m.clockRef; d > clockSlack || d < -clockSlack {
 		m.logf("wall clock moved by %v: timers re-evaluated", d.Round(time.Millisecond))
 		for s := range m.activeTimers {

@@ -406,3 +406,27 @@ func TestTimerProcessTargetRunsOnce(t *testing.T) {
 		t.Fatalf("%d starts after on-unit-inactive", n)
 	}
 }
+
+// WallClockSet re-evaluates calendar timers at once, without waiting for
+// the minute's check.
+func TestTimerWallClockSet(t *testing.T) {
+	var jc *jumpClock
+	h := newHarnessCfg(t, func(c *Config) {
+		fc := c.Clock.(*fakeClock)
+		fc.now = time.Date(2026, 3, 1, 10, 0, 30, 0, time.UTC)
+		jc = &jumpClock{fakeClock: fc, start: fc.now.Add(-time.Hour)}
+		c.Clock = jc
+	},
+		svcDesc("job", TypeInternal),
+		timerDesc("hourly", "job", calendar.Triggers{Calendar: []*calendar.Spec{mustSpec(t, "hourly")}}))
+	if err := h.m.Start(h.ctx, "hourly", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	jc.jump(time.Hour)
+	h.m.WallClockSet()
+	h.sync()
+	h.advance(100 * time.Millisecond) // far less than the minute
+	if in := h.wantState("hourly", Started); in.Runs != 1 {
+		t.Fatalf("runs %d after the clock was set past an elapse", in.Runs)
+	}
+}
