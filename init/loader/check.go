@@ -125,7 +125,7 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 		if d.ConsumerOf != "" {
 			queue = append(queue, item{d.ConsumerOf, d, "consumer-of"})
 		}
-		if d.Timer != nil {
+		if d.Timer != nil && d.Timer.Run == nil {
 			queue = append(queue, item{name: d.Timer.Target}) // needed: the timer does not load without it
 		}
 	}
@@ -195,9 +195,12 @@ func (p *parser) lint(lines []rawLine, errs ErrorList) {
 			typeKnown = false
 		}
 	}
+	// A timer runs a process only when it has a command of its own.
+	noProcess := d.Type == service.TypeInternal || d.Type == service.TypeTriggered ||
+		d.Type == service.TypeTimer && len(d.Command) == 0
 	if typeKnown {
-		switch d.Type {
-		case service.TypeInternal, service.TypeTriggered, service.TypeTimer:
+		switch {
+		case noProcess:
 			seen := map[string]bool{}
 			for i := range lines {
 				rl := &lines[i]
@@ -219,7 +222,7 @@ func (p *parser) lint(lines []rawLine, errs ErrorList) {
 					warn(rl, "ignored for type %s (it runs no process%s)", d.Type, hint)
 				}
 			}
-		case service.TypeScripted:
+		case d.Type == service.TypeScripted:
 			if d.ReadyNotification != "" {
 				warn(lastLine(lines, "ready-notification", d), "ignored for type scripted (only a process service signals readiness)")
 			}

@@ -271,7 +271,11 @@ func (l *Loader) closure(names []string) ([]*service.Description, error) {
 			}
 		}
 		// A timer's target is loaded with it: an elapse never reads files.
-		if d.Timer != nil && !seen[d.Timer.Target] {
+		switch {
+		case d.Timer != nil && d.Timer.Run != nil:
+			seen[d.Timer.Target] = true
+			out = append(out, d.Timer.Run)
+		case d.Timer != nil && !seen[d.Timer.Target]:
 			seen[d.Timer.Target] = true
 			queue = append(queue, d.Timer.Target)
 		}

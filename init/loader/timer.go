@@ -112,6 +112,21 @@ func parseSpan(ws []string, dst *time.Duration) error {
 	return nil
 }
 
+// runSuffix names the target made from a timer's own command.
+const runSuffix = ".run"
+
+// implicitRun is the scripted service that runs a timer's own command,
+// with the timer's process settings; the timer keeps none of them.
+func implicitRun(d *service.Description) *service.Description {
+	r := *d
+	r.Name = d.Name + runSuffix
+	r.Type = service.TypeScripted
+	r.Timer = nil
+	r.Deps, r.WaitsForDirs, r.ChainTo, r.EnableVia = nil, nil, "", ""
+	d.Command, d.StopCommand = nil, nil
+	return &r
+}
+
 // validateTimer checks the combination of timer settings.
 func (p *parser) validateTimer() ErrorList {
 	d := p.d
@@ -130,12 +145,21 @@ func (p *parser) validateTimer() ErrorList {
 		}
 		return errs
 	}
-	if len(d.Command) > 0 || len(d.StopCommand) > 0 {
-		fail(nil, "type timer runs no command: put it in the service its timer-target names")
-	}
 	tm := d.Timer
-	if tm == nil || tm.Target == "" {
-		fail(nil, "type timer needs a timer-target")
+	if tm == nil {
+		tm = &service.TimerSpec{}
+		d.Timer = tm
+	}
+	switch {
+	case len(d.Command) > 0 && tm.Target != "":
+		fail(nil, "type timer runs its timer-target or its own command, not both")
+	case len(d.Command) > 0:
+		tm.Target = d.Name + runSuffix
+		tm.Run = implicitRun(d)
+	case len(d.StopCommand) > 0:
+		fail(nil, "stop-command of a timer without a command")
+	case tm.Target == "":
+		fail(nil, "type timer needs a timer-target or a command")
 		return errs
 	}
 	if tm.Target == d.Name {

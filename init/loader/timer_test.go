@@ -39,10 +39,11 @@ func TestTimerSettings(t *testing.T) {
 		{"no span", "type = timer\ntimer-target = job\non-active = 5\nrandomized-delay =\n", nil, "timer:4: setting 'randomized-delay'"},
 		{"bad persistent", "type = timer\ntimer-target = job\non-boot = 1\npersistent = maybe\n", nil, "timer:4: setting 'persistent'"},
 		{"bad target", "type = timer\ntimer-target = ../x\non-boot = 1\n", nil, "timer:2: setting 'timer-target'"},
-		{"no target", "type = timer\non-boot = 1\n", nil, "type timer needs a timer-target"},
+		{"no target", "type = timer\non-boot = 1\n", nil, "type timer needs a timer-target or a command"},
 		{"no trigger", "type = timer\ntimer-target = job\n", nil, "type timer needs on-calendar"},
 		{"itself", "type = timer\ntimer-target = timer\non-boot = 1\n", nil, "timer-target names the timer itself"},
-		{"command", "type = timer\ntimer-target = job\non-boot = 1\ncommand = /bin/true\n", nil, "type timer runs no command"},
+		{"command and target", "type = timer\ntimer-target = job\non-boot = 1\ncommand = /bin/true\n", nil, "its timer-target or its own command, not both"},
+		{"stop-command alone", "type = timer\ntimer-target = job\non-boot = 1\nstop-command = /bin/true\n", nil, "stop-command of a timer without a command"},
 		{"not a timer", "type = process\ncommand = /bin/true\non-active = 5\n", nil, "timer:3: setting 'on-active': timer settings are only for type timer"},
 		{"missing target", "type = timer\ntimer-target = nosuch\non-boot = 1\n", nil, "nosuch"},
 	}
@@ -99,5 +100,31 @@ func TestCheckTimer(t *testing.T) {
 	}
 	if code, out := runCheck(t, "-d", dir, "fine"); code != 0 {
 		t.Errorf("a good timer: exit %d\n%s", code, out)
+	}
+}
+
+// A timer with a command of its own runs it as NAME.run, a scripted
+// service with the timer's process settings, loaded with the timer.
+func TestTimerOwnCommand(t *testing.T) {
+	l, _ := newLoader(t, map[string]string{"sd/backup": "type = timer\non-calendar = daily\ncommand = /bin/echo $GREETING\nrun-as = alice\nstart-timeout = 0\ndepends-on: net\n", "sd/net": "type = internal\n"})
+	descs, err := l.LoadAll("backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var timer, run *service.Description
+	for _, d := range descs {
+		switch d.Name {
+		case "backup":
+			timer = d
+		case "backup.run":
+			run = d
+		}
+	}
+	if timer == nil || run == nil || timer.Timer.Target != "backup.run" || len(timer.Command) != 0 || !timer.DependsOn("net", service.DepRegular) {
+		t.Fatalf("timer %+v", timer)
+	}
+	if run.Type != service.TypeScripted || strings.Join(run.Command, " ") != "/bin/echo hello world" || run.RunAs != "alice" ||
+		run.StartTimeout != 0 || run.Timer != nil || len(run.Deps) != 0 || run.File != timer.File {
+		t.Fatalf("run %+v", run)
 	}
 }

@@ -236,6 +236,11 @@ const (
 type TimerSpec struct {
 	Target   string // the service each elapse starts
 	Triggers calendar.Triggers
+	// Run is the target the loader made from the timer's own command
+	// (a timer with `command` and no timer-target): a scripted service
+	// named Target with the timer's process settings. It is installed
+	// with the timer; nil when timer-target names a service.
+	Run *Description
 }
 
 // DependsOn reports whether d has an edge of kind k to name.

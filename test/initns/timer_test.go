@@ -161,3 +161,18 @@ func TestTimerOnBootInContainer(t *testing.T) {
 		t.Errorf("status after the one elapse:\n%s", st)
 	}
 }
+
+// A timer with a command of its own runs it as NAME.run.
+func TestTimerOwnCommand(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot": "type = internal\nwaits-for: tick\n",
+		"tick": "type = timer\non-active = 200ms\non-unit-inactive = 200ms\ncommand = /bin/sh -c \"date +%s%N >> @OUT@/runs\"\n",
+	})
+	in.waitOut("runs", func(s string) bool { return len(lines(s)) >= 2 })
+	if st := in.mustCtl("status", "tick").out; !strings.Contains(st, "Timer target: tick.run") {
+		t.Fatalf("status:\n%s", st)
+	}
+	if st := in.mustCtl("status", "tick.run").out; !strings.Contains(st, "Type: scripted") {
+		t.Fatalf("status of the run:\n%s", st)
+	}
+}
