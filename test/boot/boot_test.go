@@ -156,6 +156,14 @@ func TestBoot(t *testing.T) {
 		add("/usr/sbin/init", filepath.Join(bin, "ginit"), "0100755")
 		add("/usr/sbin/ginit", filepath.Join(bin, "ginit"), "0100755")
 		add("/usr/sbin/ginitctl", filepath.Join(bin, "ginitctl"), "0100755")
+		add("/usr/sbin/ginit-automount", filepath.Join(bin, "ginit-automount"), "0100755")
+		// The image's fstab plus a lazily mounted tmpfs (issue 16).
+		fstab := filepath.Join(t.TempDir(), "fstab")
+		if err := os.WriteFile(fstab, []byte("/dev/vda / ext4 defaults 0 1\n"+
+			"tmpfs /srv/lazy tmpfs x-systemd.automount,x-systemd.idle-timeout=3,size=1m 0 0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		add("/etc/fstab", fstab, "0100644")
 		if _, err := os.Stat(filepath.Join(bin, "sessiond")); err == nil {
 			add("/usr/sbin/sessiond", filepath.Join(bin, "sessiond"), "0100755")
 		}
@@ -218,6 +226,17 @@ func TestBoot(t *testing.T) {
 	con.Expect(t, `Password: `, time.Minute)
 	con.Send(t, "root\n")
 	con.Expect(t, `root@ginit-test:~# `, 2*time.Minute)
+	if !standin {
+		// fstab with x-systemd.automount: the automount daemon holds the
+		// mount point (autofs only, nothing mounted), the first ls mounts
+		// the tmpfs, and 3 s idle unmount it.
+		con.Send(t, "ginitctl start fstab && sleep 1; grep -c ' /srv/lazy tmpfs' /proc/mounts; grep -c ' /srv/lazy autofs' /proc/mounts; echo LAZY-BEFORE-$((6*7))\n")
+		con.Expect(t, `0\s+1\s+LAZY-BEFORE-42`, time.Minute)
+		con.Send(t, "ls -a /srv/lazy >/dev/null && grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-MOUNTED-$((6*7))\n")
+		con.Expect(t, `1\s+LAZY-MOUNTED-42`, time.Minute)
+		con.Send(t, "sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-EXPIRED-$((6*7))\n")
+		con.Expect(t, `0\s+LAZY-EXPIRED-42`, time.Minute)
+	}
 	if standin {
 		con.Send(t, "ginitctl shutdown poweroff\n")
 	} else {
