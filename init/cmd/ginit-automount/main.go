@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,6 +23,9 @@ func main() {
 	}
 }
 
+// errUsage is the synopsis, for a bad command line.
+var errUsage = errors.New("usage: ginit-automount [--timeout DURATION] -- DIR MOUNT-COMMAND")
+
 func run(args []string) error {
 	timeout := time.Duration(0)
 	for len(args) > 0 && args[0] != "--" {
@@ -33,11 +37,11 @@ func run(args []string) error {
 			}
 			timeout, args = d, args[2:]
 		default:
-			return fmt.Errorf("usage: ginit-automount [--timeout DURATION] -- DIR MOUNT-COMMAND...")
+			return errUsage
 		}
 	}
 	if len(args) < 3 || args[0] != "--" || args[1] == "" || args[1][0] != '/' {
-		return fmt.Errorf("usage: ginit-automount [--timeout DURATION] -- DIR MOUNT-COMMAND...")
+		return errUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
