@@ -56,7 +56,7 @@ func TestServices(t *testing.T) {
 tmpfs /srv/cache tmpfs size=1m,x-systemd.requires=prep.service,x-systemd.after=db 0 0
 server:/x /net nfs4 nofail 0 0
 tmpfs /opt tmpfs noauto 0 0
-tmpfs /auto tmpfs x-systemd.automount,x-systemd.idle-timeout=90 0 0
+tmpfs /auto tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=90 0 0
 /swapfile none swap sw 0 0
 `), 0o644)
 	s := New(Config{Path: p, Automount: "/sbin/ginit-automount"})

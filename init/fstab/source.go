@@ -152,7 +152,10 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 			if !managed(*e) {
 				continue
 			}
-			if _, noauto := e.Option("noauto"); noauto {
+			// As systemd's fstab generator: noauto keeps mount -a (and
+			// this) from mounting an entry, but an automount of one is
+			// still set up (noauto,x-systemd.automount is the usual form).
+			if _, noauto := e.Option("noauto"); noauto && !isAutomount(e) {
 				continue
 			}
 			k := service.DepRegular
@@ -252,9 +255,7 @@ func (s *Source) mount(name string, e *Entry, all []Entry, warn func(*Entry, str
 		}
 		d.StartTimeout = t
 	}
-	_, auto1 := e.Option("x-systemd.automount")
-	_, auto2 := e.Option("x-ginit.automount")
-	if auto1 || auto2 {
+	if isAutomount(e) {
 		idle := time.Duration(0)
 		if v, ok := e.Option("x-systemd.idle-timeout"); ok {
 			t, err := span(v)
@@ -283,6 +284,12 @@ func (s *Source) mount(name string, e *Entry, all []Entry, warn func(*Entry, str
 	d.Command = []string{"/bin/sh", "-c", b.String(), name}
 	d.StopCommand = []string{"umount", e.File}
 	return d, nil
+}
+
+func isAutomount(e *Entry) bool {
+	_, a := e.Option("x-systemd.automount")
+	_, b := e.Option("x-ginit.automount")
+	return a || b
 }
 
 // span reads a time span as fstab options give it: seconds, or systemd's

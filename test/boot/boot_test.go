@@ -160,7 +160,7 @@ func TestBoot(t *testing.T) {
 		// The image's fstab plus a lazily mounted tmpfs (issue 16).
 		fstab := filepath.Join(t.TempDir(), "fstab")
 		if err := os.WriteFile(fstab, []byte("/dev/vda / ext4 defaults 0 1\n"+
-			"tmpfs /srv/lazy tmpfs x-systemd.automount,x-systemd.idle-timeout=3,size=1m 0 0\n"), 0o644); err != nil {
+			"tmpfs /srv/lazy tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=3,size=1m 0 0\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		add("/etc/fstab", fstab, "0100644")

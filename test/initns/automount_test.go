@@ -26,7 +26,7 @@ func TestAutomount(t *testing.T) {
 	dir := t.TempDir()
 	lazy := filepath.Join(dir, "lazy")
 	fstabPath := filepath.Join(dir, "fstab")
-	if err := os.WriteFile(fstabPath, []byte("tmpfs "+lazy+" tmpfs x-systemd.automount,x-systemd.idle-timeout=2,size=1m 0 0\n"), 0o644); err != nil {
+	if err := os.WriteFile(fstabPath, []byte("tmpfs "+lazy+" tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=2,size=1m 0 0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	in := newInstance(t, map[string]string{"boot": "type = internal\n"}, "--fstab", fstabPath)
