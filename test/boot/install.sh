@@ -3,6 +3,7 @@
 # build-image.sh, in place, with debugfs -w (no mount, no rebuild):
 #   BINDIR/ginit            -> /usr/sbin/init and /usr/sbin/ginit
 #   BINDIR/ginitctl         -> /usr/sbin/ginitctl
+#   BINDIR/ginit-automount  -> /usr/sbin/ginit-automount  (if built)
 #   BINDIR/sessiond         -> /usr/sbin/sessiond          (if built)
 #   BINDIR/pam_sessiond.so  -> /usr/lib/x86_64-linux-gnu/security/ (if built)
 #   units/*                 -> /etc/ginit.d/
@@ -24,6 +25,7 @@ echo "mkdir /etc/ginit.d" >>"$cmds"
 put "$bin/ginit" /usr/sbin/init 0100755
 put "$bin/ginit" /usr/sbin/ginit 0100755
 put "$bin/ginitctl" /usr/sbin/ginitctl 0100755
+[ -f "$bin/ginit-automount" ] && put "$bin/ginit-automount" /usr/sbin/ginit-automount 0100755
 [ -f "$bin/sessiond" ] && put "$bin/sessiond" /usr/sbin/sessiond 0100755
 [ -f "$bin/pam_sessiond.so" ] && put "$bin/pam_sessiond.so" /usr/lib/x86_64-linux-gnu/security/pam_sessiond.so 0100644
 for u in "$repo"/units/* "$repo"/units/sessiond/*; do
