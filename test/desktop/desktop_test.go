@@ -484,8 +484,13 @@ func (g *guest) vtSwitch(t testing.TB, vt string, controller bool) {
 	t.Helper()
 	g.must(t, "dbus-monitor --system \"type='signal',interface='org.freedesktop.login1.Session'\" >/var/tmp/vt-monitor.log 2>&1 & echo $! >/var/tmp/vt-monitor.pid; sleep 2")
 	g.must(t, "chvt 1; sleep 3")
-	if s := Share(g.shot(t, "vt1"), sessionOrange, 6); s > 0.05 {
+	// The text console: its black background, the session's colour gone.
+	vt1 := g.shot(t, "vt1")
+	if s := Share(vt1, sessionOrange, 6); s > 0.05 {
 		t.Errorf("after chvt 1, %.0f%% of the screen still shows the session's colour (see vt1.png)", 100*s)
+	}
+	if s := Share(vt1, color.RGBA{0, 0, 0, 0xff}, 6); s < 0.8 {
+		t.Errorf("after chvt 1, only %.0f%% of the screen is the text console's black (see vt1.png)", 100*s)
 	}
 	g.must(t, "chvt "+vt)
 	took := g.waitScreen(t, "vt-back", sessionOrange, 0.5, screenLimit)
