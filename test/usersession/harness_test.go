@@ -338,7 +338,8 @@ func (w *world) managerPID() int {
 		for _, p := range w.managerPids() {
 			seen = append(seen, fmt.Sprintf("%d %s", p, comm(p)))
 		}
-		ps, _ := w.Run(nil, "sh", "-c", "for p in $(pgrep -u 4242); do echo $p $(cat /proc/$p/comm) $(cat /proc/$p/cgroup | grep ^0::); done")
+		// What the user runs, and where (a manager outside its cgroup).
+		ps, _ := w.Run(nil, "sh", "-c", "for p in $(pgrep -u "+strconv.Itoa(userID)+"); do echo $p $(cat /proc/$p/comm) $(cat /proc/$p/cgroup | grep ^0::); done")
 		w.TB.Fatalf("no ginit in %s (%q)\n%s\nsessiond log:\n%s", w.managerCgroup(), seen, ps, w.Log())
 	}
 	return pid
