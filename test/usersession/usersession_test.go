@@ -180,7 +180,8 @@ func TestSessiondKilled(t *testing.T) {
 
 // TestSelfSupervised: without ginit as the system manager sessiond runs
 // the manager itself, as the user, in the same cgroup, restarts it when
-// it crashes and stops it after the last logout.
+// it crashes, takes it over after its own SIGKILL, and stops it after the
+// last logout.
 func TestSelfSupervised(t *testing.T) {
 	w := newWorld(t, options{selfManage: true})
 	h := w.login("usd", "pts/1")
@@ -207,8 +208,20 @@ func TestSelfSupervised(t *testing.T) {
 	if w.managerPID() == pid {
 		t.Fatal("the killed manager is still there")
 	}
+	// sessiond killed with SIGKILL: its child manager goes on, the new
+	// sessiond finds it in its cgroup (no second manager) and still stops
+	// it after the last logout.
+	pid = w.managerPID()
+	w.killSessiond()
+	w.startSessiond()
+	h2 := w.login("usd", "pts/2")
+	w.checkLoggedIn(h2)
+	if got := w.managerPID(); got != pid {
+		t.Errorf("manager %d after sessiond's restart, %d before", got, pid)
+	}
 	pids = w.managerPids()
 	w.logout(h)
+	w.logout(h2)
 	w.waitGone(pids)
 }
 
