@@ -139,7 +139,7 @@ func cliFlags(p *i18n.Printer) (*cliArgs, *pflag.FlagSet) {
 	fs.BoolFuncP("system", "s", p.T("talk to the system instance"), func(string) error { a.user = false; return nil })
 	opts.Switch(fs, &a.passedFD, "use-passed-cfd", "", p.T("use the connection ginit passed in $GINIT_CS_FD (or $DINIT_CS_FD)"))
 	opts.Switch(fs, &a.offline, "offline", "o", p.T("enable/disable: edit the service directories, no ginit needed"))
-	opts.NewFunc(fs, "services-dir", "d", "DIR", p.T("with --offline: a service directory (repeatable)"),
+	opts.NewFunc(fs, "services-dir", "d", p.T("DIR"), p.T("with --offline: a service directory (repeatable)"),
 		func(v string) error { a.dirs = append(a.dirs, v); return nil })
 	opts.Switch(fs, &a.quiet, "quiet", "q", p.T("print only errors"))
 	cmdFlag := func(name, short, usage string) {
@@ -151,9 +151,9 @@ func cliFlags(p *i18n.Printer) (*cliArgs, *pflag.FlagSet) {
 	cmdFlag("force", "", p.T("stop/restart: stop the services that depend on it too"))
 	cmdFlag("clear", "", p.T("catlog: empty the buffer after printing it"))
 	cmdFlag("list", "l", p.T("signal: list the signal names"))
-	opts.NewFunc(fs, "from", "", "SERVICE", p.T("enable/disable: the service whose waits-for.d gets the link (default: enable-via, else boot)"),
+	opts.NewFunc(fs, "from", "", p.T("SERVICE"), p.T("enable/disable: the service whose waits-for.d gets the link (default: enable-via, else boot)"),
 		func(v string) error { a.flags["--from"] = v; return nil })
-	opts.NewFunc(fs, "escape", "", "KEY", p.T("attach: the key that, followed by d, detaches (^X or a character; default ^])"),
+	opts.NewFunc(fs, "escape", "", p.T("KEY"), p.T("attach: the key that, followed by d, detaches (^X or a character; default ^])"),
 		func(v string) error { a.flags["--escape"] = v; return nil })
 	opts.Switch(fs, &a.help, "help", "h", p.T("print this text"))
 	opts.Switch(fs, &a.version, "version", "", p.T("print the release, the commit and the protocol version"))

@@ -103,7 +103,7 @@ func shutdownFlags(prog string, tr *i18n.Printer) (*shutdownArgs, *pflag.FlagSet
 		kind("halt", "H", power.Halt, tr.T("halt"))
 		opts.Switch(fs, &a.warnOnly, "warn-only", "k", tr.T("only warn the logged-in users; do not shut down"))
 		opts.Switch(fs, &a.cancel, "cancel", "c", tr.T("cancel the shutdown a waiting shutdown command scheduled"))
-		opts.NewFunc(fs, "term-delay", "t", "SECONDS", tr.T("accepted for sysvinit; each service's stop-timeout applies"),
+		opts.NewFunc(fs, "term-delay", "t", tr.T("SECONDS"), tr.T("accepted for sysvinit; each service's stop-timeout applies"),
 			func(v string) error {
 				if n, err := strconv.Atoi(v); err != nil || n < 0 {
 					return opts.Invalid(tr.Tf("%q is not a number of seconds", v))

@@ -58,14 +58,14 @@ func HelpText(p *i18n.Printer) string {
 func newFlagSet(p *i18n.Printer) (*Config, *pflag.FlagSet) {
 	c := &Config{ReadyFD: -1}
 	fs := opts.New("ginit")
-	opts.NewFunc(fs, "services-dir", "d", "DIR", p.T("service directory (repeatable; replaces the defaults)"),
+	opts.NewFunc(fs, "services-dir", "d", p.T("DIR"), p.T("service directory (repeatable; replaces the defaults)"),
 		func(v string) error { c.ServicesDirs = append(c.ServicesDirs, v); return nil })
 	fs.StringVarP(&c.SocketPath, "socket-path", "p", "", p.T("control socket `PATH`"))
 	opts.Switch(fs, &c.System, "system", "s", p.T("system instance defaults (default for root)"))
 	opts.Switch(fs, &c.SystemMgr, "system-mgr", "m", p.T("manage the machine (default as process 1)"))
 	opts.Switch(fs, &c.User, "user", "u", p.T("user instance defaults"))
 	opts.Switch(fs, &c.Container, "container", "o", p.T("run as process 1 of a container: no machine management"))
-	opts.NewFunc(fs, "service", "t", "NAME", p.T("a service to start (repeatable; as process 1 makes bare words count too)"),
+	opts.NewFunc(fs, "service", "t", p.T("NAME"), p.T("a service to start (repeatable; as process 1 makes bare words count too)"),
 		func(v string) error { c.Services = append(c.Services, v); return nil })
 	opts.Switch(fs, &c.Quiet, "quiet", "q", p.T("only errors on the console"))
 	fs.StringVarP(&c.LogFile, "log-file", "l", "", p.T("write ginit's log to `FILE`"))
@@ -80,7 +80,7 @@ func newFlagSet(p *i18n.Printer) (*Config, *pflag.FlagSet) {
 			c.ReadyFD = n
 			return nil
 		})
-	opts.NewFunc(fs, "cgroup-path", "b", "PATH", p.T("run services in this cgroup (below the cgroup2 root)"),
+	opts.NewFunc(fs, "cgroup-path", "b", p.T("PATH"), p.T("run services in this cgroup (below the cgroup2 root)"),
 		func(v string) (err error) { c.CgroupPath, err = cleanCgroupPath(p, v); return err })
 	opts.NewFunc(fs, "max-starting", "", "N", p.T("at most N services starting at once (0: no limit)"),
 		func(v string) error { return intOpt(p, v, &c.StartLimit.Max) })

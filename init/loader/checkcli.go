@@ -33,7 +33,7 @@ func checkFlags(p *i18n.Printer) (*checkArgs, *pflag.FlagSet) {
 	fs := opts.New("ginit-check")
 	opts.Switch(fs, &a.system, "system", "s", p.T("system defaults (directories, /etc/ginit/environment)"))
 	opts.Switch(fs, &a.user, "user", "u", p.T("user defaults (the default when not run by root)"))
-	opts.NewFunc(fs, "services-dir", "d", "DIR", p.T("a service directory (repeatable)"),
+	opts.NewFunc(fs, "services-dir", "d", p.T("DIR"), p.T("a service directory (repeatable)"),
 		func(v string) error {
 			if v == "" {
 				return opts.Invalid(p.T("an empty directory name"))
@@ -41,7 +41,7 @@ func checkFlags(p *i18n.Printer) (*checkArgs, *pflag.FlagSet) {
 			a.dirs = append(a.dirs, v)
 			return nil
 		})
-	opts.NewFunc(fs, "env-file", "e", "FILE", p.T("the global environment file"),
+	opts.NewFunc(fs, "env-file", "e", p.T("FILE"), p.T("the global environment file"),
 		func(v string) error {
 			if v == "" {
 				return opts.Invalid(p.T("an empty file name"))
@@ -50,7 +50,7 @@ func checkFlags(p *i18n.Printer) (*checkArgs, *pflag.FlagSet) {
 			return nil
 		})
 	opts.Switch(fs, &a.all, "all", "a", p.T("check every service file in the directories (and every systemd .service unit, when units are read)"))
-	opts.NewFunc(fs, "unit-dir", "U", "DIR", p.T("a systemd unit directory (repeatable; default in system mode: the -d directories, then /etc/systemd/system, /run/systemd/system, /lib/systemd/system, /usr/lib/systemd/system)"),
+	opts.NewFunc(fs, "unit-dir", "U", p.T("DIR"), p.T("a systemd unit directory (repeatable; default in system mode: the -d directories, then /etc/systemd/system, /run/systemd/system, /lib/systemd/system, /usr/lib/systemd/system)"),
 		func(v string) error {
 			if v == "" {
 				return opts.Invalid(p.T("an empty directory name"))
@@ -58,7 +58,7 @@ func checkFlags(p *i18n.Printer) (*checkArgs, *pflag.FlagSet) {
 			a.unitDirs = append(a.unitDirs, v)
 			return nil
 		})
-	opts.NewFunc(fs, "init-dir", "I", "DIR", p.T("an init script directory, LSB or rc.d (repeatable; default in system mode: /etc/init.d, /etc/rc.d, /usr/local/etc/rc.d)"),
+	opts.NewFunc(fs, "init-dir", "I", p.T("DIR"), p.T("an init script directory, LSB or rc.d (repeatable; default in system mode: /etc/init.d, /etc/rc.d, /usr/local/etc/rc.d)"),
 		func(v string) error {
 			if v == "" {
 				return opts.Invalid(p.T("an empty directory name"))
