@@ -336,6 +336,14 @@ func (m *Manager) userInterface() *bus.Interface {
 }
 
 func (s *state) userProps(u *user) map[string]godbus.Variant {
+	p := s.userPropsButSessions(u)
+	p["Sessions"] = v(s.sessionList(u.Sessions))
+	return p
+}
+
+// userPropsButSessions is userProps without Sessions, which the view
+// builds when asked (a list as long as the user's sessions, per change).
+func (s *state) userPropsButSessions(u *user) map[string]godbus.Variant {
 	display := idPath{Path: "/"}
 	if u.Display != "" {
 		display = idPath{u.Display, sessionPath(u.Display)}
@@ -350,7 +358,7 @@ func (s *state) userProps(u *user) map[string]godbus.Variant {
 		"Timestamp": v(u.Realtime), "TimestampMonotonic": v(u.Monotonic),
 		"RuntimePath": v(s.cfg.runtimePath(u.UID)), "Service": v(service),
 		"Slice": v(userSlice(u.UID)), "Display": v(display),
-		"State": v(s.userState(u)), "Sessions": v(s.sessionList(u.Sessions)),
+		"State": v(s.userState(u)),
 		"IdleHint": v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
 		"Linger": v(u.Linger),
 	}

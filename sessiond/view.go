@@ -1,7 +1,9 @@
 package sessiond
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"sync"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -24,8 +26,16 @@ type view struct {
 	mu       sync.RWMutex // a leaf lock: nothing else is taken under it
 	sessions map[string]*sessionView
 	leaders  map[uint32]string // leader pid → session
-	users    map[uint32]map[string]godbus.Variant
+	users    map[uint32]*userView
 	seats    map[string]map[string]godbus.Variant
+}
+
+// userView is one user as published: its properties but Sessions, and
+// the ids Sessions lists (one copy of the slice, not a list of paths
+// built at every change of one of its sessions).
+type userView struct {
+	props    map[string]godbus.Variant
+	sessions []string
 }
 
 // sessionView is one session as published: a copy of its record (its
@@ -68,7 +78,7 @@ func (s *state) sessionChanged(old, cur *sessionView) {
 }
 
 func newView() *view {
-	return &view{sessions: map[string]*sessionView{}, leaders: map[uint32]string{}, users: map[uint32]map[string]godbus.Variant{},
+	return &view{sessions: map[string]*sessionView{}, leaders: map[uint32]string{}, users: map[uint32]*userView{},
 		seats: map[string]map[string]godbus.Variant{}}
 }
 
@@ -112,10 +122,11 @@ func (s *state) publish() {
 			delete(vw.users, uid)
 			continue
 		}
-		props := s.userProps(u)
-		vw.users[uid] = props
+		cur := &userView{props: s.userPropsButSessions(u), sessions: slices.Clone(u.Sessions)}
+		vw.users[uid] = cur
 		if old != nil {
-			changes = append(changes, change{userPath(uid), s.m.ifc.user, old, props})
+			// Sessions is not emits-change: the rest decides.
+			changes = append(changes, change{userPath(uid), s.m.ifc.user, old.props, cur.props})
 		}
 	}
 	for id := range s.dirtySeat {
@@ -190,9 +201,19 @@ func (vw *view) ledBy(pid uint32) (string, bool) {
 // userProps returns the published properties of user uid.
 func (vw *view) userProps(uid uint32) (map[string]godbus.Variant, bool) {
 	vw.mu.RLock()
-	defer vw.mu.RUnlock()
-	p, ok := vw.users[uid]
-	return p, ok
+	uv, ok := vw.users[uid]
+	vw.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	p := make(map[string]godbus.Variant, len(uv.props)+1)
+	maps.Copy(p, uv.props)
+	list := make([]idPath, 0, len(uv.sessions))
+	for _, id := range uv.sessions {
+		list = append(list, idPath{id, sessionPath(id)})
+	}
+	p["Sessions"] = v(list)
+	return p, true
 }
 
 // seatProps returns the published properties of seat id.

@@ -1,0 +1,59 @@
+package sessiond
+
+import (
+	"reflect"
+	"testing"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// TestViewMatchesState: after every change, what the view answers for a
+// session, its user and the seat is what the owner would build from its
+// state, and a removed session leaves the view (and its leader index).
+func TestViewMatchesState(t *testing.T) {
+	w := newWorld(t, "", nil, nil)
+	a := w.mustCreate(CreateRequest{UID: 1000, PID: 500, TTY: "pts/5"})
+	b := w.mustCreate(CreateRequest{UID: 1000, PID: 501, TTY: "pts/6", Seat: "seat0"})
+	check := func(when string) {
+		t.Helper()
+		w.state(func(s *state) {
+			for id, ss := range s.sessions {
+				sv, ok := w.m.view.session(id)
+				if !ok {
+					t.Fatalf("%s: session %s not in the view", when, id)
+				}
+				if got, want := sv.props(), s.sessionProps(ss); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: session %s: view %v, state %v", when, id, got, want)
+				}
+				if got, _ := w.m.view.ledBy(ss.Leader); got != id {
+					t.Errorf("%s: leader %d: view says %q, want %s", when, ss.Leader, got, id)
+				}
+			}
+			for uid, u := range s.users {
+				got, ok := w.m.view.userProps(uid)
+				if want := s.userProps(u); !ok || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: user %d: view %v, state %v", when, uid, got, want)
+				}
+			}
+			for id, st := range s.seats {
+				got, ok := w.m.view.seatProps(id)
+				if want := s.seatProps(st); !ok || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: seat %s: view %v, state %v", when, id, got, want)
+				}
+			}
+		})
+	}
+	check("created")
+	w.state(func(s *state) { s.sessions[a.ID].LockedHint = true; s.touchSessionOnly(s.sessions[a.ID]) })
+	check("locked")
+	b.FIFO.Close() // its client lets go and its scope empties: b goes
+	w.host.empty(b.ID)
+	w.waitFor("session "+b.ID+" gone", func() bool { _, ok := w.m.view.session(b.ID); return !ok })
+	if _, ok := w.m.view.ledBy(501); ok {
+		t.Error("the gone session's leader is still indexed")
+	}
+	check("one gone")
+	if l := w.m.view.listSessions(); len(l) != 1 || l[0].ID != a.ID || l[0].Path != godbus.ObjectPath(sessionPath(a.ID)) {
+		t.Errorf("ListSessions from the view: %v", l)
+	}
+}
