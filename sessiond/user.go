@@ -358,7 +358,7 @@ func (s *state) userPropsButSessions(u *user) map[string]godbus.Variant {
 		"Timestamp": v(u.Realtime), "TimestampMonotonic": v(u.Monotonic),
 		"RuntimePath": v(s.cfg.runtimePath(u.UID)), "Service": v(service),
 		"Slice": v(userSlice(u.UID)), "Display": v(display),
-		"State": v(s.userState(u)),
+		"State":    v(s.userState(u)),
 		"IdleHint": v(idle), "IdleSinceHint": v(rt), "IdleSinceHintMonotonic": v(mono),
 		"Linger": v(u.Linger),
 	}
