@@ -31,9 +31,15 @@ import (
 // termReplay is how much recent output an attach is shown first.
 const termReplay = 64 << 10
 
-// clientQueue is how many output chunks a client may lag behind before it
-// is dropped: a stalled client must not hold up the service's output.
-const clientQueue = 256
+// clientQueue is how many output chunks a client may lag behind; then the
+// output waits for it, as a real terminal holds up a program writing
+// faster than it shows, but for clientStall at most: a client that has
+// read nothing for that long is dropped, so a stalled client holds up the
+// service's output once, briefly, and never for good.
+const (
+	clientQueue = 256
+	clientStall = 2 * time.Second
+)
 
 // clientWrite bounds one write to a client.
 const clientWrite = 10 * time.Second
@@ -42,15 +48,19 @@ type terminal struct {
 	name   string
 	master *os.File
 	peer   *os.File // ginit's own slave end
+	// input is written to the master by one goroutine (feed): a service
+	// that does not read its input blocks that one, never a session.
+	input chan []byte
 
 	mu      sync.Mutex
 	ring    []byte
 	clients map[*termClient]struct{}
-	closed  bool
 }
 
 type termClient struct {
-	out chan []byte
+	out     chan []byte
+	gone    chan struct{} // closed when the session ends
+	dropped chan struct{} // closed by pump when it gives up on the client
 }
 
 // openPTY opens a new pseudo-terminal: its master (pollable, so Close ends
@@ -111,7 +121,7 @@ func (s *Supervisor) terminalFor(name string) (*terminal, error) {
 	if err != nil {
 		return nil, err
 	}
-	t = &terminal{name: name, master: master, peer: peer, clients: map[*termClient]struct{}{}}
+	t = &terminal{name: name, master: master, peer: peer, clients: map[*termClient]struct{}{}, input: make(chan []byte, 64)}
 	s.mu.Lock()
 	if u.term != nil { // made meanwhile
 		s.mu.Unlock()
@@ -122,7 +132,17 @@ func (s *Supervisor) terminalFor(name string) (*terminal, error) {
 	u.term = t
 	s.mu.Unlock()
 	go t.pump()
+	go t.feed()
 	return t, nil
+}
+
+// feed writes the clients' input to the master.
+func (t *terminal) feed() {
+	for p := range t.input {
+		if _, err := t.master.Write(p); err != nil {
+			return
+		}
+	}
 }
 
 // terminalStdio gives a start command its terminal as stdin, stdout and
@@ -155,8 +175,8 @@ func (s *Supervisor) terminalStdio(d *service.Description, st *setup) error {
 	return nil
 }
 
-// pump copies the terminal's output to the replay buffer and the clients
-// until the master is closed.
+// pump copies the terminal's output to the replay buffer and the clients.
+// A terminal is kept for good, so pump runs for the life of ginit.
 func (t *terminal) pump() {
 	buf := make([]byte, 32<<10)
 	for {
@@ -165,7 +185,7 @@ func (t *terminal) pump() {
 			t.output(append([]byte(nil), buf[:n]...))
 		}
 		if err != nil {
-			if errors.Is(err, syscall.EIO) && !t.isClosed() {
+			if errors.Is(err, syscall.EIO) {
 				// Only without any slave open, which ginit's own prevents.
 				time.Sleep(100 * time.Millisecond)
 				continue
@@ -175,26 +195,38 @@ func (t *terminal) pump() {
 	}
 }
 
-func (t *terminal) isClosed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.closed
-}
-
+// output keeps chunk for the replay and hands it to every client. Only
+// pump calls it, so each client gets the chunks in order.
 func (t *terminal) output(chunk []byte) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.ring = append(t.ring, chunk...)
 	if len(t.ring) > 2*termReplay {
 		t.ring = append([]byte(nil), t.ring[len(t.ring)-termReplay:]...)
 	}
+	clients := make([]*termClient, 0, len(t.clients))
 	for c := range t.clients {
+		clients = append(clients, c)
+	}
+	t.mu.Unlock()
+	for _, c := range clients {
 		select {
 		case c.out <- chunk:
+			continue
+		case <-c.gone:
+			continue
 		default:
-			delete(t.clients, c) // too far behind: dropped
-			close(c.out)
 		}
+		stall := time.NewTimer(clientStall)
+		select {
+		case c.out <- chunk:
+		case <-c.gone:
+		case <-stall.C:
+			t.mu.Lock()
+			delete(t.clients, c)
+			t.mu.Unlock()
+			close(c.dropped)
+		}
+		stall.Stop()
 	}
 }
 
@@ -205,13 +237,12 @@ func (t *terminal) replay() []byte {
 	return append([]byte(nil), t.ring[max(0, len(t.ring)-termReplay):]...)
 }
 
-func (t *terminal) drop(c *termClient) {
+// leave ends c's session.
+func (t *terminal) leave(c *termClient) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.clients[c]; ok {
-		delete(t.clients, c)
-		close(c.out)
-	}
+	delete(t.clients, c)
+	t.mu.Unlock()
+	close(c.gone)
 }
 
 // setSize sets the terminal's window size; the kernel tells the
@@ -234,13 +265,8 @@ func (t *terminal) setSize(w control.Winsize) error {
 // the replay first, then live output; input and window sizes from the
 // client's frames. It returns when the client leaves or ctx ends.
 func (t *terminal) attach(ctx context.Context, conn net.Conn, hello []byte) {
-	c := &termClient{out: make(chan []byte, clientQueue)}
+	c := &termClient{out: make(chan []byte, clientQueue), gone: make(chan struct{}), dropped: make(chan struct{})}
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		conn.Close()
-		return
-	}
 	first := append(hello, t.ring[max(0, len(t.ring)-termReplay):]...)
 	t.clients[c] = struct{}{}
 	t.mu.Unlock()
@@ -253,13 +279,22 @@ func (t *terminal) attach(ctx context.Context, conn net.Conn, hello []byte) {
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)
-		ok := write(first)
-		for chunk := range c.out {
-			if ok {
-				ok = write(chunk)
+		defer conn.Close() // a failed write or a drop ends the session
+		if !write(first) {
+			return
+		}
+		for {
+			select {
+			case chunk := <-c.out:
+				if !write(chunk) {
+					return
+				}
+			case <-c.dropped:
+				return
+			case <-c.gone:
+				return
 			}
 		}
-		conn.Close() // dropped, or the terminal closed: the session ends
 	}()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -274,12 +309,18 @@ func (t *terminal) attach(ctx context.Context, conn net.Conn, hello []byte) {
 			_ = t.setSize(win)
 			continue
 		}
-		buf = p[:0]
-		if _, err := t.master.Write(p); err != nil {
-			break
+		select {
+		case t.input <- append([]byte(nil), p...):
+			buf = p[:0]
+			continue
+		case <-time.After(clientWrite):
+			// The service has not read its input for that long: this
+			// session ends rather than wait for ever (the service and
+			// the terminal go on).
 		}
+		break
 	}
-	t.drop(c)
+	t.leave(c)
 	conn.Close()
 	<-wrote
 }

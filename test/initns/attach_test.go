@@ -3,6 +3,7 @@ package initns
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -151,9 +152,7 @@ func TestAttachTerminal(t *testing.T) {
 	if err := a.wait(); err != nil {
 		t.Fatalf("detach: %v; screen %q", err, a.text())
 	}
-	if !strings.Contains(a.text(), "detached from 'shell'") {
-		t.Errorf("no detach message: %q", a.text())
-	}
+	a.waitFor("detached from 'shell'") // read off the master after ginitctl ended
 	if st := in.state("shell"); st != "started" {
 		t.Fatalf("shell is %s after the detach", st)
 	}
@@ -241,5 +240,44 @@ func TestAttachHostileClients(t *testing.T) {
 	}
 	if st := in.state("shell"); st != "started" {
 		t.Fatalf("shell is %s", st)
+	}
+}
+
+// A client typing into a service that never reads its input is cut off
+// after a while instead of holding a connection (and a slot of the control
+// socket) for ever; the service and its terminal go on.
+func TestAttachInputNobodyReads(t *testing.T) {
+	in := newInstance(t, map[string]string{
+		"boot": "type = internal\nwaits-for: deaf\n",
+		"deaf": "type = process\ncommand = /bin/sleep 1000\nterminal = pty\nrestart = no\n",
+	})
+	in.waitState("deaf", "started")
+	c, err := control.Dial(in.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, resp, err := c.Attach(context.Background(), "deaf")
+	if err != nil || resp.Code != control.OK {
+		t.Fatalf("attach: %v %+v", err, resp)
+	}
+	defer conn.Close()
+	frame := control.AppendAttachInput(nil, bytes.Repeat([]byte("y"), control.MaxAttachInput))
+	conn.SetWriteDeadline(time.Now().Add(40 * time.Second))
+	t0 := time.Now()
+	var werr error
+	for werr == nil {
+		_, werr = conn.Write(frame)
+	}
+	if errors.Is(werr, os.ErrDeadlineExceeded) {
+		t.Fatalf("ginit still holds the session after %v", time.Since(t0))
+	}
+	t.Logf("the session ended after %v: %v", time.Since(t0).Round(time.Millisecond), werr)
+	if st := in.state("deaf"); st != "started" {
+		t.Fatalf("deaf is %s", st)
+	}
+	again := in.attach(t, "deaf", 24, 80) // the terminal still serves
+	again.typeKeys("\x1dd")
+	if err := again.wait(); err != nil {
+		t.Fatal(err)
 	}
 }
