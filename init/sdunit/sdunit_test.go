@@ -139,6 +139,19 @@ func TestServiceMapping(t *testing.T) {
 					t.Errorf("%+v", d)
 				}
 			}},
+		{"sandbox", "sb", "[Service]\nExecStart=/bin/sb\nPrivateTmp=yes\nProtectSystem=full\nProtectHome=read-only\n",
+			func(t *testing.T, d *service.Description) {
+				sc := d.Command[2]
+				for _, want := range []string{"mount --make-rslave / || exit $?\n", "mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp ",
+					"mount --bind /etc /etc && mount -o remount,bind,ro /etc", "mount --bind /home /home", "exec /bin/sb\n"} {
+					if !strings.Contains(sc, want) {
+						t.Errorf("script lacks %q:\n%s", want, sc)
+					}
+				}
+				if !reflect.DeepEqual(d.Unshare, []string{"mount"}) || strings.Index(sc, "make-rslave") > strings.Index(sc, "tmpfs") {
+					t.Errorf("unshare %q, script %s", d.Unshare, sc)
+				}
+			}},
 		{"reset list", "h", "[Service]\nExecStart=/bin/old\nExecStart=\nExecStart=/bin/new\nEnvironment=A=1\n",
 			func(t *testing.T, d *service.Description) {
 				if !reflect.DeepEqual(d.Command, []string{"/bin/new"}) {
@@ -203,13 +216,13 @@ func TestRefusedWithLine(t *testing.T) {
 
 // Safe keys load with one warning per reason, naming each key's line.
 func TestIgnoredWarn(t *testing.T) {
-	s, _ := fixture(t, map[string]string{"u.service": "[Unit]\nDocumentation=man:u\nConditionVirtualization=!container\n[Service]\nExecStart=/bin/u\nProtectSystem=full\nPrivateTmp=yes\nExecReload=/bin/kill -HUP $MAINPID\n[X-Fancy]\nA=b\n"})
+	s, _ := fixture(t, map[string]string{"u.service": "[Unit]\nDocumentation=man:u\nConditionVirtualization=!container\n[Service]\nExecStart=/bin/u\nProtectKernelTunables=yes\nLockPersonality=yes\nExecReload=/bin/kill -HUP $MAINPID\n[X-Fancy]\nA=b\n"})
 	var log logBuf
 	if _, err := s.Load("u", &log); err != nil {
 		t.Fatal(err)
 	}
 	all := strings.Join(log.lines, "\n")
-	for _, want := range []string{"u.service:6: ignored (sandboxing", "ProtectSystem (line 6), PrivateTmp (line 7)",
+	for _, want := range []string{"u.service:6: ignored (sandboxing", "ProtectKernelTunables (line 6), LockPersonality (line 7)",
 		"u.service:3: ignored (condition not evaluated", "u.service:8: setting 'ExecReload'"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)

@@ -391,7 +391,11 @@ func (t *translator) service(opts []option) *service.Description {
 
 	// The command lines: the plain form when systemd's steps map onto one
 	// exec, else a /bin/sh script of the steps.
-	script := len(pre) > 0 || len(dirs) > 0 || ttyIn != "" || len(post) > 0 ||
+	sandbox := t.sandbox(u)
+	if len(sandbox) > 0 {
+		d.Unshare = append(d.Unshare, "mount")
+	}
+	script := len(pre) > 0 || len(dirs) > 0 || ttyIn != "" || len(post) > 0 || len(sandbox) > 0 ||
 		(d.Type == service.TypeScripted && (len(start) != 1 || start[0].ignoreFail))
 	for _, c := range start {
 		if c.privileged && t.user != "" {
@@ -412,7 +416,7 @@ func (t *translator) service(opts []option) *service.Description {
 			}
 		}
 	} else {
-		d.Command = []string{"/bin/sh", "-c", t.startScript(dirs, pre, start, post, ttyIn, d.Type), t.unit}
+		d.Command = []string{"/bin/sh", "-c", strings.Join(sandbox, "") + t.startScript(dirs, pre, start, post, ttyIn, d.Type), t.unit}
 	}
 	t.stopCommand(stop, stopPost, script)
 	if t.conditions(u) {
@@ -464,6 +468,56 @@ func (o *option) valueOr(def string) string {
 		return def
 	}
 	return o.value
+}
+
+// sandbox maps PrivateTmp=, ProtectSystem= (yes, full) and ProtectHome=
+// (yes, read-only, tmpfs) onto mounts the start script makes in the
+// service's own mount namespace (unshare = mount), after making every
+// mount there a slave, so nothing propagates back to the machine. Each
+// mount is one the script made itself: a tmpfs, or a bind of a directory
+// onto itself, remounted read-only (a per-mount flag, never the file
+// system's). ProtectSystem=strict is reported and not applied.
+func (t *translator) sandbox(u *unitSet) []string {
+	var lines []string
+	bindRO := func(p string) string {
+		return fmt.Sprintf("if [ -d %[1]s ]; then mount --bind %[1]s %[1]s && mount -o remount,bind,ro %[1]s || exit $?; fi\n", p)
+	}
+	tmpfs := func(p, opts string) string {
+		return fmt.Sprintf("if [ -d %[1]s ]; then mount -t tmpfs -o %[2]s tmpfs %[1]s || exit $?; fi\n", p, opts)
+	}
+	if o := u.last("Service", "PrivateTmp"); o != nil && t.boolOf(o) {
+		lines = append(lines, tmpfs("/tmp", "mode=1777,nosuid,nodev"), tmpfs("/var/tmp", "mode=1777,nosuid,nodev"))
+	}
+	if o := u.last("Service", "ProtectSystem"); o != nil {
+		switch strings.ToLower(o.value) {
+		case "no", "false", "0", "off":
+		case "yes", "true", "1", "on":
+			lines = append(lines, bindRO("/usr"), bindRO("/boot"), bindRO("/efi"))
+		case "full":
+			lines = append(lines, bindRO("/usr"), bindRO("/boot"), bindRO("/efi"), bindRO("/etc"))
+		case "strict":
+			t.warn(o, "ProtectSystem=strict not applied (ginit makes /usr, /boot, /efi and /etc read-only for yes and full only): the service runs less confined")
+		default:
+			t.fail(o, "unknown value %q", o.value)
+		}
+	}
+	if o := u.last("Service", "ProtectHome"); o != nil {
+		switch strings.ToLower(o.value) {
+		case "no", "false", "0", "off":
+		case "yes", "true", "1", "on":
+			lines = append(lines, tmpfs("/home", "ro,mode=0755"), tmpfs("/root", "ro,mode=0700"), tmpfs("/run/user", "ro,mode=0755"))
+		case "read-only":
+			lines = append(lines, bindRO("/home"), bindRO("/root"), bindRO("/run/user"))
+		case "tmpfs":
+			lines = append(lines, tmpfs("/home", "mode=0755"), tmpfs("/root", "mode=0700"), tmpfs("/run/user", "mode=0755"))
+		default:
+			t.fail(o, "unknown value %q", o.value)
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return append([]string{"mount --make-rslave / || exit $?\n"}, lines...)
 }
 
 // asUser prefixes a command that must run as User= inside a script (the

@@ -322,7 +322,9 @@ func classify(section, key string) (keyClass, string) {
 		"Service/SuccessExitStatus", "Service/PassEnvironment", "Service/UnsetEnvironment",
 		"Service/SupplementaryGroups":
 		return keyIgnored, "accounting, tuning or credential setting ginit does not apply"
-	case "Service/ProtectSystem", "Service/ProtectHome", "Service/PrivateTmp", "Service/PrivateDevices",
+	case "Service/ProtectSystem", "Service/ProtectHome", "Service/PrivateTmp":
+		return keyMapped, ""
+	case "Service/PrivateDevices",
 		"Service/PrivateUsers", "Service/PrivateMounts", "Service/PrivateIPC", "Service/PrivatePIDs",
 		"Service/ProtectKernelTunables", "Service/ProtectKernelModules", "Service/ProtectKernelLogs",
 		"Service/ProtectControlGroups", "Service/ProtectClock", "Service/ProtectHostname", "Service/ProtectProc",
