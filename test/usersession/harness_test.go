@@ -1,5 +1,5 @@
 // Package usersession_test logs a user in through PAM (pamtester with
-// pam_sessiond.so and with pam_systemd.so) on a private world: a private
+// pam_sessiond.so and with pam_systemd.so, and su -l on a pty) on a private world: a private
 // system bus, sessiond, and ginit as the PID 1 of private PID, mount and
 // cgroup namespaces running the shipped user@ template for the user's
 // service manager, whose shipped boot brings up the session bus. Then,
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 func prerequisites() string {
-	if r := testenv.Prerequisites([]string{"busctl", "dbus-send", "gdbus", "setpriv", "go"}, []string{"pam_systemd.so"}); r != "" {
+	if r := testenv.Prerequisites([]string{"busctl", "dbus-send", "gdbus", "setpriv", "go", "su", "script"}, []string{"pam_systemd.so", "pam_rootok.so"}); r != "" {
 		return r
 	}
 	if _, err := os.Stat("/usr/share/dbus-1/session.conf"); err != nil {
@@ -192,13 +192,17 @@ func read(tb testing.TB, path string) string {
 }
 
 // writePAM writes usd (pam_sessiond.so) and usys (pam_systemd.so), both
-// holding pamtester in open_session (testenv.HoldScript) until killed.
+// holding pamtester in open_session (testenv.HoldScript) until killed,
+// and su-l for su -l.
 func (w *world) writePAM() {
 	hold := "session optional pam_exec.so " + w.HoldScript("") + "\n"
 	base := "auth required pam_permit.so\naccount required pam_permit.so\n"
 	w.WritePAM(map[string]string{
 		"usd":  base + "session required " + filepath.Join(w.bin, "pam_sessiond.so") + "\n" + hold,
 		"usys": base + "session required pam_systemd.so\n" + hold,
+		// su -l as root: what a login shell gets from a real PAM application.
+		"su-l": "auth sufficient pam_rootok.so\naccount required pam_permit.so\nsession required " +
+			filepath.Join(w.bin, "pam_sessiond.so") + "\n",
 	})
 }
 

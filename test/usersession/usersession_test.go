@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -231,4 +232,28 @@ func killPid(pid int) error {
 		return err
 	}
 	return p.Kill()
+}
+
+// TestSuLogin: `su -l gtest -c CMD` on a pty (script(1)), through PAM
+// with pam_sessiond.so: the login's very first command finds the session
+// bus and uses it; when su ends, the manager goes.
+func TestSuLogin(t *testing.T) {
+	w := newWorld(t, options{})
+	cmd := `su -l ` + userName + ` -c 'echo "RT=[$XDG_RUNTIME_DIR] BUS=[$DBUS_SESSION_BUS_ADDRESS]"; busctl --user list --no-pager | grep -c org.freedesktop.DBus; dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames | grep -c org.freedesktop.DBus'`
+	out := w.OK("script", "-qec", cmd, "/dev/null")
+	want := fmt.Sprintf("RT=[%s] BUS=[unix:path=%s/bus]", runtimeDir(), runtimeDir())
+	lines := strings.Fields(strings.ReplaceAll(out, "\r", ""))
+	found := 0 // the two counts after the variables: busctl's and dbus-send's
+	for i, l := range lines {
+		if n, err := strconv.Atoi(l); err == nil && n > 0 && i > 0 {
+			found++
+		}
+	}
+	if !strings.Contains(out, want) || found != 2 {
+		t.Errorf("su -l output %q: want %q and both bus clients to find org.freedesktop.DBus", out, want)
+	}
+	w.WaitFor("the manager to go after su ended", func() bool {
+		_, err := os.Stat(w.managerCgroup())
+		return os.IsNotExist(err)
+	})
 }
