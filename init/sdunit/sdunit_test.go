@@ -333,6 +333,14 @@ func TestHostileFiles(t *testing.T) {
 	if _, err := s.Load("long", nil); err == nil {
 		t.Error("a line over systemd's limit loaded")
 	}
+	os.MkdirAll(filepath.Join(dir, "adir.service"), 0o755)
+	if _, ok, _ := s.Find("adir"); ok {
+		t.Error("a directory named like a unit was found")
+	}
+	os.WriteFile(filepath.Join(dir, "tmpl@.service"), []byte("[Service]\nExecStart=/bin/a %i\n"), 0o644)
+	if _, err := s.Load("tmpl@", nil); err == nil || !strings.Contains(err.Error(), "is a template") {
+		t.Errorf("a template without an instance: %v", err)
+	}
 	if _, err := s.Load("../etc/passwd", nil); err == nil {
 		t.Error("a name with a slash loaded")
 	}

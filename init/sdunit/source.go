@@ -143,8 +143,8 @@ func (s *Source) findUnit(u string) (string, error) {
 					return p, nil // masked: Load says so
 				}
 			}
-			if _, err := os.Stat(p); err != nil {
-				continue // a dangling link is no unit
+			if st, err := os.Stat(p); err != nil || st.IsDir() {
+				continue // a dangling link or a directory is no unit
 			}
 			return p, nil
 		}
@@ -203,6 +203,9 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 		return nil, &loader.Error{Service: name, Err: err}
 	}
 	u := UnitName(name)
+	if _, inst, _, isInst := splitTemplate(u); isInst && inst == "" {
+		return nil, &loader.Error{Service: name, Err: fmt.Errorf("%s is a template: start an instance (NAME@INSTANCE)", u)}
+	}
 	path, err := s.findUnit(u)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
