@@ -155,16 +155,21 @@ func decideExit(f exitFacts) exitDecision {
 			chain: d.ChainTo != "" && !f.shuttingDown && (st.Success() || d.Options.AlwaysChain),
 		}
 	}
+	// Only the newest RestartLimitCount restarts can reach the limit, and
+	// without a limit none need be kept: a crash loop's list stays short.
 	var recent []time.Time
-	for _, t := range f.restarts {
-		if f.now.Sub(t) < d.RestartLimitInterval {
-			recent = append(recent, t)
+	if d.RestartLimitCount > 0 {
+		for _, t := range f.restarts[max(0, len(f.restarts)-d.RestartLimitCount):] {
+			if f.now.Sub(t) < d.RestartLimitInterval {
+				recent = append(recent, t)
+			}
 		}
+		if len(recent) >= d.RestartLimitCount {
+			return exitDecision{action: exitGiveUp, reason: ReasonRestartLimit, restarts: recent, failed: true}
+		}
+		recent = append(recent, f.now)
 	}
-	if d.RestartLimitCount > 0 && len(recent) >= d.RestartLimitCount {
-		return exitDecision{action: exitGiveUp, reason: ReasonRestartLimit, restarts: recent, failed: true}
-	}
-	dec := exitDecision{action: exitRestart, reason: ReasonTerminated, restarts: append(recent, f.now)}
+	dec := exitDecision{action: exitRestart, reason: ReasonTerminated, restarts: recent}
 	if d.SmoothRecovery {
 		dec.action = exitSmooth
 	}
