@@ -95,6 +95,13 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 		m.transition(s.name(), stage{s.state, s.ph}, stage{st, ph})
 	}
 	m.trackSlot(s, stage{s.state, s.ph}, stage{st, ph})
+	if was, now := busy(s.state, s.ph), busy(st, ph); was != now {
+		if now {
+			m.busy++
+		} else {
+			m.busy--
+		}
+	}
 	s.state, s.ph = st, ph
 	if st == Stopped {
 		// A restart's waiter must know the service went down even if it
@@ -114,6 +121,10 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 	}
 	m.enqueue(s)
 }
+
+// busy: a service in this stage keeps the manager from being idle
+// whatever it wants (checkIdle).
+func busy(st State, ph phase) bool { return st != Stopped || ph == phRestartDelay }
 
 // setPhase moves s to another phase of its state.
 func (m *Manager) setPhase(s *svc, ph phase) { m.setState(s, s.state, ph) }

@@ -281,6 +281,17 @@ func newHarnessCfg(t *testing.T, tweak func(*Config), descs ...*Description) *ha
 		cancel()
 		<-h.done
 		h.trans.checkLegal(t)
+		// Run has returned: the records may be read here. The busy count
+		// that checkIdle trusts must match a recount.
+		n := 0
+		for _, s := range h.m.order {
+			if busy(s.state, s.ph) {
+				n++
+			}
+		}
+		if n != h.m.busy {
+			t.Errorf("manager counts %d busy services, a recount %d", h.m.busy, n)
+		}
 		if t.Failed() {
 			for _, l := range h.logs.lines {
 				t.Log(l)

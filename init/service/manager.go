@@ -93,6 +93,7 @@ type Manager struct {
 	everStarted   bool
 	done          bool
 	pendingLoads  int // chain-to targets being read off the loop
+	busy          int // services not Stopped, or in their restart delay (setState counts)
 	// Start slots (startslot.go): when each service holding one began,
 	// those waiting for one in order, and the timer that looks again.
 	starting   map[*svc]time.Time
@@ -268,6 +269,11 @@ func (m *Manager) checkIdle() {
 		return
 	}
 	if !m.shuttingDown && m.pendingLoads > 0 {
+		return
+	}
+	// Counted by setState: the scan below, over every service, runs only
+	// once nothing is starting, running or stopping, not at each event.
+	if m.busy > 0 {
 		return
 	}
 	for _, s := range m.order {

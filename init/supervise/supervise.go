@@ -332,9 +332,13 @@ func (s *Supervisor) Release(d *service.Description) {
 		unwatch()
 	}
 	if dir != "" {
-		// RemoveTree: the service may have made cgroups of its own below.
-		if err := cgroup2.RemoveTree(dir, 200*time.Millisecond); err != nil {
-			s.cfg.Logger.Printf("service '%s': %v", d.Name, err)
+		// The tree was seen empty, so one rmdir mostly does; RemoveTree
+		// (a kill, a walk) only when the service made cgroups of its own
+		// below or left something behind.
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+			if err := cgroup2.RemoveTree(dir, 200*time.Millisecond); err != nil {
+				s.cfg.Logger.Printf("service '%s': %v", d.Name, err)
+			}
 		}
 	}
 	s.mu.Lock()
