@@ -37,7 +37,7 @@ type Info struct {
 	Since       time.Time // when State was entered (zero: never changed)
 }
 
-func (m *Manager) info(s *svc) Info {
+func (m *Manager) info(s *svc, edges bool) Info {
 	in := Info{
 		Name: s.name(), Type: s.desc.Type, State: s.state, Explicit: s.explicit,
 		PinStart: s.pinStart, PinStop: s.pinStop, Failed: s.failed, Skipped: s.skipped,
@@ -55,6 +55,11 @@ func (m *Manager) info(s *svc) Info {
 	if s.proc != nil && !s.launcher {
 		in.PID = s.proc.Pid()
 	}
+	if !edges {
+		// List leaves them out: a target's thousands of dependencies
+		// were most of a list's bytes, and ginitctl list shows none.
+		return in
+	}
 	for _, e := range s.deps {
 		in.Deps = append(in.Deps, e.to.name())
 	}
@@ -68,19 +73,20 @@ func (m *Manager) info(s *svc) Info {
 func (m *Manager) Status(ctx context.Context, name string) (Info, error) {
 	var in Info
 	err := m.do(ctx, name, loadIfMissing, func(s *svc) error {
-		in = m.info(s)
+		in = m.info(s, true)
 		return nil
 	})
 	return in, err
 }
 
-// List reports on every loaded service in load order.
+// List reports on every loaded service in load order, without their
+// dependencies and dependents (Status has them).
 func (m *Manager) List(ctx context.Context) ([]Info, error) {
 	var out []Info
 	err := m.call(ctx, func() {
 		out = make([]Info, 0, len(m.order))
 		for _, s := range m.order {
-			out = append(out, m.info(s))
+			out = append(out, m.info(s, false))
 		}
 	})
 	return out, err

@@ -1,5 +1,11 @@
 // Command ginit is the init system and service manager: PID 1, a system
 // service manager, or a user instance (see ginit(8)).
+//
+// PID 1 idles for days: the runtime must not wake to re-read cgroup files
+// for GOMAXPROCS (it is sized once, at start).
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (

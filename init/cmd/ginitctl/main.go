@@ -1,6 +1,12 @@
 // Command ginitctl controls a running ginit over its control socket; it
 // takes dinitctl's subcommands and options (see ginitctl --help). Installed
 // or linked as shutdown, reboot, poweroff or halt it is those front-ends.
+//
+// It lives for one request: the runtime need not read the cgroup files
+// that size GOMAXPROCS at start, nor look at them again later.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
