@@ -101,8 +101,19 @@ func TestLSBOrder(t *testing.T) {
 			t.Errorf("%s found", n)
 		}
 	}
-	if got := s.Names(); !reflect.DeepEqual(got, []string{"memcached", "mysql", "webapp"}) {
+	if got := s.Names(); !reflect.DeepEqual(got, []string{"initscripts", "memcached", "mysql", "webapp"}) {
 		t.Errorf("names %q", got)
+	}
+	agg, err := s.Load(Aggregate, nil)
+	want = []service.Dep{{Name: "memcached", Kind: service.DepWaitsFor}, {Name: "mysql", Kind: service.DepWaitsFor}, {Name: "webapp", Kind: service.DepWaitsFor}}
+	if err != nil || agg.Type != service.TypeInternal || !reflect.DeepEqual(agg.Deps, want) {
+		t.Errorf("initscripts: %+v %v", agg, err)
+	}
+	replaced := New(Config{Dirs: []string{dir}, Exists: func(n string) bool { return n == "mysql" }})
+	log = nil
+	agg, _ = replaced.Load(Aggregate, logf(func(f string, a ...any) { log = append(log, f) }))
+	if len(agg.Deps) != 2 || agg.DependsOn("mysql", service.DepWaitsFor) || len(log) != 1 {
+		t.Errorf("a script a unit replaces stays out: %+v %q", agg.Deps, log)
 	}
 	dir2 := writeScripts(t, map[string]string{"a": lsbScript("a", "native missing", ""), "bad": "### BEGIN INIT INFO\n# Provides: bad\n"})
 	s = New(Config{Dirs: []string{dir2}, Exists: func(n string) bool { return n == "native" }})
@@ -159,6 +170,9 @@ func TestRCD(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(d.Deps, []service.Dep{{Name: "LOGIN", Kind: service.DepWaitsFor}}) ||
 		d.Command[0] != filepath.Join(ports, "nginx") {
 		t.Errorf("nginx: %+v %v", d, err)
+	}
+	if agg, err := s.Load(Aggregate, nil); err != nil || agg.DependsOn("growfs", service.DepWaitsFor) || !agg.DependsOn("sshd", service.DepWaitsFor) {
+		t.Errorf("rc.d initscripts: %+v %v", agg, err)
 	}
 	var log []string
 	if _, err := s.Load("growfs", logf(func(f string, a ...any) { log = append(log, f) })); err != nil || len(log) != 1 {

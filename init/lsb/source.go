@@ -118,12 +118,51 @@ func lookup(all []*script, name string) *script {
 	return nil
 }
 
+// Aggregate is the service that starts every script the boot would run
+// (LSB Default-Start in S or 2 to 5, or an rc.d script without KEYWORD
+// nostart) and that no description or unit of the same name replaces.
+const Aggregate = "initscripts"
+
+// atBoot says whether rc would start the script at boot.
+func atBoot(h Header) bool {
+	if h.Kind == "rc.d" {
+		return !slices.Contains(h.Keywords, "nostart")
+	}
+	for _, l := range h.DefaultOn {
+		if l == "S" || l == "2" || l == "3" || l == "4" || l == "5" {
+			return true
+		}
+	}
+	return false
+}
+
 // Find says whether a script answers to name.
 func (s *Source) Find(name string) (string, bool, error) {
-	if sc := lookup(s.scan(), name); sc != nil {
+	all := s.scan()
+	if name == Aggregate && len(all) > 0 {
+		return s.cfg.Dirs[0], true, nil
+	}
+	if sc := lookup(all, name); sc != nil {
 		return sc.path, true, nil
 	}
 	return "", false, nil
+}
+
+// newDesc is a script's service with dinit's defaults, as the loader
+// fills them.
+func newDesc(name, path string) *service.Description {
+	return &service.Description{
+		Name: name, File: path,
+		Type:         service.TypeScripted,
+		Command:      []string{path, "start"},
+		StopCommand:  []string{path, "stop"},
+		Restart:      service.RestartNo,
+		RestartDelay: 200 * time.Millisecond, RestartLimitInterval: 10 * time.Second, RestartLimitCount: 3,
+		StartTimeout: 60 * time.Second, StopTimeout: 10 * time.Second,
+		TermSignal:        int(unix.SIGTERM),
+		SocketPermissions: 0o666, SocketUID: -1, SocketGID: -1,
+		LogType: service.LogTail, LogFilePermissions: 0o600, LogFileUID: -1, LogFileGID: -1, LogBufferSize: 4096,
+	}
 }
 
 // Names lists the scripts' names.
@@ -132,6 +171,9 @@ func (s *Source) Names() []string {
 	for _, sc := range s.scan() {
 		out = append(out, sc.name)
 	}
+	if len(out) > 0 {
+		out = append(out, Aggregate)
+	}
 	sort.Strings(out)
 	return out
 }
@@ -139,6 +181,9 @@ func (s *Source) Names() []string {
 // Load maps the script for name onto a scripted service.
 func (s *Source) Load(name string, log service.Logger) (*service.Description, error) {
 	all := s.scan()
+	if name == Aggregate && len(all) > 0 {
+		return s.aggregate(all, log), nil
+	}
 	sc := lookup(all, name)
 	if sc == nil {
 		return nil, &loader.NotFoundError{Name: name, Searched: s.cfg.Dirs}
@@ -156,19 +201,7 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 			log.Printf("%v", &loader.Error{File: sc.path, Service: name, Err: fmt.Errorf(format, a...)})
 		}
 	}
-	d := &service.Description{
-		Name: name, File: sc.path,
-		Type:        service.TypeScripted,
-		Command:     []string{sc.path, "start"},
-		StopCommand: []string{sc.path, "stop"},
-		Restart:     service.RestartNo,
-		// dinit's defaults, as the loader fills them.
-		RestartDelay: 200 * time.Millisecond, RestartLimitInterval: 10 * time.Second, RestartLimitCount: 3,
-		StartTimeout: 60 * time.Second, StopTimeout: 10 * time.Second,
-		TermSignal:        int(unix.SIGTERM),
-		SocketPermissions: 0o666, SocketUID: -1, SocketGID: -1,
-		LogType: service.LogTail, LogFilePermissions: 0o600, LogFileUID: -1, LogFileGID: -1, LogBufferSize: 4096,
-	}
+	d := newDesc(name, sc.path)
 	d.Options.StartsOnConsole = sc.h.Interactive
 	// resolve maps a header name onto a service: facilities ($local_fs,
 	// $network, …) are ginit's own boot and dropped; another script's
@@ -222,6 +255,28 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 		return nil, &loader.Error{File: sc.path, Service: name, Err: err}
 	}
 	return d, nil
+}
+
+// aggregate waits for every script the boot would run, by the script's
+// own name, leaving out those a description or unit replaces (they are
+// reported: start the replacement instead).
+func (s *Source) aggregate(all []*script, log service.Logger) *service.Description {
+	d := newDesc(Aggregate, s.cfg.Dirs[0])
+	d.Type, d.Command, d.StopCommand = service.TypeInternal, nil, nil
+	for _, sc := range all {
+		if sc.err != nil || !atBoot(sc.h) {
+			continue
+		}
+		if s.cfg.Exists != nil && s.cfg.Exists(sc.name) {
+			if log != nil {
+				log.Printf("%v", &loader.Error{File: sc.path, Service: Aggregate,
+					Err: fmt.Errorf("left out: a description or unit named %s replaces the script", sc.name)})
+			}
+			continue
+		}
+		d.Deps = append(d.Deps, service.Dep{Name: sc.name, Kind: service.DepWaitsFor})
+	}
+	return d
 }
 
 // stillExecutable checks the script can still be run (it may have gone since scan).
