@@ -4,10 +4,14 @@
 # installs what is missing; otherwise it only says what is missing (the
 # tests that need it then skip, naming it). Used by make and by .ci/run.
 set -euo pipefail
+# openssh-client (ssh-keygen) and iproute2 (ip) are for test/initns's run
+# of Debian's own sshd, nginx and rsyslog, whose packages
+# test/debian-units.sh fetches at test time (apt-get download, not installed).
 pkgs=(dbus dbus-bin pamtester libpam0g-dev libpam-modules systemd libpam-systemd
 	libsystemd-dev util-linux procps psmisc busybox-static gcc libc6-dev make
 	e2fsprogs bc polkitd ca-certificates go-md2man acl
-	libglib2.0-bin dbus-daemon gettext bash-completion)
+	libglib2.0-bin dbus-daemon gettext bash-completion
+	openssh-client iproute2)
 if [ "${1:-}" = boot ]; then
 	pkgs+=(qemu-system-x86 debootstrap dpkg-dev debhelper fakeroot lintian)
 fi
