@@ -217,6 +217,11 @@ type kv struct{ k, v string }
 // restored: keys are letters, digits and '_', values have no newline.
 func formatEnv(vals []kv) (string, error) {
 	var b strings.Builder
+	n := len(envHeader)
+	for _, p := range vals {
+		n += len(p.k) + len(p.v) + 2
+	}
+	b.Grow(n) // one allocation: a user's file lists all its sessions
 	b.WriteString(envHeader)
 	for _, p := range vals {
 		if !validEnvKey(p.k) {

@@ -118,12 +118,14 @@ func (s *state) saveUser(u *user) {
 // userRecord is the user file (decodeUser reads back what is not derived
 // from the sessions).
 func (s *state) userRecord(u *user) []kv {
-	var sessions, active, online []string
+	// Sized once: the file is rewritten at every change of one of the
+	// user's sessions, and growing three lists of thousands was most of
+	// that.
+	active, online := make([]string, 0, len(u.Sessions)), make([]string, 0, len(u.Sessions))
 	seatSet := map[string]bool{}
 	activeSeats, onlineSeats := map[string]bool{}, map[string]bool{}
 	for _, id := range u.Sessions {
 		ss := s.sessions[id]
-		sessions = append(sessions, id)
 		st := s.sessionState(ss)
 		if ss.Seat != "" {
 			seatSet[ss.Seat] = true
@@ -161,7 +163,7 @@ func (s *state) userRecord(u *user) []kv {
 	vals = append(vals,
 		kv{"REALTIME", strconv.FormatUint(u.Realtime, 10)},
 		kv{"MONOTONIC", strconv.FormatUint(u.Monotonic, 10)},
-		kv{"SESSIONS", strings.Join(sessions, " ")},
+		kv{"SESSIONS", strings.Join(u.Sessions, " ")},
 		kv{"SEATS", keys(seatSet)},
 		kv{"ACTIVE_SESSIONS", strings.Join(active, " ")},
 		kv{"ONLINE_SESSIONS", strings.Join(online, " ")},
