@@ -1,6 +1,7 @@
 package sdunit
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -127,6 +128,9 @@ func (t *translator) attachSocket(unitName string, aliases []string) {
 		return
 	}
 	t.d.SocketListen, t.d.SocketPermissions = sp.path, sp.mode
+	// The socket unit makes the socket's directory (ginit's socket-listen
+	// needs it, systemd makes it): started first.
+	t.d.Deps = append(t.d.Deps, service.Dep{Name: unitName, Kind: service.DepRegular})
 	if sp.user != "" {
 		if uid, _, _, _, ok := t.passwdEntry(sp.user); ok {
 			t.d.SocketUID, _ = strconv.Atoi(uid)
@@ -166,9 +170,13 @@ func (t *translator) groupID(name string) (int, bool) {
 	return 0, false
 }
 
-// socketUnit maps a .socket unit loaded by its own name (ginitctl start
-// dbus.socket): a service with no process that starts the socket's
-// service, which owns the socket under ginit.
+// socketUnit maps a .socket unit loaded by its own name. A socket ginit
+// can make (one unix stream socket, Accept=no) is made by its service
+// (attachSocket), which depends on this unit: this one makes the socket's
+// directory (DirectoryMode=, default 0755), as systemd does before it
+// binds. Any other socket is a service with no process. Either way a
+// connection does not start the service: ginit has no activation on the
+// first connection.
 func (t *translator) socketUnit(opts []option) *service.Description {
 	u := collect(opts)
 	t.known(u, map[string]bool{"Unit": true, "Socket": true, "Install": true})
@@ -177,16 +185,27 @@ func (t *translator) socketUnit(opts []option) *service.Description {
 		t.fail(nil, "cannot read the socket unit")
 		return t.d
 	}
-	if sp.why != "" && strings.HasPrefix(sp.why, "Accept") {
+	if strings.HasPrefix(sp.why, "Accept") {
 		t.fail(u.last("Socket", "Accept"), "%s", sp.why)
 		return t.d
 	}
-	if strings.Contains(sp.service, "@.") {
-		t.fail(u.last("Socket", "Service"), "%s is a template", sp.service)
+	if sp.path == "" {
+		t.warn(nil, "%s; the unit does nothing under ginit", sp.why)
 		return t.d
 	}
-	t.warn(nil, "the socket is made when %s starts, not ahead of it; the first connection does not start it", sp.service)
-	t.d.Deps = append(t.d.Deps, service.Dep{Name: serviceName(sp.service), Kind: service.DepRegular})
+	mode := uint64(0o755)
+	if o := u.last("Socket", "DirectoryMode"); o != nil {
+		m, err := strconv.ParseUint(o.value, 8, 32)
+		if err != nil || m > 0o7777 {
+			t.fail(o, "bad mode %q", o.value)
+			return t.d
+		}
+		mode = m
+	}
+	t.warn(nil, "%s makes the socket when it starts; this unit makes its directory, and a connection does not start %s", sp.service, sp.service)
+	dir := filepath.Dir(sp.path)
+	t.d.Type = service.TypeScripted
+	t.d.Command = []string{"/bin/sh", "-c", fmt.Sprintf("mkdir -p %s && chmod %04o %s", shQuote(dir), mode, shQuote(dir)), t.unit}
 	return t.d
 }
 

@@ -273,11 +273,11 @@ func classify(section, key string) (keyClass, string) {
 		"Service/CPUWeight", "Service/PrivateNetwork", "Service/BusName", "Service/Sockets",
 		"Service/StartLimitIntervalSec", "Service/StartLimitBurst":
 		return keyMapped, ""
-	case "Socket/ListenStream", "Socket/Accept", "Socket/SocketMode", "Socket/SocketUser", "Socket/SocketGroup",
+	case "Socket/DirectoryMode", "Socket/ListenStream", "Socket/Accept", "Socket/SocketMode", "Socket/SocketUser", "Socket/SocketGroup",
 		"Socket/Service", "Socket/ListenDatagram", "Socket/ListenSequentialPacket", "Socket/ListenFIFO",
 		"Socket/ListenNetlink", "Socket/ListenSpecial", "Socket/ListenMessageQueue", "Socket/ListenUSBFunction":
 		return keyMapped, ""
-	case "Socket/RemoveOnStop", "Socket/SocketGroupMode", "Socket/DirectoryMode", "Socket/PassCredentials",
+	case "Socket/RemoveOnStop", "Socket/SocketGroupMode", "Socket/PassCredentials",
 		"Socket/PassSecurity", "Socket/PassPacketInfo", "Socket/ReceiveBuffer", "Socket/SendBuffer",
 		"Socket/Backlog", "Socket/FileDescriptorName", "Socket/Symlinks", "Socket/KeepAlive", "Socket/NoDelay",
 		"Socket/MaxConnections", "Socket/MaxConnectionsPerSource", "Socket/Priority", "Socket/BindIPv6Only",

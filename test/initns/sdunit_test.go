@@ -94,6 +94,12 @@ func newDebianInstance(t *testing.T, root string, stage func(etc, varDir string)
 		}
 	}
 	in.write(map[string]string{"boot": "type = internal\n"})
+	// Daemons that drop to their user before they notify (dbus-daemon as
+	// messagebus) must reach their notify socket below the test directory,
+	// which the testing package makes 0700.
+	if err := os.Chmod(filepath.Dir(in.dir), 0o711); err != nil {
+		t.Fatal(err)
+	}
 	stage(filepath.Join(in.dir, "stage/etc"), filepath.Join(in.dir, "stage/var"))
 	const setup = `set -e
 mount -t tmpfs tmpfs "$D/ovl"
@@ -168,9 +174,9 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-// Debian's sshd, nginx and rsyslog start from their own units under ginit
-// (`ginitctl start NAME`, no description written), get ready, do their job
-// and stop.
+// Debian's sshd, nginx, rsyslog, dbus-daemon and cron start from their own
+// units under ginit (`ginitctl start NAME`, no description written), get
+// ready, do their job and stop.
 func TestDebianDaemons(t *testing.T) {
 	requireRoot(t)
 	root := debianRoot(t)
@@ -205,7 +211,12 @@ func TestDebianDaemons(t *testing.T) {
 			[]byte("server { listen 127.0.0.1:80; location / { return 200 \"served by nginx under ginit\\n\"; } }\n"), 0o644))
 		must(t, os.WriteFile(filepath.Join(etc, "rsyslog.conf"), []byte(
 			"module(load=\"imuxsock\" SysSock.Use=\"off\")\ninput(type=\"imuxsock\" Socket=\"/run/ginit-test-log\")\n*.* /var/log/ginit-test.log\n"), 0o644))
-		for _, d := range []string{"log/nginx", "lib/nginx", "spool/rsyslog"} {
+		// A drop-in, as an admin would write one: this machine may not
+		// lower oom_score_adj (a container without CAP_SYS_RESOURCE), and
+		// ginit fails a start whose OOMScoreAdjust= it cannot apply.
+		must(t, os.MkdirAll(filepath.Join(etc, "systemd/system/dbus.service.d"), 0o755))
+		must(t, os.WriteFile(filepath.Join(etc, "systemd/system/dbus.service.d/ginit-test.conf"), []byte("[Service]\nOOMScoreAdjust=\n"), 0o644))
+		for _, d := range []string{"log/nginx", "lib/nginx", "spool/rsyslog", "spool/cron/crontabs"} {
 			must(t, os.MkdirAll(filepath.Join(varDir, d), 0o755))
 		}
 	})
@@ -227,7 +238,17 @@ func TestDebianDaemons(t *testing.T) {
 	t.Logf("rsyslog: %q", in.waitNS("hello from the ginit test", "cat", "/var/log/ginit-test.log"))
 	t.Logf("status:\n%s\n%s", in.ctl("status", "ssh").out, in.ctl("list").out)
 
-	for _, n := range []string{"ssh", "nginx", "rsyslog"} {
+	// dbus.service requires dbus.socket: ginit makes the socket and passes
+	// it (LISTEN_FDS) to dbus-daemon --address=systemd:, which answers on it.
+	in.mustCtl("start", "dbus")
+	in.waitState("dbus", "started")
+	t.Logf("dbus: %q", in.waitNS("org.freedesktop.DBus", "dbus-send", "--system", "--print-reply",
+		"--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"))
+
+	in.mustCtl("start", "cron")
+	in.waitState("cron", "started")
+
+	for _, n := range []string{"ssh", "nginx", "rsyslog", "dbus", "cron"} {
 		in.mustCtl("stop", n)
 		in.waitState(n, "stopped")
 	}
@@ -237,7 +258,8 @@ func TestDebianDaemons(t *testing.T) {
 	if out, err := in.inNS("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/80"); err == nil {
 		t.Errorf("nginx still accepts after stop: %s", out)
 	}
-	if out, _ := in.inNS("sh", "-c", "ps -eo comm= 2>/dev/null || ls /proc"); strings.Contains(out, "sshd") || strings.Contains(out, "nginx") || strings.Contains(out, "rsyslogd") {
+	if out, _ := in.inNS("sh", "-c", "ps -eo comm= 2>/dev/null || ls /proc"); strings.Contains(out, "sshd") || strings.Contains(out, "nginx") ||
+		strings.Contains(out, "rsyslogd") || strings.Contains(out, "dbus-daemon") || strings.Contains(out, "cron") {
 		t.Errorf("daemons left running: %s", out)
 	}
 }
