@@ -157,13 +157,6 @@ func TestBoot(t *testing.T) {
 		add("/usr/sbin/ginit", filepath.Join(bin, "ginit"), "0100755")
 		add("/usr/sbin/ginitctl", filepath.Join(bin, "ginitctl"), "0100755")
 		add("/usr/sbin/ginit-automount", filepath.Join(bin, "ginit-automount"), "0100755")
-		// The image's fstab plus a lazily mounted tmpfs (issue 16).
-		fstab := filepath.Join(t.TempDir(), "fstab")
-		if err := os.WriteFile(fstab, []byte("/dev/vda / ext4 defaults 0 1\n"+
-			"tmpfs /srv/lazy tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=3,size=1m 0 0\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		add("/etc/fstab", fstab, "0100644")
 		if _, err := os.Stat(filepath.Join(bin, "sessiond")); err == nil {
 			add("/usr/sbin/sessiond", filepath.Join(bin, "sessiond"), "0100755")
 		}
@@ -200,6 +193,15 @@ func TestBoot(t *testing.T) {
 		walkTree(t, tree, files, modes, links)
 		links["/usr/sbin/init"] = "ginit"
 	}
+	if !standin {
+		// The image's fstab plus a lazily mounted tmpfs (issue 16).
+		fstab := filepath.Join(t.TempDir(), "fstab")
+		if err := os.WriteFile(fstab, []byte("/dev/vda / ext4 defaults 0 1\n"+
+			"tmpfs /srv/lazy tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=3,size=1m 0 0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		add("/etc/fstab", fstab, "0100644")
+	}
 	v := bootWith(t, ctx, dir, files, modes, links)
 	con := v.con
 
@@ -226,6 +228,15 @@ func TestBoot(t *testing.T) {
 	con.Expect(t, `Password: `, time.Minute)
 	con.Send(t, "root\n")
 	con.Expect(t, `root@ginit-test:~# `, 2*time.Minute)
+	if !standin && os.Getenv("GINIT_BOOT_INSTALL") != "copy" {
+		// The shipped boot services ran and none failed (each is only
+		// waited for by boot, so a failure would not stop the login), and
+		// the random seed was saved.
+		con.Send(t, "echo \"BOOTSVC:$(for s in hwclock fsck swap networking random-seed tmp-cleanup; do ginitctl is-started $s >/dev/null || printf '%s,' $s; done):$(test -s /var/lib/ginit/random-seed && echo seed):END\"\n")
+		if got := con.Expect(t, `BOOTSVC:[a-z,-]*:(seed)?:END`, time.Minute); got != "BOOTSVC::seed:END" {
+			t.Errorf("boot services not started (before the colon) or no seed: %s", got)
+		}
+	}
 	if !standin {
 		// fstab with x-systemd.automount: the automount daemon holds the
 		// mount point (autofs only, nothing mounted), the first ls mounts
