@@ -475,6 +475,10 @@ func (g *guest) afterPowerOff(t testing.TB, ctx context.Context, ttyLogin string
 	if !strings.Contains(g.con.All(), "shutdown (poweroff): stopping all services") {
 		t.Errorf("ginit never started a poweroff")
 	}
+	// Nothing was left that outlived the final SIGTERM.
+	if strings.Contains(g.con.All(), "sending SIGKILL") {
+		t.Errorf("the final shutdown needed SIGKILL: a process outlived SIGTERM (see console.log)")
+	}
 }
 
 // vtSwitch switches to the text VT 1 and back to the session's VT and
