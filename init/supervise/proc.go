@@ -132,6 +132,22 @@ func (p *proc) Signal(sig int) error {
 // KillTree sends sig to every process of the service.
 func (p *proc) KillTree(sig int) error {
 	if p.cg != "" {
+		if sig != int(unix.SIGKILL) {
+			// One read of cgroup.procs serves the tree and the check
+			// for a main process that left it (the stop of each of a
+			// thousand services read it twice).
+			if pids, err := cgroup2.Pids(p.cg); err == nil {
+				inTree := false
+				for _, q := range pids {
+					inTree = inTree || q == p.pid
+					_ = unix.Kill(q, unix.Signal(sig))
+				}
+				if !inTree {
+					p.signalMain(sig)
+				}
+				return nil
+			}
+		}
 		err := cgroup2.Kill(p.cg, unix.Signal(sig))
 		p.signalStray(sig)
 		return err
@@ -201,6 +217,19 @@ func (p *proc) signalStray(sig int) {
 			return
 		}
 	}
+	p.signalMainLocked(sig)
+}
+
+// signalMain signals the main process, if it lives, outside its tree.
+func (p *proc) signalMain(sig int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.dead {
+		p.signalMainLocked(sig)
+	}
+}
+
+func (p *proc) signalMainLocked(sig int) {
 	if p.pidfd >= 0 {
 		_ = unix.PidfdSendSignal(p.pidfd, unix.Signal(sig), nil, 0)
 		return
