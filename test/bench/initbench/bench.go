@@ -12,9 +12,10 @@ import (
 // bench runs scenarios on every impl, interleaved, and keeps each round's
 // figures so that ratios pair runs made next to each other.
 type bench struct {
-	impls  []*impl
-	rounds int
-	only   map[string]bool
+	impls       []*impl
+	rounds      int
+	curveRounds int
+	only        map[string]bool
 	// verbose prints every sample to stderr as it is taken.
 	verbose bool
 	failed  int // rounds dropped because a run failed
@@ -266,8 +267,7 @@ func (b *bench) curve(ns []int) {
 	fmt.Println()
 	fmt.Println("per-service cost (us per service; status and list per call, ms)")
 	for _, n := range ns {
-		rounds := 3
-		b.interleave(fmt.Sprintf("curve %d", n), rounds, func(im *impl) (map[string]float64, error) {
+		b.interleave(fmt.Sprintf("curve %d", n), b.curveRounds, func(im *impl) (map[string]float64, error) {
 			v, err := b.loaded(im, n)
 			if err != nil {
 				return nil, err

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 )
 
 func main() {
@@ -27,6 +28,7 @@ func run(args []string) error {
 	rounds := fs.Int("rounds", 5, "paired rounds per figure")
 	only := fs.String("only", "", "comma-separated figure keys to run (empty: all)")
 	scale := fs.Bool("scale", true, "also print the per-service cost curve for 100/1000/10000 services")
+	curveRounds := fs.Int("curve-rounds", 3, "paired rounds per point of the curve")
 	verbose := fs.Bool("v", false, "print every sample to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -35,11 +37,17 @@ func run(args []string) error {
 		fmt.Println("initbench: needs root (each daemon runs as PID 1 of a private namespace): skipped")
 		return nil
 	}
+	// ginit holds two descriptors per running service (its pidfd and
+	// the read end of its output pipe): 10,000 services need more than
+	// a 20,000 limit. Both daemons inherit the raised one.
+	if err := raiseNoFile(1 << 16); err != nil {
+		fmt.Fprintf(os.Stderr, "initbench: RLIMIT_NOFILE: %v (the 10000-service figures may fail)\n", err)
+	}
 	impls, err := findImpls(*ginitDir, *dinitDir)
 	if err != nil {
 		return err
 	}
-	b := &bench{impls: impls, rounds: *rounds, verbose: *verbose}
+	b := &bench{impls: impls, rounds: *rounds, curveRounds: *curveRounds, verbose: *verbose}
 	if *only != "" {
 		b.only = map[string]bool{}
 		for _, k := range strings.Split(*only, ",") {
@@ -57,4 +65,17 @@ func run(args []string) error {
 		return fmt.Errorf("%d rounds failed (see above); their figures are left out", b.failed)
 	}
 	return nil
+}
+
+// raiseNoFile lifts the soft and hard RLIMIT_NOFILE to at least n.
+func raiseNoFile(n uint64) error {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return err
+	}
+	if r.Cur >= n && r.Max >= n {
+		return nil
+	}
+	r.Cur, r.Max = max(r.Cur, n), max(r.Max, n)
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
 }
