@@ -33,10 +33,12 @@ type proc struct {
 
 	mu    sync.Mutex
 	pid   int
-	dead  bool     // reaped, or seen dead through its pidfd
-	pidfd int      // names exactly this process; -1 = none
-	child bool     // our child: the reaper sees its exit; else watch does
-	watch *os.File // non-children: a pollable pidfd whose readability means exit
+	dead  bool // reaped, or seen dead through its pidfd
+	pidfd int  // names exactly this process; -1 = none
+	// budgeted: pidfd counts against the Supervisor's pidfd budget.
+	budgeted bool
+	child    bool     // our child: the reaper sees its exit; else watch does
+	watch    *os.File // non-children: a pollable pidfd whose readability means exit
 }
 
 var _ service.Proc = (*proc)(nil)
@@ -62,6 +64,10 @@ func (p *proc) dropPidfdLocked() {
 	if p.pidfd >= 0 {
 		unix.Close(p.pidfd)
 		p.pidfd = -1
+	}
+	if p.budgeted {
+		p.budgeted = false
+		p.s.pidfds.Add(-1)
 	}
 	if p.watch != nil {
 		p.watch.Close() // ends the watcher goroutine without a report

@@ -93,7 +93,12 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		return nil, err
 	}
 	pidfd := -1
-	st.sys.PidFD = &pidfd
+	budgeted := s.pidfds.Add(1) <= s.pidfdBudget
+	if budgeted {
+		st.sys.PidFD = &pidfd
+	} else {
+		s.pidfds.Add(-1)
+	}
 	attr := &syscall.ProcAttr{Dir: dir, Env: st.env, Files: st.fds(), Sys: &st.sys}
 
 	// A child stopped for set-up under ptrace is waited for by the forking
@@ -118,11 +123,14 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		if pidfd >= 0 {
 			unix.Close(pidfd)
 		}
+		if budgeted {
+			s.pidfds.Add(-1)
+		}
 		st.fail()
 		return nil, fmt.Errorf("exec %s: %w", path, err)
 	}
 	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, cg: cgDir, n: n,
-		signalOnly: d.Options.SignalProcessOnly, pidfd: pidfd, child: true}
+		signalOnly: d.Options.SignalProcessOnly, pidfd: pidfd, budgeted: budgeted, child: true}
 	early, died := s.early[pid]
 	delete(s.early, pid)
 	s.forgetEarlyLocked()

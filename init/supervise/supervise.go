@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,6 +69,14 @@ type Supervisor struct {
 	early    map[int]service.ExitStatus
 	// out copies output pipes into memory buffers while Run runs.
 	out *outputs
+	// pidfds counts the pidfds held for children, at most pidfdBudget
+	// (a quarter of RLIMIT_NOFILE): each running service also holds its
+	// output pipe, and 10,000 services must fit a 20,000 limit. A child
+	// beyond the budget is signalled by pid: its pid stays its own until
+	// the reaper reaps it and, in the same locked step, marks it dead
+	// (a window of microseconds that a pidfd closes entirely).
+	pidfds      atomic.Int64
+	pidfdBudget int64
 }
 
 // unit is what the Supervisor keeps for one service: its resources from
@@ -142,16 +151,22 @@ func New(cfg Config) (*Supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervise: %w", err)
 	}
+	budget := int64(1024)
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur != unix.RLIM_INFINITY {
+		budget = max(budget, int64(rl.Cur/4))
+	}
 	s := &Supervisor{
-		out:      out,
-		cfg:      cfg,
-		sig:      make(chan os.Signal, 1),
-		procs:    map[int]*proc{},
-		pending:  map[*proc]struct{}{},
-		units:    map[string]*unit{},
-		early:    map[int]service.ExitStatus{},
-		trees:    make(chan struct{}, 1),
-		needPoll: make(chan struct{}, 1),
+		pidfdBudget: budget,
+		out:         out,
+		cfg:         cfg,
+		sig:         make(chan os.Signal, 1),
+		procs:       map[int]*proc{},
+		pending:     map[*proc]struct{}{},
+		units:       map[string]*unit{},
+		early:       map[int]service.ExitStatus{},
+		trees:       make(chan struct{}, 1),
+		needPoll:    make(chan struct{}, 1),
 	}
 	signal.Notify(s.sig, syscall.SIGCHLD)
 	if cfg.CgroupRoot != "" {

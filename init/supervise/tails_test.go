@@ -3,6 +3,7 @@ package supervise
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,5 +65,40 @@ func TestOutputsManyServices(t *testing.T) {
 			t.Fatalf("%d output pipes still open after their services exited", left)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPidfdBudget: children beyond the pidfd budget run without one (and
+// are still signalled and reaped); every budgeted pidfd is given back.
+func TestPidfdBudget(t *testing.T) {
+	s := newSup(t, "")
+	s.pidfdBudget = 2
+	var procs []*proc
+	var recs []*recorder
+	for i := 0; i < 5; i++ {
+		r := newRecorder()
+		p := spawn(t, s, desc(fmt.Sprintf("budget-%d", i)), r, "sleep", "100")
+		procs = append(procs, p.(*proc))
+		recs = append(recs, r)
+	}
+	with := 0
+	for _, p := range procs {
+		p.mu.Lock()
+		if p.pidfd >= 0 {
+			with++
+		}
+		p.mu.Unlock()
+	}
+	if with != 2 || s.pidfds.Load() != 2 {
+		t.Fatalf("%d children got a pidfd, %d counted; want 2 of 5", with, s.pidfds.Load())
+	}
+	for i, p := range procs {
+		if err := p.Signal(int(syscall.SIGTERM)); err != nil {
+			t.Fatalf("signal child %d: %v", i, err)
+		}
+		recs[i].next(t, "exited")
+	}
+	if n := s.pidfds.Load(); n != 0 {
+		t.Fatalf("%d pidfds still counted after every child exited", n)
 	}
 }
