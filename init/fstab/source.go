@@ -49,19 +49,12 @@ var networkTypes = []string{"nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "ss
 // entries reads and parses the fstab; a missing file has none.
 func (s *Source) entries() ([]Entry, error) {
 	p := s.path()
-	st, err := os.Stat(p)
+	f, _, err := loader.OpenRegular(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w", p, loader.ErrNotRegular)
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))

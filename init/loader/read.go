@@ -160,6 +160,12 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	return f, st, nil
 }
 
+// OpenRegular is openRegular for the loaders beside this one (systemd
+// units, init scripts): the same refusal of anything but a regular file,
+// without blocking on a FIFO swapped in after the stat. Errors do not
+// repeat the path.
+func OpenRegular(path string) (*os.File, fs.FileInfo, error) { return openRegular(path) }
+
 // openEnv opens an env-file. Root reads it for a service whose user may be
 // able to write its directory, so unlike descriptions (configuration, where
 // an admin's links are the norm) only root's links are followed: a link the

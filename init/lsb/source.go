@@ -83,23 +83,18 @@ func (s *Source) scan() []*script {
 	return out
 }
 
-// readScript reads the head of an executable regular file.
+// readScript reads the head of an executable regular file, opened as the
+// loader opens descriptions (loader.OpenRegular: a fifo swapped in after
+// the check blocks nothing).
 func readScript(p string) ([]byte, error) {
-	st, err := os.Stat(p)
+	f, st, err := loader.OpenRegular(p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, loader.ErrNotRegular
-	}
+	defer f.Close()
 	if st.Mode().Perm()&0o111 == 0 {
 		return nil, fmt.Errorf("%s is not executable", p)
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, maxHeaderScan))
 }
 

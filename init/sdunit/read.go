@@ -29,29 +29,16 @@ type option struct {
 	line                int
 }
 
-// readFile reads one unit file or drop-in: regular files only (a fifo or
-// device would block the loader), at most maxUnitFile bytes.
+// readFile reads one unit file or drop-in: regular files only, opened as
+// the loader opens descriptions (loader.OpenRegular: a fifo or device
+// would block the loader, even one swapped in after the check), at most
+// maxUnitFile bytes.
 func readFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, _, err := loader.OpenRegular(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w", path, loader.ErrNotRegular)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxUnitFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxUnitFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, maxUnitFile, loader.ErrTooLarge)
-	}
-	return data, nil
+	return readLimited(path, f)
 }
 
 // readEnvFile reads an EnvironmentFile as the loader reads env-files
@@ -62,10 +49,15 @@ func readEnvFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readLimited(path, f)
+}
+
+// readLimited reads f to its end, at most maxUnitFile bytes, and closes it.
+func readLimited(path string, f *os.File) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxUnitFile+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(data) > maxUnitFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, maxUnitFile, loader.ErrTooLarge)
