@@ -77,17 +77,7 @@ func newInstance(t testing.TB, files map[string]string, extraArgs ...string) *in
 // log then goes only to its console and, with starts-log, to syslog).
 func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, extraArgs ...string) *instance {
 	t.Helper()
-	requireRoot(t)
-	in := &instance{t: t, bin: binDir(t), dir: t.TempDir(), done: make(chan error, 1)}
-	in.sd = filepath.Join(in.dir, "sd")
-	in.out = filepath.Join(in.dir, "out")
-	in.sock = filepath.Join(in.dir, "ginitctl")
-	in.logf = filepath.Join(in.dir, "ginit.log")
-	for _, d := range []string{in.sd, in.out} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	in := newDirs(t)
 	in.write(files)
 	args := append([]string{"--pid", "--fork", "--mount", "--mount-proc", "--kill-child", "--",
 		filepath.Join(in.bin, "ginit"), "--container", "-d", in.sd, "-p", in.sock}, extraArgs...)
@@ -95,8 +85,51 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 		args = append(args, "-l", in.logf)
 	}
 	args = append(args, "boot")
-	before := ginitCgroups()
-	in.cmd = exec.Command("unshare", args...)
+	in.launch(exec.Command("unshare", args...), launchOpts{stopWait: 5 * time.Second, listenWait: 5 * time.Second, ownCgroup: true})
+	return in
+}
+
+// newDirs is an instance not started yet: its temp root with the service,
+// output and (under the root) extra directories made.
+func newDirs(t testing.TB, extra ...string) *instance {
+	t.Helper()
+	requireRoot(t)
+	in := &instance{t: t, bin: binDir(t), dir: t.TempDir(), done: make(chan error, 1)}
+	in.sd = filepath.Join(in.dir, "sd")
+	in.out = filepath.Join(in.dir, "out")
+	in.sock = filepath.Join(in.dir, "ginitctl")
+	in.logf = filepath.Join(in.dir, "ginit.log")
+	dirs := []string{in.sd, in.out}
+	for _, e := range extra {
+		dirs = append(dirs, filepath.Join(in.dir, e))
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return in
+}
+
+// launchOpts: how long a halted ginit may take before its process group is
+// killed, how long it may take to listen, and whether the ginit-XXXXXXXX
+// cgroup subtree it makes is found and must be gone at the end.
+type launchOpts struct {
+	stopWait, listenWait time.Duration
+	ownCgroup            bool
+}
+
+// launch starts cmd (ginit, under unshare) in its own process group, halts
+// it at the test's cleanup (SIGKILL to the group after o.stopWait; its
+// output and log shown when the test failed) and waits until it listens.
+func (in *instance) launch(cmd *exec.Cmd, o launchOpts) {
+	t := in.t
+	t.Helper()
+	var before []string
+	if o.ownCgroup {
+		before = ginitCgroups()
+	}
+	in.cmd = cmd
 	in.cmd.Dir = in.dir
 	var stderr bytes.Buffer
 	in.cmd.Stdout, in.cmd.Stderr = &stderr, &stderr
@@ -109,7 +142,7 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 		in.ctl("shutdown", "halt")
 		select {
 		case <-in.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(o.stopWait):
 			_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
 			<-in.done
 		}
@@ -126,12 +159,13 @@ func newInstanceLog(t testing.TB, files map[string]string, withLogFile bool, ext
 	})
 	// Listening, not the socket file: that appears at bind(2), before
 	// listen(2), and a ctl in between is refused.
-	if !testenv.Listening(in.sock, 5*time.Second) {
+	if !testenv.Listening(in.sock, o.listenWait) {
 		t.Fatalf("ginit did not open its control socket: %s", stderr.String())
 	}
-	// ginit made its subtree, and moved into it, before its socket.
-	in.cgroup = in.ownCgroup(before)
-	return in
+	if o.ownCgroup {
+		// ginit made its subtree, and moved into it, before its socket.
+		in.cgroup = in.ownCgroup(before)
+	}
 }
 
 // ownCgroup is the one of the ginit-XXXXXXXX subtrees made since before

@@ -9,12 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"ginit/init/sdunit"
-	"ginit/internal/testenv"
 )
 
 // The real Debian units these tests load, fetched at test time by
@@ -82,17 +80,7 @@ func TestDebianUnitsLoad(t *testing.T) {
 // service comes from the unit paths.
 func newDebianInstance(t *testing.T, root string, stage func(etc, varDir string)) *instance {
 	t.Helper()
-	requireRoot(t)
-	in := &instance{t: t, bin: binDir(t), dir: t.TempDir(), done: make(chan error, 1)}
-	in.sd = filepath.Join(in.dir, "sd")
-	in.out = filepath.Join(in.dir, "out")
-	in.sock = filepath.Join(in.dir, "ginitctl")
-	in.logf = filepath.Join(in.dir, "ginit.log")
-	for _, d := range []string{in.sd, in.out, filepath.Join(in.dir, "stage/etc"), filepath.Join(in.dir, "stage/var"), filepath.Join(in.dir, "ovl")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	in := newDirs(t, "stage/etc", "stage/var", "ovl")
 	in.write(map[string]string{"boot": "type = internal\n"})
 	// Daemons that drop to their user before they notify (dbus-daemon as
 	// messagebus) must reach their notify socket below the test directory,
@@ -112,33 +100,10 @@ mount -t overlay overlay -o "lowerdir=/var,upperdir=$D/ovl/var,workdir=$D/ovl/va
 mount -t tmpfs tmpfs /run
 ip link set lo up
 exec "$@"`
-	in.cmd = exec.Command("unshare", "--pid", "--fork", "--mount", "--mount-proc", "--net", "--kill-child", "--",
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount", "--mount-proc", "--net", "--kill-child", "--",
 		"/bin/sh", "-c", setup, "sh", filepath.Join(in.bin, "ginit"), "--container", "-d", in.sd, "-p", in.sock, "-l", in.logf, "boot")
-	in.cmd.Env = append(os.Environ(), "D="+in.dir, "ROOT="+root)
-	in.cmd.Dir = in.dir
-	var stderr bytes.Buffer
-	in.cmd.Stdout, in.cmd.Stderr = &stderr, &stderr
-	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := in.cmd.Start(); err != nil {
-		t.Fatalf("start ginit: %v", err)
-	}
-	go func() { in.done <- in.cmd.Wait() }()
-	t.Cleanup(func() {
-		in.ctl("shutdown", "halt")
-		select {
-		case <-in.done:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-in.cmd.Process.Pid, syscall.SIGKILL)
-			<-in.done
-		}
-		if t.Failed() {
-			log, _ := os.ReadFile(in.logf)
-			t.Logf("ginit output:\n%s\nginit log:\n%s", stderr.String(), log)
-		}
-	})
-	if !testenv.Listening(in.sock, 10*time.Second) {
-		t.Fatalf("ginit did not open its control socket: %s", stderr.String())
-	}
+	cmd.Env = append(os.Environ(), "D="+in.dir, "ROOT="+root)
+	in.launch(cmd, launchOpts{stopWait: 15 * time.Second, listenWait: 10 * time.Second})
 	return in
 }
 
