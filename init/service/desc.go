@@ -18,9 +18,10 @@ const (
 	TypeScripted              // start command that runs to completion, optional stop-command
 	TypeTriggered             // like internal, but started only once triggered
 	TypeTimer                 // ginit: no process; starts Timer.Target on a schedule (timer.go)
+	TypeSocket                // ginit: no process; holds listening sockets and starts Socket.Target on demand (activation.go)
 )
 
-var typeNames = [...]string{"internal", "process", "bgprocess", "scripted", "triggered", "timer"}
+var typeNames = [...]string{"internal", "process", "bgprocess", "scripted", "triggered", "timer", "socket"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) {
@@ -211,6 +212,9 @@ type Description struct {
 
 	// Timer is the schedule of a type timer service; nil for every other type.
 	Timer *TimerSpec
+	// Socket is what a type socket service listens on and activates; nil
+	// for every other type.
+	Socket *SocketSpec
 
 	// Terminal (ginit: `terminal = pty` or `terminal = vt:N`): the start
 	// command's stdin, stdout and stderr are a pseudo-terminal ginit holds
@@ -251,4 +255,55 @@ func (d *Description) DependsOn(name string, k DepKind) bool {
 		}
 	}
 	return false
+}
+
+// ListenKind is the kind of one listening socket of a socket service.
+type ListenKind int
+
+// Listen kinds (systemd's ListenStream, ListenDatagram,
+// ListenSequentialPacket, ListenFIFO).
+const (
+	ListenStream ListenKind = iota
+	ListenDatagram
+	ListenSeqPacket
+	ListenFIFO
+)
+
+var listenNames = [...]string{"stream", "datagram", "seqpacket", "fifo"}
+
+func (k ListenKind) String() string {
+	if int(k) < len(listenNames) {
+		return listenNames[k]
+	}
+	return fmt.Sprintf("listen(%d)", int(k))
+}
+
+// Listen is one socket a socket service makes at its start and keeps
+// until it stops.
+type Listen struct {
+	Kind ListenKind
+	// Addr is an absolute path (a unix socket, or the FIFO), "@name" (an
+	// abstract unix socket), a port, "ADDR:PORT" or "[V6ADDR]:PORT".
+	Addr    string
+	Mode    uint32 // of a unix socket or FIFO; 0: 0666
+	UID     int    // owner of a unix socket or FIFO; -1: ginit's
+	GID     int
+	DirMode uint32 // parents made for a path; 0: 0755
+	Backlog int    // 0: SOMAXCONN
+	// IPv6Only is BindIPv6Only: "" or "default" (the kernel's setting),
+	// "both" or "ipv6-only".
+	IPv6Only  string
+	ReusePort bool
+	Name      string // FileDescriptorName (LISTEN_FDNAMES); "": the service's name
+}
+
+// SocketSpec is what a type socket service listens on and which service
+// a connection starts (ginit: socket-listen with socket-activation =
+// on-demand; systemd .socket units with Accept=no).
+type SocketSpec struct {
+	Target string // the service started on the first connection; it gets the sockets as LISTEN_FDS
+	Listen []Listen
+	// RemoveOnStop unlinks the unix socket and FIFO paths made when the
+	// service stops.
+	RemoveOnStop bool
 }

@@ -118,6 +118,9 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 		if st == Stopped && (s.byTimer || len(m.activeTimers) > 0) {
 			m.timerTargetStopped(s)
 		}
+		if len(m.activeSockets) > 0 {
+			m.socketTargetMoved(s)
+		}
 	}
 	m.enqueue(s)
 }
@@ -249,7 +252,11 @@ func (m *Manager) checkDeps(s *svc) {
 }
 
 func (m *Manager) spawn(s *svc, kind ProcKind, argv []string) (Proc, error) {
-	p, err := m.cfg.Spawner.Spawn(SpawnRequest{Desc: s.desc, Kind: kind, Argv: argv, Env: m.env}, notifier{m})
+	req := SpawnRequest{Desc: s.desc, Kind: kind, Argv: argv, Env: m.env}
+	if kind == ProcStart {
+		req.Sockets = m.socketOf(s)
+	}
+	p, err := m.cfg.Spawner.Spawn(req, notifier{m})
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +275,9 @@ func (m *Manager) execStart(s *svc) {
 	case TypeTimer:
 		m.becomeStarted(s)
 		m.timerStart(s)
+		return
+	case TypeSocket:
+		m.socketStart(s)
 		return
 	case TypeTriggered:
 		if s.triggered {
@@ -310,7 +320,7 @@ func (m *Manager) flushSpawns() {
 	m.pendingSpawns = m.pendingSpawns[:0]
 	run := func(i int) {
 		s := batch[i].s
-		batch[i].p, batch[i].err = m.cfg.Spawner.Spawn(SpawnRequest{Desc: s.desc, Kind: ProcStart, Argv: s.desc.Command, Env: m.env}, notifier{m})
+		batch[i].p, batch[i].err = m.cfg.Spawner.Spawn(SpawnRequest{Desc: s.desc, Kind: ProcStart, Argv: s.desc.Command, Env: m.env, Sockets: m.socketOf(s)}, notifier{m})
 	}
 	if n := m.cfg.SpawnParallel; n > 1 && len(batch) > 1 {
 		var wg sync.WaitGroup
@@ -519,6 +529,10 @@ func (m *Manager) execStop(s *svc) {
 		return
 	case TypeTimer:
 		m.timerStop(s)
+		return
+	case TypeSocket:
+		m.socketStop(s)
+		m.finishStop(s)
 		return
 	case TypeScripted:
 		if s.proc != nil {

@@ -84,6 +84,7 @@ type fakeProc struct {
 	svc     string
 	kind    ProcKind
 	argv    []string
+	sockets string // SpawnRequest.Sockets
 	n       Notifier
 	mu      sync.Mutex
 	signals []int
@@ -133,7 +134,7 @@ func (f *fakeSpawner) Spawn(req SpawnRequest, n Notifier) (Proc, error) {
 		return nil, fmt.Errorf("service '%s': exec %s: %w", req.Desc.Name, req.Argv[0], syscall.ENOENT)
 	}
 	f.nextPid++
-	p := &fakeProc{pid: 100 + f.nextPid, svc: req.Desc.Name, kind: req.Kind, argv: req.Argv, n: n}
+	p := &fakeProc{pid: 100 + f.nextPid, svc: req.Desc.Name, kind: req.Kind, argv: req.Argv, sockets: req.Sockets, n: n}
 	f.spawns = append(f.spawns, p)
 	return p, nil
 }

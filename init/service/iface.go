@@ -33,6 +33,9 @@ type SpawnRequest struct {
 	// Env is the manager's activation environment (from the env file and
 	// setenv), KEY=VALUE; the service's own Desc.Env takes priority over it.
 	Env []string
+	// Sockets names the started socket service whose listening sockets a
+	// start command gets (fd 3 on, LISTEN_FDS); "" for none.
+	Sockets string
 }
 
 // ExitStatus is how a process ended.
@@ -99,4 +102,22 @@ type LogReader interface {
 // Logger is ginit's own log.
 type Logger interface {
 	Printf(format string, args ...any)
+}
+
+// Sockets holds the listening sockets of socket services (activation.go);
+// supervise provides the real one. Open and Close run on the manager
+// goroutine and never block on a peer (bind and listen, no accept).
+type Sockets interface {
+	// Open makes every socket of d.Socket; on error none is left open.
+	Open(d *Description) error
+	// Watch arms a one-shot watch: readable is called once, from any
+	// goroutine, when one of d's sockets has a connection or data. A
+	// Watch replaces the previous one.
+	Watch(d *Description, readable func())
+	// Unwatch disarms the watch (a readable already on its way may still
+	// come: the manager ignores it).
+	Unwatch(d *Description)
+	// Close closes d's sockets (and removes the paths made, with
+	// RemoveOnStop).
+	Close(d *Description)
 }

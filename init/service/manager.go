@@ -57,6 +57,9 @@ type Config struct {
 	// (start-class = NAME in a description): NAME -> N, counted with
 	// StartLimit's grace, on top of StartLimit.Max. nil: none.
 	ClassLimits map[string]int
+	// Sockets makes and watches socket services' listening sockets; nil:
+	// a socket service fails to start.
+	Sockets Sockets
 	// TimerStore keeps persistent timers' last runs; nil: not kept.
 	TimerStore TimerStore
 	// Rand draws timers' randomized delays; nil: a generator seeded from
@@ -107,6 +110,8 @@ type Manager struct {
 	// manager's start on the boot clock's stand-in, the one wall-clock
 	// check and the offset it compares against.
 	activeTimers map[*svc]bool
+	// activeSockets are the socket services whose sockets are open (activation.go).
+	activeSockets map[*svc]bool
 	t0           time.Time
 	clockTimer   Timer
 	clockRef     time.Duration
@@ -138,7 +143,8 @@ func New(cfg Config) *Manager {
 		starting: make(map[*svc]time.Time),
 		env:      append([]string(nil), cfg.Env...),
 
-		activeTimers: make(map[*svc]bool),
+		activeTimers:  make(map[*svc]bool),
+		activeSockets: make(map[*svc]bool),
 		t0:           clockNow(cfg.Clock),
 	}
 }

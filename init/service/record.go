@@ -78,6 +78,7 @@ type svc struct {
 	waitSlot  bool // dependencies up, waiting for a start slot (in Manager.slotWait)
 	byTimer   bool // this run was started by a timer's elapse (timer.go)
 	tm        *timerRun
+	sock      *sockRun // socket services (activation.go)
 	status    string
 	cause     string // detail for the last failure, e.g. the failed dependency
 

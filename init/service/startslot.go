@@ -10,7 +10,7 @@ import "time"
 // spawnsOnStart: does starting s now run a command (and so take a slot)?
 func (m *Manager) spawnsOnStart(s *svc) bool {
 	switch s.desc.Type {
-	case TypeInternal, TypeTriggered, TypeTimer:
+	case TypeInternal, TypeTriggered, TypeTimer, TypeSocket:
 		return false
 	case TypeScripted:
 		return !(s.desc.Options.RunOnce && s.ranOnce)

@@ -1,0 +1,153 @@
+package service
+
+// Socket activation (type socket): a socket service has no process;
+// started, it has Config.Sockets make its listening sockets and watch
+// them. The first connection or datagram (a readable event posted into
+// the loop) starts its target the way `start` would; the target's start
+// command gets the sockets (SpawnRequest.Sockets, LISTEN_FDS). While the
+// target is not Stopped nothing watches, so the target alone reads the
+// sockets; once it is Stopped again (and not about to start) the watch
+// is armed again. The sockets stay open throughout, so a connection made
+// while nothing runs waits in the backlog and is served by the next run.
+// Stopping the socket service closes them. Everything here runs on the
+// manager goroutine; the watch only posts events.
+
+// sockRun is the live state of a started socket service.
+type sockRun struct {
+	watching bool
+	gen      int // bumps at every watch; a readable with an older one is stale
+	runs     int // activations since the socket started
+}
+
+// socketStart opens the sockets of s and starts watching them.
+func (m *Manager) socketStart(s *svc) {
+	if m.cfg.Sockets == nil || s.desc.Socket == nil {
+		s.cause = "no socket support"
+		m.failStart(s, ReasonExecFailed)
+		return
+	}
+	if err := m.cfg.Sockets.Open(s.desc); err != nil {
+		m.logf("service '%s': %v", s.name(), err)
+		s.cause = err.Error()
+		m.failStart(s, ReasonExecFailed)
+		return
+	}
+	s.sock = &sockRun{}
+	m.activeSockets[s] = true
+	m.becomeStarted(s)
+	m.socketArm(s)
+}
+
+// socketStop closes the sockets of s.
+func (m *Manager) socketStop(s *svc) {
+	if !m.activeSockets[s] {
+		return
+	}
+	delete(m.activeSockets, s)
+	if s.sock != nil && s.sock.watching {
+		m.cfg.Sockets.Unwatch(s.desc)
+	}
+	s.sock = nil
+	m.cfg.Sockets.Close(s.desc)
+}
+
+// targetIdle: the target of a socket is not running and nothing asked for
+// it, so the socket is the one to watch for clients.
+func (m *Manager) targetIdle(name string) bool {
+	t := m.services[name]
+	return t == nil || (t.state == Stopped && !m.wanted(t))
+}
+
+// socketArm watches the sockets of s while its target is idle and stops
+// watching them while it is not.
+func (m *Manager) socketArm(s *svc) {
+	r := s.sock
+	if r == nil || s.state != Started {
+		return
+	}
+	want := m.targetIdle(s.desc.Socket.Target) && !m.shuttingDown
+	switch {
+	case want && !r.watching:
+		r.watching = true
+		r.gen++
+		gen := r.gen
+		m.cfg.Sockets.Watch(s.desc, func() { m.post(func() { m.socketReadable(s, gen) }) })
+	case !want && r.watching:
+		r.watching = false
+		m.cfg.Sockets.Unwatch(s.desc)
+	}
+}
+
+// socketTargetMoved: t changed state; the sockets activating it follow.
+func (m *Manager) socketTargetMoved(t *svc) {
+	for s := range m.activeSockets {
+		if s.desc.Socket.Target == t.name() {
+			m.socketArm(s)
+		}
+	}
+}
+
+// socketReadable: a client is waiting on a socket of s: start the target.
+func (m *Manager) socketReadable(s *svc, gen int) {
+	r := s.sock
+	if r == nil || r.gen != gen || !r.watching || s.state != Started || m.services[s.name()] != s {
+		return
+	}
+	r.watching = false
+	target := s.desc.Socket.Target
+	if m.shuttingDown {
+		return
+	}
+	if t := m.services[target]; t != nil {
+		m.socketActivate(s, t)
+		return
+	}
+	// Read off the loop, like a chain-to target.
+	m.pendingLoads++
+	go func() {
+		descs, err := m.readDescs(target)
+		m.post(func() {
+			m.pendingLoads--
+			var t *svc
+			if err == nil {
+				t, err = m.install(target, descs)
+			}
+			switch {
+			case err != nil:
+				// Watching again would spin on the waiting client:
+				// the socket stays up, unwatched, until it is
+				// restarted or the target is started by hand.
+				m.logf("service '%s': cannot activate '%s': %v", s.name(), target, err)
+			case s.sock == r:
+				m.socketActivate(s, t)
+			}
+		})
+	}()
+}
+
+func (m *Manager) socketActivate(s *svc, t *svc) {
+	switch {
+	case t.pinStop:
+		// Watching again would spin on the waiting client.
+		m.logf("service '%s': '%s' is pinned stopped; the connection waits", s.name(), t.name())
+		return
+	case t.state != Stopped || m.wanted(t):
+		// Started meanwhile: it has the sockets.
+	default:
+		s.sock.runs++
+		m.logf("service '%s': connection: starting '%s'", s.name(), t.name())
+		m.activate(t)
+	}
+	m.socketArm(s)
+}
+
+// socketOf is the started socket service whose sockets the start command
+// of s gets, or "".
+func (m *Manager) socketOf(s *svc) string {
+	for k := range m.activeSockets {
+		if k.desc.Socket.Target == s.name() {
+			return k.name()
+		}
+	}
+	return ""
+}

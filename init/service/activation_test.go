@@ -1,0 +1,193 @@
+package service
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"ginit/internal/power"
+)
+
+// fakeSockets records what the manager asks of its sockets and holds the
+// armed watch so a test can make a socket readable.
+type fakeSockets struct {
+	mu       sync.Mutex
+	failOpen error
+	calls    []string
+	watch    func()
+}
+
+func (f *fakeSockets) log(c string) { f.mu.Lock(); f.calls = append(f.calls, c); f.mu.Unlock() }
+
+func (f *fakeSockets) Open(d *Description) error {
+	f.log("open " + d.Name)
+	return f.failOpen
+}
+
+func (f *fakeSockets) Watch(d *Description, readable func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "watch "+d.Name)
+	f.watch = readable
+}
+
+func (f *fakeSockets) Unwatch(d *Description) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "unwatch "+d.Name)
+	f.watch = nil
+}
+
+func (f *fakeSockets) Close(d *Description) { f.log("close " + d.Name) }
+
+// readable fires the armed watch, as the real one does once (it is
+// one-shot); false when none is armed.
+func (f *fakeSockets) readable() (fired bool) {
+	f.mu.Lock()
+	w := f.watch
+	f.watch = nil
+	f.mu.Unlock()
+	if w != nil {
+		w()
+	}
+	return w != nil
+}
+
+func (f *fakeSockets) took() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.calls
+	f.calls = nil
+	return out
+}
+
+func socketDesc(name, target string) *Description {
+	d := svcDesc(name, TypeSocket)
+	d.Command = nil
+	d.Socket = &SocketSpec{Target: target, Listen: []Listen{{Kind: ListenStream, Addr: "/run/" + name, UID: -1, GID: -1}}}
+	return d
+}
+
+func newSocketHarness(t *testing.T, fs *fakeSockets, descs ...*Description) *harness {
+	return newHarnessCfg(t, func(c *Config) { c.Sockets = fs }, descs...)
+}
+
+// TestSocketActivationCycle drives a socket through its states: the
+// target starts only on a readable event, gets the sockets, is not
+// watched for while it runs, and is watched for again once it stops.
+func TestSocketActivationCycle(t *testing.T) {
+	fs := &fakeSockets{}
+	h := newSocketHarness(t, fs, socketDesc("d.socket", "d"), svcDesc("d", TypeProcess))
+	if err := h.m.Start(h.ctx, "d.socket", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("d.socket", Started)
+	if got := fs.took(); !slices.Equal(got, []string{"open d.socket", "watch d.socket"}) {
+		t.Fatalf("socket start: %q", got)
+	}
+	if h.sp.count("d", ProcStart) != 0 {
+		t.Fatal("the target started before any connection")
+	}
+	for run := 1; run <= 2; run++ {
+		if !fs.readable() {
+			t.Fatalf("run %d: no watch armed", run)
+		}
+		h.waitFor("d", func(in Info) bool { return in.State == Started })
+		p := h.sp.last("d", ProcStart)
+		if p == nil || h.sp.count("d", ProcStart) != run {
+			t.Fatalf("run %d: %d starts of the target", run, h.sp.count("d", ProcStart))
+		}
+		if p.sockets != "d.socket" {
+			t.Fatalf("run %d: target got sockets %q", run, p.sockets)
+		}
+		if got := fs.took(); !slices.Equal(got, nil) {
+			t.Fatalf("run %d: while the target runs: %q", run, got)
+		}
+		h.exit("d", ProcStart, exited(0))
+		h.wantState("d", Stopped)
+		if got := fs.took(); !slices.Equal(got, []string{"watch d.socket"}) {
+			t.Fatalf("run %d: after the target stopped: %q", run, got)
+		}
+	}
+	if err := h.m.Stop(h.ctx, "d.socket", StopOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	h.wantState("d.socket", Stopped)
+	if got := fs.took(); !slices.Equal(got, []string{"unwatch d.socket", "close d.socket"}) {
+		t.Fatalf("socket stop: %q", got)
+	}
+}
+
+// TestSocketActivationCases covers the other paths, table-driven.
+func TestSocketActivationCases(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T, h *harness, fs *fakeSockets)
+	}{
+		{"open fails", func(t *testing.T, h *harness, fs *fakeSockets) {
+			fs.failOpen = errors.New("listen /run/d.socket: address in use")
+			err := h.m.Start(h.ctx, "d.socket", StartOpts{})
+			if !isStartErr(err) || startReason(err) != ReasonExecFailed {
+				t.Fatalf("start: %v", err)
+			}
+			if got := fs.took(); !slices.Equal(got, []string{"open d.socket"}) {
+				t.Fatalf("calls: %q", got)
+			}
+		}},
+		{"target started by hand gets the sockets, stale readable ignored", func(t *testing.T, h *harness, fs *fakeSockets) {
+			if err := h.m.Start(h.ctx, "d.socket", StartOpts{}); err != nil {
+				t.Fatal(err)
+			}
+			fs.mu.Lock()
+			stale := fs.watch
+			fs.mu.Unlock()
+			fs.took()
+			if err := h.m.Start(h.ctx, "d", StartOpts{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := fs.took(); !slices.Equal(got, []string{"unwatch d.socket"}) {
+				t.Fatalf("target started: %q", got)
+			}
+			stale()
+			h.sync()
+			if n := h.sp.count("d", ProcStart); n != 1 {
+				t.Fatalf("%d starts of the target", n)
+			}
+			if p := h.sp.last("d", ProcStart); p.sockets != "d.socket" {
+				t.Fatalf("target got sockets %q", p.sockets)
+			}
+		}},
+		{"target loaded on the first connection", func(t *testing.T, h *harness, fs *fakeSockets) {
+			if err := h.m.Start(h.ctx, "d.socket", StartOpts{}); err != nil {
+				t.Fatal(err)
+			}
+			fs.readable()
+			h.waitFor("d", func(in Info) bool { return in.State == Started })
+		}},
+		{"no watch during shutdown", func(t *testing.T, h *harness, fs *fakeSockets) {
+			if err := h.m.Start(h.ctx, "d.socket", StartOpts{}); err != nil {
+				t.Fatal(err)
+			}
+			fs.readable()
+			h.waitFor("d", func(in Info) bool { return in.State == Started })
+			fs.took()
+			if err := h.m.Shutdown(h.ctx, power.Remain); err != nil {
+				t.Fatal(err)
+			}
+			h.exit("d", ProcStart, killedBy(sigterm))
+			for _, c := range fs.took() {
+				if c == "watch d.socket" {
+					t.Fatal("watching again during shutdown")
+				}
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fs := &fakeSockets{}
+			h := newSocketHarness(t, fs, socketDesc("d.socket", "d"), svcDesc("d", TypeProcess))
+			c.run(t, h, fs)
+		})
+	}
+}
