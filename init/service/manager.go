@@ -112,10 +112,10 @@ type Manager struct {
 	activeTimers map[*svc]bool
 	// activeSockets are the socket services whose sockets are open (activation.go).
 	activeSockets map[*svc]bool
-	t0           time.Time
-	clockTimer   Timer
-	clockRef     time.Duration
-	rnd          calendar.Rand
+	t0            time.Time
+	clockTimer    Timer
+	clockRef      time.Duration
+	rnd           calendar.Rand
 	// transition, when set (by tests), hears every change of a service's
 	// state or phase, from setState.
 	transition func(name string, from, to stage)
@@ -145,7 +145,7 @@ func New(cfg Config) *Manager {
 
 		activeTimers:  make(map[*svc]bool),
 		activeSockets: make(map[*svc]bool),
-		t0:           clockNow(cfg.Clock),
+		t0:            clockNow(cfg.Clock),
 	}
 }
 
