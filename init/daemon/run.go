@@ -254,6 +254,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Load:         ld.LoadAll,
 		Check:        loader.CheckAll,
 		Spawner:      d.spawner(sup),
+		Sockets:      sup,
 		Clock:        d.clock(),
 		Logger:       log,
 		Env:          env,

@@ -1,5 +1,12 @@
 package service
 
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
 // Socket activation (type socket): a socket service has no process;
 // started, it has Config.Sockets make its listening sockets and watch
 // them. The first connection or datagram (a readable event posted into
@@ -150,4 +157,50 @@ func (m *Manager) socketOf(s *svc) string {
 		}
 	}
 	return ""
+}
+
+// InetAddr is a parsed internet ListenStream/ListenDatagram address.
+type InetAddr struct {
+	Addr netip.Addr // invalid for a bare port: every address
+	Port uint16
+}
+
+// ParseListen reads the Addr of a Listen: a path (absolute, or "@" for an
+// abstract unix socket, stream and datagram kinds only for "@"), or for a
+// socket kind a port, "ADDR:PORT" or "[V6ADDR]:PORT". inet is false for a
+// path.
+func ParseListen(k ListenKind, addr string) (in InetAddr, inet bool, err error) {
+	switch {
+	case addr == "":
+		return in, false, fmt.Errorf("empty address")
+	case strings.HasPrefix(addr, "/"):
+		if len(addr) >= 108 {
+			return in, false, fmt.Errorf("%s: path too long for a unix socket", addr)
+		}
+		return in, false, nil
+	case k == ListenFIFO:
+		return in, false, fmt.Errorf("%s: a FIFO needs an absolute path", addr)
+	case strings.HasPrefix(addr, "@"):
+		if len(addr) < 2 || len(addr) >= 108 {
+			return in, false, fmt.Errorf("%s: bad abstract socket name", addr)
+		}
+		return in, false, nil
+	}
+	if p, err := strconv.ParseUint(addr, 10, 16); err == nil {
+		if p == 0 {
+			return in, false, fmt.Errorf("%s: port 0", addr)
+		}
+		return InetAddr{Port: uint16(p)}, true, nil
+	}
+	if k == ListenSeqPacket {
+		return in, false, fmt.Errorf("%s: a sequential packet socket is a unix socket (absolute path)", addr)
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return in, false, fmt.Errorf("%s: not a path, port or address:port", addr)
+	}
+	if ap.Port() == 0 {
+		return in, false, fmt.Errorf("%s: port 0", addr)
+	}
+	return InetAddr{Addr: ap.Addr(), Port: ap.Port()}, true, nil
 }

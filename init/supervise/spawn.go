@@ -167,7 +167,11 @@ func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
 	}
 	if req.Kind == service.ProcStart {
 		// The socket first: it is fd 3, and pipevar takes the next free fd.
-		if req.Desc.SocketListen != "" {
+		if req.Sockets != "" {
+			if err := s.passSockets(req.Sockets, st); err != nil {
+				return err
+			}
+		} else if req.Desc.SocketListen != "" {
 			if err := s.socketActivation(req.Desc, st); err != nil {
 				return err
 			}

@@ -53,11 +53,12 @@ type Supervisor struct {
 	cfg Config
 	sig chan os.Signal
 
-	mu      sync.Mutex         // registry lock; see the package doc
-	procs   map[int]*proc      // live children by pid
-	pending map[*proc]struct{} // exited (or adopted) procs whose tree is not known empty
-	units   map[string]*unit   // service name -> what is kept for it
-	cgWarn  bool               // "no cgroups" was logged
+	mu      sync.Mutex          // registry lock; see the package doc
+	procs   map[int]*proc       // live children by pid
+	pending map[*proc]struct{}  // exited (or adopted) procs whose tree is not known empty
+	units   map[string]*unit    // service name -> what is kept for it
+	socks   map[string]*sockSet // socket services' sockets (listen.go)
+	cgWarn  bool                // "no cgroups" was logged
 	// watcher reports changes of service cgroups' cgroup.events on trees
 	// (nil: trees are polled every TreePoll).
 	watcher  *cgroup2.Watcher
@@ -127,6 +128,7 @@ func (s *Supervisor) forgetEarlyLocked() {
 var (
 	_ service.Spawner   = (*Supervisor)(nil)
 	_ service.LogReader = (*Supervisor)(nil)
+	_ service.Sockets   = (*Supervisor)(nil)
 )
 
 // New prepares a Supervisor. SIGCHLD is caught from now on; call Run to reap.
@@ -157,6 +159,7 @@ func New(cfg Config) (*Supervisor, error) {
 		budget = max(budget, int64(rl.Cur/4))
 	}
 	s := &Supervisor{
+		socks:       map[string]*sockSet{},
 		pidfdBudget: budget,
 		out:         out,
 		cfg:         cfg,
