@@ -272,13 +272,19 @@ func TestSocketTargetMaskAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.SocketListen != "/run/dbus/system_bus_socket" || d.SocketPermissions != 0o660 || d.SocketGID != 106 {
-		t.Errorf("socket %+v", d)
+	if !d.DependsOn("dbus.socket", service.DepRegular) || d.SocketListen != "" {
+		t.Errorf("a service activated by a socket depends on it: %+v", d.Deps)
 	}
-	var log logBuf
-	d, err = s.Load("log", &log)
-	if err != nil || d.SocketListen != "" || len(d.Deps) != 0 || !strings.Contains(strings.Join(log.lines, "\n"), "runs without it") {
-		t.Errorf("datagram socket: %+v %v %q", d, err, log.lines)
+	d, err = s.Load("dbus.socket", nil)
+	if err != nil || d.Type != service.TypeSocket || d.Socket.Target != "dbus" || len(d.Socket.Listen) != 1 {
+		t.Fatalf("socket unit: %+v %v", d, err)
+	}
+	if l := d.Socket.Listen[0]; l.Addr != "/run/dbus/system_bus_socket" || l.Mode != 0o660 || l.GID != 106 || l.UID != -1 {
+		t.Errorf("socket %+v", l)
+	}
+	d, err = s.Load("log", nil)
+	if err != nil || !d.DependsOn("syslog.socket", service.DepRegular) {
+		t.Errorf("datagram socket of an alias: %+v %v", d, err)
 	}
 	if _, err := s.Load("ssh.socket", nil); err == nil || !strings.Contains(err.Error(), "Accept=yes") {
 		t.Errorf("Accept=yes: %v", err)

@@ -1,7 +1,6 @@
 package sdunit
 
 import (
-	"fmt"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -39,112 +38,98 @@ func (t *translator) socketsOf(u *unitSet) []string {
 	return out
 }
 
-// socketSpec is what ginit can take over from a .socket unit.
-type socketSpec struct {
-	path      string // the one unix stream socket ginit can make
-	mode      uint32
-	user, grp string
-	service   string // the unit it activates
-	why       string // why it cannot be passed, when path is ""
+// socketRef is what a service needs to know of a socket unit it names:
+// the service it activates, whether it is inetd style, and why ginit
+// cannot make its sockets ("" when it can).
+type socketRef struct {
+	service string
+	accept  bool
+	why     string
 }
 
-// readSocket reads a socket unit and says what ginit can make of it.
-func (t *translator) readSocket(unitName string) (*socketSpec, []option, bool) {
+// readSocket reads a socket unit for a service that names it.
+func (t *translator) readSocket(unitName string) (*socketRef, bool) {
 	path, err := t.s.findUnit(unitName)
 	if err != nil {
-		return nil, nil, false
+		return nil, false
 	}
 	opts, err := t.s.readUnit(unitName, path)
 	if err != nil {
 		t.warn(nil, "%s: %v", unitName, err)
-		return nil, nil, false
+		return nil, false
 	}
 	u := collect(opts)
-	sp := &socketSpec{mode: 0o666, service: strings.TrimSuffix(unitName, sufSocket) + sufService}
+	ref := &socketRef{service: strings.TrimSuffix(unitName, sufSocket) + sufService}
 	if o := u.last("Socket", "Service"); o != nil {
-		sp.service = o.value
+		ref.service = o.value
 	}
 	if o := u.last("Socket", "Accept"); o != nil {
-		if b, _ := parseBool(o.value); b {
-			sp.why = "Accept=yes (one service instance per connection) is not supported"
-			return sp, opts, true
+		ref.accept, _ = parseBool(o.value)
+	}
+	for _, k := range unsupportedListens {
+		if o := u.last("Socket", k); o != nil {
+			ref.why = k + " is not supported"
 		}
 	}
-	var listens []string
-	for _, k := range []string{"ListenStream", "ListenDatagram", "ListenSequentialPacket", "ListenFIFO",
-		"ListenNetlink", "ListenSpecial", "ListenMessageQueue", "ListenUSBFunction"} {
-		for _, o := range u.all("Socket", k) {
-			listens = append(listens, k+"="+o.value)
-			if k == "ListenStream" && filepath.IsAbs(o.value) {
-				sp.path = o.value
-			}
-		}
-	}
-	if len(listens) != 1 || sp.path == "" {
-		sp.path = ""
-		sp.why = "ginit passes one unix stream socket; this one has " + strings.Join(listens, ", ")
-		return sp, opts, true
-	}
-	if o := u.last("Socket", "SocketMode"); o != nil {
-		if m, err := strconv.ParseUint(o.value, 8, 32); err == nil && m <= 0o777 {
-			sp.mode = uint32(m)
-		}
-	}
-	if o := u.last("Socket", "SocketUser"); o != nil {
-		sp.user = o.value
-	}
-	if o := u.last("Socket", "SocketGroup"); o != nil {
-		sp.grp = o.value
-	}
-	return sp, opts, true
+	return ref, true
 }
 
-// attachSocket gives the service the socket of a .socket unit it requires
-// when that socket activates it and ginit can make it (one unix stream
-// socket, Accept=no). The socket is then made at the service's first start
-// and passed with LISTEN_FDS; ginit does not start the service on the first
-// connection. A socket ginit cannot make is reported and the service runs
+// unsupportedListens are the Listen kinds ginit cannot make.
+var unsupportedListens = []string{"ListenNetlink", "ListenSpecial", "ListenMessageQueue", "ListenUSBFunction"}
+
+// attachSocket links a service to a .socket unit it names. When that
+// socket activates this service, the service depends on it: started by
+// hand, the socket unit opens the sockets first and the service's start
+// gets them (LISTEN_FDS), as it does when a connection starts it. A
+// socket that activates another service makes this one depend on that
+// service. A socket ginit cannot make is reported and the service runs
 // without it (daemons fall back to making their own).
 func (t *translator) attachSocket(unitName string, aliases []string) {
-	sp, _, ok := t.readSocket(unitName)
+	ref, ok := t.readSocket(unitName)
 	if !ok {
 		t.warn(nil, "socket %s not found: the service runs without it", unitName)
 		return
 	}
-	if sp.service != t.unit && !slices.Contains(aliases, sp.service) {
+	if ref.service != t.unit && !slices.Contains(aliases, ref.service) {
 		// Another service owns it: depend on that one.
-		n := serviceName(sp.service)
+		n := serviceName(ref.service)
 		if n != t.name && !t.d.DependsOn(n, service.DepRegular) {
 			t.d.Deps = append(t.d.Deps, service.Dep{Name: n, Kind: service.DepRegular})
 		}
 		return
 	}
-	if sp.path == "" {
-		t.warn(nil, "socket %s: %s; the service runs without it", unitName, sp.why)
-		return
+	switch {
+	case ref.why != "":
+		t.warn(nil, "socket %s: %s; the service runs without it", unitName, ref.why)
+	case ref.accept:
+		t.warn(nil, "socket %s has Accept=yes: it starts instances of a template, not this service", unitName)
+	case !t.d.DependsOn(unitName, service.DepRegular):
+		t.d.Deps = append(t.d.Deps, service.Dep{Name: unitName, Kind: service.DepRegular})
 	}
-	if t.d.SocketListen != "" {
-		t.warn(nil, "socket %s: ginit passes one socket, %s already; the service runs without it", unitName, t.d.SocketListen)
-		return
-	}
-	t.d.SocketListen, t.d.SocketPermissions = sp.path, sp.mode
-	// The socket unit makes the socket's directory (ginit's socket-listen
-	// needs it, systemd makes it): started first.
-	t.d.Deps = append(t.d.Deps, service.Dep{Name: unitName, Kind: service.DepRegular})
-	if sp.user != "" {
-		if uid, _, _, _, ok := t.passwdEntry(sp.user); ok {
-			t.d.SocketUID, _ = strconv.Atoi(uid)
-		} else {
-			t.warn(nil, "socket %s: SocketUser %s unknown; the socket stays root's", unitName, sp.user)
+}
+
+// owner resolves SocketUser=/SocketGroup= to ids (-1: unchanged).
+func (t *translator) owner(u *unitSet) (uid, gid int) {
+	uid, gid = -1, -1
+	if o := u.last("Socket", "SocketUser"); o != nil {
+		if v, ok := t.value(o); ok {
+			if id, _, _, _, found := t.passwdEntry(v); found {
+				uid, _ = strconv.Atoi(id)
+			} else {
+				t.fail(o, "unknown user %q", v)
+			}
 		}
 	}
-	if sp.grp != "" {
-		if gid, ok := t.groupID(sp.grp); ok {
-			t.d.SocketGID = gid
-		} else {
-			t.warn(nil, "socket %s: SocketGroup %s unknown; the socket keeps its group", unitName, sp.grp)
+	if o := u.last("Socket", "SocketGroup"); o != nil {
+		if v, ok := t.value(o); ok {
+			if id, found := t.groupID(v); found {
+				gid = id
+			} else {
+				t.fail(o, "unknown group %q", v)
+			}
 		}
 	}
+	return uid, gid
 }
 
 // groupID looks a group up in the group file next to the passwd file.
@@ -170,43 +155,117 @@ func (t *translator) groupID(name string) (int, bool) {
 	return 0, false
 }
 
-// socketUnit maps a .socket unit loaded by its own name. A socket ginit
-// can make (one unix stream socket, Accept=no) is made by its service
-// (attachSocket), which depends on this unit: this one makes the socket's
-// directory (DirectoryMode=, default 0755), as systemd does before it
-// binds. Any other socket is a service with no process. Either way a
-// connection does not start the service: ginit has no activation on the
-// first connection.
+// socketUnit maps a .socket unit onto a ginit socket service (type
+// socket): ListenStream=, ListenDatagram=, ListenSequentialPacket= and
+// ListenFIFO= with their modes, owner, Backlog=, BindIPv6Only=,
+// ReusePort= and FileDescriptorName=; its Service= (default: the service
+// of the same name) is started on the first connection and gets the
+// sockets. A Listen kind ginit cannot make, or a bad address, is a load
+// error at its line. Accept=yes is refused (no per-connection instances).
 func (t *translator) socketUnit(opts []option) *service.Description {
 	u := collect(opts)
 	t.known(u, map[string]bool{"Unit": true, "Socket": true, "Install": true})
-	sp, _, _ := t.readSocket(t.unit)
-	if sp == nil {
-		t.fail(nil, "cannot read the socket unit")
-		return t.d
+	t.deps(u)
+	d := t.d
+	d.Type = service.TypeSocket
+	d.Command = nil
+	target := strings.TrimSuffix(t.unit, sufSocket) + sufService
+	if o := u.last("Socket", "Service"); o != nil {
+		if v, ok := t.value(o); ok {
+			if !strings.HasSuffix(v, sufService) || strings.Contains(v, "@.") {
+				t.fail(o, "%s: a socket activates a service instance", v)
+			}
+			target = v
+		}
 	}
-	if strings.HasPrefix(sp.why, "Accept") {
-		t.fail(u.last("Socket", "Accept"), "%s", sp.why)
-		return t.d
+	spec := &service.SocketSpec{Target: serviceName(target)}
+	if o := u.last("Socket", "Accept"); o != nil {
+		if b, err := parseBool(o.value); err != nil {
+			t.fail(o, "bad boolean %q", o.value)
+		} else if b {
+			t.fail(o, "Accept=yes (one service instance per connection) is not supported")
+		}
 	}
-	if sp.path == "" {
-		t.warn(nil, "%s; the unit does nothing under ginit", sp.why)
-		return t.d
+	for _, k := range unsupportedListens {
+		if o := u.last("Socket", k); o != nil {
+			t.fail(o, "%s is not supported: the service would miss that descriptor", k)
+		}
 	}
-	mode := uint64(0o755)
-	if o := u.last("Socket", "DirectoryMode"); o != nil {
+	mode := func(key string, def uint32) uint32 {
+		o := u.last("Socket", key)
+		if o == nil {
+			return def
+		}
 		m, err := strconv.ParseUint(o.value, 8, 32)
 		if err != nil || m > 0o7777 {
 			t.fail(o, "bad mode %q", o.value)
-			return t.d
+			return def
 		}
-		mode = m
+		return uint32(m)
 	}
-	t.warn(nil, "%s makes the socket when it starts; this unit makes its directory, and a connection does not start %s", sp.service, sp.service)
-	dir := filepath.Dir(sp.path)
-	t.d.Type = service.TypeScripted
-	t.d.Command = []string{"/bin/sh", "-c", fmt.Sprintf("mkdir -p %s && chmod %04o %s", shQuote(dir), mode, shQuote(dir)), t.unit}
-	return t.d
+	base := service.Listen{Mode: mode("SocketMode", 0o666), DirMode: mode("DirectoryMode", 0o755)}
+	base.UID, base.GID = t.owner(u)
+	if o := u.last("Socket", "Backlog"); o != nil {
+		n, err := strconv.ParseUint(o.value, 10, 31)
+		if err != nil {
+			t.fail(o, "bad backlog %q", o.value)
+		}
+		base.Backlog = int(n)
+	}
+	if o := u.last("Socket", "BindIPv6Only"); o != nil {
+		switch o.value {
+		case "default", "both", "ipv6-only":
+			base.IPv6Only = o.value
+		default:
+			t.fail(o, "bad BindIPv6Only %q (default, both or ipv6-only)", o.value)
+		}
+	}
+	base.ReusePort = t.boolOf(u.last("Socket", "ReusePort"))
+	if o := u.last("Socket", "FileDescriptorName"); o != nil {
+		if v, ok := t.value(o); ok {
+			if v == "" || len(v) > 255 || strings.ContainsAny(v, ": \t\n") {
+				t.fail(o, "bad descriptor name %q", v)
+			}
+			base.Name = v
+		}
+	}
+	spec.RemoveOnStop = t.boolOf(u.last("Socket", "RemoveOnStop"))
+	kinds := []struct {
+		key  string
+		kind service.ListenKind
+	}{{"ListenStream", service.ListenStream}, {"ListenDatagram", service.ListenDatagram},
+		{"ListenSequentialPacket", service.ListenSeqPacket}, {"ListenFIFO", service.ListenFIFO}}
+	// In file order: the order of the descriptors the service gets.
+	for _, o := range u.order {
+		if o.section != "Socket" {
+			continue
+		}
+		for _, k := range kinds {
+			if o.key != k.key {
+				continue
+			}
+			v, ok := t.value(o)
+			if !ok {
+				break
+			}
+			if v == "" {
+				spec.Listen = nil // an empty assignment resets the list
+				break
+			}
+			if _, _, err := service.ParseListen(k.kind, v); err != nil {
+				t.fail(o, "%v", err)
+				break
+			}
+			l := base
+			l.Kind, l.Addr = k.kind, v
+			spec.Listen = append(spec.Listen, l)
+		}
+	}
+	if len(spec.Listen) == 0 && len(t.errs) == 0 {
+		t.fail(nil, "the socket unit listens on nothing ginit can make")
+	}
+	d.Socket = spec
+	return d
 }
 
 // target maps a .target unit: a service with no process that starts the

@@ -275,12 +275,13 @@ func classify(section, key string) (keyClass, string) {
 		return keyMapped, ""
 	case "Socket/DirectoryMode", "Socket/ListenStream", "Socket/Accept", "Socket/SocketMode", "Socket/SocketUser", "Socket/SocketGroup",
 		"Socket/Service", "Socket/ListenDatagram", "Socket/ListenSequentialPacket", "Socket/ListenFIFO",
-		"Socket/ListenNetlink", "Socket/ListenSpecial", "Socket/ListenMessageQueue", "Socket/ListenUSBFunction":
+		"Socket/ListenNetlink", "Socket/ListenSpecial", "Socket/ListenMessageQueue", "Socket/ListenUSBFunction",
+		"Socket/RemoveOnStop", "Socket/Backlog", "Socket/FileDescriptorName", "Socket/BindIPv6Only", "Socket/ReusePort":
 		return keyMapped, ""
-	case "Socket/RemoveOnStop", "Socket/SocketGroupMode", "Socket/PassCredentials",
+	case "Socket/SocketGroupMode", "Socket/PassCredentials",
 		"Socket/PassSecurity", "Socket/PassPacketInfo", "Socket/ReceiveBuffer", "Socket/SendBuffer",
-		"Socket/Backlog", "Socket/FileDescriptorName", "Socket/Symlinks", "Socket/KeepAlive", "Socket/NoDelay",
-		"Socket/MaxConnections", "Socket/MaxConnectionsPerSource", "Socket/Priority", "Socket/BindIPv6Only",
+		"Socket/Symlinks", "Socket/KeepAlive", "Socket/NoDelay",
+		"Socket/MaxConnections", "Socket/MaxConnectionsPerSource", "Socket/Priority",
 		"Socket/Timestamping", "Socket/Writable", "Socket/FlushPending", "Socket/PollLimitIntervalSec", "Socket/PollLimitBurst", "Socket/TriggerLimitIntervalSec", "Socket/TriggerLimitBurst", "Socket/SELinuxContextFromNet":
 		return keyIgnored, "socket tuning ginit does not apply"
 	case "Unit/ConditionVirtualization", "Unit/ConditionKernelCommandLine", "Unit/ConditionSecurity",

@@ -191,3 +191,20 @@ func TestSocketActivationCases(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseListen: any address is either refused or gives a path or an
+// internet address with a port, never a panic.
+func FuzzParseListen(f *testing.F) {
+	for _, s := range []string{"/run/a", "@abs", "22", "0.0.0.0:22", "[::]:22", "[::1", "x:y", "", "65536"} {
+		f.Add(0, s)
+	}
+	f.Fuzz(func(t *testing.T, k int, addr string) {
+		in, inet, err := ParseListen(ListenKind(k&3), addr)
+		if err == nil && inet && in.Port == 0 {
+			t.Fatalf("%q: port 0 accepted", addr)
+		}
+		if err == nil && !inet && addr[0] != '/' && addr[0] != '@' {
+			t.Fatalf("%q: neither path nor address", addr)
+		}
+	})
+}
