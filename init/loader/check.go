@@ -128,6 +128,9 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 		if d.Timer != nil && d.Timer.Run == nil {
 			queue = append(queue, item{name: d.Timer.Target}) // needed: the timer does not load without it
 		}
+		if d.Socket != nil {
+			queue = append(queue, item{name: d.Socket.Target}) // needed: the socket does not load without it
+		}
 	}
 	var cross []error
 	if err := CheckCycles(descs); err != nil {

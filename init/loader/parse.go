@@ -40,6 +40,11 @@ type parser struct {
 	depAt      map[depKey]int
 	caps, bits strings.Builder
 	timerLine  *rawLine // the first timer setting (timer.go)
+	// Socket services (socket.go): every socket-listen line, and
+	// socket-activates.
+	listens       []listenLine
+	activates     string
+	activatesLine *rawLine
 }
 
 // setting handles one setting; ws are the value's words after substitution.
@@ -74,7 +79,8 @@ func settingsTable() map[string]setting {
 		"depends-ms.d":           {fn: dotDFn(service.DepMilestone)},
 		"waits-for.d":            {fn: dotDFn(service.DepWaitsFor)},
 		"chain-to":               {fn: oneWord(setChainTo)},
-		"socket-listen":          {fn: oneWord(func(p *parser, v string) error { p.d.SocketListen = p.rel(v); return nil })},
+		"socket-listen":          {fn: setSocketListen},
+		"socket-activates":       {fn: setSocketActivates},
 		"socket-permissions":     {fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o7777, &p.d.SocketPermissions) })},
 		"socket-uid":             {fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.SocketUID, &p.d.SocketGID, p.socketGIDSet) })},
 		"socket-gid":             {fn: oneWord(func(p *parser, v string) error { p.socketGIDSet = true; return p.group(v, &p.d.SocketGID) })},
@@ -403,6 +409,7 @@ func (p *parser) validate() ErrorList {
 		fail("chain-to names the service itself")
 	}
 	p.validateTerminal(fail)
+	errs = append(errs, p.validateSocket()...)
 	return append(errs, p.validateTimer()...)
 }
 
@@ -418,7 +425,7 @@ func oneWord(f func(p *parser, v string) error) func(*parser, *rawLine, []string
 func setType(p *parser, v string) error {
 	t, ok := service.ParseType(v)
 	if !ok {
-		return invalid(v, "process, bgprocess, scripted, internal, triggered or timer")
+		return invalid(v, "process, bgprocess, scripted, internal, triggered, timer or socket")
 	}
 	p.d.Type = t
 	return nil
