@@ -101,6 +101,10 @@ func (t *translator) attachSocket(unitName string, aliases []string) {
 	switch {
 	case ref.why != "":
 		t.warn(nil, "socket %s: %s; the service runs without it", unitName, ref.why)
+	case ref.service != t.unit:
+		// The socket activates an alias (syslog.service): under ginit
+		// that is another record, so the service runs without it.
+		t.warn(nil, "socket %s activates %s, an alias of this service; the service runs without it", unitName, ref.service)
 	case ref.accept:
 		t.warn(nil, "socket %s has Accept=yes: it starts instances of a template, not this service", unitName)
 	case !t.d.DependsOn(unitName, service.DepRegular):
