@@ -234,6 +234,14 @@ func (t *translator) socketUnit(opts []option) *service.Description {
 		}
 	}
 	spec.RemoveOnStop = t.boolOf(u.last("Socket", "RemoveOnStop"))
+	t.durationOf(u.last("Socket", "TriggerLimitIntervalSec"), &spec.TriggerInterval)
+	if o := u.last("Socket", "TriggerLimitBurst"); o != nil {
+		n, err := strconv.ParseUint(o.value, 10, 31)
+		if err != nil || n == 0 {
+			t.fail(o, "bad count %q", o.value)
+		}
+		spec.TriggerBurst = int(n)
+	}
 	kinds := []struct {
 		key  string
 		kind service.ListenKind

@@ -3,6 +3,7 @@ package sdunit
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"ginit/init/service"
 )
@@ -49,6 +50,12 @@ func TestSocketUnitMapping(t *testing.T) {
 			func(t *testing.T, sp *service.SocketSpec) {
 				if len(sp.Listen) != 1 || sp.Listen[0].Addr != "/run/b" {
 					t.Errorf("%+v", sp.Listen)
+				}
+			}},
+		{"trigger limit", "[Socket]\nListenStream=/run/s\nTriggerLimitIntervalSec=5s\nTriggerLimitBurst=10\n", "",
+			func(t *testing.T, sp *service.SocketSpec) {
+				if sp.TriggerInterval != 5*time.Second || sp.TriggerBurst != 10 {
+					t.Errorf("%+v", sp)
 				}
 			}},
 		{"bad address", "[Socket]\nListenStream=/run/a\nListenStream=not an address\n", "x.socket:3", nil},

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Socket activation (type socket): a socket service has no process;
@@ -21,6 +22,7 @@ import (
 
 // sockRun is the live state of a started socket service.
 type sockRun struct {
+	triggers []time.Time // starts of the target within the trigger interval
 	watching bool
 	gen      int // bumps at every watch; a readable with an older one is stale
 	runs     int // activations since the socket started
@@ -141,11 +143,49 @@ func (m *Manager) socketActivate(s *svc, t *svc) {
 	case t.state != Stopped || m.wanted(t):
 		// Started meanwhile: it has the sockets.
 	default:
+		if m.triggerLimited(s) {
+			return
+		}
 		s.sock.runs++
 		m.logf("service '%s': connection: starting '%s'", s.name(), t.name())
 		m.activate(t)
 	}
 	m.socketArm(s)
+}
+
+// Trigger limit defaults (systemd's TriggerLimitIntervalSec= and
+// TriggerLimitBurst= for Accept=no).
+const (
+	defaultTriggerInterval = 2 * time.Second
+	defaultTriggerBurst    = 200
+)
+
+// triggerLimited records one start of the target and, past the limit,
+// stops the socket service instead.
+func (m *Manager) triggerLimited(s *svc) bool {
+	sp, r := s.desc.Socket, s.sock
+	interval, burst := sp.TriggerInterval, sp.TriggerBurst
+	if interval <= 0 {
+		interval = defaultTriggerInterval
+	}
+	if burst <= 0 {
+		burst = defaultTriggerBurst
+	}
+	now := m.cfg.Clock.Now()
+	keep := r.triggers[:0]
+	for _, at := range r.triggers {
+		if now.Sub(at) < interval {
+			keep = append(keep, at)
+		}
+	}
+	r.triggers = append(keep, now)
+	if len(r.triggers) <= burst {
+		return false
+	}
+	m.logf("service '%s': '%s' started %d times within %v: trigger limit hit, stopping the socket", s.name(), sp.Target, burst, interval)
+	s.cause = "trigger limit hit"
+	m.bringDown(s, ReasonRestartLimit)
+	return true
 }
 
 // socketOf is the started socket service whose sockets the start command

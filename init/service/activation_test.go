@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"ginit/internal/power"
 )
@@ -207,4 +208,44 @@ func FuzzParseListen(f *testing.F) {
 			t.Fatalf("%q: neither path nor address", addr)
 		}
 	})
+}
+
+// TestSocketTriggerLimit: a target that never serves the waiting client
+// is started at most TriggerBurst times within TriggerInterval; the next
+// trigger stops the socket service.
+func TestSocketTriggerLimit(t *testing.T) {
+	fs := &fakeSockets{}
+	sd := socketDesc("d.socket", "d")
+	sd.Socket.TriggerBurst = 3
+	h := newSocketHarness(t, fs, sd, svcDesc("d", TypeProcess))
+	if err := h.m.Start(h.ctx, "d.socket", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if !fs.readable() {
+			t.Fatalf("trigger %d: no watch armed", i)
+		}
+		h.waitFor("d", func(in Info) bool { return in.State == Started })
+		h.exit("d", ProcStart, exited(1))
+		h.wantState("d", Stopped)
+	}
+	if !fs.readable() {
+		t.Fatal("no watch armed after 3 runs")
+	}
+	h.waitFor("d.socket", func(in Info) bool { return in.State == Stopped })
+	if in := h.status("d.socket"); in.Reason != ReasonRestartLimit {
+		t.Fatalf("socket stopped with reason %s", in.Reason)
+	}
+	if n := h.sp.count("d", ProcStart); n != 3 {
+		t.Fatalf("%d starts, want 3", n)
+	}
+	// Time passes: a new start of the socket has a fresh budget.
+	h.clock.Advance(3 * time.Second)
+	if err := h.m.Start(h.ctx, "d.socket", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if !fs.readable() {
+		t.Fatal("restarted socket does not watch")
+	}
+	h.waitFor("d", func(in Info) bool { return in.State == Started })
 }

@@ -306,4 +306,10 @@ type SocketSpec struct {
 	// RemoveOnStop unlinks the unix socket and FIFO paths made when the
 	// service stops.
 	RemoveOnStop bool
+	// TriggerBurst starts of Target within TriggerInterval stop the
+	// socket service (ReasonRestartLimit): a target that never serves the
+	// waiting client would otherwise be started again at once, for ever.
+	// Zero values: systemd's defaults, 200 in 2s.
+	TriggerInterval time.Duration
+	TriggerBurst    int
 }
