@@ -74,7 +74,12 @@ func (m *Manager) socketArm(s *svc) {
 	if r == nil || s.state != Started {
 		return
 	}
-	want := m.targetIdle(s.desc.Socket.Target) && !m.shuttingDown
+	var want bool
+	if sp := s.desc.Socket; sp.Accept {
+		want = !m.shuttingDown && m.connections(s.name()) < maxConnections(sp)
+	} else {
+		want = m.targetIdle(sp.Target) && !m.shuttingDown
+	}
 	switch {
 	case want && !r.watching:
 		r.watching = true
@@ -88,12 +93,116 @@ func (m *Manager) socketArm(s *svc) {
 }
 
 // socketTargetMoved: t changed state; the sockets activating it follow.
+// An instance started for a connection closes it once stopped.
 func (m *Manager) socketTargetMoved(t *svc) {
+	if sock, ok := m.accepted[t.name()]; ok {
+		if t.state == Stopped && !m.wanted(t) {
+			m.connectionDone(t, sock)
+		}
+		return
+	}
 	for s := range m.activeSockets {
-		if s.desc.Socket.Target == t.name() {
+		if s.desc.Socket.Target == t.name() && !s.desc.Socket.Accept {
 			m.socketArm(s)
 		}
 	}
+}
+
+// connectionDone closes the connection of a stopped instance, unloads it
+// (from an event of its own: t is still in this pass's queue) and lets its
+// socket watch again if the limit held it back.
+func (m *Manager) connectionDone(t *svc, sock string) {
+	delete(m.accepted, t.name())
+	m.cfg.Sockets.Close(t.desc)
+	go m.post(func() {
+		if m.services[t.name()] == t && t.state == Stopped && !m.wanted(t) && len(t.dependents) == 0 {
+			m.remove(t)
+		}
+	})
+	if s := m.services[sock]; s != nil {
+		m.socketArm(s)
+	}
+}
+
+// connections counts the running instances of an Accept socket.
+func (m *Manager) connections(sock string) int {
+	n := 0
+	for _, s := range m.accepted {
+		if s == sock {
+			n++
+		}
+	}
+	return n
+}
+
+func maxConnections(sp *SocketSpec) int {
+	if sp.MaxConnections > 0 {
+		return sp.MaxConnections
+	}
+	return defaultMaxConnections
+}
+
+// defaultMaxConnections is systemd's MaxConnections= default.
+const defaultMaxConnections = 64
+
+// acceptOne takes a pending connection of an Accept socket and starts an
+// instance for it; the instance is read off the loop.
+func (m *Manager) acceptOne(s *svc) {
+	r, sp := s.sock, s.desc.Socket
+	name, err := m.cfg.Sockets.Accept(s.desc, func(local, remote string) string {
+		r.runs++
+		return sp.Target + "@" + instanceArg(r.runs, local, remote)
+	})
+	switch {
+	case err != nil:
+		// EMFILE and the like: try again shortly, not in a loop.
+		m.logf("service '%s': accept: %v", s.name(), err)
+		m.timer(100*time.Millisecond, func() { m.socketArm(s) })
+		return
+	case name == "":
+		m.socketArm(s)
+		return
+	}
+	m.accepted[name] = s.name()
+	m.pendingLoads++
+	go func() {
+		descs, err := m.readDescs(name)
+		m.post(func() {
+			m.pendingLoads--
+			var t *svc
+			if err == nil {
+				t, err = m.install(name, descs)
+			}
+			if err == nil && m.shuttingDown {
+				err = fmt.Errorf("shutting down")
+			}
+			if err != nil {
+				m.logf("service '%s': connection: %s: %v", s.name(), name, err)
+				delete(m.accepted, name)
+				m.cfg.Sockets.Close(&Description{Name: name})
+				if sv := m.services[s.name()]; sv != nil {
+					m.socketArm(sv)
+				}
+				return
+			}
+			m.logf("service '%s': connection: starting '%s'", s.name(), name)
+			m.activate(t)
+		})
+	}()
+	m.socketArm(s)
+}
+
+// instanceArg is systemd's N-LOCAL-REMOTE with every byte a service name
+// may not hold replaced by '_'.
+func instanceArg(n int, local, remote string) string {
+	b := []byte(strconv.Itoa(n) + "-" + local + "-" + remote)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // socketReadable: a client is waiting on a socket of s: start the target.
@@ -105,6 +214,12 @@ func (m *Manager) socketReadable(s *svc, gen int) {
 	r.watching = false
 	target := s.desc.Socket.Target
 	if m.shuttingDown {
+		return
+	}
+	if s.desc.Socket.Accept {
+		if !m.triggerLimited(s) {
+			m.acceptOne(s)
+		}
 		return
 	}
 	if t := m.services[target]; t != nil {
@@ -191,8 +306,11 @@ func (m *Manager) triggerLimited(s *svc) bool {
 // socketOf is the started socket service whose sockets the start command
 // of s gets, or "".
 func (m *Manager) socketOf(s *svc) string {
+	if _, ok := m.accepted[s.name()]; ok {
+		return s.name() // its connection is kept under its own name
+	}
 	for k := range m.activeSockets {
-		if k.desc.Socket.Target == s.name() {
+		if k.desc.Socket.Target == s.name() && !k.desc.Socket.Accept {
 			return k.name()
 		}
 	}

@@ -17,6 +17,27 @@ type fakeSockets struct {
 	failOpen error
 	calls    []string
 	watch    func()
+	pending  int // connections waiting on an Accept socket
+}
+
+func (f *fakeSockets) Accept(d *Description, name func(local, remote string) string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending == 0 {
+		return "", nil
+	}
+	f.pending--
+	n := name("127.0.0.1:22", "[::1]:4000")
+	f.calls = append(f.calls, "accept "+n)
+	return n, nil
+}
+
+// connect queues a client and fires the watch.
+func (f *fakeSockets) connect() bool {
+	f.mu.Lock()
+	f.pending++
+	f.mu.Unlock()
+	return f.readable()
 }
 
 func (f *fakeSockets) log(c string) { f.mu.Lock(); f.calls = append(f.calls, c); f.mu.Unlock() }
@@ -248,4 +269,68 @@ func TestSocketTriggerLimit(t *testing.T) {
 		t.Fatal("restarted socket does not watch")
 	}
 	h.waitFor("d", func(in Info) bool { return in.State == Started })
+}
+
+// TestSocketAccept: each connection of an Accept socket starts its own
+// instance of the template, with the connection; at MaxConnections the
+// socket stops watching until an instance ends; a stopped instance is
+// closed and unloaded.
+func TestSocketAccept(t *testing.T) {
+	fs := &fakeSockets{}
+	sd := socketDesc("e.socket", "e")
+	sd.Socket.Accept, sd.Socket.MaxConnections = true, 2
+	tmpl := svcDesc("e@", TypeProcess)
+	h := newSocketHarness(t, fs, sd)
+	h.m.cfg.Load = func(name string) ([]*Description, error) {
+		if name == "e.socket" {
+			return []*Description{sd}, nil
+		}
+		d := *tmpl
+		d.Name = name
+		return []*Description{&d}, nil
+	}
+	if err := h.m.Start(h.ctx, "e.socket", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"e@1-127.0.0.1_22-___1__4000", "e@2-127.0.0.1_22-___1__4000"}
+	for _, n := range names {
+		if !fs.connect() {
+			t.Fatalf("%s: no watch armed", n)
+		}
+		h.waitFor(n, func(in Info) bool { return in.State == Started })
+		if p := h.sp.last(n, ProcStart); p == nil || p.sockets != n {
+			t.Fatalf("%s: spawned %+v", n, p)
+		}
+	}
+	h.sync()
+	if fs.connect() {
+		t.Fatal("watching past MaxConnections")
+	}
+	h.exit(names[0], ProcStart, exited(0))
+	h.sync()
+	// The third client, waiting since, is taken now.
+	if !fs.readable() {
+		t.Fatal("no watch once an instance ended")
+	}
+	h.waitFor("e@3-127.0.0.1_22-___1__4000", func(in Info) bool { return in.State == Started })
+	got := fs.took()
+	if !slices.Contains(got, "close "+names[0]) {
+		t.Fatalf("the first connection was not closed: %q", got)
+	}
+	loaded := func() bool {
+		list, _ := h.m.List(h.ctx)
+		for _, in := range list {
+			if in.Name == names[0] {
+				return true
+			}
+		}
+		return false
+	}
+	// The unload is an event of its own, posted from a goroutine.
+	for i := 0; i < 5000 && loaded(); i++ {
+		time.Sleep(time.Millisecond)
+	}
+	if loaded() {
+		t.Fatalf("%s still loaded after it stopped", names[0])
+	}
 }

@@ -215,6 +215,10 @@ type Description struct {
 	// Socket is what a type socket service listens on and activates; nil
 	// for every other type.
 	Socket *SocketSpec
+	// SocketStdio: the start command's stdin and stdout are its first
+	// passed socket (systemd's StandardInput=socket: an Accept=yes
+	// instance talks to its client on them, as under inetd).
+	SocketStdio bool
 
 	// Terminal (ginit: `terminal = pty` or `terminal = vt:N`): the start
 	// command's stdin, stdout and stderr are a pseudo-terminal ginit holds
@@ -301,8 +305,16 @@ type Listen struct {
 // a connection starts (ginit: socket-listen with socket-activation =
 // on-demand; systemd .socket units with Accept=no).
 type SocketSpec struct {
-	Target string // the service started on the first connection; it gets the sockets as LISTEN_FDS
-	Listen []Listen
+	// Target is the service started on the first connection; it gets
+	// the sockets as LISTEN_FDS. With Accept it is a template's name:
+	// each connection starts the instance Target@N-LOCAL-REMOTE with that
+	// connection alone (LISTEN_FDS=1).
+	Target string
+	Accept bool
+	// MaxConnections bounds the instances of an Accept socket running at
+	// once; a client beyond it waits in the backlog. 0: 64.
+	MaxConnections int
+	Listen         []Listen
 	// RemoveOnStop unlinks the unix socket and FIFO paths made when the
 	// service stops.
 	RemoveOnStop bool

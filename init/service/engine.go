@@ -118,7 +118,7 @@ func (m *Manager) setState(s *svc, st State, ph phase) {
 		if st == Stopped && (s.byTimer || len(m.activeTimers) > 0) {
 			m.timerTargetStopped(s)
 		}
-		if len(m.activeSockets) > 0 {
+		if len(m.activeSockets) > 0 || len(m.accepted) > 0 {
 			m.socketTargetMoved(s)
 		}
 	}

@@ -118,6 +118,10 @@ type Sockets interface {
 	// come: the manager ignores it).
 	Unwatch(d *Description)
 	// Close closes d's sockets (and removes the paths made, with
-	// RemoveOnStop).
+	// RemoveOnStop); for an instance of an Accept socket, its connection.
 	Close(d *Description)
+	// Accept takes one pending connection of an Accept socket without
+	// blocking and keeps it for the instance named by name(local,
+	// remote), whose start gets it; "" when none was pending.
+	Accept(d *Description, name func(local, remote string) string) (string, error)
 }

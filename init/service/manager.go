@@ -112,10 +112,13 @@ type Manager struct {
 	activeTimers map[*svc]bool
 	// activeSockets are the socket services whose sockets are open (activation.go).
 	activeSockets map[*svc]bool
-	t0            time.Time
-	clockTimer    Timer
-	clockRef      time.Duration
-	rnd           calendar.Rand
+	// accepted maps each instance started for a connection to the name
+	// of its Accept socket service; the instance is unloaded once stopped.
+	accepted   map[string]string
+	t0         time.Time
+	clockTimer Timer
+	clockRef   time.Duration
+	rnd        calendar.Rand
 	// transition, when set (by tests), hears every change of a service's
 	// state or phase, from setState.
 	transition func(name string, from, to stage)
@@ -145,6 +148,7 @@ func New(cfg Config) *Manager {
 
 		activeTimers:  make(map[*svc]bool),
 		activeSockets: make(map[*svc]bool),
+		accepted:      make(map[string]string),
 		t0:            clockNow(cfg.Clock),
 	}
 }

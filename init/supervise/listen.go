@@ -3,6 +3,7 @@ package supervise
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 // paths it made, and the armed watch.
 type sockSet struct {
 	files []*os.File
+	fds   []int // the same descriptors, for poll and accept (File.Fd would make them blocking)
 	names []string
 	made  []*sockFile // unix sockets and FIFOs bound here, for RemoveOnStop
 	watch *sockWatch
@@ -37,6 +39,15 @@ func (s *Supervisor) Open(d *service.Description) error {
 			return fmt.Errorf("listen %s %s: %w", l.Kind, l.Addr, err)
 		}
 		set.files = append(set.files, f)
+		set.fds = append(set.fds, int(f.Fd()))
+		if d.Socket.Accept {
+			// ginit accepts on it (never a service): accept must not
+			// block when a client went away between poll and accept.
+			if err := unix.SetNonblock(int(f.Fd()), true); err != nil {
+				set.close(false, s.cfg.Logger, d.Name)
+				return fmt.Errorf("listen %s %s: %w", l.Kind, l.Addr, err)
+			}
+		}
 		name := l.Name
 		if name == "" {
 			name = d.Name
@@ -65,7 +76,7 @@ func (s *Supervisor) Watch(d *service.Description, readable func()) {
 		return
 	}
 	set.watch.stop()
-	w, err := watchFiles(set.files, readable)
+	w, err := watchFDs(set.fds, readable)
 	if err != nil {
 		s.cfg.Logger.Printf("service '%s': cannot watch its sockets: %v", d.Name, err)
 		return
@@ -125,10 +136,77 @@ func (s *Supervisor) passSockets(name string, st *setup) error {
 	for i, f := range set.files {
 		st.setFD(listenFD+i, f)
 	}
+	if st.socketStdio {
+		st.setFD(0, set.files[0])
+		st.setFD(1, set.files[0])
+	}
 	st.env = mergeEnv(st.env, []string{"LISTEN_FDS=" + strconv.Itoa(len(set.files)),
 		"LISTEN_FDNAMES=" + strings.Join(set.names, ":"), listenPIDKey + listenPIDSlot})
 	st.listenPID = true
 	return nil
+}
+
+// Accept takes one pending connection of an Accept socket service; see
+// service.Sockets. The listening sockets are non-blocking, so no call
+// here waits for a client.
+func (s *Supervisor) Accept(d *service.Description, name func(local, remote string) string) (string, error) {
+	s.mu.Lock()
+	set := s.socks[d.Name]
+	s.mu.Unlock()
+	if set == nil {
+		return "", fmt.Errorf("no sockets open")
+	}
+	for _, fd := range set.fds {
+		nfd, sa, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED) || errors.Is(err, unix.EINVAL) {
+			continue // nothing here (EINVAL: a datagram socket or FIFO)
+		}
+		if err != nil {
+			return "", err
+		}
+		local, remote := connNames(nfd, sa)
+		inst := name(local, remote)
+		f := os.NewFile(uintptr(nfd), inst)
+		s.mu.Lock()
+		old := s.socks[inst]
+		s.socks[inst] = &sockSet{files: []*os.File{f}, fds: []int{nfd}, names: []string{"connection"}}
+		s.mu.Unlock()
+		if old != nil {
+			old.close(false, s.cfg.Logger, inst)
+		}
+		return inst, nil
+	}
+	return "", nil
+}
+
+// connNames names the ends of an accepted connection as systemd does in
+// instance names: ADDR:PORT of each end, or for a unix socket the peer's
+// pid and uid.
+func connNames(fd int, peer unix.Sockaddr) (local, remote string) {
+	str := func(sa unix.Sockaddr) string {
+		switch a := sa.(type) {
+		case *unix.SockaddrInet4:
+			return netipAddrPort(a.Addr[:], a.Port)
+		case *unix.SockaddrInet6:
+			return netipAddrPort(a.Addr[:], a.Port)
+		}
+		return ""
+	}
+	if sa, err := unix.Getsockname(fd); err == nil {
+		local = str(sa)
+	}
+	remote = str(peer)
+	if local == "" {
+		if cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+			return strconv.Itoa(int(cred.Pid)), strconv.Itoa(int(cred.Uid))
+		}
+	}
+	return local, remote
+}
+
+func netipAddrPort(ip []byte, port int) string {
+	a, _ := netip.AddrFromSlice(ip)
+	return netip.AddrPortFrom(a.Unmap(), uint16(port)).String()
 }
 
 // openOne makes one listening socket or FIFO.
@@ -311,17 +389,17 @@ type sockWatch struct {
 	done chan struct{}
 }
 
-// watchFiles calls readable once when one of files is readable, unless
+// watchFDs calls readable once when one of fds is readable, unless
 // stopped first.
-func watchFiles(files []*os.File, readable func()) (*sockWatch, error) {
+func watchFDs(socks []int, readable func()) (*sockWatch, error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, err
 	}
-	fds := make([]unix.PollFd, 0, len(files)+1)
+	fds := make([]unix.PollFd, 0, len(socks)+1)
 	fds = append(fds, unix.PollFd{Fd: int32(p[0]), Events: unix.POLLIN})
-	for _, f := range files {
-		fds = append(fds, unix.PollFd{Fd: int32(f.Fd()), Events: unix.POLLIN})
+	for _, fd := range socks {
+		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
 	}
 	w := &sockWatch{wake: p[1], done: make(chan struct{})}
 	go func() {

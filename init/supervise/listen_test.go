@@ -1,9 +1,11 @@
 package supervise
 
 import (
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +164,52 @@ func TestSocketServiceUnwatch(t *testing.T) {
 	}
 	if _, err := os.Lstat(path); err != nil {
 		t.Fatalf("without RemoveOnStop the path stays: %v", err)
+	}
+}
+
+// TestSocketServiceAccept: an Accept socket's pending connection is taken
+// without blocking, named after its peer, and passed to the instance as
+// fd 3 and, with SocketStdio, as its stdin and stdout; with nothing
+// pending Accept returns "".
+func TestSocketServiceAccept(t *testing.T) {
+	s := newSup(t, "")
+	path := filepath.Join(t.TempDir(), "a.sock")
+	d := &service.Description{Name: "a.socket", Type: service.TypeSocket,
+		Socket: &service.SocketSpec{Target: "a", Accept: true, Listen: []service.Listen{{Kind: service.ListenStream, Addr: path, UID: -1, GID: -1}}}}
+	if err := s.Open(d); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(d)
+	name := func(local, remote string) string { return "a@1-" + local + "-" + remote }
+	if n, err := s.Accept(d, name); n != "" || err != nil {
+		t.Fatalf("nothing pending: %q %v", n, err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	inst, err := s.Accept(d, name)
+	if want := "a@1-" + strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(os.Getuid()); inst != want || err != nil {
+		t.Fatalf("Accept = %q, %v; want %q", inst, err, want)
+	}
+	target := desc(inst)
+	target.SocketStdio = true
+	r := newRecorder()
+	if _, err := s.Spawn(service.SpawnRequest{Desc: target, Argv: []string{"sh", "-c", `read line; echo "got $line fds=$LISTEN_FDS names=$LISTEN_FDNAMES"`},
+		Env: []string{"PATH=/usr/bin:/bin"}, Sockets: inst}, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		t.Fatal(err)
+	}
+	if e := r.next(t, "exited"); !e.st.Success() {
+		t.Fatalf("exit %+v", e.st)
+	}
+	s.Close(target) // ginit's copy of the connection: the client sees the end
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	out, _ := io.ReadAll(c)
+	if string(out) != "got ping fds=1 names=connection\n" {
+		t.Fatalf("client read %q", out)
 	}
 }

@@ -27,6 +27,8 @@ type setup struct {
 	thread  *threadSetup
 	// listenPID: LISTEN_PID is patched in after exec (see listenPIDSlot).
 	listenPID bool
+	// socketStdio: the first passed socket is also stdin and stdout.
+	socketStdio bool
 }
 
 func (st *setup) setFD(n int, f *os.File) {
@@ -168,6 +170,7 @@ func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
 	if req.Kind == service.ProcStart {
 		// The socket first: it is fd 3, and pipevar takes the next free fd.
 		if req.Sockets != "" {
+			st.socketStdio = req.Desc.SocketStdio
 			if err := s.passSockets(req.Sockets, st); err != nil {
 				return err
 			}
