@@ -128,7 +128,7 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 		if d.Timer != nil && d.Timer.Run == nil {
 			queue = append(queue, item{name: d.Timer.Target}) // needed: the timer does not load without it
 		}
-		if d.Socket != nil {
+		if d.Socket != nil && !d.Socket.Accept {
 			queue = append(queue, item{name: d.Socket.Target}) // needed: the socket does not load without it
 		}
 	}

@@ -278,7 +278,7 @@ func (l *Loader) closure(names []string) ([]*service.Description, error) {
 		case d.Timer != nil && !seen[d.Timer.Target]:
 			seen[d.Timer.Target] = true
 			queue = append(queue, d.Timer.Target)
-		case d.Socket != nil && !seen[d.Socket.Target]:
+		case d.Socket != nil && !d.Socket.Accept && !seen[d.Socket.Target]:
 			// Likewise a socket's: a connection never reads files.
 			seen[d.Socket.Target] = true
 			queue = append(queue, d.Socket.Target)

@@ -436,6 +436,10 @@ func (t *translator) terminal(u *unitSet) string {
 	if o := u.last("Service", "StandardInput"); o != nil {
 		switch o.value {
 		case "null":
+		case "socket":
+			// The connection of an Accept=yes socket (or the first
+			// socket passed) is stdin and stdout.
+			d.SocketStdio = true
 		case "tty", "tty-force", "tty-fail":
 			ttyIn = "/dev/console"
 			if p := u.last("Service", "TTYPath"); p != nil {

@@ -165,7 +165,8 @@ func (t *translator) groupID(name string) (int, bool) {
 // ReusePort= and FileDescriptorName=; its Service= (default: the service
 // of the same name) is started on the first connection and gets the
 // sockets. A Listen kind ginit cannot make, or a bad address, is a load
-// error at its line. Accept=yes is refused (no per-connection instances).
+// error at its line. With Accept=yes each connection starts an instance
+// of NAME@.service (MaxConnections= at once) with that connection.
 func (t *translator) socketUnit(opts []option) *service.Description {
 	u := collect(opts)
 	t.known(u, map[string]bool{"Unit": true, "Socket": true, "Install": true})
@@ -187,8 +188,23 @@ func (t *translator) socketUnit(opts []option) *service.Description {
 		if b, err := parseBool(o.value); err != nil {
 			t.fail(o, "bad boolean %q", o.value)
 		} else if b {
-			t.fail(o, "Accept=yes (one service instance per connection) is not supported")
+			// Each connection starts an instance of NAME@.service.
+			spec.Accept = true
+			spec.Target = strings.TrimSuffix(t.unit, sufSocket)
+			if so := u.last("Socket", "Service"); so != nil {
+				t.fail(so, "Service= is not allowed with Accept=yes (the template NAME@.service is started)")
+			}
+			if !t.s.exists(spec.Target + "@") {
+				t.fail(o, "Accept=yes needs the template %s@.service", spec.Target)
+			}
 		}
+	}
+	if o := u.last("Socket", "MaxConnections"); o != nil {
+		n, err := strconv.ParseUint(o.value, 10, 31)
+		if err != nil || n == 0 {
+			t.fail(o, "bad count %q", o.value)
+		}
+		spec.MaxConnections = int(n)
 	}
 	for _, k := range unsupportedListens {
 		if o := u.last("Socket", k); o != nil {

@@ -65,7 +65,9 @@ func TestSocketUnitMapping(t *testing.T) {
 		{"bad mode", "[Socket]\nListenStream=/run/a\nSocketMode=999\n", "x.socket:3", nil},
 		{"unknown user", "[Socket]\nListenStream=/run/a\nSocketUser=nosuch\n", "unknown user", nil},
 		{"bad BindIPv6Only", "[Socket]\nListenStream=80\nBindIPv6Only=maybe\n", "x.socket:3", nil},
-		{"Accept=yes refused", "[Socket]\nListenStream=22\nAccept=yes\n", "Accept=yes", nil},
+		{"Accept=yes without a template", "[Socket]\nListenStream=22\nAccept=yes\n", "needs the template x@.service", nil},
+		{"Accept=yes with Service=", "[Socket]\nListenStream=22\nAccept=yes\nService=y.service\n", "x.socket:4", nil},
+		{"bad MaxConnections", "[Socket]\nListenStream=22\nMaxConnections=none\n", "x.socket:3", nil},
 		{"nothing to listen on", "[Socket]\nBacklog=3\n", "listens on nothing", nil},
 	}
 	for _, tc := range tests {
@@ -89,6 +91,29 @@ func TestSocketUnitMapping(t *testing.T) {
 			}
 			tc.check(t, d.Socket)
 		})
+	}
+}
+
+// TestSocketUnitAccept: Accept=yes starts instances of NAME@.service,
+// whose StandardInput=socket makes the connection stdin and stdout.
+func TestSocketUnitAccept(t *testing.T) {
+	s, _ := fixture(t, map[string]string{
+		"x.socket":   "[Socket]\nListenStream=2222\nAccept=yes\nMaxConnections=5\n",
+		"x@.service": "[Service]\nExecStart=-/usr/sbin/sshd -i\nStandardInput=socket\n",
+	})
+	d, err := s.Load("x.socket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp := d.Socket; !sp.Accept || sp.Target != "x" || sp.MaxConnections != 5 {
+		t.Fatalf("%+v", sp)
+	}
+	inst, err := s.Load("x@1-127.0.0.1_2222-127.0.0.1_4000", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inst.SocketStdio {
+		t.Errorf("StandardInput=socket: %+v", inst)
 	}
 }
 

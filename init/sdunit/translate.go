@@ -277,12 +277,12 @@ func classify(section, key string) (keyClass, string) {
 		"Socket/Service", "Socket/ListenDatagram", "Socket/ListenSequentialPacket", "Socket/ListenFIFO",
 		"Socket/ListenNetlink", "Socket/ListenSpecial", "Socket/ListenMessageQueue", "Socket/ListenUSBFunction",
 		"Socket/RemoveOnStop", "Socket/Backlog", "Socket/FileDescriptorName", "Socket/BindIPv6Only", "Socket/ReusePort",
-		"Socket/TriggerLimitIntervalSec", "Socket/TriggerLimitBurst":
+		"Socket/TriggerLimitIntervalSec", "Socket/TriggerLimitBurst", "Socket/MaxConnections":
 		return keyMapped, ""
 	case "Socket/SocketGroupMode", "Socket/PassCredentials",
 		"Socket/PassSecurity", "Socket/PassPacketInfo", "Socket/ReceiveBuffer", "Socket/SendBuffer",
 		"Socket/Symlinks", "Socket/KeepAlive", "Socket/NoDelay",
-		"Socket/MaxConnections", "Socket/MaxConnectionsPerSource", "Socket/Priority",
+		"Socket/MaxConnectionsPerSource", "Socket/Priority",
 		"Socket/Timestamping", "Socket/Writable", "Socket/FlushPending", "Socket/PollLimitIntervalSec", "Socket/PollLimitBurst", "Socket/SELinuxContextFromNet":
 		return keyIgnored, "socket tuning ginit does not apply"
 	case "Unit/ConditionVirtualization", "Unit/ConditionKernelCommandLine", "Unit/ConditionSecurity",
