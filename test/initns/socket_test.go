@@ -133,28 +133,7 @@ func TestDebianSocketActivation(t *testing.T) {
 	if fi, err := os.Lstat("/lib"); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Skip("needs a merged /usr (/lib a link to usr/lib): the packages are overlaid on /usr only")
 	}
-	in := newDebianInstance(t, root, func(etc, varDir string) {
-		copyTree(t, filepath.Join(root, "etc"), etc)
-		passwd, err := os.ReadFile("/etc/passwd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Contains(passwd, []byte("\nsshd:")) {
-			passwd = append(passwd, "sshd:x:64991:65534::/run/sshd:/usr/sbin/nologin\n"...)
-		}
-		must(t, os.WriteFile(filepath.Join(etc, "passwd"), passwd, 0o644))
-		cfg, err := os.ReadFile(filepath.Join(root, "usr/share/openssh/sshd_config"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg = append([]byte("HostKey /etc/ssh/ssh_host_ed25519_key\n"), cfg...)
-		must(t, os.WriteFile(filepath.Join(etc, "ssh/sshd_config"), cfg, 0o644))
-		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(etc, "ssh/ssh_host_ed25519_key")).CombinedOutput(); err != nil {
-			t.Fatalf("ssh-keygen: %v: %s", err, out)
-		}
-		must(t, os.MkdirAll(filepath.Join(etc, "systemd/system/dbus.service.d"), 0o755))
-		must(t, os.WriteFile(filepath.Join(etc, "systemd/system/dbus.service.d/ginit-test.conf"), []byte("[Service]\nOOMScoreAdjust=\n"), 0o644))
-	})
+	in := newDebianInstance(t, root, func(etc, varDir string) { stageSSH(t, root, etc) })
 	running := func(comm string) bool {
 		out, _ := in.inNS("sh", "-c", "cat /proc/[0-9]*/comm 2>/dev/null")
 		return strings.Contains(out, comm)
@@ -203,5 +182,81 @@ func TestDebianSocketActivation(t *testing.T) {
 	}
 	if running("sshd") || running("dbus-daemon") {
 		t.Error("daemons left running after their sockets stopped")
+	}
+}
+
+// stageSSH prepares the overlay /etc for Debian's sshd: the package's
+// files, an sshd user, a config with a fresh host key, and a drop-in for
+// dbus.service (this machine may not lower oom_score_adj).
+func stageSSH(t *testing.T, root, etc string) {
+	copyTree(t, filepath.Join(root, "etc"), etc)
+	passwd, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(passwd, []byte("\nsshd:")) {
+		passwd = append(passwd, "sshd:x:64991:65534::/run/sshd:/usr/sbin/nologin\n"...)
+	}
+	must(t, os.WriteFile(filepath.Join(etc, "passwd"), passwd, 0o644))
+	cfg, err := os.ReadFile(filepath.Join(root, "usr/share/openssh/sshd_config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append([]byte("HostKey /etc/ssh/ssh_host_ed25519_key\n"), cfg...)
+	must(t, os.WriteFile(filepath.Join(etc, "ssh/sshd_config"), cfg, 0o644))
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(etc, "ssh/ssh_host_ed25519_key")).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	must(t, os.MkdirAll(filepath.Join(etc, "systemd/system/dbus.service.d"), 0o755))
+	must(t, os.WriteFile(filepath.Join(etc, "systemd/system/dbus.service.d/ginit-test.conf"), []byte("[Service]\nOOMScoreAdjust=\n"), 0o644))
+}
+
+// An Accept=yes socket in the inetd style of the ssh.socket and
+// ssh@.service pair older Debian releases shipped (written here: this
+// release's ssh.socket is Accept=no): each connection starts its own
+// `sshd -i` with the connection as stdin and stdout; two clients at once
+// get two banners from two instances, which are unloaded once they end.
+func TestSocketAcceptSSHD(t *testing.T) {
+	requireRoot(t)
+	root := debianRoot(t)
+	for _, p := range []string{"ssh-keygen", "nsenter", "ip", "bash"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("needs %s", p)
+		}
+	}
+	if fi, err := os.Lstat("/lib"); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Skip("needs a merged /usr (/lib a link to usr/lib): the packages are overlaid on /usr only")
+	}
+	in := newDebianInstance(t, root, func(etc, varDir string) {
+		stageSSH(t, root, etc)
+		must(t, os.WriteFile(filepath.Join(etc, "systemd/system/sshx.socket"),
+			[]byte("[Socket]\nListenStream=2222\nAccept=yes\nMaxConnections=4\n"), 0o644))
+		must(t, os.WriteFile(filepath.Join(etc, "systemd/system/sshx@.service"),
+			[]byte("[Service]\nExecStartPre=/bin/mkdir -p /run/sshd\nExecStart=-/usr/sbin/sshd -i\nStandardInput=socket\n"), 0o644))
+	})
+	in.mustCtl("start", "sshx.socket")
+	in.waitState("sshx.socket", "started")
+	out, err := in.inNS("bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/2222 4<>/dev/tcp/127.0.0.1/2222
+head -c 15 <&3; echo; head -c 15 <&4; echo`)
+	if err != nil || strings.Count(out, "SSH-2.0-OpenSSH") != 2 {
+		t.Fatalf("two clients: %q %v", out, err)
+	}
+	t.Logf("banners: %q", out)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list := in.ctl("list").out
+		if !strings.Contains(list, "sshx@") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instances still loaded after their clients left:\n%s", list)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(in.logf)
+	for _, n := range []string{"sshx@1-127.0.0.1_2222-127.0.0.1_", "sshx@2-127.0.0.1_2222-127.0.0.1_"} {
+		if !strings.Contains(string(log), "starting '"+n) {
+			t.Errorf("no instance %s… in the log:\n%s", n, log)
+		}
 	}
 }
