@@ -45,6 +45,9 @@ type parser struct {
 	listens       []listenLine
 	activates     string
 	activatesLine *rawLine
+	accept        bool
+	maxConns      int
+	acceptLine    *rawLine // socket-accept or socket-max-connections
 }
 
 // setting handles one setting; ws are the value's words after substitution.
@@ -81,6 +84,9 @@ func settingsTable() map[string]setting {
 		"chain-to":               {fn: oneWord(setChainTo)},
 		"socket-listen":          {fn: setSocketListen},
 		"socket-activates":       {fn: setSocketActivates},
+		"socket-accept":          {fn: setSocketAccept},
+		"socket-max-connections": {fn: setSocketMaxConns},
+		"socket-stdio":           {fn: oneWord(func(p *parser, v string) error { return parseBool(v, &p.d.SocketStdio) })},
 		"socket-permissions":     {fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o7777, &p.d.SocketPermissions) })},
 		"socket-uid":             {fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.SocketUID, &p.d.SocketGID, p.socketGIDSet) })},
 		"socket-gid":             {fn: oneWord(func(p *parser, v string) error { p.socketGIDSet = true; return p.group(v, &p.d.SocketGID) })},

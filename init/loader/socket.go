@@ -17,7 +17,11 @@ import (
 //	socket-activates = echo
 //
 // socket-permissions, socket-uid and socket-gid apply to its unix sockets
-// and FIFOs. The sockets are made when the socket service starts; the
+// and FIFOs. socket-accept = yes (inetd style) starts, for each connection,
+// the instance NAME@N-LOCAL-REMOTE of socket-activates = NAME with that
+// connection alone, at most socket-max-connections (default 64) at once;
+// socket-stdio = yes on a service makes its first passed socket its stdin
+// and stdout. The sockets are made when the socket service starts; the
 // first connection starts socket-activates, which gets them as LISTEN_FDS
 // (fd 3 on, in the order of the lines). Without type socket, one
 // socket-listen line is dinit's: the socket is made at the service's own
@@ -83,12 +87,15 @@ func (p *parser) validateSocket() ErrorList {
 		if p.activatesLine != nil {
 			fail(p.activatesLine, "socket-activates is only for type socket (type is %s)", d.Type)
 		}
+		if p.acceptLine != nil {
+			fail(p.acceptLine, "%s is only for type socket (type is %s)", p.acceptLine.key, d.Type)
+		}
 		if len(p.listens) > 1 {
 			fail(p.listens[1].rl, "several socket-listen lines need type socket")
 		}
 		return errs
 	}
-	spec := &service.SocketSpec{Target: p.activates, RemoveOnStop: true}
+	spec := &service.SocketSpec{Target: p.activates, RemoveOnStop: true, Accept: p.accept, MaxConnections: p.maxConns}
 	for _, ll := range p.listens {
 		l, err := p.parseListenLine(ll.v)
 		if err != nil {
@@ -122,4 +129,20 @@ func setSocketActivates(p *parser, rl *rawLine, ws []string) error {
 	}
 	p.activates, p.activatesLine = ws[0], rl
 	return nil
+}
+
+func setSocketAccept(p *parser, rl *rawLine, ws []string) error {
+	if len(ws) != 1 {
+		return fmt.Errorf("expected one value, got %d in %q", len(ws), rl.val)
+	}
+	p.acceptLine = rl
+	return parseBool(ws[0], &p.accept)
+}
+
+func setSocketMaxConns(p *parser, rl *rawLine, ws []string) error {
+	if len(ws) != 1 {
+		return fmt.Errorf("expected one value, got %d in %q", len(ws), rl.val)
+	}
+	p.acceptLine = rl
+	return parseInt(ws[0], 1, 1<<20, &p.maxConns)
 }

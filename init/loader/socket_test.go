@@ -46,6 +46,14 @@ func TestSocketSettings(t *testing.T) {
 		{"command", "type = socket\nsocket-listen = /run/e\nsocket-activates = echo\ncommand = /bin/true\n", nil, "runs no command"},
 		{"activates without type", "type = process\ncommand = /bin/true\nsocket-activates = echo\n", nil, "s:3: setting 'socket-activates'"},
 		{"two listens without type", "type = process\ncommand = /bin/true\nsocket-listen = /run/a\nsocket-listen = /run/b\n", nil, "s:4: setting 'socket-listen': several"},
+		{"accept", "type = socket\nsocket-listen = 2222\nsocket-accept = yes\nsocket-max-connections = 8\nsocket-activates = echo\n",
+			func(t *testing.T, sp *service.SocketSpec) {
+				if !sp.Accept || sp.MaxConnections != 8 || sp.Target != "echo" {
+					t.Errorf("%+v", sp)
+				}
+			}, ""},
+		{"accept without type", "type = process\ncommand = /bin/true\nsocket-accept = yes\n", nil, "s:3: setting 'socket-accept': socket-accept is only for type socket"},
+		{"bad max", "type = socket\nsocket-listen = 2222\nsocket-accept = yes\nsocket-max-connections = 0\nsocket-activates = echo\n", nil, "s:4: setting 'socket-max-connections'"},
 		{"missing target", "type = socket\nsocket-listen = /run/e\nsocket-activates = nosuch\n", nil, "nosuch"},
 	}
 	for _, tt := range tests {

@@ -19,8 +19,13 @@ import (
 const activatedHelper = "INITNS_ACTIVATED_HELPER"
 
 func init() {
-	if os.Getenv(activatedHelper) == "1" {
+	switch os.Getenv(activatedHelper) {
+	case "1":
 		os.Exit(activatedMain())
+	case "stdio":
+		// An Accept instance: the connection is stdout (socket-stdio).
+		fmt.Printf("%s fds=%s names=%s\n", os.Getenv("DINIT_SERVICE"), os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES"))
+		os.Exit(0)
 	}
 }
 
@@ -115,6 +120,36 @@ func TestNativeSocketActivation(t *testing.T) {
 	in.waitState("echo.socket", "stopped")
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("socket left after stop: %v", err)
+	}
+}
+
+// A native Accept socket (socket-accept = yes) starts one instance of its
+// template per connection, named after the peer, with the connection as
+// stdout (socket-stdio).
+func TestNativeSocketAccept(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newInstance(t, map[string]string{
+		"boot":       "type = internal\n",
+		"acc.socket": "type = socket\nsocket-listen = @DIR@/run/acc.sock\nsocket-accept = yes\nsocket-max-connections = 2\nsocket-activates = acc\n",
+		"acc":        "type = process\nrestart = no\ncommand = " + self + "\nenv-file = @DIR@/acc.env\nsocket-stdio = yes\nload-options = export-service-name\n",
+	})
+	if err := os.WriteFile(filepath.Join(in.dir, "acc.env"), []byte(activatedHelper+"=stdio\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.mustCtl("start", "acc.socket")
+	in.waitState("acc.socket", "started")
+	sock := filepath.Join(in.dir, "run/acc.sock")
+	uid := strconv.Itoa(os.Getuid())
+	for i := 1; i <= 2; i++ {
+		got := dialLine(t, sock)
+		want := fmt.Sprintf("acc@%d-", i)
+		if !strings.HasPrefix(got, want) || !strings.Contains(got, "-"+uid+" fds=1 names=connection") {
+			t.Fatalf("client %d got %q, want %s…-%s fds=1 names=connection", i, got, want, uid)
+		}
+		t.Logf("client %d: %q", i, got)
 	}
 }
 
