@@ -100,8 +100,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return err
+	types, autofsDev, err := mountsAt(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("read the mount table: %w", err)
 	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -109,21 +110,30 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	r := os.NewFile(uintptr(p[0]), "autofs pipe")
 	defer r.Close()
-	opts := fmt.Sprintf("fd=%d,pgrp=%d,minproto=5,maxproto=5,direct", p[1], unix.Getpgrp())
-	err := unix.Mount("ginit-automount", cfg.Dir, "autofs", 0, opts)
-	unix.Close(p[1]) // the kernel holds its own reference now
-	if err != nil {
-		return fmt.Errorf("mount autofs on %s: %w", cfg.Dir, err)
-	}
-	fd, err := unix.Open(cfg.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		_ = unix.Unmount(cfg.Dir, unix.MNT_DETACH)
-		return fmt.Errorf("open %s: %w", cfg.Dir, err)
+	var fd int
+	mounted := false
+	if autofsDev != "" {
+		// A daemon before us died (ginit restarts it): re-attach to its
+		// autofs mount rather than mount a second one over it, which
+		// would hide the file system it may have mounted.
+		fd, err = takeOver(cfg.Dir, autofsDev, p[1])
+		unix.Close(p[1])
+		if err != nil {
+			return err
+		}
+		mounted = types[len(types)-1] != "autofs"
+		logf("took over the autofs mount on %s (file system mounted: %v)", cfg.Dir, mounted)
+	} else {
+		if fd, err = mountAutofs(cfg.Dir, p[1]); err != nil {
+			return err
+		}
 	}
 	var proto int32
 	if err := ioctl(fd, iocProtover, uintptr(unsafe.Pointer(&proto))); err != nil || proto < 5 {
 		unix.Close(fd)
-		_ = unix.Unmount(cfg.Dir, unix.MNT_DETACH)
+		if autofsDev == "" {
+			_ = unix.Unmount(cfg.Dir, unix.MNT_DETACH)
+		}
 		return fmt.Errorf("autofs protocol %d (%v): need 5", proto, err)
 	}
 	secs := uint64(cfg.Timeout / time.Second)
@@ -132,7 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	logf("automount %s ready (timeout %s)", cfg.Dir, cfg.Timeout)
 
-	d := &daemon{cfg: cfg, fd: fd, logf: logf}
+	d := &daemon{cfg: cfg, fd: fd, logf: logf, mounted: mounted}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if cfg.Timeout > 0 {
@@ -163,6 +173,28 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = unix.Unmount(cfg.Dir, unix.MNT_DETACH)
 	}
 	return err
+}
+
+// mountAutofs mounts a new autofs on dir with the pipe's write end (the
+// kernel keeps its own reference: the caller closes pipeW) and opens the
+// mount point for the ioctls.
+func mountAutofs(dir string, pipeW int) (int, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		unix.Close(pipeW)
+		return -1, err
+	}
+	opts := fmt.Sprintf("fd=%d,pgrp=%d,minproto=5,maxproto=5,direct", pipeW, unix.Getpgrp())
+	err := unix.Mount("ginit-automount", dir, "autofs", 0, opts)
+	unix.Close(pipeW)
+	if err != nil {
+		return -1, fmt.Errorf("mount autofs on %s: %w", dir, err)
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = unix.Unmount(dir, unix.MNT_DETACH)
+		return -1, fmt.Errorf("open %s: %w", dir, err)
+	}
+	return fd, nil
 }
 
 type daemon struct {

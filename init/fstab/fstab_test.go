@@ -76,7 +76,8 @@ tmpfs /auto tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=90 0 0
 		t.Errorf("srv: %+v %v", d, err)
 	}
 	d, err = s.Load("srv-cache.mount", nil)
-	want = []service.Dep{{Name: "srv.mount", Kind: service.DepRegular}, {Name: "prep", Kind: service.DepRegular}, {Name: "db", Kind: service.DepAfter}}
+	want = []service.Dep{{Name: "srv.mount", Kind: service.DepRegular}, {Name: AfterBoot, Kind: service.DepAfter},
+		{Name: "prep", Kind: service.DepRegular}, {Name: "db", Kind: service.DepAfter}}
 	if err != nil || !reflect.DeepEqual(d.Deps, want) || strings.Contains(d.Command[2], "fsck") || !strings.Contains(d.Command[2], "'-o' 'size=1m'") {
 		t.Errorf("srv-cache: %+v %v", d, err)
 	}
@@ -86,7 +87,7 @@ tmpfs /auto tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=90 0 0
 	}
 	d, err = s.Load("auto.mount", nil)
 	wantCmd := []string{"/sbin/ginit-automount", "--timeout", (90 * time.Second).String(), "--", "/auto", "mount", "-t", "tmpfs", "-o", "defaults", "tmpfs", "/auto"}
-	if err != nil || d.Type != service.TypeProcess || !reflect.DeepEqual(d.Command, wantCmd) {
+	if err != nil || d.Type != service.TypeProcess || !reflect.DeepEqual(d.Command, wantCmd) || d.Restart != service.RestartYes {
 		t.Errorf("auto: %+v %v", d, err)
 	}
 	if _, ok, _ := s.Find("-.mount"); ok {
@@ -101,7 +102,37 @@ tmpfs /auto tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=90 0 0
 	if !errors.As(err, &le) || le.Line != 2 || le.File != p {
 		t.Errorf("broken fstab: %#v", err)
 	}
-	if _, ok, _ := New(Config{Path: filepath.Join(dir, "none")}).Find(Aggregate); ok {
-		t.Error("no fstab, no aggregate")
+	// No fstab: the aggregate still exists (the boot waits for it) and
+	// starts nothing.
+	none := New(Config{Path: filepath.Join(dir, "none")})
+	if _, ok, _ := none.Find(Aggregate); !ok {
+		t.Error("no fstab: no aggregate")
+	}
+	if agg, err := none.Load(Aggregate, nil); err != nil || len(agg.Deps) != 0 {
+		t.Errorf("no fstab: %+v %v", agg, err)
+	}
+}
+
+// One path checks each file system: every mount is ordered after the
+// boot's rootfs-rw (whose fsck -A checked the entries with a pass number),
+// and its own script checks only what it mounts itself, after finding
+// the mount point empty.
+func TestOneFsck(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fstab")
+	os.WriteFile(p, []byte("/dev/vdb /srv ext4 defaults 0 2\n/dev/vdc /data ext4 defaults 0 0\n"), 0o644)
+	s := New(Config{Path: p})
+	for _, tc := range []struct {
+		name string
+		fsck bool
+	}{{"srv.mount", true}, {"data.mount", false}} {
+		d, err := s.Load(tc.name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := d.Command[2]
+		check, empty := strings.Index(script, "fsck"), strings.Index(script, "mountpoint -q")
+		if !d.DependsOn(AfterBoot, service.DepAfter) || (check >= 0) != tc.fsck || empty < 0 || check >= 0 && check < empty {
+			t.Errorf("%s: %q %+v", tc.name, script, d.Deps)
+		}
 	}
 }

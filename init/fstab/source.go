@@ -20,7 +20,19 @@ import (
 )
 
 // Aggregate is the service that starts every fstab entry without noauto.
+// It exists even without an fstab (then it starts nothing), so the boot
+// can wait for it on every machine.
 const Aggregate = "fstab"
+
+// AfterBoot is the boot service each mount is ordered after: ginit's
+// rootfs-rw, which runs once fsck (units/fsck: fsck -A, the root first)
+// has checked every local file system with a pass number, then mount -a.
+// A mount service that starts at boot therefore finds its file system
+// mounted and checks nothing; one started later (a noauto entry, or after
+// an umount) checks its file system itself. Either way one path checks
+// each file system. An order only: where no rootfs-rw is loaded it
+// imposes nothing.
+const AfterBoot = "rootfs-rw"
 
 // Config says which fstab and which automount daemon.
 type Config struct {
@@ -88,7 +100,7 @@ func (s *Source) Find(name string) (string, bool, error) {
 	if err != nil {
 		return s.path(), false, err
 	}
-	if name == Aggregate && es != nil {
+	if name == Aggregate {
 		return s.path(), true, nil
 	}
 	for _, e := range es {
@@ -101,11 +113,11 @@ func (s *Source) Find(name string) (string, bool, error) {
 
 // Names lists the aggregate and every entry's name.
 func (s *Source) Names() []string {
-	es, err := s.entries()
-	if err != nil || es == nil {
-		return nil
-	}
 	out := []string{Aggregate}
+	es, err := s.entries()
+	if err != nil {
+		return out
+	}
 	for _, e := range es {
 		if managed(e) {
 			out = append(out, UnitName(e.File))
@@ -139,9 +151,6 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 		d := base(name, s.path())
 		for i := range es {
 			e := &es[i]
-			if e.Type == "swap" {
-				warn(e, "swap is not activated by ginit")
-			}
 			if !managed(*e) {
 				continue
 			}
@@ -208,6 +217,7 @@ func (s *Source) mount(name string, e *Entry, all []Entry, warn func(*Entry, str
 	if parent != "" {
 		d.Deps = append(d.Deps, service.Dep{Name: UnitName(parent), Kind: service.DepRegular})
 	}
+	d.Deps = append(d.Deps, service.Dep{Name: AfterBoot, Kind: service.DepAfter})
 	_, netdev := e.Option("_netdev")
 	if netdev || slices.Contains(networkTypes, e.Type) {
 		d.Deps = append(d.Deps, service.Dep{Name: "network", Kind: service.DepAfter})
@@ -258,6 +268,11 @@ func (s *Source) mount(name string, e *Entry, all []Entry, warn func(*Entry, str
 			idle = t
 		}
 		d.Type = service.TypeProcess
+		// A dead daemon leaves the mount point answering nothing (the
+		// kernel fails walks once the pipe is gone): ginit restarts it,
+		// within the restart limit, and the new one takes over the
+		// autofs mount left in place.
+		d.Restart = service.RestartYes
 		d.Command = append([]string{s.automount(), "--timeout", idle.String(), "--", e.File}, mountArgv...)
 		d.StopTimeout = 10 * time.Second
 		return d, nil

@@ -150,6 +150,11 @@ func CheckMainUnits(args []string, stdout, stderr io.Writer, environ []string, u
 			unitDirs = append(append(unitDirs, a.dirs...), "/etc/systemd/system", "/run/systemd/system",
 				"/lib/systemd/system", "/usr/lib/systemd/system")
 			initDirs = []string{"/etc/init.d", "/etc/rc.d", "/usr/local/etc/rc.d"}
+			if !user && a.fstab == "" {
+				// As ginit: the system's fstab (the boot waits for
+				// its service).
+				a.fstab = "/etc/fstab"
+			}
 		}
 	}
 	if len(a.dirs) == 0 {

@@ -88,12 +88,14 @@ func TestLSBOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []service.Dep{{Name: "mysql", Kind: service.DepRegular}, {Name: "memcached", Kind: service.DepAfter}}
+	want := []service.Dep{{Name: "networking", Kind: service.DepAfter}, {Name: "mysql", Kind: service.DepRegular}, {Name: "memcached", Kind: service.DepAfter}}
 	if d.Type != service.TypeScripted || !reflect.DeepEqual(d.Command, []string{filepath.Join(dir, "webapp"), "start"}) ||
 		!reflect.DeepEqual(d.StopCommand, []string{filepath.Join(dir, "webapp"), "stop"}) || !reflect.DeepEqual(d.Deps, want) {
 		t.Errorf("%+v", d)
 	}
-	if d2, err := s.Load("mariadb", nil); err != nil || d2.File != filepath.Join(dir, "mysql") || d2.Name != "mariadb" {
+	// Facilities are ginit's boot services, in order only.
+	want = []service.Dep{{Name: "rootfs-rw", Kind: service.DepAfter}, {Name: "fstab", Kind: service.DepAfter}, {Name: "syslog", Kind: service.DepAfter}}
+	if d2, err := s.Load("mariadb", nil); err != nil || d2.File != filepath.Join(dir, "mysql") || d2.Name != "mariadb" || !reflect.DeepEqual(d2.Deps, want) {
 		t.Errorf("by Provides: %+v %v", d2, err)
 	}
 	for _, n := range []string{"plain", "README", "notexec", "webapp.dpkg-old", "nothing"} {
@@ -110,10 +112,37 @@ func TestLSBOrder(t *testing.T) {
 		t.Errorf("initscripts: %+v %v", agg, err)
 	}
 	replaced := New(Config{Dirs: []string{dir}, Exists: func(n string) bool { return n == "mysql" }})
-	log = nil
-	agg, _ = replaced.Load(Aggregate, logf(func(f string, a ...any) { log = append(log, f) }))
-	if len(agg.Deps) != 2 || agg.DependsOn("mysql", service.DepWaitsFor) || len(log) != 1 {
-		t.Errorf("a script a unit replaces stays out: %+v %q", agg.Deps, log)
+	agg, _ = replaced.Load(Aggregate, nil)
+	if len(agg.Deps) != 2 || agg.DependsOn("mysql", service.DepWaitsFor) {
+		t.Errorf("a script a unit replaces stays out: %+v", agg.Deps)
+	}
+	// So does one whose Provides a unit has (hwclock.sh provides hwclock).
+	byProvides := New(Config{Dirs: []string{dir}, Exists: func(n string) bool { return n == "mariadb" }})
+	if agg, _ = byProvides.Load(Aggregate, nil); agg.DependsOn("mysql", service.DepWaitsFor) || len(agg.Deps) != 2 {
+		t.Errorf("replaced by a Provides: %+v", agg.Deps)
+	}
+	// With rcN.d beside init.d the start links decide, not the header:
+	// S links in rc2.d enable, K links (update-rc.d disable) do not.
+	etc := t.TempDir()
+	initd := filepath.Join(etc, "init.d")
+	os.Mkdir(initd, 0o755)
+	for _, n := range []string{"on", "off", "rcs"} {
+		os.WriteFile(filepath.Join(initd, n), []byte(lsbScript(n, "", "")), 0o755)
+	}
+	for l, links := range map[string][]string{"rc2.d": {"S01on", "K01off"}, "rcS.d": {"S05rcs"}, "rc3.d": {"README"}} {
+		os.Mkdir(filepath.Join(etc, l), 0o755)
+		for _, n := range links {
+			os.Symlink("../init.d/"+n[3:], filepath.Join(etc, l, n))
+		}
+	}
+	agg, _ = New(Config{Dirs: []string{initd}}).Load(Aggregate, nil)
+	if want := []service.Dep{{Name: "on", Kind: service.DepWaitsFor}, {Name: "rcs", Kind: service.DepWaitsFor}}; !reflect.DeepEqual(agg.Deps, want) {
+		t.Errorf("rc links: %+v", agg.Deps)
+	}
+	// An empty script directory still has the aggregate, starting nothing.
+	empty := New(Config{Dirs: []string{t.TempDir()}})
+	if agg, err := empty.Load(Aggregate, nil); err != nil || len(agg.Deps) != 0 {
+		t.Errorf("empty initscripts: %+v %v", agg, err)
 	}
 	dir2 := writeScripts(t, map[string]string{"a": lsbScript("a", "native missing", ""), "bad": "### BEGIN INIT INFO\n# Provides: bad\n"})
 	s = New(Config{Dirs: []string{dir2}, Exists: func(n string) bool { return n == "native" }})

@@ -28,6 +28,26 @@ func BSDDirs() []string { return []string{"/etc/rc.d", "/usr/local/etc/rc.d"} }
 type Config struct {
 	Dirs   []string
 	Exists func(name string) bool
+	// Facilities maps an LSB facility ($local_fs, …) onto the services
+	// a script needing it starts after (an order only: a name not loaded
+	// orders nothing); nil is BootFacilities.
+	Facilities map[string][]string
+}
+
+// BootFacilities are the LSB facilities in ginit's boot (units/): the
+// local file systems are rootfs-rw's (fsck, remount, mount -a), the
+// remote ones fstab's (its network mounts come after networking), the
+// network networking's, the log syslog's and the clock hwclock's.
+func BootFacilities() map[string][]string {
+	return map[string][]string{
+		"$local_fs":  {"rootfs-rw"},
+		"$remote_fs": {"rootfs-rw", "fstab"},
+		"$network":   {"networking"},
+		"$named":     {"networking"},
+		"$syslog":    {"syslog"},
+		"$time":      {"hwclock"},
+		"$portmap":   {"rpcbind"},
+	}
 }
 
 // Source loads init scripts; it implements loader.UnitSource. It keeps no
@@ -131,8 +151,42 @@ func atBoot(h Header) bool {
 	return false
 }
 
+// enabled says whether the boot runs a Debian or rc.d script. Where the
+// init.d directory has rcN.d siblings (update-rc.d made them from the
+// header; `update-rc.d NAME disable` turned S links into K links), a start
+// link S<nn>NAME in rcS.d or rc2.d to rc5.d enables the script; without
+// those directories the header decides.
+func enabled(sc *script) bool {
+	dir := filepath.Dir(sc.path)
+	if sc.h.Kind == "rc.d" || filepath.Base(dir) != "init.d" {
+		return atBoot(sc.h)
+	}
+	hasLinks := false
+	for _, l := range []string{"S", "2", "3", "4", "5"} {
+		ents, err := os.ReadDir(filepath.Join(filepath.Dir(dir), "rc"+l+".d"))
+		if err != nil {
+			continue
+		}
+		hasLinks = true
+		for _, e := range ents {
+			n := e.Name()
+			if len(n) > 3 && n[0] == 'S' && isDigit(n[1]) && isDigit(n[2]) && n[3:] == sc.name {
+				return true
+			}
+		}
+	}
+	return !hasLinks && atBoot(sc.h)
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
 // Find says whether a script answers to name.
 func (s *Source) Find(name string) (string, bool, error) {
+	// The aggregate exists while there is a script directory to look in,
+	// even an empty one, so the boot can wait for it on every machine.
+	if name == Aggregate && len(s.cfg.Dirs) > 0 {
+		return s.cfg.Dirs[0], true, nil
+	}
 	all := s.scan()
 	if name == Aggregate && len(all) > 0 {
 		return s.cfg.Dirs[0], true, nil
@@ -166,7 +220,7 @@ func (s *Source) Names() []string {
 	for _, sc := range s.scan() {
 		out = append(out, sc.name)
 	}
-	if len(out) > 0 {
+	if len(s.cfg.Dirs) > 0 {
 		out = append(out, Aggregate)
 	}
 	sort.Strings(out)
@@ -176,7 +230,7 @@ func (s *Source) Names() []string {
 // Load maps the script for name onto a scripted service.
 func (s *Source) Load(name string, log service.Logger) (*service.Description, error) {
 	all := s.scan()
-	if name == Aggregate && len(all) > 0 {
+	if name == Aggregate && len(s.cfg.Dirs) > 0 {
 		return s.aggregate(all, log), nil
 	}
 	sc := lookup(all, name)
@@ -224,6 +278,21 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 		// (FILESYSTEMS, NETWORKING): start them, tolerate their failure.
 		hard = service.DepWaitsFor
 	}
+	facilities := s.cfg.Facilities
+	if facilities == nil {
+		facilities = BootFacilities()
+	}
+	after := func(names []string) {
+		for _, n := range names {
+			for _, f := range facilities[n] {
+				if f != sc.name {
+					add(f, service.DepAfter)
+				}
+			}
+		}
+	}
+	after(sc.h.Requires)
+	after(sc.h.Should)
 	for _, n := range sc.h.Requires {
 		if r, ok := resolve(n); ok {
 			add(r, hard)
@@ -253,25 +322,30 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 }
 
 // aggregate waits for every script the boot would run, by the script's
-// own name, leaving out those a description or unit replaces (they are
-// reported: start the replacement instead).
+// own name, leaving out those a description or unit replaces.
 func (s *Source) aggregate(all []*script, log service.Logger) *service.Description {
 	d := newDesc(Aggregate, s.cfg.Dirs[0])
 	d.Type, d.Command, d.StopCommand = service.TypeInternal, nil, nil
 	for _, sc := range all {
-		if sc.err != nil || !atBoot(sc.h) {
+		if sc.err != nil || !enabled(sc) {
 			continue
 		}
-		if s.cfg.Exists != nil && s.cfg.Exists(sc.name) {
-			if log != nil {
-				log.Printf("%v", &loader.Error{File: sc.path, Service: Aggregate,
-					Err: fmt.Errorf("left out: a description or unit named %s replaces the script", sc.name)})
-			}
-			continue
+		if s.replaced(sc) {
+			continue // the usual case on Debian, no problem to report
 		}
 		d.Deps = append(d.Deps, service.Dep{Name: sc.name, Kind: service.DepWaitsFor})
 	}
 	return d
+}
+
+// replaced says whether a description or unit does a script's job: one
+// of the script's name, or of a name it provides (Debian's hwclock.sh
+// provides hwclock, which ginit's boot has).
+func (s *Source) replaced(sc *script) bool {
+	if s.cfg.Exists == nil {
+		return false
+	}
+	return slices.ContainsFunc(append([]string{sc.name}, sc.h.Provides...), s.cfg.Exists)
 }
 
 // stillExecutable checks the script can still be run (it may have gone since scan).

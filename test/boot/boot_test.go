@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +202,27 @@ func TestBoot(t *testing.T) {
 			t.Fatal(err)
 		}
 		add("/etc/fstab", fstab, "0100644")
+		// Two Debian-style init.d scripts with no unit, enabled as
+		// update-rc.d would (S links in rc2.d): demo-web needs demo-db by
+		// its Provides name, both need facilities. Each records which of
+		// the services its header orders it after were already up when
+		// ginit ran it.
+		initd := t.TempDir()
+		for name, hdr := range map[string]string{
+			"demo-db":  "# Provides: demodb\n# Required-Start: $local_fs $remote_fs\n",
+			"demo-web": "# Provides: demo-web\n# Required-Start: $network $syslog demodb\n",
+		} {
+			script := "#!/bin/sh\n### BEGIN INIT INFO\n" + hdr + "# Required-Stop:\n# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n### END INIT INFO\n" +
+				"case \"$1\" in\nstart) printf '" + name + ":' >>/run/initd-order\n" +
+				"\tfor s in rootfs-rw fstab networking demo-db; do ginitctl is-started $s >/dev/null && printf ' %s' $s >>/run/initd-order; done\n" +
+				"\techo >>/run/initd-order ;;\nstop) ;;\nesac\n"
+			p := filepath.Join(initd, name)
+			if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			add("/etc/init.d/"+name, p, "0100755")
+			links["/etc/rc2.d/S01"+name] = "../init.d/" + name
+		}
 	}
 	v := bootWith(t, ctx, dir, files, modes, links)
 	con := v.con
@@ -247,6 +269,34 @@ func TestBoot(t *testing.T) {
 		con.Expect(t, `1\s+LAZY-MOUNTED-42`, time.Minute)
 		con.Send(t, "sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-EXPIRED-$((6*7))\n")
 		con.Expect(t, `0\s+LAZY-EXPIRED-42`, time.Minute)
+
+		// ginit restarts a killed automount daemon, and the new one takes
+		// over the autofs mount (no second autofs over it): it expires
+		// what the dead one mounted, and mounts again on the next ls.
+		con.Send(t, "ls /srv/lazy >/dev/null; old=$(pidof ginit-automount); kill -9 $old; sleep 3; new=$(pidof ginit-automount); [ -n \"$new\" ] && [ \"$new\" != \"$old\" ] && echo RESTARTED; grep -c ' /srv/lazy autofs' /proc/mounts; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-TAKEOVER-$((6*7))\n")
+		con.Expect(t, `RESTARTED\s+1\s+1\s+LAZY-TAKEOVER-42`, time.Minute)
+		con.Send(t, "sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; ls -a /srv/lazy >/dev/null && grep -c ' /srv/lazy tmpfs' /proc/mounts; sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-AGAIN-$((6*7))\n")
+		con.Expect(t, `0\s+1\s+0\s+LAZY-AGAIN-42`, time.Minute)
+		// The init.d scripts ran at boot, each after what its LSB
+		// header names (ginit's order), demo-web after demo-db.
+		con.Send(t, "ginitctl is-started initscripts && cat /run/initd-order; echo INITD-$((6*7))\n")
+		got := con.Expect(t, `(?s)started.*INITD-42`, time.Minute)
+		t.Logf("init.d order at boot:\n%s", got)
+		for script, after := range map[string][]string{
+			"demo-db":  {"rootfs-rw", "fstab"},
+			"demo-web": {"rootfs-rw", "fstab", "networking", "demo-db"},
+		} {
+			m := regexp.MustCompile(`(?m)^` + script + `:([a-z -]*)`).FindStringSubmatch(got)
+			if m == nil {
+				t.Errorf("init.d: %s did not run at boot", script)
+				continue
+			}
+			for _, a := range after {
+				if !slices.Contains(strings.Fields(m[1]), a) {
+					t.Errorf("init.d: %s ran before %s was up (up: %s)", script, a, m[1])
+				}
+			}
+		}
 	}
 	if standin {
 		con.Send(t, "ginitctl shutdown poweroff\n")

@@ -1,0 +1,135 @@
+package automount
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The /dev/autofs misc device's ioctls (linux/auto_dev-ioctl.h):
+// _IOWR(0x93, nr, struct autofs_dev_ioctl), the struct being 24 bytes.
+const (
+	devIocOpenMount = 0xC0189374
+	devIocSetPipeFD = 0xC0189378
+	devIocCatatonic = 0xC0189379
+	devIoctlSize    = 24
+)
+
+// mountsAt lists the file system types mounted on dir, bottom first, with
+// the autofs mount's device ("major:minor") if there is one.
+func mountsAt(dir string) (types []string, autofsDev string, err error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	return parseMountinfo(f, dir)
+}
+
+// parseMountinfo is mountsAt over a mountinfo text.
+func parseMountinfo(r io.Reader, dir string) (types []string, autofsDev string, err error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		// id parent major:minor root mountpoint opts [optional...] - type source superopts
+		sep := -1
+		for i, w := range fs {
+			if w == "-" {
+				sep = i
+				break
+			}
+		}
+		if sep < 5 || sep+1 >= len(fs) || unescape(fs[4]) != dir {
+			continue
+		}
+		types = append(types, fs[sep+1])
+		if fs[sep+1] == "autofs" {
+			autofsDev = fs[2]
+		}
+	}
+	return types, autofsDev, sc.Err()
+}
+
+// unescape undoes mountinfo's octal escapes (\040 for a space).
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// devIoctl is one call on /dev/autofs: arg fills the union, path (may be
+// "") follows the struct; it returns the struct's ioctlfd field.
+func devIoctl(ctl int, req uintptr, ioctlfd int32, arg uint64, path string) (int32, error) {
+	// The kernel takes a size past the struct as a path, which must be
+	// absolute and terminated: without one the size is the struct's.
+	n := devIoctlSize
+	if path != "" {
+		n += len(path) + 1
+	}
+	buf := make([]byte, n)
+	le := binary.NativeEndian
+	le.PutUint32(buf[0:], 1) // AUTOFS_DEV_IOCTL_VERSION_MAJOR
+	le.PutUint32(buf[4:], 1) // AUTOFS_DEV_IOCTL_VERSION_MINOR
+	le.PutUint32(buf[8:], uint32(len(buf)))
+	le.PutUint32(buf[12:], uint32(ioctlfd))
+	le.PutUint64(buf[16:], arg)
+	copy(buf[devIoctlSize:], path)
+	if err := ioctl(ctl, req, uintptr(unsafe.Pointer(&buf[0]))); err != nil {
+		return -1, err
+	}
+	return int32(le.Uint32(buf[12:])), nil
+}
+
+// takeOver attaches to the autofs mount a previous daemon left on dir
+// (dev is its "major:minor"): the kernel is told to stop asking the dead
+// daemon's pipe (catatonic), then given the write end of ours, which also
+// makes our process group the one whose walks pass through. It returns a
+// descriptor for the autofs mount's ioctls.
+func takeOver(dir, dev string, pipeW int) (int, error) {
+	maj, min, ok := strings.Cut(dev, ":")
+	ma, err1 := strconv.ParseUint(maj, 10, 32)
+	mi, err2 := strconv.ParseUint(min, 10, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return -1, fmt.Errorf("autofs device %q of %s: not major:minor", dev, dir)
+	}
+	ctl, err := unix.Open("/dev/autofs", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("take over %s: %w", dir, err)
+	}
+	defer unix.Close(ctl)
+	devid := uint64(uint32(unix.Mkdev(uint32(ma), uint32(mi))))
+	fd, err := devIoctl(ctl, devIocOpenMount, -1, devid, dir)
+	if err != nil {
+		return -1, fmt.Errorf("take over %s: open the autofs mount: %w", dir, err)
+	}
+	unix.CloseOnExec(int(fd))
+	if _, err := devIoctl(ctl, devIocCatatonic, fd, 0, ""); err != nil {
+		unix.Close(int(fd))
+		return -1, fmt.Errorf("take over %s: catatonic: %w", dir, err)
+	}
+	if _, err := devIoctl(ctl, devIocSetPipeFD, fd, uint64(uint32(pipeW)), ""); err != nil {
+		unix.Close(int(fd))
+		return -1, fmt.Errorf("take over %s: set the pipe: %w", dir, err)
+	}
+	return int(fd), nil
+}
