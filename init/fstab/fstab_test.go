@@ -82,7 +82,7 @@ tmpfs /auto tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=90 0 0
 		t.Errorf("srv-cache: %+v %v", d, err)
 	}
 	d, err = s.Load("net.mount", nil)
-	if err != nil || !d.DependsOn("network", service.DepAfter) {
+	if err != nil || !d.DependsOn("network", service.DepAfter) || !d.DependsOn("networking", service.DepAfter) {
 		t.Errorf("net: %+v %v", d, err)
 	}
 	d, err = s.Load("auto.mount", nil)

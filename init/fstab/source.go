@@ -220,7 +220,8 @@ func (s *Source) mount(name string, e *Entry, all []Entry, warn func(*Entry, str
 	d.Deps = append(d.Deps, service.Dep{Name: AfterBoot, Kind: service.DepAfter})
 	_, netdev := e.Option("_netdev")
 	if netdev || slices.Contains(networkTypes, e.Type) {
-		d.Deps = append(d.Deps, service.Dep{Name: "network", Kind: service.DepAfter})
+		// network is the usual name, networking ginit's boot's (units/).
+		d.Deps = append(d.Deps, service.Dep{Name: "network", Kind: service.DepAfter}, service.Dep{Name: "networking", Kind: service.DepAfter})
 	}
 	for _, o := range e.Options {
 		k, v, _ := strings.Cut(o, "=")

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"ginit/init/lsb"
 	"ginit/init/sdunit"
+	"ginit/init/service"
 )
 
 // The real Debian units these tests load, fetched at test time by
@@ -262,6 +264,23 @@ func TestDebianInitScripts(t *testing.T) {
 			t.Errorf("%s: %+v", name, d)
 		}
 		t.Logf("%s: deps %v", name, d.Deps)
+		// The order ginit computed from the header: each facility the
+		// script needs is an after on the boot service providing it.
+		data, err := os.ReadFile(filepath.Join(initd, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := lsb.ParseHeader(data)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		for _, f := range append(h.Requires, h.Should...) {
+			for _, svc := range lsb.BootFacilities()[f] {
+				if !d.DependsOn(svc, service.DepAfter) {
+					t.Errorf("%s: needs %s but is not after %s: %v", name, f, svc, d.Deps)
+				}
+			}
+		}
 		if _, err := os.Stat(filepath.Join(units, name+".service")); err == nil {
 			u, err := both.Load(name, nil)
 			if err != nil || u.File != filepath.Join(units, name+".service") {
