@@ -271,11 +271,12 @@ func TestBoot(t *testing.T) {
 		con.Expect(t, `0\s+LAZY-EXPIRED-42`, time.Minute)
 
 		// ginit restarts a killed automount daemon, and the new one takes
-		// over the autofs mount (no second autofs over it): it expires
-		// what the dead one mounted, and mounts again on the next ls.
-		con.Send(t, "ls /srv/lazy >/dev/null; old=$(pidof ginit-automount); kill -9 $old; sleep 3; new=$(pidof ginit-automount); [ -n \"$new\" ] && [ \"$new\" != \"$old\" ] && echo RESTARTED; grep -c ' /srv/lazy autofs' /proc/mounts; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-TAKEOVER-$((6*7))\n")
+		// over the autofs mount (no second autofs over it): the tmpfs the
+		// dead one mounted (kept busy by a shell in it meanwhile) stays,
+		// the new one expires it once idle and mounts again on the next ls.
+		con.Send(t, "(cd /srv/lazy && sleep 5) & sleep 1; old=$(pidof ginit-automount); kill -9 $old; sleep 2; new=$(pidof ginit-automount); [ -n \"$new\" ] && [ \"$new\" != \"$old\" ] && echo RESTARTED; grep -c ' /srv/lazy autofs' /proc/mounts; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-TAKEOVER-$((6*7))\n")
 		con.Expect(t, `RESTARTED\s+1\s+1\s+LAZY-TAKEOVER-42`, time.Minute)
-		con.Send(t, "sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; ls -a /srv/lazy >/dev/null && grep -c ' /srv/lazy tmpfs' /proc/mounts; sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-AGAIN-$((6*7))\n")
+		con.Send(t, "wait; sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; ls -a /srv/lazy >/dev/null && grep -c ' /srv/lazy tmpfs' /proc/mounts; sleep 9; grep -c ' /srv/lazy tmpfs' /proc/mounts; echo LAZY-AGAIN-$((6*7))\n")
 		con.Expect(t, `0\s+1\s+0\s+LAZY-AGAIN-42`, time.Minute)
 		// The init.d scripts ran at boot, each after what its LSB
 		// header names (ginit's order), demo-web after demo-db.
