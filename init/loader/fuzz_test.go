@@ -35,6 +35,7 @@ func FuzzParse(f *testing.F) {
 		"type = bgprocess\ncommand = /bin/d\npid-file = /run/d.pid\nlogfile = d.log\ncapabilities = ^cap_net_raw\ncapabilities += !cap_sys_admin\nsecurebits = noroot\nprepared-by: prep\nrlimit-nofile = 10:20\nioprio = best-effort:4\n",
 		"command += $/W $/W $/W\n@meta enable-via boot\nsocket-listen = /run/s\nsocket-uid = alice\nready-notification = pipefd:3\n",
 		"type = timer\ntimer-target = job\non-calendar = Mon..Fri *-*-01 08:00 Europe/Berlin\non-active = 1h 30s\non-unit-inactive = 90\non-boot =\nrandomized-delay = 5min\npersistent = yes\n",
+		"type = socket\nsocket-listen = /run/a\nsocket-listen = datagram:[::1]:53\nsocket-listen = fifo:rel\nsocket-accept = yes\nsocket-max-connections = 3\nsocket-activates = job\n",
 		"@include /dev/zero\n",
 		"@include frag\n",
 	} {
