@@ -216,8 +216,11 @@ func (m *Manager) socketReadable(s *svc, gen int) {
 	if m.shuttingDown {
 		return
 	}
-	if s.desc.Socket.Accept {
-		if !m.triggerLimited(s) {
+	if sp := s.desc.Socket; sp.Accept {
+		// Each trigger takes a client off the backlog, so a failing
+		// instance cannot spin; a default limit would only lock clients
+		// out (an ssh flood stopping sshd's socket). Explicit only.
+		if sp.TriggerBurst == 0 || !m.triggerLimited(s) {
 			m.acceptOne(s)
 		}
 		return

@@ -321,7 +321,9 @@ type SocketSpec struct {
 	// TriggerBurst starts of Target within TriggerInterval stop the
 	// socket service (ReasonRestartLimit): a target that never serves the
 	// waiting client would otherwise be started again at once, for ever.
-	// Zero values: systemd's defaults, 200 in 2s.
+	// Zero values: 200 in 2s (systemd's default); an Accept socket has
+	// no limit unless TriggerBurst is set (each trigger consumes a
+	// connection, so nothing spins).
 	TriggerInterval time.Duration
 	TriggerBurst    int
 }
