@@ -3,6 +3,7 @@ package initns
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +23,11 @@ func init() {
 	switch os.Getenv(activatedHelper) {
 	case "1":
 		os.Exit(activatedMain())
+	case "hold":
+		// Serves its client until the client hangs up.
+		fmt.Println("served")
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
 	case "stdio":
 		// An Accept instance: the connection is stdout (socket-stdio).
 		fmt.Printf("%s fds=%s names=%s\n", os.Getenv("DINIT_SERVICE"), os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES"))
@@ -150,6 +156,97 @@ func TestNativeSocketAccept(t *testing.T) {
 			t.Fatalf("client %d got %q, want %s…-%s fds=1 names=connection", i, got, want, uid)
 		}
 		t.Logf("client %d: %q", i, got)
+	}
+}
+
+// A flood of clients on an Accept socket runs at most
+// socket-max-connections instances at once: the rest wait in the backlog
+// and are served, each by its own instance, as earlier ones end.
+func TestNativeSocketAcceptLimit(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newInstance(t, map[string]string{
+		"boot":       "type = internal\n",
+		"acc.socket": "type = socket\nsocket-listen = @DIR@/run/acc.sock\nsocket-accept = yes\nsocket-max-connections = 3\nsocket-activates = acc\n",
+		"acc":        "type = process\nrestart = no\ncommand = " + self + "\nenv-file = @DIR@/acc.env\nsocket-stdio = yes\n",
+	})
+	if err := os.WriteFile(filepath.Join(in.dir, "acc.env"), []byte(activatedHelper+"=hold\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.mustCtl("start", "acc.socket")
+	in.waitState("acc.socket", "started")
+	sock := filepath.Join(in.dir, "run/acc.sock")
+	const clients = 10
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		c, err := net.DialTimeout("unix", sock, 5*time.Second)
+		if err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	// instances counts the instances with a process (one that stopped
+	// may still be listed until it is unloaded, without a pid).
+	instances := func() int {
+		n := 0
+		for _, l := range strings.Split(in.ctl("list").out, "\n") {
+			if strings.Contains(l, "acc@") && strings.Contains(l, "(pid:") {
+				n++
+			}
+		}
+		return n
+	}
+	waitCount := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for instances() != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d instances, want %d:\n%s", instances(), n, in.ctl("list").out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	served := 0
+	// Hang up on each served client in turn: the next waiting one is
+	// taken only then, so never more than 3 run.
+	for served < clients {
+		waitCount(min(3, clients-served))
+		// The instances running now are the three (or fewer) clients
+		// the socket took; find one that has been served and hang up.
+		for i, c := range conns {
+			if c == nil {
+				continue
+			}
+			_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			buf := make([]byte, 16)
+			if n, _ := c.Read(buf); n > 0 {
+				if string(buf[:n]) != "served\n" {
+					t.Fatalf("client %d read %q", i, buf[:n])
+				}
+				c.Close()
+				conns[i] = nil
+				served++
+				break
+			}
+		}
+		if n := instances(); n > 3 {
+			t.Fatalf("%d instances at once, MaxConnections is 3", n)
+		}
+	}
+	waitCount(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(in.ctl("list").out, "acc@") {
+		if time.Now().After(deadline) {
+			t.Fatalf("instances still loaded:\n%s", in.ctl("list").out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(in.logf)
+	if n := strings.Count(string(log), "connection: starting 'acc@"); n != clients {
+		t.Errorf("%d instances started for %d clients", n, clients)
 	}
 }
 
