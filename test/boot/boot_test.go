@@ -66,11 +66,12 @@ func gate(t *testing.T, ctx context.Context) (root, dir string) {
 // debugfs modes) and starts qemu; qemu is killed by pid at cleanup.
 func boot(t *testing.T, ctx context.Context, dir string, files, modes map[string]string) *vm {
 	t.Helper()
-	return bootWith(t, ctx, dir, files, modes, nil)
+	return bootWith(t, ctx, dir, files, modes, nil, nil)
 }
 
-// bootWith is boot with symbolic links too (image path -> target).
-func bootWith(t *testing.T, ctx context.Context, dir string, files, modes, links map[string]string) *vm {
+// bootWith is boot with symbolic links too (image path -> target) and
+// more disks (raw images: /dev/vdb, …).
+func bootWith(t *testing.T, ctx context.Context, dir string, files, modes, links map[string]string, disks []string) *vm {
 	t.Helper()
 	v := &vm{work: t.TempDir(), qout: &bytes.Buffer{}, qdone: make(chan error, 1)}
 	v.img = filepath.Join(v.work, "disk.img")
@@ -85,7 +86,11 @@ func bootWith(t *testing.T, ctx context.Context, dir string, files, modes, links
 	sock := filepath.Join(v.work, "serial.sock")
 	qctx, qcancel := context.WithTimeout(ctx, 10*time.Minute)
 	t.Cleanup(qcancel)
-	q := exec.CommandContext(qctx, "qemu-system-x86_64", qemuArgs(dir, v.img, sock, "")...)
+	args := qemuArgs(dir, v.img, sock, "")
+	for _, d := range disks {
+		args = append(args, "-drive", "file="+d+",format=raw,if=virtio")
+	}
+	q := exec.CommandContext(qctx, "qemu-system-x86_64", args...)
 	q.Stdout, q.Stderr = v.qout, v.qout
 	if err := q.Start(); err != nil {
 		t.Fatal(err)
@@ -194,13 +199,22 @@ func TestBoot(t *testing.T) {
 		walkTree(t, tree, files, modes, links)
 		links["/usr/sbin/init"] = "ginit"
 	}
+	extra := ""
 	if !standin {
-		// The image's fstab plus a lazily mounted tmpfs (issue 16).
+		// The image's fstab plus a lazily mounted tmpfs and a second disk
+		// with a pass number (issue 16): units/fsck checks it (fsck -A),
+		// rootfs-rw mounts it, and its mount service, ordered after
+		// rootfs-rw, finds it mounted and checks it no second time.
+		extra = filepath.Join(t.TempDir(), "extra.img")
+		Run(t, ctx, "mkfs.ext4", "-q", "-F", "-L", "ginit-extra", extra, "8M")
 		fstab := filepath.Join(t.TempDir(), "fstab")
 		if err := os.WriteFile(fstab, []byte("/dev/vda / ext4 defaults 0 1\n"+
+			"LABEL=ginit-extra /srv/extra ext4 defaults 0 2\n"+
 			"tmpfs /srv/lazy tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=3,size=1m 0 0\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// A file under the mount point makes the directory (mount -a does not).
+		add("/srv/extra/README", fstab, "0100644")
 		add("/etc/fstab", fstab, "0100644")
 		// Two Debian-style init.d scripts with no unit, enabled as
 		// update-rc.d would (S links in rc2.d): demo-web needs demo-db by
@@ -224,7 +238,11 @@ func TestBoot(t *testing.T) {
 			links["/etc/rc2.d/S01"+name] = "../init.d/" + name
 		}
 	}
-	v := bootWith(t, ctx, dir, files, modes, links)
+	var disks []string
+	if !standin {
+		disks = []string{extra}
+	}
+	v := bootWith(t, ctx, dir, files, modes, links, disks)
 	con := v.con
 
 	const slow = 6 * time.Minute // TCG is slow; KVM takes seconds
@@ -260,6 +278,12 @@ func TestBoot(t *testing.T) {
 		}
 	}
 	if !standin {
+		// One fsck of the second disk, by units/fsck; mounted at boot.
+		if n := strings.Count(con.All(), "ginit-extra: clean"); n != 1 {
+			t.Errorf("the second disk was checked %d times at boot, want 1 (by units/fsck)", n)
+		}
+		con.Send(t, "ginitctl is-started srv-extra.mount >/dev/null && grep -c ' /srv/extra ext4' /proc/mounts; echo EXTRA-$((6*7))\n")
+		con.Expect(t, `1\s+EXTRA-42`, time.Minute)
 		// fstab with x-systemd.automount: the automount daemon holds the
 		// mount point (autofs only, nothing mounted), the first ls mounts
 		// the tmpfs, and 3 s idle unmount it.
