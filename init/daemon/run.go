@@ -520,10 +520,15 @@ func (d *Daemon) observe(desc *service.Description, st service.State) {
 // setupCgroups gives ginit a subtree of the unified hierarchy: with -b,
 // the named cgroup (see namedCgroup); as the machine's init, /ginit.slice
 // for services and /init.scope for itself; otherwise a fresh child of its
-// own cgroup (unique, so several instances can share a parent), with ginit
-// moved into its init.scope so that controllers can be enabled below
-// (cgroup v2 forbids processes in inner nodes with controllers). The
-// cleanup returns ginit to where it was and removes what it made.
+// own cgroup (unique, so several instances can share a parent) holding
+// services/, with ginit left where it is. Moving itself would buy nothing
+// there: the subtree is offered only what ginit's cgroup enables in its
+// subtree_control, which cgroup v2 refuses to a non-root cgroup with
+// processes whether or not ginit leaves it, and the root is exempt from
+// that rule. And each move of a running ginit waits for an RCU grace
+// period in the kernel (cgroup_threadgroup_rwsem): profiled at ~15 ms,
+// once at start and again at exit to move back, most of a container's
+// start and stop. The cleanup removes what it made.
 func (d *Daemon) setupCgroups() (string, func()) {
 	mount, err := cgroup2.UnifiedMount()
 	if err != nil {
@@ -536,42 +541,36 @@ func (d *Daemon) setupCgroups() (string, func()) {
 	if err != nil {
 		return d.noCgroups(err)
 	}
-	var top string
 	if d.machine() && self == mount {
-		top = mount
-	} else {
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		top = filepath.Join(self, "ginit-"+hex.EncodeToString(b[:]))
-		if err := os.Mkdir(top, 0o755); err != nil {
-			return d.noCgroups(err)
+		initScope := filepath.Join(mount, "init.scope")
+		services := filepath.Join(mount, "ginit.slice")
+		for _, dir := range []string{initScope, services} {
+			if err := cgroup2.Create(dir); err != nil {
+				return d.noCgroups(err)
+			}
 		}
-	}
-	initScope := filepath.Join(top, "init.scope")
-	services := filepath.Join(top, "ginit.slice")
-	if top != mount {
-		services = filepath.Join(top, "services")
-	}
-	for _, dir := range []string{initScope, services} {
-		if err := cgroup2.Create(dir); err != nil {
-			return d.noCgroups(err)
+		if err := cgroup2.Move(initScope, os.Getpid()); err != nil {
+			d.log.Printf("cgroups: %v", err)
 		}
+		// The machine's tree goes down with it.
+		return services, func() {}
 	}
-	if err := cgroup2.Move(initScope, os.Getpid()); err != nil {
-		d.log.Printf("cgroups: %v", err)
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	top := filepath.Join(self, "ginit-"+hex.EncodeToString(b[:]))
+	if err := os.Mkdir(top, 0o755); err != nil {
+		return d.noCgroups(err)
+	}
+	services := filepath.Join(top, "services")
+	if err := cgroup2.Create(services); err != nil {
+		_ = os.Remove(top)
+		return d.noCgroups(err)
 	}
 	cleanup := func() {
-		if top == mount {
-			return // the machine's tree goes down with it
-		}
-		_ = cgroup2.Move(self, os.Getpid())
 		// Whatever is left (a forced reboot did not stop services) goes
-		// with us; ginit itself is out of the subtree by now, but it is
-		// never killed on the chance that it is not.
+		// with us; ginit itself is not in the subtree.
 		d.removeCgroupTree(services)
-		for _, dir := range []string{initScope, top} {
-			d.removeCgroup(dir)
-		}
+		d.removeCgroup(top)
 	}
 	return services, cleanup
 }
