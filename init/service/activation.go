@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -306,18 +307,21 @@ func (m *Manager) triggerLimited(s *svc) bool {
 	return true
 }
 
-// socketOf is the started socket service whose sockets the start command
-// of s gets, or "".
-func (m *Manager) socketOf(s *svc) string {
+// socketOf names the started socket services whose sockets the start
+// command of s gets (every one that activates it, as systemd passes them
+// all, sorted by name), or nil.
+func (m *Manager) socketOf(s *svc) []string {
 	if _, ok := m.accepted[s.name()]; ok {
-		return s.name() // its connection is kept under its own name
+		return []string{s.name()} // its connection is kept under its own name
 	}
+	var out []string
 	for k := range m.activeSockets {
 		if k.desc.Socket.Target == s.name() && !k.desc.Socket.Accept {
-			return k.name()
+			out = append(out, k.name())
 		}
 	}
-	return ""
+	slices.Sort(out)
+	return out
 }
 
 // InetAddr is a parsed internet ListenStream/ListenDatagram address.

@@ -120,7 +120,7 @@ func TestSocketActivationCycle(t *testing.T) {
 		if p == nil || h.sp.count("d", ProcStart) != run {
 			t.Fatalf("run %d: %d starts of the target", run, h.sp.count("d", ProcStart))
 		}
-		if p.sockets != "d.socket" {
+		if !slices.Equal(p.sockets, []string{"d.socket"}) {
 			t.Fatalf("run %d: target got sockets %q", run, p.sockets)
 		}
 		if got := fs.took(); !slices.Equal(got, nil) {
@@ -176,7 +176,7 @@ func TestSocketActivationCases(t *testing.T) {
 			if n := h.sp.count("d", ProcStart); n != 1 {
 				t.Fatalf("%d starts of the target", n)
 			}
-			if p := h.sp.last("d", ProcStart); p.sockets != "d.socket" {
+			if p := h.sp.last("d", ProcStart); !slices.Equal(p.sockets, []string{"d.socket"}) {
 				t.Fatalf("target got sockets %q", p.sockets)
 			}
 		}},
@@ -205,6 +205,29 @@ func TestSocketActivationCases(t *testing.T) {
 			}
 		}},
 	}
+	cases = append(cases, struct {
+		name string
+		run  func(t *testing.T, h *harness, fs *fakeSockets)
+	}{"every socket of the target is passed, by name", func(t *testing.T, h *harness, fs *fakeSockets) {
+		h.m.cfg.Load = func(name string) ([]*Description, error) {
+			switch name {
+			case "d.socket", "c.socket":
+				return []*Description{socketDesc(name, "d")}, nil
+			}
+			return []*Description{svcDesc(name, TypeProcess)}, nil
+		}
+		for _, n := range []string{"d.socket", "c.socket"} {
+			if err := h.m.Start(h.ctx, n, StartOpts{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := h.m.Start(h.ctx, "d", StartOpts{}); err != nil {
+			t.Fatal(err)
+		}
+		if p := h.sp.last("d", ProcStart); !slices.Equal(p.sockets, []string{"c.socket", "d.socket"}) {
+			t.Fatalf("target got sockets %q", p.sockets)
+		}
+	}})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fs := &fakeSockets{}
@@ -298,7 +321,7 @@ func TestSocketAccept(t *testing.T) {
 			t.Fatalf("%s: no watch armed", n)
 		}
 		h.waitFor(n, func(in Info) bool { return in.State == Started })
-		if p := h.sp.last(n, ProcStart); p == nil || p.sockets != n {
+		if p := h.sp.last(n, ProcStart); p == nil || !slices.Equal(p.sockets, []string{n}) {
 			t.Fatalf("%s: spawned %+v", n, p)
 		}
 	}

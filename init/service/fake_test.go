@@ -84,7 +84,7 @@ type fakeProc struct {
 	svc     string
 	kind    ProcKind
 	argv    []string
-	sockets string // SpawnRequest.Sockets
+	sockets []string // SpawnRequest.Sockets
 	n       Notifier
 	mu      sync.Mutex
 	signals []int

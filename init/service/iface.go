@@ -33,9 +33,10 @@ type SpawnRequest struct {
 	// Env is the manager's activation environment (from the env file and
 	// setenv), KEY=VALUE; the service's own Desc.Env takes priority over it.
 	Env []string
-	// Sockets names the started socket service whose listening sockets a
-	// start command gets (fd 3 on, LISTEN_FDS); "" for none.
-	Sockets string
+	// Sockets names the started socket services whose listening sockets
+	// a start command gets (fd 3 on, in this order, LISTEN_FDS); for an
+	// instance started for a connection, its own name (the connection).
+	Sockets []string
 }
 
 // ExitStatus is how a process ended.

@@ -123,25 +123,36 @@ func (set *sockSet) close(remove bool, log interface{ Printf(string, ...any) }, 
 	}
 }
 
-// passSockets gives a start command the sockets of the socket service
-// named by req.Sockets, as fd 3 on with LISTEN_FDS, LISTEN_FDNAMES and
-// LISTEN_PID (sd_listen_fds(3)). They stay the socket service's.
-func (s *Supervisor) passSockets(name string, st *setup) error {
+// passSockets gives a start command the sockets of the socket services
+// named by req.Sockets, in that order, as fd 3 on with LISTEN_FDS,
+// LISTEN_FDNAMES and LISTEN_PID (sd_listen_fds(3)). They stay the socket
+// services'.
+func (s *Supervisor) passSockets(names []string, st *setup) error {
+	var files []*os.File
+	var fdNames []string
 	s.mu.Lock()
-	set := s.socks[name]
-	s.mu.Unlock()
-	if set == nil {
-		return fmt.Errorf("socket service '%s' holds no sockets", name)
+	for _, name := range names {
+		set := s.socks[name]
+		if set == nil {
+			s.mu.Unlock()
+			return fmt.Errorf("socket service '%s' holds no sockets", name)
+		}
+		files = append(files, set.files...)
+		fdNames = append(fdNames, set.names...)
 	}
-	for i, f := range set.files {
+	s.mu.Unlock()
+	if len(files) == 0 {
+		return nil
+	}
+	for i, f := range files {
 		st.setFD(listenFD+i, f)
 	}
 	if st.socketStdio {
-		st.setFD(0, set.files[0])
-		st.setFD(1, set.files[0])
+		st.setFD(0, files[0])
+		st.setFD(1, files[0])
 	}
-	st.env = mergeEnv(st.env, []string{"LISTEN_FDS=" + strconv.Itoa(len(set.files)),
-		"LISTEN_FDNAMES=" + strings.Join(set.names, ":"), listenPIDKey + listenPIDSlot})
+	st.env = mergeEnv(st.env, []string{"LISTEN_FDS=" + strconv.Itoa(len(files)),
+		"LISTEN_FDNAMES=" + strings.Join(fdNames, ":"), listenPIDKey + listenPIDSlot})
 	st.listenPID = true
 	return nil
 }

@@ -108,7 +108,7 @@ func TestSocketServiceOpen(t *testing.T) {
 			target.LogBufferSize = 1 << 16
 			r := newRecorder()
 			p, err := s.Spawn(service.SpawnRequest{Desc: target, Argv: []string{"sh", "-c", `echo "$LISTEN_PID $$ $LISTEN_FDS $LISTEN_FDNAMES"; readlink /proc/self/fd/3; echo end`},
-				Env: []string{"PATH=/usr/bin:/bin"}, Sockets: d.Name}, r)
+				Env: []string{"PATH=/usr/bin:/bin"}, Sockets: []string{d.Name}}, r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestSocketServiceAccept(t *testing.T) {
 	target.SocketStdio = true
 	r := newRecorder()
 	if _, err := s.Spawn(service.SpawnRequest{Desc: target, Argv: []string{"sh", "-c", `read line; echo "got $line fds=$LISTEN_FDS names=$LISTEN_FDNAMES"`},
-		Env: []string{"PATH=/usr/bin:/bin"}, Sockets: inst}, r); err != nil {
+		Env: []string{"PATH=/usr/bin:/bin"}, Sockets: []string{inst}}, r); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Write([]byte("ping\n")); err != nil {

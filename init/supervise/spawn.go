@@ -169,7 +169,7 @@ func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
 	}
 	if req.Kind == service.ProcStart {
 		// The socket first: it is fd 3, and pipevar takes the next free fd.
-		if req.Sockets != "" {
+		if len(req.Sockets) > 0 {
 			st.socketStdio = req.Desc.SocketStdio
 			if err := s.passSockets(req.Sockets, st); err != nil {
 				return err
