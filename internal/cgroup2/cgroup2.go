@@ -74,7 +74,7 @@ func PathOf(pid int) (string, error) {
 	if pid != 0 {
 		file = "/proc/" + strconv.Itoa(pid) + "/cgroup"
 	}
-	data, err := os.ReadFile(file)
+	data, err := readFile(file)
 	if err != nil {
 		return "", err
 	}
@@ -126,7 +126,7 @@ func CreateAll(dir string) error { return os.MkdirAll(dir, 0o755) }
 
 // Move puts pid into the cgroup dir.
 func Move(dir string, pid int) error {
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+	if err := writeFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid))); err != nil {
 		return fmt.Errorf("move pid %d into %s: %w", pid, dir, err)
 	}
 	return nil
@@ -134,7 +134,7 @@ func Move(dir string, pid int) error {
 
 // Pids lists the processes of the cgroup dir itself (not its descendants).
 func Pids(dir string) ([]int, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	data, err := readFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func Pids(dir string) ([]int, error) {
 // cgroup that no longer exists has nothing to kill.
 func Kill(dir string, sig unix.Signal) error {
 	if sig == unix.SIGKILL {
-		err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+		err := writeFile(filepath.Join(dir, "cgroup.kill"), []byte("1"))
 		if err == nil || errors.Is(err, os.ErrNotExist) && !exists(dir) {
 			return nil
 		}
@@ -188,7 +188,7 @@ func exists(p string) bool {
 // Populated reads "populated" from dir's cgroup.events: whether any
 // process is left in dir or below it.
 func Populated(dir string) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+	data, err := readFile(filepath.Join(dir, "cgroup.events"))
 	if err != nil {
 		return false, err
 	}

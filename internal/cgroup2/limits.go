@@ -45,7 +45,7 @@ func (l Limits) Apply(dir string) error {
 // mean that some limits will not apply.
 func EnableControllers(want []string, dirs ...string) {
 	for _, dir := range dirs {
-		avail, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+		avail, err := readFile(filepath.Join(dir, "cgroup.controllers"))
 		if err != nil {
 			continue
 		}
