@@ -196,15 +196,6 @@ func workingDir(d *service.Description) string {
 	return ""
 }
 
-// devNull opens /dev/null for the child's stdin or output.
-func devNull(flag int) (*os.File, error) {
-	f, err := os.OpenFile(os.DevNull, flag, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
-	}
-	return f, nil
-}
-
 // signalStray signals the main process when it has left the service's
 // cgroup (pam_systemd moves a login to its session scope; a daemon may
 // move itself), so that stopping the service still reaches it.

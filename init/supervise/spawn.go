@@ -219,12 +219,11 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		}
 		st.setFD(0, r) // kept open by the supervisor: not in st.close
 	} else {
-		in, err := devNull(os.O_RDONLY)
+		in, err := s.devNull()
 		if err != nil {
 			return err
 		}
-		st.close = append(st.close, in)
-		st.setFD(0, in)
+		st.setFD(0, in) // shared: not in st.close
 	}
 
 	var out *os.File
@@ -246,8 +245,13 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		out, err = s.out.pipe(b)
 	case service.LogFile:
 		if d.LogFile == "" {
-			out, err = devNull(os.O_WRONLY)
-			break
+			out, err = s.devNull()
+			if err != nil {
+				return err
+			}
+			st.setFD(1, out) // shared: not in st.close
+			st.setFD(2, out)
+			return nil
 		}
 		if d.LogMaxSize > 0 {
 			var rf *logging.RotatingFile
@@ -267,7 +271,12 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		st.setFD(2, w)
 		return nil
 	default: // none
-		out, err = devNull(os.O_WRONLY)
+		if out, err = s.devNull(); err != nil {
+			return err
+		}
+		st.setFD(1, out) // shared: not in st.close
+		st.setFD(2, out)
+		return nil
 	}
 	if err != nil {
 		return err
