@@ -98,6 +98,9 @@ func ReadAttachFrame(r *bufio.Reader, buf []byte) (kind byte, payload []byte, wi
 // attach frames, close to detach) and the client is spent; otherwise the
 // response says why and the client stays usable.
 func (c *Client) Attach(ctx context.Context, service string) (net.Conn, Response, error) {
+	if c.sync != nil {
+		return nil, Response{}, errors.New("attach: the client was made by DialSync; use Dial")
+	}
 	resp, err := c.Do(ctx, Request{Op: OpAttach, Service: service})
 	if err != nil || resp.Code != OK {
 		return nil, resp, err

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // defaultSystemSocket is the system instance's socket path. It is link-time
@@ -44,6 +47,8 @@ func SocketPath(flag string, user bool, getenv func(string) string) string {
 // concurrent use; open one per goroutine.
 type Client struct {
 	conn *net.UnixConn
+	// sync is DialSync's blocking socket, used instead of conn.
+	sync *os.File
 	buf  []byte
 }
 
@@ -87,11 +92,45 @@ func Dial(path string) (*Client, error) {
 	}
 }
 
+// DialSync connects to the control socket at path with a blocking socket,
+// for a client that makes a request or two and exits (ginitctl): each is
+// then one write and plain reads, with no poller set up, no goroutine
+// parked and no thread woken to finish it, which was most of ginitctl's
+// cost beyond the runtime's start. Do still ends with its context: the
+// socket is shut down, which wakes the blocked read. Attach needs Dial.
+func DialSync(path string) (*Client, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	// A full listen backlog blocks the connect (as Dial waits on EAGAIN),
+	// but not for ever; afterwards no timeout, as with Dial.
+	tv := unix.NsecToTimeval(dialRetry.Nanoseconds())
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+	for {
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "connect", Path: path, Err: err}
+	}
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &unix.Timeval{})
+	return &Client{sync: os.NewFile(uintptr(fd), path)}, nil
+}
+
 // dialRetry is how long Dial keeps trying while the server's backlog is full.
 const dialRetry = 10 * time.Second
 
 // Close closes the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error {
+	if c.sync != nil {
+		return c.sync.Close()
+	}
+	return c.conn.Close()
+}
 
 // Do sends req and waits for the response or the end of ctx. After an error
 // the connection is unusable and should be closed.
@@ -99,20 +138,33 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
-	dl, _ := ctx.Deadline()
-	c.conn.SetDeadline(dl) // zero: none
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	var rw io.ReadWriter = c.conn
+	if c.sync != nil {
+		rw = c.sync
+		sc, err := c.sync.SyscallConn()
+		if err != nil {
+			return Response{}, err
+		}
+		stop := context.AfterFunc(ctx, func() {
+			_ = sc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RDWR) })
+		})
+		defer stop()
+	} else {
+		dl, _ := ctx.Deadline()
+		c.conn.SetDeadline(dl) // zero: none
+		stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
 
 	c.buf = AppendRequest(c.buf, &req)
 	if len(c.buf)-HeaderSize > MaxRequestSize {
 		return Response{}, fmt.Errorf("%s request: %w (%d bytes)", req.Op, ErrTooLarge, len(c.buf)-HeaderSize)
 	}
-	if _, err := c.conn.Write(c.buf); err != nil {
+	if _, err := rw.Write(c.buf); err != nil {
 		return Response{}, c.ctxErr(ctx, err)
 	}
 	var err error
-	c.buf, err = ReadResponse(c.conn, c.buf)
+	c.buf, err = ReadResponse(rw, c.buf)
 	if err != nil {
 		return Response{}, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 	}
@@ -125,7 +177,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 }
 
 func (c *Client) ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	if ctx.Err() != nil && (errors.Is(err, os.ErrDeadlineExceeded) || c.sync != nil) {
 		return ctx.Err()
 	}
 	return err

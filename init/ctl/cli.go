@@ -5,6 +5,7 @@
 package ctl
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -329,6 +330,17 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 	if err != nil {
 		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("%s: %s", a.cmd, Plain(err)))
 		return ExitFail
+	}
+	if a.cmd == "list" || a.cmd == "status" {
+		// A line per write was a system call per service for list; both
+		// write stderr, if at all, before any line.
+		bw := bufio.NewWriterSize(stdout, 64<<10)
+		code := report(a, &req, &resp, bw, stderr)
+		if err := bw.Flush(); err != nil && code == ExitOK {
+			fmt.Fprintf(stderr, "ginitctl: %v\n", err)
+			return ExitFail
+		}
+		return code
 	}
 	return report(a, &req, &resp, stdout, stderr)
 }
@@ -701,6 +713,10 @@ func connect(a *cliArgs, env func(string) string) (*control.Client, string, erro
 		return nil, "GINIT_CS_FD", a.tr.Errorf("--use-passed-cfd: neither GINIT_CS_FD nor DINIT_CS_FD is set (is this a pass-cs-fd service?)")
 	}
 	path := control.SocketPath(a.socket, a.user, env)
-	c, err := control.Dial(path)
+	if a.cmd == "attach" {
+		c, err := control.Dial(path) // it streams: the poller's job
+		return c, path, err
+	}
+	c, err := control.DialSync(path)
 	return c, path, err
 }
