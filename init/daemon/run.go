@@ -233,13 +233,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer func() { supCancel(); <-supDone }()
 
 	ld := &loader.Loader{Dirs: cfg.ServicesDirs, Env: loader.EnvList(env), Log: log}
-	if !cfg.User && !cfg.NoUnits {
+	if !cfg.User {
 		fstab := cfg.Fstab
 		if fstab == "" {
 			fstab = "/etc/fstab"
 		}
-		ld.Units = sdunit.Fallback(cfg.ServicesDirs, append(slices.Clone(cfg.ServicesDirs), sdunit.SystemDirs()...),
-			append(lsb.DebianDirs(), lsb.BSDDirs()...), fstab)
+		// --no-systemd-units drops only the unit lookup: fstab and the
+		// init scripts stay, since units/boot waits for both aggregates.
+		var unitDirs []string
+		if !cfg.NoUnits {
+			unitDirs = append(slices.Clone(cfg.ServicesDirs), sdunit.SystemDirs()...)
+		}
+		ld.Units = sdunit.Fallback(cfg.ServicesDirs, unitDirs, append(lsb.DebianDirs(), lsb.BSDDirs()...), fstab)
 	}
 	var timers service.TimerStore
 	if dir := defaultTimersDir(cfg, os.Getenv); dir != "" {
