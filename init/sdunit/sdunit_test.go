@@ -265,6 +265,9 @@ func TestSocketTargetMaskAlias(t *testing.T) {
 		"ssh.socket":                           "[Socket]\nListenStream=22\nAccept=yes\n",
 		"multi-user.target":                    "[Unit]\nRequires=basic.target\nWants=x.service\n",
 		"multi-user.target.wants/dbus.service": "->../dbus.service",
+		"sockets.target":                       "[Unit]\nDescription=Sockets\n",
+		"sockets.target.wants/dbus.socket":     "->../dbus.socket",
+		"sockets.target.wants/tmp.mount":       "->../tmp.mount",
 		"gone.service":                         "->/dev/null",
 		"sshd.service":                         "->dbus.service",
 	})
@@ -294,6 +297,11 @@ func TestSocketTargetMaskAlias(t *testing.T) {
 	want := []service.Dep{{Name: "dbus", Kind: service.DepWaitsFor}} // x.service does not exist
 	if err != nil || d.Type != service.TypeInternal || !reflect.DeepEqual(d.Deps, want) {
 		t.Errorf("target: %+v %v", d, err)
+	}
+	d, err = s.Load("sockets.target", nil)
+	want = []service.Dep{{Name: "dbus.socket", Kind: service.DepWaitsFor}} // a mount is not run
+	if err != nil || !reflect.DeepEqual(d.Deps, want) {
+		t.Errorf("sockets.target: %+v %v", d, err)
 	}
 	if _, err := s.Load("gone", nil); !errors.Is(err, errMasked) {
 		t.Errorf("masked: %v", err)

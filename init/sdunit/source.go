@@ -323,7 +323,10 @@ func (s *Source) wants(target string) (names []string, required map[string]bool)
 			}
 			for _, e := range ents {
 				n := e.Name()
-				if !strings.HasSuffix(n, sufService) || seen[n] {
+				// Sockets and timers are linked too (sockets.target,
+				// timers.target); other targets, mounts and paths are
+				// nothing ginit runs.
+				if !(strings.HasSuffix(n, sufService) || strings.HasSuffix(n, sufSocket) || strings.HasSuffix(n, sufTimer)) || seen[n] {
 					continue
 				}
 				seen[n] = true
