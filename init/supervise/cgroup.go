@@ -2,7 +2,6 @@ package supervise
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -52,7 +51,8 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: %w", dir, err)
 	}
-	st.close = append(st.close, os.NewFile(uintptr(fd), dir))
+	// A bare fd: os.NewFile would cost an fcntl and a finalizer per spawn.
+	st.closeFD = append(st.closeFD, fd)
 	st.sys.UseCgroupFD, st.sys.CgroupFD = true, fd
 	s.watchCgroup(d.Name, dir)
 	return dir, nil

@@ -20,6 +20,7 @@ import (
 type setup struct {
 	files   []*os.File // child's fds by number; nil = closed in the child
 	close   []*os.File // parent copies to close after the fork
+	closeFD []int      // the same, held as bare fds (no os.File to make)
 	after   []func(p *proc)
 	cleanup []func() // undo on failure
 	env     []string
@@ -54,7 +55,10 @@ func (st *setup) closeParent() {
 	for _, f := range st.close {
 		f.Close()
 	}
-	st.close = nil
+	for _, fd := range st.closeFD {
+		unix.Close(fd)
+	}
+	st.close, st.closeFD = nil, nil
 }
 
 func (st *setup) fail() {
