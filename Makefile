@@ -36,6 +36,7 @@ build:
 		echo "$(GOSTATIC) build -o $(BIN)/ginit-check ./init/cmd/ginit-check"; \
 		$(GOSTATIC) build -ldflags '$(LDFLAGS)' -o $(BIN)/ginit-check ./init/cmd/ginit-check; fi
 	$(GOSTATIC) build -ldflags '$(LDFLAGS)' -o $(BIN)/ginit-automount ./init/cmd/ginit-automount
+	$(GOSTATIC) build -ldflags '$(LDFLAGS)' -o $(BIN)/ginit-busname ./init/cmd/ginit-busname
 	@if ls sessiond/cmd/sessiond/*.go >/dev/null 2>&1; then \
 		echo "$(GOSTATIC) build -o $(BIN)/sessiond ./sessiond/cmd/sessiond"; \
 		$(GOSTATIC) build -ldflags '$(LDFLAGS)' -o $(BIN)/sessiond ./sessiond/cmd/sessiond; fi
@@ -119,6 +120,7 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ginit.d $(DESTDIR)$(LIBDIR)/ginit.d $(DESTDIR)$(LIBDIR)/ginit.d/boot.d $(DESTDIR)$(DOCDIR)
 	$(INSTALL_BIN) $(BIN)/ginit $(DESTDIR)$(PREFIX)/sbin/ginit
 	$(INSTALL_BIN) $(BIN)/ginit-automount $(DESTDIR)$(PREFIX)/sbin/ginit-automount
+	$(INSTALL_BIN) $(BIN)/ginit-busname $(DESTDIR)$(PREFIX)/sbin/ginit-busname
 	$(INSTALL_BIN) $(BIN)/ginitctl $(DESTDIR)$(PREFIX)/bin/ginitctl
 	for n in shutdown reboot poweroff halt; do ln -sf ../bin/ginitctl $(DESTDIR)$(PREFIX)/sbin/$$n; done
 	@for c in ginit-check; do [ -f $(BIN)/$$c ] && $(INSTALL_BIN) $(BIN)/$$c $(DESTDIR)$(PREFIX)/bin/$$c || true; done

@@ -72,6 +72,14 @@ func TestServiceMapping(t *testing.T) {
 					t.Errorf("env %q", d.Env)
 				}
 			}},
+		{"dbus", "p", "[Service]\nType=dbus\nBusName=org.freedesktop.PolicyKit1\nExecStart=/usr/lib/polkit-1/polkitd --no-debug\n",
+			func(t *testing.T, d *service.Description) {
+				want := "/usr/sbin/ginit-busname --fd 9 org.freedesktop.PolicyKit1 &\nexec /usr/lib/polkit-1/polkitd --no-debug 9>&-\n"
+				if d.Type != service.TypeProcess || d.ReadyNotification != "pipefd:9" || len(d.Command) != 4 ||
+					d.Command[0] != "/bin/sh" || d.Command[2] != want {
+					t.Errorf("%+v\nscript %q", d, d.Command)
+				}
+			}},
 		{"forking", "c", "[Service]\nType=forking\nPIDFile=/run/c.pid\nExecStart=/bin/c\nExecStop=/bin/kill -QUIT $MAINPID\n",
 			func(t *testing.T, d *service.Description) {
 				if d.Type != service.TypeBGProcess || d.PIDFile != "/run/c.pid" || d.TermSignal != int(syscall.SIGQUIT) || d.StopCommand != nil {
@@ -190,6 +198,9 @@ func TestRefusedWithLine(t *testing.T) {
 		{"[Service]\nExecStart=/bin/a 'open\n", ":2: setting 'ExecStart': unterminated ' quote"},
 		{"[Service]\nType=forking\nExecStart=/bin/a\n", ":2: setting 'Type': Type=forking without PIDFile="},
 		{"[Service]\nType=spooky\nExecStart=/bin/a\n", "unknown Type \"spooky\""},
+		{"[Service]\nType=dbus\nExecStart=/bin/a\n", ":2: setting 'Type': Type=dbus needs BusName="},
+		{"[Service]\nType=dbus\nBusName=org..x\nExecStart=/bin/a\n", "not \"org..x\""},
+		{"[Service]\nType=dbus\nBusName=$(reboot)\nExecStart=/bin/a\n", "well-known bus name"},
 		{"[Service]\nExecStart=/bin/a\nExecStop=/bin/stop $MAINPID x\n", ":3: setting 'ExecStop': $MAINPID is only known"},
 		{"[Service]\nExecStart=/bin/a\nRestartSec=soon\n", ":3: setting 'RestartSec': bad time span"},
 		{"[Service]\nExecStart=/bin/a\nExecStartPost=/bin/b\n", ":3: setting 'ExecStartPost': ExecStartPost for Type=simple"},

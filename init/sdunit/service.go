@@ -209,6 +209,35 @@ func (t *translator) passwdEntry(user string) (uid, gid, home, shell string, ok 
 	return "", "", "", "", false
 }
 
+// busReadyFD is the readiness pipe's fd in a Type=dbus start script.
+const busReadyFD = 9
+
+func (t *translator) busNameHelper() string {
+	if t.s.cfg.BusNameHelper != "" {
+		return t.s.cfg.BusNameHelper
+	}
+	return "/usr/sbin/ginit-busname"
+}
+
+// validBusName: a well-known D-Bus name (two or more dot-separated
+// elements of [A-Za-z0-9_-], not starting with a digit, at most 255 bytes).
+func validBusName(s string) bool {
+	if len(s) > 255 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, e := range strings.Split(s, ".") {
+		if e == "" || e[0] >= '0' && e[0] <= '9' {
+			return false
+		}
+		for _, c := range e {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (t *translator) setpriv() string {
 	if t.s.cfg.Setpriv != "" {
 		return t.s.cfg.Setpriv
@@ -333,7 +362,18 @@ func (t *translator) service(opts []option) *service.Description {
 		d.ReadyNotification = "notify"
 	case "dbus":
 		d.Type = service.TypeProcess
-		t.warn(typOpt, "Type=dbus: ready when the process starts, not when %s appears on the bus", u.last("Service", "BusName").valueOr("its bus name"))
+		bn, v, ok := u.last("Service", "BusName"), "", false
+		if bn != nil {
+			v, ok = t.value(bn)
+		}
+		if !ok || !validBusName(v) {
+			t.fail(typOpt, "Type=dbus needs BusName= with a well-known bus name, not %q", bn.valueOr(""))
+		} else {
+			// Ready when the name has an owner: ginit-busname, started by
+			// the script beside the daemon, writes to the readiness pipe.
+			t.busName = v
+			d.ReadyNotification = "pipefd:" + strconv.Itoa(busReadyFD)
+		}
 	case "forking":
 		d.Type = service.TypeBGProcess
 	case "oneshot":
@@ -395,7 +435,7 @@ func (t *translator) service(opts []option) *service.Description {
 	if len(sandbox) > 0 {
 		d.Unshare = append(d.Unshare, "mount")
 	}
-	script := len(pre) > 0 || len(dirs) > 0 || ttyIn != "" || len(post) > 0 || len(sandbox) > 0 ||
+	script := t.busName != "" || len(pre) > 0 || len(dirs) > 0 || ttyIn != "" || len(post) > 0 || len(sandbox) > 0 ||
 		(d.Type == service.TypeScripted && (len(start) != 1 || start[0].ignoreFail))
 	for _, c := range start {
 		if c.privileged && t.user != "" {
@@ -577,6 +617,11 @@ func (t *translator) startScript(dirs []dirSpec, pre, start, post []execCmd, tty
 		redirect = " <" + shQuote(tty) + " >" + shQuote(tty) + " 2>&1"
 	}
 	if typ == service.TypeProcess {
+		if t.busName != "" {
+			// The helper keeps the readiness pipe; the daemon gets none.
+			fmt.Fprintf(&b, "%s --fd %d %s &\n", shQuote(t.busNameHelper()), busReadyFD, shQuote(t.busName))
+			redirect += fmt.Sprintf(" %d>&-", busReadyFD)
+		}
 		b.WriteString("exec " + shJoin(t.asUser(start[0])) + redirect + "\n")
 		return b.String()
 	}

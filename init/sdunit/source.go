@@ -56,6 +56,9 @@ type Config struct {
 	// Setpriv is the program that drops to User= inside a generated start
 	// script; "" looks in /usr/bin and /bin.
 	Setpriv string
+	// BusNameHelper is ginit-busname, which makes a Type=dbus service
+	// ready when its BusName= has an owner; "" is /usr/sbin/ginit-busname.
+	BusNameHelper string
 }
 
 // Source loads systemd units; it implements loader.UnitSource. Its fields

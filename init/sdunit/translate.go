@@ -40,6 +40,7 @@ type translator struct {
 	env      envList
 	user     string
 	group    string
+	busName  string // Type=dbus: the BusName= ginit-busname waits for
 	lastUser *option
 }
 
