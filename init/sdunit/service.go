@@ -216,6 +216,13 @@ func (t *translator) busNameHelper() string {
 	if t.s.cfg.BusNameHelper != "" {
 		return t.s.cfg.BusNameHelper
 	}
+	// Installed beside ginit (a build tree's bin/, or sbin/ of a package).
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "ginit-busname")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
 	return "/usr/sbin/ginit-busname"
 }
 

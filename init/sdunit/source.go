@@ -57,7 +57,8 @@ type Config struct {
 	// script; "" looks in /usr/bin and /bin.
 	Setpriv string
 	// BusNameHelper is ginit-busname, which makes a Type=dbus service
-	// ready when its BusName= has an owner; "" is /usr/sbin/ginit-busname.
+	// ready when its BusName= has an owner; "" is the one beside the
+	// running program, else /usr/sbin/ginit-busname.
 	BusNameHelper string
 }
 
