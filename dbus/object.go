@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
@@ -300,7 +301,9 @@ func (m *serverMethod) safeHandle(c *Call) (out []any, err error) {
 }
 
 func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
-	r := &godbus.Message{Headers: map[godbus.HeaderField]godbus.Variant{}}
+	// Sized for destination, reply serial, signature and error name:
+	// the map never grows while the reply is built.
+	r := &godbus.Message{Headers: make(map[godbus.HeaderField]godbus.Variant, 4)}
 	if p.call.Sender != "" {
 		r.Headers[godbus.FieldDestination] = godbus.MakeVariant(p.call.Sender)
 	}
@@ -335,7 +338,12 @@ type DictEntry struct {
 }
 
 // bodySignature is godbus.SignatureOf with top-level Dicts as a{sv}.
+// A body without a Dict (most replies) takes godbus's signature as is,
+// without printing and parsing it again.
 func bodySignature(body []any) godbus.Signature {
+	if !slices.ContainsFunc(body, isDict) {
+		return godbus.SignatureOf(body...)
+	}
 	var b strings.Builder
 	for _, x := range body {
 		if _, ok := x.(Dict); ok {
@@ -345,6 +353,11 @@ func bodySignature(body []any) godbus.Signature {
 		b.WriteString(godbus.SignatureOf(x).String())
 	}
 	return godbus.ParseSignatureMust(b.String())
+}
+
+func isDict(x any) bool {
+	_, ok := x.(Dict)
+	return ok
 }
 
 // standardMethods are Introspectable and Properties, served for every node.
