@@ -146,10 +146,13 @@ type Description struct {
 	Type        Type
 	Command     []string // argv after substitution
 	StopCommand []string
-	WorkingDir  string
-	RunAs       string   // user or uid, optionally ":group"
-	Env         []string // KEY=VALUE from env-file and load-options, in priority order
-	EnvFile     string
+	// ReloadCommand lists the commands reload-service runs, in order;
+	// $MAINPID and ${MAINPID} in them become the main process's pid.
+	ReloadCommand [][]string
+	WorkingDir    string
+	RunAs         string   // user or uid, optionally ":group"
+	Env           []string // KEY=VALUE from env-file and load-options, in priority order
+	EnvFile       string
 
 	Restart              RestartMode
 	SmoothRecovery       bool

@@ -253,8 +253,11 @@ func (m *Manager) checkDeps(s *svc) {
 
 func (m *Manager) spawn(s *svc, kind ProcKind, argv []string) (Proc, error) {
 	req := SpawnRequest{Desc: s.desc, Kind: kind, Argv: argv, Env: m.env}
-	if kind == ProcStart {
+	switch kind {
+	case ProcStart:
 		req.Sockets = m.socketOf(s)
+	case ProcReload:
+		req.Env = m.mainPIDEnv(s)
 	}
 	p, err := m.cfg.Spawner.Spawn(req, notifier{m})
 	if err != nil {

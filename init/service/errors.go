@@ -20,6 +20,12 @@ var (
 	ErrShuttingDown = errors.New("shutting down")
 	// ErrManagerExited: the manager's loop has ended.
 	ErrManagerExited = errors.New("service manager has exited")
+	// ErrNoReloadCommand: reload-service of a service without reload-command.
+	ErrNoReloadCommand = errors.New("service has no reload-command")
+	// ErrReloadRunning: reload-service while the last one still runs.
+	ErrReloadRunning = errors.New("a reload of the service is still running")
+	// ErrReloadFailed: a reload command failed; the service keeps running.
+	ErrReloadFailed = errors.New("reload failed")
 	// ErrBadArgument: a request argument is invalid.
 	ErrBadArgument = errors.New("invalid argument")
 )

@@ -13,6 +13,10 @@ func (m *Manager) exited(p Proc, st ExitStatus) {
 		return
 	}
 	delete(m.procs, p)
+	if s.reload != nil && p == s.reload.proc {
+		m.reloadExited(s, st)
+		return
+	}
 	switch p {
 	case s.stopProc:
 		s.stopProc = nil

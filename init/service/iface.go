@@ -21,8 +21,9 @@ type ProcKind int
 
 // Process kinds.
 const (
-	ProcStart ProcKind = iota // `command`
-	ProcStop                  // `stop-command`
+	ProcStart  ProcKind = iota // `command`
+	ProcStop                   // `stop-command`
+	ProcReload                 // `reload-command` (reload-service)
 )
 
 // SpawnRequest asks the spawner to start one command of a service.

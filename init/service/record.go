@@ -62,11 +62,12 @@ type svc struct {
 	after      []*svc  // must not start before these have (after/before ordering)
 	afterMe    []*svc  // the reverse of after
 
-	proc      Proc // main process (process, bgprocess) or running start command (scripted, bgprocess launcher)
-	launcher  bool // proc is a bgprocess launcher
-	stopProc  Proc // running stop-command
-	treeProc  Proc // exited main process whose tree is still populated during stop
-	ready     bool // readiness seen for the current process
+	proc      Proc       // main process (process, bgprocess) or running start command (scripted, bgprocess launcher)
+	launcher  bool       // proc is a bgprocess launcher
+	stopProc  Proc       // running stop-command
+	reload    *reloadRun // running reload-service (reload.go)
+	treeProc  Proc       // exited main process whose tree is still populated during stop
+	ready     bool       // readiness seen for the current process
 	exit      ExitStatus
 	hasExit   bool
 	reason    StopReason
