@@ -158,7 +158,7 @@ func (f loggerFunc) Printf(format string, a ...any) { f(format, a...) }
 // (options are looked at word by word; log-type only when not none.)
 func ignoredWithoutProcess(key string) bool {
 	switch key {
-	case "command", "stop-command", "working-dir", "run-as", "socket-listen",
+	case "command", "stop-command", "reload-command", "working-dir", "run-as", "socket-listen",
 		"socket-permissions", "socket-uid", "socket-gid", "run-in-cgroup",
 		"capabilities", "securebits", "inittab-id", "inittab-line", "logfile",
 		"logfile-permissions", "logfile-uid", "logfile-gid", "log-buffer-size",
@@ -275,6 +275,11 @@ func (p *parser) lintFiles(lines []rawLine, warn func(*rawLine, string, ...any))
 			warn(lastLine(lines, c.key, d), "%v", err)
 		}
 	}
+	for i, argv := range d.ReloadCommand {
+		if err := findExecutable(argv[0], wd, path, under); err != nil {
+			warn(nthLine(lines, "reload-command", i), "%v", err)
+		}
+	}
 	if d.LogFile != "" && (d.LogType == service.LogFile || !p.logTypeSet) {
 		if err := isDir(filepath.Dir(d.LogFile)); err != nil {
 			warn(lastLine(lines, "logfile", d), "directory of %s: %v", d.LogFile, err)
@@ -289,6 +294,19 @@ func hasLine(lines []rawLine, key string) bool {
 		}
 	}
 	return false
+}
+
+// nthLine is the line that started the n-th (0-based) reload-command.
+func nthLine(lines []rawLine, key string, n int) *rawLine {
+	for i := range lines {
+		if lines[i].key == key && lines[i].op != "+=" {
+			if n == 0 {
+				return &lines[i]
+			}
+			n--
+		}
+	}
+	return nil
 }
 
 // lastLine is the line that set key last (a `+=` line only adds to it).

@@ -152,6 +152,8 @@ func TestCheckFindings(t *testing.T) {
 		{"command missing", map[string]string{"s": "type = process\ncommand = /no/such/cmd\nstop-command = /no/stop\n"}, 1,
 			[]string{"FILE:2: setting 'command': cannot stat /no/such/cmd: no such file or directory",
 				"FILE:3: setting 'stop-command': cannot stat /no/stop"}, nil},
+		{"reload command missing", map[string]string{"s": "type = process\ncommand = /bin/sh\nreload-command = /bin/sh -c true\nreload-command = /no/reload\n"}, 1,
+			[]string{"FILE:4: setting 'reload-command': cannot stat /no/reload: no such file or directory"}, nil},
 		{"command not executable", map[string]string{"s": "type = process\ncommand = DIR/plain\n", "plain": "x"}, 1,
 			[]string{"FILE:2: setting 'command': DIR/plain is not executable (mode 0644)"}, nil},
 		{"command is a directory", map[string]string{"s": "type = process\ncommand = DIR/sub\n", "sub/": ""}, 1,

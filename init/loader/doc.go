@@ -6,7 +6,7 @@
 // Supported syntax:
 //
 //   - `key = value`, `key: value` (the same; list settings add), `key +=
-//     value` for command, stop-command, capabilities and securebits;
+//     value` for command, stop-command, reload-command, capabilities and securebits;
 //   - `#` comments at the start of a line or after whitespace; whitespace
 //     between words collapses; double quotes and backslash escapes;
 //   - line continuation: a backslash ending a line continues the value on

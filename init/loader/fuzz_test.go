@@ -36,6 +36,7 @@ func FuzzParse(f *testing.F) {
 		"command += $/W $/W $/W\n@meta enable-via boot\nsocket-listen = /run/s\nsocket-uid = alice\nready-notification = pipefd:3\n",
 		"type = timer\ntimer-target = job\non-calendar = Mon..Fri *-*-01 08:00 Europe/Berlin\non-active = 1h 30s\non-unit-inactive = 90\non-boot =\nrandomized-delay = 5min\npersistent = yes\n",
 		"type = socket\nsocket-listen = /run/a\nsocket-listen = datagram:[::1]:53\nsocket-listen = fifo:rel\nsocket-accept = yes\nsocket-max-connections = 3\nsocket-activates = job\n",
+		"type = process\ncommand = /bin/d\nreload-command = /bin/kill -HUP $MAINPID\nreload-command = /bin/r ${MAINPID} $/W\nreload-command += --more\n",
 		"@include /dev/zero\n",
 		"@include frag\n",
 	} {

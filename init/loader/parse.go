@@ -61,6 +61,7 @@ func settingsTable() map[string]setting {
 		"type":                   {fn: oneWord(setType)},
 		"command":                {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.Command, rl, ws) }},
 		"stop-command":           {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.StopCommand, rl, ws) }},
+		"reload-command":         {add: true, fn: addReload},
 		"working-dir":            {fn: oneWord(func(p *parser, v string) error { p.d.WorkingDir = p.rel(v); return nil })},
 		"run-as":                 {fn: oneWord(setRunAs)},
 		"env-file":               {fn: oneWord(func(p *parser, v string) error { return nil })}, // read in the first pass
@@ -314,9 +315,13 @@ func (p *parser) apply(table map[string]setting, rl *rawLine) error {
 	}
 	// dinit takes ':' for every setting, as '='.
 	if rl.op == "+=" && !s.add {
-		return p.errf(rl, "'+=' is only for command, stop-command, capabilities and securebits")
+		return p.errf(rl, "'+=' is only for command, stop-command, reload-command, capabilities and securebits")
 	}
-	ws, err := words(rl.val, p.lookup, p.budget)
+	lookup := p.lookup
+	if rl.key == "reload-command" {
+		lookup = keepMainPID(lookup)
+	}
+	ws, err := words(rl.val, lookup, p.budget)
 	if err != nil {
 		return p.errf(rl, "%w", err)
 	}
@@ -367,7 +372,7 @@ func (p *parser) validate() ErrorList {
 	case service.TypeInternal, service.TypeTriggered:
 		// As dinit: a warning (p.lint), not an error (internal is also the
 		// type of a description that names none).
-		d.Command, d.StopCommand = nil, nil
+		d.Command, d.StopCommand, d.ReloadCommand = nil, nil, nil
 	}
 	if d.Type == service.TypeBGProcess && d.PIDFile == "" {
 		fail("type bgprocess needs a pid-file")
@@ -447,6 +452,41 @@ func setArgv(dst *[]string, rl *rawLine, ws []string) error {
 	}
 	*dst = ws
 	return nil
+}
+
+// addReload: each reload-command line is one more command, run after the
+// ones before it; `+=` adds words to the last.
+func addReload(p *parser, rl *rawLine, ws []string) error {
+	rc := &p.d.ReloadCommand
+	if rl.op == "+=" {
+		if len(*rc) == 0 {
+			return errors.New("'+=' with no reload-command before it")
+		}
+		(*rc)[len(*rc)-1] = append((*rc)[len(*rc)-1], ws...)
+		return nil
+	}
+	if len(ws) == 0 {
+		return errors.New("empty command")
+	}
+	if len(*rc) >= maxReloadCommands {
+		return fmt.Errorf("more than %d reload-command lines", maxReloadCommands)
+	}
+	*rc = append(*rc, ws)
+	return nil
+}
+
+// maxReloadCommands bounds what one description can queue for a reload.
+const maxReloadCommands = 64
+
+// keepMainPID leaves $MAINPID for the manager, which knows the pid only
+// when the reload runs.
+func keepMainPID(l lookupFunc) lookupFunc {
+	return func(k string) (string, bool) {
+		if k == "MAINPID" {
+			return "$MAINPID", true
+		}
+		return l(k)
+	}
 }
 
 func setRunAs(p *parser, v string) error {
