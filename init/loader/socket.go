@@ -113,7 +113,7 @@ func (p *parser) validateSocket() ErrorList {
 	case spec.Target == d.Name:
 		fail(p.activatesLine, "socket-activates names the socket service itself")
 	}
-	if len(d.Command) > 0 || len(d.StopCommand) > 0 {
+	if len(d.Command) > 0 || len(d.StopCommand) > 0 || len(d.ReloadCommand) > 0 {
 		fail(nil, "type socket runs no command (socket-activates names the service that does)")
 	}
 	d.Socket = spec

@@ -123,7 +123,7 @@ func implicitRun(d *service.Description) *service.Description {
 	r.Type = service.TypeScripted
 	r.Timer = nil
 	r.Deps, r.WaitsForDirs, r.ChainTo, r.EnableVia = nil, nil, "", ""
-	d.Command, d.StopCommand = nil, nil
+	d.Command, d.StopCommand, d.ReloadCommand = nil, nil, nil
 	return &r
 }
 
@@ -158,6 +158,8 @@ func (p *parser) validateTimer() ErrorList {
 		tm.Run = implicitRun(d)
 	case len(d.StopCommand) > 0:
 		fail(nil, "stop-command of a timer without a command")
+	case len(d.ReloadCommand) > 0:
+		fail(nil, "reload-command of a timer without a command")
 	case tm.Target == "":
 		fail(nil, "type timer needs a timer-target or a command")
 		return errs
