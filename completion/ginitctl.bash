@@ -30,7 +30,7 @@ _ginitctl() {
 	local cur prev cmd i w
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="start stop restart wake release unpin status is-started is-failed list reload unload
+	local commands="start stop restart wake release unpin status is-started is-failed list reload reload-service unload
 		add-dep rm-dep enable disable setenv unsetenv trigger untrigger signal catlog shutdown"
 	local global="-p --socket-path -u --user -s --system -o --offline -d --services-dir -q --quiet
 		--use-passed-cfd --help --version"

@@ -21,7 +21,7 @@ const (
 	OpUnpin     Op = "unpin"
 	OpStatus    Op = "status"
 	OpList      Op = "list"
-	OpReload    Op = "reload"
+	OpReload    Op = "reload" // read the description again, as dinitctl's reload
 	OpUnload    Op = "unload"
 	OpAddDep    Op = "add-dep"
 	OpRmDep     Op = "rm-dep"
@@ -35,6 +35,9 @@ const (
 	OpCatLog    Op = "catlog"
 	OpShutdown  Op = "shutdown"
 	OpAttach    Op = "attach" // a service's terminal session (attach.go)
+	// OpReloadService runs a started service's reload-command (systemd's
+	// ExecReload) and answers when it has ended.
+	OpReloadService Op = "reload-service"
 )
 
 // Known reports whether op is one of the operations above.
@@ -42,7 +45,7 @@ func (op Op) Known() bool {
 	switch op {
 	case OpVersion, OpStart, OpStop, OpRestart, OpWake, OpRelease, OpUnpin, OpStatus,
 		OpList, OpReload, OpUnload, OpAddDep, OpRmDep, OpEnable, OpDisable, OpSetEnv,
-		OpUnsetEnv, OpTrigger, OpUntrigger, OpSignal, OpCatLog, OpShutdown, OpAttach:
+		OpUnsetEnv, OpTrigger, OpUntrigger, OpSignal, OpCatLog, OpShutdown, OpAttach, OpReloadService:
 		return true
 	}
 	return false

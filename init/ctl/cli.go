@@ -48,6 +48,7 @@ const cliCommandsHelp = `Commands:
   is-failed SERVICE
   list
   reload SERVICE
+  reload-service SERVICE      run its reload-command (ExecReload), wait for it
   unload SERVICE
   add-dep TYPE FROM TO        TYPE: need|regular|milestone|waits-for
   rm-dep TYPE FROM TO
@@ -88,30 +89,31 @@ type cmdSpec struct {
 }
 
 var cliCommands = map[string]cmdSpec{
-	"start":      {control.OpStart, "--no-wait --pin", 1},
-	"stop":       {control.OpStop, "--no-wait --pin --ignore-unstarted --force", 1},
-	"restart":    {control.OpRestart, "--no-wait --ignore-unstarted --force", 1},
-	"wake":       {control.OpWake, "--no-wait", 1},
-	"release":    {control.OpRelease, "--ignore-unstarted", 1},
-	"unpin":      {control.OpUnpin, "", 1},
-	"status":     {control.OpStatus, "", 1},
-	"is-started": {control.OpStatus, "", 1},
-	"is-failed":  {control.OpStatus, "", 1},
-	"list":       {control.OpList, "", 0},
-	"reload":     {control.OpReload, "", 1},
-	"unload":     {control.OpUnload, "", 1},
-	"add-dep":    {control.OpAddDep, "", 3},
-	"rm-dep":     {control.OpRmDep, "", 3},
-	"enable":     {control.OpEnable, "--from", 1},
-	"disable":    {control.OpDisable, "--from", 1},
-	"setenv":     {control.OpSetEnv, "", -1},
-	"unsetenv":   {control.OpUnsetEnv, "", -1},
-	"trigger":    {control.OpTrigger, "", 1},
-	"untrigger":  {control.OpUntrigger, "", 1},
-	"signal":     {control.OpSignal, "--list", 2},
-	"catlog":     {control.OpCatLog, "--clear", 1},
-	"shutdown":   {control.OpShutdown, "", 0},
-	"attach":     {control.OpAttach, "--escape", 1},
+	"start":          {control.OpStart, "--no-wait --pin", 1},
+	"stop":           {control.OpStop, "--no-wait --pin --ignore-unstarted --force", 1},
+	"restart":        {control.OpRestart, "--no-wait --ignore-unstarted --force", 1},
+	"wake":           {control.OpWake, "--no-wait", 1},
+	"release":        {control.OpRelease, "--ignore-unstarted", 1},
+	"unpin":          {control.OpUnpin, "", 1},
+	"status":         {control.OpStatus, "", 1},
+	"is-started":     {control.OpStatus, "", 1},
+	"is-failed":      {control.OpStatus, "", 1},
+	"list":           {control.OpList, "", 0},
+	"reload":         {control.OpReload, "", 1},
+	"reload-service": {control.OpReloadService, "", 1},
+	"unload":         {control.OpUnload, "", 1},
+	"add-dep":        {control.OpAddDep, "", 3},
+	"rm-dep":         {control.OpRmDep, "", 3},
+	"enable":         {control.OpEnable, "--from", 1},
+	"disable":        {control.OpDisable, "--from", 1},
+	"setenv":         {control.OpSetEnv, "", -1},
+	"unsetenv":       {control.OpUnsetEnv, "", -1},
+	"trigger":        {control.OpTrigger, "", 1},
+	"untrigger":      {control.OpUntrigger, "", 1},
+	"signal":         {control.OpSignal, "--list", 2},
+	"catlog":         {control.OpCatLog, "--clear", 1},
+	"shutdown":       {control.OpShutdown, "", 0},
+	"attach":         {control.OpAttach, "--escape", 1},
 }
 
 type cliArgs struct {
@@ -391,6 +393,8 @@ func doneText(tr *i18n.Printer, cmd, service string) string {
 		return tr.Tf("Service '%s' unpinned.", service)
 	case "reload":
 		return tr.Tf("Service '%s' reloaded.", service)
+	case "reload-service":
+		return tr.Tf("Service '%s' ran its reload command.", service)
 	case "unload":
 		return tr.Tf("Service '%s' unloaded.", service)
 	case "trigger":

@@ -45,6 +45,7 @@ func TestCLIRequestMapping(t *testing.T) {
 		{[]string{"unpin", "foo"}, control.Request{Op: control.OpUnpin, Service: "foo"}, "Service 'foo' unpinned.\n"},
 		{[]string{"reload", "foo"}, control.Request{Op: control.OpReload, Service: "foo"}, "Service 'foo' reloaded.\n"},
 		{[]string{"unload", "foo"}, control.Request{Op: control.OpUnload, Service: "foo"}, "Service 'foo' unloaded.\n"},
+		{[]string{"reload-service", "foo"}, control.Request{Op: control.OpReloadService, Service: "foo"}, "Service 'foo' ran its reload command.\n"},
 		{[]string{"add-dep", "waits-for", "a", "b"}, control.Request{Op: control.OpAddDep, Service: "a", DepType: "waits-for", DepTarget: "b"}, "Service 'a': dependency 'b' added\n"},
 		{[]string{"rm-dep", "need", "a", "b"}, control.Request{Op: control.OpRmDep, Service: "a", DepType: "need", DepTarget: "b"}, "Service 'a': dependency 'b' removed\n"},
 		{[]string{"enable", "--from", "a", "b"}, control.Request{Op: control.OpEnable, Service: "b", From: "a"}, "Service 'b' enabled.\n"},
@@ -203,6 +204,10 @@ func TestCLIErrorSaysEachPrefixOnce(t *testing.T) {
 	}{
 		{[]string{"reload", "boot"}, control.Response{Code: control.BadRequest, Message: "cannot reload service 'boot': new dependency 'x' is not started: invalid argument"},
 			"ginitctl: cannot reload service 'boot': new dependency 'x' is not started: invalid argument\n"},
+		{[]string{"reload-service", "a"}, control.Response{Code: control.Failed, Message: "reload of service 'a' failed: reload command (/bin/false) exited 1; the service keeps running"},
+			"ginitctl: reload of service 'a' failed: reload command (/bin/false) exited 1; the service keeps running\n"},
+		{[]string{"reload-service", "a"}, control.Response{Code: control.Failed, Message: "cannot reload service 'a': service has no reload-command"},
+			"ginitctl: cannot reload service 'a': service has no reload-command\n"},
 		{[]string{"start", "a"}, control.Response{Code: control.Refused, Message: "cannot start service 'a': service is pinned stopped"},
 			"ginitctl: cannot start service 'a': service is pinned stopped\n"},
 		{[]string{"start", "a"}, control.Response{Code: control.Failed, Message: "service 'a' failed to start (failed): exited 1"},

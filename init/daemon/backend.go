@@ -80,6 +80,8 @@ func (b *Backend) Do(ctx context.Context, req control.Request) control.Response 
 		return resp
 	case control.OpReload:
 		return b.result(req, m.Reload(ctx, req.Service))
+	case control.OpReloadService:
+		return b.result(req, m.ReloadService(ctx, req.Service))
 	case control.OpUnload:
 		return b.result(req, m.Unload(ctx, req.Service))
 	case control.OpAddDep, control.OpRmDep:
@@ -208,7 +210,8 @@ func (b *Backend) result(req control.Request, err error) control.Response {
 		resp.Code, resp.Dependents = control.Refused, de.Dependents
 	case errors.As(err, &se):
 		resp.Code = control.Failed
-	case errors.Is(err, service.ErrPinnedStarted), errors.Is(err, service.ErrPinnedStopped), errors.Is(err, service.ErrShuttingDown):
+	case errors.Is(err, service.ErrPinnedStarted), errors.Is(err, service.ErrPinnedStopped), errors.Is(err, service.ErrShuttingDown),
+		errors.Is(err, service.ErrReloadRunning):
 		resp.Code = control.Refused
 	case errors.Is(err, service.ErrNotStarted):
 		resp.Code = control.NotStarted

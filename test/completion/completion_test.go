@@ -53,7 +53,7 @@ func TestGinitctlCompletion(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{[]string{"ginitctl", "re"}, []string{"release", "reload", "restart"}},
+		{[]string{"ginitctl", "re"}, []string{"release", "reload", "reload-service", "restart"}},
 		{[]string{"ginitctl", "start", "s"}, []string{"sessiond", "sshd"}},
 		{[]string{"ginitctl", "-p", sock, "status", ""}, []string{"boot", "sessiond", "sshd"}},
 		{[]string{"ginitctl", "stop", "--f"}, []string{"--force"}},
