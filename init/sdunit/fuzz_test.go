@@ -12,6 +12,7 @@ func FuzzUnit(f *testing.F) {
 	f.Add("[Service]\nExecStart=/bin/a 'b c' $X ${Y}\nEnvironment=X=1\n")
 	f.Add("[Unit]\nRequires=a.socket\nConditionPathExists=|!/x\n[Service]\nType=oneshot\nExecStart=-+/bin/a %i %%\nRuntimeDirectory=a b\n")
 	f.Add("[Service]\nExecStart=/bin/a \\\n  b\nLimitNOFILE=1:2\nCapabilityBoundingSet=~CAP_SYS_ADMIN\n")
+	f.Add("[Service]\nUser=alice\nExecStartPre=/bin/p\nExecStart=/bin/a\nExecReload=-/bin/kill -HUP $MAINPID\nExecReload=+/bin/r ${MAINPID}x\n")
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, text string) {
 		p := filepath.Join(dir, "f@i.service")

@@ -87,13 +87,21 @@ func (t *translator) execs(list []*option) []execCmd {
 	return out
 }
 
+// usesVar says whether a command names $v or ${v}.
+func usesVar(c execCmd, v string) bool {
+	for _, w := range c.argv {
+		if strings.Contains(w, "$"+v) || strings.Contains(w, "${"+v+"}") {
+			return true
+		}
+	}
+	return false
+}
+
 // usesRuntime says whether a command names a variable only known when it runs.
 func usesRuntime(c execCmd) string {
-	for _, w := range c.argv {
-		for v := range runtimeVars {
-			if strings.Contains(w, "$"+v) || strings.Contains(w, "${"+v+"}") {
-				return v
-			}
+	for v := range runtimeVars {
+		if usesVar(c, v) {
+			return v
 		}
 	}
 	return ""
@@ -348,9 +356,7 @@ func (t *translator) service(opts []option) *service.Description {
 	post := t.execs(u.all("Service", "ExecStartPost"))
 	stop := t.execs(u.all("Service", "ExecStop"))
 	stopPost := t.execs(u.all("Service", "ExecStopPost"))
-	if o := u.last("Service", "ExecReload"); o != nil {
-		t.warn(o, "ignored: ginit has no reload action for a service (restart it)")
-	}
+	reload := t.execs(u.all("Service", "ExecReload"))
 	if o := u.last("Service", "ExecCondition"); o != nil {
 		t.fail(o, "ExecCondition is not supported")
 	}
@@ -469,6 +475,9 @@ func (t *translator) service(opts []option) *service.Description {
 	if t.conditions(u) {
 		d.Type, d.Command, d.StopCommand, d.PIDFile, d.ReadyNotification = service.TypeInternal, nil, nil, "", ""
 		d.SocketListen = ""
+	}
+	if d.Type != service.TypeInternal {
+		t.reloadCommand(reload, script)
 	}
 	d.Env = t.env.list()
 	return d
@@ -679,6 +688,33 @@ func (t *translator) stopCommand(stop, stopPost []execCmd, script bool) {
 			b.WriteString(shJoin(argv) + "\n")
 		}
 		d.StopCommand = []string{"/bin/sh", "-c", b.String(), t.unit}
+	}
+}
+
+// reloadCommand maps ExecReload lines onto reload-command, one command
+// each, in order; ginit puts the main pid in for $MAINPID when the reload
+// runs. '-' keeps a failure from ending the reload, as in systemd.
+func (t *translator) reloadCommand(reload []execCmd, script bool) {
+	for _, c := range reload {
+		for v := range runtimeVars {
+			if v != "MAINPID" && usesVar(c, v) {
+				t.fail(c.o, "$%s is only known when the command runs; ginit cannot pass it", v)
+				return
+			}
+		}
+	}
+	for _, c := range reload {
+		argv := c.argv
+		switch {
+		case script:
+			argv = t.asUser(c)
+		case c.privileged && t.user != "":
+			t.warn(c.o, "runs as User=%s: the '+' or '!' prefix needs a start script to run as root", t.user)
+		}
+		if c.ignoreFail {
+			argv = append([]string{"/bin/sh", "-c", `"$@" || exit 0`, t.unit}, argv...)
+		}
+		t.d.ReloadCommand = append(t.d.ReloadCommand, argv)
 	}
 }
 
