@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // reload-service runs a started service's reload-command lines one after
@@ -13,14 +15,18 @@ import (
 // request on the manager goroutine like any verb: the run is kept in the
 // record (svc.reload) and the caller's reply is answered when the last
 // command has ended or one has failed. The service's state is not touched:
-// a failed reload leaves it running.
+// a failed reload leaves it running. Each command gets start-timeout (as
+// systemd gives ExecReload TimeoutStartSec), so none can block reloads for
+// ever.
 
 // reloadRun is a reload in progress.
 type reloadRun struct {
-	step  int  // index into ReloadCommand of the running command
-	proc  Proc // the running command
-	argv  []string
-	reply chan error
+	step     int  // index into ReloadCommand of the running command
+	proc     Proc // the running command
+	argv     []string
+	reply    chan error
+	timer    Timer // start-timeout for each command, as systemd times ExecReload
+	timedOut bool
 }
 
 // ReloadError is a reload command that did not succeed.
@@ -30,6 +36,7 @@ type ReloadError struct {
 	Step    int      // 1-based line of reload-command
 	Steps   int
 	Status  ExitStatus
+	Timeout time.Duration // non-zero: killed when the command ran this long
 }
 
 func (e *ReloadError) Error() string {
@@ -37,8 +44,12 @@ func (e *ReloadError) Error() string {
 	if e.Steps > 1 {
 		which = fmt.Sprintf(" %d of %d", e.Step, e.Steps)
 	}
+	how := e.Status.String()
+	if e.Timeout > 0 {
+		how = fmt.Sprintf("timed out after %v (%s)", e.Timeout, how)
+	}
 	return fmt.Sprintf("reload of service '%s' failed: reload command%s (%s) %s; the service keeps running",
-		e.Service, which, strings.Join(e.Argv, " "), e.Status)
+		e.Service, which, strings.Join(e.Argv, " "), how)
 }
 
 // ReloadService runs name's reload-command and waits for it. The service
@@ -80,16 +91,32 @@ func (m *Manager) reloadStep(s *svc) {
 		return
 	}
 	r.proc = p
+	if t := s.desc.StartTimeout; t > 0 {
+		r.timer = m.timer(t, func() {
+			if s.reload != r || r.proc != p {
+				return
+			}
+			// Its own process group only: KillTree would take the
+			// service's cgroup, the daemon with it.
+			m.logf("service '%s': reload command timed out after %v; sending SIGKILL", s.name(), t)
+			r.timedOut = true
+			_ = p.Signal(int(syscall.SIGKILL))
+		})
+	}
 }
 
 // reloadExited goes on with the next command or answers the caller.
 func (m *Manager) reloadExited(s *svc, st ExitStatus) {
 	r := s.reload
 	r.proc = nil
+	m.stopTimer(&r.timer)
 	n := len(s.desc.ReloadCommand)
 	switch {
 	case !st.Success():
 		err := &ReloadError{Service: s.name(), Argv: r.argv, Step: r.step + 1, Steps: n, Status: st}
+		if r.timedOut {
+			err.Timeout = s.desc.StartTimeout
+		}
 		m.logf("%v", err)
 		m.endReload(s, err)
 	case r.step+1 >= n:

@@ -192,3 +192,39 @@ func TestSubstMainPID(t *testing.T) {
 		}
 	}
 }
+
+// A reload command that outlives start-timeout is killed (its own process
+// group, not the service's tree), and the reload fails saying so.
+func TestReloadServiceTimeout(t *testing.T) {
+	d := svcDesc("d", TypeProcess)
+	d.ReloadCommand = [][]string{{"/bin/hang"}, {"/bin/never"}}
+	h := newHarness(t, d)
+	if err := h.m.Start(h.ctx, "d", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	main := h.sp.last("d", ProcStart)
+	ch := make(chan error, 1)
+	go func() { ch <- h.m.ReloadService(h.ctx, "d") }()
+	h.waitSpawns("d", ProcReload, 1)
+	rp := h.sp.last("d", ProcReload)
+	h.clock.Advance(d.StartTimeout - time.Second)
+	h.sync()
+	if len(rp.sigs()) != 0 {
+		t.Fatalf("signalled before the timeout: %v", rp.sigs())
+	}
+	h.clock.Advance(time.Second)
+	h.sync()
+	if !reflect.DeepEqual(rp.sigs(), []int{int(syscall.SIGKILL)}) || len(rp.treeSigs()) != 0 {
+		t.Fatalf("reload command got %v, tree %v; want SIGKILL to it alone", rp.sigs(), rp.treeSigs())
+	}
+	h.exit("d", ProcReload, killedBy(int(syscall.SIGKILL)))
+	err := recv(t, ch)
+	want := "reload of service 'd' failed: reload command 1 of 2 (/bin/hang) timed out after 1m0s (signal 9 (killed)); the service keeps running"
+	if err == nil || err.Error() != want {
+		t.Fatalf("reload: %v, want %q", err, want)
+	}
+	if h.sp.count("d", ProcReload) != 1 || len(main.sigs()) != 0 || len(main.treeSigs()) != 0 {
+		t.Errorf("reload commands %d, main signals %v %v", h.sp.count("d", ProcReload), main.sigs(), main.treeSigs())
+	}
+	h.wantState("d", Started)
+}

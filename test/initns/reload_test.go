@@ -36,6 +36,7 @@ reload-command = /bin/sh -c "echo \"$$PWD ${MAINPID} $$FOO\" > reload; test \"$$
 `,
 		"env":     "FOO=from-env-file\n",
 		"failing": "type = process\nrestart = no\nworking-dir = ../out\ncommand = /bin/sleep 100000\nreload-command = /bin/true\nreload-command = /bin/sh -c \"exit 3\"\nreload-command = /bin/touch never\n",
+		"slow":    "type = process\nrestart = no\nstart-timeout = 1\ncommand = /bin/sleep 100000\nreload-command = /bin/sleep 100000\n",
 		"plain":   "type = process\nrestart = no\ncommand = /bin/sleep 100000\n",
 	})
 	in.mustCtl("start", "svc")
@@ -63,6 +64,19 @@ reload-command = /bin/sh -c "echo \"$$PWD ${MAINPID} $$FOO\" > reload; test \"$$
 	}
 	if _, err := os.Stat(filepath.Join(in.out, "never")); err == nil {
 		t.Error("the command after the failing one ran")
+	}
+
+	// A hanging reload command is killed after start-timeout; the daemon
+	// beside it in the cgroup is not.
+	in.mustCtl("start", "slow")
+	slow := in.listPID("slow")
+	r = in.ctl("reload-service", "slow")
+	want = "ginitctl: reload of service 'slow' failed: reload command (/bin/sleep 100000) timed out after 1s (signal 9 (killed)); the service keeps running\n"
+	if r.code != 1 || r.err != want {
+		t.Errorf("hanging reload: %s; want exit 1 and %q", r, want)
+	}
+	if in.state("slow") != "started" || in.listPID("slow") != slow {
+		t.Errorf("slow: %s, pid %s (was %s) after a timed-out reload", in.state("slow"), in.listPID("slow"), slow)
 	}
 
 	in.mustCtl("start", "plain")
