@@ -526,6 +526,7 @@ func (m *Manager) execStop(s *svc) {
 		return
 	}
 	m.setPhase(s, phExecStop)
+	m.stopReload(s)
 	switch d.Type {
 	case TypeInternal, TypeTriggered:
 		m.finishStop(s)

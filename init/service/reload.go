@@ -132,6 +132,15 @@ func (m *Manager) reloadExited(s *svc, st ExitStatus) {
 	}
 }
 
+// stopReload ends a reload command when its service stops: what it would
+// reload is going away. Its exit answers the reload as a failure.
+func (m *Manager) stopReload(s *svc) {
+	if r := s.reload; r != nil && r.proc != nil {
+		m.logf("service '%s': stopping: ending its reload command", s.name())
+		_ = r.proc.Signal(int(syscall.SIGTERM))
+	}
+}
+
 func (m *Manager) endReload(s *svc, err error) {
 	s.reload.reply <- err
 	s.reload = nil

@@ -228,3 +228,34 @@ func TestReloadServiceTimeout(t *testing.T) {
 	}
 	h.wantState("d", Started)
 }
+
+// Stopping a service ends its running reload command, and the reload
+// answers with how that command ended.
+func TestReloadServiceStopped(t *testing.T) {
+	d := svcDesc("d", TypeProcess)
+	d.ReloadCommand = [][]string{{"/bin/slow"}, {"/bin/next"}}
+	h := newHarness(t, d)
+	if err := h.m.Start(h.ctx, "d", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan error, 1)
+	go func() { ch <- h.m.ReloadService(h.ctx, "d") }()
+	h.waitSpawns("d", ProcReload, 1)
+	if err := h.m.Stop(h.ctx, "d", StopOpts{NoWait: true}); err != nil {
+		t.Fatal(err)
+	}
+	rp := h.sp.last("d", ProcReload)
+	if !reflect.DeepEqual(rp.sigs(), []int{sigterm}) {
+		t.Fatalf("reload command got %v, want SIGTERM", rp.sigs())
+	}
+	h.exit("d", ProcReload, killedBy(sigterm))
+	var re *ReloadError
+	if err := recv(t, ch); !errors.As(err, &re) || re.Step != 1 || !re.Status.Signaled {
+		t.Fatalf("reload: %v", err)
+	}
+	h.exit("d", ProcStart, killedBy(sigterm))
+	h.wantState("d", Stopped)
+	if n := h.sp.count("d", ProcReload); n != 1 {
+		t.Errorf("%d reload commands ran", n)
+	}
+}
