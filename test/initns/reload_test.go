@@ -37,6 +37,7 @@ reload-command = /bin/sh -c "echo \"$$PWD ${MAINPID} $$FOO\" > reload; test \"$$
 		"env":     "FOO=from-env-file\n",
 		"failing": "type = process\nrestart = no\nworking-dir = ../out\ncommand = /bin/sleep 100000\nreload-command = /bin/true\nreload-command = /bin/sh -c \"exit 3\"\nreload-command = /bin/touch never\n",
 		"slow":    "type = process\nrestart = no\nstart-timeout = 1\ncommand = /bin/sleep 100000\nreload-command = /bin/sleep 100000\n",
+		"user":    "type = process\nrestart = no\nrun-as = nobody\nworking-dir = /\ncommand = /bin/sleep 100000\nreload-command = /bin/sh -c \"echo reload as $$(id -u):$$(id -g)\"\n",
 		"plain":   "type = process\nrestart = no\ncommand = /bin/sleep 100000\n",
 	})
 	in.mustCtl("start", "svc")
@@ -77,6 +78,13 @@ reload-command = /bin/sh -c "echo \"$$PWD ${MAINPID} $$FOO\" > reload; test \"$$
 	}
 	if in.state("slow") != "started" || in.listPID("slow") != slow {
 		t.Errorf("slow: %s, pid %s (was %s) after a timed-out reload", in.state("slow"), in.listPID("slow"), slow)
+	}
+
+	// run-as applies; the output goes where the service's does.
+	in.mustCtl("start", "user")
+	in.mustCtl("reload-service", "user")
+	if out := in.mustCtl("catlog", "user").out; out != "reload as 65534:65534\n" {
+		t.Errorf("reload command of a run-as service said %q", out)
 	}
 
 	in.mustCtl("start", "plain")
