@@ -478,6 +478,11 @@ func (t *translator) service(opts []option) *service.Description {
 	}
 	if d.Type != service.TypeInternal {
 		t.reloadCommand(reload, script)
+		if typ == "notify-reload" && len(reload) == 0 {
+			t.reloadSignal(u)
+		} else if o := u.last("Service", "ReloadSignal"); o != nil {
+			t.warn(o, "ignored: only Type=notify-reload without ExecReload= reloads by a signal")
+		}
 	}
 	d.Env = t.env.list()
 	return d
@@ -716,6 +721,26 @@ func (t *translator) reloadCommand(reload []execCmd, script bool) {
 		}
 		t.d.ReloadCommand = append(t.d.ReloadCommand, argv)
 	}
+}
+
+// reloadSignal gives Type=notify-reload without ExecReload= its reload:
+// ReloadSignal= (default SIGHUP) to the main process. Unlike systemd,
+// ginit does not wait for the daemon's RELOADING=1 and READY=1.
+func (t *translator) reloadSignal(u *unitSet) {
+	name := "HUP"
+	if o := u.last("Service", "ReloadSignal"); o != nil {
+		n, err := signalNumber(o.value)
+		if err != nil {
+			t.fail(o, "%v", err)
+			return
+		}
+		name = strings.TrimPrefix(unix.SignalName(unix.Signal(n)), "SIG")
+		if name == "" {
+			t.fail(o, "signal %d has no name kill(1) knows", n)
+			return
+		}
+	}
+	t.d.ReloadCommand = [][]string{{"/bin/kill", "-s", name, "$MAINPID"}}
 }
 
 // process maps the process settings: working directory, kill mode and

@@ -272,7 +272,7 @@ func classify(section, key string) (keyClass, string) {
 		"Service/IOSchedulingPriority", "Service/StandardInput", "Service/StandardOutput",
 		"Service/StandardError", "Service/TTYPath", "Service/MemoryMax", "Service/TasksMax",
 		"Service/CPUWeight", "Service/PrivateNetwork", "Service/BusName", "Service/Sockets",
-		"Service/StartLimitIntervalSec", "Service/StartLimitBurst":
+		"Service/StartLimitIntervalSec", "Service/StartLimitBurst", "Service/ReloadSignal":
 		return keyMapped, ""
 	case "Socket/DirectoryMode", "Socket/ListenStream", "Socket/Accept", "Socket/SocketMode", "Socket/SocketUser", "Socket/SocketGroup",
 		"Socket/Service", "Socket/ListenDatagram", "Socket/ListenSequentialPacket", "Socket/ListenFIFO",
@@ -308,7 +308,7 @@ func classify(section, key string) (keyClass, string) {
 	case "Service/WatchdogSec", "Service/RuntimeMaxSec", "Service/RuntimeRandomizedExtraSec",
 		"Service/TimeoutStartFailureMode", "Service/TimeoutStopFailureMode", "Service/RestartMode",
 		"Service/RestartSteps", "Service/RestartMaxDelaySec", "Service/ExitType", "Service/RestartForceExitStatus",
-		"Service/ReloadSignal", "Service/RestartKillSignal", "Service/USBFunctionDescriptors", "Service/USBFunctionStrings",
+		"Service/RestartKillSignal", "Service/USBFunctionDescriptors", "Service/USBFunctionStrings",
 		"Service/OpenFile", "Service/Delegate", "Service/DelegateSubgroup", "Service/Slice",
 		"Service/CPUAccounting", "Service/MemoryAccounting", "Service/IOAccounting", "Service/TasksAccounting",
 		"Service/IPAccounting", "Service/BlockIOAccounting", "Service/MemoryLow", "Service/MemoryHigh",
