@@ -166,6 +166,9 @@ type Description struct {
 	// StartClass (ginit: start-class = NAME) puts the service under the
 	// manager's per-class limit on parallel starts (--max-starting-class).
 	StartClass string
+	// Conditions are checked each time the service is about to run
+	// (condition.go); a failed one skips the start, a failed Assert fails it.
+	Conditions []Condition
 	Deps       []Dep // after expanding the .d directories
 	ChainTo    string
 

@@ -180,7 +180,8 @@ func (m *Manager) step(s *svc) {
 		}
 		// A hard dependency going down takes this service down with it.
 		for _, e := range s.deps {
-			if e.kind == DepRegular && (e.to.state == Stopping || e.to.state == Stopped) {
+			skipped := e.done && e.to.state == Stopped && e.to.reason == ReasonCondition
+			if e.kind == DepRegular && (e.to.state == Stopping || e.to.state == Stopped) && !skipped {
 				if e.to.restarting {
 					s.reason = ReasonDepRestart
 					s.restarting = true
@@ -217,7 +218,7 @@ func (m *Manager) checkDeps(s *svc) {
 		d := e.to
 		switch e.kind {
 		case DepRegular, DepMilestone:
-			if d.state == Started {
+			if d.state == Started || e.done && d.state == Stopped && d.reason == ReasonCondition {
 				continue
 			}
 			if d.pinStop {
@@ -271,6 +272,24 @@ func (m *Manager) execStart(s *svc) {
 	m.setPhase(s, phExec)
 	s.lastStart = m.cfg.Clock.Now()
 	d := s.desc
+	// Conditions are checked here, on the manager goroutine, at each
+	// start (not at load): the checker only stats, lstats and reads small
+	// files of /proc and /run, which do not block on local file systems.
+	// A condition on a path of a hung network mount would stall the
+	// manager; such paths are the unit's author's choice, as under systemd.
+	if len(d.Conditions) > 0 && m.cfg.Conditions != nil {
+		if c, ok := evalConditions(m.cfg.Conditions, d.Conditions); !ok {
+			s.cause = conditionCause(c)
+			s.status = s.cause // shown by status
+			m.logf("service '%s': %s", s.name(), s.cause)
+			if c.Assert {
+				m.failStart(s, ReasonAssert)
+			} else {
+				m.skipStart(s)
+			}
+			return
+		}
+	}
 	switch d.Type {
 	case TypeInternal:
 		m.becomeStarted(s)
@@ -430,6 +449,24 @@ func (m *Manager) failStart(s *svc, reason StopReason) {
 		m.setState(s, Stopping, phWaitDepnts)
 		m.execStop(s)
 		return
+	}
+	m.finishStop(s)
+}
+
+// skipStart: a condition of s is not met. As under systemd the start
+// counts as done: nothing runs, s settles in Stopped without failing, and
+// dependents waiting for it go on (checkDeps).
+func (m *Manager) skipStart(s *svc) {
+	m.stopTimer(&s.startTimer)
+	s.reason = ReasonCondition
+	s.explicit = false
+	s.restarting = false
+	for _, e := range s.dependents {
+		if !e.hold {
+			continue
+		}
+		e.done = true
+		m.release(e)
 	}
 	m.finishStop(s)
 }

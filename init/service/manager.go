@@ -21,6 +21,9 @@ type Config struct {
 	// through before/after across separately loaded services). May be nil.
 	Check   func(all map[string]*Description) error
 	Spawner Spawner
+	// Conditions checks Description.Conditions at each start; nil: every
+	// condition is met (tests without a file system).
+	Conditions ConditionChecker
 	Clock   Clock
 	Logger  Logger
 	// Env is the initial activation environment (KEY=VALUE).

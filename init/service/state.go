@@ -47,6 +47,8 @@ const (
 	ReasonDepStopped              // a hard dependency stopped
 	ReasonRestartLimit            // it kept dying: restart-limit-count reached within restart-limit-interval
 	ReasonStopKilled              // stopped on request, but killed (SIGKILL) after stop-timeout
+	ReasonCondition               // a condition was not met: nothing ran, dependents went on
+	ReasonAssert                  // an assertion was not met: the start failed
 )
 
 func (r StopReason) String() string {
@@ -73,6 +75,10 @@ func (r StopReason) String() string {
 		return "restart limit reached"
 	case ReasonStopKilled:
 		return "killed after the stop timeout"
+	case ReasonCondition:
+		return "condition not met"
+	case ReasonAssert:
+		return "assertion failed"
 	}
 	return fmt.Sprintf("reason(%d)", int(r))
 }

@@ -354,6 +354,8 @@ func (m *Manager) notifyWaiters(s *svc) {
 			switch {
 			case s.state == Started:
 				decided = true
+			case s.state == Stopped && s.reason == ReasonCondition:
+				decided = true // as systemd: a start skipped by a condition succeeds
 			case s.state == Stopped && !m.wanted(s) && s.ph != phRestartDelay:
 				decided = true
 				res = &StartError{Service: s.name(), Reason: s.reason, Exit: s.exit, HasExit: s.hasExit && s.failed}
