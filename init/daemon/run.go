@@ -259,6 +259,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Load:         ld.LoadAll,
 		Check:        loader.CheckAll,
 		Spawner:      d.spawner(sup),
+		Conditions:   service.OSConditions{},
 		Sockets:      sup,
 		Clock:        d.clock(),
 		Logger:       log,

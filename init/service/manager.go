@@ -24,8 +24,8 @@ type Config struct {
 	// Conditions checks Description.Conditions at each start; nil: every
 	// condition is met (tests without a file system).
 	Conditions ConditionChecker
-	Clock   Clock
-	Logger  Logger
+	Clock      Clock
+	Logger     Logger
 	// Env is the initial activation environment (KEY=VALUE).
 	Env []string
 	// ExitWhenIdle makes Run return once every service has stopped after at
