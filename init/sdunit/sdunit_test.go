@@ -135,10 +135,21 @@ func TestServiceMapping(t *testing.T) {
 					t.Errorf("deps %+v", d.Deps)
 				}
 			}},
-		{"condition not met", "g", "[Unit]\nConditionPathExists=/nonexistent/x\n[Service]\nExecStart=/bin/g\n",
+		{"conditions kept for each start", "g", "[Unit]\nConditionPathExists=/nonexistent/x\nConditionKernelCommandLine=|!quiet\nAssertPathIsDirectory=/run\nConditionPathIsMountPoint=\nConditionVirtualization=none\n[Service]\nExecStart=/bin/g\n",
 			func(t *testing.T, d *service.Description) {
-				if d.Type != service.TypeInternal || d.Command != nil {
-					t.Errorf("%+v", d)
+				if d.Type != service.TypeProcess || len(d.Command) == 0 {
+					t.Errorf("type %s command %q: a condition no longer changes what runs", d.Type, d.Command)
+				}
+				var got []string
+				for _, c := range d.Conditions {
+					got = append(got, c.String())
+				}
+				want := []string{"AssertPathIsDirectory=/run", "ConditionPathExists=/nonexistent/x", "ConditionKernelCommandLine=|!quiet", "ConditionVirtualization=none"}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("conditions %q, want %q", got, want)
+				}
+				if len(d.Conditions) > 0 && !strings.HasSuffix(d.Conditions[0].Source, "g.service:4") {
+					t.Errorf("source %q", d.Conditions[0].Source)
 				}
 			}},
 		{"condition negated met", "g2", "[Unit]\nConditionPathExists=!/nonexistent/x\n[Service]\nExecStart=/bin/g\n",
@@ -227,7 +238,7 @@ func TestRefusedWithLine(t *testing.T) {
 
 // Safe keys load with one warning per reason, naming each key's line.
 func TestIgnoredWarn(t *testing.T) {
-	s, _ := fixture(t, map[string]string{"u.service": "[Unit]\nDocumentation=man:u\nConditionVirtualization=!container\n[Service]\nExecStart=/bin/u\nProtectKernelTunables=yes\nLockPersonality=yes\nExecReload=/bin/kill -HUP $MAINPID\n[X-Fancy]\nA=b\n"})
+	s, _ := fixture(t, map[string]string{"u.service": "[Unit]\nDocumentation=man:u\nConditionMemory=>1G\n[Service]\nExecStart=/bin/u\nProtectKernelTunables=yes\nLockPersonality=yes\nExecReload=/bin/kill -HUP $MAINPID\n[X-Fancy]\nA=b\n"})
 	var log logBuf
 	if _, err := s.Load("u", &log); err != nil {
 		t.Fatal(err)

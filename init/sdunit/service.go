@@ -472,10 +472,7 @@ func (t *translator) service(opts []option) *service.Description {
 		d.Command = []string{"/bin/sh", "-c", strings.Join(sandbox, "") + t.startScript(dirs, pre, start, post, ttyIn, d.Type), t.unit}
 	}
 	t.stopCommand(stop, stopPost, script)
-	if t.conditions(u) {
-		d.Type, d.Command, d.StopCommand, d.PIDFile, d.ReadyNotification = service.TypeInternal, nil, nil, "", ""
-		d.SocketListen = ""
-	}
+	d.Conditions = t.conditions(u)
 	if d.Type != service.TypeInternal {
 		t.reloadCommand(reload, script)
 		if typ == "notify-reload" && len(reload) == 0 {

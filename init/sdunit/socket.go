@@ -293,10 +293,7 @@ func (t *translator) socketUnit(opts []option) *service.Description {
 		t.fail(nil, "the socket unit listens on nothing ginit can make")
 	}
 	d.Socket = spec
-	if t.conditions(u) {
-		// As systemd skips it: no sockets, nothing activated.
-		d.Type, d.Socket = service.TypeInternal, nil
-	}
+	d.Conditions = t.conditions(u)
 	return d
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -242,6 +243,9 @@ const (
 // classify is the table of every key ginit knows in the sections it reads,
 // with why an ignored or refused key is so.
 func classify(section, key string) (keyClass, string) {
+	if section == "Unit" && conditionKind(key) != "" {
+		return keyMapped, ""
+	}
 	switch section + "/" + key {
 	case "Unit/Description", "Unit/Documentation", "Unit/DefaultDependencies", "Unit/SourcePath",
 		"Install/Alias", "Install/Also", "Install/DefaultInstance", "Install/WantedBy", "Install/RequiredBy",
@@ -286,20 +290,14 @@ func classify(section, key string) (keyClass, string) {
 		"Socket/MaxConnectionsPerSource", "Socket/Priority",
 		"Socket/Timestamping", "Socket/Writable", "Socket/FlushPending", "Socket/PollLimitIntervalSec", "Socket/PollLimitBurst", "Socket/SELinuxContextFromNet":
 		return keyIgnored, "socket tuning ginit does not apply"
-	case "Unit/ConditionVirtualization", "Unit/ConditionKernelCommandLine", "Unit/ConditionSecurity",
+	case "Unit/ConditionSecurity",
 		"Unit/ConditionCapability", "Unit/ConditionFirstBoot", "Unit/ConditionNeedsUpdate", "Unit/ConditionACPower",
 		"Unit/ConditionControlGroupController", "Unit/ConditionMemory", "Unit/ConditionCPUs", "Unit/ConditionHost",
 		"Unit/ConditionArchitecture", "Unit/ConditionKernelVersion", "Unit/ConditionCredential",
 		"Unit/ConditionEnvironment", "Unit/ConditionOSRelease", "Unit/ConditionUser", "Unit/ConditionGroup",
 		"Unit/ConditionFirmware", "Unit/ConditionCPUFeature", "Unit/ConditionMemoryPressure",
-		"Unit/ConditionCPUPressure", "Unit/ConditionIOPressure", "Unit/ConditionPathIsMountPoint",
-		"Unit/ConditionPathIsReadWrite", "Unit/ConditionPathIsEncrypted", "Unit/AssertVirtualization":
+		"Unit/ConditionCPUPressure", "Unit/ConditionIOPressure", "Unit/ConditionPathIsEncrypted":
 		return keyIgnored, "condition not evaluated by ginit: assumed true"
-	case "Unit/ConditionPathExists", "Unit/ConditionPathExistsGlob", "Unit/ConditionPathIsDirectory",
-		"Unit/ConditionPathIsSymbolicLink", "Unit/ConditionFileNotEmpty", "Unit/ConditionDirectoryNotEmpty",
-		"Unit/ConditionFileIsExecutable", "Unit/AssertPathExists", "Unit/AssertPathIsDirectory",
-		"Unit/AssertFileNotEmpty", "Unit/AssertFileIsExecutable", "Unit/AssertDirectoryNotEmpty":
-		return keyMapped, ""
 	case "Unit/RequiresMountsFor", "Unit/WantsMountsFor", "Unit/OnSuccess", "Unit/OnFailureJobMode",
 		"Unit/PropagatesReloadTo", "Unit/ReloadPropagatedFrom", "Unit/PropagatesStopTo", "Unit/StopPropagatedFrom",
 		"Unit/JoinsNamespaceOf", "Unit/FailureAction", "Unit/SuccessAction", "Unit/StartLimitAction",
@@ -553,62 +551,68 @@ func (t *translator) deps(u *unitSet) (sockets []string) {
 	return sockets
 }
 
-// conditions evaluates the path conditions and assertions at load time;
-// a condition that fails makes the service one that runs nothing (as
-// systemd skips it), a failing assertion is an error.
-func (t *translator) conditions(u *unitSet) (skip bool) {
-	type check struct {
-		key string
-		ok  func(string) bool
+// evaluatedConditions are the Condition*/Assert* kinds the service
+// manager checks at each start (service.OSConditions).
+var evaluatedConditions = []string{"PathExists", "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink",
+	"PathIsMountPoint", "PathIsReadWrite", "FileNotEmpty", "DirectoryNotEmpty", "FileIsExecutable",
+	"KernelCommandLine", "Virtualization"}
+
+// conditionKind is the evaluated kind a Condition*/Assert* key names, or "".
+func conditionKind(key string) string {
+	k, ok := strings.CutPrefix(key, "Condition")
+	if !ok {
+		k, ok = strings.CutPrefix(key, "Assert")
 	}
-	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
-	checks := []check{
-		{"PathExists", exists},
-		{"PathExistsGlob", func(p string) bool { m, _ := filepath.Glob(p); return len(m) > 0 }},
-		{"PathIsDirectory", func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }},
-		{"PathIsSymbolicLink", func(p string) bool { st, err := os.Lstat(p); return err == nil && st.Mode()&os.ModeSymlink != 0 }},
-		{"FileNotEmpty", func(p string) bool {
-			st, err := os.Stat(p)
-			return err == nil && st.Mode().IsRegular() && st.Size() > 0
-		}},
-		{"DirectoryNotEmpty", func(p string) bool { e, err := os.ReadDir(p); return err == nil && len(e) > 0 }},
-		{"FileIsExecutable", func(p string) bool { st, err := os.Stat(p); return err == nil && !st.IsDir() && st.Mode()&0o111 != 0 }},
+	if ok && slices.Contains(evaluatedConditions, k) {
+		return k
 	}
-	anyTrig, trigMet := false, false
-	for _, kind := range []string{"Condition", "Assert"} {
-		for _, c := range checks {
-			for _, o := range u.all("Unit", kind+c.key) {
-				v, ok := t.value(o)
-				if !ok {
-					continue
-				}
-				trig := strings.HasPrefix(v, "|")
-				v = strings.TrimPrefix(v, "|")
-				neg := strings.HasPrefix(v, "!")
-				v = strings.TrimPrefix(v, "!")
-				if !filepath.IsAbs(v) {
-					t.fail(o, "%q is not an absolute path", v)
-					continue
-				}
-				met := c.ok(v) != neg
-				switch {
-				case kind == "Assert" && !met:
-					t.fail(o, "assertion %s=%s failed", o.key, o.value)
-				case trig:
-					anyTrig = true
-					trigMet = trigMet || met
-				case !met:
-					t.warn(o, "condition not met at load: the service runs nothing")
-					skip = true
-				}
-			}
+	return ""
+}
+
+// conditionOptions are the unit's evaluated Condition*/Assert* options,
+// each key's in file order.
+func (u *unitSet) conditionOptions() []*option {
+	var l []*option
+	for _, pre := range []string{"Assert", "Condition"} {
+		for _, k := range evaluatedConditions {
+			l = append(l, u.all("Unit", pre+k)...)
 		}
 	}
-	if anyTrig && !trigMet {
-		t.warn(nil, "no triggering condition met at load: the service runs nothing")
-		skip = true
+	return l
+}
+
+// conditions translates the evaluated conditions and assertions; the
+// manager checks them each time the service is about to run, so a path
+// made after boot counts (a failed condition skips that start, a failed
+// assertion fails it).
+func (t *translator) conditions(u *unitSet) []service.Condition {
+	var cs []service.Condition
+	for _, o := range u.conditionOptions() {
+		kind := conditionKind(o.key)
+		v, ok := t.value(o)
+		if !ok {
+			continue
+		}
+		c := service.Condition{Kind: kind, Assert: strings.HasPrefix(o.key, "Assert"), Source: fmt.Sprintf("%s:%d", o.file, o.line)}
+		v = strings.TrimSpace(v)
+		if v == "" {
+			// An empty value resets the list, as in systemd.
+			cs = slices.DeleteFunc(cs, func(e service.Condition) bool { return e.Kind == kind && e.Assert == c.Assert })
+			continue
+		}
+		c.Trigger = strings.HasPrefix(v, "|") && !c.Assert
+		v = strings.TrimPrefix(v, "|")
+		c.Negate = strings.HasPrefix(v, "!")
+		c.Arg = strings.TrimPrefix(v, "!")
+		if strings.HasPrefix(kind, "Path") || strings.HasPrefix(kind, "File") || strings.HasPrefix(kind, "Directory") {
+			if !filepath.IsAbs(c.Arg) {
+				t.fail(o, "%q is not an absolute path", c.Arg)
+				continue
+			}
+		}
+		cs = append(cs, c)
 	}
-	return skip
+	return cs
 }
 
 // errNoCommand is the cause for a service unit with nothing to run.
