@@ -77,11 +77,7 @@ func (p *parser) validateSocket() ErrorList {
 	d := p.d
 	var errs ErrorList
 	fail := func(rl *rawLine, format string, args ...any) {
-		e := &Error{File: d.File, Service: d.Name, Err: fmt.Errorf(format, args...)}
-		if rl != nil {
-			e.File, e.Line, e.Setting = rl.file, rl.line, rl.key
-		}
-		errs = append(errs, e)
+		errs = append(errs, p.settingError(rl, format, args...))
 	}
 	if d.Type != service.TypeSocket {
 		if p.activatesLine != nil {

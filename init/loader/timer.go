@@ -127,16 +127,22 @@ func implicitRun(d *service.Description) *service.Description {
 	return &r
 }
 
+// settingError is an error of the description at rl's file, line and
+// setting (the description's file alone when rl is nil).
+func (p *parser) settingError(rl *rawLine, format string, args ...any) *Error {
+	e := &Error{File: p.d.File, Service: p.d.Name, Err: fmt.Errorf(format, args...)}
+	if rl != nil {
+		e.File, e.Line, e.Setting = rl.file, rl.line, rl.key
+	}
+	return e
+}
+
 // validateTimer checks the combination of timer settings.
 func (p *parser) validateTimer() ErrorList {
 	d := p.d
 	var errs ErrorList
 	fail := func(rl *rawLine, format string, args ...any) {
-		e := &Error{File: d.File, Service: d.Name, Err: fmt.Errorf(format, args...)}
-		if rl != nil {
-			e.File, e.Line, e.Setting = rl.file, rl.line, rl.key
-		}
-		errs = append(errs, e)
+		errs = append(errs, p.settingError(rl, format, args...))
 	}
 	if d.Type != service.TypeTimer {
 		if d.Timer != nil {

@@ -156,33 +156,11 @@ func TestDebianDaemons(t *testing.T) {
 		t.Skip("needs a merged /usr (/lib a link to usr/lib): the packages are overlaid on /usr only")
 	}
 	in := newDebianInstance(t, root, func(etc, varDir string) {
-		copyTree(t, filepath.Join(root, "etc"), etc)
-		passwd, err := os.ReadFile("/etc/passwd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Contains(passwd, []byte("\nsshd:")) {
-			passwd = append(passwd, "sshd:x:64991:65534::/run/sshd:/usr/sbin/nologin\n"...)
-		}
-		must(t, os.WriteFile(filepath.Join(etc, "passwd"), passwd, 0o644))
-		cfg, err := os.ReadFile(filepath.Join(root, "usr/share/openssh/sshd_config"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg = append([]byte("HostKey /etc/ssh/ssh_host_ed25519_key\n"), cfg...)
-		must(t, os.WriteFile(filepath.Join(etc, "ssh/sshd_config"), cfg, 0o644))
-		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(etc, "ssh/ssh_host_ed25519_key")).CombinedOutput(); err != nil {
-			t.Fatalf("ssh-keygen: %v: %s", err, out)
-		}
+		stageSSH(t, root, etc)
 		must(t, os.WriteFile(filepath.Join(etc, "nginx/sites-enabled/default"),
 			[]byte("server { listen 127.0.0.1:80; location / { return 200 \"served by nginx under ginit\\n\"; } }\n"), 0o644))
 		must(t, os.WriteFile(filepath.Join(etc, "rsyslog.conf"), []byte(
 			"module(load=\"imuxsock\" SysSock.Use=\"off\")\ninput(type=\"imuxsock\" Socket=\"/run/ginit-test-log\")\n*.* /var/log/ginit-test.log\n"), 0o644))
-		// A drop-in, as an admin would write one: this machine may not
-		// lower oom_score_adj (a container without CAP_SYS_RESOURCE), and
-		// ginit fails a start whose OOMScoreAdjust= it cannot apply.
-		must(t, os.MkdirAll(filepath.Join(etc, "systemd/system/dbus.service.d"), 0o755))
-		must(t, os.WriteFile(filepath.Join(etc, "systemd/system/dbus.service.d/ginit-test.conf"), []byte("[Service]\nOOMScoreAdjust=\n"), 0o644))
 		for _, d := range []string{"log/nginx", "lib/nginx", "spool/rsyslog", "spool/cron/crontabs"} {
 			must(t, os.MkdirAll(filepath.Join(varDir, d), 0o755))
 		}

@@ -319,7 +319,9 @@ func TestDebianSocketActivation(t *testing.T) {
 
 // stageSSH prepares the overlay /etc for Debian's sshd: the package's
 // files, an sshd user, a config with a fresh host key, and a drop-in for
-// dbus.service (this machine may not lower oom_score_adj).
+// dbus.service, as an admin would write one: this machine may not lower
+// oom_score_adj (a container without CAP_SYS_RESOURCE), and ginit fails a
+// start whose OOMScoreAdjust= it cannot apply.
 func stageSSH(t *testing.T, root, etc string) {
 	copyTree(t, filepath.Join(root, "etc"), etc)
 	passwd, err := os.ReadFile("/etc/passwd")
