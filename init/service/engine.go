@@ -91,6 +91,9 @@ func (m *Manager) activate(s *svc) {
 // up the neighbours when the state changes, and s itself always.
 func (m *Manager) setState(s *svc, st State, ph phase) {
 	changed := s.state != st
+	if changed {
+		m.work++
+	}
 	if m.transition != nil && (changed || s.ph != ph) {
 		m.transition(s.name(), stage{s.state, s.ph}, stage{st, ph})
 	}

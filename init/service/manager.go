@@ -126,15 +126,18 @@ type Manager struct {
 	// state or phase, from setState.
 	transition func(name string, from, to stage)
 	// Settling (see Config.Settled): events run so far, their count when
-	// settleTimer was armed, and the timer.
+	// settleTimer was armed, and the timer. work counts events and state
+	// changes: one event (a boot's start of a target) can start thousands
+	// of services, and that spell is worth settling after.
 	eventCount  uint64
 	settleSeen  uint64
 	settleTimer Timer
-	settledAt   uint64 // eventCount at the last settle
+	work        uint64
+	settledAt   uint64 // work at the last settle
 }
 
-// settleMinEvents is how many events a busy spell must have had for
-// Settled to be called after it.
+// settleMinEvents is how much work (events and state changes) a busy spell
+// must have done for Settled to be called after it.
 const settleMinEvents = 16
 
 // New makes a manager; call Run to bring it to life.
@@ -173,6 +176,7 @@ func (m *Manager) Run(ctx context.Context) (power.Kind, error) {
 			return power.None, ctx.Err()
 		case f := <-m.events:
 			m.eventCount++
+			m.work++
 			if _, ok := m.settleTimer.(settledMark); ok {
 				m.settleTimer = nil // an event after settling: settle again
 			}
@@ -203,10 +207,10 @@ func (m *Manager) settleCheck() {
 	if m.eventCount == m.settleSeen+1 {
 		// A handful of events (a periodic check, a status) leaves
 		// nothing worth handing back.
-		if m.eventCount-m.settledAt > settleMinEvents {
+		if m.work-m.settledAt > settleMinEvents {
 			m.cfg.Settled()
 		}
-		m.settledAt = m.eventCount
+		m.settledAt = m.work
 		// Quiet until the next event from outside: this one must not
 		// arm the timer again.
 		m.settleSeen = m.eventCount

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -90,5 +91,40 @@ func waitArmed(t *testing.T, c *fakeClock, n int) {
 			t.Fatal("no timer armed")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSettledAfterOneBigEvent: one start that brings up many services (a
+// boot's target) is a busy spell even though it is a single event.
+func TestSettledAfterOneBigEvent(t *testing.T) {
+	settled := make(chan struct{}, 8)
+	descs := []*Description{}
+	var deps []Dep
+	for i := range settleMinEvents {
+		name := fmt.Sprintf("s%d", i)
+		descs = append(descs, svcDesc(name, TypeInternal))
+		deps = append(deps, need(name))
+	}
+	descs = append(descs, svcDesc("target", TypeInternal, deps...))
+	h := newHarnessCfg(t, func(c *Config) {
+		c.SettleDelay = time.Second
+		c.Settled = func() { settled <- struct{}{} }
+	}, descs...)
+	// Start alone, no polling: the spell is this one event.
+	n := timers(h.clock)
+	if err := h.m.Start(h.ctx, "target", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	waitArmed(t, h.clock, n)
+	// The start's own follow-up events keep the first look busy; the
+	// second finds the loop quiet.
+	n = timers(h.clock)
+	h.clock.Advance(time.Second)
+	waitArmed(t, h.clock, n)
+	h.clock.Advance(time.Second)
+	select {
+	case <-settled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Settled was not called after one event that started many services")
 	}
 }
