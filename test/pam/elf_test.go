@@ -10,7 +10,8 @@ import (
 
 // TestModuleELF checks the built module's shape: the six PAM entry
 // points are exported, and it is marked NODELETE, because libpam
-// dlcloses modules at pam_end and a Go runtime cannot be unloaded.
+// dlcloses modules at pam_end and libdbus-1's process-wide state
+// is not made to be unloaded.
 func TestModuleELF(t *testing.T) {
 	bin := testenv.BinDir()
 	if bin == "" {
