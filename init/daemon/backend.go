@@ -69,15 +69,20 @@ func (b *Backend) Do(ctx context.Context, req control.Request) control.Response 
 		}
 		return control.Response{Code: control.OK, Services: []control.ServiceInfo{si}}
 	case control.OpList:
-		list, err := m.List(ctx)
+		var services []control.ServiceInfo
+		err := m.ListFunc(ctx, func(i, n int, in *service.Info) {
+			if services == nil {
+				services = make([]control.ServiceInfo, n)
+			}
+			services[i] = ToInfo(*in)
+		})
 		if err != nil {
 			return b.result(req, err)
 		}
-		resp := control.Response{Code: control.OK, Services: make([]control.ServiceInfo, len(list))}
-		for i, in := range list {
-			resp.Services[i] = ToInfo(in)
+		if services == nil {
+			services = []control.ServiceInfo{} // nothing loaded: an empty list, not none
 		}
-		return resp
+		return control.Response{Code: control.OK, Services: services}
 	case control.OpReload:
 		return b.result(req, m.Reload(ctx, req.Service))
 	case control.OpReloadService:
