@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -28,6 +29,24 @@ type view struct {
 	leaders  map[uint32]string // leader pid → session
 	users    map[uint32]*userView
 	seats    map[string]map[string]godbus.Variant
+	// gen counts the publishes that changed what ListSessions or
+	// ListSessionsEx show (a session added, removed, or an entry of it
+	// changed); written under mu.
+	gen uint64
+	// lists are the sorted answers of both list calls for one gen, built
+	// by the first reader that asks after a change and shared, read-only,
+	// by every reader until the next: at thousands of sessions building
+	// and sorting them per call was a sixth of the call, and the owner
+	// does not build them at each change (a creation would then cost O(n)).
+	lists atomic.Pointer[sessionLists]
+}
+
+// sessionLists are ListSessions' and ListSessionsEx's answers as of one
+// gen of the view; never changed once stored.
+type sessionLists struct {
+	gen     uint64
+	entries []sessionEntry
+	ex      []sessionExEntry
 }
 
 // userView is one user as published: its properties but Sessions, and
@@ -103,10 +122,16 @@ func (s *state) publish() {
 			delete(vw.leaders, old.rec.Leader)
 		}
 		if !ok {
-			delete(vw.sessions, id)
+			if old != nil {
+				delete(vw.sessions, id)
+				vw.gen++
+			}
 			continue
 		}
 		cur := s.snapshot(ss)
+		if old == nil || old.entry() != cur.entry() || old.ex() != cur.ex() {
+			vw.gen++
+		}
 		vw.sessions[id] = cur
 		if ss.Leader != 0 {
 			vw.leaders[ss.Leader] = id
@@ -224,28 +249,49 @@ func (vw *view) seatProps(id string) (map[string]godbus.Variant, bool) {
 	return p, ok
 }
 
-// listSessions is ListSessions' answer, by id.
-func (vw *view) listSessions() []sessionEntry {
-	vw.mu.RLock()
-	out := make([]sessionEntry, 0, len(vw.sessions))
-	for _, sv := range vw.sessions {
-		out = append(out, sv.entry())
-	}
-	vw.mu.RUnlock()
-	sortBy(out, func(e sessionEntry) string { return e.ID })
-	return out
-}
+// listSessions is ListSessions' answer, by id. The slice is shared:
+// callers only read it.
+func (vw *view) listSessions() []sessionEntry { return vw.sorted().entries }
 
-// listSessionsEx is ListSessionsEx's answer, by id.
-func (vw *view) listSessionsEx() []sessionExEntry {
+// listSessionsEx is ListSessionsEx's answer, by id; shared as
+// listSessions'.
+func (vw *view) listSessionsEx() []sessionExEntry { return vw.sorted().ex }
+
+// sorted returns both lists for the view as published now, building
+// them when the last ones are older.
+func (vw *view) sorted() *sessionLists {
 	vw.mu.RLock()
-	out := make([]sessionExEntry, 0, len(vw.sessions))
-	for _, sv := range vw.sessions {
-		out = append(out, sv.ex())
+	gen := vw.gen
+	if l := vw.lists.Load(); l != nil && l.gen == gen {
+		vw.mu.RUnlock()
+		return l
+	}
+	l := &sessionLists{gen: gen, entries: make([]sessionEntry, 0, len(vw.sessions)), ex: make([]sessionExEntry, 0, len(vw.sessions))}
+	ids := make([]string, 0, len(vw.sessions))
+	for id := range vw.sessions {
+		ids = append(ids, id)
+	}
+	sortStrings(ids)
+	for _, id := range ids {
+		sv := vw.sessions[id]
+		l.entries = append(l.entries, sv.entry())
+		l.ex = append(l.ex, sv.ex())
 	}
 	vw.mu.RUnlock()
-	sortBy(out, func(e sessionExEntry) string { return e.ID })
-	return out
+	// Keep the newest: a reader that built an older gen must not
+	// replace a newer one stored meanwhile.
+	for {
+		cur := vw.lists.Load()
+		if cur != nil && cur.gen >= gen {
+			if cur.gen == gen {
+				return cur
+			}
+			return l
+		}
+		if vw.lists.CompareAndSwap(cur, l) {
+			return l
+		}
+	}
 }
 
 // children lists the labels below one of the three object directories.

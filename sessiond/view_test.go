@@ -29,6 +29,25 @@ func TestViewMatchesState(t *testing.T) {
 					t.Errorf("%s: leader %d: view says %q, want %s", when, ss.Leader, got, id)
 				}
 			}
+			// The cached lists are those of the state now, in id order.
+			var ids []string
+			for id := range s.sessions {
+				ids = append(ids, id)
+			}
+			sortStrings(ids)
+			list, ex := w.m.view.listSessions(), w.m.view.listSessionsEx()
+			if len(list) != len(ids) || len(ex) != len(ids) {
+				t.Fatalf("%s: lists of %d and %d sessions, want %d", when, len(list), len(ex), len(ids))
+			}
+			for i, id := range ids {
+				ss := s.sessions[id]
+				if want := (sessionEntry{ss.ID, ss.UID, ss.UserName, ss.Seat, sessionPath(id)}); list[i] != want {
+					t.Errorf("%s: ListSessions[%d] = %v, want %v", when, i, list[i], want)
+				}
+				if want := (sessionExEntry{ss.ID, ss.UID, ss.UserName, ss.Seat, ss.Leader, ss.Class, ss.TTY, ss.IdleHint, ss.IdleMonotonic, sessionPath(id)}); ex[i] != want {
+					t.Errorf("%s: ListSessionsEx[%d] = %v, want %v", when, i, ex[i], want)
+				}
+			}
 			for uid, u := range s.users {
 				got, ok := w.m.view.userProps(uid)
 				if want := s.userProps(u); !ok || !reflect.DeepEqual(got, want) {
@@ -46,6 +65,8 @@ func TestViewMatchesState(t *testing.T) {
 	check("created")
 	w.state(func(s *state) { s.sessions[a.ID].LockedHint = true; s.touchSessionOnly(s.sessions[a.ID]) })
 	check("locked")
+	w.state(func(s *state) { s.sessions[a.ID].IdleHint = true; s.touchSession(s.sessions[a.ID]) })
+	check("idle")
 	b.FIFO.Close() // its client lets go and its scope empties: b goes
 	w.host.empty(b.ID)
 	w.waitFor("session "+b.ID+" gone", func() bool { _, ok := w.m.view.session(b.ID); return !ok })

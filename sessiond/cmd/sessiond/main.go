@@ -49,7 +49,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	tr := i18n.ForEnv(os.Getenv)
-	if err := run(ctx, os.Args[1:], os.Stdout, tr); err != nil {
+	stopProfile := startProfile()
+	err := run(ctx, os.Args[1:], os.Stdout, tr)
+	stopProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sessiond:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
