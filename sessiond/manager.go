@@ -285,6 +285,9 @@ type state struct {
 	// mgrSnap is the Manager's properties as last announced; the other
 	// objects' are in the Manager's view.
 	mgrSnap map[string]godbus.Variant
+	// fileBuf and listBuf are reused by every write of a user file (its
+	// text, its session lists), which grows with the user's sessions.
+	fileBuf, listBuf []byte
 }
 
 func (s *state) log() *slog.Logger { return s.cfg.Log }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -165,7 +166,8 @@ func (s *state) restoreSessions() {
 		s.watchSession(ss)
 		s.log().Info("session restored", "session", id, "uid", ss.UID)
 	}
-	// Order by creation time, as they were made.
+	// Order by creation time, as they were made (in place: nothing is
+	// published yet, and the view shares a user's list once it is).
 	byCreation := func(ids []string) {
 		sort.SliceStable(ids, func(i, j int) bool {
 			return s.sessions[ids[i]].Realtime < s.sessions[ids[j]].Realtime
@@ -216,26 +218,32 @@ type kv struct{ k, v string }
 // could not give back unchanged, so every file sessiond writes can be
 // restored: keys are letters, digits and '_', values have no newline.
 func formatEnv(vals []kv) (string, error) {
-	var b strings.Builder
+	b, err := appendEnv(nil, vals)
+	return string(b), err
+}
+
+// appendEnv appends formatEnv's text to dst, so that a caller writing a
+// large file often (a user's lists all its sessions) reuses one buffer.
+func appendEnv(dst []byte, vals []kv) ([]byte, error) {
 	n := len(envHeader)
 	for _, p := range vals {
 		n += len(p.k) + len(p.v) + 2
 	}
-	b.Grow(n) // one allocation: a user's file lists all its sessions
-	b.WriteString(envHeader)
+	dst = slices.Grow(dst, n) // one allocation at most
+	dst = append(dst, envHeader...)
 	for _, p := range vals {
 		if !validEnvKey(p.k) {
-			return "", fmt.Errorf("invalid key %q", p.k)
+			return dst, fmt.Errorf("invalid key %q", p.k)
 		}
 		if strings.IndexByte(p.v, '\n') >= 0 {
-			return "", fmt.Errorf("value of %s contains a newline", p.k)
+			return dst, fmt.Errorf("value of %s contains a newline", p.k)
 		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
-		b.WriteByte('\n')
+		dst = append(dst, p.k...)
+		dst = append(dst, '=')
+		dst = append(dst, p.v...)
+		dst = append(dst, '\n')
 	}
-	return b.String(), nil
+	return dst, nil
 }
 
 func validEnvKey(k string) bool {
@@ -272,7 +280,15 @@ func parseEnv(data string) (map[string]string, error) {
 
 // writeEnvFile writes a state file by rename, so readers never see half of one.
 func writeEnvFile(path string, vals []kv) error {
-	text, err := formatEnv(vals)
+	var buf []byte
+	return writeEnvFileBuf(path, vals, &buf)
+}
+
+// writeEnvFileBuf is writeEnvFile formatting into *buf, which it keeps
+// for the next call.
+func writeEnvFileBuf(path string, vals []kv, buf *[]byte) error {
+	text, err := appendEnv((*buf)[:0], vals)
+	*buf = text
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -281,7 +297,7 @@ func writeEnvFile(path string, vals []kv) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	_, werr := tmp.WriteString(text)
+	_, werr := tmp.Write(text)
 	cerr := tmp.Chmod(0o644)
 	if err := tmp.Close(); werr == nil && cerr == nil {
 		werr = err

@@ -110,7 +110,7 @@ func (s *state) updateDisplay(u *user) string {
 }
 
 func (s *state) saveUser(u *user) {
-	if err := writeEnvFile(filepath.Join(s.cfg.usersDir(), utoa(u.UID)), s.userRecord(u)); err != nil {
+	if err := writeEnvFileBuf(filepath.Join(s.cfg.usersDir(), utoa(u.UID)), s.userRecord(u), &s.fileBuf); err != nil {
 		s.log().Error("save user", "uid", u.UID, "err", err)
 	}
 }
@@ -118,31 +118,55 @@ func (s *state) saveUser(u *user) {
 // userRecord is the user file (decodeUser reads back what is not derived
 // from the sessions).
 func (s *state) userRecord(u *user) []kv {
-	// Sized once: the file is rewritten at every change of one of the
-	// user's sessions, and growing three lists of thousands was most of
-	// that.
-	active, online := make([]string, 0, len(u.Sessions)), make([]string, 0, len(u.Sessions))
-	seatSet := map[string]bool{}
-	activeSeats, onlineSeats := map[string]bool{}, map[string]bool{}
+	// The three session lists are written into one buffer and made one
+	// string: the file is rewritten at every change of one of the
+	// user's sessions, and at thousands of sessions building a slice and
+	// a string per list was most of a creation's garbage.
+	var seatSet, activeSeats, onlineSeats map[string]bool
+	addSeat := func(m *map[string]bool, seat string) {
+		if *m == nil {
+			*m = map[string]bool{}
+		}
+		(*m)[seat] = true
+	}
+	buf := s.listBuf[:0]
+	for i, id := range u.Sessions {
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = append(buf, id...)
+	}
+	all := len(buf)
 	for _, id := range u.Sessions {
 		ss := s.sessions[id]
-		st := s.sessionState(ss)
 		if ss.Seat != "" {
-			seatSet[ss.Seat] = true
+			addSeat(&seatSet, ss.Seat)
 		}
-		if st == stateActive {
-			active = append(active, id)
-			if ss.Seat != "" {
-				activeSeats[ss.Seat] = true
+		if s.sessionState(ss) == stateActive {
+			if len(buf) > all {
+				buf = append(buf, ' ')
 			}
-		}
-		if st != stateClosing {
-			online = append(online, id)
+			buf = append(buf, id...)
 			if ss.Seat != "" {
-				onlineSeats[ss.Seat] = true
+				addSeat(&activeSeats, ss.Seat)
 			}
 		}
 	}
+	act := len(buf)
+	for _, id := range u.Sessions {
+		ss := s.sessions[id]
+		if !ss.Stopping {
+			if len(buf) > act {
+				buf = append(buf, ' ')
+			}
+			buf = append(buf, id...)
+			if ss.Seat != "" {
+				addSeat(&onlineSeats, ss.Seat)
+			}
+		}
+	}
+	s.listBuf = buf
+	lists := string(buf)
 	keys := func(m map[string]bool) string {
 		var l []string
 		for k := range m {
@@ -163,10 +187,10 @@ func (s *state) userRecord(u *user) []kv {
 	vals = append(vals,
 		kv{"REALTIME", strconv.FormatUint(u.Realtime, 10)},
 		kv{"MONOTONIC", strconv.FormatUint(u.Monotonic, 10)},
-		kv{"SESSIONS", strings.Join(u.Sessions, " ")},
+		kv{"SESSIONS", lists[:all]},
 		kv{"SEATS", keys(seatSet)},
-		kv{"ACTIVE_SESSIONS", strings.Join(active, " ")},
-		kv{"ONLINE_SESSIONS", strings.Join(online, " ")},
+		kv{"ACTIVE_SESSIONS", strings.TrimPrefix(lists[all:act], " ")},
+		kv{"ONLINE_SESSIONS", strings.TrimPrefix(lists[act:], " ")},
 		kv{"ACTIVE_SEATS", keys(activeSeats)},
 		kv{"ONLINE_SEATS", keys(onlineSeats)},
 		kv{"GID", utoa(u.GID)},

@@ -3,7 +3,6 @@ package sessiond
 import (
 	"maps"
 	"reflect"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -147,7 +146,11 @@ func (s *state) publish() {
 			delete(vw.users, uid)
 			continue
 		}
-		cur := &userView{props: s.userPropsButSessions(u), sessions: slices.Clone(u.Sessions)}
+		// The owner only appends to u.Sessions or replaces it (remove),
+		// never changes it in place: the view shares it, capped so that
+		// nothing appends through the view's copy (a clone was an O(n)
+		// copy at each creation).
+		cur := &userView{props: s.userPropsButSessions(u), sessions: u.Sessions[:len(u.Sessions):len(u.Sessions)]}
 		vw.users[uid] = cur
 		if old != nil {
 			// Sessions is not emits-change: the rest decides.
