@@ -13,7 +13,8 @@ import (
 // startProfile, in a binary built with -tags ginitprof (never the shipped
 // one: runtime/pprof is heavy for PID 1), writes a CPU profile to
 // $GINIT_CPUPROFILE, an execution trace to $GINIT_TRACE and a heap profile to $GINIT_HEAPPROFILE
-// every 2s. The benchmarks use it to find where time goes.
+// every 2s, and the runtime's memory and scheduler metrics to $GINIT_METRICS
+// every 2s. The benchmarks use it to find where time and memory go.
 func startProfile() (stop func()) {
 	var cpu *os.File
 	if p := os.Getenv("GINIT_CPUPROFILE"); p != "" {
@@ -40,6 +41,9 @@ func startProfile() (stop func()) {
 		}
 	}
 	stopHeap := make(chan struct{})
+	if p := os.Getenv("GINIT_METRICS"); p != "" {
+		go writeMetricsEvery(p, 2*time.Second, stopHeap)
+	}
 	if heap != "" {
 		runtime.MemProfileRate = 1 // every allocation: the figures are small
 		// Every 2s too: the profile at the end holds nothing running.
