@@ -128,3 +128,30 @@ func TestSettledAfterOneBigEvent(t *testing.T) {
 		t.Fatal("Settled was not called after one event that started many services")
 	}
 }
+
+// TestCompactKeepsContents: compact swaps the burst-grown sets for ones of
+// their size and loses no entry.
+func TestCompactKeepsContents(t *testing.T) {
+	for _, n := range []int{0, 1, 100} {
+		m := New(Config{})
+		want := map[Proc]*svc{}
+		for i := range n {
+			s := &svc{desc: &Description{Name: fmt.Sprintf("s%d", i)}}
+			p := &fakeProc{pid: i + 1}
+			m.procs[p], want[p] = s, s
+			m.starting[s] = time.Unix(int64(i), 0)
+		}
+		m.compact()
+		if len(m.procs) != n || len(m.starting) != n || m.queued == nil {
+			t.Fatalf("n=%d: after compact procs %d, starting %d, queued nil %v", n, len(m.procs), len(m.starting), m.queued == nil)
+		}
+		for p, s := range want {
+			if m.procs[p] != s {
+				t.Fatalf("n=%d: compact lost proc %v", n, p)
+			}
+			if _, ok := m.starting[s]; !ok {
+				t.Fatalf("n=%d: compact lost a starting entry", n)
+			}
+		}
+	}
+}
