@@ -100,8 +100,9 @@ type Object struct {
 // their own) it returns an Object with only Children.
 type LookupFunc func(path godbus.ObjectPath) (*Object, bool)
 
-// Tree is a godbus Handler serving the objects found by a LookupFunc.
-// Pass it to godbus.Connect with godbus.WithHandler.
+// Tree serves the objects found by a LookupFunc: sessiond hands it to
+// its own Conn (Dial); it is also a godbus Handler (godbus.WithHandler)
+// for tests and tools that serve on a godbus.Conn.
 type Tree struct {
 	lookup LookupFunc
 	log    *slog.Logger
@@ -199,7 +200,9 @@ func (o *serverObject) standard(iface, name string) (godbus.Method, bool) {
 
 // Call is one incoming method call.
 type Call struct {
-	Ctx       context.Context
+	Ctx context.Context
+	// Conn is for the handler's own calls (the bus daemon, polkit); on a
+	// Conn from Dial it is ConnConfig.Client, which reaches the same bus.
 	Conn      *godbus.Conn
 	Sender    string
 	Path      godbus.ObjectPath
@@ -245,11 +248,19 @@ type pendingCall struct {
 	msg      *godbus.Message
 	wantRply bool
 	sigErr   *Error
+	// send writes the reply; nil sends it on call.Conn (the godbus
+	// Handler path).
+	send func(*godbus.Message) error
 }
 
 // DecodeArguments implements godbus.ArgumentDecoder. It never fails:
 // errors are answered from Call so that every reply goes one way.
 func (m *serverMethod) DecodeArguments(conn *godbus.Conn, sender string, msg *godbus.Message, body []any) ([]any, error) {
+	return []any{m.pending(conn, sender, msg, body)}, nil
+}
+
+// pending checks msg's signature and builds the Call handlers see.
+func (m *serverMethod) pending(conn *godbus.Conn, sender string, msg *godbus.Message, body []any) *pendingCall {
 	p := &pendingCall{msg: msg, wantRply: msg.Flags&godbus.FlagNoReplyExpected == 0}
 	// From here on godbus must not answer: Call sends the reply.
 	msg.Flags |= godbus.FlagNoReplyExpected
@@ -267,7 +278,7 @@ func (m *serverMethod) DecodeArguments(conn *godbus.Conn, sender string, msg *go
 		Ctx: m.obj.tree.ctx, Conn: conn, Sender: sender, Path: m.obj.path,
 		Interface: m.iface, Member: m.m.Name, Body: body, Object: m.obj.obj,
 	}
-	return []any{p}, nil
+	return p
 }
 
 // Call implements godbus.Method.
@@ -320,8 +331,14 @@ func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
 	if len(r.Body) > 0 {
 		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(r.Body))
 	}
-	if c := p.call.Conn.Send(r, nil); c.Err != nil {
-		m.obj.tree.log.Warn("sending reply failed", "method", m.String(), "err", c.Err)
+	var err2 error
+	if p.send != nil {
+		err2 = p.send(r)
+	} else {
+		err2 = p.call.Conn.Send(r, nil).Err
+	}
+	if err2 != nil {
+		m.obj.tree.log.Warn("sending reply failed", "method", m.String(), "err", err2)
 	}
 }
 

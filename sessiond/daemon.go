@@ -30,6 +30,15 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 	if addr == "" {
 		addr = DefaultSystemBus
 	}
+	// Serving runs on a connection of our own (bus.Dial: one decode per
+	// message, no goroutine per call, one encode per reply); the cold
+	// calls handlers make themselves (credentials, polkit, NameHasOwner)
+	// go through a godbus.Conn to the same bus daemon.
+	client, err := godbus.Connect(addr)
+	if err != nil {
+		return fmt.Errorf("connect to bus %s: %w", addr, err)
+	}
+	defer client.Close()
 	// The connection needs its handler (the object tree) before it
 	// exists, the tree answers through the Manager, and the Manager takes
 	// the connection as its emitter. The tree therefore reaches the
@@ -43,7 +52,17 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 		}
 		return nil, false
 	}, cfg.Log)
-	conn, err := godbus.Connect(addr, godbus.WithHandler(tree))
+	conn, err := bus.Dial(ctx, addr, bus.ConnConfig{Tree: tree, Client: client, Log: cfg.Log,
+		Signal: func(sg *godbus.Message) {
+			// Controllers that leave the bus lose their sessions' devices.
+			m := mgr.Load()
+			if m == nil || !isNameLost(sg) {
+				return
+			}
+			name, _ := sg.Body[0].(string)
+			m.PeerGone(name)
+			m.post(func(s *state) { s.nameGone(name) })
+		}})
 	if err != nil {
 		return fmt.Errorf("connect to bus %s: %w", addr, err)
 	}
@@ -70,44 +89,27 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 		}
 	}
 
-	// Controllers that leave the bus lose their sessions' devices.
-	if err := conn.AddMatchSignal(godbus.WithMatchInterface("org.freedesktop.DBus"),
-		godbus.WithMatchMember("NameOwnerChanged"), godbus.WithMatchSender("org.freedesktop.DBus")); err != nil {
+	if err := conn.AddMatch(ctx, "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged'"); err != nil {
 		return fmt.Errorf("subscribe NameOwnerChanged: %w", err)
 	}
-	sigs := make(chan *godbus.Signal, 64)
-	conn.Signal(sigs)
-	go func() {
-		for sg := range sigs {
-			if sg.Name != "org.freedesktop.DBus.NameOwnerChanged" || len(sg.Body) != 3 {
-				continue
-			}
-			name, _ := sg.Body[0].(string)
-			newOwner, _ := sg.Body[2].(string)
-			if newOwner == "" && len(name) > 0 && name[0] == ':' {
-				m.PeerGone(name)
-				m.post(func(s *state) { s.nameGone(name) })
-			}
-		}
-	}()
 
 	// Controllers a previous sessiond had get their sessions back (the
 	// subscription above catches one leaving from now on).
 	m.adoptControllers(func(name string) (int, error) {
 		var pid uint32
-		err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, name).Store(&pid)
+		err := client.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, name).Store(&pid)
 		return int(pid), err
 	}, func(name string) bool {
 		var has bool
-		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
+		err := client.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
 		return err != nil || has
 	})
 
-	reply, err := conn.RequestName(BusName, godbus.NameFlagDoNotQueue)
+	reply, err := conn.RequestName(ctx, BusName, uint32(godbus.NameFlagDoNotQueue))
 	if err != nil {
 		return fmt.Errorf("request name %s: %w", BusName, err)
 	}
-	if reply != godbus.RequestNameReplyPrimaryOwner {
+	if reply != uint32(godbus.RequestNameReplyPrimaryOwner) {
 		return fmt.Errorf("request name %s: already owned by another process", BusName)
 	}
 	if err := m.PublishSeats(); err != nil {
@@ -138,9 +140,23 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 	select {
 	case <-ctx.Done():
 		return nil
-	case <-conn.Context().Done():
+	case <-conn.Done():
 		// The bus went away: exit so the supervisor restarts us once it is
 		// back; the state survives in RunDir.
 		return fmt.Errorf("bus connection lost")
 	}
+}
+
+// isNameLost reports a NameOwnerChanged saying a unique name left.
+func isNameLost(sg *godbus.Message) bool {
+	iface, _ := sg.Headers[godbus.FieldInterface].Value().(string)
+	member, _ := sg.Headers[godbus.FieldMember].Value().(string)
+	sender, _ := sg.Headers[godbus.FieldSender].Value().(string)
+	// Only the bus daemon's word counts, not a peer's unicast signal.
+	if sender != "org.freedesktop.DBus" || iface != "org.freedesktop.DBus" || member != "NameOwnerChanged" || len(sg.Body) != 3 {
+		return false
+	}
+	name, _ := sg.Body[0].(string)
+	newOwner, _ := sg.Body[2].(string)
+	return newOwner == "" && len(name) > 0 && name[0] == ':'
 }

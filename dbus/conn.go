@@ -1,0 +1,658 @@
+package dbus
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// Conn is sessiond's own connection to the bus for serving its name.
+// godbus.Conn is not used for serving because it encodes every outgoing
+// message twice (once to count file descriptors), starts a goroutine per
+// incoming call and resolves handlers by reflection; here each message
+// is decoded once by the reader goroutine, which dispatches method calls
+// straight into the Tree, and each outgoing message is encoded once with
+// its descriptors collected in the same pass and written with one
+// sendmsg.
+//
+// Handlers may block (a mutation waits for the owner loop, CreateSession
+// for a user manager, polkit for an interactive answer), so the reader
+// does not run them itself: it hands each call to an idle worker of a
+// small pool that grows with the calls in flight and keeps a few workers
+// parked, so the steady state starts no goroutine per call.
+type Conn struct {
+	uc   *net.UnixConn
+	tree *Tree
+	// client is the connection handlers use for their own calls
+	// (Call.Conn); it reaches the same bus daemon.
+	client *godbus.Conn
+	log    *slog.Logger
+	guid   string
+	name   string // unique name from Hello
+
+	wmu    sync.Mutex // orders serial assignment and writes
+	serial uint32
+
+	mu      sync.Mutex
+	pending map[uint32]chan *godbus.Message
+	closed  bool
+	err     error
+	done    chan struct{}
+	signal  func(*godbus.Message)
+
+	work chan func()
+	idle atomic.Int32
+}
+
+// ConnConfig configures Dial.
+type ConnConfig struct {
+	// Tree serves incoming method calls; nil answers every call with
+	// UnknownObject.
+	Tree *Tree
+	// Client is the connection a Call hands to handlers for their own
+	// calls to the bus daemon and polkit (Call.Conn); may be nil.
+	Client *godbus.Conn
+	// Signal receives every signal the bus routes to us (match rules
+	// are added with AddMatch); it runs on the reader and must not block.
+	Signal func(*godbus.Message)
+	Log    *slog.Logger
+}
+
+// maxMessage is the D-Bus specification's bound on one message.
+const maxMessage = 1 << 27
+
+// maxFDsPerRead bounds the descriptors one read can carry.
+const maxFDsPerRead = 64
+
+// idleWorkers is how many finished workers stay parked for the next call.
+const idleWorkers = 8
+
+// errClosed is returned by calls on a closed connection.
+var errClosed = errors.New("dbus: connection closed")
+
+// Dial connects to the bus at addr (a D-Bus address, e.g.
+// "unix:path=/run/dbus/system_bus_socket"), authenticates with EXTERNAL,
+// negotiates descriptor passing, says Hello and starts the reader.
+func Dial(ctx context.Context, addr string, cfg ConnConfig) (*Conn, error) {
+	uc, err := dialAddress(addr)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Conn{uc: uc, tree: cfg.Tree, client: cfg.Client, log: log, signal: cfg.Signal,
+		pending: map[uint32]chan *godbus.Message{}, done: make(chan struct{}), work: make(chan func())}
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = uc.SetDeadline(deadline)
+	}
+	rest, err := c.auth()
+	if err != nil {
+		_ = uc.Close()
+		return nil, fmt.Errorf("dbus: authenticate to %s: %w", addr, err)
+	}
+	_ = uc.SetDeadline(time.Time{})
+	go c.readLoop(rest)
+	body, err := c.Call(ctx, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello")
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("dbus: Hello to %s: %w", addr, err)
+	}
+	if len(body) == 1 {
+		c.name, _ = body[0].(string)
+	}
+	return c, nil
+}
+
+// UniqueName is the name the bus gave this connection.
+func (c *Conn) UniqueName() string { return c.name }
+
+// Done is closed once the connection is lost or closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Close ends the connection; calls waiting for a reply fail.
+func (c *Conn) Close() {
+	c.fail(errClosed)
+	_ = c.uc.Close()
+}
+
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.closed, c.err = true, err
+	for s, ch := range c.pending {
+		close(ch)
+		delete(c.pending, s)
+	}
+	close(c.done)
+	close(c.work) // parked workers exit
+}
+
+// Send encodes msg once (collecting its descriptors in the same pass),
+// gives it the next serial and writes it with one sendmsg. Messages sent
+// by one goroutine go out in the order it sent them.
+func (c *Conn) Send(msg *godbus.Message) (uint32, error) { return c.send(msg, nil) }
+
+// send is Send; sent runs with the serial before the write (under the
+// write lock), so a Call is waiting before its reply can arrive.
+func (c *Conn) send(msg *godbus.Message, sent func(uint32) error) (uint32, error) {
+	var buf bytes.Buffer
+	fds, err := msg.EncodeToWithFDs(&buf, binary.LittleEndian)
+	if err == nil && len(fds) > 0 {
+		// The UNIX_FDS header must name the count the encoding found;
+		// only the few messages that carry descriptors encode twice.
+		msg.Headers[godbus.FieldUnixFDs] = godbus.MakeVariant(uint32(len(fds)))
+		buf.Reset()
+		fds, err = msg.EncodeToWithFDs(&buf, binary.LittleEndian)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("dbus: encode %s: %w", msg.Type, err)
+	}
+	b := buf.Bytes()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.serial++
+	if c.serial == 0 {
+		c.serial++
+	}
+	// godbus keeps the serial unexported: patch it into the fixed header
+	// (bytes 8..11, little endian as encoded).
+	binary.LittleEndian.PutUint32(b[8:12], c.serial)
+	if sent != nil {
+		if err := sent(c.serial); err != nil {
+			return 0, err
+		}
+	}
+	if err := c.write(b, fds); err != nil {
+		return c.serial, err
+	}
+	return c.serial, nil
+}
+
+func (c *Conn) write(b []byte, fds []int) error {
+	var oob []byte
+	if len(fds) > 0 {
+		oob = syscall.UnixRights(fds...)
+	}
+	n, _, err := c.uc.WriteMsgUnix(b, oob, nil)
+	if err == nil && n < len(b) {
+		// The descriptors went with the first byte; the rest is plain.
+		_, err = c.uc.Write(b[n:])
+	}
+	if err != nil {
+		return fmt.Errorf("dbus: write: %w", err)
+	}
+	return nil
+}
+
+// Call sends a method call and waits for its reply, the error it got or
+// ctx's end.
+func (c *Conn) Call(ctx context.Context, dest string, path godbus.ObjectPath, iface, member string, args ...any) ([]any, error) {
+	msg := &godbus.Message{Type: godbus.TypeMethodCall, Headers: map[godbus.HeaderField]godbus.Variant{
+		godbus.FieldDestination: godbus.MakeVariant(dest),
+		godbus.FieldPath:        godbus.MakeVariant(path),
+		godbus.FieldMember:      godbus.MakeVariant(member),
+	}, Body: args}
+	if iface != "" {
+		msg.Headers[godbus.FieldInterface] = godbus.MakeVariant(iface)
+	}
+	if len(args) > 0 {
+		msg.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(args))
+	}
+	ch := make(chan *godbus.Message, 1)
+	serial, err := c.send(msg, func(serial uint32) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.closed {
+			return c.err
+		}
+		c.pending[serial] = ch
+		return nil
+	})
+	if err != nil {
+		if serial != 0 {
+			c.forget(serial)
+		}
+		return nil, fmt.Errorf("dbus: %s.%s: %w", iface, member, err)
+	}
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			return nil, c.closeErr()
+		}
+		if r.Type == godbus.TypeError {
+			name, _ := r.Headers[godbus.FieldErrorName].Value().(string)
+			text := ""
+			if len(r.Body) > 0 {
+				text, _ = r.Body[0].(string)
+			}
+			return nil, &Error{Name: name, Message: text}
+		}
+		return r.Body, nil
+	case <-ctx.Done():
+		c.forget(serial)
+		return nil, fmt.Errorf("dbus: %s.%s: %w", iface, member, ctx.Err())
+	}
+}
+
+func (c *Conn) forget(serial uint32) {
+	c.mu.Lock()
+	delete(c.pending, serial)
+	c.mu.Unlock()
+}
+
+func (c *Conn) closeErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// AddMatch asks the bus to route signals matching rule to us.
+func (c *Conn) AddMatch(ctx context.Context, rule string) error {
+	_, err := c.Call(ctx, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", rule)
+	return err
+}
+
+// RequestName asks for name with flags and returns the bus's answer.
+func (c *Conn) RequestName(ctx context.Context, name string, flags uint32) (uint32, error) {
+	body, err := c.Call(ctx, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "RequestName", name, flags)
+	if err != nil {
+		return 0, err
+	}
+	if len(body) != 1 {
+		return 0, fmt.Errorf("dbus: RequestName %s: reply %v", name, body)
+	}
+	r, _ := body[0].(uint32)
+	return r, nil
+}
+
+// Emit broadcasts the signal name (interface.member) from path.
+func (c *Conn) Emit(path godbus.ObjectPath, name string, args ...any) error {
+	return c.emit("", path, name, args)
+}
+
+// EmitTo sends the signal name from path to dest alone (a signal that
+// carries a descriptor must not reach every listener).
+func (c *Conn) EmitTo(dest string, path godbus.ObjectPath, name string, args ...any) error {
+	return c.emit(dest, path, name, args)
+}
+
+func (c *Conn) emit(dest string, path godbus.ObjectPath, name string, args []any) error {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return fmt.Errorf("dbus: signal name %q has no interface", name)
+	}
+	msg := &godbus.Message{Type: godbus.TypeSignal, Headers: make(map[godbus.HeaderField]godbus.Variant, 5)}
+	msg.Headers[godbus.FieldPath] = godbus.MakeVariant(path)
+	msg.Headers[godbus.FieldInterface] = godbus.MakeVariant(name[:i])
+	msg.Headers[godbus.FieldMember] = godbus.MakeVariant(name[i+1:])
+	if dest != "" {
+		msg.Headers[godbus.FieldDestination] = godbus.MakeVariant(dest)
+	}
+	if len(args) > 0 {
+		msg.Body = args
+		msg.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(args))
+	}
+	_, err := c.Send(msg)
+	return err
+}
+
+// readLoop decodes each message once and routes it: replies to their
+// waiting Call, signals to the Signal function, method calls to the
+// Tree. It ends the connection on a read error or a message that breaks
+// the framing (the stream cannot be resynchronised).
+func (c *Conn) readLoop(rest []byte) {
+	var fds []int
+	defer func() { closeFDs(fds) }()
+	buf := make([]byte, 0, 64<<10)
+	buf = append(buf, rest...)
+	oob := make([]byte, syscall.CmsgSpace(maxFDsPerRead*4))
+	for {
+		off, need := 0, 0
+		for {
+			n, err := frameLen(buf[off:])
+			if err != nil {
+				c.log.Warn("bus sent a malformed message", "err", err)
+				c.fail(err)
+				_ = c.uc.Close()
+				return
+			}
+			if n == 0 || len(buf)-off < n {
+				need = n
+				break
+			}
+			m := buf[off : off+n]
+			var mfds []int
+			if nfds := min(unixFDCount(m), len(fds)); nfds > 0 {
+				mfds, fds = fds[:nfds:nfds], fds[nfds:]
+			}
+			// handle decodes (copies) before returning, so buf is reused.
+			c.handle(m, mfds)
+			off += n
+		}
+		buf = buf[:copy(buf, buf[off:])]
+		if need > cap(buf) {
+			nb := make([]byte, len(buf), need)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, oobn, _, _, err := c.uc.ReadMsgUnix(buf[len(buf):cap(buf)], oob)
+		if oobn > 0 {
+			got, perr := parseRights(oob[:oobn])
+			if perr != nil {
+				c.log.Warn("bad ancillary data from the bus", "err", perr)
+			}
+			fds = append(fds, got...)
+		}
+		if err != nil || n == 0 {
+			if err == nil {
+				err = errors.New("dbus: bus closed the connection")
+			}
+			c.fail(err)
+			_ = c.uc.Close()
+			return
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+func parseRights(oob []byte) ([]int, error) {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for i := range msgs {
+		fds, err := syscall.ParseUnixRights(&msgs[i])
+		if err != nil {
+			continue
+		}
+		out = append(out, fds...)
+	}
+	return out, nil
+}
+
+// frameLen returns the length of the message at the front of b, 0 when
+// b does not yet hold its fixed header, or an error for a header that
+// cannot start a message.
+func frameLen(b []byte) (int, error) {
+	if len(b) < 16 {
+		return 0, nil
+	}
+	var order binary.ByteOrder
+	switch b[0] {
+	case 'l':
+		order = binary.LittleEndian
+	case 'B':
+		order = binary.BigEndian
+	default:
+		return 0, fmt.Errorf("dbus: invalid byte order %q", b[0])
+	}
+	body := uint64(order.Uint32(b[4:8]))
+	hlen := uint64(order.Uint32(b[12:16]))
+	total := 16 + (hlen+7)&^7 + body
+	if total > maxMessage {
+		return 0, fmt.Errorf("dbus: message of %d bytes is too long", total)
+	}
+	return int(total), nil
+}
+
+// unixFDCount reads the UNIX_FDS header field of a framed message
+// without decoding the rest; 0 when absent or unreadable.
+func unixFDCount(b []byte) int {
+	var order binary.ByteOrder = binary.LittleEndian
+	if b[0] == 'B' {
+		order = binary.BigEndian
+	}
+	end := 16 + int(order.Uint32(b[12:16]))
+	if end > len(b) {
+		return 0
+	}
+	// Header fields are (yv) structs aligned to 8.
+	for p := 16; p+4 <= end; {
+		code := b[p]
+		slen := int(b[p+1]) // variant signature length
+		q := p + 2 + slen + 1
+		if q > end || slen < 1 {
+			return 0
+		}
+		sig := string(b[p+2 : p+2+slen])
+		var size int
+		switch sig {
+		case "u", "i":
+			q = (q + 3) &^ 3
+			size = 4
+			if code == byte(godbus.FieldUnixFDs) && q+4 <= end {
+				return int(order.Uint32(b[q : q+4]))
+			}
+		case "s", "o":
+			q = (q + 3) &^ 3
+			if q+4 > end {
+				return 0
+			}
+			size = 4 + int(order.Uint32(b[q:q+4])) + 1
+		case "g":
+			if q >= end {
+				return 0
+			}
+			size = 1 + int(b[q]) + 1
+		default:
+			return 0
+		}
+		p = (q + size + 7) &^ 7
+	}
+	return 0
+}
+
+// handle decodes one framed message and routes it. fds are the
+// descriptors that came with it; whatever a handler does not keep is
+// closed (no method of ours takes a descriptor).
+func (c *Conn) handle(b []byte, fds []int) {
+	msg, err := godbus.DecodeMessageWithFDs(bytes.NewReader(b), fds)
+	if err != nil {
+		closeFDs(fds)
+		c.log.Warn("undecodable message from the bus", "err", err)
+		c.answerMalformed(b, err)
+		return
+	}
+	switch msg.Type {
+	case godbus.TypeMethodReply, godbus.TypeError:
+		closeFDs(fds)
+		rs, _ := msg.Headers[godbus.FieldReplySerial].Value().(uint32)
+		c.mu.Lock()
+		ch := c.pending[rs]
+		delete(c.pending, rs)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- msg
+		}
+	case godbus.TypeSignal:
+		closeFDs(fds)
+		if c.signal != nil {
+			c.signal(msg)
+		}
+	case godbus.TypeMethodCall:
+		c.dispatch(func() {
+			defer closeFDs(fds)
+			c.serveCall(msg)
+		})
+	default:
+		closeFDs(fds)
+	}
+}
+
+// answerMalformed answers a method call whose body could not be decoded
+// with InvalidArgs, so the caller is not left waiting.
+func (c *Conn) answerMalformed(b []byte, derr error) {
+	if len(b) < 16 || b[1] != byte(godbus.TypeMethodCall) || b[2]&byte(godbus.FlagNoReplyExpected) != 0 {
+		return
+	}
+	var order binary.ByteOrder = binary.LittleEndian
+	if b[0] == 'B' {
+		order = binary.BigEndian
+	}
+	sender := headerString(b, order, byte(godbus.FieldSender))
+	if sender == "" {
+		return
+	}
+	c.sendError(sender, order.Uint32(b[8:12]), Errorf(ErrInvalidArgs, "Malformed message: %v", derr))
+}
+
+// headerString returns the string header field code of a framed message.
+func headerString(b []byte, order binary.ByteOrder, code byte) string {
+	end := min(16+int(order.Uint32(b[12:16])), len(b))
+	for p := 16; p+4 <= end; {
+		slen := int(b[p+1])
+		q := p + 2 + slen + 1
+		if q > end || slen != 1 {
+			return ""
+		}
+		var size int
+		switch b[p+2] {
+		case 'u', 'i':
+			q = (q + 3) &^ 3
+			size = 4
+		case 's', 'o':
+			q = (q + 3) &^ 3
+			if q+4 > end {
+				return ""
+			}
+			n := int(order.Uint32(b[q : q+4]))
+			if b[p] == code && q+4+n <= end {
+				return string(b[q+4 : q+4+n])
+			}
+			size = 4 + n + 1
+		case 'g':
+			if q >= end {
+				return ""
+			}
+			size = 1 + int(b[q]) + 1
+		default:
+			return ""
+		}
+		p = (q + size + 7) &^ 7
+	}
+	return ""
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		_ = syscall.Close(fd)
+	}
+}
+
+// dispatch runs f on a parked worker, or a new one when all are busy.
+func (c *Conn) dispatch(f func()) {
+	select {
+	case c.work <- f:
+		return
+	default:
+	}
+	go c.worker(f)
+}
+
+func (c *Conn) worker(f func()) {
+	for {
+		f()
+		if c.idle.Add(1) > idleWorkers {
+			c.idle.Add(-1)
+			return
+		}
+		var ok bool
+		f, ok = <-c.work
+		c.idle.Add(-1)
+		if !ok {
+			return
+		}
+	}
+}
+
+func (c *Conn) sendError(dest string, serial uint32, e *Error) {
+	r := &godbus.Message{Type: godbus.TypeError, Headers: make(map[godbus.HeaderField]godbus.Variant, 4), Body: []any{e.Message}}
+	r.Headers[godbus.FieldDestination] = godbus.MakeVariant(dest)
+	r.Headers[godbus.FieldReplySerial] = godbus.MakeVariant(serial)
+	r.Headers[godbus.FieldErrorName] = godbus.MakeVariant(e.Name)
+	r.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(""))
+	if _, err := c.Send(r); err != nil {
+		c.log.Warn("sending error reply failed", "err", err)
+	}
+}
+
+// serveCall answers one method call: Peer itself, everything else from
+// the Tree, with the errors godbus gave for what the Tree cannot find.
+func (c *Conn) serveCall(msg *godbus.Message) {
+	member, _ := msg.Headers[godbus.FieldMember].Value().(string)
+	path, _ := msg.Headers[godbus.FieldPath].Value().(godbus.ObjectPath)
+	iface, _ := msg.Headers[godbus.FieldInterface].Value().(string)
+	sender, _ := msg.Headers[godbus.FieldSender].Value().(string)
+	wantReply := msg.Flags&godbus.FlagNoReplyExpected == 0 && sender != ""
+	fail := func(e *Error) {
+		if wantReply {
+			c.sendError(sender, msg.Serial(), e)
+		}
+	}
+	if iface == IfacePeer {
+		switch member {
+		case "Ping":
+			if wantReply {
+				c.reply(sender, msg.Serial())
+			}
+		case "GetMachineId":
+			if wantReply {
+				c.reply(sender, msg.Serial(), c.guid)
+			}
+		default:
+			fail(Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member))
+		}
+		return
+	}
+	if c.tree == nil {
+		fail(Errorf(ErrUnknownObject, "Unknown object '%s'.", path))
+		return
+	}
+	obj, _ := c.tree.LookupObject(path)
+	ifc, ok := obj.LookupInterface(iface)
+	if !ok {
+		fail(Errorf(ErrUnknownInterface, "Object does not implement the interface '%s'", iface))
+		return
+	}
+	gm, ok := ifc.LookupMethod(member)
+	sm, isOurs := gm.(*serverMethod)
+	if !ok || !isOurs {
+		fail(Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member))
+		return
+	}
+	p := sm.pending(c.client, sender, msg, msg.Body)
+	p.send = func(r *godbus.Message) error {
+		_, err := c.Send(r)
+		return err
+	}
+	_, _ = sm.Call(p)
+}
+
+func (c *Conn) reply(dest string, serial uint32, body ...any) {
+	r := &godbus.Message{Type: godbus.TypeMethodReply, Headers: make(map[godbus.HeaderField]godbus.Variant, 3), Body: body}
+	r.Headers[godbus.FieldDestination] = godbus.MakeVariant(dest)
+	r.Headers[godbus.FieldReplySerial] = godbus.MakeVariant(serial)
+	if len(body) > 0 {
+		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(body...))
+	}
+	if _, err := c.Send(r); err != nil {
+		c.log.Warn("sending reply failed", "err", err)
+	}
+}
