@@ -16,8 +16,38 @@ import (
 	"ginit/internal/testenv"
 )
 
+// TestTreeOverBus serves one Tree on each kind of server connection:
+// godbus's (the Handler path) and our own (Dial).
 func TestTreeOverBus(t *testing.T) {
 	addr := testenv.PrivateBus(t)
+	for _, kind := range []struct {
+		name  string
+		serve func(t *testing.T, tree *Tree) string
+	}{
+		{"godbus", func(t *testing.T, tree *Tree) string {
+			srv, err := godbus.Connect(addr, godbus.WithHandler(tree))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			return srv.Names()[0]
+		}},
+		{"own", func(t *testing.T, tree *Tree) string {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			srv, err := Dial(ctx, addr, ConnConfig{Tree: tree})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			return srv.UniqueName()
+		}},
+	} {
+		t.Run(kind.name, func(t *testing.T) { testTreeOverBus(t, addr, kind.serve) })
+	}
+}
+
+func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *Tree) string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -70,17 +100,13 @@ func TestTreeOverBus(t *testing.T) {
 		return nil, false
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := godbus.Connect(addr, godbus.WithHandler(NewTree(ctx, lookup, log)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	name := serve(t, NewTree(ctx, lookup, log))
 	cl, err := godbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	obj := cl.Object(srv.Names()[0], "/obj")
+	obj := cl.Object(name, "/obj")
 
 	var s string
 	if err := obj.Call("org.example.Test.Echo", 0, "ab", uint32(3)).Store(&s); err != nil || s != "ababab" {
@@ -103,13 +129,18 @@ func TestTreeOverBus(t *testing.T) {
 		{obj.Call("org.example.Test.Panic", 0), ErrFailed},
 		{obj.Call("org.example.Test.Nope", 0), ErrUnknownMethod},
 		{obj.Call("org.example.Other.Echo", 0), ErrUnknownInterface},
-		{cl.Object(srv.Names()[0], "/missing").Call("org.example.Test.Fail", 0), ErrUnknownObject},
+		{cl.Object(name, "/missing").Call("org.example.Test.Fail", 0), ErrUnknownObject},
 		{obj.Call(IfaceProperties+".Get", 0, "org.example.Test", "Nope"), ErrUnknownProperty},
 		{obj.Call(IfaceProperties+".Set", 0, "org.example.Test", "Name", godbus.MakeVariant("x")), ErrPropertyReadOnly},
+		// A descriptor the method does not take: refused, and closed.
+		{obj.Call("org.example.Test.Echo", 0, godbus.UnixFD(pr.Fd())), ErrInvalidArgs},
 	} {
 		if got := errName(c.call.Err); got != c.want {
 			t.Errorf("%s: error %v, want %s", c.call.Method, c.call.Err, c.want)
 		}
+	}
+	if err := cl.Object(name, "/obj").Call(IfacePeer+".Ping", 0).Err; err != nil {
+		t.Errorf("Ping: %v", err)
 	}
 	// Still serving after all that.
 	var n uint32
@@ -124,7 +155,7 @@ func TestTreeOverBus(t *testing.T) {
 		t.Errorf("GetAll: %v %v", props, err)
 	}
 	var xml string
-	if err := cl.Object(srv.Names()[0], "/").Call(IfaceIntrospectable+".Introspect", 0).Store(&xml); err != nil || !strings.Contains(xml, `<node name="obj"/>`) {
+	if err := cl.Object(name, "/").Call(IfaceIntrospectable+".Introspect", 0).Store(&xml); err != nil || !strings.Contains(xml, `<node name="obj"/>`) {
 		t.Errorf("Introspect /: %v\n%s", err, xml)
 	}
 	// The fd arrives, and our copy is closed after the reply: once the
