@@ -12,9 +12,12 @@ import (
 )
 
 // placeCgroup chooses the cgroup of a new process and arranges for it to be
-// created there (CLONE_INTO_CGROUP), watching its cgroup.events so that the
-// reaper learns when its tree empties. It returns the cgroup directory, or
-// "" when trees are plain process groups.
+// created there (CLONE_INTO_CGROUP). It returns the cgroup directory, or
+// "" when trees are plain process groups. Its cgroup.events is watched
+// only once a main process has ended with the tree still populated (see
+// checkTrees): most trees empty with their main process, and a watch per
+// start was an inotify_add_watch at each start and a rm_watch and an
+// event to route at each stop.
 func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, error) {
 	var dir string
 	switch {
@@ -54,7 +57,6 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	// A bare fd: os.NewFile would cost an fcntl and a finalizer per spawn.
 	st.closeFD = append(st.closeFD, fd)
 	st.sys.UseCgroupFD, st.sys.CgroupFD = true, fd
-	s.watchCgroup(d.Name, dir)
 	return dir, nil
 }
 
@@ -66,38 +68,35 @@ func unwrapJoined(err error) []error {
 	return []error{err}
 }
 
-// watchCgroup watches the cgroup.events of the service's cgroup dir, once
-// per service and dir, until Release. Without a watcher trees are polled;
-// a watch that fails (inotify's limit of watches) turns polling on.
-func (s *Supervisor) watchCgroup(name, dir string) {
-	if s.watcher == nil {
-		return
-	}
-	s.mu.Lock()
-	u := s.unitLocked(name)
-	done := u.watched == dir
-	s.mu.Unlock()
-	if done {
-		return
-	}
-	unwatch, err := s.watcher.Watch(dir, s.treeChanged)
+// watchTree watches the cgroup.events of p's cgroup until Release of its
+// service, so that the reaper learns when the tree left behind by p
+// empties; p must be pending (exited, tree not known empty). It reports
+// whether the watch is in place. A watch that fails (inotify's limit of
+// watches) turns polling on.
+func (s *Supervisor) watchTree(p *proc) bool {
+	unwatch, err := s.watcher.Watch(p.cg, s.treeChanged)
 	if err != nil {
-		s.cfg.Logger.Printf("service '%s': %v; polling trees every %v", name, err, s.cfg.TreePoll)
+		s.cfg.Logger.Printf("service '%s': %v; polling trees every %v", p.name, err, s.cfg.TreePoll)
 		select {
 		case s.needPoll <- struct{}{}:
 		default:
 		}
-		return
+		return false
 	}
-	// Spawn and Release of one service never overlap (the manager orders
-	// them), so u is still the service's record.
 	s.mu.Lock()
-	old := u.unwatch
-	u.watched, u.unwatch = dir, unwatch
+	old := unwatch
+	if _, live := s.pending[p]; live {
+		// Still p's service's: Release, which drops p from pending
+		// under the same lock, ends this watch.
+		u := s.unitLocked(p.name)
+		old = u.unwatch
+		u.watched, u.unwatch = p.cg, unwatch
+	}
 	s.mu.Unlock()
 	if old != nil {
 		old()
 	}
+	return true
 }
 
 // runInCgroup resolves run-in-cgroup as dinit does: an existing cgroup,

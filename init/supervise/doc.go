@@ -32,8 +32,9 @@
 // cgroup and its watch, resources freed at Release, the last start's
 // process group, notify and socket-listen sockets, output pipe) is one
 // unit in Supervisor.units, guarded by Supervisor.mu. Cgroups go through
-// internal/cgroup2; a tree's emptiness is learnt from its cgroup.events by
-// inotify, and only process-group trees are polled.
+// internal/cgroup2; a tree's emptiness is read from its cgroup.events when
+// its main process ends, and a tree left populated then is watched by
+// inotify until it empties; only process-group trees are polled.
 //
 // Terminals (terminal = pty): pty.go; the pseudo-terminal is one more thing
 // a unit keeps, for good, and its one reader goroutine fans the output out

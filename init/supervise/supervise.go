@@ -309,19 +309,40 @@ func (s *Supervisor) reportExit(p *proc, st service.ExitStatus) {
 	s.checkTrees()
 }
 
-// checkTrees reports TreeEmpty, once, for each exited process whose tree is gone.
+// checkTrees reports TreeEmpty, once, for each exited process whose tree is
+// gone. A tree still populated gets its cgroup.events watched, and is read
+// once more after that: it may have emptied between the read and the watch,
+// an event no one would have seen.
 func (s *Supervisor) checkTrees() {
-	s.mu.Lock()
-	var empty []*proc
-	for p := range s.pending {
-		if !p.alive() && !p.Populated() {
-			delete(s.pending, p)
-			empty = append(empty, p)
+	for pass := 0; pass < 2; pass++ {
+		s.mu.Lock()
+		var empty, unwatched []*proc
+		for p := range s.pending {
+			if p.alive() {
+				continue
+			}
+			if !p.Populated() {
+				delete(s.pending, p)
+				empty = append(empty, p)
+				continue
+			}
+			if pass == 0 && p.cg != "" && s.watcher != nil {
+				if u := s.units[p.name]; u == nil || u.watched != p.cg {
+					unwatched = append(unwatched, p)
+				}
+			}
 		}
-	}
-	s.mu.Unlock()
-	for _, p := range empty {
-		p.n.TreeEmpty(p)
+		s.mu.Unlock()
+		for _, p := range empty {
+			p.n.TreeEmpty(p)
+		}
+		again := false
+		for _, p := range unwatched {
+			again = s.watchTree(p) || again
+		}
+		if !again {
+			return
+		}
 	}
 }
 
