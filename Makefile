@@ -80,7 +80,9 @@ fuzz:
 
 bench: build
 	@echo "== service manager: ginit beside dinit (test/bench/dinit.sh builds it into .cache/; DINIT_SRC= a checkout, DINIT=none skips it)"
-	@d=$$( [ "$${DINIT:-}" = none ] || ./test/bench/dinit.sh 2>/dev/null || true); \
+	@# A failed round (dinit not ready at 10000 services under a low RLIMIT_NOFILE,
+	@# say) is printed and its figures left out; the other benches still run.
+	-@d=$$( [ "$${DINIT:-}" = none ] || ./test/bench/dinit.sh 2>/dev/null || true); \
 	$(GO) run ./test/bench/initbench -ginit $(BIN) $${d:+-dinit $$d} -rounds $${ROUNDS:-5}
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'Start1000|Chain100' -benchtime 3x ./test/initns
 	GINIT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^$$' -bench 'StatusRoundTrip' -benchtime 2000x ./test/initns
