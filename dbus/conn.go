@@ -488,9 +488,17 @@ func (c *Conn) handle(b []byte, fds []int) {
 		}
 	case godbus.TypeMethodCall:
 		detachCall(msg)
+		sm, e := c.resolve(msg)
+		if e != nil || sm == nil || sm.m.Inline {
+			// Errors, Peer and handlers that never wait are answered
+			// here: no hand-off to a worker.
+			c.serveCall(msg, sm, e)
+			closeFDs(fds)
+			return
+		}
 		c.dispatch(func() {
 			defer closeFDs(fds)
-			c.serveCall(msg)
+			c.serveCall(msg, sm, nil)
 		})
 	default:
 		closeFDs(fds)
@@ -594,12 +602,36 @@ func (c *Conn) sendError(dest string, serial uint32, e *Error) {
 	}
 }
 
-// serveCall answers one method call: Peer itself, everything else from
-// the Tree, with the errors godbus gave for what the Tree cannot find.
-func (c *Conn) serveCall(msg *godbus.Message) {
+// resolve finds the Tree's method a call names. It returns nil and no
+// error for the Peer interface, which serveCall answers itself, and the
+// D-Bus error godbus would give for what the Tree cannot find.
+func (c *Conn) resolve(msg *godbus.Message) (*serverMethod, *Error) {
 	member, _ := msg.Headers[godbus.FieldMember].Value().(string)
 	path, _ := msg.Headers[godbus.FieldPath].Value().(godbus.ObjectPath)
 	iface, _ := msg.Headers[godbus.FieldInterface].Value().(string)
+	if iface == IfacePeer {
+		return nil, nil
+	}
+	if c.tree == nil {
+		return nil, Errorf(ErrUnknownObject, "Unknown object '%s'.", path)
+	}
+	obj, _ := c.tree.LookupObject(path)
+	ifc, ok := obj.LookupInterface(iface)
+	if !ok {
+		return nil, Errorf(ErrUnknownInterface, "Object does not implement the interface '%s'", iface)
+	}
+	gm, ok := ifc.LookupMethod(member)
+	sm, isOurs := gm.(*serverMethod)
+	if !ok || !isOurs {
+		return nil, Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member)
+	}
+	return sm, nil
+}
+
+// serveCall answers one method call resolved to sm (nil: the Peer
+// interface) or to the error e.
+func (c *Conn) serveCall(msg *godbus.Message, sm *serverMethod, e *Error) {
+	member, _ := msg.Headers[godbus.FieldMember].Value().(string)
 	sender, _ := msg.Headers[godbus.FieldSender].Value().(string)
 	wantReply := msg.Flags&godbus.FlagNoReplyExpected == 0 && sender != ""
 	fail := func(e *Error) {
@@ -607,7 +639,11 @@ func (c *Conn) serveCall(msg *godbus.Message) {
 			c.sendError(sender, msg.Serial(), e)
 		}
 	}
-	if iface == IfacePeer {
+	if e != nil {
+		fail(e)
+		return
+	}
+	if sm == nil {
 		switch member {
 		case "Ping":
 			if wantReply {
@@ -620,22 +656,6 @@ func (c *Conn) serveCall(msg *godbus.Message) {
 		default:
 			fail(Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member))
 		}
-		return
-	}
-	if c.tree == nil {
-		fail(Errorf(ErrUnknownObject, "Unknown object '%s'.", path))
-		return
-	}
-	obj, _ := c.tree.LookupObject(path)
-	ifc, ok := obj.LookupInterface(iface)
-	if !ok {
-		fail(Errorf(ErrUnknownInterface, "Object does not implement the interface '%s'", iface))
-		return
-	}
-	gm, ok := ifc.LookupMethod(member)
-	sm, isOurs := gm.(*serverMethod)
-	if !ok || !isOurs {
-		fail(Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member))
 		return
 	}
 	p := sm.pending(c.client, sender, msg, msg.Body)

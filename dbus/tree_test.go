@@ -56,6 +56,7 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 		t.Fatal(err)
 	}
 	defer pr.Close()
+	release := make(chan struct{})
 	iface := &Interface{
 		Name: "org.example.Test",
 		Methods: []Method{
@@ -71,6 +72,21 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 				return nil, Errorf("org.example.Error.Nope", "nope %d", 7)
 			}},
 			{Name: "Panic", Handler: func(c *Call) ([]any, error) { panic("boom") }},
+			{Name: "InlinePanic", Inline: true, Handler: func(c *Call) ([]any, error) { panic("boom") }},
+			{Name: "Quick", Inline: true, In: []Arg{{"n", "u"}}, Out: []Arg{{"r", "u"}}, Handler: func(c *Call) ([]any, error) {
+				var n uint32
+				if err := c.Store(&n); err != nil {
+					return nil, err
+				}
+				return []any{n + 1}, nil
+			}},
+			{Name: "Slow", Handler: func(c *Call) ([]any, error) {
+				select {
+				case <-release:
+				case <-time.After(10 * time.Second):
+				}
+				return nil, nil
+			}},
 			{Name: "Pipe", Out: []Arg{{"fd", "h"}}, Handler: func(c *Call) ([]any, error) {
 				c.AfterReply(func() { pw.Close() })
 				return []any{godbus.UnixFD(pw.Fd())}, nil
@@ -127,6 +143,8 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 		{obj.Call("org.example.Test.Echo", 0, uint32(1), "ab"), ErrInvalidArgs},
 		{obj.Call("org.example.Test.Fail", 0), "org.example.Error.Nope"},
 		{obj.Call("org.example.Test.Panic", 0), ErrFailed},
+		{obj.Call("org.example.Test.InlinePanic", 0), ErrFailed},
+		{obj.Call("org.example.Test.Quick", 0, "x"), ErrInvalidArgs},
 		{obj.Call("org.example.Test.Nope", 0), ErrUnknownMethod},
 		{obj.Call("org.example.Other.Echo", 0), ErrUnknownInterface},
 		{cl.Object(name, "/missing").Call("org.example.Test.Fail", 0), ErrUnknownObject},
@@ -138,6 +156,27 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 		if got := errName(c.call.Err); got != c.want {
 			t.Errorf("%s: error %v, want %s", c.call.Method, c.call.Err, c.want)
 		}
+	}
+	// An inline method is answered while a handler that waits holds a
+	// worker, and the waiting one answers once released.
+	slow := obj.Go("org.example.Test.Slow", 0, nil)
+	var q uint32
+	if err := obj.Call("org.example.Test.Quick", 0, uint32(41)).Store(&q); err != nil || q != 42 {
+		t.Errorf("Quick beside a waiting Slow: %d %v", q, err)
+	}
+	select {
+	case <-slow.Done:
+		t.Error("Slow answered before it was released")
+	default:
+	}
+	close(release)
+	select {
+	case <-slow.Done:
+		if slow.Err != nil {
+			t.Errorf("Slow: %v", slow.Err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Slow never answered after its release")
 	}
 	if err := cl.Object(name, "/obj").Call(IfacePeer+".Ping", 0).Err; err != nil {
 		t.Errorf("Ping: %v", err)
