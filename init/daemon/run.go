@@ -32,6 +32,7 @@ import (
 	"ginit/internal/cgroup2"
 	"ginit/internal/i18n"
 	"ginit/internal/power"
+	"ginit/internal/prof"
 	"ginit/internal/utmp"
 )
 
@@ -110,7 +111,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		d.syslogPath = p // tests: a socket of their own
 	}
 	run := func() error {
-		stop := startProfile()
+		// Every allocation: a service's records are a few hundred bytes.
+		stop := prof.Start("GINIT", true)
 		defer stop()
 		return d.Run(context.Background())
 	}

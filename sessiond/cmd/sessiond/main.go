@@ -24,6 +24,7 @@ import (
 	"ginit/init/control"
 	"ginit/internal/i18n"
 	"ginit/internal/opts"
+	"ginit/internal/prof"
 	"ginit/internal/version"
 	"ginit/sessiond"
 	"ginit/sessiond/sys"
@@ -49,7 +50,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	tr := i18n.ForEnv(os.Getenv)
-	stopProfile := startProfile()
+	stopProfile := prof.Start("SESSIOND", false)
 	err := run(ctx, os.Args[1:], os.Stdout, tr)
 	stopProfile()
 	if err != nil {

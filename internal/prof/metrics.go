@@ -1,6 +1,6 @@
 //go:build ginitprof
 
-package daemon
+package prof
 
 import (
 	"fmt"
