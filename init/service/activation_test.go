@@ -341,7 +341,7 @@ func TestSocketAccept(t *testing.T) {
 		t.Fatalf("the first connection was not closed: %q", got)
 	}
 	loaded := func() bool {
-		list, _ := h.m.List(h.ctx)
+		list, _ := listAll(h.ctx, h.m)
 		for _, in := range list {
 			if in.Name == names[0] {
 				return true

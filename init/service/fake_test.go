@@ -352,7 +352,7 @@ func (h *harness) wantState(name string, st State) Info {
 // sync waits until the manager has processed everything posted so far.
 func (h *harness) sync() {
 	h.t.Helper()
-	if _, err := h.m.List(h.ctx); err != nil && !errors.Is(err, ErrManagerExited) {
+	if _, err := listAll(h.ctx, h.m); err != nil && !errors.Is(err, ErrManagerExited) {
 		h.t.Fatal(err)
 	}
 }
@@ -390,7 +390,7 @@ func (h *harness) startAsync(name string, o StartOpts) chan error {
 func (h *harness) waitFor(name string, cond func(Info) bool) {
 	h.t.Helper()
 	for i := 0; i < 5000; i++ {
-		list, _ := h.m.List(h.ctx)
+		list, _ := listAll(h.ctx, h.m)
 		for _, in := range list {
 			if in.Name == name && cond(in) {
 				return

@@ -108,7 +108,7 @@ func TestBlockedLoadDelaysOnlyItsRequest(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- tc.op(h.ctx, h.m) }()
 			g.waitEntered(t, 1)
-			answers(t, h, "list", func(ctx context.Context) error { _, err := h.m.List(ctx); return err })
+			answers(t, h, "list", func(ctx context.Context) error { _, err := listAll(ctx, h.m); return err })
 			answers(t, h, "start other", func(ctx context.Context) error {
 				return h.m.Start(ctx, "other", StartOpts{NoWait: true})
 			})
@@ -143,7 +143,7 @@ func TestConcurrentLoadsOfOneService(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	list, err := h.m.List(h.ctx)
+	list, err := listAll(h.ctx, h.m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestChainToReadOffTheLoop(t *testing.T) {
 	p := h.sp.last("a", ProcStart)
 	p.n.Exited(p, exited(0)) // no h.exit: its sync would wait on a stuck loop
 	g.waitEntered(t, 1)
-	answers(t, h, "list", func(ctx context.Context) error { _, err := h.m.List(ctx); return err })
+	answers(t, h, "list", func(ctx context.Context) error { _, err := listAll(ctx, h.m); return err })
 	select {
 	case <-h.done:
 		t.Fatal("the manager exited while chain-to was being read")
@@ -200,7 +200,7 @@ func TestChainToLoadError(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if list, _ := h.m.List(h.ctx); len(list) != 1 {
+	if list, _ := listAll(h.ctx, h.m); len(list) != 1 {
 		t.Fatalf("loaded %+v", list)
 	}
 }
@@ -213,7 +213,7 @@ func TestLoadErrorChangesNothing(t *testing.T) {
 	if err := h.m.Start(h.ctx, "a", StartOpts{}); err == nil {
 		t.Fatal("start of a service with a missing dependency succeeded")
 	}
-	list, _ := h.m.List(h.ctx)
+	list, _ := listAll(h.ctx, h.m)
 	if len(list) != 1 || list[0].Name != "ok" {
 		t.Fatalf("loaded set changed: %+v", list)
 	}
@@ -261,4 +261,11 @@ func TestAddDepDoesNotStartTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.wantState("secondary", Stopped) // nothing wants it any more
+}
+
+// listAll collects ListFunc's snapshots.
+func listAll(ctx context.Context, m *Manager) ([]Info, error) {
+	var out []Info
+	err := m.ListFunc(ctx, func(_, _ int, in *Info) { out = append(out, *in) })
+	return out, err
 }

@@ -79,23 +79,12 @@ func (m *Manager) Status(ctx context.Context, name string) (Info, error) {
 	return in, err
 }
 
-// List reports on every loaded service in load order, without their
-// dependencies and dependents (Status has them).
-func (m *Manager) List(ctx context.Context) ([]Info, error) {
-	var out []Info
-	err := m.ListFunc(ctx, func(i, n int, in *Info) {
-		if out == nil {
-			out = make([]Info, 0, n)
-		}
-		out = append(out, *in)
-	})
-	return out, err
-}
-
-// ListFunc is List one service at a time: f gets the i'th of n snapshots,
-// on the manager goroutine, and must not keep in after it returns. The
-// control server fills its answer from it in one pass; a []Info of 5000
-// services first was a 1.5 MB allocation per list, and garbage at once.
+// ListFunc reports on every loaded service in load order, without their
+// dependencies and dependents (Status has them), one at a time: f gets the
+// i'th of n snapshots, on the manager goroutine, and must not keep in after
+// it returns. The control server fills its answer from it in one pass; a
+// []Info of 5000 services first was a 1.5 MB allocation per list, and
+// garbage at once.
 func (m *Manager) ListFunc(ctx context.Context, f func(i, n int, in *Info)) error {
 	return m.call(ctx, func() {
 		var in Info

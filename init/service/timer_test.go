@@ -363,7 +363,7 @@ func TestTimerThousand(t *testing.T) {
 		}
 	}
 	h.advance(10 * time.Second)
-	list, err := h.m.List(h.ctx)
+	list, err := listAll(h.ctx, h.m)
 	if err != nil {
 		t.Fatal(err)
 	}
