@@ -293,22 +293,11 @@ func (c *Conn) EmitTo(dest string, path godbus.ObjectPath, name string, args ...
 }
 
 func (c *Conn) emit(dest string, path godbus.ObjectPath, name string, args []any) error {
-	i := strings.LastIndexByte(name, '.')
-	if i < 0 {
-		return fmt.Errorf("dbus: signal name %q has no interface", name)
+	msg, err := signalMessage(dest, path, name, args)
+	if err != nil {
+		return err
 	}
-	msg := &godbus.Message{Type: godbus.TypeSignal, Headers: make(map[godbus.HeaderField]godbus.Variant, 5)}
-	msg.Headers[godbus.FieldPath] = godbus.MakeVariant(path)
-	msg.Headers[godbus.FieldInterface] = godbus.MakeVariant(name[:i])
-	msg.Headers[godbus.FieldMember] = godbus.MakeVariant(name[i+1:])
-	if dest != "" {
-		msg.Headers[godbus.FieldDestination] = godbus.MakeVariant(dest)
-	}
-	if len(args) > 0 {
-		msg.Body = args
-		msg.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(args))
-	}
-	_, err := c.Send(msg)
+	_, err = c.Send(msg)
 	return err
 }
 
@@ -592,12 +581,7 @@ func (c *Conn) worker(f func()) {
 }
 
 func (c *Conn) sendError(dest string, serial uint32, e *Error) {
-	r := &godbus.Message{Type: godbus.TypeError, Headers: make(map[godbus.HeaderField]godbus.Variant, 4), Body: []any{e.Message}}
-	r.Headers[godbus.FieldDestination] = godbus.MakeVariant(dest)
-	r.Headers[godbus.FieldReplySerial] = godbus.MakeVariant(serial)
-	r.Headers[godbus.FieldErrorName] = godbus.MakeVariant(e.Name)
-	r.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(""))
-	if _, err := c.Send(r); err != nil {
+	if _, err := c.Send(replyMessage(dest, serial, nil, e)); err != nil {
 		c.log.Warn("sending error reply failed", "err", err)
 	}
 }
@@ -667,13 +651,7 @@ func (c *Conn) serveCall(msg *godbus.Message, sm *serverMethod, e *Error) {
 }
 
 func (c *Conn) reply(dest string, serial uint32, body ...any) {
-	r := &godbus.Message{Type: godbus.TypeMethodReply, Headers: make(map[godbus.HeaderField]godbus.Variant, 3), Body: body}
-	r.Headers[godbus.FieldDestination] = godbus.MakeVariant(dest)
-	r.Headers[godbus.FieldReplySerial] = godbus.MakeVariant(serial)
-	if len(body) > 0 {
-		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(godbus.SignatureOf(body...))
-	}
-	if _, err := c.Send(r); err != nil {
+	if _, err := c.Send(replyMessage(dest, serial, body, nil)); err != nil {
 		c.log.Warn("sending reply failed", "err", err)
 	}
 }

@@ -320,25 +320,7 @@ func (m *serverMethod) safeHandle(c *Call) (out []any, err error) {
 }
 
 func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
-	// Sized for destination, reply serial, signature and error name:
-	// the map never grows while the reply is built.
-	r := &godbus.Message{Headers: make(map[godbus.HeaderField]godbus.Variant, 4)}
-	if p.call.Sender != "" {
-		r.Headers[godbus.FieldDestination] = godbus.MakeVariant(p.call.Sender)
-	}
-	r.Headers[godbus.FieldReplySerial] = godbus.MakeVariant(p.msg.Serial())
-	if err != nil {
-		e := asError(err)
-		r.Type = godbus.TypeError
-		r.Headers[godbus.FieldErrorName] = godbus.MakeVariant(e.Name)
-		r.Body = []any{e.Message}
-	} else {
-		r.Type = godbus.TypeMethodReply
-		r.Body = out
-	}
-	if len(r.Body) > 0 {
-		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(r.Body))
-	}
+	r := replyMessage(p.call.Sender, p.msg.Serial(), out, err)
 	var err2 error
 	if p.send != nil {
 		err2 = p.send(r)
@@ -365,6 +347,32 @@ type DictEntry struct {
 // bodySignature is godbus.SignatureOf with top-level Dicts as a{sv}.
 // A body without a Dict (most replies) takes godbus's signature as is,
 // without printing and parsing it again.
+// replyMessage is the answer to the call serial from dest ("" on a
+// peer-to-peer connection): out, or err as a D-Bus error (an *Error keeps
+// its name, any other is Failed).
+func replyMessage(dest string, serial uint32, out []any, err error) *godbus.Message {
+	// Sized for destination, reply serial, signature and error name:
+	// the map never grows while the reply is built.
+	r := &godbus.Message{Headers: make(map[godbus.HeaderField]godbus.Variant, 4)}
+	if dest != "" {
+		r.Headers[godbus.FieldDestination] = godbus.MakeVariant(dest)
+	}
+	r.Headers[godbus.FieldReplySerial] = godbus.MakeVariant(serial)
+	if err != nil {
+		e := asError(err)
+		r.Type = godbus.TypeError
+		r.Headers[godbus.FieldErrorName] = godbus.MakeVariant(e.Name)
+		r.Body = []any{e.Message}
+	} else {
+		r.Type = godbus.TypeMethodReply
+		r.Body = out
+	}
+	if len(r.Body) > 0 {
+		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(r.Body))
+	}
+	return r
+}
+
 func bodySignature(body []any) godbus.Signature {
 	if !slices.ContainsFunc(body, isDict) {
 		return godbus.SignatureOf(body...)
