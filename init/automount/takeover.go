@@ -1,16 +1,15 @@
 package automount
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/mountinfo"
 )
 
 // The /dev/autofs misc device's ioctls (linux/auto_dev-ioctl.h):
@@ -25,56 +24,26 @@ const (
 // mountsAt lists the file system types mounted on dir, bottom first, with
 // the autofs mount's device ("major:minor") if there is one.
 func mountsAt(dir string) (types []string, autofsDev string, err error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	ents, err := mountinfo.Read()
 	if err != nil {
 		return nil, "", err
 	}
-	defer f.Close()
-	return parseMountinfo(f, dir)
+	types, autofsDev = stackAt(ents, dir)
+	return types, autofsDev, nil
 }
 
-// parseMountinfo is mountsAt over a mountinfo text.
-func parseMountinfo(r io.Reader, dir string) (types []string, autofsDev string, err error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		// id parent major:minor root mountpoint opts [optional...] - type source superopts
-		sep := -1
-		for i, w := range fs {
-			if w == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 5 || sep+1 >= len(fs) || unescape(fs[4]) != dir {
+// stackAt is mountsAt over parsed entries.
+func stackAt(ents []mountinfo.Entry, dir string) (types []string, autofsDev string) {
+	for _, e := range ents {
+		if e.MountPoint != dir {
 			continue
 		}
-		types = append(types, fs[sep+1])
-		if fs[sep+1] == "autofs" {
-			autofsDev = fs[2]
+		types = append(types, e.FSType)
+		if e.FSType == "autofs" {
+			autofsDev = e.Dev
 		}
 	}
-	return types, autofsDev, sc.Err()
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return types, autofsDev
 }
 
 // devIoctl is one call on /dev/autofs: arg fills the union, path (may be

@@ -1,14 +1,13 @@
 package pid1
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/mountinfo"
 )
 
 // Logger is the minimal log this package writes to (service.Logger fits).
@@ -16,62 +15,8 @@ type Logger interface {
 	Printf(format string, args ...any)
 }
 
-// MountEntry is one line of /proc/self/mountinfo (the fields we use).
-type MountEntry struct {
-	MountPoint string
-	FSType     string
-	Source     string
-	Options    string // per-mount options, e.g. "rw,nosuid"
-}
-
-// ParseMountinfo reads mountinfo text. Octal escapes (\040 for a space) in
-// paths are decoded.
-func ParseMountinfo(r io.Reader) ([]MountEntry, error) {
-	var out []MountEntry
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		f := strings.Fields(sc.Text())
-		// id parent maj:min root mountpoint options [optional...] - fstype source superopts
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(f) < 7 || sep < 0 || sep+2 >= len(f) {
-			return out, fmt.Errorf("mountinfo:%d: malformed line", line)
-		}
-		out = append(out, MountEntry{
-			MountPoint: unescapeOctal(f[4]),
-			Options:    f[5],
-			FSType:     f[sep+1],
-			Source:     unescapeOctal(f[sep+2]),
-		})
-	}
-	return out, sc.Err()
-}
-
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOct(s[i+1]) && isOct(s[i+2]) && isOct(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOct(c byte) bool { return c >= '0' && c <= '7' }
+// MountEntry is one line of /proc/self/mountinfo.
+type MountEntry = mountinfo.Entry
 
 // Mounter is the syscall surface EarlyMounts needs.
 type Mounter interface {

@@ -18,40 +18,6 @@ type testLog struct{ lines []string }
 
 func (l *testLog) Printf(f string, a ...any) { l.lines = append(l.lines, fmt.Sprintf(f, a...)) }
 
-const sampleMountinfo = `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
-23 22 0:5 / /proc rw,nosuid,nodev,noexec shared:2 - proc proc rw
-24 22 0:6 / /mnt/my\040disk rw - ext4 /dev/vdb rw
-25 22 0:7 / /boot ro - vfat /dev/vdc ro
-26 22 0:8 / /run rw - tmpfs tmpfs rw
-`
-
-func TestParseMountinfo(t *testing.T) {
-	ents, err := ParseMountinfo(strings.NewReader(sampleMountinfo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ents) != 5 {
-		t.Fatalf("got %d entries", len(ents))
-	}
-	tests := []struct {
-		i           int
-		mp, fs, src string
-	}{
-		{0, "/", "ext4", "/dev/vda"},
-		{1, "/proc", "proc", "proc"},
-		{2, "/mnt/my disk", "ext4", "/dev/vdb"},
-	}
-	for _, tc := range tests {
-		e := ents[tc.i]
-		if e.MountPoint != tc.mp || e.FSType != tc.fs || e.Source != tc.src {
-			t.Errorf("entry %d = %+v", tc.i, e)
-		}
-	}
-	if _, err := ParseMountinfo(strings.NewReader("1 2 3\n")); err == nil {
-		t.Error("malformed line accepted")
-	}
-}
-
 type fakeMounter struct {
 	info    []MountEntry
 	infoErr error

@@ -5,19 +5,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/mountinfo"
 )
 
 // realSys is the live implementation of Mounter and System.
 type realSys struct{}
 
-func (realSys) Mountinfo() ([]MountEntry, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseMountinfo(f)
-}
+func (realSys) Mountinfo() ([]MountEntry, error) { return mountinfo.Read() }
 
 func (realSys) Mkdir(path string, mode os.FileMode) error { return os.Mkdir(path, mode) }
 

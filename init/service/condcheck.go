@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/mountinfo"
 )
 
 // OSConditions checks conditions against the running system. Every check
@@ -75,14 +77,19 @@ func isMountPoint(p string) bool {
 	if a.Dev != b.Dev || a.Ino == b.Ino {
 		return true
 	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	ents, err := mountinfo.Read()
 	if err != nil {
 		return false
 	}
+	return listedMount(ents, p)
+}
+
+// listedMount: p is the mount point of one of ents (mountinfo has decoded
+// the escapes, so a path with a space matches).
+func listedMount(ents []mountinfo.Entry, p string) bool {
 	clean := filepath.Clean(p)
-	for _, line := range bytes.Split(mi, []byte("\n")) {
-		f := strings.Fields(string(line))
-		if len(f) > 4 && f[4] == clean {
+	for _, e := range ents {
+		if e.MountPoint == clean {
 			return true
 		}
 	}

@@ -3,7 +3,10 @@ package service
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"ginit/internal/mountinfo"
 )
 
 func TestOSConditions(t *testing.T) {
@@ -76,6 +79,26 @@ func TestCmdlineAndVirt(t *testing.T) {
 	}{{"", "none", true}, {"", "container", false}, {"lxc", "container", true}, {"lxc", "lxc", true}, {"lxc", "docker", false}, {"docker", "no", false}, {"", "yes", false}} {
 		if got := virtMatches(tc.ctr, tc.want); got != tc.ok {
 			t.Errorf("virtMatches(%q, %q) = %v", tc.ctr, tc.want, got)
+		}
+	}
+}
+
+func TestListedMount(t *testing.T) {
+	ents, err := mountinfo.Parse(strings.NewReader(`22 1 8:1 / / rw - ext4 /dev/vda rw
+24 22 0:6 / /mnt/my\040disk rw - ext4 /dev/vdb rw
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{
+		"/":               true,
+		"/mnt/my disk":    true,
+		"/mnt/my disk/":   true,
+		`/mnt/my\040disk`: false,
+		"/mnt":            false,
+	} {
+		if got := listedMount(ents, p); got != want {
+			t.Errorf("listedMount(%q) = %v, want %v", p, got, want)
 		}
 	}
 }

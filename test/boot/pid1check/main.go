@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 
 	"ginit/init/pid1"
+	"ginit/internal/mountinfo"
 	"ginit/internal/power"
 )
 
@@ -32,11 +32,7 @@ func run(log stdLog) error {
 		log.Printf("PID1CHECK console: %v", err)
 	}
 	mountErr := pid1.EarlyMounts(log)
-	info, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return err
-	}
-	ents, err := pid1.ParseMountinfo(bytes.NewReader(info))
+	ents, err := mountinfo.Read()
 	if err != nil {
 		return err
 	}
