@@ -163,15 +163,21 @@ func (c *Conn) send(msg *godbus.Message, sent func(uint32) error) (uint32, error
 	if err != nil {
 		return 0, fmt.Errorf("dbus: encode %s: %w", msg.Type, err)
 	}
-	b := buf.Bytes()
+	return c.sendEncoded(buf.Bytes(), fds, sent)
+}
+
+// sendEncoded gives the encoded message b the next serial and writes it
+// with its descriptors.
+func (c *Conn) sendEncoded(b []byte, fds []int, sent func(uint32) error) (uint32, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.serial++
 	if c.serial == 0 {
 		c.serial++
 	}
-	// godbus keeps the serial unexported: patch it into the fixed header
-	// (bytes 8..11, little endian as encoded).
+	// The serial is patched into the fixed header (bytes 8..11, little
+	// endian as encoded): godbus keeps it unexported, and our own
+	// encoding leaves it for here.
 	binary.LittleEndian.PutUint32(b[8:12], c.serial)
 	if sent != nil {
 		if err := sent(c.serial); err != nil {
@@ -182,6 +188,26 @@ func (c *Conn) send(msg *godbus.Message, sent func(uint32) error) (uint32, error
 		return c.serial, err
 	}
 	return c.serial, nil
+}
+
+// sendReply answers the call serial from dest with out or err: encoded
+// here into a pooled buffer when the body is basic or Encoded, else by
+// godbus.
+func (c *Conn) sendReply(dest string, serial uint32, out []any, err error) error {
+	ob := outPool.Get().(*outBuf)
+	b, ok := appendReply(ob.b[:0], dest, serial, out, err)
+	if !ok {
+		outPool.Put(ob)
+		_, err := c.Send(replyMessage(dest, serial, out, err))
+		return err
+	}
+	_, werr := c.sendEncoded(b, nil, nil)
+	// A huge reply (a list of thousands) is not kept for every call.
+	if cap(b) <= 64<<10 {
+		ob.b = b
+		outPool.Put(ob)
+	}
+	return werr
 }
 
 func (c *Conn) write(b []byte, fds []int) error {
@@ -452,6 +478,14 @@ func unixFDCount(b []byte) int {
 // descriptors that came with it; whatever a handler does not keep is
 // closed (no method of ours takes a descriptor).
 func (c *Conn) handle(b []byte, fds []int) {
+	if len(fds) == 0 {
+		// Whatever this codec declines or finds malformed, godbus
+		// decides on below.
+		if cm, err := decodeCall(b); err == nil {
+			c.route(cm, nil)
+			return
+		}
+	}
 	msg, err := godbus.DecodeMessageWithFDs(bytes.NewReader(b), fds)
 	if err != nil {
 		closeFDs(fds)
@@ -477,21 +511,26 @@ func (c *Conn) handle(b []byte, fds []int) {
 		}
 	case godbus.TypeMethodCall:
 		detachCall(msg)
-		sm, e := c.resolve(msg)
-		if e != nil || sm == nil || sm.m.Inline {
-			// Errors, Peer and handlers that never wait are answered
-			// here: no hand-off to a worker.
-			c.serveCall(msg, sm, e)
-			closeFDs(fds)
-			return
-		}
-		c.dispatch(func() {
-			defer closeFDs(fds)
-			c.serveCall(msg, sm, nil)
-		})
+		c.route(callOf(msg), fds)
 	default:
 		closeFDs(fds)
 	}
+}
+
+// route serves one decoded method call: errors, Peer and Inline
+// handlers on the reader, the rest on a worker.
+func (c *Conn) route(cm *callMsg, fds []int) {
+	sm, e := c.resolve(cm)
+	if e != nil || sm == nil || sm.m.Inline {
+		// No hand-off to a worker.
+		c.serveCall(cm, sm, e)
+		closeFDs(fds)
+		return
+	}
+	c.dispatch(func() {
+		defer closeFDs(fds)
+		c.serveCall(cm, sm, nil)
+	})
 }
 
 // answerMalformed answers a method call whose body could not be decoded
@@ -581,7 +620,7 @@ func (c *Conn) worker(f func()) {
 }
 
 func (c *Conn) sendError(dest string, serial uint32, e *Error) {
-	if _, err := c.Send(replyMessage(dest, serial, nil, e)); err != nil {
+	if err := c.sendReply(dest, serial, nil, e); err != nil {
 		c.log.Warn("sending error reply failed", "err", err)
 	}
 }
@@ -589,10 +628,8 @@ func (c *Conn) sendError(dest string, serial uint32, e *Error) {
 // resolve finds the Tree's method a call names. It returns nil and no
 // error for the Peer interface, which serveCall answers itself, and the
 // D-Bus error godbus would give for what the Tree cannot find.
-func (c *Conn) resolve(msg *godbus.Message) (*serverMethod, *Error) {
-	member, _ := msg.Headers[godbus.FieldMember].Value().(string)
-	path, _ := msg.Headers[godbus.FieldPath].Value().(godbus.ObjectPath)
-	iface, _ := msg.Headers[godbus.FieldInterface].Value().(string)
+func (c *Conn) resolve(cm *callMsg) (*serverMethod, *Error) {
+	member, path, iface := cm.member, cm.path, cm.iface
 	if iface == IfacePeer {
 		return nil, nil
 	}
@@ -614,13 +651,12 @@ func (c *Conn) resolve(msg *godbus.Message) (*serverMethod, *Error) {
 
 // serveCall answers one method call resolved to sm (nil: the Peer
 // interface) or to the error e.
-func (c *Conn) serveCall(msg *godbus.Message, sm *serverMethod, e *Error) {
-	member, _ := msg.Headers[godbus.FieldMember].Value().(string)
-	sender, _ := msg.Headers[godbus.FieldSender].Value().(string)
-	wantReply := msg.Flags&godbus.FlagNoReplyExpected == 0 && sender != ""
+func (c *Conn) serveCall(cm *callMsg, sm *serverMethod, e *Error) {
+	member, sender := cm.member, cm.sender
+	wantReply := cm.flags&godbus.FlagNoReplyExpected == 0 && sender != ""
 	fail := func(e *Error) {
 		if wantReply {
-			c.sendError(sender, msg.Serial(), e)
+			c.sendError(sender, cm.serial, e)
 		}
 	}
 	if e != nil {
@@ -631,27 +667,24 @@ func (c *Conn) serveCall(msg *godbus.Message, sm *serverMethod, e *Error) {
 		switch member {
 		case "Ping":
 			if wantReply {
-				c.reply(sender, msg.Serial())
+				c.reply(sender, cm.serial)
 			}
 		case "GetMachineId":
 			if wantReply {
-				c.reply(sender, msg.Serial(), c.guid)
+				c.reply(sender, cm.serial, c.guid)
 			}
 		default:
 			fail(Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member))
 		}
 		return
 	}
-	p := sm.pending(c.client, sender, msg, msg.Body)
-	p.send = func(r *godbus.Message) error {
-		_, err := c.Send(r)
-		return err
-	}
+	p := sm.pending(c.client, sender, cm.serial, cm.flags, cm.sig, cm.body)
+	p.send = func(out []any, err error) error { return c.sendReply(sender, cm.serial, out, err) }
 	_, _ = sm.Call(p)
 }
 
 func (c *Conn) reply(dest string, serial uint32, body ...any) {
-	if _, err := c.Send(replyMessage(dest, serial, body, nil)); err != nil {
+	if err := c.sendReply(dest, serial, body, nil); err != nil {
 		c.log.Warn("sending reply failed", "err", err)
 	}
 }

@@ -253,34 +253,30 @@ func (m *serverMethod) String() string        { return m.iface + "." + m.m.Name 
 // pendingCall carries what DecodeArguments learned to Call.
 type pendingCall struct {
 	call     *Call
-	msg      *godbus.Message
+	serial   uint32
 	wantRply bool
 	sigErr   *Error
 	// send writes the reply; nil sends it on call.Conn (the godbus
 	// Handler path).
-	send func(*godbus.Message) error
+	send func(out []any, err error) error
 }
 
 // DecodeArguments implements godbus.ArgumentDecoder. It never fails:
 // errors are answered from Call so that every reply goes one way.
 func (m *serverMethod) DecodeArguments(conn *godbus.Conn, sender string, msg *godbus.Message, body []any) ([]any, error) {
-	return []any{m.pending(conn, sender, msg, body)}, nil
-}
-
-// pending checks msg's signature and builds the Call handlers see.
-func (m *serverMethod) pending(conn *godbus.Conn, sender string, msg *godbus.Message, body []any) *pendingCall {
-	p := &pendingCall{msg: msg, wantRply: msg.Flags&godbus.FlagNoReplyExpected == 0}
+	cm := callOf(msg)
 	// From here on godbus must not answer: Call sends the reply.
 	msg.Flags |= godbus.FlagNoReplyExpected
-	// The header, not the decoded body: godbus decodes structs as []any.
-	got := ""
-	if sv, ok := msg.Headers[godbus.FieldSignature]; ok {
-		if sig, ok := sv.Value().(godbus.Signature); ok {
-			got = sig.String()
-		}
-	}
-	if want := Signature(m.m.In); got != want && !m.anySig {
-		p.sigErr = Errorf(ErrInvalidArgs, "Invalid arguments '%s' to call %s.%s(), expecting '%s'.", got, m.iface, m.m.Name, want)
+	return []any{m.pending(conn, sender, cm.serial, cm.flags, cm.sig, body)}, nil
+}
+
+// pending checks the call's signature (from its header, not the decoded
+// body: godbus decodes structs as []any) and builds the Call handlers
+// see.
+func (m *serverMethod) pending(conn *godbus.Conn, sender string, serial uint32, flags godbus.Flags, sig string, body []any) *pendingCall {
+	p := &pendingCall{serial: serial, wantRply: flags&godbus.FlagNoReplyExpected == 0}
+	if want := Signature(m.m.In); sig != want && !m.anySig {
+		p.sigErr = Errorf(ErrInvalidArgs, "Invalid arguments '%s' to call %s.%s(), expecting '%s'.", sig, m.iface, m.m.Name, want)
 	}
 	p.call = &Call{
 		Ctx: m.obj.tree.ctx, Conn: conn, Sender: sender, Path: m.obj.path,
@@ -320,12 +316,11 @@ func (m *serverMethod) safeHandle(c *Call) (out []any, err error) {
 }
 
 func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
-	r := replyMessage(p.call.Sender, p.msg.Serial(), out, err)
 	var err2 error
 	if p.send != nil {
-		err2 = p.send(r)
+		err2 = p.send(out, err)
 	} else {
-		err2 = p.call.Conn.Send(r, nil).Err
+		err2 = p.call.Conn.Send(replyMessage(p.call.Sender, p.serial, out, err), nil).Err
 	}
 	if err2 != nil {
 		m.obj.tree.log.Warn("sending reply failed", "method", m.String(), "err", err2)
@@ -366,6 +361,11 @@ func replyMessage(dest string, serial uint32, out []any, err error) *godbus.Mess
 	} else {
 		r.Type = godbus.TypeMethodReply
 		r.Body = out
+		if len(out) == 1 {
+			if e, ok := out[0].(*Encoded); ok {
+				r.Body = e.values
+			}
+		}
 	}
 	if len(r.Body) > 0 {
 		r.Headers[godbus.FieldSignature] = godbus.MakeVariant(bodySignature(r.Body))

@@ -76,7 +76,11 @@ func TestLogindAnswers(t *testing.T) {
 		}
 	}
 	out, err := w.m.hListSessionsEx(&bus.Call{})
-	l, _ := out[0].([]sessionExEntry)
+	enc, _ := out[0].(*bus.Encoded)
+	if enc == nil {
+		t.Fatalf("ListSessionsEx answers %T, want its encoded list", out[0])
+	}
+	l, _ := enc.Values()[0].([]sessionExEntry)
 	if err != nil || len(l) != 2 || l[0].ID != seatless.ID || l[0].TTY != "pts/2" || l[0].Leader != 400 ||
 		l[1].Seat != "seat0" || l[1].Class != "user" || l[1].Path != sessionPath(onSeat.ID) {
 		t.Errorf("ListSessionsEx: %+v %v", l, err)

@@ -629,11 +629,11 @@ func (m *Manager) hGetSessionByPID(c *bus.Call) ([]any, error) {
 
 // The read-only calls answer from the published view (see view).
 func (m *Manager) hListSessions(c *bus.Call) ([]any, error) {
-	return []any{m.view.listSessions()}, nil
+	return m.view.listReply(false), nil
 }
 
 func (m *Manager) hListSessionsEx(c *bus.Call) ([]any, error) {
-	return []any{m.view.listSessionsEx()}, nil
+	return m.view.listReply(true), nil
 }
 
 func (m *Manager) hReleaseSession(c *bus.Call) ([]any, error) {

@@ -46,6 +46,11 @@ type sessionLists struct {
 	gen     uint64
 	entries []sessionEntry
 	ex      []sessionExEntry
+	// The replies' bodies, encoded by the first call that answers with
+	// each: a repeated call is then a copy of bytes (encoding thousands
+	// of entries by reflection was most of ListSessions at 1000).
+	encOnce, exOnce sync.Once
+	enc, encEx      *bus.Encoded
 }
 
 // userView is one user as published: its properties but Sessions, and
@@ -259,6 +264,25 @@ func (vw *view) listSessions() []sessionEntry { return vw.sorted().entries }
 // listSessionsEx is ListSessionsEx's answer, by id; shared as
 // listSessions'.
 func (vw *view) listSessionsEx() []sessionExEntry { return vw.sorted().ex }
+
+// listReply is ListSessions' (ex: ListSessionsEx's) reply body, encoded
+// once per generation of the view.
+func (vw *view) listReply(ex bool) []any {
+	l := vw.sorted()
+	once, enc, vals := &l.encOnce, &l.enc, any(l.entries)
+	if ex {
+		once, enc, vals = &l.exOnce, &l.encEx, any(l.ex)
+	}
+	once.Do(func() {
+		// Only a type godbus cannot encode fails, and these are fixed
+		// structs; the plain list is the fallback all the same.
+		*enc, _ = bus.Encode(vals)
+	})
+	if *enc == nil {
+		return []any{vals}
+	}
+	return []any{*enc}
+}
 
 // sorted returns both lists for the view as published now, building
 // them when the last ones are older.

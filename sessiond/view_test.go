@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
 )
 
 // TestViewMatchesState: after every change, what the view answers for a
@@ -38,6 +40,16 @@ func TestViewMatchesState(t *testing.T) {
 			list, ex := w.m.view.listSessions(), w.m.view.listSessionsEx()
 			if len(list) != len(ids) || len(ex) != len(ids) {
 				t.Fatalf("%s: lists of %d and %d sessions, want %d", when, len(list), len(ex), len(ids))
+			}
+			// The encoded replies are of the same generation.
+			for _, x := range []struct {
+				ex   bool
+				want any
+			}{{false, list}, {true, ex}} {
+				enc, ok := w.m.view.listReply(x.ex)[0].(*bus.Encoded)
+				if !ok || !reflect.DeepEqual(enc.Values(), []any{x.want}) {
+					t.Errorf("%s: encoded list (ex %v) is not the list now", when, x.ex)
+				}
 			}
 			for i, id := range ids {
 				ss := s.sessions[id]
