@@ -35,8 +35,8 @@ type Conn struct {
 	uc   *net.UnixConn
 	tree *Tree
 	// client is the connection handlers use for their own calls
-	// (Call.Conn); it reaches the same bus daemon.
-	client *godbus.Conn
+	// (Call.Client); it reaches the same bus daemon.
+	client *Client
 	log    *slog.Logger
 	guid   string
 	name   string // unique name from Hello
@@ -61,8 +61,8 @@ type ConnConfig struct {
 	// UnknownObject.
 	Tree *Tree
 	// Client is the connection a Call hands to handlers for their own
-	// calls to the bus daemon and polkit (Call.Conn); may be nil.
-	Client *godbus.Conn
+	// calls to the bus daemon and polkit (Call.Client); may be nil.
+	Client *Client
 	// Signal receives every signal the bus routes to us (match rules
 	// are added with AddMatch); it runs on the reader and must not block.
 	Signal func(*godbus.Message)

@@ -17,7 +17,11 @@ type Creds struct {
 
 // CallerCreds asks the bus daemon for the sender's uid and pid.
 func (c *Call) CallerCreds() (Creds, error) {
-	return PeerCreds(c.Conn, c.Sender)
+	conn, err := c.Conn()
+	if err != nil {
+		return Creds{}, err
+	}
+	return PeerCreds(conn, c.Sender)
 }
 
 // PeerCreds asks the bus daemon for name's uid and pid, using
@@ -61,16 +65,20 @@ type CredsCache struct {
 // talks to at once.
 const credsCacheMax = 4096
 
-// Lookup returns name's credentials, asking the bus daemon on conn the
-// first time. Only unique names (":1.42") are cached.
-func (cc *CredsCache) Lookup(conn *godbus.Conn, name string) (Creds, error) {
+// Lookup returns name's credentials, asking the bus daemon on client's
+// connection the first time. Only unique names (":1.42") are cached.
+func (cc *CredsCache) Lookup(client *Client, name string) (Creds, error) {
 	cc.mu.Lock()
 	cr, ok := cc.m[name]
 	cc.mu.Unlock()
 	if ok {
 		return cr, nil
 	}
-	cr, err := PeerCreds(conn, name)
+	conn, err := client.Conn()
+	if err != nil {
+		return Creds{}, err
+	}
+	cr, err = PeerCreds(conn, name)
 	if err != nil || !strings.HasPrefix(name, ":") {
 		return cr, err
 	}

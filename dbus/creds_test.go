@@ -26,7 +26,7 @@ func TestCredsCache(t *testing.T) {
 	}
 	name := peer.Names()[0]
 	var cc CredsCache
-	cr, err := cc.Lookup(conn, name)
+	cr, err := cc.Lookup(ClientOf(conn), name)
 	if err != nil || cr.UID != uint32(os.Getuid()) || cr.PID != uint32(os.Getpid()) {
 		t.Fatalf("Lookup %s: %+v %v, want uid %d pid %d", name, cr, err, os.Getuid(), os.Getpid())
 	}
@@ -40,14 +40,14 @@ func TestCredsCache(t *testing.T) {
 			t.Fatal("the bus daemon still knows the closed peer")
 		}
 	}
-	if again, err := cc.Lookup(conn, name); err != nil || again != cr {
+	if again, err := cc.Lookup(ClientOf(conn), name); err != nil || again != cr {
 		t.Errorf("cached Lookup %s: %+v %v, want %+v", name, again, err, cr)
 	}
 	cc.Forget(name)
-	if _, err := cc.Lookup(conn, name); err == nil {
+	if _, err := cc.Lookup(ClientOf(conn), name); err == nil {
 		t.Errorf("Lookup of a forgotten, gone peer %s succeeded", name)
 	}
-	if _, err := cc.Lookup(conn, "org.freedesktop.DBus"); err != nil {
+	if _, err := cc.Lookup(ClientOf(conn), "org.freedesktop.DBus"); err != nil {
 		t.Fatalf("Lookup of the bus daemon's name: %v", err)
 	}
 	if _, ok := cc.m["org.freedesktop.DBus"]; ok {

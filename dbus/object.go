@@ -209,9 +209,10 @@ func (o *serverObject) standard(iface, name string) (godbus.Method, bool) {
 // Call is one incoming method call.
 type Call struct {
 	Ctx context.Context
-	// Conn is for the handler's own calls (the bus daemon, polkit); on a
-	// Conn from Dial it is ConnConfig.Client, which reaches the same bus.
-	Conn      *godbus.Conn
+	// Client is for the handler's own calls (the bus daemon, polkit); on
+	// a Conn from Dial it is ConnConfig.Client, which reaches the same
+	// bus; nil: there is none (Conn fails).
+	Client    *Client
 	Sender    string
 	Path      godbus.ObjectPath
 	Interface string
@@ -221,6 +222,9 @@ type Call struct {
 
 	after []func()
 }
+
+// Conn is Client's connection, dialled on the first call that needs it.
+func (c *Call) Conn() (*godbus.Conn, error) { return c.Client.Conn() }
 
 // Store decodes the body into ptrs (godbus.Store rules); a mismatch is
 // InvalidArgs.
@@ -256,9 +260,10 @@ type pendingCall struct {
 	serial   uint32
 	wantRply bool
 	sigErr   *Error
-	// send writes the reply; nil sends it on call.Conn (the godbus
-	// Handler path).
-	send func(out []any, err error) error
+	// send writes the reply; nil sends it on godbus, the connection the
+	// call came in on (the godbus Handler path).
+	send   func(out []any, err error) error
+	godbus *godbus.Conn
 }
 
 // DecodeArguments implements godbus.ArgumentDecoder. It never fails:
@@ -267,19 +272,21 @@ func (m *serverMethod) DecodeArguments(conn *godbus.Conn, sender string, msg *go
 	cm := callOf(msg)
 	// From here on godbus must not answer: Call sends the reply.
 	msg.Flags |= godbus.FlagNoReplyExpected
-	return []any{m.pending(conn, sender, cm.serial, cm.flags, cm.sig, body)}, nil
+	p := m.pending(ClientOf(conn), sender, cm.serial, cm.flags, cm.sig, body)
+	p.godbus = conn
+	return []any{p}, nil
 }
 
 // pending checks the call's signature (from its header, not the decoded
 // body: godbus decodes structs as []any) and builds the Call handlers
 // see.
-func (m *serverMethod) pending(conn *godbus.Conn, sender string, serial uint32, flags godbus.Flags, sig string, body []any) *pendingCall {
+func (m *serverMethod) pending(client *Client, sender string, serial uint32, flags godbus.Flags, sig string, body []any) *pendingCall {
 	p := &pendingCall{serial: serial, wantRply: flags&godbus.FlagNoReplyExpected == 0}
 	if want := Signature(m.m.In); sig != want && !m.anySig {
 		p.sigErr = Errorf(ErrInvalidArgs, "Invalid arguments '%s' to call %s.%s(), expecting '%s'.", sig, m.iface, m.m.Name, want)
 	}
 	p.call = &Call{
-		Ctx: m.obj.tree.ctx, Conn: conn, Sender: sender, Path: m.obj.path,
+		Ctx: m.obj.tree.ctx, Client: client, Sender: sender, Path: m.obj.path,
 		Interface: m.iface, Member: m.m.Name, Body: body, Object: m.obj.obj,
 	}
 	return p
@@ -320,7 +327,7 @@ func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
 	if p.send != nil {
 		err2 = p.send(out, err)
 	} else {
-		err2 = p.call.Conn.Send(replyMessage(p.call.Sender, p.serial, out, err), nil).Err
+		err2 = p.godbus.Send(replyMessage(p.call.Sender, p.serial, out, err), nil).Err
 	}
 	if err2 != nil {
 		m.obj.tree.log.Warn("sending reply failed", "method", m.String(), "err", err2)

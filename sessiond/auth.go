@@ -184,8 +184,8 @@ func (m *Manager) check(c *bus.Call, cl *caller, r rule, interactive bool) (auth
 	if res, final := r.local(cl); final {
 		return res, nil
 	}
-	if c.Conn != nil && polkitRunning(c.Conn) {
-		return m.checkPolkit(c, r.action, interactive)
+	if conn, err := c.Conn(); err == nil && polkitRunning(conn) {
+		return m.checkPolkit(c, conn, r.action, interactive)
 	}
 	var kind subjectKind
 	if err := m.do(func(s *state) error { kind = s.subjectOf(cl); return nil }); err != nil {
@@ -217,7 +217,7 @@ func polkitRunning(conn *godbus.Conn) bool {
 }
 
 // checkPolkit asks polkit about the caller's bus name, as logind does.
-func (m *Manager) checkPolkit(c *bus.Call, action string, interactive bool) (authResult, error) {
+func (m *Manager) checkPolkit(c *bus.Call, conn *godbus.Conn, action string, interactive bool) (authResult, error) {
 	type subject struct {
 		Kind    string
 		Details map[string]godbus.Variant
@@ -235,7 +235,7 @@ func (m *Manager) checkPolkit(c *bus.Call, action string, interactive bool) (aut
 	}
 	ctx, cancel := context.WithTimeout(c.Ctx, timeout)
 	defer cancel()
-	obj := c.Conn.Object(polkitName, "/org/freedesktop/PolicyKit1/Authority")
+	obj := conn.Object(polkitName, "/org/freedesktop/PolicyKit1/Authority")
 	err := obj.CallWithContext(ctx, "org.freedesktop.PolicyKit1.Authority.CheckAuthorization", 0,
 		subj, action, map[string]string{}, flags, "").Store(&result)
 	if err != nil {

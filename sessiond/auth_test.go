@@ -154,7 +154,7 @@ func TestPolkitIsAsked(t *testing.T) {
 	}
 	defer me.Close()
 	w, _, _ := powerWorld(t, "")
-	c := &bus.Call{Conn: me, Sender: me.Names()[0], Ctx: context.Background()}
+	c := &bus.Call{Client: bus.ClientOf(me), Sender: me.Names()[0], Ctx: context.Background()}
 	alice := caller{Creds: bus.Creds{UID: 1000}}
 	for _, tc := range []struct {
 		action string

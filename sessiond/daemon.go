@@ -33,11 +33,9 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 	// Serving runs on a connection of our own (bus.Dial: one decode per
 	// message, no goroutine per call, one encode per reply); the cold
 	// calls handlers make themselves (credentials, polkit, NameHasOwner)
-	// go through a godbus.Conn to the same bus daemon.
-	client, err := godbus.Connect(addr)
-	if err != nil {
-		return fmt.Errorf("connect to bus %s: %w", addr, err)
-	}
+	// go through a godbus.Conn to the same bus daemon, dialled when the
+	// first one is made.
+	client := bus.NewClient(addr)
 	defer client.Close()
 	// The connection needs its handler (the object tree) before it
 	// exists, the tree answers through the Manager, and the Manager takes
@@ -95,13 +93,21 @@ func Serve(ctx context.Context, cfg Config, addr string) error {
 
 	// Controllers a previous sessiond had get their sessions back (the
 	// subscription above catches one leaving from now on).
+	// Asked on the serving connection: this goroutine is not its reader.
+	busCall := func(member, name string, out any) error {
+		body, err := conn.Call(ctx, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", member, name)
+		if err != nil {
+			return err
+		}
+		return godbus.Store(body, out)
+	}
 	m.adoptControllers(func(name string) (int, error) {
 		var pid uint32
-		err := client.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, name).Store(&pid)
+		err := busCall("GetConnectionUnixProcessID", name, &pid)
 		return int(pid), err
 	}, func(name string) bool {
 		var has bool
-		err := client.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
+		err := busCall("NameHasOwner", name, &has)
 		return err != nil || has
 	})
 

@@ -157,7 +157,7 @@ func NewManager(cfg Config, em Emitter) *Manager {
 	m := &Manager{cfg: cfg, q: newQueue(), ctx: context.Background(), view: newView()}
 	if cfg.PeerCreds == nil {
 		m.creds = &bus.CredsCache{}
-		m.cfg.PeerCreds = func(c *bus.Call) (bus.Creds, error) { return m.creds.Lookup(c.Conn, c.Sender) }
+		m.cfg.PeerCreds = func(c *bus.Call) (bus.Creds, error) { return m.creds.Lookup(c.Client, c.Sender) }
 	}
 	m.ifc = m.buildInterfaces()
 	m.st = &state{

@@ -844,9 +844,9 @@ func (m *Manager) hTakeControl(c *bus.Call) ([]any, error) {
 	// The controller may have left the bus before its NameOwnerChanged
 	// could find it in control (the signal and this call race to the
 	// loop): ask the bus, so no session keeps a dead controller.
-	if c.Conn != nil {
+	if conn, err := c.Conn(); err == nil {
 		var has bool
-		if e := c.Conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, c.Sender).Store(&has); e == nil && !has {
+		if e := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, c.Sender).Store(&has); e == nil && !has {
 			sender := c.Sender
 			m.post(func(s *state) { s.nameGone(sender) })
 		}
