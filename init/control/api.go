@@ -128,11 +128,15 @@ type ServiceInfo struct {
 
 // Response is the answer to a Request.
 type Response struct {
-	Code       Code
-	Message    string        // human-readable detail; for errors, precise (file:line, service)
-	Services   []ServiceInfo // list: all; status: one
-	Log        []byte        // catlog
-	Truncated  bool          // catlog: output was discarded
-	Dependents []string      // stop refused: the dependents that would stop
-	Env        []string      // reserved for getallenv
+	Code     Code
+	Message  string        // human-readable detail; for errors, precise (file:line, service)
+	Services []ServiceInfo // list: all; status: one
+	// EncodedServices are more services, already encoded one after another
+	// by AppendServiceInfo and sent after Services (a server's list);
+	// decoding puts them in Services.
+	EncodedServices []byte
+	Log             []byte   // catlog
+	Truncated       bool     // catlog: output was discarded
+	Dependents      []string // stop refused: the dependents that would stop
+	Env             []string // reserved for getallenv
 }

@@ -135,6 +135,14 @@ func (c *Client) Close() error {
 // Do sends req and waits for the response or the end of ctx. After an error
 // the connection is unusable and should be closed.
 func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
+	return c.DoEach(ctx, req, nil)
+}
+
+// DoEach is Do, except that with each set the answer's services are handed
+// to each as they are decoded, instead of gathered in Services (a list of
+// thousands is printed without holding them all); si is each's only
+// during the call.
+func (c *Client) DoEach(ctx context.Context, req Request, each func(si *ServiceInfo)) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
@@ -168,7 +176,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 	}
-	resp, err := DecodeResponsePayload(c.buf)
+	resp, err := DecodeResponseEach(c.buf, each)
 	c.buf = Recycle(c.buf)
 	if err != nil {
 		return Response{}, fmt.Errorf("decoding response: %w", err)

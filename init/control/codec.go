@@ -195,7 +195,21 @@ func AppendRequest(buf []byte, req *Request) []byte {
 // AppendResponse appends the framed encoding of resp to buf.
 func AppendResponse(buf []byte, resp *Response) []byte {
 	fs := responseFields(resp)
-	return appendFrame(buf, kindResponse, fs[:])
+	e := encoder{b: buf[:0]}
+	e.header(kindResponse)
+	e.fields(fs[:])
+	e.b = append(e.b, resp.EncodedServices...)
+	return e.finish()
+}
+
+// AppendServiceInfo appends si to b as one service of a response, for
+// Response.EncodedServices: a long list is then encoded service by service
+// into bytes the garbage collector need not scan, instead of being held as
+// thousands of ServiceInfos first.
+func AppendServiceInfo(b []byte, si *ServiceInfo) []byte {
+	e := encoder{b: b}
+	e.info(trService, si)
+	return e.b
 }
 
 func appendFrame(buf []byte, kind byte, fs []field) []byte {
@@ -305,7 +319,12 @@ func (f *fields) intRange(tag byte, v []byte, lo, hi int64) int {
 // decode reads a field sequence into fs (listed in tag order from 1):
 // unknown tags are skipped, a repeated scalar keeps its last value, a list
 // gathers every value.
-func decode(p []byte, fs []field) error {
+func decode(p []byte, fs []field) error { return decodeEach(p, fs, nil) }
+
+// decodeEach is decode, except that with each set the services of a
+// *[]ServiceInfo field are handed to each, one at a time, instead of
+// gathered (a list's reader prints one and forgets it).
+func decodeEach(p []byte, fs []field, each func(*ServiceInfo)) error {
 	f := fields{b: p}
 	var nested *infoTable
 	for {
@@ -330,6 +349,18 @@ func decode(p []byte, fs []field) error {
 		case *[]string:
 			*p = append(*p, string(v))
 		case *[]ServiceInfo:
+			if each != nil {
+				var si ServiceInfo
+				if nested == nil {
+					nested = new(infoTable)
+				}
+				*nested = infoFields(&si)
+				if err := decode(v, nested[:]); err != nil {
+					return err
+				}
+				each(&si)
+				continue
+			}
 			// Decoded in place, through one field table for the whole
 			// list: a ServiceInfo or a table of each service's own would
 			// cost an allocation per service.
@@ -380,10 +411,15 @@ func DecodeRequestPayload(p []byte) (Request, error) {
 }
 
 // DecodeResponsePayload decodes a response payload.
-func DecodeResponsePayload(p []byte) (Response, error) {
+func DecodeResponsePayload(p []byte) (Response, error) { return DecodeResponseEach(p, nil) }
+
+// DecodeResponseEach decodes a response payload as DecodeResponsePayload
+// does, except that with each set the services are handed to each in
+// order, instead of gathered in Services; si is each's only during the call.
+func DecodeResponseEach(p []byte, each func(si *ServiceInfo)) (Response, error) {
 	var resp Response
 	fs := responseFields(&resp)
-	if err := decode(p, fs[:]); err != nil {
+	if err := decodeEach(p, fs[:], each); err != nil {
 		return Response{}, err
 	}
 	return resp, nil

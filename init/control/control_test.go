@@ -153,3 +153,34 @@ func TestFieldTablesInTagOrder(t *testing.T) {
 		}
 	}
 }
+
+// A list encoded service by service (EncodedServices) reads back as the
+// same services, gathered by DecodeResponsePayload or handed one at a time
+// to DecodeResponseEach, after any in Services.
+func TestEncodedServices(t *testing.T) {
+	want := []ServiceInfo{
+		{Name: "boot", State: "started", Active: true},
+		{Name: "a", Type: "process", State: "started", Target: "started", PID: 7, File: "/d/a", Since: 1796191931435},
+		{Name: "b", State: "stopped", Failed: true, ExitStatus: "exited 1", Deps: []string{"x"}},
+	}
+	var enc []byte
+	for i := 1; i < len(want); i++ {
+		enc = AppendServiceInfo(enc, &want[i])
+	}
+	frame := AppendResponse(nil, &Response{Code: OK, Message: "m", Services: want[:1], EncodedServices: enc})
+	got, err := DecodeResponse(frame)
+	if err != nil || !reflect.DeepEqual(got, Response{Code: OK, Message: "m", Services: want}) {
+		t.Fatalf("gathered: got %+v, %v", got, err)
+	}
+	var each []ServiceInfo
+	resp, err := DecodeResponseEach(frame[HeaderSize:], func(si *ServiceInfo) { each = append(each, *si) })
+	if err != nil || resp.Code != OK || resp.Message != "m" || resp.Services != nil {
+		t.Fatalf("each: response %+v, %v", resp, err)
+	}
+	if !reflect.DeepEqual(each, want) {
+		t.Errorf("each: got %+v, want %+v", each, want)
+	}
+	if _, err := DecodeResponseEach(append(frame[HeaderSize:], byte(trService), 3, 1, 5, 'x'), func(*ServiceInfo) {}); err == nil {
+		t.Error("each: a malformed service decoded without error")
+	}
+}

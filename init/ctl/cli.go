@@ -328,15 +328,28 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 	if a.cmd == "attach" {
 		return runAttach(ctx, c, a, stdout, stderr, tr) // attach.go
 	}
-	resp, err := c.Do(ctx, req)
+	var bw *bufio.Writer
+	var each func(*control.ServiceInfo)
+	if a.cmd == "list" || a.cmd == "status" {
+		// A line per write was a system call per service for list; both
+		// write stderr, if at all, before any line (an answer that is an
+		// error carries no services).
+		bw = bufio.NewWriterSize(stdout, 64<<10)
+	}
+	if a.cmd == "list" && !a.quiet {
+		// Each service printed as it is decoded, not gathered first.
+		var line []byte
+		each = func(si *control.ServiceInfo) {
+			line = append(AppendListLine(line[:0], si), '\n')
+			bw.Write(line)
+		}
+	}
+	resp, err := c.DoEach(ctx, req, each)
 	if err != nil {
 		fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("%s: %s", a.cmd, Plain(err)))
 		return ExitFail
 	}
-	if a.cmd == "list" || a.cmd == "status" {
-		// A line per write was a system call per service for list; both
-		// write stderr, if at all, before any line.
-		bw := bufio.NewWriterSize(stdout, 64<<10)
+	if bw != nil {
 		code := report(a, &req, &resp, bw, stderr)
 		if err := bw.Flush(); err != nil && code == ExitOK {
 			fmt.Fprintf(stderr, "ginitctl: %v\n", err)
@@ -441,11 +454,7 @@ func report(a *cliArgs, req *control.Request, resp *control.Response, stdout, st
 	}
 	switch a.cmd {
 	case "list":
-		if !a.quiet {
-			for i := range resp.Services {
-				fmt.Fprintln(stdout, ListLine(&resp.Services[i]))
-			}
-		}
+		// Printed as they were decoded (RunCLI).
 	case "status":
 		if len(resp.Services) == 0 {
 			fmt.Fprintf(stderr, "ginitctl: %s\n", tr.Tf("no status for service '%s'", req.Service))
@@ -539,7 +548,10 @@ func codeText(tr *i18n.Printer, c control.Code) string {
 
 // ListLine formats one service in dinitctl's list format, e.g.
 // "[{+}     ] name (pid: 123)".
-func ListLine(si *control.ServiceInfo) string {
+func ListLine(si *control.ServiceInfo) string { return string(AppendListLine(nil, si)) }
+
+// AppendListLine appends ListLine's text for si to b (no newline).
+func AppendListLine(b []byte, si *control.ServiceInfo) []byte {
 	// dinitctl's layout: "[" + started column + transition + stopped column
 	// + "] name". The started column is bracketed [ ] when the service is
 	// explicitly active, else { } when its target is started; it shows +
@@ -554,8 +566,7 @@ func ListLine(si *control.ServiceInfo) string {
 			target = "stopped"
 		}
 	}
-	var b strings.Builder
-	b.WriteByte('[')
+	b = append(b, '[')
 	l, r := byte(' '), byte(' ')
 	if target == "started" {
 		l, r = '{', '}'
@@ -563,47 +574,51 @@ func ListLine(si *control.ServiceInfo) string {
 	if si.Active {
 		l, r = '[', ']'
 	}
-	b.WriteByte(l)
+	b = append(b, l)
 	switch {
 	case si.State == "started" && si.Skipped:
-		b.WriteByte('s')
+		b = append(b, 's')
 	case si.State == "started":
-		b.WriteByte('+')
+		b = append(b, '+')
 	default:
-		b.WriteByte(' ')
+		b = append(b, ' ')
 	}
-	b.WriteByte(r)
+	b = append(b, r)
 	switch si.State {
 	case "starting":
-		b.WriteString("<<")
+		b = append(b, "<<"...)
 	case "stopping":
-		b.WriteString(">>")
+		b = append(b, ">>"...)
 	default:
-		b.WriteString("  ")
+		b = append(b, "  "...)
 	}
 	l, r = ' ', ' '
 	if target == "stopped" {
 		l, r = '{', '}'
 	}
-	b.WriteByte(l)
+	b = append(b, l)
 	switch {
 	case si.State != "stopped" && si.State != "":
-		b.WriteByte(' ')
+		b = append(b, ' ')
 	case si.Failed:
-		b.WriteByte('X')
+		b = append(b, 'X')
 	default:
-		b.WriteByte('-')
+		b = append(b, '-')
 	}
-	b.WriteByte(r)
-	b.WriteString("] " + si.Name)
+	b = append(b, r)
+	b = append(b, "] "...)
+	b = append(b, si.Name...)
 	if si.PID > 0 && si.State != "stopped" {
-		fmt.Fprintf(&b, " (pid: %d)", si.PID)
+		b = append(b, " (pid: "...)
+		b = strconv.AppendInt(b, int64(si.PID), 10)
+		b = append(b, ')')
 	}
 	if si.ExitStatus != "" && (si.State == "stopped" || si.State == "") {
-		fmt.Fprintf(&b, " (%s)", dinitExit(si.ExitStatus))
+		b = append(b, " ("...)
+		b = append(b, dinitExit(si.ExitStatus)...)
+		b = append(b, ')')
 	}
-	b.WriteString(timerSuffix(si))
-	return b.String()
+	return append(b, timerSuffix(si)...)
 }
 
 // dinitExit words an exit as dinitctl list does: "exit status: N" or

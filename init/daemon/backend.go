@@ -37,6 +37,10 @@ type Backend struct {
 
 var _ server.Backend = (*Backend)(nil)
 
+// listBytesPerService sizes a list's buffer: a process service's name,
+// type, states, pid, file and time take about that.
+const listBytesPerService = 96
+
 // Do implements server.Backend.
 func (b *Backend) Do(ctx context.Context, req control.Request) control.Response {
 	if req.Service == "" && needsService(req.Op) {
@@ -69,20 +73,21 @@ func (b *Backend) Do(ctx context.Context, req control.Request) control.Response 
 		}
 		return control.Response{Code: control.OK, Services: []control.ServiceInfo{si}}
 	case control.OpList:
-		var services []control.ServiceInfo
+		// Encoded as the records are read: thousands of ServiceInfos,
+		// all pointers, made the collector most of a list's cost.
+		var enc []byte
+		var si control.ServiceInfo
 		err := m.ListFunc(ctx, func(i, n int, in *service.Info) {
-			if services == nil {
-				services = make([]control.ServiceInfo, n)
+			if enc == nil {
+				enc = make([]byte, 0, n*listBytesPerService)
 			}
-			services[i] = ToInfo(*in)
+			si = ToInfo(*in)
+			enc = control.AppendServiceInfo(enc, &si)
 		})
 		if err != nil {
 			return b.result(req, err)
 		}
-		if services == nil {
-			services = []control.ServiceInfo{} // nothing loaded: an empty list, not none
-		}
-		return control.Response{Code: control.OK, Services: services}
+		return control.Response{Code: control.OK, EncodedServices: enc}
 	case control.OpReload:
 		return b.result(req, m.Reload(ctx, req.Service))
 	case control.OpReloadService:
