@@ -43,6 +43,12 @@ type Conn struct {
 
 	wmu    sync.Mutex // orders serial assignment and writes
 	serial uint32
+	// While the reader works through what one read brought, messages
+	// without descriptors are gathered in batch (under wmu) and written
+	// together when it is done: one sendmsg, and one wake-up of the bus
+	// daemon, for the replies to every call that came in together.
+	batching bool
+	batch    []byte
 
 	mu      sync.Mutex
 	pending map[uint32]chan *godbus.Message
@@ -53,6 +59,8 @@ type Conn struct {
 
 	work chan func()
 	idle atomic.Int32
+
+	in interner // the reader's
 }
 
 // ConnConfig configures Dial.
@@ -184,10 +192,42 @@ func (c *Conn) sendEncoded(b []byte, fds []int, sent func(uint32) error) (uint32
 			return 0, err
 		}
 	}
+	if c.batching && len(fds) == 0 && len(c.batch)+len(b) <= maxBatch {
+		c.batch = append(c.batch, b...)
+		return c.serial, nil
+	}
+	if err := c.flushLocked(); err != nil {
+		return c.serial, err
+	}
 	if err := c.write(b, fds); err != nil {
 		return c.serial, err
 	}
 	return c.serial, nil
+}
+
+// maxBatch bounds what a batch holds before it is written.
+const maxBatch = 64 << 10
+
+// flushLocked writes the batch; wmu is held.
+func (c *Conn) flushLocked() error {
+	if len(c.batch) == 0 {
+		return nil
+	}
+	err := c.write(c.batch, nil)
+	c.batch = c.batch[:0]
+	return err
+}
+
+// setBatching starts (on) or ends and writes a batch.
+func (c *Conn) setBatching(on bool) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.batching = on
+	if !on {
+		if err := c.flushLocked(); err != nil {
+			c.log.Warn("sending replies failed", "err", err)
+		}
+	}
 }
 
 // sendReply answers the call serial from dest with out or err: encoded
@@ -339,9 +379,11 @@ func (c *Conn) readLoop(rest []byte) {
 	oob := make([]byte, syscall.CmsgSpace(maxFDsPerRead*4))
 	for {
 		off, need := 0, 0
+		c.setBatching(true)
 		for {
 			n, err := frameLen(buf[off:])
 			if err != nil {
+				c.setBatching(false)
 				c.log.Warn("bus sent a malformed message", "err", err)
 				c.fail(err)
 				_ = c.uc.Close()
@@ -360,6 +402,7 @@ func (c *Conn) readLoop(rest []byte) {
 			c.handle(m, mfds)
 			off += n
 		}
+		c.setBatching(false)
 		buf = buf[:copy(buf, buf[off:])]
 		if need > cap(buf) {
 			nb := make([]byte, len(buf), need)
@@ -481,7 +524,7 @@ func (c *Conn) handle(b []byte, fds []int) {
 	if len(fds) == 0 {
 		// Whatever this codec declines or finds malformed, godbus
 		// decides on below.
-		if cm, err := decodeCall(b); err == nil {
+		if cm, err := decodeCall(b, &c.in); err == nil {
 			c.route(cm, nil)
 			return
 		}
@@ -654,13 +697,10 @@ func (c *Conn) resolve(cm *callMsg) (*serverMethod, *Error) {
 func (c *Conn) serveCall(cm *callMsg, sm *serverMethod, e *Error) {
 	member, sender := cm.member, cm.sender
 	wantReply := cm.flags&godbus.FlagNoReplyExpected == 0 && sender != ""
-	fail := func(e *Error) {
+	if e != nil {
 		if wantReply {
 			c.sendError(sender, cm.serial, e)
 		}
-	}
-	if e != nil {
-		fail(e)
 		return
 	}
 	if sm == nil {
@@ -674,12 +714,14 @@ func (c *Conn) serveCall(cm *callMsg, sm *serverMethod, e *Error) {
 				c.reply(sender, cm.serial, c.guid)
 			}
 		default:
-			fail(Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member))
+			if wantReply {
+				c.sendError(sender, cm.serial, Errorf(ErrUnknownMethod, "Unknown / invalid method '%s'", member))
+			}
 		}
 		return
 	}
 	p := sm.pending(c.client, sender, cm.serial, cm.flags, cm.sig, cm.body)
-	p.send = func(out []any, err error) error { return c.sendReply(sender, cm.serial, out, err) }
+	p.own = c
 	_, _ = sm.Call(p)
 }
 

@@ -84,6 +84,18 @@ func Signature(args []Arg) string {
 	return b.String()
 }
 
+// sigIs reports whether sig is the signature of args (without building
+// it: this is checked at every call).
+func sigIs(args []Arg, sig string) bool {
+	for _, a := range args {
+		if !strings.HasPrefix(sig, a.Type) {
+			return false
+		}
+		sig = sig[len(a.Type):]
+	}
+	return sig == ""
+}
+
 // Prop returns the description of property name, if declared.
 func (i *Interface) Prop(name string) (Property, bool) {
 	for _, p := range i.Properties {
@@ -260,9 +272,9 @@ type pendingCall struct {
 	serial   uint32
 	wantRply bool
 	sigErr   *Error
-	// send writes the reply; nil sends it on godbus, the connection the
-	// call came in on (the godbus Handler path).
-	send   func(out []any, err error) error
+	// own is the Conn that sends the reply; nil sends it on godbus, the
+	// connection the call came in on (the godbus Handler path).
+	own    *Conn
 	godbus *godbus.Conn
 }
 
@@ -282,8 +294,8 @@ func (m *serverMethod) DecodeArguments(conn *godbus.Conn, sender string, msg *go
 // see.
 func (m *serverMethod) pending(client *Client, sender string, serial uint32, flags godbus.Flags, sig string, body []any) *pendingCall {
 	p := &pendingCall{serial: serial, wantRply: flags&godbus.FlagNoReplyExpected == 0}
-	if want := Signature(m.m.In); sig != want && !m.anySig {
-		p.sigErr = Errorf(ErrInvalidArgs, "Invalid arguments '%s' to call %s.%s(), expecting '%s'.", sig, m.iface, m.m.Name, want)
+	if !m.anySig && !sigIs(m.m.In, sig) {
+		p.sigErr = Errorf(ErrInvalidArgs, "Invalid arguments '%s' to call %s.%s(), expecting '%s'.", sig, m.iface, m.m.Name, Signature(m.m.In))
 	}
 	p.call = &Call{
 		Ctx: m.obj.tree.ctx, Client: client, Sender: sender, Path: m.obj.path,
@@ -324,8 +336,8 @@ func (m *serverMethod) safeHandle(c *Call) (out []any, err error) {
 
 func (m *serverMethod) reply(p *pendingCall, out []any, err error) {
 	var err2 error
-	if p.send != nil {
-		err2 = p.send(out, err)
+	if p.own != nil {
+		err2 = p.own.sendReply(p.call.Sender, p.serial, out, err)
 	} else {
 		err2 = p.godbus.Send(replyMessage(p.call.Sender, p.serial, out, err), nil).Err
 	}

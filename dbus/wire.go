@@ -191,10 +191,111 @@ func (r *wireReader) basic(t byte) (any, error) {
 	return v, nil
 }
 
+// interner keeps one copy of the names that recur in every call (paths,
+// interfaces, members, senders, signatures), so decoding a call makes
+// no string for them; only the reader uses it. Bounded: when full it
+// starts over.
+// One table per kind of name: each has its own rule, checked once.
+type interner struct{ m [nameKinds]map[string]string }
+
+type nameKind int
+
+const (
+	namePath nameKind = iota
+	nameIface
+	nameMember
+	nameSender
+	nameSig
+	nameKinds
+)
+
+// nameRule is what a name of each kind must be.
+var nameRule = [nameKinds]func(string) bool{validPath, validInterface, validMember, anyString, basicSignature}
+
+const maxInterned = 1024
+
+// get returns b as a string of kind k, checked by its rule when not
+// already known; false when the rule refuses it.
+func (in *interner) get(k nameKind, b []byte) (string, bool) {
+	if in != nil {
+		if s, ok := in.m[k][string(b)]; ok {
+			return s, true
+		}
+	}
+	s := string(b)
+	if !nameRule[k](s) {
+		return "", false
+	}
+	if in != nil {
+		if in.m[k] == nil || len(in.m[k]) >= maxInterned {
+			in.m[k] = make(map[string]string, 16)
+		}
+		in.m[k][s] = s
+	}
+	return s, true
+}
+
+// raw reads a string of type s, o or g as checked bytes (see str).
+func (r *wireReader) raw(t byte) []byte {
+	var n int
+	if t == 'g' {
+		if s := r.take(1); s != nil {
+			n = int(s[0])
+		}
+	} else {
+		n = int(r.u32())
+	}
+	s := r.take(n)
+	z := r.take(1)
+	if r.err != nil {
+		return nil
+	}
+	if z[0] != 0 || !utf8.Valid(s) || bytes.IndexByte(s, 0) >= 0 {
+		r.err = errors.New("dbus: invalid string")
+		return nil
+	}
+	return s
+}
+
+func anyString(string) bool { return true }
+
+// basicSignature: every type of s is one this codec decodes.
+func basicSignature(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte("ybnqiuxtdsog", s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validPath is the specification's rule for an object path.
+func validPath(s string) bool {
+	if s == "/" {
+		return true
+	}
+	if len(s) < 2 || s[0] != '/' || s[len(s)-1] == '/' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '/':
+			if s[i-1] == '/' {
+				return false
+			}
+		case c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // decodeCall decodes the framed message b (frameLen long) when it is a
 // method call this codec handles; errNotBasic otherwise, or an error for
-// a malformed message.
-func decodeCall(b []byte) (*callMsg, error) {
+// a malformed message. Names are shared through in (may be nil).
+func decodeCall(b []byte, in *interner) (*callMsg, error) {
 	var order binary.ByteOrder
 	switch b[0] {
 	case 'l':
@@ -219,62 +320,64 @@ func decodeCall(b []byte) (*callMsg, error) {
 		return nil, errors.New("dbus: message length does not match its frame")
 	}
 	h := wireReader{b: b[16 : 16+hlen], order: order}
-	var sawSig bool
+	var sawSig, sawPath, sawMember bool
+	var path string
 	for h.p < len(h.b) && h.err == nil {
 		h.align(8)
 		code := h.take(1)
-		vsig := h.str('g')
+		vsig := h.raw('g')
 		if h.err != nil {
 			break
 		}
 		if len(vsig) != 1 {
 			return nil, errNotBasic
 		}
-		val, err := h.basic(vsig[0])
-		if err != nil {
-			return nil, err
-		}
-		want := byte(0)
+		var want byte
+		var dst *string
+		var kind nameKind
 		switch godbus.HeaderField(code[0]) {
 		case godbus.FieldPath:
-			want = 'o'
-			cm.path, _ = val.(godbus.ObjectPath)
+			want, dst, kind, sawPath = 'o', &path, namePath, true
 		case godbus.FieldInterface:
-			want = 's'
-			cm.iface, _ = val.(string)
+			want, dst, kind = 's', &cm.iface, nameIface
 		case godbus.FieldMember:
-			want = 's'
-			cm.member, _ = val.(string)
+			want, dst, kind, sawMember = 's', &cm.member, nameMember, true
 		case godbus.FieldSender:
-			want = 's'
-			cm.sender, _ = val.(string)
-		case godbus.FieldDestination:
+			want, dst, kind = 's', &cm.sender, nameSender
+		case godbus.FieldDestination, godbus.FieldErrorName:
 			want = 's'
 		case godbus.FieldSignature:
-			want = 'g'
-			if s, ok := val.(godbus.Signature); ok {
-				cm.sig, sawSig = s.String(), true
-			}
-		case godbus.FieldUnixFDs:
-			// Descriptors go to godbus, which hands them to the body.
-			return nil, errNotBasic
-		case godbus.FieldErrorName:
-			want = 's'
+			want, dst, kind, sawSig = 'g', &cm.sig, nameSig, true
 		case godbus.FieldReplySerial:
 			want = 'u'
 		default:
+			// Descriptors (UNIX_FDS) and unknown fields: godbus.
 			return nil, errNotBasic
 		}
-		if want != 0 && vsig[0] != want {
-			return nil, fmt.Errorf("dbus: header field %d of type %s", code[0], vsig)
+		if vsig[0] != want {
+			return nil, errNotBasic
 		}
+		if want == 'u' {
+			h.u32()
+			continue
+		}
+		raw := h.raw(want)
+		if h.err != nil || dst == nil {
+			continue
+		}
+		v, ok := in.get(kind, raw)
+		if !ok {
+			return nil, errNotBasic
+		}
+		*dst = v
 	}
 	if h.err != nil {
 		return nil, h.err
 	}
-	if cm.path == "" || !validMember(cm.member) || (cm.iface != "" && !validInterface(cm.iface)) {
+	if !sawPath || !sawMember {
 		return nil, errNotBasic
 	}
+	cm.path = godbus.ObjectPath(path)
 	if bodyLen > 0 && !sawSig {
 		return nil, errors.New("dbus: body without signature")
 	}
