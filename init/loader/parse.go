@@ -56,80 +56,147 @@ type setting struct {
 	fn  func(p *parser, rl *rawLine, ws []string) error
 }
 
-func settingsTable() map[string]setting {
-	t := map[string]setting{
-		"type":                   {fn: oneWord(setType)},
-		"command":                {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.Command, rl, ws) }},
-		"stop-command":           {add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.StopCommand, rl, ws) }},
-		"reload-command":         {add: true, fn: addReload},
-		"working-dir":            {fn: oneWord(func(p *parser, v string) error { p.d.WorkingDir = p.rel(v); return nil })},
-		"run-as":                 {fn: oneWord(setRunAs)},
-		"env-file":               {fn: oneWord(func(p *parser, v string) error { return nil })}, // read in the first pass
-		"restart":                {fn: oneWord(setRestart)},
-		"smooth-recovery":        {fn: oneWord(func(p *parser, v string) error { return parseBool(v, &p.d.SmoothRecovery) })},
-		"restart-delay":          {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.RestartDelay) })},
-		"restart-limit-interval": {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.RestartLimitInterval) })},
-		"restart-limit-count":    {fn: oneWord(func(p *parser, v string) error { return parseInt(v, 0, math.MaxInt32, &p.d.RestartLimitCount) })},
-		"start-timeout":          {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StartTimeout) })},
-		"stop-timeout":           {fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StopTimeout) })},
-		"pid-file":               {fn: oneWord(func(p *parser, v string) error { p.d.PIDFile = p.rel(v); return nil })},
-		"depends-on":             {fn: depFn(service.DepRegular)},
-		"depends-ms":             {fn: depFn(service.DepMilestone)},
-		"prepared-by":            {fn: setPreparedBy},
-		"waits-for":              {fn: depFn(service.DepWaitsFor)},
-		"before":                 {fn: depFn(service.DepBefore)},
-		"after":                  {fn: depFn(service.DepAfter)},
-		"depends-on.d":           {fn: dotDFn(service.DepRegular)},
-		"depends-ms.d":           {fn: dotDFn(service.DepMilestone)},
-		"waits-for.d":            {fn: dotDFn(service.DepWaitsFor)},
-		"chain-to":               {fn: oneWord(setChainTo)},
-		"socket-listen":          {fn: setSocketListen},
-		"socket-activates":       {fn: setSocketActivates},
-		"socket-accept":          {fn: setSocketAccept},
-		"socket-max-connections": {fn: setSocketMaxConns},
-		"socket-stdio":           {fn: oneWord(func(p *parser, v string) error { return parseBool(v, &p.d.SocketStdio) })},
-		"socket-permissions":     {fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o7777, &p.d.SocketPermissions) })},
-		"socket-uid":             {fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.SocketUID, &p.d.SocketGID, p.socketGIDSet) })},
-		"socket-gid":             {fn: oneWord(func(p *parser, v string) error { p.socketGIDSet = true; return p.group(v, &p.d.SocketGID) })},
-		"term-signal":            {fn: oneWord(setTermSignal)},
-		"termsignal":             {fn: oneWord(setTermSignal)},
-		"ready-notification":     {fn: oneWord(setReady)},
-		"log-type":               {fn: oneWord(setLogType)},
-		"logfile":                {fn: oneWord(func(p *parser, v string) error { p.d.LogFile = p.rel(v); return nil })},
-		"logfile-permissions":    {fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o777, &p.d.LogFilePermissions) })},
-		"logfile-uid":            {fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.LogFileUID, &p.d.LogFileGID, p.logGIDSet) })},
-		"logfile-gid":            {fn: oneWord(func(p *parser, v string) error { p.logGIDSet = true; return p.group(v, &p.d.LogFileGID) })},
-		"log-buffer-size":        {fn: oneWord(func(p *parser, v string) error { return parseInt(v, 1, 1<<30, &p.d.LogBufferSize) })},
-		"log-max-size":           {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.LogMaxSize) })},
-		"options":                {fn: setOptions},
-		"consumer-of":            {fn: oneWord(setConsumerOf)},
-		"load-options":           {fn: func(p *parser, rl *rawLine, ws []string) error { return nil }}, // first pass
-		"inittab-id":             {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 4, &p.d.InittabID) })},
-		"inittab-line":           {fn: oneWord(func(p *parser, v string) error { return maxLen(v, 32, &p.d.InittabLine) })},
-		"rlimit-nofile":          {fn: rlimitFn("nofile")},
-		"rlimit-core":            {fn: rlimitFn("core")},
-		"rlimit-data":            {fn: rlimitFn("data")},
-		"rlimit-addrspace":       {fn: rlimitFn("addrspace")},
-		"nice":                   {fn: oneWord(setNice)},
-		"ioprio":                 {fn: oneWord(setIOPrio)},
-		"oom-score-adj":          {fn: oneWord(setOOM)},
-		"umask":                  {fn: oneWord(setUmask)},
-		"run-in-cgroup":          {fn: oneWord(func(p *parser, v string) error { p.d.RunInCgroup = v; return nil })},
-		"chroot":                 {fn: oneWord(func(p *parser, v string) error { p.d.Chroot = p.rel(v); return nil })},
-		"unshare":                {fn: setUnshare},
-		"memory-max":             {fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.MemoryMax) })},
-		"pids-max":               {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, math.MaxInt64, &p.d.PidsMax) })},
-		"capabilities":           {add: true, fn: setCapabilities},
-		"securebits":             {add: true, fn: setSecurebits},
-		"cpu-weight":             {fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.CPUWeight) })},
+// lookupSetting is the settings table: a switch rather than a map, which
+// was built again for every file parsed (at 1000 services the largest
+// single cost of loading them).
+func lookupSetting(key string) (setting, bool) {
+	switch key {
+	case "type":
+		return setting{fn: oneWord(setType)}, true
+	case "command":
+		return setting{add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.Command, rl, ws) }}, true
+	case "stop-command":
+		return setting{add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.StopCommand, rl, ws) }}, true
+	case "reload-command":
+		return setting{add: true, fn: addReload}, true
+	case "working-dir":
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.WorkingDir = p.rel(v); return nil })}, true
+	case "run-as":
+		return setting{fn: oneWord(setRunAs)}, true
+	case "env-file": // read in the first pass
+		return setting{fn: oneWord(func(p *parser, v string) error { return nil })}, true
+	case "restart":
+		return setting{fn: oneWord(setRestart)}, true
+	case "smooth-recovery":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseBool(v, &p.d.SmoothRecovery) })}, true
+	case "restart-delay":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.RestartDelay) })}, true
+	case "restart-limit-interval":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.RestartLimitInterval) })}, true
+	case "restart-limit-count":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt(v, 0, math.MaxInt32, &p.d.RestartLimitCount) })}, true
+	case "start-timeout":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StartTimeout) })}, true
+	case "stop-timeout":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StopTimeout) })}, true
+	case "pid-file":
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.PIDFile = p.rel(v); return nil })}, true
+	case "depends-on":
+		return setting{fn: depFn(service.DepRegular)}, true
+	case "depends-ms":
+		return setting{fn: depFn(service.DepMilestone)}, true
+	case "prepared-by":
+		return setting{fn: setPreparedBy}, true
+	case "waits-for":
+		return setting{fn: depFn(service.DepWaitsFor)}, true
+	case "before":
+		return setting{fn: depFn(service.DepBefore)}, true
+	case "after":
+		return setting{fn: depFn(service.DepAfter)}, true
+	case "depends-on.d":
+		return setting{fn: dotDFn(service.DepRegular)}, true
+	case "depends-ms.d":
+		return setting{fn: dotDFn(service.DepMilestone)}, true
+	case "waits-for.d":
+		return setting{fn: dotDFn(service.DepWaitsFor)}, true
+	case "chain-to":
+		return setting{fn: oneWord(setChainTo)}, true
+	case "socket-listen":
+		return setting{fn: setSocketListen}, true
+	case "socket-activates":
+		return setting{fn: setSocketActivates}, true
+	case "socket-accept":
+		return setting{fn: setSocketAccept}, true
+	case "socket-max-connections":
+		return setting{fn: setSocketMaxConns}, true
+	case "socket-stdio":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseBool(v, &p.d.SocketStdio) })}, true
+	case "socket-permissions":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o7777, &p.d.SocketPermissions) })}, true
+	case "socket-uid":
+		return setting{fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.SocketUID, &p.d.SocketGID, p.socketGIDSet) })}, true
+	case "socket-gid":
+		return setting{fn: oneWord(func(p *parser, v string) error { p.socketGIDSet = true; return p.group(v, &p.d.SocketGID) })}, true
+	case "term-signal":
+		return setting{fn: oneWord(setTermSignal)}, true
+	case "termsignal":
+		return setting{fn: oneWord(setTermSignal)}, true
+	case "ready-notification":
+		return setting{fn: oneWord(setReady)}, true
+	case "log-type":
+		return setting{fn: oneWord(setLogType)}, true
+	case "logfile":
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.LogFile = p.rel(v); return nil })}, true
+	case "logfile-permissions":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o777, &p.d.LogFilePermissions) })}, true
+	case "logfile-uid":
+		return setting{fn: oneWord(func(p *parser, v string) error { return p.owner(v, &p.d.LogFileUID, &p.d.LogFileGID, p.logGIDSet) })}, true
+	case "logfile-gid":
+		return setting{fn: oneWord(func(p *parser, v string) error { p.logGIDSet = true; return p.group(v, &p.d.LogFileGID) })}, true
+	case "log-buffer-size":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt(v, 1, 1<<30, &p.d.LogBufferSize) })}, true
+	case "log-max-size":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.LogMaxSize) })}, true
+	case "options":
+		return setting{fn: setOptions}, true
+	case "consumer-of":
+		return setting{fn: oneWord(setConsumerOf)}, true
+	case "load-options": // first pass
+		return setting{fn: func(p *parser, rl *rawLine, ws []string) error { return nil }}, true
+	case "inittab-id":
+		return setting{fn: oneWord(func(p *parser, v string) error { return maxLen(v, 4, &p.d.InittabID) })}, true
+	case "inittab-line":
+		return setting{fn: oneWord(func(p *parser, v string) error { return maxLen(v, 32, &p.d.InittabLine) })}, true
+	case "rlimit-nofile":
+		return setting{fn: rlimitFn("nofile")}, true
+	case "rlimit-core":
+		return setting{fn: rlimitFn("core")}, true
+	case "rlimit-data":
+		return setting{fn: rlimitFn("data")}, true
+	case "rlimit-addrspace":
+		return setting{fn: rlimitFn("addrspace")}, true
+	case "nice":
+		return setting{fn: oneWord(setNice)}, true
+	case "ioprio":
+		return setting{fn: oneWord(setIOPrio)}, true
+	case "oom-score-adj":
+		return setting{fn: oneWord(setOOM)}, true
+	case "umask":
+		return setting{fn: oneWord(setUmask)}, true
+	case "run-in-cgroup":
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.RunInCgroup = v; return nil })}, true
+	case "chroot":
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.Chroot = p.rel(v); return nil })}, true
+	case "unshare":
+		return setting{fn: setUnshare}, true
+	case "memory-max":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.MemoryMax) })}, true
+	case "pids-max":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, math.MaxInt64, &p.d.PidsMax) })}, true
+	case "capabilities":
+		return setting{add: true, fn: setCapabilities}, true
+	case "securebits":
+		return setting{add: true, fn: setSecurebits}, true
+	case "cpu-weight":
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.CPUWeight) })}, true
+	case "terminal":
+		return setting{fn: oneWord(setTerminal)}, true
+	case "run-on-vt":
+		return setting{fn: oneWord(setVT)}, true
+	case "start-class":
+		return setting{fn: oneWord(setStartClass)}, true
 	}
-	t["terminal"] = setting{fn: oneWord(setTerminal)}
-	t["run-on-vt"] = setting{fn: oneWord(setVT)}
-	t["start-class"] = setting{fn: oneWord(setStartClass)}
-	for k, v := range timerSettings() {
-		t[k] = v
-	}
-	return t
+	return timerSetting(key)
 }
 
 // parseFile reads the description of name from path.
@@ -264,10 +331,9 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 	// (ginit-check shows them all); the description is then refused as a
 	// whole, but returned as far as it was read so that ginit-check can
 	// follow its dependencies.
-	table := settingsTable()
 	var errs ErrorList
 	for i := range lines {
-		if err := p.apply(table, &lines[i]); err != nil {
+		if err := p.apply(&lines[i]); err != nil {
 			errs = append(errs, err)
 			// Past a limit every later line would fail the same way.
 			if errors.Is(err, ErrTooLarge) {
@@ -294,7 +360,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 }
 
 // apply handles one line of the second pass.
-func (p *parser) apply(table map[string]setting, rl *rawLine) error {
+func (p *parser) apply(rl *rawLine) error {
 	d := p.d
 	if rl.key == "@meta" {
 		f := strings.Fields(rl.val)
@@ -309,7 +375,7 @@ func (p *parser) apply(table map[string]setting, rl *rawLine) error {
 		}
 		return nil // other @meta lines are for other tools
 	}
-	s, ok := table[rl.key]
+	s, ok := lookupSetting(rl.key)
 	if !ok {
 		return p.errf(rl, "unknown setting")
 	}

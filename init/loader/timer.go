@@ -22,24 +22,32 @@ import (
 // would cost every elapse a million comparisons.
 const maxTriggers = 64
 
-// timerSettings are the rows of the settings table for timers.
-func timerSettings() map[string]setting {
-	return map[string]setting{
-		"timer-target": {fn: func(p *parser, rl *rawLine, ws []string) error {
+// timerSetting looks up the rows of the settings table for timers.
+func timerSetting(key string) (setting, bool) {
+	switch key {
+	case "timer-target":
+		return setting{fn: func(p *parser, rl *rawLine, ws []string) error {
 			p.timer(rl)
 			return oneWord(setTimerTarget)(p, rl, ws)
-		}},
-		"on-calendar":      {fn: setOnCalendar},
-		"on-boot":          {fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnBoot })},
-		"on-active":        {fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnActive })},
-		"on-unit-inactive": {fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnUnitInactive })},
-		"randomized-delay": {fn: func(p *parser, rl *rawLine, ws []string) error {
+		}}, true
+	case "on-calendar":
+		return setting{fn: setOnCalendar}, true
+	case "on-boot":
+		return setting{fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnBoot })}, true
+	case "on-active":
+		return setting{fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnActive })}, true
+	case "on-unit-inactive":
+		return setting{fn: spanListFn(func(tr *calendar.Triggers) *[]time.Duration { return &tr.OnUnitInactive })}, true
+	case "randomized-delay":
+		return setting{fn: func(p *parser, rl *rawLine, ws []string) error {
 			return parseSpan(ws, &p.timer(rl).Triggers.RandomizedDelay)
-		}},
-		"persistent": {fn: func(p *parser, rl *rawLine, ws []string) error {
+		}}, true
+	case "persistent":
+		return setting{fn: func(p *parser, rl *rawLine, ws []string) error {
 			return oneWord(func(p *parser, v string) error { return parseBool(v, &p.timer(rl).Triggers.Persistent) })(p, rl, ws)
-		}},
+		}}, true
 	}
+	return setting{}, false
 }
 
 // timer returns the description's timer part, made at its first setting;
