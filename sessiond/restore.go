@@ -292,25 +292,8 @@ func writeEnvFileBuf(path string, vals []kv, buf *[]byte) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp")
-	if err != nil {
+	if err := sys.WriteFileAtomic(path, text, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, werr := tmp.Write(text)
-	cerr := tmp.Chmod(0o644)
-	if err := tmp.Close(); werr == nil && cerr == nil {
-		werr = err
-	}
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, werr)
 	}
 	return nil
 }

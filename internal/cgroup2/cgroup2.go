@@ -122,7 +122,14 @@ func Create(dir string) error {
 }
 
 // CreateAll makes the cgroup dir and any missing parents.
-func CreateAll(dir string) error { return os.MkdirAll(dir, 0o755) }
+func CreateAll(dir string) error {
+	// The parent usually exists (a session's scope under its user's
+	// slice): one mkdir instead of MkdirAll's stat of dir and its parent.
+	if err := os.Mkdir(dir, 0o755); err == nil {
+		return nil
+	}
+	return os.MkdirAll(dir, 0o755)
+}
 
 // Move puts pid into the cgroup dir.
 func Move(dir string, pid int) error {
