@@ -405,3 +405,27 @@ func TestEnvFileLinksOfOthersRefused(t *testing.T) {
 		}
 	}
 }
+
+// readUpTo reads to the end or to its limit whatever its first size: a
+// file that grew since its fstat, one that shrank, an empty one.
+func TestReadUpTo(t *testing.T) {
+	data := strings.Repeat("0123456789", 300)
+	for _, c := range []struct {
+		size, limit int64
+		want        int
+	}{
+		{3001, 3001, 3000}, // the fstat's size and one more: read whole
+		{1, 3001, 3000},    // grew since: read whole all the same
+		{0, 3001, 3000},
+		{3001, 100, 100}, // stops at the limit
+		{5000, 3001, 3000},
+	} {
+		got, err := readUpTo(strings.NewReader(data), c.size, c.limit)
+		if err != nil || string(got) != data[:c.want] {
+			t.Errorf("size %d limit %d: %d bytes, %v; want %d", c.size, c.limit, len(got), err, c.want)
+		}
+	}
+	if got, err := readUpTo(strings.NewReader(""), 1, 10); err != nil || len(got) != 0 {
+		t.Errorf("empty: %q, %v", got, err)
+	}
+}

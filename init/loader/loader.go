@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -310,7 +311,9 @@ func isHard(k service.DepKind) bool {
 
 // readFragment reads a file and the files it @includes, within b.
 func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawLine, b *budget) ([]rawLine, error) {
-	data, err := b.readFile(path)
+	// The top fragment's path comes from find, which has just seen it
+	// regular; an included one is checked here.
+	data, err := b.readFile(path, from == nil)
 	if err != nil {
 		if from != nil {
 			return nil, &Error{File: from.file, Line: from.line, Err: fmt.Errorf("%s %s: %w", from.key, path, err)}
@@ -321,7 +324,10 @@ func (l *Loader) readFragment(path string, pre lookupFunc, depth int, from *rawL
 	if err != nil {
 		return nil, err
 	}
-	var out []rawLine
+	if !slices.ContainsFunc(lines, func(rl rawLine) bool { return rl.key == "@include" || rl.key == "@include-opt" }) {
+		return lines, nil // most files: no copy
+	}
+	out := make([]rawLine, 0, len(lines))
 	for i := range lines {
 		rl := lines[i]
 		if rl.key != "@include" && rl.key != "@include-opt" {

@@ -1,14 +1,16 @@
 package loader
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"ginit/init/logging"
 )
@@ -201,12 +203,111 @@ func (e pathless) Error() string { return strings.TrimPrefix(e.err.Error(), e.pa
 func (e pathless) Unwrap() error { return e.err }
 
 // readFile reads a whole regular file of at most MaxFileSize bytes within
-// what b has left. Errors do not repeat the path.
-func (b *budget) readFile(path string) ([]byte, error) {
-	return b.readWith(path, openRegular)
+// what b has left; found says that the caller's stat of path has just
+// found it regular (find), so that it is not asked again. It is
+// openRegular's check on a bare descriptor: an os.File cost a poller
+// registration and a finalizer per description, and a short read of a
+// regular file is its end, which saves the read that sees EOF; a
+// thousand services were 8000 system calls, now 5000. Errors do not
+// repeat the path.
+func (b *budget) readFile(path string, found bool) ([]byte, error) {
+	if err := b.openFile(); err != nil {
+		return nil, err
+	}
+	if !found {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, bare(err)
+		}
+		if !st.Mode().IsRegular() {
+			return nil, notRegular(st.Mode())
+		}
+	}
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, notRegular(modeType(st.Mode))
+	}
+	if err := b.tooBig(st.Size); err != nil {
+		return nil, err
+	}
+	limit := min(int64(MaxFileSize), b.read)
+	buf, err := readUpTo(regularFD(fd), min(st.Size, limit)+1, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.tooBig(int64(len(buf))); err != nil {
+		return nil, err
+	}
+	b.read -= int64(len(buf))
+	return buf, nil
 }
 
-// readWith is readFile with the file opened by open.
+// regularFD reads a regular file's descriptor; a read shorter than asked
+// for is the file's end (io.EOF with it).
+type regularFD int
+
+func (fd regularFD) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(fd), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n < len(p):
+			return n, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// modeType is the file type of a stat(2) mode, for notRegular.
+func modeType(m uint32) fs.FileMode {
+	switch m & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	}
+	return fs.ModeIrregular
+}
+
+// tooBig refuses a file of n bytes: past MaxFileSize, or past what the
+// description's files have left.
+func (b *budget) tooBig(n int64) error {
+	if n > MaxFileSize {
+		return &limitError{"larger than " + sizeText(MaxFileSize), ErrTooLarge}
+	}
+	if n > b.read {
+		return &limitError{fmt.Sprintf("the files of this description are larger than %s together", sizeText(maxDescRead)), ErrTooLarge}
+	}
+	return nil
+}
+
+// readWith is readFile with the file opened by open (env-files).
 func (b *budget) readWith(path string, open func(string) (*os.File, fs.FileInfo, error)) ([]byte, error) {
 	if err := b.openFile(); err != nil {
 		return nil, err
@@ -216,30 +317,42 @@ func (b *budget) readWith(path string, open func(string) (*os.File, fs.FileInfo,
 		return nil, err
 	}
 	defer f.Close()
-	tooBig := func(n int64) error {
-		if n > MaxFileSize {
-			return &limitError{"larger than " + sizeText(MaxFileSize), ErrTooLarge}
-		}
-		if n > b.read {
-			return &limitError{fmt.Sprintf("the files of this description are larger than %s together", sizeText(maxDescRead)), ErrTooLarge}
-		}
-		return nil
-	}
-	if err := tooBig(st.Size()); err != nil {
+	if err := b.tooBig(st.Size()); err != nil {
 		return nil, err
 	}
 	// The file may grow after the fstat: read one byte past the limit.
 	limit := min(int64(MaxFileSize), b.read)
-	var buf bytes.Buffer
-	buf.Grow(int(st.Size()) + 1)
-	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+	buf, err := readUpTo(f, min(st.Size(), limit)+1, limit+1)
+	if err != nil {
 		return nil, bare(err)
 	}
-	if err := tooBig(int64(buf.Len())); err != nil {
+	if err := b.tooBig(int64(len(buf))); err != nil {
 		return nil, err
 	}
-	b.read -= int64(buf.Len())
-	return buf.Bytes(), nil
+	b.read -= int64(len(buf))
+	return buf, nil
+}
+
+// readUpTo reads r to its end or to limit bytes, into a buffer of size
+// bytes to begin with: a file whose fstat size holds reads with one
+// allocation (bytes.Buffer.ReadFrom keeps 512 bytes spare, so it doubled
+// the buffer of every small description).
+func readUpTo(r io.Reader, size, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, size)
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(max(int64(cap(buf)), 512), limit-int64(len(buf)))))
+		}
+		n, err := r.Read(buf[len(buf):int(min(int64(cap(buf)), limit))])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // readDir lists a directory without following it into a named pipe: with
