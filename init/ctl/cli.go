@@ -88,32 +88,62 @@ type cmdSpec struct {
 	args  int    // exact positional count; -1: one or more
 }
 
-var cliCommands = map[string]cmdSpec{
-	"start":          {control.OpStart, "--no-wait --pin", 1},
-	"stop":           {control.OpStop, "--no-wait --pin --ignore-unstarted --force", 1},
-	"restart":        {control.OpRestart, "--no-wait --ignore-unstarted --force", 1},
-	"wake":           {control.OpWake, "--no-wait", 1},
-	"release":        {control.OpRelease, "--ignore-unstarted", 1},
-	"unpin":          {control.OpUnpin, "", 1},
-	"status":         {control.OpStatus, "", 1},
-	"is-started":     {control.OpStatus, "", 1},
-	"is-failed":      {control.OpStatus, "", 1},
-	"list":           {control.OpList, "", 0},
-	"reload":         {control.OpReload, "", 1},
-	"reload-service": {control.OpReloadService, "", 1},
-	"unload":         {control.OpUnload, "", 1},
-	"add-dep":        {control.OpAddDep, "", 3},
-	"rm-dep":         {control.OpRmDep, "", 3},
-	"enable":         {control.OpEnable, "--from", 1},
-	"disable":        {control.OpDisable, "--from", 1},
-	"setenv":         {control.OpSetEnv, "", -1},
-	"unsetenv":       {control.OpUnsetEnv, "", -1},
-	"trigger":        {control.OpTrigger, "", 1},
-	"untrigger":      {control.OpUntrigger, "", 1},
-	"signal":         {control.OpSignal, "--list", 2},
-	"catlog":         {control.OpCatLog, "--clear", 1},
-	"shutdown":       {control.OpShutdown, "", 0},
-	"attach":         {control.OpAttach, "--escape", 1},
+// cliCommand looks a subcommand up: a switch, where a map was built at
+// every start of ginitctl for the one command it runs.
+func cliCommand(name string) (cmdSpec, bool) {
+	switch name {
+	case "start":
+		return cmdSpec{control.OpStart, "--no-wait --pin", 1}, true
+	case "stop":
+		return cmdSpec{control.OpStop, "--no-wait --pin --ignore-unstarted --force", 1}, true
+	case "restart":
+		return cmdSpec{control.OpRestart, "--no-wait --ignore-unstarted --force", 1}, true
+	case "wake":
+		return cmdSpec{control.OpWake, "--no-wait", 1}, true
+	case "release":
+		return cmdSpec{control.OpRelease, "--ignore-unstarted", 1}, true
+	case "unpin":
+		return cmdSpec{control.OpUnpin, "", 1}, true
+	case "status":
+		return cmdSpec{control.OpStatus, "", 1}, true
+	case "is-started":
+		return cmdSpec{control.OpStatus, "", 1}, true
+	case "is-failed":
+		return cmdSpec{control.OpStatus, "", 1}, true
+	case "list":
+		return cmdSpec{control.OpList, "", 0}, true
+	case "reload":
+		return cmdSpec{control.OpReload, "", 1}, true
+	case "reload-service":
+		return cmdSpec{control.OpReloadService, "", 1}, true
+	case "unload":
+		return cmdSpec{control.OpUnload, "", 1}, true
+	case "add-dep":
+		return cmdSpec{control.OpAddDep, "", 3}, true
+	case "rm-dep":
+		return cmdSpec{control.OpRmDep, "", 3}, true
+	case "enable":
+		return cmdSpec{control.OpEnable, "--from", 1}, true
+	case "disable":
+		return cmdSpec{control.OpDisable, "--from", 1}, true
+	case "setenv":
+		return cmdSpec{control.OpSetEnv, "", -1}, true
+	case "unsetenv":
+		return cmdSpec{control.OpUnsetEnv, "", -1}, true
+	case "trigger":
+		return cmdSpec{control.OpTrigger, "", 1}, true
+	case "untrigger":
+		return cmdSpec{control.OpUntrigger, "", 1}, true
+	case "signal":
+		return cmdSpec{control.OpSignal, "--list", 2}, true
+	case "catlog":
+		return cmdSpec{control.OpCatLog, "--clear", 1}, true
+	case "shutdown":
+		return cmdSpec{control.OpShutdown, "", 0}, true
+	case "attach":
+		return cmdSpec{control.OpAttach, "--escape", 1}, true
+	}
+	return cmdSpec{}, false
 }
 
 type cliArgs struct {
@@ -176,7 +206,7 @@ func parseCLI(args []string, p *i18n.Printer) (*cliArgs, error) {
 		return nil, p.Errorf("no command given")
 	}
 	a.cmd, a.pos = a.pos[0], a.pos[1:]
-	spec, ok := cliCommands[a.cmd]
+	spec, ok := cliCommand(a.cmd)
 	if !ok {
 		return nil, p.Errorf("unknown command %q", a.cmd)
 	}
@@ -211,7 +241,7 @@ func (a *cliArgs) has(f string) bool { _, ok := a.flags[f]; return ok }
 // buildRequest maps parsed arguments to a request; env supplies setenv's
 // plain names.
 func buildRequest(a *cliArgs, env func(string) string) (control.Request, error) {
-	spec := cliCommands[a.cmd]
+	spec, _ := cliCommand(a.cmd)
 	r := control.Request{Op: spec.op, Pin: a.has("--pin"), Force: a.has("--force"), NoWait: a.has("--no-wait"),
 		IgnoreUnstarted: a.has("--ignore-unstarted"), Clear: a.has("--clear"), From: a.flags["--from"]}
 	switch a.cmd {
