@@ -564,7 +564,7 @@ func (c *Conn) handle(b []byte, fds []int) {
 // handlers on the reader, the rest on a worker.
 func (c *Conn) route(cm *callMsg, fds []int) {
 	sm, e := c.resolve(cm)
-	if e != nil || sm == nil || sm.m.Inline {
+	if e != nil || sm == nil || sm.m.Inline || sm.m.Async != nil {
 		// No hand-off to a worker.
 		c.serveCall(cm, sm, e)
 		closeFDs(fds)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	godbus "github.com/godbus/dbus/v5"
 )
@@ -39,6 +40,13 @@ type Method struct {
 	// read calls' throughput is bound by those, not by CPU (perf). A
 	// godbus.Conn ignores it.
 	Inline bool
+	// Async, when set, serves the call instead of Handler: it must not
+	// block (Inline's rules), and it answers by calling reply once, from
+	// any goroutine, typically the owner's once the change it queued is
+	// done. A Conn runs it on its reader, so a change costs no worker
+	// and none of the two wake-ups of handing the call to one and the
+	// answer back; a godbus.Conn runs it and waits for reply.
+	Async func(c *Call, reply func(out []any, err error))
 }
 
 // PropFlag says how a property changes, as in sd-bus vtables.
@@ -310,18 +318,54 @@ func (m *serverMethod) Call(args ...any) ([]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("dbus: %s called without DecodeArguments", m)
 	}
+	if p.sigErr == nil && m.m.Async != nil {
+		if p.own != nil {
+			m.safeAsync(p.call, func(out []any, err error) { m.finish(p, out, err) })
+			return nil, nil
+		}
+		// godbus runs Call on a goroutine of its own: wait there.
+		type answer struct {
+			out []any
+			err error
+		}
+		ch := make(chan answer, 1)
+		m.safeAsync(p.call, func(out []any, err error) { ch <- answer{out, err} })
+		a := <-ch
+		m.finish(p, a.out, a.err)
+		return nil, nil
+	}
 	var out []any
 	err := error(p.sigErr)
 	if p.sigErr == nil {
 		out, err = m.safeHandle(p.call)
 	}
+	m.finish(p, out, err)
+	return nil, nil
+}
+
+// finish sends the reply, if one is wanted, and runs what was to run
+// after it.
+func (m *serverMethod) finish(p *pendingCall, out []any, err error) {
 	if p.wantRply {
 		m.reply(p, out, err)
 	}
 	for _, f := range p.call.after {
 		f()
 	}
-	return nil, nil
+}
+
+// safeAsync runs Async; a panic is answered as safeHandle answers it
+// (unless the handler replied already).
+func (m *serverMethod) safeAsync(c *Call, reply func([]any, error)) {
+	var once sync.Once
+	answer := func(out []any, err error) { once.Do(func() { reply(out, err) }) }
+	defer func() {
+		if r := recover(); r != nil {
+			m.obj.tree.log.Error("method handler panicked", "method", m.String(), "panic", r)
+			answer(nil, Errorf(ErrFailed, "internal error in %s", m))
+		}
+	}()
+	m.m.Async(c, answer)
 }
 
 func (m *serverMethod) safeHandle(c *Call) (out []any, err error) {

@@ -56,7 +56,7 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 		t.Fatal(err)
 	}
 	defer pr.Close()
-	release := make(chan struct{})
+	release, laterGo := make(chan struct{}), make(chan struct{})
 	iface := &Interface{
 		Name: "org.example.Test",
 		Methods: []Method{
@@ -87,6 +87,22 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 				}
 				return nil, nil
 			}},
+			{Name: "Later", In: []Arg{{"n", "u"}}, Out: []Arg{{"r", "u"}}, Async: func(c *Call, reply func([]any, error)) {
+				var n uint32
+				if err := c.Store(&n); err != nil {
+					reply(nil, err)
+					return
+				}
+				// Answered from another goroutine once released.
+				go func() {
+					select {
+					case <-laterGo:
+					case <-time.After(10 * time.Second):
+					}
+					reply([]any{n * 2}, nil)
+				}()
+			}},
+			{Name: "AsyncPanic", Async: func(c *Call, reply func([]any, error)) { panic("boom") }},
 			{Name: "Pipe", Out: []Arg{{"fd", "h"}}, Handler: func(c *Call) ([]any, error) {
 				c.AfterReply(func() { pw.Close() })
 				return []any{godbus.UnixFD(pw.Fd())}, nil
@@ -144,6 +160,8 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 		{obj.Call("org.example.Test.Fail", 0), "org.example.Error.Nope"},
 		{obj.Call("org.example.Test.Panic", 0), ErrFailed},
 		{obj.Call("org.example.Test.InlinePanic", 0), ErrFailed},
+		{obj.Call("org.example.Test.AsyncPanic", 0), ErrFailed},
+		{obj.Call("org.example.Test.Later", 0, "x"), ErrInvalidArgs},
 		{obj.Call("org.example.Test.Quick", 0, "x"), ErrInvalidArgs},
 		{obj.Call("org.example.Test.Nope", 0), ErrUnknownMethod},
 		{obj.Call("org.example.Other.Echo", 0), ErrUnknownInterface},
@@ -177,6 +195,26 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 		}
 	case <-time.After(5 * time.Second):
 		t.Error("Slow never answered after its release")
+	}
+	// An Async method holds nothing while its answer is pending: calls
+	// after it are answered first, and it answers when its handler says.
+	later := obj.Go("org.example.Test.Later", 0, nil, uint32(21))
+	if err := obj.Call("org.example.Test.Quick", 0, uint32(1)).Store(&q); err != nil || q != 2 {
+		t.Errorf("Quick beside a pending Later: %d %v", q, err)
+	}
+	select {
+	case <-later.Done:
+		t.Error("Later answered before its handler replied")
+	default:
+	}
+	close(laterGo)
+	select {
+	case <-later.Done:
+		if err := later.Store(&q); err != nil || q != 42 {
+			t.Errorf("Later: %d %v", q, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Later never answered")
 	}
 	if err := cl.Object(name, "/obj").Call(IfacePeer+".Ping", 0).Err; err != nil {
 		t.Errorf("Ping: %v", err)

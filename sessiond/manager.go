@@ -175,9 +175,7 @@ func (m *Manager) Run(ctx context.Context) {
 	defer m.stopFIFOs()
 	defer func() {
 		for _, r := range m.q.close() {
-			if r.done != nil {
-				r.done <- errStopped
-			}
+			r.answer(errStopped)
 		}
 	}()
 	for {
@@ -208,9 +206,7 @@ func (m *Manager) apply(batch []request) {
 	// must find the files and have seen the signals.
 	m.st.flush()
 	for i, r := range batch {
-		if r.done != nil {
-			r.done <- errs[i]
-		}
+		r.answer(errs[i])
 	}
 }
 
@@ -224,10 +220,21 @@ func (m *Manager) Interfaces() []*bus.Interface {
 }
 
 // request is one closure for the owner goroutine; done (if not nil)
-// receives its result once the state is flushed.
+// receives its result once the state is flushed, or then is called with
+// it there, on the owner goroutine.
 type request struct {
 	f    func(s *state) error
 	done chan error
+	then func(error)
+}
+
+func (r *request) answer(err error) {
+	if r.done != nil {
+		r.done <- err
+	}
+	if r.then != nil {
+		r.then(err)
+	}
 }
 
 // do runs f on the owner goroutine and returns its error. It must not be
@@ -242,6 +249,15 @@ func (m *Manager) do(f func(s *state) error) error {
 		return errStopped
 	}
 	return <-done
+}
+
+// doThen runs f on the owner goroutine and then calls then with its
+// error once the state is flushed, on the owner goroutine; no goroutine
+// waits meanwhile. then must not block (it sends a reply).
+func (m *Manager) doThen(f func(s *state) error, then func(error)) {
+	if m.ctx.Err() != nil || !m.q.push(request{f: f, then: then}) {
+		then(errStopped)
+	}
 }
 
 // post queues f without waiting, behind everything queued before it, from

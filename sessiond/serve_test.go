@@ -166,3 +166,46 @@ func BenchmarkListSessionsPrivateBus(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 }
+
+// TestSetLockedHintOverBus: SetLockedHint (served without a worker)
+// answers once its change is flushed: the client that got the reply
+// reads the hint in the session file and the property, and gets
+// PropertiesChanged; a bad argument is refused.
+func TestSetLockedHintOverBus(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("CreateSession is root's")
+	}
+	c, run, _ := serveAt(t)
+	id := fill(t, c, 0, 1)[0]
+	path := sessionPath(id)
+	if err := c.AddMatchSignal(godbus.WithMatchObjectPath(path), godbus.WithMatchInterface("org.freedesktop.DBus.Properties")); err != nil {
+		t.Fatal(err)
+	}
+	sigs := make(chan *godbus.Signal, 8)
+	c.Signal(sigs)
+	obj := c.Object(BusName, path)
+	for _, locked := range []bool{true, false} {
+		if err := obj.Call(IfaceSession+".SetLockedHint", 0, locked).Err; err != nil {
+			t.Fatalf("SetLockedHint(%v): %v", locked, err)
+		}
+		f, err := readEnvFile(filepath.Join(run, "systemd", "sessions", id))
+		if want := map[bool]string{true: "1", false: "0"}[locked]; err != nil || f["LOCKED_HINT"] != want {
+			t.Errorf("after SetLockedHint(%v) the file says %q (%v)", locked, f["LOCKED_HINT"], err)
+		}
+		select {
+		case sg := <-sigs:
+			if ch, _ := sg.Body[1].(map[string]godbus.Variant); ch["LockedHint"].Value() != locked {
+				t.Errorf("PropertiesChanged %v, want LockedHint %v", sg.Body, locked)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("no PropertiesChanged for SetLockedHint(%v)", locked)
+		}
+		v, err := obj.GetProperty(IfaceSession + ".LockedHint")
+		if err != nil || v.Value() != locked {
+			t.Errorf("LockedHint after SetLockedHint(%v): %v %v", locked, v, err)
+		}
+	}
+	if err := obj.Call(IfaceSession+".SetLockedHint", 0, "yes").Err; err == nil {
+		t.Error("SetLockedHint with a string succeeded")
+	}
+}

@@ -455,6 +455,29 @@ func (m *Manager) withSession(c *bus.Call, id string, needCaller bool, f func(s 
 	})
 }
 
+// withSessionThen is withSession for an Async method: then gets the
+// error on the owner goroutine once the change is flushed. The caller's
+// credentials come from the cache (a round trip on the client
+// connection the first time a peer calls).
+func (m *Manager) withSessionThen(c *bus.Call, id string, needCaller bool, f func(s *state, ss *session, cl *caller) error, then func(error)) {
+	var cl *caller
+	if needCaller || isSelfish(id) {
+		x, err := m.caller(c)
+		if err != nil {
+			then(err)
+			return
+		}
+		cl = &x
+	}
+	m.doThen(func(s *state) error {
+		ss, err := s.findSession(id, cl)
+		if err != nil {
+			return err
+		}
+		return f(s, ss, cl)
+	}, then)
+}
+
 // lastElem is the last element of the call's object path, as sent.
 func lastElem(c *bus.Call) string {
 	p := string(c.Path)
@@ -510,7 +533,7 @@ func (m *Manager) sessionInterface() *bus.Interface {
 			{Name: "Lock", Handler: m.sessionObjOp(opLock)},
 			{Name: "Unlock", Handler: m.sessionObjOp(opUnlock)},
 			{Name: "SetIdleHint", In: []bus.Arg{arg("idle", "b")}, Handler: m.hSetIdleHint},
-			{Name: "SetLockedHint", In: []bus.Arg{arg("locked", "b")}, Handler: m.hSetLockedHint},
+			{Name: "SetLockedHint", In: []bus.Arg{arg("locked", "b")}, Async: m.aSetLockedHint},
 			{Name: "Kill", In: []bus.Arg{arg("who", "s"), arg("signal_number", "i")}, Handler: m.hSessionKill},
 			{Name: "TakeControl", In: []bus.Arg{arg("force", "b")}, Handler: m.logged(m.hTakeControl)},
 			{Name: "ReleaseControl", Handler: m.logged(m.hReleaseControl)},
@@ -805,12 +828,13 @@ func (m *Manager) hSetIdleHint(c *bus.Call) ([]any, error) {
 	})
 }
 
-func (m *Manager) hSetLockedHint(c *bus.Call) ([]any, error) {
+func (m *Manager) aSetLockedHint(c *bus.Call, reply func([]any, error)) {
 	var b bool
 	if err := c.Store(&b); err != nil {
-		return nil, err
+		reply(nil, err)
+		return
 	}
-	return nil, m.withSession(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
+	m.withSessionThen(c, pathLabel(c), true, func(s *state, ss *session, cl *caller) error {
 		if err := ownerOrRoot(cl, ss.UID, "set locked hint"); err != nil {
 			return err
 		}
@@ -819,7 +843,7 @@ func (m *Manager) hSetLockedHint(c *bus.Call) ([]any, error) {
 			s.touchSessionOnly(ss)
 		}
 		return nil
-	})
+	}, func(err error) { reply(nil, err) })
 }
 
 func (m *Manager) hTakeControl(c *bus.Call) ([]any, error) {
