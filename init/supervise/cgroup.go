@@ -37,6 +37,7 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 		return "", nil
 	default:
 		dir = filepath.Join(s.cfg.CgroupRoot, cgroup2.Name(d.Name))
+		s.rm.claim(dir) // a removal left from its last Release is done first
 		if err := cgroup2.Create(dir); err != nil {
 			return "", err
 		}

@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,6 +51,7 @@ func TestCgroupKillTree(t *testing.T) {
 		t.Fatalf("service cgroup: %v", err)
 	}
 	s.Release(d)
+	s.rm.flush() // removed in the background
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("cgroup %s still there after Release: %v", dir, err)
 	}
@@ -237,6 +239,7 @@ func TestCgroupReleaseRemovesNested(t *testing.T) {
 	}
 	r.next(t, "empty")
 	s.Release(d)
+	s.rm.flush() // removed in the background
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("cgroup %s still there after Release: %v", dir, err)
 	}
@@ -244,5 +247,87 @@ func TestCgroupReleaseRemovesNested(t *testing.T) {
 	defer logger.mu.Unlock()
 	for _, l := range logger.lines {
 		t.Errorf("logged: %s", l)
+	}
+}
+
+// gateRemovals makes s's background removal of dir wait until the
+// returned channel is closed.
+func gateRemovals(s *Supervisor, dir string) chan struct{} {
+	gate := make(chan struct{})
+	remove := s.rm.remove
+	s.rm.remove = func(d string) {
+		if d == dir {
+			<-gate
+		}
+		remove(d)
+	}
+	return gate
+}
+
+// runTrue spawns true as d and waits for its exit and empty tree.
+func runTrue(t *testing.T, s *Supervisor, d *service.Description) {
+	t.Helper()
+	r := newRecorder()
+	spawn(t, s, d, r, "true")
+	r.next(t, "exited")
+	r.next(t, "empty")
+}
+
+// TestCgroupStartAfterRelease: a service started again while the removal
+// of its released cgroup still waits in the background queue runs in a
+// fresh cgroup of its name, which that queued removal does not take away.
+func TestCgroupStartAfterRelease(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	first, again := desc("first"), desc("again")
+	gate := gateRemovals(s, filepath.Join(root, "first"))
+	runTrue(t, s, first)
+	s.Release(first) // the worker waits at the gate with it
+	runTrue(t, s, again)
+	s.Release(again) // queued behind first
+	dir := filepath.Join(root, "again")
+	spawnInCgroup(t, s, again, dir).next(t, "empty")
+	close(gate)
+	s.rm.flush()
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("the started service's cgroup went with the queued removal: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "first")); !os.IsNotExist(err) {
+		t.Errorf("cgroup of first still there after the queue drained: %v", err)
+	}
+	s.Release(again)
+	s.rm.flush()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s still there after Release: %v", dir, err)
+	}
+}
+
+// TestCgroupRemovedBeforeRunEnds: Run does not return while a released
+// cgroup waits for its removal, so a daemon that exits after Run leaves
+// no cgroup behind.
+func TestCgroupRemovedBeforeRunEnds(t *testing.T) {
+	root := testCgroupRoot(t)
+	s, err := New(Config{CgroupRoot: root, Logger: &testLogger{}, TreePoll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	d := desc("leaving")
+	dir := filepath.Join(root, "leaving")
+	gate := gateRemovals(s, dir)
+	runTrue(t, s, d)
+	s.Release(d)
+	cancel()
+	select {
+	case <-done:
+		t.Fatal("Run returned before the released cgroup was removed")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(gate)
+	<-done
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s still there after Run returned: %v", dir, err)
 	}
 }

@@ -85,6 +85,8 @@ type Supervisor struct {
 	nullOnce sync.Once
 	null     *os.File
 	nullErr  error
+	// rm removes released service cgroups in the background (cgremove.go).
+	rm *remover
 }
 
 // devNull returns the shared /dev/null; the child gets a dup of it, so it
@@ -190,6 +192,7 @@ func New(cfg Config) (*Supervisor, error) {
 		trees:       make(chan struct{}, 1),
 		needPoll:    make(chan struct{}, 1),
 	}
+	s.rm = newRemover(s.removeCgroup)
 	signal.Notify(s.sig, syscall.SIGCHLD)
 	if cfg.CgroupRoot != "" {
 		cgroup2.EnableControllers(cgroup2.LimitControllers[:], filepath.Dir(cfg.CgroupRoot), cfg.CgroupRoot)
@@ -205,9 +208,11 @@ func New(cfg Config) (*Supervisor, error) {
 // Run reaps children until ctx ends. It is the only caller of wait4.
 // Trees are checked after each SIGCHLD and each change of a service
 // cgroup's cgroup.events; only trees that are process groups (no cgroups,
-// or no inotify) are also polled.
+// or no inotify) are also polled. Before it returns, the cgroups of
+// released services are all removed.
 func (s *Supervisor) Run(ctx context.Context) error {
 	defer signal.Stop(s.sig)
+	defer s.rm.flush()
 	outDone := make(chan struct{})
 	go func() { s.out.run(ctx.Done()); close(outDone) }()
 	defer func() { <-outDone }()
@@ -367,7 +372,9 @@ func (s *Supervisor) CatLog(name string, clear bool) ([]byte, bool, error) {
 }
 
 // Release frees the cgroup, notify socket and watchers of a service whose
-// processes are all gone. The log buffer is kept for catlog.
+// processes are all gone. The log buffer is kept for catlog. The cgroup
+// is removed in the background (remover), before Run returns at the
+// latest.
 func (s *Supervisor) Release(d *service.Description) {
 	s.mu.Lock()
 	u := s.units[d.Name]
@@ -390,18 +397,23 @@ func (s *Supervisor) Release(d *service.Description) {
 		unwatch()
 	}
 	if dir != "" {
-		// The tree was seen empty, so one rmdir mostly does; RemoveTree
-		// (a kill, a walk) only when the service made cgroups of its own
-		// below or left something behind.
-		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
-			if err := cgroup2.RemoveTree(dir, 200*time.Millisecond); err != nil {
-				s.cfg.Logger.Printf("service '%s': %v", d.Name, err)
-			}
-		}
+		s.rm.add(dir)
 	}
 	s.mu.Lock()
 	s.dropIfIdleLocked(d.Name, u)
 	s.mu.Unlock()
+}
+
+// removeCgroup removes a released service's cgroup (the remover's work).
+// The tree was seen empty, so one rmdir mostly does; RemoveTree (a kill,
+// a walk) only when the service made cgroups of its own below or left
+// something behind.
+func (s *Supervisor) removeCgroup(dir string) {
+	if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+		if err := cgroup2.RemoveTree(dir, 200*time.Millisecond); err != nil {
+			s.cfg.Logger.Printf("supervise: %v", err)
+		}
+	}
 }
 
 // onRelease registers f to run at Release of the service.
