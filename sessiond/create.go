@@ -191,7 +191,9 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.allocID(r.PID)
+	// Read once: the id and the record both want it.
+	audit, _ := s.cfg.Host.AuditSessionID(int(r.PID))
+	id, err := s.allocID(audit)
 	if err != nil {
 		if newUser {
 			s.maybeRemoveUser(u)
@@ -206,9 +208,7 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 		Leader: r.PID, Realtime: rt, Monotonic: mono,
 		FIFO: filepath.Join(s.cfg.sessionsDir(), id+".ref"),
 	}
-	if a, ok := s.cfg.Host.AuditSessionID(int(r.PID)); ok {
-		ss.Audit = a
-	}
+	ss.Audit = audit
 	if err := s.cfg.Host.PlaceInScope(r.UID, id, int(r.PID)); err != nil {
 		// Without a cgroup the session still works, but sd_pid_get_session
 		// cannot find it: say so.

@@ -380,13 +380,13 @@ func (s *state) watchSession(ss *session) {
 }
 
 // allocID picks the new session's id: its audit session id if it has
-// one, else the next cN. An id is free only if no session has it and no
+// one (audit, 0: none), else the next cN. An id is free only if no session has it and no
 // state file or FIFO of that name is left (one sessiond could not read,
 // or a crash between writing the two): reusing it would hand the new
 // login another session's FIFO.
-func (s *state) allocID(pid uint32) (string, error) {
-	if a, ok := s.cfg.Host.AuditSessionID(int(pid)); ok {
-		if id := utoa(a); s.sessionIDFree(id) {
+func (s *state) allocID(audit uint32) (string, error) {
+	if audit != 0 {
+		if id := utoa(audit); s.sessionIDFree(id) {
 			return id, nil
 		}
 	}

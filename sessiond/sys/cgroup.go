@@ -48,7 +48,7 @@ func DetectCgroupRoots() CgroupRoots {
 // pidCgroupPaths returns pid's path on the unified hierarchy and on the
 // name=systemd hierarchy ("" when absent).
 func pidCgroupPaths(pid int) (unified, legacy string) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	data, err := readProcFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return "", ""
 	}

@@ -1,8 +1,6 @@
 package sys
 
 import (
-	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +24,7 @@ type Host struct {
 
 // AuditSessionID returns pid's audit session id when it has one.
 func (h *Host) AuditSessionID(pid int) (uint32, bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/sessionid", pid))
+	data, err := readProcFile("/proc/" + strconv.Itoa(pid) + "/sessionid")
 	if err != nil {
 		return 0, false
 	}
