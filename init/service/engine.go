@@ -64,6 +64,7 @@ func (m *Manager) process() {
 func (m *Manager) hold(e *edge) {
 	if !e.hold {
 		e.hold = true
+		e.from.holding++
 		e.to.requiredBy++
 		m.enqueue(e.to)
 	}
@@ -72,8 +73,19 @@ func (m *Manager) hold(e *edge) {
 func (m *Manager) release(e *edge) {
 	if e.hold {
 		e.hold = false
+		e.from.holding--
 		e.to.requiredBy--
 		m.enqueue(e.to)
+	}
+}
+
+// releaseDeps releases every dependency s holds. A stopped target of
+// thousands is stepped once per dependency that stops: walking all its
+// edges to release none was quadratic in a mass stop, so the walk ends
+// once s.holding says nothing more is held.
+func (m *Manager) releaseDeps(s *svc) {
+	for i := 0; i < len(s.deps) && s.holding > 0; i++ {
+		m.release(s.deps[i])
 	}
 }
 
@@ -142,9 +154,7 @@ func (m *Manager) step(s *svc) {
 			if s.held {
 				m.releaseHeld(s) // the restart it was kept for is off
 			}
-			for _, e := range s.deps {
-				m.release(e)
-			}
+			m.releaseDeps(s)
 			return
 		}
 		if s.ph == phRestartDelay || m.shuttingDown {
@@ -690,9 +700,7 @@ func (m *Manager) finishStop(s *svc) {
 	s.forceDown = false
 	if !m.wanted(s) {
 		// Dependencies stay held across a restart so they are not bounced.
-		for _, e := range s.deps {
-			m.release(e)
-		}
+		m.releaseDeps(s)
 	}
 	s.proc, s.stopProc, s.treeProc = nil, nil, nil
 	m.setState(s, Stopped, phNone)

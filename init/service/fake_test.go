@@ -293,6 +293,19 @@ func newHarnessCfg(t *testing.T, tweak func(*Config), descs ...*Description) *ha
 		if n != h.m.busy {
 			t.Errorf("manager counts %d busy services, a recount %d", h.m.busy, n)
 		}
+		// So must each service's count of holding edges, which lets
+		// releaseDeps skip the walk.
+		for _, s := range h.m.order {
+			held := 0
+			for _, e := range s.deps {
+				if e.hold {
+					held++
+				}
+			}
+			if held != s.holding {
+				t.Errorf("service '%s' counts %d holding edges, a recount %d", s.name(), s.holding, held)
+			}
+		}
 		if t.Failed() {
 			for _, l := range h.logs.lines {
 				t.Log(l)

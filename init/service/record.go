@@ -50,6 +50,7 @@ type svc struct {
 
 	explicit    bool // activated by command or on the command line
 	requiredBy  int  // number of holding edges into this service
+	holding     int  // number of its deps edges that hold (see releaseDeps)
 	pinStart    bool
 	pinStop     bool
 	forceDown   bool // brought down: not wanted until it has stopped
