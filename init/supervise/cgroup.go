@@ -20,6 +20,7 @@ import (
 // event to route at each stop.
 func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, error) {
 	var dir string
+	kept := false
 	switch {
 	case d.RunInCgroup != "":
 		var err error
@@ -37,13 +38,16 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 		return "", nil
 	default:
 		dir = filepath.Join(s.cfg.CgroupRoot, cgroup2.Name(d.Name))
-		s.rm.claim(dir) // a removal left from its last Release is done first
-		if err := cgroup2.Create(dir); err != nil {
-			return "", err
-		}
 		s.mu.Lock()
-		s.unitLocked(d.Name).cgroup = dir
+		// Kept since the last start (a restart, not Released): it
+		// exists, and a mkdir per respawn only to be told so is saved.
+		kept = s.unitLocked(d.Name).cgroup == dir
 		s.mu.Unlock()
+		if !kept {
+			if err := s.makeCgroup(d.Name, dir); err != nil {
+				return "", err
+			}
+		}
 		limits := cgroup2.Limits{MemoryMax: d.MemoryMax, PidsMax: d.PidsMax, CPUWeight: d.CPUWeight}
 		if err := limits.Apply(dir); err != nil {
 			for _, e := range unwrapJoined(err) {
@@ -52,6 +56,12 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 		}
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT && kept {
+		// Someone removed the kept cgroup meanwhile: make it again.
+		if err = s.makeCgroup(d.Name, dir); err == nil {
+			fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: %w", dir, err)
 	}
@@ -59,6 +69,19 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	st.closeFD = append(st.closeFD, fd)
 	st.sys.UseCgroupFD, st.sys.CgroupFD = true, fd
 	return dir, nil
+}
+
+// makeCgroup makes the service's own cgroup dir and records it in its
+// unit (Release queues it for removal).
+func (s *Supervisor) makeCgroup(name, dir string) error {
+	s.rm.claim(dir) // a removal left from its last Release is done first
+	if err := cgroup2.Create(dir); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.unitLocked(name).cgroup = dir
+	s.mu.Unlock()
+	return nil
 }
 
 // unwrapJoined lists the errors of an errors.Join, or err alone.

@@ -331,3 +331,24 @@ func TestCgroupRemovedBeforeRunEnds(t *testing.T) {
 		t.Errorf("cgroup %s still there after Run returned: %v", dir, err)
 	}
 }
+
+// TestCgroupKeptAcrossRestart: a service started again without a Release
+// between (a restart) runs in the cgroup it kept; one that someone else
+// removed meanwhile is made again rather than failing the start.
+func TestCgroupKeptAcrossRestart(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	d := desc("respawning")
+	dir := filepath.Join(root, "respawning")
+	runTrue(t, s, d)
+	spawnInCgroup(t, s, d, dir).next(t, "empty")
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	spawnInCgroup(t, s, d, dir).next(t, "empty")
+	s.Release(d)
+	s.rm.flush()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s still there after Release: %v", dir, err)
+	}
+}
