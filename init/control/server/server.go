@@ -121,13 +121,15 @@ func NewServer(path string, backend Backend, logger Logger) (*Server, error) {
 }
 
 func listen(path string) (*net.UnixListener, error) {
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("control socket %s: another instance is answering", path)
-	}
+	// Only a socket file can have an instance behind it: without one there
+	// is nothing to ask (the usual start), and the question is a bare
+	// connect rather than net.Dial's resolver, context and poller.
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("control socket %s: exists and is not a socket", path)
+		}
+		if answering(path) {
+			return nil, fmt.Errorf("control socket %s: another instance is answering", path)
 		}
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("control socket %s: removing stale socket: %w", path, err)
@@ -169,6 +171,19 @@ func listen(path string) (*net.UnixListener, error) {
 	ul := l.(*net.UnixListener)
 	ul.SetUnlinkOnClose(true)
 	return ul, nil
+}
+
+// answering reports whether a listener is behind the socket at path: the
+// connect is non-blocking, and a full backlog (EAGAIN) is a listener too,
+// whose socket must not be taken from it.
+func answering(path string) bool {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+	return err == nil || err == unix.EAGAIN || err == unix.EINPROGRESS
 }
 
 // Path is the socket path.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"ginit/init/control"
 	"ginit/init/control/server"
 	"ginit/init/control/server/servertest"
@@ -272,4 +274,79 @@ func TestCloseAnswersBusy(t *testing.T) {
 		t.Fatalf("busy request at Close: %v", err)
 	}
 	<-closed
+}
+
+// NewServer takes a path that is free or holds a dead socket, and refuses
+// one a listener answers on (its backlog full or not) or a file that is
+// not a socket.
+func TestNewServerPath(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		prepare func(t *testing.T, path string)
+		refused string
+	}{
+		{"absent", func(*testing.T, string) {}, ""},
+		{"stale socket", func(t *testing.T, path string) {
+			l, err := net.Listen("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.(*net.UnixListener).SetUnlinkOnClose(false)
+			l.Close()
+		}, ""},
+		{"live listener", func(t *testing.T, path string) {
+			l, err := net.Listen("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+		}, "another instance is answering"},
+		{"full backlog", func(t *testing.T, path string) {
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { unix.Close(fd) })
+			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Listen(fd, 0); err != nil {
+				t.Fatal(err)
+			}
+			// Never accepted: a few connections fill a backlog of 0.
+			for i := 0; i < 4; i++ {
+				s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { unix.Close(s) })
+				_ = unix.Connect(s, &unix.SockaddrUnix{Name: path})
+			}
+		}, "another instance is answering"},
+		{"regular file", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a socket"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s")
+			c.prepare(t, path)
+			s, err := server.NewServer(path, &servertest.Backend{}, nil)
+			if c.refused == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				s.Close()
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatalf("taken, want refused (%s)", c.refused)
+			}
+			if !strings.Contains(err.Error(), c.refused) {
+				t.Errorf("error %q, want %q", err, c.refused)
+			}
+		})
+	}
 }
