@@ -2,11 +2,12 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/signal"
@@ -178,10 +179,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 			log.Printf("cad_pid: %v", err)
 		}
 	}
+	// Each signal handed to the runtime is a round trip to its signal-mask
+	// thread, two thread wake-ups: done beside the set-up below, which
+	// needs no signals, and awaited before the control socket opens (the
+	// ready line promises a ginit that answers signals too).
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, pid1.HandledSignals()...)
-	signal.Ignore(pid1.IgnoredSignals()...)
-	defer signal.Stop(sigs)
+	sigsSet := make(chan struct{})
+	go func() {
+		signal.Notify(sigs, pid1.HandledSignals()...)
+		signal.Ignore(pid1.IgnoredSignals()...)
+		close(sigsSet)
+	}()
+	defer func() { <-sigsSet; signal.Stop(sigs) }()
 
 	if cfg.LogFile != "" {
 		d.attachLog()
@@ -290,6 +299,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.machine() {
 		d.bootRecord()
 	}
+	<-sigsSet
 	if err := d.openControl(ctx); err != nil {
 		log.Printf("control socket: %v (retried when a starts-rwfs service starts)", err)
 	}
@@ -563,8 +573,11 @@ func (d *Daemon) setupCgroups() (string, func()) {
 		// The machine's tree goes down with it.
 		return services, func() {}
 	}
+	// Only distinct from other instances' names, not secret: the runtime's
+	// generator, where crypto/rand's first read set up its DRBG on the way
+	// to the ready line.
 	var b [4]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint32(b[:], rand.Uint32())
 	top := filepath.Join(self, "ginit-"+hex.EncodeToString(b[:]))
 	if err := os.Mkdir(top, 0o755); err != nil {
 		return d.noCgroups(err)
