@@ -201,21 +201,21 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 		return nil, err
 	}
 	rt, mono := s.now()
-	ss := &session{
-		ID: id, UID: r.UID, UserName: u.Name, VTNr: r.VTNr, TTY: tty, Display: r.Display,
+	fixed := &sessionFixed{
+		ID: id, UID: r.UID, UserName: u.Name, TTY: tty,
 		Remote: r.Remote, RemoteHost: r.RemoteHost, RemoteUser: r.RemoteUser,
-		Service: r.Service, Desktop: r.Desktop, Type: typ, OriginalType: typ, Class: class,
+		Service: r.Service, Desktop: r.Desktop, OriginalType: typ, Audit: audit,
 		Leader: r.PID, Realtime: rt, Monotonic: mono,
 		FIFO: filepath.Join(s.cfg.sessionsDir(), id+".ref"),
 	}
-	ss.Audit = audit
 	if err := s.cfg.Host.PlaceInScope(r.UID, id, int(r.PID)); err != nil {
 		// Without a cgroup the session still works, but sd_pid_get_session
 		// cannot find it: say so.
 		s.log().Warn("session scope placement failed", "session", id, "err", err)
 	} else {
-		ss.Scope = "session-" + id + ".scope"
+		fixed.Scope = "session-" + id + ".scope"
 	}
+	ss := &session{sessionFixed: fixed, VTNr: r.VTNr, Display: r.Display, Type: typ, Class: class}
 	rd, wr, err := sys.CreateFIFO(ss.FIFO)
 	if err != nil {
 		if ss.Scope != "" {

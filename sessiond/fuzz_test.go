@@ -98,10 +98,11 @@ func FuzzStateFiles(f *testing.F) {
 		if class == "" {
 			class = "user"
 		}
-		ss := &session{ID: id, UID: uid, UserName: uname, VTNr: vtnr, TTY: tty, Display: display,
+		ss := &session{sessionFixed: &sessionFixed{ID: id, UID: uid, UserName: uname, TTY: tty,
 			Remote: rhost != "", RemoteHost: rhost, RemoteUser: ruser, Service: service, Desktop: desktop,
-			Type: typ, OriginalType: typ, Class: class, Leader: vtnr ^ uid, Audit: uid >> 3,
-			Realtime: uint64(uid) << 20, Monotonic: uint64(vtnr) << 10, FIFO: "/run/systemd/sessions/" + id + ".ref",
+			OriginalType: typ, Leader: vtnr ^ uid, Audit: uid >> 3,
+			Realtime: uint64(uid) << 20, Monotonic: uint64(vtnr) << 10, FIFO: "/run/systemd/sessions/" + id + ".ref"},
+			VTNr: vtnr, Display: display, Type: typ, Class: class,
 			IdleHint: onSeat, IdleRealtime: uint64(vtnr), IdleMonotonic: uint64(uid), LockedHint: hasVTs, Stopping: uid%3 == 0}
 		if uid%2 == 0 {
 			ss.Scope = "session-" + id + ".scope"

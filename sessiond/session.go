@@ -28,28 +28,16 @@ const (
 
 // session is one login session. Only the loop goroutine touches it.
 type session struct {
-	ID           string
-	UID          uint32
-	UserName     string
-	Seat         string // "" when seatless
-	VTNr         uint32
-	Position     uint32
-	TTY          string
-	Display      string
-	Remote       bool
-	RemoteHost   string
-	RemoteUser   string
-	Service      string
-	Desktop      string
-	Type         string
-	OriginalType string
-	Class        string
-	Leader       uint32
-	Audit        uint32
-	Realtime     uint64 // µs since the epoch
-	Monotonic    uint64 // µs of CLOCK_MONOTONIC
-	FIFO         string // path of the reference FIFO
-	Scope        string // session-<id>.scope, "" when placement failed
+	// The part fixed when the session is made (or read back at start):
+	// never written once the session is published, so every view of it
+	// shares the one copy instead of copying some 250 bytes per change.
+	*sessionFixed
+	Seat     string // "" when seatless
+	VTNr     uint32
+	Position uint32
+	Display  string // SetDisplay may change it
+	Type     string
+	Class    string
 
 	IdleHint      bool
 	IdleRealtime  uint64
@@ -67,6 +55,27 @@ type session struct {
 	fifo      *sys.FIFO
 	killTime  stopper // pending SIGKILL after a terminate
 	stopWatch func()  // ends the cgroup watch
+}
+
+// sessionFixed is what a session's record never changes after its
+// creation.
+type sessionFixed struct {
+	ID           string
+	UID          uint32
+	UserName     string
+	TTY          string
+	Remote       bool
+	RemoteHost   string
+	RemoteUser   string
+	Service      string
+	Desktop      string
+	OriginalType string
+	Leader       uint32
+	Audit        uint32
+	Realtime     uint64 // µs since the epoch
+	Monotonic    uint64 // µs of CLOCK_MONOTONIC
+	FIFO         string // path of the reference FIFO
+	Scope        string // session-<id>.scope, "" when placement failed
 }
 
 func sessionPath(id string) godbus.ObjectPath {
@@ -187,25 +196,28 @@ func (s *state) sessionRecord(ss *session) []kv {
 
 // decodeSession reads back what sessionRecord wrote.
 func decodeSession(id string, f map[string]string) *session {
+	origType := f["ORIGINAL_TYPE"]
+	if origType == "" {
+		origType = f["TYPE"]
+	}
 	ss := &session{
-		ID: id, UID: parseU32(f["UID"]), UserName: cunescape(f["USER"]), Seat: f["SEAT"],
-		VTNr: parseU32(f["RAW_VTNR"]), Position: parseU32(f["POSITION"]),
-		TTY: f["TTY"], Display: f["DISPLAY"], Remote: f["REMOTE"] == "1",
-		RemoteHost: cunescape(f["REMOTE_HOST"]), RemoteUser: cunescape(f["REMOTE_USER"]),
-		Service: cunescape(f["SERVICE"]), Desktop: cunescape(f["DESKTOP"]),
-		Type: f["TYPE"], OriginalType: f["ORIGINAL_TYPE"], Class: f["CLASS"],
-		Leader: parseU32(f["LEADER"]), Audit: parseU32(f["AUDIT"]),
-		Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"]),
-		FIFO: f["FIFO"], Scope: f["SCOPE"],
+		sessionFixed: &sessionFixed{
+			ID: id, UID: parseU32(f["UID"]), UserName: cunescape(f["USER"]),
+			TTY: f["TTY"], Remote: f["REMOTE"] == "1",
+			RemoteHost: cunescape(f["REMOTE_HOST"]), RemoteUser: cunescape(f["REMOTE_USER"]),
+			Service: cunescape(f["SERVICE"]), Desktop: cunescape(f["DESKTOP"]), OriginalType: origType,
+			Leader: parseU32(f["LEADER"]), Audit: parseU32(f["AUDIT"]),
+			Realtime: parseU64(f["REALTIME"]), Monotonic: parseU64(f["MONOTONIC"]),
+			FIFO: f["FIFO"], Scope: f["SCOPE"],
+		},
+		Seat: f["SEAT"], VTNr: parseU32(f["RAW_VTNR"]), Position: parseU32(f["POSITION"]),
+		Display: f["DISPLAY"], Type: f["TYPE"], Class: f["CLASS"],
 		IdleHint: f["IDLE_HINT"] == "1", IdleRealtime: parseU64(f["IDLE_REALTIME"]),
 		IdleMonotonic: parseU64(f["IDLE_MONOTONIC"]), LockedHint: f["LOCKED_HINT"] == "1",
 		Stopping: f["STOPPING"] == "1" || f["STATE"] == stateClosing,
 	}
 	if ss.VTNr == 0 {
 		ss.VTNr = parseU32(f["VTNR"])
-	}
-	if ss.OriginalType == "" {
-		ss.OriginalType = ss.Type
 	}
 	ss.restored = decodeControl(f)
 	return ss

@@ -202,3 +202,34 @@ func TestKillScopelessSession(t *testing.T) {
 		}
 	}
 }
+
+// TestViewSharesFixedPart: a published view points at its session's
+// fixed part instead of copying it, and a change of the mutable part
+// (the locked hint) publishes a new view that still shares it, while
+// the older view keeps its own copy of the mutable fields.
+func TestViewSharesFixedPart(t *testing.T) {
+	w := newWorld(t, "", nil, nil)
+	rep := w.mustCreate(CreateRequest{UID: 1000, PID: 71, TTY: "pts/2", Service: "sshd", RemoteHost: "far"})
+	first, ok := w.m.view.session(rep.ID)
+	if !ok {
+		t.Fatal("no view of the new session")
+	}
+	var fixed *sessionFixed
+	w.state(func(s *state) {
+		ss := s.sessions[rep.ID]
+		fixed = ss.sessionFixed
+		ss.LockedHint = true
+		s.touchSessionOnly(ss)
+	})
+	w.waitFor("the locked hint published", func() bool {
+		sv, ok := w.m.view.session(rep.ID)
+		return ok && sv.rec.LockedHint
+	})
+	second, _ := w.m.view.session(rep.ID)
+	if first.rec.sessionFixed != fixed || second.rec.sessionFixed != fixed {
+		t.Errorf("views copy the fixed part: %p, %p; the session's is %p", first.rec.sessionFixed, second.rec.sessionFixed, fixed)
+	}
+	if first.rec.LockedHint || second.rec.RemoteHost != "far" {
+		t.Errorf("old view locked %v, new view's remote host %q", first.rec.LockedHint, second.rec.RemoteHost)
+	}
+}
