@@ -120,6 +120,10 @@ type Object struct {
 	// Props returns the current values of the properties of iface. It may
 	// be nil when no interface has properties.
 	Props func(c *Call, iface string) (map[string]godbus.Variant, error)
+	// InlineProps says Props follows Method.Inline's rules for this
+	// object (answers from published data, never waits), so a Conn's
+	// reader serves Get and GetAll itself.
+	InlineProps bool
 	// Children names the child nodes listed by Introspect.
 	Children []string
 }
@@ -220,6 +224,8 @@ func (o *serverObject) standard(iface, name string) (godbus.Method, bool) {
 	for _, m := range standardMethods {
 		if m.iface == iface && m.m.Name == name {
 			mm := m.m
+			// Introspect and Set answer from the resolved Object alone.
+			mm.Inline = iface == IfaceIntrospectable || name == "Set" || (o.obj != nil && o.obj.InlineProps)
 			return &serverMethod{obj: o, iface: iface, m: &mm}, true
 		}
 	}

@@ -253,3 +253,60 @@ func testTreeOverBus(t *testing.T, addr string, serve func(t *testing.T, tree *T
 		t.Error("the server kept its copy of the fd open")
 	}
 }
+
+// TestInlineProps: a Conn's reader serves Get and GetAll of an object
+// with InlineProps itself, so a call read after a GetAll is answered
+// after it, even while its Props takes its time; on an object without
+// it, GetAll goes to a worker and the later call overtakes it.
+func TestInlineProps(t *testing.T) {
+	addr := testenv.PrivateBus(t)
+	for _, inline := range []bool{true, false} {
+		gate := make(chan struct{})
+		iface := &Interface{Name: "org.example.Test", Properties: []Property{{Name: "Name", Type: "s"}},
+			Methods: []Method{{Name: "Quick", Inline: true, Handler: func(*Call) ([]any, error) { return nil, nil }}}}
+		obj := &Object{Interfaces: []*Interface{iface}, InlineProps: inline, Props: func(*Call, string) (map[string]godbus.Variant, error) {
+			select {
+			case <-gate:
+			case <-time.After(10 * time.Second):
+			}
+			return map[string]godbus.Variant{"Name": godbus.MakeVariant("x")}, nil
+		}}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		srv, err := Dial(ctx, addr, ConnConfig{Tree: NewTree(ctx, func(godbus.ObjectPath) (*Object, bool) { return obj, true }, slog.New(slog.DiscardHandler))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := godbus.Connect(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := cl.Object(srv.UniqueName(), "/o")
+		all := o.Go(IfaceProperties+".GetAll", 0, nil, "org.example.Test")
+		quick := o.Go("org.example.Test.Quick", 0, nil)
+		first := ""
+		if !inline {
+			// The worker holds GetAll until Quick is answered.
+			<-quick.Done
+			first = "Quick"
+			close(gate)
+			<-all.Done
+		} else {
+			go func() { time.Sleep(50 * time.Millisecond); close(gate) }()
+			// Done delivers once: wait for the other one after.
+			select {
+			case <-all.Done:
+				first = "GetAll"
+				<-quick.Done
+			case <-quick.Done:
+				first = "Quick"
+				<-all.Done
+			}
+		}
+		if want := map[bool]string{true: "GetAll", false: "Quick"}[inline]; first != want || all.Err != nil || quick.Err != nil {
+			t.Errorf("InlineProps %v: %s answered first (%v, %v), want %s", inline, first, all.Err, quick.Err, want)
+		}
+		cl.Close()
+		srv.Close()
+		cancel()
+	}
+}

@@ -569,10 +569,15 @@ func (m *Manager) Lookup(path godbus.ObjectPath) (*bus.Object, bool) {
 	default:
 		return nil, false
 	}
-	if label != "self" && label != "auto" && !m.published(dir, label) {
+	if isSelfLabel(label) {
+		// Which object self is needs the caller and the owner.
+		return &bus.Object{Interfaces: []*bus.Interface{ifc}, Props: m.props}, true
+	}
+	if !m.published(dir, label) {
 		return nil, false
 	}
-	return &bus.Object{Interfaces: []*bus.Interface{ifc}, Props: m.props}, true
+	// A named object's properties come from the view (props).
+	return &bus.Object{Interfaces: []*bus.Interface{ifc}, Props: m.props, InlineProps: true}, true
 }
 
 // published reports whether the object labelled label below dir is in
