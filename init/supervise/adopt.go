@@ -83,8 +83,9 @@ func (s *Supervisor) Adopt(d *service.Description, n service.Notifier) (service.
 	if pg, err := unix.Getpgid(pid); err == nil && (pg == pid || pg == launcher) {
 		pgid = pg
 	}
-	p := &proc{s: s, name: d.Name, pgid: pgid, cg: cg, n: n,
+	p := &proc{s: s, name: d.Name, pgid: pgid, n: n,
 		signalOnly: d.Options.SignalProcessOnly, pidfd: -1}
+	s.setCgroup(p, cg)
 	if err := s.attach(p, pid, pidfd); err != nil {
 		return fail(err)
 	}

@@ -84,6 +84,28 @@ func (s *Supervisor) makeCgroup(name, dir string) error {
 	return nil
 }
 
+// setCgroup sets p's cgroup dir and how to name it for openat: below the
+// open root by its one name when it is a service cgroup of ours.
+func (s *Supervisor) setCgroup(p *proc, dir string) {
+	p.cg, p.cgFD, p.cgRel = dir, unix.AT_FDCWD, dir
+	if rel, ok := s.belowRoot(dir); ok {
+		p.cgFD, p.cgRel = s.rootFD, rel
+	}
+}
+
+// belowRoot returns the name of dir in the open cgroup root, if dir is a
+// child of it.
+func (s *Supervisor) belowRoot(dir string) (string, bool) {
+	if s.rootFD < 0 || dir == "" {
+		return "", false
+	}
+	rel, ok := strings.CutPrefix(dir, s.cfg.CgroupRoot+"/")
+	if !ok || rel == "" || strings.Contains(rel, "/") {
+		return "", false
+	}
+	return rel, true
+}
+
 // unwrapJoined lists the errors of an errors.Join, or err alone.
 func unwrapJoined(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {

@@ -27,6 +27,10 @@ type proc struct {
 	name string
 	pgid int    // process group to signal; 0 = none
 	cg   string // cgroup dir, "" = none
+	// cgFD and cgRel name cg for openat: the Supervisor's open cgroup
+	// root and cg's name below it, or AT_FDCWD and cg itself.
+	cgFD  int
+	cgRel string
 	n    service.Notifier
 	// signalOnly: options signal-process-only.
 	signalOnly bool
@@ -147,7 +151,7 @@ func (p *proc) KillTree(sig int) error {
 			// One read of cgroup.procs serves the tree and the check
 			// for a main process that left it (the stop of each of a
 			// thousand services read it twice).
-			if pids, err := cgroup2.Pids(p.cg); err == nil {
+			if pids, err := cgroup2.PidsAt(p.cgFD, p.cgRel); err == nil {
 				inTree := false
 				for _, q := range pids {
 					inTree = inTree || q == p.pid
@@ -180,7 +184,7 @@ func (p *proc) Populated() bool {
 		if gone {
 			return false
 		}
-		pop, err := cgroup2.Populated(p.cg)
+		pop, err := cgroup2.PopulatedAt(p.cgFD, p.cgRel)
 		if err == nil {
 			if !pop && !p.alive() {
 				p.mu.Lock()
@@ -221,7 +225,7 @@ func (p *proc) signalStray(sig int) {
 	if p.dead {
 		return
 	}
-	pids, err := cgroup2.Pids(p.cg)
+	pids, err := cgroup2.PidsAt(p.cgFD, p.cgRel)
 	if err != nil {
 		return
 	}

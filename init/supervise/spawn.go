@@ -135,8 +135,9 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		st.fail()
 		return nil, fmt.Errorf("exec %s: %w", path, err)
 	}
-	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, cg: cgDir, n: n,
+	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, n: n,
 		signalOnly: d.Options.SignalProcessOnly, pidfd: pidfd, budgeted: budgeted, child: true}
+	s.setCgroup(p, cgDir)
 	early, died := s.early[pid]
 	delete(s.early, pid)
 	s.forgetEarlyLocked()

@@ -87,6 +87,10 @@ type Supervisor struct {
 	nullErr  error
 	// rm removes released service cgroups in the background (cgremove.go).
 	rm *remover
+	// rootFD is CgroupRoot, open for the Supervisor's life (-1: none):
+	// service cgroups' files are opened and the cgroups removed relative
+	// to it, one path component instead of the whole path's walk.
+	rootFD int
 }
 
 // devNull returns the shared /dev/null; the child gets a dup of it, so it
@@ -193,6 +197,12 @@ func New(cfg Config) (*Supervisor, error) {
 		needPoll:    make(chan struct{}, 1),
 	}
 	s.rm = newRemover(s.removeCgroup)
+	s.rootFD = -1
+	if cfg.CgroupRoot != "" {
+		if fd, err := unix.Open(cfg.CgroupRoot, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			s.rootFD = fd
+		}
+	}
 	signal.Notify(s.sig, syscall.SIGCHLD)
 	if cfg.CgroupRoot != "" {
 		cgroup2.EnableControllers(cgroup2.LimitControllers[:], filepath.Dir(cfg.CgroupRoot), cfg.CgroupRoot)
@@ -409,7 +419,13 @@ func (s *Supervisor) Release(d *service.Description) {
 // a walk) only when the service made cgroups of its own below or left
 // something behind.
 func (s *Supervisor) removeCgroup(dir string) {
-	if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+	var err error
+	if rel, ok := s.belowRoot(dir); ok {
+		err = unix.Unlinkat(s.rootFD, rel, unix.AT_REMOVEDIR)
+	} else {
+		err = unix.Rmdir(dir)
+	}
+	if err != nil && !errors.Is(err, unix.ENOENT) {
 		if err := cgroup2.RemoveTree(dir, 200*time.Millisecond); err != nil {
 			s.cfg.Logger.Printf("supervise: %v", err)
 		}

@@ -13,9 +13,15 @@ import (
 // files read per service at start and stop. Errors are *fs.PathError, so
 // errors.Is(err, fs.ErrNotExist) holds as with os.ReadFile.
 func readFile(path string) ([]byte, error) {
-	fd, err := openRetry(path, unix.O_RDONLY|unix.O_CLOEXEC)
+	return readFileAt(unix.AT_FDCWD, path, path)
+}
+
+// readFileAt is readFile of rel below the directory open as dirfd; name
+// is the path its errors give.
+func readFileAt(dirfd int, rel, name string) ([]byte, error) {
+	fd, err := openAtRetry(dirfd, rel, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, 0, 512)
@@ -28,7 +34,7 @@ func readFile(path string) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 		}
 		if n == 0 {
 			return buf, nil
@@ -59,8 +65,12 @@ func writeFile(path string, data []byte) error {
 }
 
 func openRetry(path string, flags int) (int, error) {
+	return openAtRetry(unix.AT_FDCWD, path, flags)
+}
+
+func openAtRetry(dirfd int, path string, flags int) (int, error) {
 	for {
-		fd, err := unix.Open(path, flags, 0)
+		fd, err := unix.Openat(dirfd, path, flags, 0)
 		if err != unix.EINTR {
 			return fd, err
 		}
