@@ -31,7 +31,7 @@ type proc struct {
 	// root and cg's name below it, or AT_FDCWD and cg itself.
 	cgFD  int
 	cgRel string
-	n    service.Notifier
+	n     service.Notifier
 	// signalOnly: options signal-process-only.
 	signalOnly bool
 
