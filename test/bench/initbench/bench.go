@@ -44,6 +44,7 @@ func figures() []figure {
 		{"status1000", "ctl status (client spawned), 1000 loaded", "ms", "<= 1.0"},
 		{"status5000", "ctl status (client spawned), 5000 loaded", "ms", "<= 1.0"},
 		{"list5000", "ctl list, 5000 loaded", "ms", "<= 1.0"},
+		{"status0", "ctl status (client spawned), idle", "ms", ""},
 		{"crash", "daemon CPU per crash-loop respawn", "us", "<= 1.5"},
 	}
 }
@@ -64,6 +65,11 @@ func services(n int) map[string]string {
 }
 
 func (b *bench) record(key, impl string, v float64) {
+	// "IMPL/key" is a figure another impl's run measured for IMPL (the
+	// floor client, timed against ginit's daemon).
+	if i := strings.IndexByte(key, '/'); i > 0 {
+		impl, key = key[:i], key[i+1:]
+	}
 	if b.vals == nil {
 		b.vals = map[string]map[string][]float64{}
 	}
@@ -87,12 +93,21 @@ func (b *bench) want(keys ...string) bool {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// interleave runs f for every impl, rounds times, alternating which goes
-// first; a round in which any impl failed is dropped for all, so that the
-// ratios stay paired.
+// interleave runs f for every impl but the Go floor, rounds times,
+// alternating which goes first; a round in which any impl failed is
+// dropped for all, so that the ratios stay paired.
 func (b *bench) interleave(name string, rounds int, f func(im *impl) (map[string]float64, error)) {
+	b.interleaveImpls(name, rounds, slices.DeleteFunc(slices.Clone(b.impls), func(im *impl) bool { return im.floor }), f)
+}
+
+// interleaveFloor is interleave with the Go floor too.
+func (b *bench) interleaveFloor(name string, rounds int, f func(im *impl) (map[string]float64, error)) {
+	b.interleaveImpls(name, rounds, b.impls, f)
+}
+
+func (b *bench) interleaveImpls(name string, rounds int, impls []*impl, f func(im *impl) (map[string]float64, error)) {
 	for r := 0; r < rounds; r++ {
-		order := slices.Clone(b.impls)
+		order := slices.Clone(impls)
 		if r%2 == 1 {
 			slices.Reverse(order)
 		}
@@ -124,8 +139,8 @@ func (b *bench) interleave(name string, rounds int, f func(im *impl) (map[string
 
 // figures runs every scenario and prints the table.
 func (b *bench) figures() {
-	if b.want("ready", "exit0", "pd0", "thr0") {
-		b.interleave("idle", b.rounds, b.idle)
+	if b.want("ready", "exit0", "pd0", "thr0", "status0") {
+		b.interleaveFloor("idle", b.rounds, b.idle)
 	}
 	if b.want("start1000", "stop1000", "pd1000", "thr1000", "status1000") {
 		b.interleave("1000", b.rounds, func(im *impl) (map[string]float64, error) { return b.loaded(im, 1000) })
@@ -157,6 +172,9 @@ func (b *bench) idle(im *impl) (map[string]float64, error) {
 		return nil, err
 	}
 	out["pd0"], out["thr0"] = float64(kb), float64(thr)
+	if out["status0"], err = medianCtl(in.im.ctl, in, "status", "boot"); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	if err := in.ctl("shutdown"); err != nil {
 		return nil, err
@@ -202,15 +220,16 @@ func (b *bench) loaded(im *impl, n int) (map[string]float64, error) {
 		{fmt.Sprintf("status%d", n), []string{"status", probe}},
 		{fmt.Sprintf("list%d", n), []string{"list"}},
 	} {
-		var ds []float64
-		for i := 0; i < 30; i++ {
-			d, err := in.timeCtl(c.args...)
-			if err != nil {
-				return nil, err
-			}
-			ds = append(ds, ms(d))
+		if out[c.key], err = medianCtl(in.im.ctl, in, c.args...); err != nil {
+			return nil, err
 		}
-		out[c.key] = median(ds)
+	}
+	// The Go client floor does the same status round trip to ginit.
+	if fl := b.floor(); fl != nil && in.im.name == "ginit" {
+		key := fmt.Sprintf("status%d", n)
+		if out[fl.name+"/"+key], err = medianCtl(fl.ctl, in, "status", probe); err != nil {
+			return nil, err
+		}
 	}
 	// The daemon runs the target alone: stopping it leaves nothing
 	// running, and a container's manager then exits.
@@ -223,6 +242,29 @@ func (b *bench) loaded(im *impl, n int) (map[string]float64, error) {
 	}
 	out[fmt.Sprintf("stop%d", n)] = ms(time.Since(t0))
 	return out, nil
+}
+
+// floor is the Go floor impl, if it was built.
+func (b *bench) floor() *impl {
+	for _, im := range b.impls {
+		if im.floor {
+			return im
+		}
+	}
+	return nil
+}
+
+// medianCtl is the median time of 30 runs of the ctl program ctl on in.
+func medianCtl(ctl string, in *inst, args ...string) (float64, error) {
+	var ds []float64
+	for i := 0; i < 30; i++ {
+		d, err := in.timeCtlWith(ctl, args...)
+		if err != nil {
+			return 0, err
+		}
+		ds = append(ds, ms(d))
+	}
+	return median(ds), nil
 }
 
 // crashLoop: a process that exits at once, restarted with no delay and no
@@ -306,15 +348,23 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// print writes rows: each impl's median and the median of paired ratios.
+// print writes rows: each impl's median and the median of paired ratios
+// (ginit/dinit), then the Go floor's median and ginit/floor where the floor
+// has the figure.
 func (b *bench) print(rows []figure) {
-	names := make([]string, len(b.impls))
-	for i, im := range b.impls {
-		names[i] = im.name
+	var anchor string
+	fl := b.floor()
+	for _, im := range b.impls[1:] {
+		if !im.floor {
+			anchor = im.name
+		}
 	}
-	fmt.Printf("%-52s %12s", "figure", names[0])
-	if len(names) > 1 {
-		fmt.Printf(" %12s %7s %8s", names[1], "ratio", "goal")
+	fmt.Printf("%-52s %12s", "figure", "ginit")
+	if anchor != "" {
+		fmt.Printf(" %12s %7s %8s", anchor, "ratio", "goal")
+	}
+	if fl != nil {
+		fmt.Printf(" %12s %7s", "Go floor", "g/floor")
 	}
 	fmt.Println()
 	for _, r := range rows {
@@ -327,16 +377,31 @@ func (b *bench) print(rows []figure) {
 			unit = " " + r.unit
 		}
 		fmt.Printf("%-52s %12s", r.title, fmt.Sprintf("%.2f%s", median(g), unit))
-		if len(names) > 1 {
-			d := b.vals[r.key][names[1]]
-			var ratios []float64
-			for i := range min(len(g), len(d)) {
-				if d[i] > 0 {
-					ratios = append(ratios, g[i]/d[i])
-				}
+		if anchor != "" {
+			d := b.vals[r.key][anchor]
+			fmt.Printf(" %12s %7.2f %8s", fmt.Sprintf("%.2f%s", median(d), unit), median(pairedRatios(g, d)), r.goal)
+		}
+		if fl != nil {
+			if f := b.vals[r.key][fl.name]; len(f) > 0 {
+				fmt.Printf(" %12s %7.2f", fmt.Sprintf("%.2f%s", median(f), unit), median(pairedRatios(g, f)))
 			}
-			fmt.Printf(" %12s %7.2f %8s", fmt.Sprintf("%.2f%s", median(d), unit), median(ratios), r.goal)
 		}
 		fmt.Println()
 	}
+	if fl != nil && slices.ContainsFunc(rows, func(r figure) bool { return len(b.vals[r.key][fl.name]) > 0 }) {
+		fmt.Println("Go floor: floor/daemon (net.Listen on the socket, ready line, FreeOSMemory, exits on shutdown)")
+		fmt.Println("  and floor/client (one blocking connect, request and reply); on the loaded status rows the")
+		fmt.Println("  floor client sends the same status request to ginit's daemon.")
+	}
+}
+
+// pairedRatios is a[i]/b[i] for the rounds both have.
+func pairedRatios(a, b []float64) []float64 {
+	var out []float64
+	for i := range min(len(a), len(b)) {
+		if b[i] > 0 {
+			out = append(out, a[i]/b[i])
+		}
+	}
+	return out
 }

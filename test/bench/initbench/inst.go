@@ -21,6 +21,9 @@ type impl struct {
 	name   string
 	daemon string
 	ctl    string
+	// floor marks the Go floor (floor/daemon, floor/client): it runs only
+	// the idle figures, and its client is also timed against ginit.
+	floor bool
 }
 
 func findImpls(ginitDir, dinitDir string) ([]*impl, error) {
@@ -149,20 +152,24 @@ func childOf(pid int) (int, error) {
 }
 
 // ctl runs the ctl program against the instance.
-func (in *inst) ctl(args ...string) error {
-	cmd := exec.Command(in.im.ctl, append([]string{"-p", in.sock}, args...)...)
+func (in *inst) ctl(args ...string) error { return in.ctlWith(in.im.ctl, args...) }
+
+// ctlWith runs the ctl program ctl (the instance's own or another speaking
+// its protocol) against the instance.
+func (in *inst) ctlWith(ctl string, args ...string) error {
+	cmd := exec.Command(ctl, append([]string{"-p", in.sock}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", filepath.Base(in.im.ctl), strings.Join(args, " "), err, out.String())
+		return fmt.Errorf("%s %s: %w: %s", filepath.Base(ctl), strings.Join(args, " "), err, out.String())
 	}
 	return nil
 }
 
-// timeCtl is how long one ctl run took.
-func (in *inst) timeCtl(args ...string) (time.Duration, error) {
+// timeCtlWith is how long one run of ctlWith took.
+func (in *inst) timeCtlWith(ctl string, args ...string) (time.Duration, error) {
 	t0 := time.Now()
-	err := in.ctl(args...)
+	err := in.ctlWith(ctl, args...)
 	return time.Since(t0), err
 }
 

@@ -29,6 +29,7 @@ func run(args []string) error {
 	only := fs.String("only", "", "comma-separated figure keys to run (empty: all)")
 	scale := fs.Bool("scale", true, "also print the per-service cost curve for 100/1000/10000 services")
 	curveRounds := fs.Int("curve-rounds", 3, "paired rounds per point of the curve")
+	floor := fs.Bool("floor", true, "also build and measure the Go runtime floor (floor/daemon, floor/client)")
 	verbose := fs.Bool("v", false, "print every sample to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,15 +44,24 @@ func run(args []string) error {
 	if err := raiseNoFile(1 << 16); err != nil {
 		fmt.Fprintf(os.Stderr, "initbench: RLIMIT_NOFILE: %v (the 10000-service figures may fail)\n", err)
 	}
+	impls, err := findImpls(*ginitDir, *dinitDir)
+	if err != nil {
+		return err
+	}
+	if *floor {
+		fl, cleanup, err := buildFloor()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "initbench: Go floor not built (its column is left out): %v\n", err)
+		} else {
+			defer cleanup()
+			impls = append(impls, fl)
+		}
+	}
 	// Private_Dirty counts a mapped file's pages that are dirty in the
 	// page cache: a binary built a moment ago (make build) showed ~4 MB of
 	// its own text and rodata as the daemon's memory until writeback.
 	// Write them back first so that the figure is what the daemon dirtied.
 	syscall.Sync()
-	impls, err := findImpls(*ginitDir, *dinitDir)
-	if err != nil {
-		return err
-	}
 	b := &bench{impls: impls, rounds: *rounds, curveRounds: *curveRounds, verbose: *verbose}
 	if *only != "" {
 		b.only = map[string]bool{}
@@ -59,7 +69,7 @@ func run(args []string) error {
 			b.only[strings.TrimSpace(k)] = true
 		}
 	}
-	if len(impls) == 1 {
+	if len(impls) == 1 || impls[1].floor {
 		fmt.Println("(dinit not given: ginit's figures only; test/bench/dinit.sh builds the anchor)")
 	}
 	b.figures()
