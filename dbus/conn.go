@@ -452,14 +452,9 @@ func frameLen(b []byte) (int, error) {
 	if len(b) < 16 {
 		return 0, nil
 	}
-	var order binary.ByteOrder
-	switch b[0] {
-	case 'l':
-		order = binary.LittleEndian
-	case 'B':
-		order = binary.BigEndian
-	default:
-		return 0, fmt.Errorf("dbus: invalid byte order %q", b[0])
+	order, err := byteOrder(b[0])
+	if err != nil {
+		return 0, err
 	}
 	body := uint64(order.Uint32(b[4:8]))
 	hlen := uint64(order.Uint32(b[12:16]))
@@ -473,9 +468,9 @@ func frameLen(b []byte) (int, error) {
 // unixFDCount reads the UNIX_FDS header field of a framed message
 // without decoding the rest; 0 when absent or unreadable.
 func unixFDCount(b []byte) int {
-	var order binary.ByteOrder = binary.LittleEndian
-	if b[0] == 'B' {
-		order = binary.BigEndian
+	order, err := byteOrder(b[0])
+	if err != nil {
+		return 0
 	}
 	end := 16 + int(order.Uint32(b[12:16]))
 	if end > len(b) {
@@ -582,9 +577,9 @@ func (c *Conn) answerMalformed(b []byte, derr error) {
 	if len(b) < 16 || b[1] != byte(godbus.TypeMethodCall) || b[2]&byte(godbus.FlagNoReplyExpected) != 0 {
 		return
 	}
-	var order binary.ByteOrder = binary.LittleEndian
-	if b[0] == 'B' {
-		order = binary.BigEndian
+	order, oerr := byteOrder(b[0])
+	if oerr != nil {
+		return
 	}
 	sender := headerString(b, order, byte(godbus.FieldSender))
 	if sender == "" {

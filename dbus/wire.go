@@ -97,28 +97,8 @@ func (r *wireReader) u32() uint32 {
 	return 0
 }
 
-// str reads a string of type s or o (u32 length) or g (byte length):
-// valid UTF-8 without NUL, then its terminating NUL.
-func (r *wireReader) str(t byte) string {
-	var n int
-	if t == 'g' {
-		if s := r.take(1); s != nil {
-			n = int(s[0])
-		}
-	} else {
-		n = int(r.u32())
-	}
-	s := r.take(n)
-	z := r.take(1)
-	if r.err != nil {
-		return ""
-	}
-	if z[0] != 0 || !utf8.Valid(s) || bytes.IndexByte(s, 0) >= 0 {
-		r.err = errors.New("dbus: invalid string")
-		return ""
-	}
-	return string(s)
-}
+// str reads a string of type s, o or g (see raw).
+func (r *wireReader) str(t byte) string { return string(r.raw(t)) }
 
 // basic reads one value of the basic type t as godbus would decode it.
 func (r *wireReader) basic(t byte) (any, error) {
@@ -235,7 +215,8 @@ func (in *interner) get(k nameKind, b []byte) (string, bool) {
 	return s, true
 }
 
-// raw reads a string of type s, o or g as checked bytes (see str).
+// raw reads a string of type s or o (u32 length) or g (byte length):
+// valid UTF-8 without NUL, then its terminating NUL.
 func (r *wireReader) raw(t byte) []byte {
 	var n int
 	if t == 'g' {
@@ -292,18 +273,24 @@ func validPath(s string) bool {
 	return true
 }
 
+// byteOrder is the order a message's first byte names.
+func byteOrder(c byte) (binary.ByteOrder, error) {
+	switch c {
+	case 'l':
+		return binary.LittleEndian, nil
+	case 'B':
+		return binary.BigEndian, nil
+	}
+	return nil, fmt.Errorf("dbus: invalid byte order %q", c)
+}
+
 // decodeCall decodes the framed message b (frameLen long) when it is a
 // method call this codec handles; errNotBasic otherwise, or an error for
 // a malformed message. Names are shared through in (may be nil).
 func decodeCall(b []byte, in *interner) (*callMsg, error) {
-	var order binary.ByteOrder
-	switch b[0] {
-	case 'l':
-		order = binary.LittleEndian
-	case 'B':
-		order = binary.BigEndian
-	default:
-		return nil, fmt.Errorf("dbus: invalid byte order %q", b[0])
+	order, err := byteOrder(b[0])
+	if err != nil {
+		return nil, err
 	}
 	const knownFlags = godbus.FlagNoReplyExpected | godbus.FlagNoAutoStart | godbus.FlagAllowInteractiveAuthorization
 	if godbus.Type(b[1]) != godbus.TypeMethodCall || b[3] != 1 || godbus.Flags(b[2])&^knownFlags != 0 {
