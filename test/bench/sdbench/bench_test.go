@@ -297,3 +297,57 @@ func (w *world) stop() time.Duration {
 	_ = w.cmd.Wait()
 	return time.Since(start)
 }
+
+// sched is the daemon's CPU time and the number of times any of its
+// threads was put on a CPU (schedstat, summed over its threads): each
+// put-on is a wake-up, so per call it counts the hand-offs a call costs
+// the daemon, and the CPU per call is the daemon's share of a call's
+// latency (the rest is the bus daemon, the client and the kernel).
+func (w *world) sched() (cpuNs, slices float64) {
+	dir := fmt.Sprintf("/proc/%d/task", w.cmd.Process.Pid)
+	tasks, err := os.ReadDir(dir)
+	w.Must(err, "tasks")
+	for _, t := range tasks {
+		data, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(data))
+		if len(f) < 3 {
+			continue
+		}
+		run, _ := strconv.ParseFloat(f[0], 64)
+		n, _ := strconv.ParseFloat(f[2], 64)
+		cpuNs += run
+		slices += n
+	}
+	return cpuNs, slices
+}
+
+// perCall makes n calls with f and returns the daemon's CPU (µs) and
+// wake-ups per call.
+func (w *world) perCall(n int, f func(i int) error) (cpuUs, wakes float64, err error) {
+	c0, s0 := w.sched()
+	for i := 0; i < n; i++ {
+		if err := f(i); err != nil {
+			return 0, 0, err
+		}
+	}
+	c1, s1 := w.sched()
+	return (c1 - c0) / 1000 / float64(n), (s1 - s0) / float64(n), nil
+}
+
+// pidCost is perCall for GetSessionByPID.
+func (w *world) pidCost(n int) (cpuUs, wakes float64, err error) {
+	obj := w.conn.Object(login1, mgrPath)
+	return w.perCall(n, func(i int) error {
+		var p godbus.ObjectPath
+		return obj.Call(ifMgr+".GetSessionByPID", 0, uint32(w.leaders[(i*7919)%len(w.leaders)])).Store(&p)
+	})
+}
+
+// lockedCost is perCall for SetLockedHint.
+func (w *world) lockedCost(n int) (cpuUs, wakes float64, err error) {
+	obj := w.conn.Object(login1, godbus.ObjectPath(string(mgrPath)+"/session/"+escape(w.ids[len(w.ids)/2])))
+	return w.perCall(n, func(i int) error { return obj.Call(ifSess+".SetLockedHint", 0, i%2 == 0).Err })
+}

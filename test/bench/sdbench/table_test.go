@@ -24,10 +24,14 @@ var rows = []row{
 	{"ListSessions, 50 sessions", "µs", "≤ 1.0"},
 	{"ListSessions, 1000 sessions", "µs", "≤ 1.0"},
 	{"GetSessionByPID, 1000 sessions", "µs", "≤ 1.0"},
+	{"  daemon CPU per GetSessionByPID", "µs", "floor"},
+	{"  daemon wake-ups per GetSessionByPID", "", "floor"},
 	{"throughput, 8 clients, 1000 sessions", "calls/s", "≥ 1.0"},
 	{"throughput, 16 clients, 1000 sessions", "calls/s", "≥ 1.0"},
 	{"SetLockedHint, 50 sessions", "µs", "≤ 1.0"},
 	{"SetLockedHint, 1000 sessions", "µs", "≤ 1.0, flat"},
+	{"  daemon CPU per SetLockedHint", "µs", "floor"},
+	{"  daemon wake-ups per SetLockedHint", "", "floor"},
 	{"CreateSession (first 50)", "µs", "≤ 1.0"},
 	{"creating 1000 sessions", "ms", "≤ 1.0"},
 	{"pamtester open+close (own module)", "ms", "≤ 1.0"},
@@ -43,7 +47,11 @@ var scaleRows = []row{
 	{"CreateSession, sessions 4901-5000", "µs", "flat"},
 	{"ListSessions, 5000 sessions", "µs", "≤ 1.0"},
 	{"GetSessionByPID, 5000 sessions", "µs", "≤ 1.0"},
+	{"  daemon CPU per GetSessionByPID", "µs", "floor"},
+	{"  daemon wake-ups per GetSessionByPID", "", "floor"},
 	{"SetLockedHint, 5000 sessions", "µs", "≤ 1.0, flat"},
+	{"  daemon CPU per SetLockedHint", "µs", "floor"},
+	{"  daemon wake-ups per SetLockedHint", "", "floor"},
 	{"RSS 5000 sessions", "KiB", "≤ 2.0"},
 	{"stop, 5000 sessions", "ms", "-"},
 }
@@ -156,7 +164,19 @@ func measure(b *testing.B, d *daemon, res results) {
 	add("creating 1000 sessions", float64(total.Milliseconds()))
 	add("ListSessions, 1000 sessions", us(must(b)(w.listSessions(40))))
 	add("GetSessionByPID, 1000 sessions", us(must(b)(w.bySessionPID(w.conn, 300, 0))))
+	cpu, wakes, err := w.pidCost(300)
+	if err != nil {
+		b.Fatal(err)
+	}
+	add("  daemon CPU per GetSessionByPID", cpu)
+	add("  daemon wake-ups per GetSessionByPID", wakes)
 	add("SetLockedHint, 1000 sessions", us(must(b)(w.lockedHint(200))))
+	cpu, wakes, err = w.lockedCost(200)
+	if err != nil {
+		b.Fatal(err)
+	}
+	add("  daemon CPU per SetLockedHint", cpu)
+	add("  daemon wake-ups per SetLockedHint", wakes)
 	for _, par := range []int{8, 16} {
 		t, err := w.throughput(par, 1600/par)
 		if err != nil {
@@ -180,7 +200,19 @@ func scale(b *testing.B, d *daemon, res results) {
 	add("CreateSession, sessions 4901-5000", at(5000))
 	add("ListSessions, 5000 sessions", us(must(b)(w.listSessions(20))))
 	add("GetSessionByPID, 5000 sessions", us(must(b)(w.bySessionPID(w.conn, 300, 0))))
+	cpu, wakes, err := w.pidCost(300)
+	if err != nil {
+		b.Fatal(err)
+	}
+	add("  daemon CPU per GetSessionByPID", cpu)
+	add("  daemon wake-ups per GetSessionByPID", wakes)
 	add("SetLockedHint, 5000 sessions", us(must(b)(w.lockedHint(200))))
+	cpu, wakes, err = w.lockedCost(200)
+	if err != nil {
+		b.Fatal(err)
+	}
+	add("  daemon CPU per SetLockedHint", cpu)
+	add("  daemon wake-ups per SetLockedHint", wakes)
 	add("RSS 5000 sessions", w.rssKiB())
 	add("stop, 5000 sessions", us(w.stop())/1000)
 }
