@@ -389,7 +389,7 @@ func (b *bench) print(rows []figure) {
 		fmt.Println()
 	}
 	if fl != nil && slices.ContainsFunc(rows, func(r figure) bool { return len(b.vals[r.key][fl.name]) > 0 }) {
-		fmt.Println("Go floor: floor/daemon (net.Listen on the socket, ready line, FreeOSMemory, exits on shutdown)")
+		fmt.Println("Go floor: floor/daemon (os/signal as an init needs, net.Listen, ready line, FreeOSMemory, exit on shutdown)")
 		fmt.Println("  and floor/client (one blocking connect, request and reply); on the loaded status rows the")
 		fmt.Println("  floor client sends the same status request to ginit's daemon.")
 	}

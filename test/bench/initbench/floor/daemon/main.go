@@ -1,10 +1,13 @@
 // Command daemon is initbench's Go daemon floor. It takes ginit's command
 // line as initbench gives it (-p SOCKET, -F FD; the rest is ignored),
-// listens on the socket through package net (the runtime's poller, as
-// ginit's control server), writes the socket path and a newline to FD
-// once it accepts connections, and answers each request frame of ginit's
-// control protocol with an empty OK response; after a "shutdown" request
-// it answers and exits.
+// takes the signals an init must answer (os/signal, as ginit: the only
+// way a Go program can, and it costs three threads: the signal receiver
+// blocked in the runtime, the locked thread keeping the signal mask and
+// the template thread that locking starts), listens on the socket through
+// package net (the runtime's poller, as ginit's control server), writes
+// the socket path and a newline to FD once it accepts connections, and
+// answers each request frame of ginit's control protocol with an empty OK
+// response; after a "shutdown" request, or SIGTERM, it answers and exits.
 package main
 
 import (
@@ -13,8 +16,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 )
 
 func main() {
@@ -32,6 +37,16 @@ func main() {
 		os.Stderr.WriteString("floor daemon: -p SOCKET needed\n")
 		os.Exit(2)
 	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
+	signal.Ignore(syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGPIPE)
+	go func() {
+		for s := range sigs {
+			if s == syscall.SIGTERM {
+				os.Exit(0)
+			}
+		}
+	}()
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		os.Stderr.WriteString("floor daemon: " + err.Error() + "\n")
