@@ -190,7 +190,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		signal.Ignore(pid1.IgnoredSignals()...)
 		close(sigsSet)
 	}()
-	defer func() { <-sigsSet; signal.Stop(sigs) }()
+	// Run returns only for the process to exit, so the signals stay
+	// with sigs: signal.Stop would be one more round trip to that thread
+	// per signal on the way out.
+	defer func() { <-sigsSet }()
 
 	if cfg.LogFile != "" {
 		d.attachLog()
