@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/kfile"
 )
 
 // WriteFileAtomic replaces path with data (mode perm) by writing a
@@ -67,31 +69,6 @@ func writeAll(fd int, b []byte) error {
 	return nil
 }
 
-// readProcFile reads a small /proc file with the bare open, read and
-// close: os.ReadFile adds the poller's registration attempt, its fcntls
-// and an fstat, five system calls on each of the files CreateSession
-// reads about its leader.
-func readProcFile(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 0, 512)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-	}
-}
+// readProcFile reads a small /proc file without the runtime's poller
+// (kfile): CreateSession reads several about its leader.
+func readProcFile(path string) ([]byte, error) { return kfile.Read(path) }

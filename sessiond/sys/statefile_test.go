@@ -36,25 +36,3 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Fatal("missing directory: no error")
 	}
 }
-
-// TestReadProcFile: a /proc file longer than the first read's buffer
-// comes back whole, and a missing one is an error.
-func TestReadProcFile(t *testing.T) {
-	got, err := readProcFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(want) <= 512 {
-		t.Skipf("mountinfo is only %d bytes: nothing past the first buffer", len(want))
-	}
-	if string(got) != string(want) {
-		t.Fatalf("read %d bytes, os.ReadFile %d", len(got), len(want))
-	}
-	if _, err := readProcFile("/proc/self/nonexistent"); err == nil {
-		t.Fatal("missing file: no error")
-	}
-}
