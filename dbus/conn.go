@@ -241,13 +241,18 @@ func (c *Conn) sendReply(dest string, serial uint32, out []any, err error) error
 		_, err := c.Send(replyMessage(dest, serial, out, err))
 		return err
 	}
-	_, werr := c.sendEncoded(b, nil, nil)
-	// A huge reply (a list of thousands) is not kept for every call.
+	return c.sendPooled(ob, b)
+}
+
+// sendPooled sends b, encoded into ob's buffer, and gives ob back.
+func (c *Conn) sendPooled(ob *outBuf, b []byte) error {
+	_, err := c.sendEncoded(b, nil, nil)
+	// A huge message (a list of thousands) is not kept for every call.
 	if cap(b) <= 64<<10 {
 		ob.b = b
 		outPool.Put(ob)
 	}
-	return werr
+	return err
 }
 
 func (c *Conn) write(b []byte, fds []int) error {
@@ -359,6 +364,13 @@ func (c *Conn) EmitTo(dest string, path godbus.ObjectPath, name string, args ...
 }
 
 func (c *Conn) emit(dest string, path godbus.ObjectPath, name string, args []any) error {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		ob := outPool.Get().(*outBuf)
+		if b, ok := appendSignal(ob.b[:0], dest, path, name[:i], name[i+1:], args); ok {
+			return c.sendPooled(ob, b)
+		}
+		outPool.Put(ob)
+	}
 	msg, err := signalMessage(dest, path, name, args)
 	if err != nil {
 		return err

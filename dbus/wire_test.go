@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"reflect"
+	"strings"
 	"testing"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -170,4 +171,74 @@ func FuzzDecodeCall(f *testing.F) {
 // wireBody is the body of the framed little-endian message b.
 func wireBody(b []byte) []byte {
 	return b[16+(binary.LittleEndian.Uint32(b[12:16])+7)&^7:]
+}
+
+// TestAppendSignal: the own encoder's signals read back through godbus
+// as the message signalMessage builds; bodies it does not encode go to
+// godbus.
+func TestAppendSignal(t *testing.T) {
+	cases := []struct {
+		name    string
+		dest    string
+		sig     string // interface.member
+		args    []any
+		decline bool
+	}{
+		{name: "no body", sig: "org.freedesktop.login1.Session.Lock"},
+		{name: "basic, to one", dest: ":1.4", sig: "org.freedesktop.login1.Manager.SessionNew",
+			args: []any{"c1", godbus.ObjectPath("/org/freedesktop/login1/session/c1")}},
+		{name: "every type", sig: "a.b.C", args: []any{byte(1), true, int32(-3), uint32(4), int64(-5), uint64(6), 1.5, "s"}},
+		{name: "PropertiesChanged", sig: IfaceProperties + ".PropertiesChanged", args: []any{"org.freedesktop.login1.Session",
+			map[string]godbus.Variant{"LockedHint": godbus.MakeVariant(true), "IdleSinceHint": godbus.MakeVariant(uint64(7)),
+				"State": godbus.MakeVariant("active"), "VTNr": godbus.MakeVariant(uint32(2))}, []string{"Seat", "User"}}},
+		{name: "empty dict and list", sig: IfaceProperties + ".PropertiesChanged", args: []any{"i.f",
+			map[string]godbus.Variant{}, []string{}}},
+		{name: "struct variant", sig: IfaceProperties + ".PropertiesChanged", args: []any{"i.f",
+			map[string]godbus.Variant{"User": godbus.MakeVariant(struct {
+				U uint32
+				P godbus.ObjectPath
+			}{1, "/u"})}, []string{}}, decline: true},
+		{name: "container", sig: "a.b.C", args: []any{[]uint32{1}}, decline: true},
+	}
+	for _, tc := range cases {
+		i := strings.LastIndexByte(tc.sig, '.')
+		b, ok := appendSignal([]byte("junk"), tc.dest, "/p/q", tc.sig[:i], tc.sig[i+1:], tc.args)
+		if ok == tc.decline {
+			t.Errorf("%s: encoded %v", tc.name, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if string(b[:4]) != "junk" {
+			t.Fatalf("%s: prefix overwritten", tc.name)
+		}
+		b = b[4:]
+		binary.LittleEndian.PutUint32(b[8:12], 5)
+		if n, err := frameLen(b); err != nil || n != len(b) {
+			t.Fatalf("%s: frame %d of %d bytes: %v", tc.name, n, len(b), err)
+		}
+		got, err := godbus.DecodeMessage(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		want, err := signalMessage(tc.dest, "/p/q", tc.sig, tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Type != want.Type || !reflect.DeepEqual(got.Headers, want.Headers) {
+			t.Errorf("%s: got %v %v, want %v %v", tc.name, got.Type, got.Headers, want.Type, want.Headers)
+		}
+		wantBody := want.Body
+		if len(wantBody) == 0 {
+			wantBody = nil
+		}
+		gotBody := got.Body
+		if len(gotBody) == 0 {
+			gotBody = nil
+		}
+		if !reflect.DeepEqual(gotBody, wantBody) {
+			t.Errorf("%s: body %#v, want %#v", tc.name, gotBody, wantBody)
+		}
+	}
 }
