@@ -143,7 +143,12 @@ func (b *bench) figures() {
 		b.interleaveFloor("idle", b.rounds, b.idle)
 	}
 	if b.want("start1000", "stop1000", "pd1000", "thr1000", "status1000") {
-		b.interleave("1000", b.rounds, func(im *impl) (map[string]float64, error) { return b.loaded(im, 1000) })
+		b.interleaveFloor("1000", b.rounds, func(im *impl) (map[string]float64, error) {
+			if im.floor {
+				return b.burst(im, 1000)
+			}
+			return b.loaded(im, 1000)
+		})
 	}
 	if b.want("stop5000", "status5000", "list5000") {
 		b.interleave("5000", b.rounds, func(im *impl) (map[string]float64, error) { return b.loaded(im, 5000) })
@@ -184,6 +189,23 @@ func (b *bench) idle(im *impl) (map[string]float64, error) {
 	}
 	out["exit0"] = ms(time.Since(t0))
 	return out, nil
+}
+
+// burst is the Go floor's memory beside loaded's: the floor daemon after
+// allocating and dropping what a load of n services might (its
+// --burst), read after the same settle.
+func (b *bench) burst(im *impl, n int) (map[string]float64, error) {
+	in, err := launch(im, services(0), fmt.Sprintf("--burst=%d", n))
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	time.Sleep(settle)
+	kb, thr, err := in.privateDirtyKB()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{fmt.Sprintf("pd%d", n): float64(kb), fmt.Sprintf("thr%d", n): float64(thr)}, nil
 }
 
 // loaded: launch with the target of n services, wait for it to be started
@@ -392,6 +414,8 @@ func (b *bench) print(rows []figure) {
 		fmt.Println("Go floor: floor/daemon (os/signal as an init needs, net.Listen, ready line, FreeOSMemory, exit on shutdown)")
 		fmt.Println("  and floor/client (one blocking connect, request and reply); on the loaded status rows the")
 		fmt.Println("  floor client sends the same status request to ginit's daemon.")
+		fmt.Println("  On the 1000-service memory rows the floor daemon first allocates and drops 20 MB across the")
+		fmt.Println("  small size classes (GOGC 50, as ginit): what the runtime keeps after a load, chiefly GC metadata.")
 	}
 }
 
