@@ -94,10 +94,69 @@ func (sv *sessionView) ex() sessionExEntry {
 	return sessionExEntry{r.ID, r.UID, r.UserName, r.Seat, r.Leader, r.Class, r.TTY, r.IdleHint, r.IdleMonotonic, sv.path}
 }
 
+// sessionEmits are a session's emits-change properties: a change of a
+// session compares these instead of two maps of every property (two
+// thirds of the owner's allocations for a SetLockedHint were those maps).
+type sessionEmits struct {
+	tty, display, typ, class, state string
+	active, idle, locked            bool
+	idleRT, idleMono                uint64
+}
+
+func (sv *sessionView) emits() sessionEmits {
+	r := &sv.rec
+	return sessionEmits{tty: r.TTY, display: r.Display, typ: r.Type, class: r.Class, state: sv.state,
+		active: sv.active, idle: r.IdleHint, locked: r.LockedHint, idleRT: r.IdleRealtime, idleMono: r.IdleMonotonic}
+}
+
+// sessionChanges are the emits-change properties whose values differ
+// between two published views of one session; nil when none does.
+func sessionChanges(old, cur *sessionView) map[string]godbus.Variant {
+	a, b := old.emits(), cur.emits()
+	if a == b {
+		return nil
+	}
+	// One test per property: a value is boxed only when it is sent.
+	changed := map[string]godbus.Variant{}
+	if a.tty != b.tty {
+		changed["TTY"] = v(b.tty)
+	}
+	if a.display != b.display {
+		changed["Display"] = v(b.display)
+	}
+	if a.typ != b.typ {
+		changed["Type"] = v(b.typ)
+	}
+	if a.class != b.class {
+		changed["Class"] = v(b.class)
+	}
+	if a.active != b.active {
+		changed["Active"] = v(b.active)
+	}
+	if a.state != b.state {
+		changed["State"] = v(b.state)
+	}
+	if a.idle != b.idle {
+		changed["IdleHint"] = v(b.idle)
+	}
+	if a.idleRT != b.idleRT {
+		changed["IdleSinceHint"] = v(b.idleRT)
+	}
+	if a.idleMono != b.idleMono {
+		changed["IdleSinceHintMonotonic"] = v(b.idleMono)
+	}
+	if a.locked != b.locked {
+		changed["LockedHint"] = v(b.locked)
+	}
+	return changed
+}
+
 // sessionChanged announces what differs between two published views of
 // one session.
 func (s *state) sessionChanged(old, cur *sessionView) {
-	s.announce(cur.path, s.m.ifc.session, old.props(), cur.props())
+	if changed := sessionChanges(old, cur); changed != nil {
+		s.emitChanged(cur.path, s.m.ifc.session, changed)
+	}
 }
 
 func newView() *view {
@@ -194,6 +253,14 @@ func (s *state) publish() {
 // announce sends PropertiesChanged for the emits-change properties of
 // ifc whose value differs between old and cur.
 func (s *state) announce(path godbus.ObjectPath, ifc *bus.Interface, old, cur map[string]godbus.Variant) {
+	if changed := changedProps(ifc, old, cur); changed != nil {
+		s.emitChanged(path, ifc, changed)
+	}
+}
+
+// changedProps are ifc's emits-change properties whose values differ
+// between old and cur; nil when none does.
+func changedProps(ifc *bus.Interface, old, cur map[string]godbus.Variant) map[string]godbus.Variant {
 	var changed map[string]godbus.Variant
 	for _, p := range ifc.Properties {
 		if p.Flags != bus.PropEmitChange {
@@ -208,10 +275,16 @@ func (s *state) announce(path godbus.ObjectPath, ifc *bus.Interface, old, cur ma
 		}
 		changed[p.Name] = nv
 	}
-	if changed != nil && s.em != nil {
-		if err := s.em.Emit(path, bus.IfaceProperties+".PropertiesChanged", ifc.Name, changed, []string{}); err != nil {
-			s.log().Warn("emit PropertiesChanged", "path", path, "err", err)
-		}
+	return changed
+}
+
+// emitChanged sends PropertiesChanged for ifc's changed properties.
+func (s *state) emitChanged(path godbus.ObjectPath, ifc *bus.Interface, changed map[string]godbus.Variant) {
+	if s.em == nil {
+		return
+	}
+	if err := s.em.Emit(path, bus.IfaceProperties+".PropertiesChanged", ifc.Name, changed, []string{}); err != nil {
+		s.log().Warn("emit PropertiesChanged", "path", path, "err", err)
 	}
 }
 

@@ -90,3 +90,55 @@ func TestViewMatchesState(t *testing.T) {
 		t.Errorf("ListSessions from the view: %v", l)
 	}
 }
+
+// TestSessionChanges: a change of one session announces what comparing
+// every emits-change property of the two views would, for a change of
+// each of them and of a constant one; and every emits-change property of
+// the Session interface has its case here.
+func TestSessionChanges(t *testing.T) {
+	m := &Manager{}
+	ifc := m.buildInterfaces().session
+	base := sessionView{rec: session{sessionFixed: &sessionFixed{ID: "c1", UID: 1000, TTY: "pts/1", Service: "login"},
+		Type: "tty", Class: "user", IdleRealtime: 5, IdleMonotonic: 6}, active: true, state: "active", path: sessionPath("c1")}
+	// fixed gives sv a copy of its fixed part to change.
+	fixed := func(sv *sessionView) *sessionFixed {
+		f := *sv.rec.sessionFixed
+		sv.rec.sessionFixed = &f
+		return &f
+	}
+	cases := []struct {
+		prop   string // the emits-change property changed; "" for none
+		change func(sv *sessionView)
+	}{
+		{"", func(sv *sessionView) {}},
+		{"", func(sv *sessionView) { fixed(sv).Service = "sshd" }},
+		{"TTY", func(sv *sessionView) { fixed(sv).TTY = "pts/2" }},
+		{"Display", func(sv *sessionView) { sv.rec.Display = ":0" }},
+		{"Type", func(sv *sessionView) { sv.rec.Type = "x11" }},
+		{"Class", func(sv *sessionView) { sv.rec.Class = "greeter" }},
+		{"Active", func(sv *sessionView) { sv.active = false }},
+		{"State", func(sv *sessionView) { sv.state = "online" }},
+		{"IdleHint", func(sv *sessionView) { sv.rec.IdleHint = true }},
+		{"IdleSinceHint", func(sv *sessionView) { sv.rec.IdleRealtime = 50 }},
+		{"IdleSinceHintMonotonic", func(sv *sessionView) { sv.rec.IdleMonotonic = 60 }},
+		{"LockedHint", func(sv *sessionView) { sv.rec.LockedHint = true }},
+	}
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		cur := base
+		tc.change(&cur)
+		got, want := sessionChanges(&base, &cur), changedProps(ifc, base.props(), cur.props())
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("change of %q: announced %v, want %v", tc.prop, got, want)
+		}
+		if tc.prop != "" && len(got) != 1 {
+			t.Errorf("change of %q: announced %v", tc.prop, got)
+		}
+		covered[tc.prop] = true
+	}
+	for _, p := range ifc.Properties {
+		if p.Flags == bus.PropEmitChange && !covered[p.Name] {
+			t.Errorf("emits-change property %s has no case", p.Name)
+		}
+	}
+}
