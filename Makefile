@@ -11,11 +11,12 @@ LDFLAGS  := -X ginit/init/control.defaultSystemSocket=$(SOCKET) -X ginit/interna
 GOSTATIC := CGO_ENABLED=0 $(GO)
 
 CMDS := ginit ginitctl ginit-check sessiond
-# pam_sessiond.so is C over libpam and libdbus-1 (no language runtime
-# inside login, su or sshd); only the pam_sm_* entry points are exported.
-# NODELETE: libpam dlcloses modules at pam_end, and libdbus-1, which the
-# module brings in, keeps process-wide state that is not made to unload.
-PAM_SRC     := pam/module.c pam/bus.c pam/logic.c
+# pam_sessiond.so is C over libpam and libc alone, with its own D-Bus
+# client (no language runtime, no libdbus-1 inside login, su or sshd);
+# only the pam_sm_* entry points are exported. NODELETE: libpam dlcloses
+# modules at pam_end, and a daemon that logs users in again and again
+# keeps the module mapped instead of loading it anew for each login.
+PAM_SRC     := pam/module.c pam/bus.c pam/wire.c pam/logic.c
 PAM_CFLAGS  := -std=c11 -O2 -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 PAM_LDFLAGS := -shared -Wl,--version-script=pam/exports.map -Wl,-z,nodelete -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 # Roff man pages built from docs/NAME.SECTION.md by go-md2man (make deps).
@@ -50,14 +51,13 @@ build:
 	@$(MAKE) --no-print-directory pam
 	@$(MAKE) --no-print-directory man
 
-# bin/pam_sessiond.so, when PAM's and libdbus-1's headers are there.
+# bin/pam_sessiond.so, when PAM's headers are there.
 pam:
 	@mkdir -p $(BIN)
 	@if [ ! -f /usr/include/security/pam_appl.h ]; then echo "no security/pam_appl.h (make deps): skipping $(BIN)/pam_sessiond.so"; \
-	elif ! pkg-config --exists dbus-1; then echo "no dbus-1 for pkg-config (libdbus-1-dev, make deps): skipping $(BIN)/pam_sessiond.so"; \
 	else echo "$(CC) -o $(BIN)/pam_sessiond.so $(PAM_SRC) (exports: pam/exports.map)"; \
-		$(CC) $(CPPFLAGS) $(CFLAGS) $(PAM_CFLAGS) $$(pkg-config --cflags dbus-1) -o $(BIN)/pam_sessiond.so $(PAM_SRC) \
-			$(PAM_LDFLAGS) -lpam $$(pkg-config --libs dbus-1) || exit 1; fi
+		$(CC) $(CPPFLAGS) $(CFLAGS) $(PAM_CFLAGS) -o $(BIN)/pam_sessiond.so $(PAM_SRC) \
+			$(PAM_LDFLAGS) -lpam || exit 1; fi
 
 # The markdown's first line, "# NAME(SECTION) — what", which GitHub shows
 # as the title, becomes go-md2man's title block (the page's .TH line).

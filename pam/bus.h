@@ -1,6 +1,6 @@
-/* The login1 client of pam_sessiond.so over libdbus-1: one private
- * connection to the system bus per PAM call, used for one method call
- * and closed, every wait bounded by the caller's deadline. */
+/* The login1 client of pam_sessiond.so, its own D-Bus client (wire.c):
+ * one connection to the system bus per PAM call, used for one method
+ * call and closed, every wait bounded by the caller's deadline. */
 #ifndef PAM_SESSIOND_BUS_H
 #define PAM_SESSIOND_BUS_H
 
@@ -40,8 +40,9 @@ struct pamsd_reply {
 
 struct pamsd_bus;
 
-/* pamsd_bus_open connects to address; NULL on failure (err set). The
- * connection authenticates during the first call. */
+/* pamsd_bus_open connects to the first unix: entry of address; NULL on
+ * failure (err set). The connection authenticates during the first
+ * call, whose write carries the authentication, Hello and the call. */
 PAMSD_HIDDEN struct pamsd_bus *pamsd_bus_open(const char *address, const struct timespec *deadline,
 					       struct pamsd_err *err);
 PAMSD_HIDDEN void pamsd_bus_close(struct pamsd_bus *b);

@@ -1,4 +1,4 @@
-/* The pure logic of pam_sessiond.so (see logic.h): no libpam, no libdbus,
+/* The pure logic of pam_sessiond.so (see logic.h): no libpam, no I/O,
  * no system calls. */
 #include "logic.h"
 

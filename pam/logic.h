@@ -1,4 +1,4 @@
-/* The pure logic of pam_sessiond.so, kept apart from libpam and libdbus
+/* The pure logic of pam_sessiond.so, kept apart from libpam and the bus
  * so that it is tested (and fuzzed) on its own through cgo in pam/ctest:
  * the module arguments, which arguments CreateSession gets (the ones
  * pam_systemd sends, deduced the same way), and small parsers. */

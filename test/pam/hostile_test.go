@@ -36,8 +36,8 @@ func (f *fakeLogin1) CreateSession(uid, pid uint32, service, typ, class, desktop
 }
 
 // TestHostileInput: what a login must survive without losing the login
-// or the application: a PAM item that is no UTF-8 (libdbus would abort
-// the process on it), overlong items, and a login1 whose reply has the
+// or the application: a PAM item that is no UTF-8 (a bus drops a client
+// that sends one), overlong items, and a login1 whose reply has the
 // wrong types.
 func TestHostileInput(t *testing.T) {
 	t.Run("not UTF-8 and overlong items", func(t *testing.T) {
