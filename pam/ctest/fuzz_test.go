@@ -3,8 +3,12 @@
 package ctest
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	godbus "github.com/godbus/dbus/v5"
 )
 
 // FuzzParseOptions: any argument vector (split at NUL or space) parses
@@ -94,6 +98,86 @@ func FuzzEscapeQuote(f *testing.F) {
 			if q[i] < 0x20 || q[i] >= 0x7f {
 				t.Fatalf("Quote(%q) = %q: byte %#x", s, q, q[i])
 			}
+		}
+	})
+}
+
+// FuzzParseMessage: any bytes from a bus parse without a crash; a
+// complete message's length covers its body and no prefix of it is
+// complete, and reading its body never fails loudly either.
+func FuzzParseMessage(f *testing.F) {
+	body := []any{"c7", godbus.ObjectPath("/org/freedesktop/login1/session/c7"), "/run/user/1000",
+		godbus.UnixFDIndex(0), uint32(1000), "seat0", uint32(3), false}
+	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		b, _ := encode(f, createReply(2, body, 1), order, 5)
+		f.Add(b)
+	}
+	f.Add(MethodCall(1, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", nil))
+	f.Add([]byte("l\x04\x01\x01\x00\x00\x00\x00\x01\x00\x00\x00\x08\x00\x00\x00\x08\x01g\x00\x02aa\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, m := ParseMessage(b)
+		if n > len(b) || n < -1 {
+			t.Fatalf("length %d of %d bytes", n, len(b))
+		}
+		if n <= 0 {
+			return
+		}
+		if m.BodyOffset%8 != 0 || m.BodyOffset+m.BodyLen != n {
+			t.Fatalf("body at %d+%d, message %d", m.BodyOffset, m.BodyLen, n)
+		}
+		if k, _ := ParseMessage(b[:n-1]); k != 0 {
+			t.Fatalf("prefix of %d bytes: %d, want 0", n-1, k)
+		}
+		if m.CreateReply != nil && m.Signature != "soshusub" {
+			t.Fatalf("read as a reply with signature %q", m.Signature)
+		}
+	})
+}
+
+// FuzzCreateReply: any reply godbus encodes, in either byte order, reads
+// back as the same values.
+func FuzzCreateReply(f *testing.F) {
+	f.Add("c7", "/org/freedesktop/login1/session/c7", "/run/user/1000", "seat0", uint32(1000), uint32(3), false, true)
+	f.Add("", "/", "", "", uint32(0), uint32(0), true, false)
+	f.Fuzz(func(t *testing.T, id, path, runtime, seat string, uid, vtnr uint32, existing, big bool) {
+		for _, s := range []string{id, runtime, seat} {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+				return
+			}
+		}
+		if !godbus.ObjectPath(path).IsValid() {
+			return
+		}
+		var order binary.ByteOrder = binary.LittleEndian
+		if big {
+			order = binary.BigEndian
+		}
+		b, _ := encode(t, createReply(9, []any{id, godbus.ObjectPath(path), runtime, godbus.UnixFDIndex(0), uid, seat, vtnr,
+			existing}, 1), order, 4)
+		n, m := ParseMessage(b)
+		e := uint32(0)
+		if existing {
+			e = 1
+		}
+		want := CreateReply{ID: id, ObjectPath: path, RuntimePath: runtime, Seat: seat, UID: uid, VTNr: vtnr, Existing: e}
+		if n != len(b) || m.ReplySerial != 9 || m.CreateReply == nil || *m.CreateReply != want {
+			t.Fatalf("%d of %d: %+v %+v, want %+v", n, len(b), m, m.CreateReply, want)
+		}
+	})
+}
+
+// FuzzValidUTF8: the module's UTF-8 check agrees with Go's on every
+// string without a NUL (a C string ends there).
+func FuzzValidUTF8(f *testing.F) {
+	for _, s := range []string{"", "ünï", "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.ContainsRune(s, 0) {
+			return
+		}
+		if got, want := ValidUTF8(s), utf8.ValidString(s); got != want {
+			t.Fatalf("%q: %v, want %v", s, got, want)
 		}
 	})
 }
