@@ -441,7 +441,17 @@ static int call(struct pamsd_bus *b, const char *method, const char *sig, const 
 		pamsd_errorf(err, PAMSD_ERR_OTHER, "out of memory");
 		goto out;
 	}
-	if ((w.len > 0 && send_all(b, w.p, w.len, err) != 0) || send_all(b, c.p, c.len, err) != 0)
+	/* One write for the authentication, Hello and the call. */
+	if (w.len > 0) {
+		uint8_t *all = realloc(w.p, w.len + c.len);
+		if (all == NULL) {
+			pamsd_errorf(err, PAMSD_ERR_OTHER, "out of memory");
+			goto out;
+		}
+		memcpy(all + w.len, c.p, c.len);
+		w.p = all, w.len += c.len, w.cap = w.len;
+	}
+	if (w.len > 0 ? send_all(b, w.p, w.len, err) != 0 : send_all(b, c.p, c.len, err) != 0)
 		goto out;
 	if (!b->authed && auth_lines(b, err) != 0)
 		goto out;

@@ -341,6 +341,8 @@ func TestBusFailures(t *testing.T) {
 		{"closed after authentication", func(c *net.UnixConn, r *bufio.Reader) {
 			_, _ = readAuth(r)
 			_, _ = c.Write([]byte(authOK))
+			_, _ = godbus.DecodeMessage(r)
+			_, _ = godbus.DecodeMessage(r)
 		}, false, ErrOther, false, "NoReply: the bus closed the connection"},
 		{"garbage after authentication", func(c *net.UnixConn, r *bufio.Reader) {
 			_, _ = readAuth(r)
