@@ -54,7 +54,7 @@ func newWorld(tb testing.TB, d *daemon) *world {
 	w := &world{Env: testenv.New(tb), d: d}
 	w.WritePAM(map[string]string{pamSvc: "auth required pam_permit.so\naccount required pam_permit.so\nsession required " + d.module + "\n"})
 	w.uni, w.leg = w.MakeCgroups("sdbench")
-	w.StartBus("")
+	w.StartBus(floorPolicy)
 	w.cmd = d.start(w)
 	var err error
 	w.conn, err = godbus.Connect(testenv.BusAddr)
@@ -303,8 +303,8 @@ func (w *world) stop() time.Duration {
 // put-on is a wake-up, so per call it counts the hand-offs a call costs
 // the daemon, and the CPU per call is the daemon's share of a call's
 // latency (the rest is the bus daemon, the client and the kernel).
-func (w *world) sched() (cpuNs, slices float64) {
-	dir := fmt.Sprintf("/proc/%d/task", w.cmd.Process.Pid)
+func (w *world) sched(pid int) (cpuNs, slices float64) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
 	tasks, err := os.ReadDir(dir)
 	w.Must(err, "tasks")
 	for _, t := range tasks {
@@ -327,13 +327,18 @@ func (w *world) sched() (cpuNs, slices float64) {
 // perCall makes n calls with f and returns the daemon's CPU (µs) and
 // wake-ups per call.
 func (w *world) perCall(n int, f func(i int) error) (cpuUs, wakes float64, err error) {
-	c0, s0 := w.sched()
+	return w.perCallOf(w.cmd.Process.Pid, n, f)
+}
+
+// perCallOf is perCall for the process pid.
+func (w *world) perCallOf(pid, n int, f func(i int) error) (cpuUs, wakes float64, err error) {
+	c0, s0 := w.sched(pid)
 	for i := 0; i < n; i++ {
 		if err := f(i); err != nil {
 			return 0, 0, err
 		}
 	}
-	c1, s1 := w.sched()
+	c1, s1 := w.sched(pid)
 	return (c1 - c0) / 1000 / float64(n), (s1 - s0) / float64(n), nil
 }
 

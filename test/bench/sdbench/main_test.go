@@ -20,6 +20,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(floorEnv); addr != "" {
+		floorServer(addr)
+	}
 	testenv.Main(m, func() string { return testenv.Prerequisites([]string{"sleep"}, nil) }, "sessiond", "pam_sessiond.so")
 }
 

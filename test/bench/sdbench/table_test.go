@@ -26,6 +26,9 @@ var rows = []row{
 	{"GetSessionByPID, 1000 sessions", "µs", "≤ 1.0"},
 	{"  daemon CPU per GetSessionByPID", "µs", "floor"},
 	{"  daemon wake-ups per GetSessionByPID", "", "floor"},
+	{"Go floor: bare dbus.Conn, inline call", "µs", "floor"},
+	{"  floor CPU per call", "µs", "floor"},
+	{"  floor wake-ups per call", "", "floor"},
 	{"throughput, 8 clients, 1000 sessions", "calls/s", "≥ 1.0"},
 	{"throughput, 16 clients, 1000 sessions", "calls/s", "≥ 1.0"},
 	{"SetLockedHint, 50 sessions", "µs", "≤ 1.0"},
@@ -170,6 +173,16 @@ func measure(b *testing.B, d *daemon, res results) {
 	}
 	add("  daemon CPU per GetSessionByPID", cpu)
 	add("  daemon wake-ups per GetSessionByPID", wakes)
+	if d.name == "sessiond" {
+		// Only in sessiond's column: the Go program it could at best be.
+		lat, fcpu, fwakes, err := w.floor(300)
+		if err != nil {
+			b.Fatal(err)
+		}
+		add("Go floor: bare dbus.Conn, inline call", lat)
+		add("  floor CPU per call", fcpu)
+		add("  floor wake-ups per call", fwakes)
+	}
 	add("SetLockedHint, 1000 sessions", us(must(b)(w.lockedHint(200))))
 	cpu, wakes, err = w.lockedCost(200)
 	if err != nil {

@@ -1,0 +1,100 @@
+package sdbench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	godbus "github.com/godbus/dbus/v5"
+
+	bus "ginit/dbus"
+	"ginit/internal/testenv"
+)
+
+// The Go floor: this test binary, run with floorEnv set, is a bare
+// dbus.Conn that answers one inline method, configured as sessiond runs
+// (one P, GC at 25%). Its latency, CPU and wake-ups per call, measured
+// in the same round as sessiond's GetSessionByPID, are what any call
+// served by a Go program through the runtime's netpoller costs here
+// (perf: most of it is the wake path, finish_task_switch, sysmon's
+// futex and nanosleeps, findRunnable's epoll), not sessiond's own work.
+const (
+	floorEnv   = "SDBENCH_FLOOR_SERVER"
+	floorIface = "org.ginit.Floor"
+	floorPath  = godbus.ObjectPath("/floor")
+	floorName  = "org.ginit.Floor"
+	// floorPolicy lets root own the floor's name and anyone call it.
+	floorPolicy = `<policy user="root"><allow own="` + floorName + `"/></policy>` +
+		`<policy context="default"><allow send_destination="` + floorName + `"/></policy>`
+)
+
+// floorServer serves until its stdin closes; it prints its name once
+// it owns it.
+func floorServer(addr string) {
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(25)
+	ctx := context.Background()
+	ifc := &bus.Interface{Name: floorIface, Methods: []bus.Method{{
+		Name: "Echo", In: []bus.Arg{{Name: "n", Type: "u"}}, Out: []bus.Arg{{Name: "p", Type: "o"}}, Inline: true,
+		Handler: func(*bus.Call) ([]any, error) { return []any{floorPath}, nil },
+	}}}
+	tree := bus.NewTree(ctx, func(p godbus.ObjectPath) (*bus.Object, bool) {
+		if p != floorPath {
+			return nil, false
+		}
+		return &bus.Object{Interfaces: []*bus.Interface{ifc}}, true
+	}, nil)
+	conn, err := bus.Dial(ctx, addr, bus.ConnConfig{Tree: tree})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+	if _, err := conn.RequestName(ctx, floorName, uint32(godbus.NameFlagDoNotQueue)); err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+	fmt.Println(floorName)
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	conn.Close()
+	os.Exit(0)
+}
+
+// startFloor starts the floor server on the world's bus and returns its
+// pid and bus name; it is stopped with the world.
+func (w *world) startFloor() (int, string) {
+	w.TB.Helper()
+	c := exec.Command(os.Args[0])
+	c.Env = append(os.Environ(), floorEnv+"="+testenv.BusAddr)
+	in, err := c.StdinPipe()
+	w.Must(err, "floor stdin")
+	out, err := c.StdoutPipe()
+	w.Must(err, "floor stdout")
+	c.Stderr = os.Stderr
+	w.Start(c)
+	w.TB.Cleanup(func() { in.Close() })
+	name, err := bufio.NewReader(out).ReadString('\n')
+	w.Must(err, "floor name")
+	return c.Process.Pid, strings.TrimSpace(name)
+}
+
+// floor measures the floor server: median call latency, and its CPU and
+// wake-ups per call.
+func (w *world) floor(n int) (lat, cpuUs, wakes float64, err error) {
+	pid, name := w.startFloor()
+	obj := w.conn.Object(name, floorPath)
+	call := func(i int) error {
+		var p godbus.ObjectPath
+		return obj.Call(floorIface+".Echo", 0, uint32(i)).Store(&p)
+	}
+	d, err := timeCalls(n, call)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	cpuUs, wakes, err = w.perCallOf(pid, n, call)
+	return us(d), cpuUs, wakes, err
+}
