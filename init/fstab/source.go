@@ -130,7 +130,7 @@ func base(name string, file string) *service.Description {
 	return &service.Description{
 		Name: name, File: file, Type: service.TypeInternal, Restart: service.RestartNo,
 		RestartDelay: 200 * time.Millisecond, RestartLimitInterval: 10 * time.Second, RestartLimitCount: 3,
-		StartTimeout: 90 * time.Second, StopTimeout: 90 * time.Second, TermSignal: int(unix.SIGTERM),
+		StartTimeout: 90 * time.Second, StopTimeout: 90 * time.Second, TermSignal: int32(unix.SIGTERM),
 		SocketPermissions: 0o666, SocketUID: -1, SocketGID: -1,
 		LogType: service.LogTail, LogFilePermissions: 0o600, LogFileUID: -1, LogFileGID: -1, LogBufferSize: 4096,
 	}

@@ -212,7 +212,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		RestartLimitCount:    defaultLimitCount,
 		StartTimeout:         defaultStartTimeout,
 		StopTimeout:          defaultStopTimeout,
-		TermSignal:           int(unix.SIGTERM),
+		TermSignal:           int32(unix.SIGTERM),
 		SocketPermissions:    0o666,
 		SocketUID:            -1,
 		SocketGID:            -1,
@@ -740,30 +740,41 @@ func setChainTo(p *parser, v string) error {
 
 // owner reads a user for socket-uid/logfile-uid. A user name also sets the
 // group to the user's primary group unless a gid setting is given.
-func (p *parser) owner(v string, uid, gid *int, gidSet bool) error {
+func (p *parser) owner(v string, uid, gid *int32, gidSet bool) error {
 	if isNumber(v) {
-		return parseInt(v, 0, math.MaxInt32, uid)
+		return parseID(v, uid)
 	}
 	pw, err := lookupPasswd(p.l.passwdFile(), v)
 	if err != nil {
 		return err
 	}
-	*uid = pw.uid
+	*uid = int32(pw.uid)
 	if !gidSet {
-		*gid = pw.gid
+		*gid = int32(pw.gid)
 	}
 	return nil
 }
 
-func (p *parser) group(v string, gid *int) error {
+// parseID reads a numeric uid or gid: 0 to MaxInt32, as ids the
+// description keeps in 32 bits.
+func parseID(v string, id *int32) error {
+	var n int
+	if err := parseInt(v, 0, math.MaxInt32, &n); err != nil {
+		return err
+	}
+	*id = int32(n)
+	return nil
+}
+
+func (p *parser) group(v string, gid *int32) error {
 	if isNumber(v) {
-		return parseInt(v, 0, math.MaxInt32, gid)
+		return parseID(v, gid)
 	}
 	g, err := lookupGroup(p.l.groupFile(), v)
 	if err != nil {
 		return err
 	}
-	*gid = g
+	*gid = int32(g)
 	return nil
 }
 
@@ -797,7 +808,7 @@ func setTermSignal(p *parser, v string) error {
 	if err != nil {
 		return err
 	}
-	p.d.TermSignal = n
+	p.d.TermSignal = int32(n)
 	return nil
 }
 

@@ -50,7 +50,7 @@ var listenPrefixes = []struct {
 
 // parseListenLine reads one socket-listen value of a socket service.
 func (p *parser) parseListenLine(v string) (service.Listen, error) {
-	l := service.Listen{Kind: service.ListenStream, Mode: p.d.SocketPermissions, UID: p.d.SocketUID, GID: p.d.SocketGID}
+	l := service.Listen{Kind: service.ListenStream, Mode: p.d.SocketPermissions, UID: int(p.d.SocketUID), GID: int(p.d.SocketGID)}
 	for _, lp := range listenPrefixes {
 		if rest, ok := strings.CutPrefix(v, lp.prefix); ok {
 			l.Kind, v = lp.kind, rest

@@ -28,7 +28,7 @@ func setVT(p *parser, v string) error {
 	if err != nil || n < 1 || n > maxVT {
 		return fmt.Errorf("virtual terminal %q: want a number 1..%d", v, maxVT)
 	}
-	p.d.Terminal, p.d.VT = service.TerminalVT, n
+	p.d.Terminal, p.d.VT = service.TerminalVT, int32(n)
 	return nil
 }
 

@@ -11,7 +11,7 @@ func TestTerminalSetting(t *testing.T) {
 	for _, tt := range []struct {
 		body string
 		kind service.TerminalKind
-		vt   int
+		vt   int32
 		err  string
 	}{
 		{"type = process\ncommand = /bin/sh\nterminal = pty\n", service.TerminalPTY, 0, ""},

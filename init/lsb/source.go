@@ -208,7 +208,7 @@ func newDesc(name, path string) *service.Description {
 		Restart:      service.RestartNo,
 		RestartDelay: 200 * time.Millisecond, RestartLimitInterval: 10 * time.Second, RestartLimitCount: 3,
 		StartTimeout: 60 * time.Second, StopTimeout: 10 * time.Second,
-		TermSignal:        int(unix.SIGTERM),
+		TermSignal:        int32(unix.SIGTERM),
 		SocketPermissions: 0o666, SocketUID: -1, SocketGID: -1,
 		LogType: service.LogTail, LogFilePermissions: 0o600, LogFileUID: -1, LogFileGID: -1, LogBufferSize: 4096,
 	}

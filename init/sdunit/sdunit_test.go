@@ -82,7 +82,7 @@ func TestServiceMapping(t *testing.T) {
 			}},
 		{"forking", "c", "[Service]\nType=forking\nPIDFile=/run/c.pid\nExecStart=/bin/c\nExecStop=/bin/kill -QUIT $MAINPID\n",
 			func(t *testing.T, d *service.Description) {
-				if d.Type != service.TypeBGProcess || d.PIDFile != "/run/c.pid" || d.TermSignal != int(syscall.SIGQUIT) || d.StopCommand != nil {
+				if d.Type != service.TypeBGProcess || d.PIDFile != "/run/c.pid" || d.TermSignal != int32(syscall.SIGQUIT) || d.StopCommand != nil {
 					t.Errorf("%+v", d)
 				}
 			}},
@@ -118,7 +118,7 @@ func TestServiceMapping(t *testing.T) {
 			func(t *testing.T, d *service.Description) {
 				if d.Rlimits["nofile"] != (service.Rlimit{Soft: 1024, Hard: 4096}) || d.Rlimits["core"].Soft != service.RlimInfinity ||
 					d.MemoryMax != 1<<30 || d.PidsMax != 50 || !d.Options.NoNewPrivs || d.LogType != service.LogNone ||
-					!d.Options.SignalProcessOnly || d.TermSignal != int(syscall.SIGINT) || *d.Umask != 0o027 || *d.Nice != 5 || *d.OOMScoreAdj != -900 {
+					!d.Options.SignalProcessOnly || d.TermSignal != int32(syscall.SIGINT) || *d.Umask != 0o027 || *d.Nice != 5 || *d.OOMScoreAdj != -900 {
 					t.Errorf("%+v", d)
 				}
 				c, err := service.ParseCapabilities(d.Capabilities)

@@ -659,7 +659,7 @@ func (t *translator) stopCommand(stop, stopPost []execCmd, script bool) {
 	d := t.d
 	if len(stop) == 1 && len(stopPost) == 0 {
 		if sig, ok := killSignal(stop[0]); ok {
-			d.TermSignal = sig
+			d.TermSignal = int32(sig)
 			return
 		}
 	}
@@ -775,7 +775,7 @@ func (t *translator) process(u *unitSet) {
 		if err != nil {
 			t.fail(o, "%v", err)
 		}
-		d.TermSignal = n
+		d.TermSignal = int32(n)
 	}
 	d.Options.NoNewPrivs = t.boolOf(u.last("Service", "NoNewPrivileges"))
 	if t.boolOf(u.last("Service", "PrivateNetwork")) {

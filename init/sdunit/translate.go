@@ -79,7 +79,7 @@ func newTranslator(s *Source, name, u, file string, log service.Logger) *transla
 		RestartLimitCount:    defaultStartBurst,
 		StartTimeout:         defaultTimeout,
 		StopTimeout:          defaultTimeout,
-		TermSignal:           int(unix.SIGTERM),
+		TermSignal:           int32(unix.SIGTERM),
 		SocketPermissions:    0o666,
 		SocketUID:            -1, SocketGID: -1,
 		LogType:            service.LogTail,

@@ -613,12 +613,12 @@ func (m *Manager) execStop(s *svc) {
 				p, err := m.spawn(s, ProcStop, d.StopCommand)
 				if err != nil {
 					m.logf("service '%s': stop command: %v; signalling instead", s.name(), err)
-					m.signalStop(s, s.proc, d.TermSignal)
+					m.signalStop(s, s.proc, int(d.TermSignal))
 				} else {
 					s.stopProc = p
 				}
 			} else {
-				m.signalStop(s, s.proc, d.TermSignal)
+				m.signalStop(s, s.proc, int(d.TermSignal))
 			}
 		}
 	}

@@ -114,7 +114,7 @@ func TestStopTimeoutEscalates(t *testing.T) {
 
 func TestTermSignalAndStopCommand(t *testing.T) {
 	d := svcDesc("a", TypeProcess)
-	d.TermSignal = int(syscall.SIGHUP)
+	d.TermSignal = int32(syscall.SIGHUP)
 	d.Options.SignalProcessOnly = true
 	e := svcDesc("e", TypeProcess)
 	e.StopCommand = []string{"/bin/stop-e"}

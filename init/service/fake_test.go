@@ -233,7 +233,7 @@ func svcDesc(name string, t Type, deps ...Dep) *Description {
 	d := &Description{
 		Name: name, Type: t, Deps: deps,
 		RestartDelay: 200 * time.Millisecond, RestartLimitInterval: 10 * time.Second, RestartLimitCount: 3,
-		StartTimeout: 60 * time.Second, StopTimeout: 10 * time.Second, TermSignal: int(syscall.SIGTERM),
+		StartTimeout: 60 * time.Second, StopTimeout: 10 * time.Second, TermSignal: int32(syscall.SIGTERM),
 	}
 	if t != TypeInternal && t != TypeTriggered {
 		d.Command = []string{"/bin/" + name}

@@ -48,41 +48,24 @@ type svc struct {
 	ph    phase
 	since time.Time // when state last changed (the clock's time)
 
-	explicit    bool // activated by command or on the command line
-	requiredBy  int  // number of holding edges into this service
-	holding     int  // number of its deps edges that hold (see releaseDeps)
-	pinStart    bool
-	pinStop     bool
-	forceDown   bool // brought down: not wanted until it has stopped
-	restarting  bool // this stop is a restart: keep activation
-	autoRestart bool // the restart follows an unexpected exit: honour restart-delay
-	held        bool // stopped for a restart: the spawner's resources were kept (not Released)
+	requiredBy int // number of holding edges into this service
+	holding    int // number of its deps edges that hold (see releaseDeps)
 
 	deps       []*edge // outgoing: depends-on, depends-ms, waits-for
 	dependents []*edge // incoming
 	after      []*svc  // must not start before these have (after/before ordering)
 	afterMe    []*svc  // the reverse of after
 
-	proc      Proc       // main process (process, bgprocess) or running start command (scripted, bgprocess launcher)
-	launcher  bool       // proc is a bgprocess launcher
-	stopProc  Proc       // running stop-command
-	reload    *reloadRun // running reload-service (reload.go)
-	treeProc  Proc       // exited main process whose tree is still populated during stop
-	ready     bool       // readiness seen for the current process
-	exit      ExitStatus
-	hasExit   bool
-	reason    StopReason
-	failed    bool
-	skipped   bool
-	triggered bool
-	ranOnce   bool
-	killedAll bool // kill-all-on-stop done for this stop
-	waitSlot  bool // dependencies up, waiting for a start slot (in Manager.slotWait)
-	byTimer   bool // this run was started by a timer's elapse (timer.go)
-	tm        *timerRun
-	sock      *sockRun // socket services (activation.go)
-	status    string
-	cause     string // detail for the last failure, e.g. the failed dependency
+	proc     Proc       // main process (process, bgprocess) or running start command (scripted, bgprocess launcher)
+	stopProc Proc       // running stop-command
+	reload   *reloadRun // running reload-service (reload.go)
+	treeProc Proc       // exited main process whose tree is still populated during stop
+	exit     ExitStatus
+	reason   StopReason
+	tm       *timerRun
+	sock     *sockRun // socket services (activation.go)
+	status   string
+	cause    string // detail for the last failure, e.g. the failed dependency
 
 	startTimer, stopTimer, delayTimer Timer
 	lastStart                         time.Time
@@ -90,6 +73,27 @@ type svc struct {
 	restarts                          []time.Time // automatic restarts within restart-limit-interval
 
 	waiters []*waiter
+
+	// The flags share the record's last words (grouped, not beside what
+	// they qualify: 31 bytes of padding took the record past the
+	// allocator's 480-byte class).
+	explicit    bool // activated by command or on the command line
+	pinStart    bool
+	pinStop     bool
+	forceDown   bool // brought down: not wanted until it has stopped
+	restarting  bool // this stop is a restart: keep activation
+	autoRestart bool // the restart follows an unexpected exit: honour restart-delay
+	held        bool // stopped for a restart: the spawner's resources were kept (not Released)
+	launcher    bool // proc is a bgprocess launcher
+	ready       bool // readiness seen for the current process
+	hasExit     bool
+	failed      bool
+	skipped     bool
+	triggered   bool
+	ranOnce     bool
+	killedAll   bool // kill-all-on-stop done for this stop
+	waitSlot    bool // dependencies up, waiting for a start slot (in Manager.slotWait)
+	byTimer     bool // this run was started by a timer's elapse (timer.go)
 }
 
 func (s *svc) name() string { return s.desc.Name }

@@ -84,7 +84,7 @@ func openListen(d *service.Description) (*os.File, *sockFile, error) {
 	if perm == 0 {
 		perm = 0o666
 	}
-	fd, sf, err := bindSocket(dir, base, unix.SOCK_STREAM, uint32(perm), d.SocketUID, d.SocketGID)
+	fd, sf, err := bindSocket(dir, base, unix.SOCK_STREAM, uint32(perm), int(d.SocketUID), int(d.SocketGID))
 	if err != nil {
 		dir.Close()
 		return fail(err)

@@ -260,13 +260,13 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		}
 		if d.LogMaxSize > 0 {
 			var rf *logging.RotatingFile
-			rf, err = logging.OpenRotating(d.LogFile, os.FileMode(d.LogFilePermissions), d.LogFileUID, d.LogFileGID, d.LogMaxSize, 3)
+			rf, err = logging.OpenRotating(d.LogFile, os.FileMode(d.LogFilePermissions), int(d.LogFileUID), int(d.LogFileGID), d.LogMaxSize, 3)
 			if err == nil {
 				out, err = s.pipeTo(st, rf, rf)
 			}
 			break
 		}
-		out, err = logging.OpenFile(d.LogFile, os.FileMode(d.LogFilePermissions), d.LogFileUID, d.LogFileGID)
+		out, err = logging.OpenFile(d.LogFile, os.FileMode(d.LogFilePermissions), int(d.LogFileUID), int(d.LogFileGID))
 	case service.LogPipe:
 		var w *os.File
 		if _, w, err = s.outputPipe(d.Name, d.Name); err != nil {

@@ -1,0 +1,23 @@
+package service
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestRecordSizes holds the per-service records to the allocator size
+// classes they were packed for: every loaded service has one of each, and
+// one byte past a class costs the step to the next one (64-128 bytes).
+func TestRecordSizes(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		size, max uintptr
+	}{
+		{"Description", unsafe.Sizeof(Description{}), 704},
+		{"svc", unsafe.Sizeof(svc{}), 480},
+	} {
+		if c.size > c.max {
+			t.Errorf("%s is %d bytes, over the %d-byte size class it was packed into", c.name, c.size, c.max)
+		}
+	}
+}
