@@ -35,14 +35,14 @@ type proc struct {
 	// signalOnly: options signal-process-only.
 	signalOnly bool
 
-	mu    sync.Mutex
-	pid   int
-	dead  bool // reaped, or seen dead through its pidfd
-	pidfd int  // names exactly this process; -1 = none
-	// budgeted: pidfd counts against the Supervisor's pidfd budget.
-	budgeted bool
-	child    bool     // our child: the reaper sees its exit; else watch does
-	watch    *os.File // non-children: a pollable pidfd whose readability means exit
+	mu   sync.Mutex
+	pid  int
+	dead bool // reaped, or seen dead through its pidfd
+	// pidfd names exactly this process, for a main process that is not
+	// our child (-1 = none): a child is signalled by pid under s.mu.
+	pidfd int
+	child bool     // our child: the reaper sees its exit; else watch does
+	watch *os.File // non-children: a pollable pidfd whose readability means exit
 	// treeGone: the process was dead and its cgroup seen empty. A tree
 	// once gone stays gone (a later start is another proc), so the exit
 	// path's second question (the manager's, after the reaper's) costs
@@ -73,10 +73,6 @@ func (p *proc) dropPidfdLocked() {
 	if p.pidfd >= 0 {
 		unix.Close(p.pidfd)
 		p.pidfd = -1
-	}
-	if p.budgeted {
-		p.budgeted = false
-		p.s.pidfds.Add(-1)
 	}
 	if p.watch != nil {
 		p.watch.Close() // ends the watcher goroutine without a report
@@ -112,10 +108,23 @@ func pidfdExited(fd int) bool {
 	}
 }
 
+// lockSignal makes p.pid safe to signal by number: the reaper holds s.mu
+// from the wait4 that reaps a child to its markDead, so under s.mu a
+// child not marked dead is unreaped and its pid still its own.
+func (p *proc) lockSignal() {
+	p.s.mu.Lock()
+	p.mu.Lock()
+}
+
+func (p *proc) unlockSignal() {
+	p.mu.Unlock()
+	p.s.mu.Unlock()
+}
+
 // Signal sends sig to the process group, or to the process only.
 func (p *proc) Signal(sig int) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lockSignal()
+	defer p.unlockSignal()
 	if p.dead {
 		if p.signalOnly || p.pgid == 0 {
 			return errGone
@@ -126,7 +135,8 @@ func (p *proc) Signal(sig int) error {
 		}
 		return errGone
 	}
-	// The pidfd names exactly this process even if its pid were reused.
+	// A non-child's pidfd names exactly this process even if its pid
+	// were reused; a child's pid is safe under lockSignal.
 	leader := func() error {
 		if p.pidfd >= 0 {
 			return unix.PidfdSendSignal(p.pidfd, unix.Signal(sig), nil, 0)
@@ -220,8 +230,8 @@ func workingDir(d *service.Description) string {
 // cgroup (pam_systemd moves a login to its session scope; a daemon may
 // move itself), so that stopping the service still reaches it.
 func (p *proc) signalStray(sig int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lockSignal()
+	defer p.unlockSignal()
 	if p.dead {
 		return
 	}
@@ -239,8 +249,8 @@ func (p *proc) signalStray(sig int) {
 
 // signalMain signals the main process, if it lives, outside its tree.
 func (p *proc) signalMain(sig int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lockSignal()
+	defer p.unlockSignal()
 	if !p.dead {
 		p.signalMainLocked(sig)
 	}

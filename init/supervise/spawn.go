@@ -98,13 +98,10 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		st.fail()
 		return nil, err
 	}
-	pidfd := -1
-	budgeted := s.pidfds.Add(1) <= s.pidfdBudget
-	if budgeted {
-		st.sys.PidFD = &pidfd
-	} else {
-		s.pidfds.Add(-1)
-	}
+	// No pidfd: the child is reaped only by our reaper, which marks it dead
+	// under s.mu in the step that reaps it, and Signal holds s.mu, so its
+	// pid cannot be reused while it is signalled by number. A pidfd per
+	// service doubled the fds every later fork copies and exec closes.
 	attr := &syscall.ProcAttr{Dir: dir, Env: st.env, Files: st.fds(), Sys: &st.sys}
 
 	// A child stopped for set-up under ptrace is waited for by the forking
@@ -126,17 +123,11 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 	if err != nil {
 		s.forgetEarlyLocked()
 		s.mu.Unlock()
-		if pidfd >= 0 {
-			unix.Close(pidfd)
-		}
-		if budgeted {
-			s.pidfds.Add(-1)
-		}
 		st.fail()
 		return nil, fmt.Errorf("exec %s: %w", path, err)
 	}
 	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, n: n,
-		signalOnly: d.Options.SignalProcessOnly, pidfd: pidfd, budgeted: budgeted, child: true}
+		signalOnly: d.Options.SignalProcessOnly, pidfd: -1, child: true}
 	s.setCgroup(p, cgDir)
 	early, died := s.early[pid]
 	delete(s.early, pid)

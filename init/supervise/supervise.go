@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,14 +69,6 @@ type Supervisor struct {
 	early    map[int]service.ExitStatus
 	// out copies output pipes into memory buffers while Run runs.
 	out *outputs
-	// pidfds counts the pidfds held for children, at most pidfdBudget
-	// (a quarter of RLIMIT_NOFILE): each running service also holds its
-	// output pipe, and 10,000 services must fit a 20,000 limit. A child
-	// beyond the budget is signalled by pid: its pid stays its own until
-	// the reaper reaps it and, in the same locked step, marks it dead
-	// (a window of microseconds that a pidfd closes entirely).
-	pidfds      atomic.Int64
-	pidfdBudget int64
 	// null is /dev/null, opened once (read-write) for every child's
 	// stdin and unlogged output: an open per spawn was 8% of starting
 	// 1000 services (the open and os.File's poller probe). It lives as
@@ -178,23 +169,17 @@ func New(cfg Config) (*Supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervise: %w", err)
 	}
-	budget := int64(1024)
-	var rl unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur != unix.RLIM_INFINITY {
-		budget = max(budget, int64(rl.Cur/4))
-	}
 	s := &Supervisor{
-		socks:       map[string]*sockSet{},
-		pidfdBudget: budget,
-		out:         out,
-		cfg:         cfg,
-		sig:         make(chan os.Signal, 1),
-		procs:       map[int]*proc{},
-		pending:     map[*proc]struct{}{},
-		units:       map[string]*unit{},
-		early:       map[int]service.ExitStatus{},
-		trees:       make(chan struct{}, 1),
-		needPoll:    make(chan struct{}, 1),
+		socks:    map[string]*sockSet{},
+		out:      out,
+		cfg:      cfg,
+		sig:      make(chan os.Signal, 1),
+		procs:    map[int]*proc{},
+		pending:  map[*proc]struct{}{},
+		units:    map[string]*unit{},
+		early:    map[int]service.ExitStatus{},
+		trees:    make(chan struct{}, 1),
+		needPoll: make(chan struct{}, 1),
 	}
 	s.rm = newRemover(s.removeCgroup)
 	s.rootFD = -1

@@ -93,11 +93,16 @@ func newSupConfig(t testing.TB, cfg Config) *Supervisor {
 	done := make(chan struct{})
 	go func() { _ = s.Run(ctx); close(done) }()
 	t.Cleanup(func() {
+		// Signalling takes s.mu itself (lockSignal).
 		s.mu.Lock()
+		var live []*proc
 		for _, p := range s.procs {
-			_ = p.KillTree(int(unix.SIGKILL))
+			live = append(live, p)
 		}
 		s.mu.Unlock()
+		for _, p := range live {
+			_ = p.KillTree(int(unix.SIGKILL))
+		}
 		cancel()
 		<-done
 	})

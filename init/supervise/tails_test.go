@@ -1,7 +1,9 @@
 package supervise
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,37 +70,47 @@ func TestOutputsManyServices(t *testing.T) {
 	}
 }
 
-// TestPidfdBudget: children beyond the pidfd budget run without one (and
-// are still signalled and reaped); every budgeted pidfd is given back.
-func TestPidfdBudget(t *testing.T) {
+// TestChildrenHoldNoPidfd: a spawned child costs ginit no pidfd (every
+// fd held is copied by each later fork and closed by each exec), and is
+// still signalled, by pid, and reaped.
+func TestChildrenHoldNoPidfd(t *testing.T) {
 	s := newSup(t, "")
-	s.pidfdBudget = 2
-	var procs []*proc
+	before := countPidfds(t)
+	var procs []service.Proc
 	var recs []*recorder
 	for i := 0; i < 5; i++ {
 		r := newRecorder()
-		p := spawn(t, s, desc(fmt.Sprintf("budget-%d", i)), r, "sleep", "100")
-		procs = append(procs, p.(*proc))
+		procs = append(procs, spawn(t, s, desc(fmt.Sprintf("nopidfd-%d", i)), r, "sleep", "100"))
 		recs = append(recs, r)
 	}
-	with := 0
-	for _, p := range procs {
-		p.mu.Lock()
-		if p.pidfd >= 0 {
-			with++
-		}
-		p.mu.Unlock()
-	}
-	if with != 2 || s.pidfds.Load() != 2 {
-		t.Fatalf("%d children got a pidfd, %d counted; want 2 of 5", with, s.pidfds.Load())
+	if n := countPidfds(t) - before; n != 0 {
+		t.Errorf("%d pidfds held for 5 children, want 0", n)
 	}
 	for i, p := range procs {
 		if err := p.Signal(int(syscall.SIGTERM)); err != nil {
 			t.Fatalf("signal child %d: %v", i, err)
 		}
-		recs[i].next(t, "exited")
+		if e := recs[i].next(t, "exited"); !e.st.Signaled || e.st.Signal != int(syscall.SIGTERM) {
+			t.Fatalf("child %d: exit %+v, want SIGTERM", i, e.st)
+		}
+		if err := p.Signal(int(syscall.SIGTERM)); !errors.Is(err, errGone) {
+			t.Fatalf("signal reaped child %d: %v, want errGone", i, err)
+		}
 	}
-	if n := s.pidfds.Load(); n != 0 {
-		t.Fatalf("%d pidfds still counted after every child exited", n)
+}
+
+// countPidfds counts this process's open pidfds.
+func countPidfds(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
 	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.Contains(l, "pidfd") {
+			n++
+		}
+	}
+	return n
 }
