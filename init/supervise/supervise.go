@@ -443,26 +443,53 @@ func keepUntilRelease[T comparable](s *Supervisor, name string, field *T, v T, f
 	})
 }
 
-// mergeEnv overlays the service's own variables on the activation environment.
+// mergeEnv overlays the service's own variables on the activation
+// environment; a later entry of a key replaces an earlier one in place.
+// Environments are short, so keys are found by a scan of what is kept so
+// far: a map per spawn was 2-3% of starting 1000 services.
 func mergeEnv(base, over []string) []string {
-	idx := map[string]int{}
-	var out []string
-	add := func(kv string) {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := idx[k]; ok {
-			out[i] = kv
-			return
+	out := make([]string, 0, len(base)+len(over))
+	if len(base)+len(over) > envScanMax {
+		return mergeEnvMap(out, base, over)
+	}
+	for _, l := range [2][]string{base, over} {
+	next:
+		for _, kv := range l {
+			k := envKey(kv)
+			for i, o := range out {
+				if envKey(o) == k {
+					out[i] = kv
+					continue next
+				}
+			}
+			out = append(out, kv)
 		}
-		idx[k] = len(out)
-		out = append(out, kv)
-	}
-	for _, kv := range base {
-		add(kv)
-	}
-	for _, kv := range over {
-		add(kv)
 	}
 	return out
+}
+
+// envScanMax is the size up to which mergeEnv scans instead of indexing.
+const envScanMax = 64
+
+func mergeEnvMap(out, base, over []string) []string {
+	idx := make(map[string]int, len(base)+len(over))
+	for _, l := range [2][]string{base, over} {
+		for _, kv := range l {
+			k := envKey(kv)
+			if i, ok := idx[k]; ok {
+				out[i] = kv
+				continue
+			}
+			idx[k] = len(out)
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func envKey(kv string) string {
+	k, _, _ := strings.Cut(kv, "=")
+	return k
 }
 
 func getenv(env []string, key string) (string, bool) {

@@ -416,10 +416,32 @@ func TestReadiness(t *testing.T) {
 }
 
 func TestMergeEnv(t *testing.T) {
-	got := mergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4"})
-	want := []string{"A=1", "B=3", "C=4"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("mergeEnv = %v, want %v", got, want)
+	var big, bigOver, bigWant []string
+	for i := 0; i < envScanMax; i++ {
+		big = append(big, fmt.Sprintf("K%d=%d", i, i))
+		bigWant = append(bigWant, fmt.Sprintf("K%d=%d", i, i))
+	}
+	bigOver = []string{"K3=x", "NEW=y"}
+	bigWant[3] = "K3=x"
+	bigWant = append(bigWant, "NEW=y")
+	for _, c := range []struct {
+		name             string
+		base, over, want []string
+	}{
+		{"overlay", []string{"A=1", "B=2"}, []string{"B=3", "C=4"}, []string{"A=1", "B=3", "C=4"}},
+		{"no over", []string{"A=1", "B=2"}, nil, []string{"A=1", "B=2"}},
+		{"no base", nil, []string{"A=1"}, []string{"A=1"}},
+		{"duplicate in base", []string{"A=1", "B=2", "A=3"}, nil, []string{"A=3", "B=2"}},
+		{"key without value", []string{"A", "AB=1"}, []string{"A=2"}, []string{"A=2", "AB=1"}},
+		{"prefix is another key", []string{"A=1"}, []string{"AB=2"}, []string{"A=1", "AB=2"}},
+		{"indexed when long", big, bigOver, bigWant},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := mergeEnv(c.base, c.over)
+			if strings.Join(got, " ") != strings.Join(c.want, " ") {
+				t.Fatalf("mergeEnv = %v, want %v", got, c.want)
+			}
+		})
 	}
 }
 
