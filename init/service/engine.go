@@ -332,6 +332,10 @@ func (m *Manager) execStart(s *svc) {
 	m.pendingSpawns = append(m.pendingSpawns, pendingSpawn{s: s, seq: s.spawnSeq})
 }
 
+// maxKeptSpawnQueue is the most pending spawns whose queue flushSpawns
+// keeps for reuse: a crash loop's respawns reuse it without allocating.
+const maxKeptSpawnQueue = 64
+
 // pendingSpawn is a start command waiting for flushSpawns.
 type pendingSpawn struct {
 	s   *svc
@@ -352,7 +356,15 @@ func (m *Manager) flushSpawns() {
 			batch = append(batch, ps)
 		}
 	}
-	m.pendingSpawns = m.pendingSpawns[:0]
+	// A boot's burst queues every service at once: keep a small queue for
+	// the next one, not the burst's (48 bytes a service, for the life of
+	// the manager), nor the finished entries' processes and errors.
+	if cap(m.pendingSpawns) > maxKeptSpawnQueue {
+		m.pendingSpawns = nil
+	} else {
+		clear(m.pendingSpawns)
+		m.pendingSpawns = m.pendingSpawns[:0]
+	}
 	run := func(i int) {
 		s := batch[i].s
 		batch[i].p, batch[i].err = m.cfg.Spawner.Spawn(SpawnRequest{Desc: s.desc, Kind: ProcStart, Argv: s.desc.Command, Env: m.env, Sockets: m.socketOf(s)}, notifier{m})

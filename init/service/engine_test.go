@@ -351,3 +351,27 @@ func TestPreparedBy(t *testing.T) {
 		t.Errorf("app started %d times, want 2", n)
 	}
 }
+
+// A burst of spawns leaves no burst-sized queue behind: the manager keeps
+// its spawn queue for its whole life.
+func TestSpawnQueueReleasedAfterBurst(t *testing.T) {
+	var descs []*Description
+	var deps []Dep
+	for i := 0; i < 2*maxKeptSpawnQueue; i++ {
+		n := fmt.Sprintf("leaf%03d", i)
+		descs = append(descs, svcDesc(n, TypeProcess))
+		deps = append(deps, need(n))
+	}
+	descs = append(descs, svcDesc("target", TypeInternal, deps...))
+	h := newHarness(t, descs...)
+	if err := h.m.Start(h.ctx, "target", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	var kept int
+	if err := h.m.call(h.ctx, func() { kept = cap(h.m.pendingSpawns) }); err != nil {
+		t.Fatal(err)
+	}
+	if kept > maxKeptSpawnQueue {
+		t.Errorf("spawn queue keeps room for %d after the burst, want at most %d", kept, maxKeptSpawnQueue)
+	}
+}
