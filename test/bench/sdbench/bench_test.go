@@ -25,6 +25,7 @@ const (
 	ifMgr    = "org.freedesktop.login1.Manager"
 	ifSess   = "org.freedesktop.login1.Session"
 	pamSvc   = "sdbench"
+	pamBare  = "sdbench-bare"
 	settleMs = 200
 )
 
@@ -52,7 +53,8 @@ type world struct {
 func newWorld(tb testing.TB, d *daemon) *world {
 	tb.Helper()
 	w := &world{Env: testenv.New(tb), d: d}
-	w.WritePAM(map[string]string{pamSvc: "auth required pam_permit.so\naccount required pam_permit.so\nsession required " + d.module + "\n"})
+	w.WritePAM(map[string]string{pamSvc: "auth required pam_permit.so\naccount required pam_permit.so\nsession required " + d.module + "\n",
+		pamBare: "auth required pam_permit.so\naccount required pam_permit.so\nsession required pam_permit.so\n"})
 	w.uni, w.leg = w.MakeCgroups("sdbench")
 	w.StartBus(floorPolicy)
 	w.cmd = d.start(w)
@@ -267,14 +269,51 @@ func (w *world) throughput(par, calls int) (float64, error) {
 	return float64(par*calls) / el.Seconds(), nil
 }
 
-func (w *world) pamCycle(n int) (time.Duration, error) {
+func (w *world) pamCycle(n int) (time.Duration, error) { return w.pamCycleOf(pamSvc, n) }
+
+// pamCycleOf is the median pamtester open+close of a PAM service.
+func (w *world) pamCycleOf(svc string, n int) (time.Duration, error) {
 	return timeCalls(n, func(int) error {
-		out, err := w.Run(nil, "pamtester", pamSvc, "root", "open_session", "close_session")
+		out, err := w.Run(nil, "pamtester", svc, "root", "open_session", "close_session")
 		if err != nil || !strings.Contains(out, "successfully opened") {
 			return fmt.Errorf("pamtester: %v %s", err, out)
 		}
 		return nil
 	})
+}
+
+// cgroupMove is the median time of the write that moves a fresh process
+// into a fresh cgroup of the world's subtree, what both daemons do with
+// each session's leader: the kernel takes cgroup_threadgroup_rwsem for
+// writing, which costs an RCU grace period (5-40 ms measured here) when
+// the lock has been idle for tens of milliseconds. Each move follows a
+// 5 ms pause, about the gap between the moves of successive pamtester
+// cycles, so the lock is as idle as in the pamtester row.
+func (w *world) cgroupMove(n int) (time.Duration, error) {
+	ds := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		dir := filepath.Join(w.uni, fmt.Sprintf("floor-%d.scope", i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return 0, err
+		}
+		p := exec.Command("sleep", "3600")
+		if err := p.Start(); err != nil {
+			return 0, err
+		}
+		time.Sleep(5 * time.Millisecond)
+		start := time.Now()
+		err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p.Process.Pid)), 0)
+		ds = append(ds, time.Since(start))
+		_ = p.Process.Kill()
+		_ = p.Wait()
+		if rerr := os.Remove(dir); err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return median(ds), nil
 }
 
 // rssKiB is the daemon's VmRSS.
