@@ -60,7 +60,9 @@ type Proc interface {
 	// KillTree sends sig to every process of the service: its cgroup when
 	// there is one, else its process group, and to the main process even
 	// if it has left them (pam_systemd moves a login to its session's
-	// cgroup).
+	// cgroup). With a cgroup, a signal other than SIGKILL reaches the main
+	// process and its group at once and the rest of the cgroup once the
+	// main process has exited.
 	KillTree(sig int) error
 }
 

@@ -352,3 +352,48 @@ func TestCgroupKeptAcrossRestart(t *testing.T) {
 		t.Errorf("cgroup %s still there after Release: %v", dir, err)
 	}
 }
+
+// TestCgroupStopSignalReachesTreeAfterMain: a stop signal goes to the main
+// process and its group first, and to the rest of the cgroup (a daemon
+// that left the group by setsid) once the main process has exited; each
+// process gets it once.
+func TestCgroupStopSignalReachesTreeAfterMain(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	dir := t.TempDir()
+	f := func(name string) string { return filepath.Join(dir, name) }
+	loop := "while :; do sleep 0.05; done"
+	script := `setsid sh -c 'trap "if [ -e ` + f("main-done") + ` ]; then echo after; else echo before; fi > ` + f("stray") + `; exit 0" TERM; : > ` + f("stray-ready") + `; ` + loop + `' </dev/null >/dev/null 2>&1 &
+sh -c 'trap "echo term >> ` + f("member") + `; exit 0" TERM; : > ` + f("member-ready") + `; ` + loop + `' &
+trap 'sleep 0.2; : > ` + f("main-done") + `; exit 0' TERM
+` + loop
+	d := desc("stopper")
+	r := newRecorder()
+	p := spawn(t, s, d, r, "sh", "-c", script)
+	t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })
+	deadline := time.Now().Add(10 * time.Second)
+	for _, ready := range []string{"stray-ready", "member-ready"} {
+		for {
+			if _, err := os.Stat(f(ready)); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never appeared", ready)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if err := p.KillTree(int(unix.SIGTERM)); err != nil {
+		t.Fatal(err)
+	}
+	if ev := r.next(t, "exited"); !ev.st.Success() {
+		t.Fatalf("main process ended with %+v, want its trap's exit 0", ev.st)
+	}
+	r.next(t, "empty")
+	for name, want := range map[string]string{"stray": "after\n", "member": "term\n"} {
+		if b, err := os.ReadFile(f(name)); err != nil || string(b) != want {
+			t.Errorf("%s wrote %q, %v; want %q", name, b, err, want)
+		}
+	}
+	s.Release(d)
+}

@@ -309,6 +309,12 @@ func (s *Supervisor) reportExit(p *proc, st service.ExitStatus) {
 	s.checkTrees()
 }
 
+// sweepOf is a tree to send the stop signal its main process had.
+type sweepOf struct {
+	p   *proc
+	sig int
+}
+
 // checkTrees reports TreeEmpty, once, for each exited process whose tree is
 // gone. A tree still populated gets its cgroup.events watched, and is read
 // once more after that: it may have emptied between the read and the watch,
@@ -317,6 +323,7 @@ func (s *Supervisor) checkTrees() {
 	for pass := 0; pass < 2; pass++ {
 		s.mu.Lock()
 		var empty, unwatched []*proc
+		var swept []sweepOf
 		for p := range s.pending {
 			if p.alive() {
 				continue
@@ -326,6 +333,9 @@ func (s *Supervisor) checkTrees() {
 				empty = append(empty, p)
 				continue
 			}
+			if sig := p.takeSweep(); sig != 0 {
+				swept = append(swept, sweepOf{p, sig})
+			}
 			if pass == 0 && p.cg != "" && s.watcher != nil {
 				if u := s.units[p.name]; u == nil || u.watched != p.cg {
 					unwatched = append(unwatched, p)
@@ -333,6 +343,11 @@ func (s *Supervisor) checkTrees() {
 			}
 		}
 		s.mu.Unlock()
+		for _, w := range swept {
+			// The rest of a tree whose main process took its stop
+			// signal and went (KillTree).
+			_ = w.p.sweep(w.sig, true)
+		}
 		for _, p := range empty {
 			p.n.TreeEmpty(p)
 		}
