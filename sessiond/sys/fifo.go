@@ -14,10 +14,15 @@ import (
 // FIFO is sessiond's read end of a reference FIFO (a session's or an
 // inhibitor lock's). The client holds the write end; when every copy of
 // it is closed the read end reports EOF and the session or lock ends.
+//
+// The read end is a bare descriptor, not an *os.File: a file costs a
+// runtime poll descriptor, its cleanup record and the file's own structs
+// (~0.4 KiB a session, in a sessiond that keeps one per session) for a
+// read that only the FIFOPoller's epoll set, or Watch's file, waits on.
 type FIFO struct {
-	f *os.File
-
-	mu     sync.Mutex  // guards poller and key
+	mu     sync.Mutex  // guards fd, f, poller and key; held across a read so Close cannot free fd under it
+	fd     int         // -1 once closed, or once f owns it
+	f      *os.File    // Watch's file, made from fd (the goroutine-per-FIFO fallback)
 	poller *FIFOPoller // watching it, if any (FIFOPoller.Watch)
 	key    int32
 }
@@ -30,11 +35,19 @@ func (h *FIFO) Close() {
 	h.mu.Lock()
 	p, key := h.poller, h.key
 	h.poller = nil
+	fd, f := h.fd, h.f
+	h.fd, h.f = -1, nil
+	// Closing the descriptor also takes it out of the poller's epoll set.
+	if fd >= 0 {
+		_ = unix.Close(fd)
+	}
 	h.mu.Unlock()
 	if p != nil {
 		p.forget(key)
 	}
-	_ = h.f.Close()
+	if f != nil {
+		_ = f.Close() // outside mu: it wakes Watch's read, which takes no lock
+	}
 }
 
 // CreateFIFO makes path, opens its read end (kept, for watching) and a
@@ -58,19 +71,28 @@ func CreateFIFO(path string) (*FIFO, *os.File, error) {
 // OpenFIFO opens the read end of an existing FIFO without blocking; the
 // Go poller then waits for data or EOF.
 func OpenFIFO(path string) (*FIFO, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
-	return &FIFO{f: f}, nil
+	return &FIFO{fd: fd}, nil
 }
 
 // Watch blocks until every writer is gone (or the handle is closed),
 // then calls eof unless the handle was closed by us.
 func (h *FIFO) Watch(eof func()) {
+	h.mu.Lock()
+	if h.fd >= 0 {
+		h.f, h.fd = os.NewFile(uintptr(h.fd), "fifo"), -1
+	}
+	f := h.f
+	h.mu.Unlock()
+	if f == nil {
+		return // closed by us
+	}
 	buf := make([]byte, 64)
 	for {
-		_, err := h.f.Read(buf)
+		_, err := f.Read(buf)
 		if err == nil {
 			continue // clients do not write; ignore stray bytes
 		}

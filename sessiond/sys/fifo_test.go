@@ -151,3 +151,27 @@ func TestFIFOPollerMany(t *testing.T) {
 		ws[i].Close()
 	}
 }
+
+// TestOpenFIFOAllocs: a kept read end is a descriptor and its FIFO, not an
+// *os.File (its structs, cleanup record and runtime poll descriptor), as
+// sessiond keeps one per session and inhibitor lock.
+func TestOpenFIFOAllocs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ref")
+	r, w, err := CreateFIFO(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Close()
+	allocs := testing.AllocsPerRun(50, func() {
+		h, err := OpenFIFO(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Close()
+	})
+	// The path's C string and the FIFO.
+	if allocs > 2 {
+		t.Errorf("OpenFIFO and Close allocate %.0f objects, want at most 2", allocs)
+	}
+}

@@ -11,10 +11,9 @@ import (
 // FIFOPoller watches many FIFO read ends with one epoll set and one
 // goroutine, where FIFO.Watch costs a goroutine (and its stack) per
 // FIFO: with thousands of sessions that was most of sessiond's memory
-// per session. The read ends stay *os.File (Go's poller keeps them
-// too, unused); this set only learns when one may be readable, and the
-// read that decides EOF goes through the file, so a FIFO closed meanwhile
-// is never read.
+// per session. This set only learns when one may be readable; the read
+// that decides EOF holds the FIFO's lock, so a FIFO closed meanwhile
+// (its descriptor perhaps reused) is never read.
 type FIFOPoller struct {
 	epfd, wake int
 	done       chan struct{}
@@ -59,10 +58,6 @@ func NewFIFOPoller() (*FIFOPoller, error) {
 // is gone, unless h is closed first; as FIFO.Watch, without a goroutine
 // of its own.
 func (p *FIFOPoller) Watch(h *FIFO, eof func()) error {
-	rc, err := h.f.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("watch fifo: %w", err)
-	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -74,14 +69,11 @@ func (p *FIFOPoller) Watch(h *FIFO, eof func()) error {
 	p.mu.Unlock()
 	h.mu.Lock()
 	h.poller, h.key = p, key
-	h.mu.Unlock()
-	var cerr error
-	err = rc.Control(func(fd uintptr) {
-		cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: key})
-	})
-	if err == nil {
-		err = cerr
+	err := errors.New("closed")
+	if h.fd >= 0 {
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, h.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: key})
 	}
+	h.mu.Unlock()
 	if err != nil {
 		p.forget(key)
 		return fmt.Errorf("watch fifo: epoll_ctl: %w", err)
@@ -128,28 +120,25 @@ func (p *FIFOPoller) check(key int32) {
 	if w == nil {
 		return // closed or ended since epoll_wait returned
 	}
-	rc, err := w.h.f.SyscallConn()
-	if err != nil {
-		return
-	}
 	eof := false
-	buf := make([]byte, 64)
-	// The file's own Read guard: a concurrent Close makes this fail
-	// instead of reading a reused descriptor.
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			n, err := unix.Read(int(fd), buf)
-			switch {
-			case n > 0:
-				continue // clients do not write; ignore stray bytes
-			case n == 0 && err == nil:
-				eof = true
-				_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
-			}
-			return true // EOF, EAGAIN (writers left) or an error: done
+	var buf [64]byte
+	// Under the FIFO's lock: a concurrent Close waits, so a closed (and
+	// perhaps reused) descriptor is never read. The read end is
+	// non-blocking: the lock is held for a read or two.
+	w.h.mu.Lock()
+	for fd := w.h.fd; fd >= 0; {
+		n, err := unix.Read(fd, buf[:])
+		if n > 0 {
+			continue // clients do not write; ignore stray bytes
 		}
-	})
-	if err != nil || !eof {
+		if n == 0 && err == nil {
+			eof = true
+			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+		}
+		break // EOF, EAGAIN (writers left) or an error: done
+	}
+	w.h.mu.Unlock()
+	if !eof {
 		return
 	}
 	p.mu.Lock()
