@@ -397,3 +397,23 @@ trap 'sleep 0.2; : > ` + f("main-done") + `; exit 0' TERM
 	}
 	s.Release(d)
 }
+
+// TestCgroupEmptyTreeKnownAtExit: the reaper reads cgroup.events before it
+// reports the exit, so that the manager's own question (Populated, right
+// after Exited) is answered without another read on its goroutine.
+func TestCgroupEmptyTreeKnownAtExit(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	d := desc("oneshot")
+	r := newRecorder()
+	p := spawn(t, s, d, r, "true")
+	ev := r.next(t, "exited")
+	if !ev.treeGone {
+		t.Fatal("exit reported before its empty tree was known")
+	}
+	if p.(interface{ Populated() bool }).Populated() {
+		t.Fatal("tree populated after the only process exited")
+	}
+	r.next(t, "empty")
+	s.Release(d)
+}

@@ -287,6 +287,13 @@ func (s *Supervisor) reap() {
 	}
 	s.mu.Unlock()
 	for _, e := range exits {
+		if e.p.cg != "" {
+			// Read cgroup.events here, before the manager hears of
+			// the exit and asks the same (Populated keeps an empty
+			// tree's answer): otherwise the manager, the stop's
+			// bottleneck, often read it first.
+			e.p.Populated()
+		}
 		e.p.n.Exited(e.p, e.st)
 	}
 	// Only now may a TreeEmpty be reported for them (checkTrees also runs

@@ -26,6 +26,8 @@ type event struct {
 	p    service.Proc
 	st   service.ExitStatus
 	text string
+	// treeGone: at Exited, the proc already knew its tree empty.
+	treeGone bool
 }
 
 // recorder is a Notifier that queues every fact.
@@ -34,7 +36,13 @@ type recorder struct{ ch chan event }
 func newRecorder() *recorder { return &recorder{ch: make(chan event, 64)} }
 
 func (r *recorder) Exited(p service.Proc, st service.ExitStatus) {
-	r.ch <- event{kind: "exited", p: p, st: st}
+	e := event{kind: "exited", p: p, st: st}
+	if pp, ok := p.(*proc); ok {
+		pp.mu.Lock()
+		e.treeGone = pp.treeGone
+		pp.mu.Unlock()
+	}
+	r.ch <- e
 }
 func (r *recorder) Ready(p service.Proc)                { r.ch <- event{kind: "ready", p: p} }
 func (r *recorder) StatusText(p service.Proc, t string) { r.ch <- event{kind: "status", p: p, text: t} }
