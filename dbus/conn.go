@@ -148,7 +148,6 @@ func (c *Conn) fail(err error) {
 		delete(c.pending, s)
 	}
 	close(c.done)
-	close(c.work) // parked workers exit
 }
 
 // Send encodes msg once (collecting its descriptors in the same pass),
@@ -386,6 +385,10 @@ func (c *Conn) emit(dest string, path godbus.ObjectPath, name string, args []any
 func (c *Conn) readLoop(rest []byte) {
 	var fds []int
 	defer func() { closeFDs(fds) }()
+	// Parked workers exit. The reader closes work, being its only sender
+	// (dispatch): closed by Close on another goroutine, a dispatch in
+	// flight sent on a closed channel (go test -race ./dbus).
+	defer close(c.work)
 	buf := make([]byte, 0, 64<<10)
 	buf = append(buf, rest...)
 	oob := make([]byte, syscall.CmsgSpace(maxFDsPerRead*4))
