@@ -33,6 +33,7 @@ import (
 // parked, so the steady state starts no goroutine per call.
 type Conn struct {
 	uc   *net.UnixConn
+	io   *rawIO // uc's reads and writes once authenticated
 	tree *Tree
 	// client is the connection handlers use for their own calls
 	// (Call.Client); it reaches the same bus daemon.
@@ -112,6 +113,12 @@ func Dial(ctx context.Context, addr string, cfg ConnConfig) (*Conn, error) {
 		return nil, fmt.Errorf("dbus: authenticate to %s: %w", addr, err)
 	}
 	_ = uc.SetDeadline(time.Time{})
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		_ = uc.Close()
+		return nil, fmt.Errorf("dbus: connection to %s: %w", addr, err)
+	}
+	c.io = newRawIO(rc)
 	go c.readLoop(rest)
 	body, err := c.Call(ctx, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello")
 	if err != nil {
@@ -259,12 +266,7 @@ func (c *Conn) write(b []byte, fds []int) error {
 	if len(fds) > 0 {
 		oob = syscall.UnixRights(fds...)
 	}
-	n, _, err := c.uc.WriteMsgUnix(b, oob, nil)
-	if err == nil && n < len(b) {
-		// The descriptors went with the first byte; the rest is plain.
-		_, err = c.uc.Write(b[n:])
-	}
-	if err != nil {
+	if err := c.io.send(b, oob); err != nil {
 		return fmt.Errorf("dbus: write: %w", err)
 	}
 	return nil
@@ -419,12 +421,12 @@ func (c *Conn) readLoop(rest []byte) {
 		}
 		c.setBatching(false)
 		buf = buf[:copy(buf, buf[off:])]
-		if need > cap(buf) {
-			nb := make([]byte, len(buf), need)
+		if need > cap(buf) || len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), max(need, 2*cap(buf)))
 			copy(nb, buf)
 			buf = nb
 		}
-		n, oobn, _, _, err := c.uc.ReadMsgUnix(buf[len(buf):cap(buf)], oob)
+		n, oobn, err := c.io.recv(buf[len(buf):cap(buf)], oob)
 		if oobn > 0 {
 			got, perr := parseRights(oob[:oobn])
 			if perr != nil {

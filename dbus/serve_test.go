@@ -86,7 +86,12 @@ func TestBatchedReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fc.Close()
-	c := &Conn{uc: fc.(*net.UnixConn), log: slog.New(slog.DiscardHandler)}
+	uc := fc.(*net.UnixConn)
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Conn{uc: uc, io: newRawIO(rc), log: slog.New(slog.DiscardHandler)}
 	c.setBatching(true)
 	for _, v := range []uint32{1, 2} {
 		if err := c.sendReply(":1.5", v, []any{v}, nil); err != nil {
