@@ -7,7 +7,7 @@ set -euo pipefail
 # openssh-client (ssh-keygen) and iproute2 (ip) are for test/initns's run
 # of Debian's own sshd, nginx and rsyslog, whose packages
 # test/debian-units.sh fetches at test time (apt-get download, not installed).
-pkgs=(dbus dbus-bin pamtester libpam0g-dev libdbus-1-dev pkg-config libpam-modules systemd libpam-systemd
+pkgs=(dbus dbus-bin pamtester libpam0g-dev libpam-modules systemd libpam-systemd
 	libsystemd-dev util-linux procps psmisc busybox-static gcc libc6-dev make
 	e2fsprogs bc polkitd ca-certificates go-md2man acl
 	libglib2.0-bin dbus-daemon gettext bash-completion
