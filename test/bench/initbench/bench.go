@@ -34,6 +34,7 @@ func figures() []figure {
 	return []figure{
 		{"start1000", "1000 process services, launch -> target started", "ms", "<= 0.8"},
 		{"startcpu1000", "  its CPU time (daemon only, clock ticks)", "ms", ""},
+		{"fds1000", "  kernel: spawns' copy and close of the fds held", "ms", ""},
 		{"stop1000", "stop target -> daemon exits, 1000 services", "ms", "<= 1.0"},
 		{"rmdir1000", "  kernel: cgroup rmdir per service (of 1000)", "us", ""},
 		{"stop5000", "stop target -> daemon exits, 5000 services", "ms", "<= 1.0"},
@@ -163,7 +164,8 @@ func (b *bench) figures() {
 }
 
 // loadedFloor is loaded, and in ginit's turn the kernel's cost of removing
-// as many service cgroups (cgroupFloor), measured in the same round.
+// as many service cgroups (cgroupFloor) and, for the start of 1000, of the
+// fds ginit holds per service (fdFloor), measured in the same round.
 func (b *bench) loadedFloor(im *impl, n int) (map[string]float64, error) {
 	out, err := b.loaded(im, n)
 	if err != nil || im.name != "ginit" {
@@ -174,6 +176,13 @@ func (b *bench) loadedFloor(im *impl, n int) (map[string]float64, error) {
 		return nil, fmt.Errorf("cgroup floor: %w", err)
 	}
 	maps.Copy(out, fl)
+	if n <= 1000 {
+		// The start row's floor: ginit holds an output pipe per service.
+		if fl, err = fdFloor(n); err != nil {
+			return nil, fmt.Errorf("fd floor: %w", err)
+		}
+		maps.Copy(out, fl)
+	}
 	return out, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,4 +63,56 @@ func cgroupFloor(n int) (map[string]float64, error) {
 		return nil, err
 	}
 	return map[string]float64{fmt.Sprintf("rmdir%d", n): float64(rmdir.Nanoseconds()) / 1000 / float64(n)}, nil
+}
+
+// fdFloor is the kernel's part of a launch that grows with the fds ginit
+// holds: each running service keeps its output pipe's read end open in
+// ginit (dinit holds ~10 fds in all), and each later spawn's vfork copies
+// every open fd into the child's table and its exec closes each again.
+// It spawns /bin/true n times from the bench's own process, once as it is
+// and once holding one more pipe read end after each spawn (as ginit does
+// while starting n services), and gives the difference in milliseconds:
+// what holding those fds adds to starting n services.
+func fdFloor(n int) (map[string]float64, error) {
+	argv := []string{"/bin/true"}
+	attr := &syscall.ProcAttr{Files: []uintptr{^uintptr(0), ^uintptr(0), ^uintptr(0)}}
+	spawnAll := func(hold bool) (time.Duration, error) {
+		var held []int
+		defer func() {
+			for _, fd := range held {
+				unix.Close(fd)
+			}
+		}()
+		var total time.Duration
+		for i := 0; i < n; i++ {
+			t0 := time.Now()
+			pid, err := syscall.ForkExec(argv[0], argv, attr)
+			total += time.Since(t0)
+			if err != nil {
+				return 0, fmt.Errorf("spawn %s: %w", argv[0], err)
+			}
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+				return 0, fmt.Errorf("wait %d: %w", pid, err)
+			}
+			if hold {
+				var p [2]int
+				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+					return 0, fmt.Errorf("pipe: %w", err)
+				}
+				unix.Close(p[1])
+				held = append(held, p[0])
+			}
+		}
+		return total, nil
+	}
+	bare, err := spawnAll(false)
+	if err != nil {
+		return nil, err
+	}
+	holding, err := spawnAll(true)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{fmt.Sprintf("fds%d", n): float64((holding - bare).Microseconds()) / 1000}, nil
 }
