@@ -169,16 +169,17 @@ func (p *proc) Signal(sig int) error {
 func (p *proc) KillTree(sig int) error {
 	if p.cg != "" {
 		if sig != int(unix.SIGKILL) {
-			p.mu.Lock()
+			// lockSignal: a child's main pid is signalled by number.
+			p.lockSignal()
 			if !p.dead {
 				p.signalGroupLocked(sig)
 				p.sweepSig = sig
-				p.mu.Unlock()
+				p.unlockSignal()
 				return nil
 			}
 			signalled := p.sweepSig == sig
 			p.sweepSig = 0
-			p.mu.Unlock()
+			p.unlockSignal()
 			return p.sweep(sig, signalled)
 		}
 		err := cgroup2.Kill(p.cg, unix.Signal(sig))
@@ -193,7 +194,8 @@ func (p *proc) KillTree(sig int) error {
 }
 
 // signalGroupLocked signals the live main process's group, and the main
-// process itself when it is not (or no longer) in that group.
+// process itself when it is not (or no longer) in that group. The caller
+// holds lockSignal.
 func (p *proc) signalGroupLocked(sig int) {
 	if p.pgid == 0 {
 		p.signalMainLocked(sig)
@@ -326,6 +328,7 @@ func (p *proc) signalMain(sig int) {
 	}
 }
 
+// signalMainLocked signals the main process; the caller holds lockSignal.
 func (p *proc) signalMainLocked(sig int) {
 	if p.pidfd >= 0 {
 		_ = unix.PidfdSendSignal(p.pidfd, unix.Signal(sig), nil, 0)
