@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	godbus "github.com/godbus/dbus/v5"
 
 	bus "ginit/dbus"
 	"ginit/internal/testenv"
+	"ginit/sessiond/sys"
 )
 
 // The Go floor: this test binary, run with floorEnv set, is a bare
@@ -97,4 +100,20 @@ func (w *world) floor(n int) (lat, cpuUs, wakes float64, err error) {
 	}
 	cpuUs, wakes, err = w.perCallOf(pid, n, call)
 	return us(d), cpuUs, wakes, err
+}
+
+// stateWrite is the median time of one state file write as sessiond
+// makes it at every change it persists (sys.WriteFileAtomic: open,
+// write, fchmod, close, rename on the world's /run), done here by the
+// bench itself. SetLockedHint pays it (LOCKED_HINT is kept for a
+// restart) where elogind writes nothing.
+func (w *world) stateWrite(n int) (time.Duration, error) {
+	dir := filepath.Join("/run", "sdbench-floor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	data := []byte(strings.Repeat("KEY=value\n", 30))
+	path := filepath.Join(dir, "c1")
+	return timeCalls(n, func(int) error { return sys.WriteFileAtomic(path, data, 0o644) })
 }

@@ -35,6 +35,7 @@ var rows = []row{
 	{"SetLockedHint, 1000 sessions", "µs", "≤ 1.0, flat"},
 	{"  daemon CPU per SetLockedHint", "µs", "floor"},
 	{"  daemon wake-ups per SetLockedHint", "", "floor"},
+	{"  kernel: state file write per change", "µs", "floor"},
 	{"CreateSession (first 50)", "µs", "≤ 1.0"},
 	{"creating 1000 sessions", "ms", "≤ 1.0"},
 	{"pamtester open+close (own module)", "ms", "≤ 1.0"},
@@ -206,6 +207,9 @@ func measure(b *testing.B, d *daemon, res results) {
 	}
 	add("  daemon CPU per SetLockedHint", cpu)
 	add("  daemon wake-ups per SetLockedHint", wakes)
+	if d.name == "sessiond" {
+		add("  kernel: state file write per change", us(must(b)(w.stateWrite(200))))
+	}
 	for _, par := range []int{8, 16} {
 		t, err := w.throughput(par, 1600/par)
 		if err != nil {
