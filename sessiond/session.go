@@ -61,21 +61,23 @@ type session struct {
 // creation.
 type sessionFixed struct {
 	ID           string
-	UID          uint32
 	UserName     string
 	TTY          string
-	Remote       bool
 	RemoteHost   string
 	RemoteUser   string
 	Service      string
 	Desktop      string
 	OriginalType string
-	Leader       uint32
-	Audit        uint32
-	Realtime     uint64 // µs since the epoch
-	Monotonic    uint64 // µs of CLOCK_MONOTONIC
-	FIFO         string // path of the reference FIFO
-	Scope        string // session-<id>.scope, "" when placement failed
+	// The small fields share two words: 200 bytes took the allocator's
+	// 208-byte class, 192 its own (16 bytes less a session).
+	UID       uint32
+	Leader    uint32
+	Audit     uint32
+	Remote    bool
+	Realtime  uint64 // µs since the epoch
+	Monotonic uint64 // µs of CLOCK_MONOTONIC
+	FIFO      string // path of the reference FIFO
+	Scope     string // session-<id>.scope, "" when placement failed
 }
 
 func sessionPath(id string) godbus.ObjectPath {
