@@ -33,37 +33,34 @@ type rawIO struct {
 	wfunc func(fd uintptr) bool
 }
 
+// msgCall makes one non-blocking recvmsg or sendmsg (trap), again after
+// EINTR; ok is false on EAGAIN, for the poller to wait on the socket.
+func msgCall(trap, fd uintptr, msg *syscall.Msghdr, flags uintptr) (n int, e syscall.Errno, ok bool) {
+	for {
+		r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(msg)), flags)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, 0, false
+		}
+		return int(r), e, true
+	}
+}
+
 func newRawIO(rc syscall.RawConn) *rawIO {
 	r := &rawIO{rc: rc}
 	r.rmsg.Iov, r.rmsg.Iovlen = &r.riov, 1
 	r.wmsg.Iov, r.wmsg.Iovlen = &r.wiov, 1
 	r.rfunc = func(fd uintptr) bool {
-		for {
-			n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.rmsg)),
-				syscall.MSG_DONTWAIT|syscall.MSG_CMSG_CLOEXEC)
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait until readable
-			}
-			r.rn, r.rerr = int(n), e
-			return true
-		}
+		var ok bool
+		r.rn, r.rerr, ok = msgCall(syscall.SYS_RECVMSG, fd, &r.rmsg, syscall.MSG_DONTWAIT|syscall.MSG_CMSG_CLOEXEC)
+		return ok // false: wait until readable
 	}
 	r.wfunc = func(fd uintptr) bool {
-		for {
-			n, _, e := syscall.RawSyscall(syscall.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&r.wmsg)),
-				syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait until writable
-			}
-			r.wn, r.werr = int(n), e
-			return true
-		}
+		var ok bool
+		r.wn, r.werr, ok = msgCall(syscall.SYS_SENDMSG, fd, &r.wmsg, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
+		return ok // false: wait until writable
 	}
 	return r
 }

@@ -617,6 +617,26 @@ func (w *wireWriter) array(elemAlign int, elems func()) {
 	binary.LittleEndian.PutUint32(w.b[at:], uint32(len(w.b)-start))
 }
 
+// startMessage begins a little-endian message of typ, serial 0 (send
+// patches it), at the end of b; the caller adds its header fields and
+// then endHeader.
+func startMessage(b []byte, typ godbus.Type) wireWriter {
+	return wireWriter{b: append(b, 'l', byte(typ), 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), base: len(b)}
+}
+
+// endHeader adds the signature field (none for an empty body), sets the
+// header fields' length, pads to the body and returns where it starts
+// (the body's alignment base).
+func (w *wireWriter) endHeader(start int, sig string) int {
+	if sig != "" {
+		w.field(godbus.FieldSignature, 'g', sig, 0)
+	}
+	binary.LittleEndian.PutUint32(w.b[start+12:], uint32(len(w.b)-start-16))
+	w.align(8)
+	w.base = len(w.b)
+	return w.base
+}
+
 // appendSignal appends the encoded signal iface.member from path (to
 // dest alone when not "") to b, serial 0, when signalSig accepts its
 // body; false sends it to godbus. PropertiesChanged, the signal sent at
@@ -628,20 +648,14 @@ func appendSignal(b []byte, dest string, path godbus.ObjectPath, iface, member s
 		return b, false
 	}
 	start := len(b)
-	w := wireWriter{b: append(b, 'l', byte(godbus.TypeSignal), 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), base: start}
+	w := startMessage(b, godbus.TypeSignal)
 	w.field(godbus.FieldPath, 'o', string(path), 0)
 	w.field(godbus.FieldInterface, 's', iface, 0)
 	w.field(godbus.FieldMember, 's', member, 0)
 	if dest != "" {
 		w.field(godbus.FieldDestination, 's', dest, 0)
 	}
-	if sig != "" {
-		w.field(godbus.FieldSignature, 'g', sig, 0)
-	}
-	binary.LittleEndian.PutUint32(w.b[start+12:], uint32(len(w.b)-start-16))
-	w.align(8)
-	bodyStart := len(w.b)
-	w.base = bodyStart
+	bodyStart := w.endHeader(start, sig)
 	for _, v := range args {
 		switch x := v.(type) {
 		case map[string]godbus.Variant:
@@ -681,7 +695,7 @@ func appendReply(b []byte, dest string, serial uint32, out []any, err error) ([]
 		return b, false
 	}
 	start := len(b)
-	w := wireWriter{b: append(b, 'l', byte(typ), 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), base: start}
+	w := startMessage(b, typ)
 	if dest != "" {
 		w.field(godbus.FieldDestination, 's', dest, 0)
 	}
@@ -689,19 +703,13 @@ func appendReply(b []byte, dest string, serial uint32, out []any, err error) ([]
 	if name != "" {
 		w.field(godbus.FieldErrorName, 's', name, 0)
 	}
-	if sig != "" {
-		w.field(godbus.FieldSignature, 'g', sig, 0)
-	}
-	binary.LittleEndian.PutUint32(w.b[start+12:], uint32(len(w.b)-start-16))
-	w.align(8)
-	bodyStart := len(w.b)
+	bodyStart := w.endHeader(start, sig)
 	if len(out) == 1 {
 		if e, ok := out[0].(*Encoded); ok {
 			w.b = append(w.b, e.body...)
 			out = nil
 		}
 	}
-	w.base = bodyStart
 	for _, v := range out {
 		w.basic(v)
 	}
