@@ -131,16 +131,6 @@ func ValidUTF8(s string) bool {
 	return C.pamsd_valid_utf8(cs.str(s)) != 0
 }
 
-// CallRequest is CreateSession's arguments.
-type CallRequest struct {
-	UID, PID                            uint32
-	Service, Type, Class, Desktop, Seat string
-	VTNr                                uint32
-	TTY, Display                        string
-	Remote                              bool
-	RemoteUser, RemoteHost              string
-}
-
 // ErrKind is enum pamsd_err_kind.
 type ErrKind int
 
@@ -169,7 +159,7 @@ type Reply struct {
 	Existing                          bool
 }
 
-func busCall(addr string, ms int, r *CallRequest, id *string) (Reply, error) {
+func busCall(addr string, ms int, r *Request, id *string) (Reply, error) {
 	var cs cstrings
 	defer cs.free()
 	var req C.struct_pamsd_request
@@ -201,7 +191,7 @@ func busCall(addr string, ms int, r *CallRequest, id *string) (Reply, error) {
 
 // CreateSession connects to addr, calls CreateSession within ms
 // milliseconds and closes the connection, as the module does.
-func CreateSession(addr string, ms int, r CallRequest) (Reply, error) {
+func CreateSession(addr string, ms int, r Request) (Reply, error) {
 	return busCall(addr, ms, &r, nil)
 }
 

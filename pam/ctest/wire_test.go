@@ -199,7 +199,7 @@ func readAuth(r *bufio.Reader) (string, error) {
 
 const authOK = "OK 0123456789abcdef0123456789abcdef\r\nAGREE_UNIX_FD\r\n"
 
-var req = CallRequest{UID: 1000, PID: 42, Service: "login", Type: "tty", Class: "user", Seat: "seat0", VTNr: 2,
+var req = Request{UID: 1000, PID: 42, Service: "login", Type: "tty", Class: "user", Seat: "seat0", VTNr: 2,
 	TTY: "tty2", RemoteHost: "höst"}
 
 // TestBusCreateSession: against a fake bus, the module authenticates as
