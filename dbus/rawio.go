@@ -65,17 +65,23 @@ func newRawIO(rc syscall.RawConn) *rawIO {
 	return r
 }
 
+// setMsg points msg's one buffer (iov) at b (not empty) and its ancillary
+// data at oob (none when empty).
+func setMsg(msg *syscall.Msghdr, iov *syscall.Iovec, b, oob []byte) {
+	iov.Base = &b[0]
+	iov.SetLen(len(b))
+	msg.Control = nil
+	msg.SetControllen(0)
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+}
+
 // recv reads into p (not empty) and its ancillary data into oob; the
 // reader's alone.
 func (r *rawIO) recv(p, oob []byte) (n, oobn int, err error) {
-	r.riov.Base = &p[0]
-	r.riov.SetLen(len(p))
-	r.rmsg.Control = nil
-	r.rmsg.SetControllen(0)
-	if len(oob) > 0 {
-		r.rmsg.Control = &oob[0]
-		r.rmsg.SetControllen(len(oob))
-	}
+	setMsg(&r.rmsg, &r.riov, p, oob)
 	if err := r.rc.Read(r.rfunc); err != nil {
 		return 0, 0, err
 	}
@@ -88,14 +94,7 @@ func (r *rawIO) recv(p, oob []byte) (n, oobn int, err error) {
 // send writes all of b, oob with its first bytes; under the Conn's wmu.
 func (r *rawIO) send(b, oob []byte) error {
 	for len(b) > 0 {
-		r.wiov.Base = &b[0]
-		r.wiov.SetLen(len(b))
-		r.wmsg.Control = nil
-		r.wmsg.SetControllen(0)
-		if len(oob) > 0 {
-			r.wmsg.Control = &oob[0]
-			r.wmsg.SetControllen(len(oob))
-		}
+		setMsg(&r.wmsg, &r.wiov, b, oob)
 		if err := r.rc.Write(r.wfunc); err != nil {
 			return err
 		}
