@@ -20,6 +20,45 @@ func (m *Manager) readDescs(name string) ([]*Description, error) {
 	return m.cfg.Load(name)
 }
 
+// readFlight is a read of one name under way off the loop: a second
+// request for the name waits for it instead of reading the same files
+// again (a boot's start of a target and a ctl start of it arrive together,
+// and each read of 1000 descriptions is megabytes of garbage interleaved
+// with the records that stay, which the heap keeps as fragmentation).
+type readFlight struct {
+	done    chan struct{} // closed once descs and err are set
+	descs   []*Description
+	err     error
+	waiters int // requests that joined it (manager goroutine; tests)
+}
+
+// joinRead returns the read of name under way, or starts one that the
+// caller must do (mine). Manager goroutine.
+func (m *Manager) joinRead(name string) (fl *readFlight, mine bool) {
+	if fl = m.reads[name]; fl != nil {
+		fl.waiters++
+		return fl, false
+	}
+	if m.reads == nil {
+		m.reads = make(map[string]*readFlight)
+	}
+	fl = &readFlight{done: make(chan struct{})}
+	m.reads[name] = fl
+	return fl, true
+}
+
+// read does fl's read of name and ends the flight: later requests read
+// afresh (a failed read may succeed once the file is mended).
+func (m *Manager) read(name string, fl *readFlight) {
+	fl.descs, fl.err = m.readDescs(name)
+	close(fl.done)
+	m.post(func() {
+		if m.reads[name] == fl {
+			delete(m.reads, name)
+		}
+	})
+}
+
 // withLoaded runs f on the manager goroutine with the records of names,
 // first reading (on the calling goroutine) those that are not loaded. A
 // service unloaded between the read and the install is installed from what
@@ -28,6 +67,8 @@ func (m *Manager) withLoaded(ctx context.Context, names []string, f func(ss []*s
 	read := make([][]*Description, len(names))
 	for {
 		missing := -1
+		var fl *readFlight
+		var mine bool
 		var err error
 		if cerr := m.call(ctx, func() {
 			ss := make([]*svc, len(names))
@@ -40,6 +81,7 @@ func (m *Manager) withLoaded(ctx context.Context, names []string, f func(ss []*s
 				}
 				if s == nil {
 					missing = i
+					fl, mine = m.joinRead(n)
 					return
 				}
 				ss[i] = s
@@ -53,7 +95,16 @@ func (m *Manager) withLoaded(ctx context.Context, names []string, f func(ss []*s
 		if missing < 0 || err != nil {
 			return err
 		}
-		if read[missing], err = m.readDescs(names[missing]); err != nil {
+		if mine {
+			m.read(names[missing], fl)
+		} else {
+			select {
+			case <-fl.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if read[missing], err = fl.descs, fl.err; err != nil {
 			return err
 		}
 	}

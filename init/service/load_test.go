@@ -127,21 +127,38 @@ func TestBlockedLoadDelaysOnlyItsRequest(t *testing.T) {
 	}
 }
 
-// Two requests may read the same service (and its dependency) at once; the
-// first install wins, the second uses the records it finds.
+// Two requests for the same service while it is read share the one read
+// (each read of a big closure is garbage the heap keeps as fragmentation);
+// both are answered from it.
 func TestConcurrentLoadsOfOneService(t *testing.T) {
 	g := newLoadGate("a")
 	h := newGatedHarness(t, g, nil, svcDesc("a", TypeProcess, need("b")), svcDesc("b", TypeInternal))
 	errs := make(chan error, 2)
-	for i := 0; i < 2; i++ {
-		go func() { errs <- h.m.Start(h.ctx, "a", StartOpts{NoWait: true}) }()
+	start := func() { errs <- h.m.Start(h.ctx, "a", StartOpts{NoWait: true}) }
+	go start()
+	g.waitEntered(t, 1)
+	go start()
+	// Until the second request has joined the read, or (the fault) begun
+	// a read of its own.
+	for joined := false; !joined; {
+		if len(g.entered) > 0 {
+			t.Fatal("the second request read a again while the first read it")
+		}
+		if err := h.m.call(h.ctx, func() { joined = h.m.reads["a"] != nil && h.m.reads["a"].waiters == 1 }); err != nil {
+			t.Fatal(err)
+		}
+		if !joined {
+			time.Sleep(time.Millisecond)
+		}
 	}
-	g.waitEntered(t, 2) // both reads under way before either installs
 	g.open()
 	for i := 0; i < 2; i++ {
 		if err := recv(t, errs); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if len(g.entered) > 0 {
+		t.Fatal("a was read twice")
 	}
 	list, err := listAll(h.ctx, h.m)
 	if err != nil {

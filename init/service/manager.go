@@ -98,8 +98,9 @@ type Manager struct {
 	reportTimer   Timer
 	everStarted   bool
 	done          bool
-	pendingLoads  int // chain-to targets being read off the loop
-	busy          int // services not Stopped, or in their restart delay (setState counts)
+	pendingLoads  int                    // chain-to targets being read off the loop
+	reads         map[string]*readFlight // requests' reads under way (load.go)
+	busy          int                    // services not Stopped, or in their restart delay (setState counts)
 	// Start slots (startslot.go): when each service holding one began,
 	// those waiting for one in order, and the timer that looks again.
 	starting   map[*svc]time.Time
