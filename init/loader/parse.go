@@ -778,11 +778,38 @@ func (p *parser) group(v string, gid *int32) error {
 	return nil
 }
 
-var signalNames = map[string]unix.Signal{
-	"HUP": unix.SIGHUP, "INT": unix.SIGINT, "QUIT": unix.SIGQUIT, "KILL": unix.SIGKILL,
-	"USR1": unix.SIGUSR1, "USR2": unix.SIGUSR2, "TERM": unix.SIGTERM, "CONT": unix.SIGCONT,
-	"STOP": unix.SIGSTOP, "INFO": unix.SIGPWR, "PWR": unix.SIGPWR, "ABRT": unix.SIGABRT,
-	"ALRM": unix.SIGALRM, "WINCH": unix.SIGWINCH,
+// signalName is the signal of a name without SIG (a switch, not a map
+// literal built at every start of each program linking the loader).
+func signalName(name string) (unix.Signal, bool) {
+	switch name {
+	case "HUP":
+		return unix.SIGHUP, true
+	case "INT":
+		return unix.SIGINT, true
+	case "QUIT":
+		return unix.SIGQUIT, true
+	case "KILL":
+		return unix.SIGKILL, true
+	case "USR1":
+		return unix.SIGUSR1, true
+	case "USR2":
+		return unix.SIGUSR2, true
+	case "TERM":
+		return unix.SIGTERM, true
+	case "CONT":
+		return unix.SIGCONT, true
+	case "STOP":
+		return unix.SIGSTOP, true
+	case "INFO", "PWR":
+		return unix.SIGPWR, true
+	case "ABRT":
+		return unix.SIGABRT, true
+	case "ALRM":
+		return unix.SIGALRM, true
+	case "WINCH":
+		return unix.SIGWINCH, true
+	}
+	return 0, false
 }
 
 // ParseSignal reads a signal name (with or without SIG) or number.
@@ -793,7 +820,7 @@ func ParseSignal(v string) (int, error) {
 		}
 		return n, nil
 	}
-	if s, ok := signalNames[strings.TrimPrefix(strings.ToUpper(v), "SIG")]; ok {
+	if s, ok := signalName(strings.TrimPrefix(strings.ToUpper(v), "SIG")); ok {
 		return int(s), nil
 	}
 	return 0, invalid(v, "a signal name such as TERM, HUP, INT, QUIT, USR1, USR2, KILL, or a number")

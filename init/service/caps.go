@@ -2,21 +2,23 @@ package service
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
-// capNames are Linux capability numbers by name (without the cap_ prefix),
-// as in <linux/capability.h>.
-var capNames = map[string]int{
-	"chown": 0, "dac_override": 1, "dac_read_search": 2, "fowner": 3, "fsetid": 4,
-	"kill": 5, "setgid": 6, "setuid": 7, "setpcap": 8, "linux_immutable": 9,
-	"net_bind_service": 10, "net_broadcast": 11, "net_admin": 12, "net_raw": 13,
-	"ipc_lock": 14, "ipc_owner": 15, "sys_module": 16, "sys_rawio": 17, "sys_chroot": 18,
-	"sys_ptrace": 19, "sys_pacct": 20, "sys_admin": 21, "sys_boot": 22, "sys_nice": 23,
-	"sys_resource": 24, "sys_time": 25, "sys_tty_config": 26, "mknod": 27, "lease": 28,
-	"audit_write": 29, "audit_control": 30, "setfcap": 31, "mac_override": 32,
-	"mac_admin": 33, "syslog": 34, "wake_alarm": 35, "block_suspend": 36,
-	"audit_read": 37, "perfmon": 38, "bpf": 39, "checkpoint_restore": 40,
+// capNames are Linux capability names (without the cap_ prefix) in number
+// order, as in <linux/capability.h>. An array is data in the binary, where a
+// map literal was built at every start of each program linking the package.
+var capNames = [...]string{
+	"chown", "dac_override", "dac_read_search", "fowner", "fsetid",
+	"kill", "setgid", "setuid", "setpcap", "linux_immutable",
+	"net_bind_service", "net_broadcast", "net_admin", "net_raw",
+	"ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot",
+	"sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+	"sys_resource", "sys_time", "sys_tty_config", "mknod", "lease",
+	"audit_write", "audit_control", "setfcap", "mac_override",
+	"mac_admin", "syslog", "wake_alarm", "block_suspend",
+	"audit_read", "perfmon", "bpf", "checkpoint_restore",
 }
 
 // CapSpec is a parsed `capabilities` setting (libcap's IAB text form):
@@ -38,8 +40,8 @@ func ParseCapabilities(s string) (CapSpec, error) {
 		if kind == '^' || kind == '!' {
 			name = name[1:]
 		}
-		n, ok := capNames[strings.TrimPrefix(name, "cap_")]
-		if !ok || !strings.HasPrefix(name, "cap_") {
+		n := slices.Index(capNames[:], strings.TrimPrefix(name, "cap_"))
+		if n < 0 || !strings.HasPrefix(name, "cap_") {
 			return c, fmt.Errorf("unknown capability %q", f)
 		}
 		switch kind {
@@ -54,18 +56,31 @@ func ParseCapabilities(s string) (CapSpec, error) {
 	return c, nil
 }
 
-// Secure bits (prctl PR_SET_SECUREBITS), by the names dinit uses.
-var securebitNames = map[string]uint{
-	"noroot": 1 << 0, "noroot-locked": 1 << 1,
-	"no-setuid-fixup": 1 << 2, "no-setuid-fixup-locked": 1 << 3,
-	"keep-caps": 1 << 4, "keep-caps-locked": 1 << 5,
+// securebit is a secure bit (prctl PR_SET_SECUREBITS) by the name dinit
+// uses (a switch, not a map literal built at every program start).
+func securebit(name string) (uint, bool) {
+	switch name {
+	case "noroot":
+		return 1 << 0, true
+	case "noroot-locked":
+		return 1 << 1, true
+	case "no-setuid-fixup":
+		return 1 << 2, true
+	case "no-setuid-fixup-locked":
+		return 1 << 3, true
+	case "keep-caps":
+		return 1 << 4, true
+	case "keep-caps-locked":
+		return 1 << 5, true
+	}
+	return 0, false
 }
 
 // ParseSecurebits reads a space-separated list of secure bit names.
 func ParseSecurebits(s string) (uint, error) {
 	var bits uint
 	for _, f := range strings.Fields(s) {
-		b, ok := securebitNames[f]
+		b, ok := securebit(f)
 		if !ok {
 			return 0, fmt.Errorf("unknown secure bit %q (noroot, no-setuid-fixup, keep-caps, each also -locked)", f)
 		}
@@ -78,7 +93,7 @@ func ParseSecurebits(s string) (uint, error) {
 // "cap_NAME", in number order (for loaders that turn a kept set into drops).
 func CapabilityNames() []string {
 	out := make([]string, len(capNames))
-	for n, i := range capNames {
+	for i, n := range capNames {
 		out[i] = "cap_" + n
 	}
 	return out

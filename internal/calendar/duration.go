@@ -8,19 +8,33 @@ import (
 	"time"
 )
 
-// Units of systemd time spans. ParseDuration looks up a term's whole run of
-// letters, so "ms" is never read as "m" and "s".
-var spanUnits = map[string]time.Duration{
-	"usec": time.Microsecond, "us": time.Microsecond, "µs": time.Microsecond, "μs": time.Microsecond,
-	"msec": time.Millisecond, "ms": time.Millisecond,
-	"seconds": time.Second, "second": time.Second, "sec": time.Second, "s": time.Second,
-	"minutes": time.Minute, "minute": time.Minute, "min": time.Minute, "m": time.Minute,
-	"hours": time.Hour, "hour": time.Hour, "hr": time.Hour, "h": time.Hour,
-	"days": 24 * time.Hour, "day": 24 * time.Hour, "d": 24 * time.Hour,
-	"weeks": 7 * 24 * time.Hour, "week": 7 * 24 * time.Hour, "w": 7 * 24 * time.Hour,
-	// systemd's month and year are averages: 30.44 and 365.25 days.
-	"months": 2629800 * time.Second, "month": 2629800 * time.Second, "M": 2629800 * time.Second,
-	"years": 31557600 * time.Second, "year": 31557600 * time.Second, "y": 31557600 * time.Second,
+// spanUnit is a unit of systemd time spans. ParseDuration looks up a term's
+// whole run of letters, so "ms" is never read as "m" and "s". A switch, not
+// a map: a map literal is built at every start of each program that links
+// the package (ginitctl, for one request), whether or not it parses a span.
+func spanUnit(name string) (time.Duration, bool) {
+	switch name {
+	case "usec", "us", "µs", "μs":
+		return time.Microsecond, true
+	case "msec", "ms":
+		return time.Millisecond, true
+	case "seconds", "second", "sec", "s":
+		return time.Second, true
+	case "minutes", "minute", "min", "m":
+		return time.Minute, true
+	case "hours", "hour", "hr", "h":
+		return time.Hour, true
+	case "days", "day", "d":
+		return 24 * time.Hour, true
+	case "weeks", "week", "w":
+		return 7 * 24 * time.Hour, true
+	case "months", "month", "M":
+		// systemd's month and year are averages: 30.44 and 365.25 days.
+		return 2629800 * time.Second, true
+	case "years", "year", "y":
+		return 31557600 * time.Second, true
+	}
+	return 0, false
 }
 
 // ErrSpan is wrapped by every error of ParseDuration.
@@ -52,7 +66,7 @@ func ParseDuration(text string) (time.Duration, error) {
 		unit := time.Second
 		if name != "" {
 			var ok bool
-			if unit, ok = spanUnits[name]; !ok {
+			if unit, ok = spanUnit(name); !ok {
 				return 0, fmt.Errorf("%w %q: unknown unit %q", ErrSpan, text, name)
 			}
 		}

@@ -42,16 +42,28 @@ type Spec struct {
 	zone       string // as normalized: "UTC" or the zone's name; "" = caller's
 }
 
-var shorthands = map[string]string{
-	"minutely":     "*-*-* *:*:00",
-	"hourly":       "*-*-* *:00:00",
-	"daily":        "*-*-* 00:00:00",
-	"monthly":      "*-*-01 00:00:00",
-	"weekly":       "Mon *-*-* 00:00:00",
-	"yearly":       "*-01-01 00:00:00",
-	"annually":     "*-01-01 00:00:00",
-	"quarterly":    "*-01,04,07,10-01 00:00:00",
-	"semiannually": "*-01,07-01 00:00:00",
+// shorthand is the full expression of a shorthand such as daily (a switch,
+// not a map literal built at every program start).
+func shorthand(name string) (string, bool) {
+	switch name {
+	case "minutely":
+		return "*-*-* *:*:00", true
+	case "hourly":
+		return "*-*-* *:00:00", true
+	case "daily":
+		return "*-*-* 00:00:00", true
+	case "monthly":
+		return "*-*-01 00:00:00", true
+	case "weekly":
+		return "Mon *-*-* 00:00:00", true
+	case "yearly", "annually":
+		return "*-01-01 00:00:00", true
+	case "quarterly":
+		return "*-01,04,07,10-01 00:00:00", true
+	case "semiannually":
+		return "*-01,07-01 00:00:00", true
+	}
+	return "", false
 }
 
 var dayNames = [7]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
@@ -81,7 +93,7 @@ func Parse(expr string) (*Spec, error) {
 		}
 	}
 	if len(words) == 1 {
-		if full, ok := shorthands[strings.ToLower(words[0])]; ok {
+		if full, ok := shorthand(strings.ToLower(words[0])); ok {
 			words = strings.Fields(full)
 		} else if strings.HasPrefix(words[0], "@") {
 			return s.epoch(expr, words[0][1:])
