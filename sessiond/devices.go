@@ -341,7 +341,8 @@ type unicaster interface {
 	EmitTo(dest string, path godbus.ObjectPath, name string, values ...any) error
 }
 
-// emitTo sends a signal to dest only, once the batch is flushed: device
+// emitTo sends a signal to dest only, once the batch is flushed (after
+// its replies): device
 // signals go to the controller alone, as logind's do (a broadcast
 // ResumeDevice would hand the device's descriptor to every listener).
 // after runs once it is sent (or dropped).

@@ -115,6 +115,9 @@ func (e *unicastEmitter) EmitTo(dest string, path godbus.ObjectPath, name string
 }
 
 func (e *unicastEmitter) take() []string {
+	if e.settle != nil {
+		e.settle() // device signals go after the replies
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	u := e.uni

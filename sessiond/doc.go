@@ -6,8 +6,10 @@
 //
 // One goroutine (Manager.Run) owns all state. Bus handlers, FIFO and
 // cgroup watchers and timers only post closures to it (queue.go) and wait
-// for the answer; after each batch the loop persists what changed and
-// emits the signals (PropertiesChanged included) in order.
+// for the answer; after each batch the loop publishes what changed for
+// the read-only calls, answers, then persists it and emits the signals
+// (PropertiesChanged included) in order: the reply comes first, as
+// logind's does (Manager.apply).
 //
 // The files follow the objects, as systemd's src/login does; each holds
 // an object's logic and its bus face:

@@ -167,6 +167,9 @@ type sent struct {
 type fakeEmitter struct {
 	mu  sync.Mutex
 	got []sent
+	// settle, when set, waits until the owner has carried out what it
+	// replied to (signals are sent after the replies).
+	settle func()
 }
 
 func (e *fakeEmitter) Emit(path godbus.ObjectPath, name string, args ...any) error {
@@ -177,6 +180,9 @@ func (e *fakeEmitter) Emit(path godbus.ObjectPath, name string, args ...any) err
 }
 
 func (e *fakeEmitter) take() []sent {
+	if e.settle != nil {
+		e.settle()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	g := e.got
@@ -245,6 +251,7 @@ func newWorldCfg(t *testing.T, runDir string, host *fakeHost, vts VTs, adjust fu
 	}
 	loopDone := make(chan struct{})
 	go func() { m.Run(ctx); close(loopDone) }()
+	em.settle = func() { _ = m.do(func(*state) error { return nil }) }
 	if err := m.PublishSeats(); err != nil {
 		t.Fatal(err)
 	}
@@ -277,8 +284,14 @@ func (w *world) mustCreate(r CreateRequest) *CreateReply {
 	return rep
 }
 
+// settle waits until the owner has carried out the side effects of
+// everything answered so far: they run after the replies (apply), and
+// the owner takes this no-op only after them.
+func (w *world) settle() { w.em.settle() }
+
 func (w *world) file(rel string) map[string]string {
 	w.t.Helper()
+	w.settle()
 	m, err := readEnvFile(filepath.Join(w.cfg.RunDir, rel))
 	if err != nil {
 		w.t.Fatalf("read %s: %v", rel, err)
@@ -298,6 +311,7 @@ func (w *world) waitFor(what string, ok func() bool) {
 }
 
 func (w *world) exists(rel string) bool {
+	w.settle()
 	_, err := os.Stat(filepath.Join(w.cfg.RunDir, rel))
 	return err == nil
 }

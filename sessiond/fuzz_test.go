@@ -200,6 +200,7 @@ func FuzzCreateSession(f *testing.F) {
 			return
 		}
 		defer rep.FIFO.Close()
+		m.st.settle()
 		m.st.flush()
 		want := persisted(m.st.sessions[rep.ID])
 		got := restoredSessions(t, run, vts)[rep.ID]

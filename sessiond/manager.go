@@ -202,12 +202,17 @@ func (m *Manager) apply(batch []request) {
 	for i, r := range batch {
 		errs[i] = r.f(m.st)
 	}
-	// Persist and announce before answering: a client that got its reply
-	// must find the files and have seen the signals.
-	m.st.flush()
+	// Reply first: once the batch's changes are made in memory and
+	// published in the view, every answer is decided and any later call
+	// is served from that state. What decides no answer (state files,
+	// signals and PropertiesChanged, the cleanup queued with later) runs
+	// after the replies, in its order, as logind replies before it saves:
+	// a reader of /run/systemd may see the old file for a moment.
+	m.st.settle()
 	for i, r := range batch {
 		r.answer(errs[i])
 	}
+	m.st.flush()
 }
 
 // SetContext sets the lifetime of requests: once ctx ends, Run stops and
@@ -220,8 +225,9 @@ func (m *Manager) Interfaces() []*bus.Interface {
 }
 
 // request is one closure for the owner goroutine; done (if not nil)
-// receives its result once the state is flushed, or then is called with
-// it there, on the owner goroutine.
+// receives its result once the batch's state is published (before its
+// side effects, see apply), or then is called with it there, on the
+// owner goroutine.
 type request struct {
 	f    func(s *state) error
 	done chan error
@@ -252,8 +258,8 @@ func (m *Manager) do(f func(s *state) error) error {
 }
 
 // doThen runs f on the owner goroutine and then calls then with its
-// error once the state is flushed, on the owner goroutine; no goroutine
-// waits meanwhile. then must not block (it sends a reply).
+// error once the state is published, on the owner goroutine; no
+// goroutine waits meanwhile. then must not block (it sends a reply).
 func (m *Manager) doThen(f func(s *state) error, then func(error)) {
 	if m.ctx.Err() != nil || !m.q.push(request{f: f, then: then}) {
 		then(errStopped)
@@ -292,6 +298,13 @@ type state struct {
 	power      powerState
 	// deferred run after the next flush (see afterFlush).
 	deferred []func()
+	// effects are the batch's side effects that decide no answer, run
+	// after the replies, before the files are written (see later).
+	effects []func()
+	// settled: settle found something to persist and announce; changes
+	// are the PropertiesChanged it found, sent by flush.
+	settled bool
+	changes []propChange
 
 	mutated   bool
 	dirtySess map[string]bool
@@ -316,12 +329,13 @@ func (s *state) emit(path godbus.ObjectPath, name string, args ...any) {
 	s.signals = append(s.signals, signal{path: path, name: name, args: args})
 }
 
-// flush persists dirty objects, then sends queued signals and the
-// PropertiesChanged of every emits-change property that changed.
-func (s *state) flush() {
-	defer s.runDeferred()
+// settle finishes the batch's in-memory change and publishes it in the
+// view, before the replies; what is to be written and sent is left to
+// flush.
+func (s *state) settle() {
 	s.syncSeatACLs()
-	if !s.mutated && len(s.signals) == 0 && len(s.dirtySess) == 0 {
+	s.settled = s.mutated || len(s.signals) > 0 || len(s.dirtySess) > 0
+	if !s.settled {
 		return
 	}
 	for uid := range s.dirtyUser {
@@ -333,6 +347,27 @@ func (s *state) flush() {
 			}
 		}
 	}
+	// Only the objects marked dirty are rebuilt and compared: a change
+	// to one session costs one session however many there are. So every
+	// change of a property must mark its object (touchSession and the
+	// dirty sets), as it must for the state files.
+	s.publish()
+}
+
+// flush runs after the replies: the side effects queued with later, the
+// files of the dirty objects, the queued signals, then the
+// PropertiesChanged of every emits-change property settle found changed.
+func (s *state) flush() {
+	defer s.runDeferred()
+	effects := s.effects
+	s.effects = nil
+	for _, f := range effects {
+		f()
+	}
+	if !s.settled {
+		return
+	}
+	s.settled = false
 	for id := range s.dirtySess {
 		if ss, ok := s.sessions[id]; ok {
 			s.saveSession(ss)
@@ -360,16 +395,18 @@ func (s *state) flush() {
 			sg.after()
 		}
 	}
-	// Only the objects marked dirty are rebuilt and compared: a change
-	// to one session costs one session however many there are. So every
-	// change of a property must mark its object (touchSession and the
-	// dirty sets), as it must for the state files.
-	s.publish()
+	s.announceChanges()
 	clear(s.dirtySess)
 	clear(s.dirtyUser)
 	clear(s.dirtySeat)
 	s.mutated = false
 }
+
+// later queues f, a side effect of the current request that decides no
+// answer (closing a FIFO, removing a file or a cgroup named by an id
+// nothing can take again in this batch), to run after the batch's
+// replies, in the order queued.
+func (s *state) later(f func()) { s.effects = append(s.effects, f) }
 
 func (s *state) runDeferred() {
 	fs := s.deferred

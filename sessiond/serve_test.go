@@ -90,6 +90,13 @@ func TestServeOverBus(t *testing.T) {
 		}
 		return
 	}
+	// Files are written before the signals go out: a client that saw
+	// SessionNew finds the session file (the reply may come first).
+	if err := c.AddMatchSignal(godbus.WithMatchObjectPath(ManagerPath), godbus.WithMatchMember("SessionNew")); err != nil {
+		t.Fatal(err)
+	}
+	news := make(chan *godbus.Signal, 8)
+	c.Signal(news)
 	var (
 		id, rt, seat string
 		path         godbus.ObjectPath
@@ -104,9 +111,19 @@ func TestServeOverBus(t *testing.T) {
 	if err != nil || id != "c1" || uid != 1000 || rt != filepath.Join(run, "user", "1000") {
 		t.Fatalf("CreateSession: %v %s %s %d", err, id, rt, uid)
 	}
-	if _, err := os.Stat(filepath.Join(run, "systemd", "sessions", "c1")); err != nil {
-		t.Errorf("the session file was not there when the reply came: %v", err)
+	var sp godbus.ObjectPath
+	if err := mgr.Call(IfaceManager+".GetSession", 0, "c1").Store(&sp); err != nil || sp != path {
+		t.Errorf("GetSession right after the reply: %v %v", sp, err)
 	}
+	select {
+	case <-news:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no SessionNew")
+	}
+	if _, err := os.Stat(filepath.Join(run, "systemd", "sessions", "c1")); err != nil {
+		t.Errorf("the session file was not there when SessionNew came: %v", err)
+	}
+	c.RemoveSignal(news)
 	syscall.Close(int(fd))
 
 	// The pidfd variant (pam_systemd >= 255), for a child of ours.
@@ -168,9 +185,9 @@ func BenchmarkListSessionsPrivateBus(b *testing.B) {
 }
 
 // TestSetLockedHintOverBus: SetLockedHint (served without a worker)
-// answers once its change is flushed: the client that got the reply
-// reads the hint in the session file and the property, and gets
-// PropertiesChanged; a bad argument is refused.
+// answers once its change is published: the client that got the reply
+// reads the hint in the property, then gets PropertiesChanged, after
+// which the session file says it too; a bad argument is refused.
 func TestSetLockedHintOverBus(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("CreateSession is root's")
@@ -188,9 +205,9 @@ func TestSetLockedHintOverBus(t *testing.T) {
 		if err := obj.Call(IfaceSession+".SetLockedHint", 0, locked).Err; err != nil {
 			t.Fatalf("SetLockedHint(%v): %v", locked, err)
 		}
-		f, err := readEnvFile(filepath.Join(run, "systemd", "sessions", id))
-		if want := map[bool]string{true: "1", false: "0"}[locked]; err != nil || f["LOCKED_HINT"] != want {
-			t.Errorf("after SetLockedHint(%v) the file says %q (%v)", locked, f["LOCKED_HINT"], err)
+		v, err := obj.GetProperty(IfaceSession + ".LockedHint")
+		if err != nil || v.Value() != locked {
+			t.Errorf("LockedHint after SetLockedHint(%v): %v %v", locked, v, err)
 		}
 		select {
 		case sg := <-sigs:
@@ -200,9 +217,9 @@ func TestSetLockedHintOverBus(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Errorf("no PropertiesChanged for SetLockedHint(%v)", locked)
 		}
-		v, err := obj.GetProperty(IfaceSession + ".LockedHint")
-		if err != nil || v.Value() != locked {
-			t.Errorf("LockedHint after SetLockedHint(%v): %v %v", locked, v, err)
+		f, err := readEnvFile(filepath.Join(run, "systemd", "sessions", id))
+		if want := map[bool]string{true: "1", false: "0"}[locked]; err != nil || f["LOCKED_HINT"] != want {
+			t.Errorf("after SetLockedHint(%v)'s PropertiesChanged the file says %q (%v)", locked, f["LOCKED_HINT"], err)
 		}
 	}
 	if err := obj.Call(IfaceSession+".SetLockedHint", 0, "yes").Err; err == nil {

@@ -300,19 +300,26 @@ func (s *state) checkGone(ss *session) {
 }
 
 func (s *state) finalize(ss *session) {
-	ss.fifo.Close()
 	if ss.killTime != nil {
 		ss.killTime.Stop()
 	}
-	if ss.stopWatch != nil {
-		ss.stopWatch()
-	}
 	s.releaseControl(ss)
-	_ = os.Remove(ss.FIFO)
-	_ = os.Remove(filepath.Join(s.cfg.sessionsDir(), ss.ID))
-	if ss.Scope != "" {
-		s.cfg.Host.RemoveScope(ss.UID, ss.ID)
-	}
+	// What is left of it on the machine goes after the replies: its id
+	// is not free again while its file is there (sessionIDFree), so
+	// nothing in this batch can reuse these names.
+	fifo, stopWatch, uid, id, scope := ss.fifo, ss.stopWatch, ss.UID, ss.ID, ss.Scope != ""
+	path := ss.FIFO
+	s.later(func() {
+		fifo.Close()
+		if stopWatch != nil {
+			stopWatch()
+		}
+		_ = os.Remove(path)
+		_ = os.Remove(filepath.Join(s.cfg.sessionsDir(), id))
+		if scope {
+			s.cfg.Host.RemoveScope(uid, id)
+		}
+	})
 	delete(s.sessions, ss.ID)
 	s.dirtySess[ss.ID] = true // the flush drops it from the view
 	s.mutated = true
@@ -470,7 +477,8 @@ func (m *Manager) withSession(c *bus.Call, id string, needCaller bool, f func(s 
 }
 
 // withSessionThen is withSession for an Async method: then gets the
-// error on the owner goroutine once the change is flushed. The caller's
+// error on the owner goroutine once the change is published (before its
+// files and signals, see apply). The caller's
 // credentials come from the cache (a round trip on the client
 // connection the first time a peer calls).
 func (m *Manager) withSessionThen(c *bus.Call, id string, needCaller bool, f func(s *state, ss *session, cl *caller) error, then func(error)) {

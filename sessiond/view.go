@@ -12,16 +12,16 @@ import (
 )
 
 // view is what the owner loop publishes for read-only calls: the
-// properties of every session, user and seat as of the last flush. Only
-// the owner writes it (in flush, for the objects marked dirty, so one
+// properties of every session, user and seat as of the last batch. Only
+// the owner writes it (in settle, for the objects marked dirty, so one
 // change costs one object, whatever the number of sessions); bus
 // handlers read it under the read lock instead of queueing a closure
 // and waiting for the owner (a goroutine hop per call, which under
 // load was most of a read call's cost). Every published map is
 // replaced, never changed, so a reader may keep one after unlocking.
 //
-// A reply to a change is sent after the flush that published it, so a
-// client reads its own writes.
+// A reply to a change is sent once the view shows it (settle, before
+// the batch's files and signals), so a client reads its own writes.
 type view struct {
 	mu       sync.RWMutex // a leaf lock: nothing else is taken under it
 	sessions map[string]*sessionView
@@ -164,19 +164,21 @@ func newView() *view {
 		seats: map[string]map[string]godbus.Variant{}}
 }
 
+// propChange is one published object's properties before and after a
+// batch: a session's views, or another object's property maps.
+type propChange struct {
+	path       godbus.ObjectPath
+	ifc        *bus.Interface
+	old, cur   map[string]godbus.Variant
+	sold, scur *sessionView
+}
+
 // publish refreshes the view for the dirty objects (dropping those that
-// are gone) and announces the emits-change properties that differ from
-// what was published before. A new object is announced by its creation
-// signal, not by PropertiesChanged.
+// are gone) and keeps, for announceChanges, what was published before.
+// A new object is announced by its creation signal, not by
+// PropertiesChanged.
 func (s *state) publish() {
 	vw := s.m.view
-	type change struct {
-		path     godbus.ObjectPath
-		ifc      *bus.Interface
-		old, cur map[string]godbus.Variant
-	}
-	var changes []change
-	var sessChanges [][2]*sessionView
 	vw.mu.Lock()
 	for id := range s.dirtySess {
 		ss, ok := s.sessions[id]
@@ -200,7 +202,7 @@ func (s *state) publish() {
 			vw.leaders[ss.Leader] = id
 		}
 		if old != nil {
-			sessChanges = append(sessChanges, [2]*sessionView{old, cur})
+			s.changes = append(s.changes, propChange{sold: old, scur: cur})
 		}
 	}
 	for uid := range s.dirtyUser {
@@ -218,7 +220,7 @@ func (s *state) publish() {
 		vw.users[uid] = cur
 		if old != nil {
 			// Sessions is not emits-change: the rest decides.
-			changes = append(changes, change{userPath(uid), s.m.ifc.user, old.props, cur.props})
+			s.changes = append(s.changes, propChange{path: userPath(uid), ifc: s.m.ifc.user, old: old.props, cur: cur.props})
 		}
 	}
 	for id := range s.dirtySeat {
@@ -231,23 +233,34 @@ func (s *state) publish() {
 		props := s.seatProps(st)
 		vw.seats[id] = props
 		if old != nil {
-			changes = append(changes, change{seatPath(id), s.m.ifc.seat, old, props})
+			s.changes = append(s.changes, propChange{path: seatPath(id), ifc: s.m.ifc.seat, old: old, cur: props})
 		}
 	}
 	vw.mu.Unlock()
-	for _, c := range sessChanges {
-		s.sessionChanged(c[0], c[1])
-	}
-	for _, c := range changes {
-		s.announce(c.path, c.ifc, c.old, c.cur)
-	}
 	if s.mutated {
 		cur := s.managerProps()
 		if s.mgrSnap != nil {
-			s.announce(ManagerPath, s.m.ifc.manager, s.mgrSnap, cur)
+			s.changes = append(s.changes, propChange{path: ManagerPath, ifc: s.m.ifc.manager, old: s.mgrSnap, cur: cur})
 		}
 		s.mgrSnap = cur
 	}
+}
+
+// announceChanges sends the PropertiesChanged of what publish kept: the
+// sessions' first, then users', seats' and the Manager's.
+func (s *state) announceChanges() {
+	for _, c := range s.changes {
+		if c.scur != nil {
+			s.sessionChanged(c.sold, c.scur)
+		}
+	}
+	for _, c := range s.changes {
+		if c.scur == nil {
+			s.announce(c.path, c.ifc, c.old, c.cur)
+		}
+	}
+	clear(s.changes)
+	s.changes = s.changes[:0]
 }
 
 // announce sends PropertiesChanged for the emits-change properties of
