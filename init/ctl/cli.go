@@ -364,7 +364,13 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		// A line per write was a system call per service for list; both
 		// write stderr, if at all, before any line (an answer that is an
 		// error carries no services).
-		bw = bufio.NewWriterSize(stdout, 64<<10)
+		// status's few lines fit bufio's default; list's 64 kB are a
+		// large allocation, a span of its own, that status need not make.
+		size := 4 << 10
+		if a.cmd == "list" {
+			size = 64 << 10
+		}
+		bw = bufio.NewWriterSize(stdout, size)
 	}
 	if a.cmd == "list" && !a.quiet {
 		// Each service printed as it is decoded, not gathered first.
