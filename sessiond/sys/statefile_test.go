@@ -9,7 +9,8 @@ import (
 
 // TestWriteFileAtomic: the file gets the data and the mode whatever the
 // umask, replaces an older one, leaves no temporary file, and a missing
-// directory is an error naming it.
+// directory is an error naming it; a failed rename (over a non-empty
+// directory) leaves no temporary file.
 func TestWriteFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "c1")
@@ -34,5 +35,15 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := WriteFileAtomic(filepath.Join(dir, "none", "c1"), []byte("x"), 0o644); err == nil {
 		t.Fatal("missing directory: no error")
+	}
+	busy := filepath.Join(dir, "busy")
+	if err := os.MkdirAll(filepath.Join(busy, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(busy, []byte("x"), 0o644); err == nil {
+		t.Fatal("rename over a directory: no error")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Fatalf("after a failed rename the directory holds %v, want c1 and busy", ents)
 	}
 }
