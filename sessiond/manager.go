@@ -5,8 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	godbus "github.com/godbus/dbus/v5"
@@ -128,6 +130,8 @@ type Manager struct {
 	// the owner's, like noPoller (it cannot be made, or Run has ended).
 	fifos    *sys.FIFOPoller
 	noPoller bool
+	// taken counts the answers do's callers have received (see apply).
+	taken atomic.Uint64
 }
 
 // PeerGone forgets what is cached about a bus peer that left.
@@ -209,8 +213,19 @@ func (m *Manager) apply(batch []request) {
 	// after the replies, in its order, as logind replies before it saves:
 	// a reader of /run/systemd may see the old file for a moment.
 	m.st.settle()
+	taken, waiting := m.taken.Load(), uint64(0)
 	for i, r := range batch {
+		if r.done != nil {
+			waiting++
+		}
 		r.answer(errs[i])
+	}
+	// sessiond runs on one P (main.go): a handler woken by its answer
+	// would wait for the owner to block, after the side effects. So let
+	// those answered take their answers first (do counts them); each
+	// sends its reply before it yields the P back.
+	for m.taken.Load()-taken < waiting {
+		runtime.Gosched()
 	}
 	m.st.flush()
 }
@@ -254,7 +269,9 @@ func (m *Manager) do(f func(s *state) error) error {
 	if !m.q.push(request{f: f, done: done}) {
 		return errStopped
 	}
-	return <-done
+	err := <-done
+	m.taken.Add(1)
+	return err
 }
 
 // doThen runs f on the owner goroutine and then calls then with its

@@ -1,7 +1,9 @@
 package sessiond
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,5 +160,49 @@ func TestReplyBeforeSideEffects(t *testing.T) {
 			g.open()
 			w.settle()
 		})
+	}
+}
+
+// orderEmitter records, at the first signal of one name, whether the
+// caller had its answer by then.
+type orderEmitter struct {
+	*fakeEmitter
+	name     string
+	answered *atomic.Bool
+	seen     atomic.Int32 // 1: answered first, 2: not
+}
+
+func (e *orderEmitter) Emit(path godbus.ObjectPath, name string, args ...any) error {
+	if name == e.name && e.seen.Load() == 0 {
+		if e.answered.Load() {
+			e.seen.Store(1)
+		} else {
+			e.seen.Store(2)
+		}
+	}
+	return e.fakeEmitter.Emit(path, name, args...)
+}
+
+// TestReplyFirstOneP: on one P, as sessiond runs, a handler waiting in
+// do gets its answer before the batch's signals are sent, though
+// nothing the owner does blocks in between.
+func TestReplyFirstOneP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	w := newWorld(t, "", nil, nil)
+	var answered atomic.Bool
+	oe := &orderEmitter{fakeEmitter: w.em, name: IfaceManager + ".SessionNew", answered: &answered}
+	w.state(func(s *state) { s.em = oe })
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.create(CreateRequest{UID: 1000, PID: 600, TTY: "pts/3"})
+		answered.Store(true)
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	if got := oe.seen.Load(); got != 1 {
+		t.Errorf("SessionNew was sent before CreateSession's caller had its answer (seen=%d)", got)
 	}
 }
