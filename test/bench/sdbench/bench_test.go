@@ -329,9 +329,14 @@ func (w *world) cgroupMove(n int) (time.Duration, error) {
 }
 
 // rssKiB is the daemon's VmRSS.
-func (w *world) rssKiB() float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
-	w.Must(err, "status")
+func (w *world) rssKiB() float64 { return rssOf(w.TB, w.cmd.Process.Pid) }
+
+// rssOf is the VmRSS of pid, in KiB.
+func rssOf(tb testing.TB, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for _, l := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
 			f, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +28,10 @@ import (
 // (perf: most of it is the wake path, finish_task_switch, sysmon's
 // futex and nanosleeps, findRunnable's epoll), not sessiond's own work.
 const (
-	floorEnv   = "SDBENCH_FLOOR_SERVER"
+	floorEnv = "SDBENCH_FLOOR_SERVER"
+	// floorRecordsEnv is how many sessions' worth of live records the
+	// floor holds (see floorRecords).
+	floorRecordsEnv = "SDBENCH_FLOOR_RECORDS"
 	floorIface = "org.ginit.Floor"
 	floorPath  = godbus.ObjectPath("/floor")
 	floorName  = "org.ginit.Floor"
@@ -36,11 +40,38 @@ const (
 		`<policy context="default"><allow send_destination="` + floorName + `"/></policy>`
 )
 
+// floorRecord is one of the floor's live records: 192 bytes holding a
+// pointer, the size class of sessiond's session record, so the collector
+// scans them as it scans sessiond's.
+type floorRecord struct {
+	next *floorRecord
+	_    [184]byte
+}
+
+// floorPerSession is the live heap the floor holds per session, in
+// records: sessiond's in-use heap at 1000 sessions is about 1.5 KiB a
+// session (heap profile of a ginitprof build: the session record, its
+// copy in the view, the maps of both, the FIFO and cgroup watches,
+// path strings).
+const floorPerSession = 8
+
+// floorRecords allocates n sessions' worth of live records, linked so
+// they stay reachable.
+func floorRecords(n int) *floorRecord {
+	var head *floorRecord
+	for range n * floorPerSession {
+		head = &floorRecord{next: head}
+	}
+	return head
+}
+
 // floorServer serves until its stdin closes; it prints its name once
 // it owns it.
 func floorServer(addr string) {
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(25)
+	n, _ := strconv.Atoi(os.Getenv(floorRecordsEnv))
+	live := floorRecords(n)
 	ctx := context.Background()
 	ifc := &bus.Interface{Name: floorIface, Methods: []bus.Method{{
 		Name: "Echo", In: []bus.Arg{{Name: "n", Type: "u"}}, Out: []bus.Arg{{Name: "p", Type: "o"}}, Inline: true,
@@ -63,16 +94,18 @@ func floorServer(addr string) {
 	}
 	fmt.Println(floorName)
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	runtime.KeepAlive(live)
 	conn.Close()
 	os.Exit(0)
 }
 
-// startFloor starts the floor server on the world's bus and returns its
-// pid and bus name; it is stopped with the world.
-func (w *world) startFloor() (int, string) {
+// startFloor starts the floor server on the world's bus, holding the
+// live records of sessions sessions, and returns its pid and bus name;
+// it is stopped with the world.
+func (w *world) startFloor(sessions int) (int, string) {
 	w.TB.Helper()
 	c := exec.Command(os.Args[0])
-	c.Env = append(os.Environ(), floorEnv+"="+testenv.BusAddr)
+	c.Env = append(os.Environ(), floorEnv+"="+testenv.BusAddr, floorRecordsEnv+"="+strconv.Itoa(sessions))
 	in, err := c.StdinPipe()
 	w.Must(err, "floor stdin")
 	out, err := c.StdoutPipe()
@@ -88,7 +121,7 @@ func (w *world) startFloor() (int, string) {
 // floor measures the floor server: median call latency, and its CPU and
 // wake-ups per call.
 func (w *world) floor(n int) (lat, cpuUs, wakes float64, err error) {
-	pid, name := w.startFloor()
+	pid, name := w.startFloor(0)
 	obj := w.conn.Object(name, floorPath)
 	call := func(i int) error {
 		var p godbus.ObjectPath
@@ -100,6 +133,22 @@ func (w *world) floor(n int) (lat, cpuUs, wakes float64, err error) {
 	}
 	cpuUs, wakes, err = w.perCallOf(pid, n, call)
 	return us(d), cpuUs, wakes, err
+}
+
+// floorRSS is the VmRSS of a floor server holding the live records of
+// sessions sessions, once it has served a few calls: what an idle Go
+// program of sessiond's shape (one bus connection, one P, GC at 25%)
+// with sessiond's live heap keeps resident.
+func (w *world) floorRSS(sessions int) (float64, error) {
+	pid, name := w.startFloor(sessions)
+	obj := w.conn.Object(name, floorPath)
+	for i := range 20 {
+		var p godbus.ObjectPath
+		if err := obj.Call(floorIface+".Echo", 0, uint32(i)).Store(&p); err != nil {
+			return 0, err
+		}
+	}
+	return rssOf(w.TB, pid), nil
 }
 
 // stateWrite is the median time of one state file write as sessiond

@@ -45,6 +45,8 @@ var rows = []row{
 	{"  kernel: move a process to a new cgroup", "ms", "floor"},
 	{"RSS idle", "KiB", "≤ 2.0"},
 	{"RSS 1000 sessions", "KiB", "≤ 2.0"},
+	{"Go floor: bare dbus.Conn, RSS idle", "KiB", "floor"},
+	{"Go floor: + 1000 sessions' live heap, RSS", "KiB", "floor"},
 	{"stop, 1000 sessions", "ms", "-"},
 }
 
@@ -61,6 +63,7 @@ var scaleRows = []row{
 	{"  daemon CPU per SetLockedHint", "µs", "floor"},
 	{"  daemon wake-ups per SetLockedHint", "", "floor"},
 	{"RSS 5000 sessions", "KiB", "≤ 2.0"},
+	{"Go floor: + 5000 sessions' live heap, RSS", "KiB", "floor"},
 	{"stop, 5000 sessions", "ms", "-"},
 }
 
@@ -218,6 +221,18 @@ func measure(b *testing.B, d *daemon, res results) {
 		add(fmt.Sprintf("throughput, %d clients, 1000 sessions", par), t)
 	}
 	add("RSS 1000 sessions", w.rssKiB())
+	if d.name == "sessiond" {
+		for _, f := range []struct {
+			key      string
+			sessions int
+		}{{"Go floor: bare dbus.Conn, RSS idle", 0}, {"Go floor: + 1000 sessions' live heap, RSS", 1000}} {
+			rss, err := w.floorRSS(f.sessions)
+			if err != nil {
+				b.Fatal(err)
+			}
+			add(f.key, rss)
+		}
+	}
 	add("stop, 1000 sessions", us(w.stop())/1000)
 }
 
@@ -247,6 +262,13 @@ func scale(b *testing.B, d *daemon, res results) {
 	add("  daemon CPU per SetLockedHint", cpu)
 	add("  daemon wake-ups per SetLockedHint", wakes)
 	add("RSS 5000 sessions", w.rssKiB())
+	if d.name == "sessiond" {
+		rss, err := w.floorRSS(5000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		add("Go floor: + 5000 sessions' live heap, RSS", rss)
+	}
 	add("stop, 5000 sessions", us(w.stop())/1000)
 }
 
