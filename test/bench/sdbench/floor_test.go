@@ -32,9 +32,9 @@ const (
 	// floorRecordsEnv is how many sessions' worth of live records the
 	// floor holds (see floorRecords).
 	floorRecordsEnv = "SDBENCH_FLOOR_RECORDS"
-	floorIface = "org.ginit.Floor"
-	floorPath  = godbus.ObjectPath("/floor")
-	floorName  = "org.ginit.Floor"
+	floorIface      = "org.ginit.Floor"
+	floorPath       = godbus.ObjectPath("/floor")
+	floorName       = "org.ginit.Floor"
 	// floorPolicy lets root own the floor's name and anyone call it.
 	floorPolicy = `<policy user="root"><allow own="` + floorName + `"/></policy>` +
 		`<policy context="default"><allow send_destination="` + floorName + `"/></policy>`
