@@ -46,7 +46,9 @@ func figures() []figure {
 		{"thr0", "threads idle", "", ""},
 		{"thr1000", "threads with 1000 services", "", ""},
 		{"status1000", "ctl status (client spawned), 1000 loaded", "ms", "<= 1.0"},
+		{"linked1000", "  Go floor client linking ginitctl's packages", "ms", ""},
 		{"status5000", "ctl status (client spawned), 5000 loaded", "ms", "<= 1.0"},
+		{"linked5000", "  Go floor client linking ginitctl's packages", "ms", ""},
 		{"list5000", "ctl list, 5000 loaded", "ms", "<= 1.0"},
 		{"status0", "ctl status (client spawned), idle", "ms", ""},
 		{"crash", "daemon CPU per crash-loop respawn", "us", "<= 1.5"},
@@ -262,23 +264,27 @@ func (b *bench) loaded(im *impl, n int) (map[string]float64, error) {
 	}
 	out[fmt.Sprintf("pd%d", n)], out[fmt.Sprintf("thr%d", n)] = float64(kb), float64(thr)
 	probe := fmt.Sprintf("s%05d", n/2)
-	for _, c := range []struct {
-		key  string
-		args []string
-	}{
-		{fmt.Sprintf("status%d", n), []string{"status", probe}},
-		{fmt.Sprintf("list%d", n), []string{"list"}},
-	} {
-		if out[c.key], err = medianCtl(in.im.ctl, in, c.args...); err != nil {
-			return nil, err
-		}
+	status, linked := fmt.Sprintf("status%d", n), fmt.Sprintf("linked%d", n)
+	// The Go client floor does the same status round trip to ginit, and
+	// beside it the same client linking all ginitctl links (its floor
+	// column is the plain client's figure of this round); their calls
+	// alternate with ginitctl's, so that a busy spell of the machine
+	// weighs on all three alike.
+	ctls := []string{in.im.ctl}
+	fl := b.floor()
+	if fl != nil && in.im.name == "ginit" {
+		ctls = append(ctls, fl.ctl, fl.linkedCtl)
 	}
-	// The Go client floor does the same status round trip to ginit.
-	if fl := b.floor(); fl != nil && in.im.name == "ginit" {
-		key := fmt.Sprintf("status%d", n)
-		if out[fl.name+"/"+key], err = medianCtl(fl.ctl, in, "status", probe); err != nil {
-			return nil, err
-		}
+	med, err := medianCtls(ctls, in, "status", probe)
+	if err != nil {
+		return nil, err
+	}
+	out[status] = med[0]
+	if len(med) == 3 {
+		out[fl.name+"/"+status], out[linked], out[fl.name+"/"+linked] = med[1], med[2], med[1]
+	}
+	if out[fmt.Sprintf("list%d", n)], err = medianCtl(in.im.ctl, in, "list"); err != nil {
+		return nil, err
 	}
 	// The daemon runs the target alone: stopping it leaves nothing
 	// running, and a container's manager then exits.
@@ -305,15 +311,34 @@ func (b *bench) floor() *impl {
 
 // medianCtl is the median time of 30 runs of the ctl program ctl on in.
 func medianCtl(ctl string, in *inst, args ...string) (float64, error) {
-	var ds []float64
-	for i := 0; i < 30; i++ {
-		d, err := in.timeCtlWith(ctl, args...)
-		if err != nil {
-			return 0, err
-		}
-		ds = append(ds, ms(d))
+	m, err := medianCtls([]string{ctl}, in, args...)
+	if err != nil {
+		return 0, err
 	}
-	return median(ds), nil
+	return m[0], nil
+}
+
+// medianCtls is medianCtl for each of ctls, their calls alternating (the
+// order reversed every other time).
+func medianCtls(ctls []string, in *inst, args ...string) ([]float64, error) {
+	ds := make([][]float64, len(ctls))
+	for i := 0; i < 30; i++ {
+		for j := range ctls {
+			if i%2 == 1 {
+				j = len(ctls) - 1 - j
+			}
+			d, err := in.timeCtlWith(ctls[j], args...)
+			if err != nil {
+				return nil, err
+			}
+			ds[j] = append(ds[j], ms(d))
+		}
+	}
+	out := make([]float64, len(ctls))
+	for j, d := range ds {
+		out[j] = median(d)
+	}
+	return out, nil
 }
 
 // crashLoop: a process that exits at once, restarted with no delay and no
@@ -444,7 +469,8 @@ func (b *bench) print(rows []figure) {
 	if fl != nil && slices.ContainsFunc(rows, func(r figure) bool { return len(b.vals[r.key][fl.name]) > 0 }) {
 		fmt.Println("Go floor: floor/daemon (os/signal as an init needs, net.Listen, ready line, FreeOSMemory, exit on shutdown)")
 		fmt.Println("  and floor/client (one blocking connect, request and reply); on the loaded status rows the")
-		fmt.Println("  floor client sends the same status request to ginit's daemon.")
+		fmt.Println("  floor client sends the same status request to ginit's daemon; the row below each is that")
+		fmt.Println("  client built to link every package ginitctl links (their initialisers, ginitctl's binary size).")
 		fmt.Println("  On the 1000-service memory rows the floor daemon first allocates and drops 20 MB across the")
 		fmt.Println("  small size classes (GOGC 50, as ginit): what the runtime keeps after a load, chiefly GC metadata.")
 	}

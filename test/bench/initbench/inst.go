@@ -24,6 +24,8 @@ type impl struct {
 	// floor marks the Go floor (floor/daemon, floor/client): it runs only
 	// the idle figures, and its client is also timed against ginit.
 	floor bool
+	// linkedCtl is the floor client linking ginitctl's packages.
+	linkedCtl string
 }
 
 func findImpls(ginitDir, dinitDir string) ([]*impl, error) {
