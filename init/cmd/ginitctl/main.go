@@ -2,8 +2,9 @@
 // takes dinitctl's subcommands and options (see ginitctl --help). Installed
 // or linked as shutdown, reboot, poweroff or halt it is those front-ends.
 //
-// It lives for one request: the runtime need not read the cgroup files
-// that size GOMAXPROCS at start, nor look at them again later.
+// It lives for one request: the runtime need not size GOMAXPROCS by the
+// cgroup's CPU limit, nor look at the limit again later (it still reads
+// the cgroup files once at start, to count the setting's use).
 //
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
