@@ -696,10 +696,10 @@ type utmpSpawner struct {
 
 func (u *utmpSpawner) Spawn(req service.SpawnRequest, n service.Notifier) (service.Proc, error) {
 	desc := req.Desc
-	if req.Kind != service.ProcStart || (desc.InittabID == "" && desc.InittabLine == "") {
+	if req.Kind != service.ProcStart || (desc.Ext().InittabID == "" && desc.Ext().InittabLine == "") {
 		return u.Spawner.Spawn(req, n)
 	}
-	id, line := desc.InittabID, desc.InittabLine
+	id, line := desc.Ext().InittabID, desc.Ext().InittabLine
 	un := &utmpNotifier{Notifier: n, u: u, id: id, line: line}
 	p, err := u.Spawner.Spawn(req, un)
 	if err != nil {

@@ -72,7 +72,7 @@ tmpfs /auto tmpfs noauto,x-systemd.automount,x-systemd.idle-timeout=90 0 0
 	d, err := s.Load("srv.mount", nil)
 	if err != nil || d.Type != service.TypeScripted || !strings.Contains(d.Command[2], "fsck -a '/dev/vdb'") ||
 		!strings.Contains(d.Command[2], "exec 'mount' '-t' 'ext4' '-o' 'defaults' '/dev/vdb' '/srv'") ||
-		!reflect.DeepEqual(d.StopCommand, []string{"umount", "/srv"}) {
+		!reflect.DeepEqual(d.Ext().StopCommand, []string{"umount", "/srv"}) {
 		t.Errorf("srv: %+v %v", d, err)
 	}
 	d, err = s.Load("srv-cache.mount", nil)

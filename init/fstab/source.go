@@ -291,7 +291,7 @@ func (s *Source) mount(name string, e *Entry, all []Entry, warn func(*Entry, str
 	}
 	b.WriteString("exec " + strings.Join(q, " ") + "\n")
 	d.Command = []string{"/bin/sh", "-c", b.String(), name}
-	d.StopCommand = []string{"umount", e.File}
+	d.ExtMut().StopCommand = []string{"umount", e.File}
 	return d, nil
 }
 

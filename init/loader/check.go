@@ -119,11 +119,11 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 				queue = append(queue, item{e.Name, d, e.Kind.String()})
 			}
 		}
-		if d.ChainTo != "" {
-			queue = append(queue, item{d.ChainTo, d, "chain-to"})
+		if d.Ext().ChainTo != "" {
+			queue = append(queue, item{d.Ext().ChainTo, d, "chain-to"})
 		}
-		if d.ConsumerOf != "" {
-			queue = append(queue, item{d.ConsumerOf, d, "consumer-of"})
+		if d.Ext().ConsumerOf != "" {
+			queue = append(queue, item{d.Ext().ConsumerOf, d, "consumer-of"})
 		}
 		if d.Timer != nil && d.Timer.Run == nil {
 			queue = append(queue, item{name: d.Timer.Target}) // needed: the timer does not load without it
@@ -226,12 +226,12 @@ func (p *parser) lint(lines []rawLine, errs ErrorList) {
 				}
 			}
 		case d.Type == service.TypeScripted:
-			if d.ReadyNotification != "" {
+			if d.Ext().ReadyNotification != "" {
 				warn(lastLine(lines, "ready-notification", d), "ignored for type scripted (only a process service signals readiness)")
 			}
 		}
 		if d.Type != service.TypeInternal && d.Type != service.TypeTriggered &&
-			p.logTypeSet && d.LogType != service.LogFile && d.LogFile != "" {
+			p.logTypeSet && d.LogType != service.LogFile && d.Ext().LogFile != "" {
 			warn(lastLine(lines, "logfile", d), "ignored: log-type is not file")
 		}
 	}
@@ -249,12 +249,12 @@ func (p *parser) lint(lines []rawLine, errs ErrorList) {
 func (p *parser) lintFiles(lines []rawLine, warn func(*rawLine, string, ...any)) {
 	d := p.d
 	under := func(path string) string {
-		if d.Chroot == "" {
+		if d.Ext().Chroot == "" {
 			return path
 		}
-		return filepath.Join(d.Chroot, path)
+		return filepath.Join(d.Ext().Chroot, path)
 	}
-	wd := d.WorkingDir
+	wd := d.Ext().WorkingDir
 	if wd == "" {
 		wd = filepath.Dir(d.File)
 	} else if err := isDir(under(wd)); err != nil {
@@ -267,7 +267,7 @@ func (p *parser) lintFiles(lines []rawLine, warn func(*rawLine, string, ...any))
 	for _, c := range []struct {
 		key  string
 		argv []string
-	}{{"command", d.Command}, {"stop-command", d.StopCommand}} {
+	}{{"command", d.Command}, {"stop-command", d.Ext().StopCommand}} {
 		if len(c.argv) == 0 {
 			continue
 		}
@@ -275,14 +275,14 @@ func (p *parser) lintFiles(lines []rawLine, warn func(*rawLine, string, ...any))
 			warn(lastLine(lines, c.key, d), "%v", err)
 		}
 	}
-	for i, argv := range d.ReloadCommand {
+	for i, argv := range d.Ext().ReloadCommand {
 		if err := findExecutable(argv[0], wd, path, under); err != nil {
 			warn(nthLine(lines, "reload-command", i), "%v", err)
 		}
 	}
-	if d.LogFile != "" && (d.LogType == service.LogFile || !p.logTypeSet) {
-		if err := isDir(filepath.Dir(d.LogFile)); err != nil {
-			warn(lastLine(lines, "logfile", d), "directory of %s: %v", d.LogFile, err)
+	if d.Ext().LogFile != "" && (d.LogType == service.LogFile || !p.logTypeSet) {
+		if err := isDir(filepath.Dir(d.Ext().LogFile)); err != nil {
+			warn(lastLine(lines, "logfile", d), "directory of %s: %v", d.Ext().LogFile, err)
 		}
 	}
 }

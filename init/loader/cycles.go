@@ -33,10 +33,10 @@ func consumerErrors(all map[string]*service.Description) []error {
 	consumer := map[string]string{}
 	for _, n := range names {
 		d := all[n]
-		if d.ConsumerOf == "" {
+		if d.Ext().ConsumerOf == "" {
 			continue
 		}
-		p, ok := all[d.ConsumerOf]
+		p, ok := all[d.Ext().ConsumerOf]
 		if !ok {
 			continue // not loaded (yet): checked when it is
 		}

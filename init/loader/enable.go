@@ -14,8 +14,8 @@ func EnableSource(from string, d *service.Description) string {
 	if from != "" {
 		return from
 	}
-	if d.EnableVia != "" {
-		return d.EnableVia
+	if d.Ext().EnableVia != "" {
+		return d.Ext().EnableVia
 	}
 	return "boot"
 }
@@ -26,7 +26,7 @@ func EnableSource(from string, d *service.Description) string {
 // else d's file. It fails, wrapping service.ErrBadArgument, unless src has
 // exactly one waits-for.d.
 func EnableLink(d, src *service.Description) (link, target string, err error) {
-	switch n := len(src.WaitsForDirs); {
+	switch n := len(src.Ext().WaitsForDirs); {
 	case n == 0:
 		where := "its description"
 		if src.File != "" {
@@ -38,7 +38,7 @@ func EnableLink(d, src *service.Description) (link, target string, err error) {
 		return "", "", fmt.Errorf("service '%s' has %d waits-for.d directories: enable and disable need exactly one to link '%s' in: %w",
 			src.Name, n, d.Name, service.ErrBadArgument)
 	}
-	dir := src.WaitsForDirs[0]
+	dir := src.Ext().WaitsForDirs[0]
 	target = d.File
 	switch {
 	case d.File == "":

@@ -149,24 +149,31 @@ chain-to = next
 		Restart: service.RestartOnFailure, SmoothRecovery: true,
 		RestartDelay: 500 * time.Millisecond, RestartLimitInterval: 20 * time.Second,
 		StartTimeout: 0, StopTimeout: 2500 * time.Millisecond,
-		TermSignal: 1, ReadyNotification: "pipefd:3",
-		LogType: service.LogFile, LogFile: filepath.Join(sd, "web.log"), LogFilePermissions: 0o640,
+		TermSignal: 1,
+		LogType:    service.LogFile, LogFilePermissions: 0o640,
 		LogFileUID: -1, LogFileGID: -1, LogBufferSize: 100,
-		Options: service.Options{RunsOnConsole: true, Skippable: true},
-		Rlimits: map[string]service.Rlimit{"nofile": {Soft: 10, Hard: 20}, "core": {Soft: service.RlimInfinity, Hard: service.RlimInfinity}},
-		IOPrio:  "best-effort:3", RunAs: "alice",
-		SocketListen: "/run/web.sock", SocketPermissions: 0o600, SocketUID: 1000, SocketGID: 1001,
-		MemoryMax: 64 << 20, ChainTo: "next", EnableVia: "multi",
+		Options:           service.Options{RunsOnConsole: true, Skippable: true},
+		RunAs:             "alice",
+		SocketPermissions: 0o600, SocketUID: 1000, SocketGID: 1001,
+		More: &service.Extra{
+			ReadyNotification: "pipefd:3",
+			LogFile:           filepath.Join(sd, "web.log"),
+			Rlimits:           map[string]service.Rlimit{"nofile": {Soft: 10, Hard: 20}, "core": {Soft: service.RlimInfinity, Hard: service.RlimInfinity}},
+			IOPrio:            "best-effort:3",
+			SocketListen:      "/run/web.sock",
+			MemoryMax:         64 << 20, ChainTo: "next", EnableVia: "multi",
+		},
 	}
 	nice, oom, um := 5, -500, uint32(0o27)
-	want.Nice, want.OOMScoreAdj, want.Umask = &nice, &oom, &um
+	want.More.Nice, want.More.OOMScoreAdj, want.More.Umask = &nice, &oom, &um
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("got  %+v\nwant %+v", d, want)
 	}
 }
 
 func TestDefaults(t *testing.T) {
-	l, _ := newLoader(t, map[string]string{"sd/a": "type = process\ncommand = /bin/true\n", "sd/empty": ""})
+	l, _ := newLoader(t, map[string]string{"sd/a": "type = process\ncommand = /bin/true\n", "sd/empty": "",
+		"sd/b": "type = process\ncommand = /bin/true\nstop-command = /bin/true\nworking-dir = /\n"})
 	if d, err := l.Load("empty"); err != nil || d.Type != service.TypeInternal {
 		t.Errorf("an empty description: %+v, %v (want type internal, as dinit)", d, err)
 	}
@@ -179,6 +186,17 @@ func TestDefaults(t *testing.T) {
 		d.StopTimeout != 10*time.Second || d.TermSignal != 15 || d.SocketPermissions != 0o666 ||
 		d.LogFilePermissions != 0o600 || d.LogBufferSize != 4096 || d.SocketUID != -1 || d.LogFileGID != -1 {
 		t.Errorf("defaults wrong: %+v", d)
+	}
+	// What most services are costs no Extra (a record per loaded service).
+	if d.More != nil {
+		t.Errorf("a description setting none of Extra's settings has one: %+v", d.More)
+	}
+	d, err = l.Load("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Ext().StopCommand == nil || d.Ext().WorkingDir != "/" {
+		t.Errorf("stop-command and working-dir: %+v", d.More)
 	}
 }
 
@@ -211,8 +229,8 @@ load-options = export-service-name
 	if !reflect.DeepEqual(d.Deps, []service.Dep{{Name: "x", Kind: service.DepWaitsFor}}) {
 		t.Errorf("deps = %v", d.Deps)
 	}
-	if !reflect.DeepEqual(d.WaitsForDirs, []string{filepath.Join(dir, "sd/getty.d")}) {
-		t.Errorf("waits-for dirs = %v", d.WaitsForDirs)
+	if !reflect.DeepEqual(d.Ext().WaitsForDirs, []string{filepath.Join(dir, "sd/getty.d")}) {
+		t.Errorf("waits-for dirs = %v", d.Ext().WaitsForDirs)
 	}
 	wantEnv := []string{"TERMTYPE=vt100", "GREETING=hello world", "DINIT_SERVICE=getty@tty1"}
 	if !reflect.DeepEqual(d.Env, wantEnv) {
@@ -381,7 +399,7 @@ func TestConsumerOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if descs[0].ConsumerOf != "prod" || descs[1].LogType != service.LogPipe {
+	if descs[0].Ext().ConsumerOf != "prod" || descs[1].LogType != service.LogPipe {
 		t.Errorf("consumer-of / log-type pipe not read: %+v %+v", descs[0], descs[1])
 	}
 	if _, err := l.LoadAll("bad"); err == nil || !strings.Contains(err.Error(), "log-type = pipe") {
@@ -448,9 +466,9 @@ func TestPreparedByParsed(t *testing.T) {
 
 func TestEnableLink(t *testing.T) {
 	sd := "/etc/ginit.d"
-	boot := &service.Description{Name: "boot", File: sd + "/boot", WaitsForDirs: []string{sd + "/boot.d"}}
+	boot := &service.Description{Name: "boot", File: sd + "/boot", More: &service.Extra{WaitsForDirs: []string{sd + "/boot.d"}}}
 	beside := &service.Description{Name: "web", File: sd + "/web"}
-	elsewhere := &service.Description{Name: "ext", File: "/opt/sd/ext", EnableVia: "multi"}
+	elsewhere := &service.Description{Name: "ext", File: "/opt/sd/ext", More: &service.Extra{EnableVia: "multi"}}
 	for _, tc := range []struct {
 		d            *service.Description
 		link, target string

@@ -66,11 +66,11 @@ func lookupSetting(key string) (setting, bool) {
 	case "command":
 		return setting{add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.Command, rl, ws) }}, true
 	case "stop-command":
-		return setting{add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.StopCommand, rl, ws) }}, true
+		return setting{add: true, fn: func(p *parser, rl *rawLine, ws []string) error { return setArgv(&p.d.ExtMut().StopCommand, rl, ws) }}, true
 	case "reload-command":
 		return setting{add: true, fn: addReload}, true
 	case "working-dir":
-		return setting{fn: oneWord(func(p *parser, v string) error { p.d.WorkingDir = p.rel(v); return nil })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.ExtMut().WorkingDir = p.rel(v); return nil })}, true
 	case "run-as":
 		return setting{fn: oneWord(setRunAs)}, true
 	case "env-file": // read in the first pass
@@ -90,7 +90,7 @@ func lookupSetting(key string) (setting, bool) {
 	case "stop-timeout":
 		return setting{fn: oneWord(func(p *parser, v string) error { return parseSeconds(v, &p.d.StopTimeout) })}, true
 	case "pid-file":
-		return setting{fn: oneWord(func(p *parser, v string) error { p.d.PIDFile = p.rel(v); return nil })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.ExtMut().PIDFile = p.rel(v); return nil })}, true
 	case "depends-on":
 		return setting{fn: depFn(service.DepRegular)}, true
 	case "depends-ms":
@@ -136,7 +136,7 @@ func lookupSetting(key string) (setting, bool) {
 	case "log-type":
 		return setting{fn: oneWord(setLogType)}, true
 	case "logfile":
-		return setting{fn: oneWord(func(p *parser, v string) error { p.d.LogFile = p.rel(v); return nil })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.ExtMut().LogFile = p.rel(v); return nil })}, true
 	case "logfile-permissions":
 		return setting{fn: oneWord(func(p *parser, v string) error { return parseOctal(v, 0o777, &p.d.LogFilePermissions) })}, true
 	case "logfile-uid":
@@ -146,7 +146,7 @@ func lookupSetting(key string) (setting, bool) {
 	case "log-buffer-size":
 		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt(v, 1, 1<<30, &p.d.LogBufferSize) })}, true
 	case "log-max-size":
-		return setting{fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.LogMaxSize) })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.ExtMut().LogMaxSize) })}, true
 	case "options":
 		return setting{fn: setOptions}, true
 	case "consumer-of":
@@ -154,9 +154,9 @@ func lookupSetting(key string) (setting, bool) {
 	case "load-options": // first pass
 		return setting{fn: func(p *parser, rl *rawLine, ws []string) error { return nil }}, true
 	case "inittab-id":
-		return setting{fn: oneWord(func(p *parser, v string) error { return maxLen(v, 4, &p.d.InittabID) })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { return maxLen(v, 4, &p.d.ExtMut().InittabID) })}, true
 	case "inittab-line":
-		return setting{fn: oneWord(func(p *parser, v string) error { return maxLen(v, 32, &p.d.InittabLine) })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { return maxLen(v, 32, &p.d.ExtMut().InittabLine) })}, true
 	case "rlimit-nofile":
 		return setting{fn: rlimitFn("nofile")}, true
 	case "rlimit-core":
@@ -174,21 +174,21 @@ func lookupSetting(key string) (setting, bool) {
 	case "umask":
 		return setting{fn: oneWord(setUmask)}, true
 	case "run-in-cgroup":
-		return setting{fn: oneWord(func(p *parser, v string) error { p.d.RunInCgroup = v; return nil })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.ExtMut().RunInCgroup = v; return nil })}, true
 	case "chroot":
-		return setting{fn: oneWord(func(p *parser, v string) error { p.d.Chroot = p.rel(v); return nil })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { p.d.ExtMut().Chroot = p.rel(v); return nil })}, true
 	case "unshare":
 		return setting{fn: setUnshare}, true
 	case "memory-max":
-		return setting{fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.MemoryMax) })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseSize(v, &p.d.ExtMut().MemoryMax) })}, true
 	case "pids-max":
-		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, math.MaxInt64, &p.d.PidsMax) })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, math.MaxInt64, &p.d.ExtMut().PidsMax) })}, true
 	case "capabilities":
 		return setting{add: true, fn: setCapabilities}, true
 	case "securebits":
 		return setting{add: true, fn: setSecurebits}, true
 	case "cpu-weight":
-		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.CPUWeight) })}, true
+		return setting{fn: oneWord(func(p *parser, v string) error { return parseInt64(v, 1, 10000, &p.d.ExtMut().CPUWeight) })}, true
 	case "terminal":
 		return setting{fn: oneWord(setTerminal)}, true
 	case "run-on-vt":
@@ -271,7 +271,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 			if !filepath.IsAbs(f) {
 				f = filepath.Join(filepath.Dir(path), f)
 			}
-			d.EnvFile = f
+			d.ExtMut().EnvFile = f
 			if err := l.readEnvFile(f, &env, p.budget); err != nil {
 				return nil, nil, p.errf(rl, "%w", err)
 			}
@@ -371,7 +371,7 @@ func (p *parser) apply(rl *rawLine) error {
 			if err := ValidName(f[1]); err != nil {
 				return p.errf(rl, "@meta enable-via: %w", err)
 			}
-			d.EnableVia = f[1]
+			d.ExtMut().EnableVia = f[1]
 		}
 		return nil // other @meta lines are for other tools
 	}
@@ -438,19 +438,22 @@ func (p *parser) validate() ErrorList {
 	case service.TypeInternal, service.TypeTriggered:
 		// As dinit: a warning (p.lint), not an error (internal is also the
 		// type of a description that names none).
-		d.Command, d.StopCommand, d.ReloadCommand = nil, nil, nil
+		d.Command = nil
+		if d.More != nil {
+			d.More.StopCommand, d.More.ReloadCommand = nil, nil
+		}
 	}
-	if d.Type == service.TypeBGProcess && d.PIDFile == "" {
+	if d.Type == service.TypeBGProcess && d.Ext().PIDFile == "" {
 		fail("type bgprocess needs a pid-file")
 	}
-	if d.PIDFile != "" && d.Type != service.TypeBGProcess {
+	if d.Ext().PIDFile != "" && d.Type != service.TypeBGProcess {
 		fail("pid-file is only for type bgprocess")
 	}
 	// The pid file, not the launcher, says when a bgprocess is up.
-	if d.Type == service.TypeBGProcess && d.ReadyNotification != "" {
+	if d.Type == service.TypeBGProcess && d.Ext().ReadyNotification != "" {
 		fail("ready-notification is not supported for type bgprocess")
 	}
-	if d.ConsumerOf != "" && d.Type != service.TypeProcess && d.Type != service.TypeBGProcess {
+	if d.Ext().ConsumerOf != "" && d.Type != service.TypeProcess && d.Type != service.TypeBGProcess {
 		fail("consumer-of is only for type process or bgprocess")
 	}
 	if d.Options.KillAllOnStop && d.Type != service.TypeScripted && d.Type != service.TypeInternal {
@@ -461,11 +464,11 @@ func (p *parser) validate() ErrorList {
 	}
 	if !p.logTypeSet {
 		d.LogType = service.LogTail // output is never lost by default
-		if d.LogFile != "" {
+		if d.Ext().LogFile != "" {
 			d.LogType = service.LogFile
 		}
 	}
-	if d.LogType == service.LogFile && d.LogFile == "" {
+	if d.LogType == service.LogFile && d.Ext().LogFile == "" {
 		fail("log-type file needs a logfile")
 	}
 	n := 0
@@ -482,7 +485,7 @@ func (p *parser) validate() ErrorList {
 			fail("service depends on itself (%s)", e.Kind)
 		}
 	}
-	if d.ChainTo == d.Name {
+	if d.Ext().ChainTo == d.Name {
 		fail("chain-to names the service itself")
 	}
 	p.validateTerminal(fail)
@@ -523,7 +526,7 @@ func setArgv(dst *[]string, rl *rawLine, ws []string) error {
 // addReload: each reload-command line is one more command, run after the
 // ones before it; `+=` adds words to the last.
 func addReload(p *parser, rl *rawLine, ws []string) error {
-	rc := &p.d.ReloadCommand
+	rc := &p.d.ExtMut().ReloadCommand
 	if rl.op == "+=" {
 		if len(*rc) == 0 {
 			return errors.New("'+=' with no reload-command before it")
@@ -715,7 +718,7 @@ func dotDFn(k service.DepKind) func(*parser, *rawLine, []string) error {
 			dir = filepath.Join(filepath.Dir(rl.file), dir)
 		}
 		if k == service.DepWaitsFor {
-			p.d.WaitsForDirs = append(p.d.WaitsForDirs, dir)
+			p.d.ExtMut().WaitsForDirs = append(p.d.ExtMut().WaitsForDirs, dir)
 		}
 		for _, n := range p.l.readDotD(p.d.Name, dir, p.budget) {
 			if err := ValidName(n); err != nil {
@@ -734,7 +737,7 @@ func setChainTo(p *parser, v string) error {
 	if err := ValidName(v); err != nil {
 		return err
 	}
-	p.d.ChainTo = v
+	p.d.ExtMut().ChainTo = v
 	return nil
 }
 
@@ -855,7 +858,7 @@ func setReady(p *parser, v string) error {
 	default:
 		return invalid(v, "pipefd:N, pipevar:NAME or notify")
 	}
-	p.d.ReadyNotification = v
+	p.d.ExtMut().ReadyNotification = v
 	return nil
 }
 
@@ -923,10 +926,10 @@ func rlimitFn(name string) func(*parser, *rawLine, []string) error {
 		if err != nil {
 			return err
 		}
-		if p.d.Rlimits == nil {
-			p.d.Rlimits = map[string]service.Rlimit{}
+		if p.d.Ext().Rlimits == nil {
+			p.d.ExtMut().Rlimits = map[string]service.Rlimit{}
 		}
-		p.d.Rlimits[name] = lim
+		p.d.ExtMut().Rlimits[name] = lim
 		return nil
 	})
 }
@@ -973,7 +976,7 @@ func setNice(p *parser, v string) error {
 	if err := parseInt(v, -20, 19, &n); err != nil {
 		return err
 	}
-	p.d.Nice = &n
+	p.d.ExtMut().Nice = &n
 	return nil
 }
 
@@ -982,7 +985,7 @@ func setOOM(p *parser, v string) error {
 	if err := parseInt(v, -1000, 1000, &n); err != nil {
 		return err
 	}
-	p.d.OOMScoreAdj = &n
+	p.d.ExtMut().OOMScoreAdj = &n
 	return nil
 }
 
@@ -991,7 +994,7 @@ func setUmask(p *parser, v string) error {
 	if err := parseOctal(v, 0o777, &m); err != nil {
 		return err
 	}
-	p.d.Umask = &m
+	p.d.ExtMut().Umask = &m
 	return nil
 }
 
@@ -1010,7 +1013,7 @@ func setIOPrio(p *parser, v string) error {
 	default:
 		return invalid(v, "none, idle, realtime:0-7 or best-effort:0-7")
 	}
-	p.d.IOPrio = v
+	p.d.ExtMut().IOPrio = v
 	return nil
 }
 
@@ -1022,11 +1025,11 @@ func setUnshare(p *parser, rl *rawLine, ws []string) error {
 			return invalid(w, "pid, mount, net, uts or ipc")
 		}
 		dup := false
-		for _, x := range p.d.Unshare {
+		for _, x := range p.d.Ext().Unshare {
 			dup = dup || x == w
 		}
 		if !dup {
-			p.d.Unshare = append(p.d.Unshare, w)
+			p.d.ExtMut().Unshare = append(p.d.ExtMut().Unshare, w)
 		}
 	}
 	return nil
@@ -1040,7 +1043,7 @@ func setCapabilities(p *parser, rl *rawLine, ws []string) error {
 	if _, err := service.ParseCapabilities(v); err != nil {
 		return err
 	}
-	p.d.Capabilities = appendList(&p.caps, rl.op == "+=", ",", v)
+	p.d.ExtMut().Capabilities = appendList(&p.caps, rl.op == "+=", ",", v)
 	return nil
 }
 
@@ -1049,7 +1052,7 @@ func setSecurebits(p *parser, rl *rawLine, ws []string) error {
 	if _, err := service.ParseSecurebits(v); err != nil {
 		return err
 	}
-	p.d.Securebits = appendList(&p.bits, rl.op == "+=", " ", v)
+	p.d.ExtMut().Securebits = appendList(&p.bits, rl.op == "+=", " ", v)
 	return nil
 }
 
@@ -1072,7 +1075,7 @@ func setConsumerOf(p *parser, v string) error {
 	if v == p.d.Name {
 		return errors.New("a service cannot consume its own output")
 	}
-	p.d.ConsumerOf = v
+	p.d.ExtMut().ConsumerOf = v
 	return nil
 }
 

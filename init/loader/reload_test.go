@@ -37,8 +37,8 @@ func TestReloadCommand(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !reflect.DeepEqual(d.ReloadCommand, c.want) {
-					t.Fatalf("reload-command %q, want %q", d.ReloadCommand, c.want)
+				if !reflect.DeepEqual(d.Ext().ReloadCommand, c.want) {
+					t.Fatalf("reload-command %q, want %q", d.Ext().ReloadCommand, c.want)
 				}
 				return
 			}

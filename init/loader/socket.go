@@ -38,7 +38,7 @@ func setSocketListen(p *parser, rl *rawLine, ws []string) error {
 		return fmt.Errorf("expected one value, got %d in %q", len(ws), rl.val)
 	}
 	p.listens = append(p.listens, listenLine{rl, ws[0]})
-	p.d.SocketListen = p.rel(ws[0])
+	p.d.ExtMut().SocketListen = p.rel(ws[0])
 	return nil
 }
 
@@ -100,7 +100,9 @@ func (p *parser) validateSocket() ErrorList {
 		}
 		spec.Listen = append(spec.Listen, l)
 	}
-	d.SocketListen = ""
+	if d.More != nil {
+		d.More.SocketListen = ""
+	}
 	switch {
 	case len(p.listens) == 0:
 		fail(nil, "type socket needs at least one socket-listen")
@@ -109,7 +111,7 @@ func (p *parser) validateSocket() ErrorList {
 	case spec.Target == d.Name:
 		fail(p.activatesLine, "socket-activates names the socket service itself")
 	}
-	if len(d.Command) > 0 || len(d.StopCommand) > 0 || len(d.ReloadCommand) > 0 {
+	if len(d.Command) > 0 || len(d.Ext().StopCommand) > 0 || len(d.Ext().ReloadCommand) > 0 {
 		fail(nil, "type socket runs no command (socket-activates names the service that does)")
 	}
 	d.Socket = spec

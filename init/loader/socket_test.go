@@ -70,7 +70,7 @@ func TestSocketSettings(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := descs[0]
-			if d.Type != service.TypeSocket || d.Socket == nil || d.SocketListen != "" {
+			if d.Type != service.TypeSocket || d.Socket == nil || d.Ext().SocketListen != "" {
 				t.Fatalf("%+v", d)
 			}
 			tt.check(t, d.Socket)

@@ -15,7 +15,10 @@ const maxVT = 63
 func setTerminal(p *parser, v string) error {
 	switch {
 	case v == "pty":
-		p.d.Terminal, p.d.VT = service.TerminalPTY, 0
+		p.d.Terminal = service.TerminalPTY
+		if p.d.More != nil {
+			p.d.More.VT = 0
+		}
 		return nil
 	case strings.HasPrefix(v, "vt:"):
 		return setVT(p, strings.TrimPrefix(v, "vt:"))
@@ -28,7 +31,7 @@ func setVT(p *parser, v string) error {
 	if err != nil || n < 1 || n > maxVT {
 		return fmt.Errorf("virtual terminal %q: want a number 1..%d", v, maxVT)
 	}
-	p.d.Terminal, p.d.VT = service.TerminalVT, int32(n)
+	p.d.Terminal, p.d.ExtMut().VT = service.TerminalVT, int32(n)
 	return nil
 }
 
@@ -38,7 +41,7 @@ func setStartClass(p *parser, v string) error {
 	if v == "" || len(v) > 64 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
 		return fmt.Errorf("start class %q: want up to 64 letters, digits, '-' or '_'", v)
 	}
-	p.d.StartClass = v
+	p.d.ExtMut().StartClass = v
 	return nil
 }
 
@@ -53,7 +56,7 @@ func (p *parser) validateTerminal(fail func(format string, args ...any)) {
 		fail("terminal is only for type process, scripted or bgprocess")
 	case onConsoleOpts(d.Options):
 		fail("terminal cannot be combined with runs-on-console, starts-on-console or shares-console")
-	case d.ConsumerOf != "" || d.LogType == service.LogPipe:
+	case d.Ext().ConsumerOf != "" || d.LogType == service.LogPipe:
 		fail("terminal cannot be combined with consumer-of or log-type pipe (the terminal is the service's input and output)")
 	}
 }

@@ -32,8 +32,8 @@ func TestTerminalSetting(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || d.Terminal != tt.kind || d.VT != tt.vt {
-			t.Errorf("%q: %v %d, %v", tt.body, d.Terminal, d.VT, err)
+		if err != nil || d.Terminal != tt.kind || d.Ext().VT != tt.vt {
+			t.Errorf("%q: %v %d, %v", tt.body, d.Terminal, d.Ext().VT, err)
 		}
 	}
 }
@@ -49,7 +49,7 @@ func TestStartClassSetting(t *testing.T) {
 		switch {
 		case want == "error" && (err == nil || !strings.Contains(err.Error(), "s:3: setting 'start-class'")):
 			t.Errorf("%q: %v", body, err)
-		case want != "error" && (err != nil || d.StartClass != want):
+		case want != "error" && (err != nil || d.Ext().StartClass != want):
 			t.Errorf("%q: %v", body, err)
 		}
 	}

@@ -130,8 +130,15 @@ func implicitRun(d *service.Description) *service.Description {
 	r.Name = d.Name + runSuffix
 	r.Type = service.TypeScripted
 	r.Timer = nil
-	r.Deps, r.WaitsForDirs, r.ChainTo, r.EnableVia = nil, nil, "", ""
-	d.Command, d.StopCommand, d.ReloadCommand = nil, nil, nil
+	r.Deps = nil
+	d.Command = nil
+	if d.More != nil {
+		// Each keeps its own part of the settings few services set.
+		x := *d.More
+		r.More = &x
+		r.More.WaitsForDirs, r.More.ChainTo, r.More.EnableVia = nil, "", ""
+		d.More.StopCommand, d.More.ReloadCommand = nil, nil
+	}
 	return &r
 }
 
@@ -170,9 +177,9 @@ func (p *parser) validateTimer() ErrorList {
 	case len(d.Command) > 0:
 		tm.Target = d.Name + runSuffix
 		tm.Run = implicitRun(d)
-	case len(d.StopCommand) > 0:
+	case len(d.Ext().StopCommand) > 0:
 		fail(nil, "stop-command of a timer without a command")
-	case len(d.ReloadCommand) > 0:
+	case len(d.Ext().ReloadCommand) > 0:
 		fail(nil, "reload-command of a timer without a command")
 	case tm.Target == "":
 		fail(nil, "type timer needs a timer-target or a command")

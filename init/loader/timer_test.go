@@ -106,7 +106,7 @@ func TestCheckTimer(t *testing.T) {
 // A timer with a command of its own runs it as NAME.run, a scripted
 // service with the timer's process settings, loaded with the timer.
 func TestTimerOwnCommand(t *testing.T) {
-	l, _ := newLoader(t, map[string]string{"sd/backup": "type = timer\non-calendar = daily\ncommand = /bin/echo $GREETING\nrun-as = alice\nstart-timeout = 0\ndepends-on: net\n", "sd/net": "type = internal\n"})
+	l, _ := newLoader(t, map[string]string{"sd/backup": "type = timer\non-calendar = daily\ncommand = /bin/echo $GREETING\nrun-as = alice\nstart-timeout = 0\ndepends-on: net\nstop-command = /bin/true\nworking-dir = /tmp\n", "sd/net": "type = internal\n"})
 	descs, err := l.LoadAll("backup")
 	if err != nil {
 		t.Fatal(err)
@@ -126,5 +126,10 @@ func TestTimerOwnCommand(t *testing.T) {
 	if run.Type != service.TypeScripted || strings.Join(run.Command, " ") != "/bin/echo hello world" || run.RunAs != "alice" ||
 		run.StartTimeout != 0 || run.Timer != nil || len(run.Deps) != 0 || run.File != timer.File {
 		t.Fatalf("run %+v", run)
+	}
+	// The timer and its run each have their own Extra: the run keeps the
+	// process settings the timer drops.
+	if len(run.Ext().StopCommand) != 1 || run.Ext().WorkingDir != "/tmp" || timer.Ext().StopCommand != nil {
+		t.Fatalf("run's extra %+v, timer's %+v", run.More, timer.More)
 	}
 }

@@ -90,7 +90,7 @@ func TestLSBOrder(t *testing.T) {
 	}
 	want := []service.Dep{{Name: "networking", Kind: service.DepAfter}, {Name: "mysql", Kind: service.DepRegular}, {Name: "memcached", Kind: service.DepAfter}}
 	if d.Type != service.TypeScripted || !reflect.DeepEqual(d.Command, []string{filepath.Join(dir, "webapp"), "start"}) ||
-		!reflect.DeepEqual(d.StopCommand, []string{filepath.Join(dir, "webapp"), "stop"}) || !reflect.DeepEqual(d.Deps, want) {
+		!reflect.DeepEqual(d.Ext().StopCommand, []string{filepath.Join(dir, "webapp"), "stop"}) || !reflect.DeepEqual(d.Deps, want) {
 		t.Errorf("%+v", d)
 	}
 	// Facilities are ginit's boot services, in order only.

@@ -204,7 +204,7 @@ func newDesc(name, path string) *service.Description {
 		Name: name, File: path,
 		Type:         service.TypeScripted,
 		Command:      []string{path, "start"},
-		StopCommand:  []string{path, "stop"},
+		More:         &service.Extra{StopCommand: []string{path, "stop"}},
 		Restart:      service.RestartNo,
 		RestartDelay: 200 * time.Millisecond, RestartLimitInterval: 10 * time.Second, RestartLimitCount: 3,
 		StartTimeout: 60 * time.Second, StopTimeout: 10 * time.Second,
@@ -325,7 +325,7 @@ func (s *Source) Load(name string, log service.Logger) (*service.Description, er
 // own name, leaving out those a description or unit replaces.
 func (s *Source) aggregate(all []*script, log service.Logger) *service.Description {
 	d := newDesc(Aggregate, s.cfg.Dirs[0])
-	d.Type, d.Command, d.StopCommand = service.TypeInternal, nil, nil
+	d.Type, d.Command, d.More = service.TypeInternal, nil, nil // newDesc's StopCommand is all More held
 	for _, sc := range all {
 		if sc.err != nil || !enabled(sc) {
 			continue

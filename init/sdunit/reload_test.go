@@ -61,8 +61,8 @@ func TestExecReload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(d.ReloadCommand, c.want) {
-				t.Errorf("reload-command %q, want %q", d.ReloadCommand, c.want)
+			if !reflect.DeepEqual(d.Ext().ReloadCommand, c.want) {
+				t.Errorf("reload-command %q, want %q", d.Ext().ReloadCommand, c.want)
 			}
 			all := strings.Join(log.lines, "\n")
 			if c.warn == "" && strings.Contains(all, "ExecReload") || c.warn != "" && !strings.Contains(all, c.warn) {

@@ -65,7 +65,7 @@ func TestServiceMapping(t *testing.T) {
 		{"notify user env", "b", "[Service]\nType=notify\nUser=alice\nGroup=users\nEnvironment=\"A=one two\" B=x\nExecStart=/bin/b $A ${A}x $$ ${B}\n",
 			func(t *testing.T, d *service.Description) {
 				want := []string{"/bin/b", "one", "two", "one twox", "$", "x"}
-				if d.ReadyNotification != "notify" || d.RunAs != "alice:users" || !reflect.DeepEqual(d.Command, want) {
+				if d.Ext().ReadyNotification != "notify" || d.RunAs != "alice:users" || !reflect.DeepEqual(d.Command, want) {
 					t.Errorf("%+v", d)
 				}
 				if !contains(d.Env, "A=one two") || !contains(d.Env, "HOME=/home/alice") {
@@ -75,14 +75,14 @@ func TestServiceMapping(t *testing.T) {
 		{"dbus", "p", "[Service]\nType=dbus\nBusName=org.freedesktop.PolicyKit1\nExecStart=/usr/lib/polkit-1/polkitd --no-debug\n",
 			func(t *testing.T, d *service.Description) {
 				want := "/usr/sbin/ginit-busname --fd 9 org.freedesktop.PolicyKit1 &\nexec /usr/lib/polkit-1/polkitd --no-debug 9>&-\n"
-				if d.Type != service.TypeProcess || d.ReadyNotification != "pipefd:9" || len(d.Command) != 4 ||
+				if d.Type != service.TypeProcess || d.Ext().ReadyNotification != "pipefd:9" || len(d.Command) != 4 ||
 					d.Command[0] != "/bin/sh" || d.Command[2] != want {
 					t.Errorf("%+v\nscript %q", d, d.Command)
 				}
 			}},
 		{"forking", "c", "[Service]\nType=forking\nPIDFile=/run/c.pid\nExecStart=/bin/c\nExecStop=/bin/kill -QUIT $MAINPID\n",
 			func(t *testing.T, d *service.Description) {
-				if d.Type != service.TypeBGProcess || d.PIDFile != "/run/c.pid" || d.TermSignal != int32(syscall.SIGQUIT) || d.StopCommand != nil {
+				if d.Type != service.TypeBGProcess || d.Ext().PIDFile != "/run/c.pid" || d.TermSignal != int32(syscall.SIGQUIT) || d.Ext().StopCommand != nil {
 					t.Errorf("%+v", d)
 				}
 			}},
@@ -94,7 +94,7 @@ func TestServiceMapping(t *testing.T) {
 				if want := "/bin/one || exit $?\n/bin/two 'x y'\nexit 0\n"; d.Command[2] != want {
 					t.Errorf("script %q, want %q", d.Command[2], want)
 				}
-				if !reflect.DeepEqual(d.StopCommand, []string{"/bin/down"}) || d.StartTimeout != 0 {
+				if !reflect.DeepEqual(d.Ext().StopCommand, []string{"/bin/down"}) || d.StartTimeout != 0 {
 					t.Errorf("%+v", d)
 				}
 			}},
@@ -116,14 +116,14 @@ func TestServiceMapping(t *testing.T) {
 			"CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_CHOWN\nCapabilityBoundingSet=~CAP_CHOWN\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n" +
 			"NoNewPrivileges=yes\nStandardOutput=null\nStandardError=null\nKillMode=process\nKillSignal=SIGINT\nUMask=0027\nNice=5\nOOMScoreAdjust=-900\n",
 			func(t *testing.T, d *service.Description) {
-				if d.Rlimits["nofile"] != (service.Rlimit{Soft: 1024, Hard: 4096}) || d.Rlimits["core"].Soft != service.RlimInfinity ||
-					d.MemoryMax != 1<<30 || d.PidsMax != 50 || !d.Options.NoNewPrivs || d.LogType != service.LogNone ||
-					!d.Options.SignalProcessOnly || d.TermSignal != int32(syscall.SIGINT) || *d.Umask != 0o027 || *d.Nice != 5 || *d.OOMScoreAdj != -900 {
+				if d.Ext().Rlimits["nofile"] != (service.Rlimit{Soft: 1024, Hard: 4096}) || d.Ext().Rlimits["core"].Soft != service.RlimInfinity ||
+					d.Ext().MemoryMax != 1<<30 || d.Ext().PidsMax != 50 || !d.Options.NoNewPrivs || d.LogType != service.LogNone ||
+					!d.Options.SignalProcessOnly || d.TermSignal != int32(syscall.SIGINT) || *d.Ext().Umask != 0o027 || *d.Ext().Nice != 5 || *d.Ext().OOMScoreAdj != -900 {
 					t.Errorf("%+v", d)
 				}
-				c, err := service.ParseCapabilities(d.Capabilities)
+				c, err := service.ParseCapabilities(d.Ext().Capabilities)
 				if err != nil || len(c.Ambient) != 1 || c.Ambient[0] != 10 || len(c.BoundDrop) != len(service.CapabilityNames())-1 {
-					t.Errorf("capabilities %q: %+v %v", d.Capabilities, c, err)
+					t.Errorf("capabilities %q: %+v %v", d.Ext().Capabilities, c, err)
 				}
 			}},
 		{"deps", "f", "[Unit]\nRequires=g.service x.mount\nWants=h.service network-online.target\nAfter=g.service network.target\nBefore=i.service\nConflicts=shutdown.target\n[Service]\nExecStart=/bin/f\n",
@@ -141,15 +141,15 @@ func TestServiceMapping(t *testing.T) {
 					t.Errorf("type %s command %q: a condition no longer changes what runs", d.Type, d.Command)
 				}
 				var got []string
-				for _, c := range d.Conditions {
+				for _, c := range d.Ext().Conditions {
 					got = append(got, c.String())
 				}
 				want := []string{"AssertPathIsDirectory=/run", "ConditionPathExists=/nonexistent/x", "ConditionKernelCommandLine=|!quiet", "ConditionVirtualization=none"}
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("conditions %q, want %q", got, want)
 				}
-				if len(d.Conditions) > 0 && !strings.HasSuffix(d.Conditions[0].Source, "g.service:4") {
-					t.Errorf("source %q", d.Conditions[0].Source)
+				if len(d.Ext().Conditions) > 0 && !strings.HasSuffix(d.Ext().Conditions[0].Source, "g.service:4") {
+					t.Errorf("source %q", d.Ext().Conditions[0].Source)
 				}
 			}},
 		{"condition negated met", "g2", "[Unit]\nConditionPathExists=!/nonexistent/x\n[Service]\nExecStart=/bin/g\n",
@@ -167,8 +167,8 @@ func TestServiceMapping(t *testing.T) {
 						t.Errorf("script lacks %q:\n%s", want, sc)
 					}
 				}
-				if !reflect.DeepEqual(d.Unshare, []string{"mount"}) || strings.Index(sc, "make-rslave") > strings.Index(sc, "tmpfs") {
-					t.Errorf("unshare %q, script %s", d.Unshare, sc)
+				if !reflect.DeepEqual(d.Ext().Unshare, []string{"mount"}) || strings.Index(sc, "make-rslave") > strings.Index(sc, "tmpfs") {
+					t.Errorf("unshare %q, script %s", d.Ext().Unshare, sc)
 				}
 			}},
 		{"reset list", "h", "[Service]\nExecStart=/bin/old\nExecStart=\nExecStart=/bin/new\nEnvironment=A=1\n",
@@ -269,7 +269,7 @@ func TestTemplateDropInsSpecifiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Name != "getty@tty2" || *d.Nice != 3 || !contains(d.Env, "X=getty@tty2.service:tty2:getty:host.example:%") {
+	if d.Name != "getty@tty2" || *d.Ext().Nice != 3 || !contains(d.Env, "X=getty@tty2.service:tty2:getty:host.example:%") {
 		t.Errorf("%+v %q", d, d.Env)
 	}
 	want := "exec /sbin/agetty -o '-p -- \\u' --noclear - vt220 </dev/tty2 >/dev/tty2 2>&1\n"
@@ -300,7 +300,7 @@ func TestSocketTargetMaskAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.DependsOn("dbus.socket", service.DepRegular) || d.SocketListen != "" {
+	if !d.DependsOn("dbus.socket", service.DepRegular) || d.Ext().SocketListen != "" {
 		t.Errorf("a service activated by a socket depends on it: %+v", d.Deps)
 	}
 	d, err = s.Load("dbus.socket", nil)

@@ -372,7 +372,7 @@ func (t *translator) service(opts []option) *service.Description {
 		d.Type = service.TypeProcess
 	case "notify", "notify-reload":
 		d.Type = service.TypeProcess
-		d.ReadyNotification = "notify"
+		d.ExtMut().ReadyNotification = "notify"
 	case "dbus":
 		d.Type = service.TypeProcess
 		bn, v, ok := u.last("Service", "BusName"), "", false
@@ -385,7 +385,7 @@ func (t *translator) service(opts []option) *service.Description {
 			// Ready when the name has an owner: ginit-busname, started by
 			// the script beside the daemon, writes to the readiness pipe.
 			t.busName = v
-			d.ReadyNotification = "pipefd:" + strconv.Itoa(busReadyFD)
+			d.ExtMut().ReadyNotification = "pipefd:" + strconv.Itoa(busReadyFD)
 		}
 	case "forking":
 		d.Type = service.TypeBGProcess
@@ -406,13 +406,13 @@ func (t *translator) service(opts []option) *service.Description {
 	if o := u.last("Service", "PIDFile"); o != nil {
 		if v, ok := t.value(o); ok {
 			if d.Type == service.TypeBGProcess {
-				d.PIDFile = v
+				d.ExtMut().PIDFile = v
 			} else {
 				t.warn(o, "ignored for Type=%s", typ)
 			}
 		}
 	}
-	if d.Type == service.TypeBGProcess && d.PIDFile == "" {
+	if d.Type == service.TypeBGProcess && d.Ext().PIDFile == "" {
 		t.fail(typOpt, "Type=forking without PIDFile= is not supported: ginit finds the daemon by its pid file")
 	}
 
@@ -446,7 +446,7 @@ func (t *translator) service(opts []option) *service.Description {
 	// exec, else a /bin/sh script of the steps.
 	sandbox := t.sandbox(u)
 	if len(sandbox) > 0 {
-		d.Unshare = append(d.Unshare, "mount")
+		d.ExtMut().Unshare = append(d.ExtMut().Unshare, "mount")
 	}
 	script := t.busName != "" || len(pre) > 0 || len(dirs) > 0 || ttyIn != "" || len(post) > 0 || len(sandbox) > 0 ||
 		(d.Type == service.TypeScripted && (len(start) != 1 || start[0].ignoreFail))
@@ -472,7 +472,7 @@ func (t *translator) service(opts []option) *service.Description {
 		d.Command = []string{"/bin/sh", "-c", strings.Join(sandbox, "") + t.startScript(dirs, pre, start, post, ttyIn, d.Type), t.unit}
 	}
 	t.stopCommand(stop, stopPost, script)
-	d.Conditions = t.conditions(u)
+	d.ExtMut().Conditions = t.conditions(u)
 	if d.Type != service.TypeInternal {
 		t.reloadCommand(reload, script)
 		if typ == "notify-reload" && len(reload) == 0 {
@@ -676,9 +676,9 @@ func (t *translator) stopCommand(stop, stopPost []execCmd, script bool) {
 	switch {
 	case len(all) == 0:
 	case len(all) == 1 && (!script || t.user == "" || all[0].privileged) && !(script && t.user != "" && !all[0].privileged):
-		d.StopCommand = all[0].argv
+		d.ExtMut().StopCommand = all[0].argv
 		if script && t.user != "" && !all[0].privileged {
-			d.StopCommand = t.asUser(all[0])
+			d.ExtMut().StopCommand = t.asUser(all[0])
 		}
 	default:
 		var b strings.Builder
@@ -689,7 +689,7 @@ func (t *translator) stopCommand(stop, stopPost []execCmd, script bool) {
 			}
 			b.WriteString(shJoin(argv) + "\n")
 		}
-		d.StopCommand = []string{"/bin/sh", "-c", b.String(), t.unit}
+		d.ExtMut().StopCommand = []string{"/bin/sh", "-c", b.String(), t.unit}
 	}
 }
 
@@ -716,7 +716,7 @@ func (t *translator) reloadCommand(reload []execCmd, script bool) {
 		if c.ignoreFail {
 			argv = append([]string{"/bin/sh", "-c", `"$@" || exit 0`, t.unit}, argv...)
 		}
-		t.d.ReloadCommand = append(t.d.ReloadCommand, argv)
+		t.d.ExtMut().ReloadCommand = append(t.d.ExtMut().ReloadCommand, argv)
 	}
 }
 
@@ -737,7 +737,7 @@ func (t *translator) reloadSignal(u *unitSet) {
 			return
 		}
 	}
-	t.d.ReloadCommand = [][]string{{"/bin/kill", "-s", name, "$MAINPID"}}
+	t.d.ExtMut().ReloadCommand = [][]string{{"/bin/kill", "-s", name, "$MAINPID"}}
 }
 
 // process maps the process settings: working directory, kill mode and
@@ -753,12 +753,12 @@ func (t *translator) process(u *unitSet) {
 			if !filepath.IsAbs(v) {
 				t.fail(o, "%q is not an absolute path", v)
 			}
-			d.WorkingDir = v
+			d.ExtMut().WorkingDir = v
 		}
 	}
 	if o := u.last("Service", "RootDirectory"); o != nil {
 		if v, ok := t.value(o); ok {
-			d.Chroot = v
+			d.ExtMut().Chroot = v
 		}
 	}
 	if o := u.last("Service", "KillMode"); o != nil {
@@ -779,7 +779,7 @@ func (t *translator) process(u *unitSet) {
 	}
 	d.Options.NoNewPrivs = t.boolOf(u.last("Service", "NoNewPrivileges"))
 	if t.boolOf(u.last("Service", "PrivateNetwork")) {
-		d.Unshare = append(d.Unshare, "net")
+		d.ExtMut().Unshare = append(d.ExtMut().Unshare, "net")
 	}
 	t.capabilities(u)
 	if o := u.last("Service", "UMask"); o != nil {
@@ -788,14 +788,14 @@ func (t *translator) process(u *unitSet) {
 			t.fail(o, "bad umask %q", o.value)
 		} else {
 			v := uint32(m)
-			d.Umask = &v
+			d.ExtMut().Umask = &v
 		}
 	}
 	for _, k := range []struct {
 		key      string
 		dst      **int
 		min, max int
-	}{{"Nice", &d.Nice, -20, 19}, {"OOMScoreAdjust", &d.OOMScoreAdj, -1000, 1000}} {
+	}{{"Nice", &d.ExtMut().Nice, -20, 19}, {"OOMScoreAdjust", &d.ExtMut().OOMScoreAdj, -1000, 1000}} {
 		if o := u.last("Service", k.key); o != nil {
 			n, err := strconv.Atoi(o.value)
 			if err != nil || n < k.min || n > k.max {
@@ -812,11 +812,11 @@ func (t *translator) process(u *unitSet) {
 		}
 		switch o.value {
 		case "realtime", "1":
-			d.IOPrio = "realtime:" + prio
+			d.ExtMut().IOPrio = "realtime:" + prio
 		case "best-effort", "2":
-			d.IOPrio = "best-effort:" + prio
+			d.ExtMut().IOPrio = "best-effort:" + prio
 		case "idle", "3":
-			d.IOPrio = "idle"
+			d.ExtMut().IOPrio = "idle"
 		case "none", "0":
 		default:
 			t.fail(o, "unknown class %q", o.value)
@@ -883,8 +883,8 @@ func (t *translator) capabilities(u *unitSet) {
 	}
 	if len(parts) > 0 {
 		sortStrings(parts)
-		t.d.Capabilities = strings.Join(parts, ",")
-		if _, err := service.ParseCapabilities(t.d.Capabilities); err != nil {
+		t.d.ExtMut().Capabilities = strings.Join(parts, ",")
+		if _, err := service.ParseCapabilities(t.d.Ext().Capabilities); err != nil {
 			t.fail(nil, "capabilities: %v", err)
 		}
 	}
@@ -914,11 +914,11 @@ func (t *translator) output(u *unitSet) {
 		case v == "inherit", v == "journal", v == "syslog", v == "kmsg", strings.HasSuffix(v, "+console"), v == "tty":
 		case strings.HasPrefix(v, "file:"), strings.HasPrefix(v, "append:"), strings.HasPrefix(v, "truncate:"):
 			_, p, _ := strings.Cut(v, ":")
-			if d.LogFile != "" && d.LogFile != p {
+			if d.Ext().LogFile != "" && d.Ext().LogFile != p {
 				t.fail(o, "a second output file (%s) is not supported", p)
 				continue
 			}
-			d.LogType, d.LogFile = service.LogFile, p
+			d.LogType, d.ExtMut().LogFile = service.LogFile, p
 			if strings.HasPrefix(v, "truncate:") {
 				t.warn(o, "the file is appended to, not truncated")
 			}
@@ -955,17 +955,17 @@ func (t *translator) limits(u *unitSet) {
 			t.fail(o, "bad limit %q", o.value)
 			continue
 		}
-		if d.Rlimits == nil {
-			d.Rlimits = map[string]service.Rlimit{}
+		if d.Ext().Rlimits == nil {
+			d.ExtMut().Rlimits = map[string]service.Rlimit{}
 		}
-		d.Rlimits[n] = service.Rlimit{Soft: s, Hard: h}
+		d.ExtMut().Rlimits[n] = service.Rlimit{Soft: s, Hard: h}
 	}
 	if o := u.last("Service", "MemoryMax"); o != nil && o.value != "infinity" {
 		v, err := limitValue(o.value)
 		if err != nil || strings.HasSuffix(o.value, "%") {
 			t.fail(o, "bad or unsupported size %q", o.value)
 		} else {
-			d.MemoryMax = int64(v)
+			d.ExtMut().MemoryMax = int64(v)
 		}
 	}
 	if o := u.last("Service", "TasksMax"); o != nil && o.value != "infinity" {
@@ -973,7 +973,7 @@ func (t *translator) limits(u *unitSet) {
 		if err != nil || v <= 0 {
 			t.warn(o, "ignored: only a number of tasks is supported, not %q", o.value)
 		} else {
-			d.PidsMax = v
+			d.ExtMut().PidsMax = v
 		}
 	}
 	if o := u.last("Service", "CPUWeight"); o != nil {
@@ -981,7 +981,7 @@ func (t *translator) limits(u *unitSet) {
 		if err != nil || v < 1 || v > 10000 {
 			t.warn(o, "ignored: only a weight of 1 to 10000 is supported, not %q", o.value)
 		} else {
-			d.CPUWeight = v
+			d.ExtMut().CPUWeight = v
 		}
 	}
 }

@@ -293,7 +293,7 @@ func (t *translator) socketUnit(opts []option) *service.Description {
 		t.fail(nil, "the socket unit listens on nothing ginit can make")
 	}
 	d.Socket = spec
-	d.Conditions = t.conditions(u)
+	d.ExtMut().Conditions = t.conditions(u)
 	return d
 }
 

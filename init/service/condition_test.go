@@ -57,7 +57,7 @@ func TestEvalConditions(t *testing.T) {
 func TestConditionAtEachStart(t *testing.T) {
 	conds := &fakeConds{paths: map[string]bool{}}
 	a := svcDesc("a", TypeProcess)
-	a.Conditions = []Condition{{Kind: "PathExists", Arg: "/run/x"}}
+	a.ExtMut().Conditions = []Condition{{Kind: "PathExists", Arg: "/run/x"}}
 	b := svcDesc("b", TypeProcess, need("a"))
 	h := newHarnessCfg(t, func(c *Config) { c.Conditions = conds }, a, b)
 
@@ -86,7 +86,7 @@ func TestConditionAtEachStart(t *testing.T) {
 func TestAssertFailsStart(t *testing.T) {
 	conds := &fakeConds{paths: map[string]bool{}}
 	a := svcDesc("a", TypeProcess)
-	a.Conditions = []Condition{{Kind: "PathExists", Arg: "/run/x", Assert: true}}
+	a.ExtMut().Conditions = []Condition{{Kind: "PathExists", Arg: "/run/x", Assert: true}}
 	b := svcDesc("b", TypeProcess, need("a"))
 	h := newHarnessCfg(t, func(c *Config) { c.Conditions = conds }, a, b)
 	err := h.m.Start(h.ctx, "b", StartOpts{})

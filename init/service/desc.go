@@ -139,65 +139,38 @@ type LoadOptions struct {
 // Description is a fully parsed service description: what the loader
 // produces and the manager consumes. Durations of zero mean "none" where
 // dinit says 0 disables a timer; the loader fills dinit's defaults.
+//
+// It holds what most services set; the settings few set are in Extra,
+// behind one pointer that stays nil when none is: a description of 704
+// bytes for every loaded service was mostly empty strings and slices.
 type Description struct {
 	Name string // service name, including any @argument
 	File string // the file it was loaded from (empty for built-ins)
 
-	Command     []string // argv after substitution
-	StopCommand []string
-	// ReloadCommand lists the commands reload-service runs, in order;
-	// $MAINPID and ${MAINPID} in them become the main process's pid.
-	ReloadCommand [][]string
-	WorkingDir    string
-	RunAs         string   // user or uid, optionally ":group"
-	Env           []string // KEY=VALUE from env-file and load-options, in priority order
-	EnvFile       string
+	Command []string // argv after substitution
+	RunAs   string   // user or uid, optionally ":group"
+	Env     []string // KEY=VALUE from env-file and load-options, in priority order
 
 	RestartDelay         time.Duration // default 200ms
 	RestartLimitInterval time.Duration // default 10s
-	RestartLimitCount    int           // default 3; 0 = unlimited
 	StartTimeout         time.Duration // default 60s; 0 = none
 	StopTimeout          time.Duration // default 10s; 0 = none
 
-	PIDFile string // bgprocess
-	// StartClass (ginit: start-class = NAME) puts the service under the
-	// manager's per-class limit on parallel starts (--max-starting-class).
-	StartClass string
-	// Conditions are checked each time the service is about to run
-	// (condition.go); a failed one skips the start, a failed Assert fails it.
-	Conditions []Condition
-	Deps       []Dep // after expanding the .d directories
-	ChainTo    string
+	Deps []Dep // after expanding the .d directories
 
-	// WaitsForDirs are the waits-for.d directories named by the file, as
-	// resolved paths; `enable`/`disable` edit the single one (dinit rule).
-	WaitsForDirs []string
-	// EnableVia is `@meta enable-via SVC`: the default --from for enable.
-	EnableVia string
-
-	SocketListen      string
+	// The numbers with a default other than zero stay here, so that a
+	// description without Extra reads as the loader fills it.
+	RestartLimitCount int    // default 3; 0 = unlimited
 	SocketPermissions uint32 // default 0666
-	// LogFilePermissions (of log-file, default 0600) sits beside
-	// SocketPermissions so that the two uint32 fill one word: see LoadOptions.
+	SocketUID         int32  // -1 = unchanged
+	SocketGID         int32  // -1 = unchanged
+	// LogFilePermissions is of log-file, default 0600.
 	LogFilePermissions uint32
-	SocketUID          int32 // -1 = unchanged
-	SocketGID          int32 // -1 = unchanged
+	LogFileUID         int32 // -1 = unchanged
+	LogFileGID         int32 // -1 = unchanged
+	LogBufferSize      int   // default 4096
+	TermSignal         int32 // signal number; 0 = none (do not signal); default SIGTERM (15)
 
-	TermSignal        int32  // signal number; 0 = none (do not signal); default SIGTERM (15)
-	VT                int32  // the N of vt:N (Terminal)
-	ReadyNotification string // "", "pipefd:N", "pipevar:VAR" or "notify" (sd_notify)
-
-	LogFile       string
-	LogFileUID    int32 // -1 = unchanged
-	LogFileGID    int32 // -1 = unchanged
-	LogBufferSize int   // default 4096
-	LogMaxSize    int64 // ginit: rotate the log file past this size; 0 = never
-	ConsumerOf    string
-
-	// The small fields share three words (the enumerations are bytes, the
-	// ids and numbers beside them 32-bit): a description of 776 bytes took
-	// the allocator's 896-byte class, 752 the 768 one, 704 takes the 704
-	// one (64 bytes less for every loaded service than 752).
 	Type           Type
 	Restart        RestartMode
 	LogType        LogType
@@ -209,6 +182,49 @@ type Description struct {
 	// passed socket (systemd's StandardInput=socket: an Accept=yes
 	// instance talks to its client on them, as under inetd).
 	SocketStdio bool
+
+	// Timer is the schedule of a type timer service; nil for every other type.
+	Timer *TimerSpec
+	// Socket is what a type socket service listens on and activates; nil
+	// for every other type.
+	Socket *SocketSpec
+
+	// More holds the settings few services have; nil when none is set.
+	// Read it through Ext, set it through ExtMut.
+	More *Extra
+}
+
+// Extra is the part of a Description that most services leave unset.
+type Extra struct {
+	WorkingDir  string
+	StopCommand []string
+	// ReloadCommand lists the commands reload-service runs, in order;
+	// $MAINPID and ${MAINPID} in them become the main process's pid.
+	ReloadCommand [][]string
+	EnvFile       string
+
+	PIDFile string // bgprocess
+	// StartClass (ginit: start-class = NAME) puts the service under the
+	// manager's per-class limit on parallel starts (--max-starting-class).
+	StartClass string
+	// Conditions are checked each time the service is about to run
+	// (condition.go); a failed one skips the start, a failed Assert fails it.
+	Conditions []Condition
+	ChainTo    string
+
+	// WaitsForDirs are the waits-for.d directories named by the file, as
+	// resolved paths; `enable`/`disable` edit the single one (dinit rule).
+	WaitsForDirs []string
+	// EnableVia is `@meta enable-via SVC`: the default --from for enable.
+	EnableVia string
+
+	SocketListen      string
+	VT                int32  // the N of vt:N (Terminal)
+	ReadyNotification string // "", "pipefd:N", "pipevar:VAR" or "notify" (sd_notify)
+
+	LogFile    string
+	LogMaxSize int64 // ginit: rotate the log file past this size; 0 = never
+	ConsumerOf string
 
 	InittabID   string
 	InittabLine string
@@ -227,12 +243,23 @@ type Description struct {
 	CPUWeight    int64    // ginit: cgroup cpu.weight; 0 = unset
 	Capabilities string
 	Securebits   string
+}
 
-	// Timer is the schedule of a type timer service; nil for every other type.
-	Timer *TimerSpec
-	// Socket is what a type socket service listens on and activates; nil
-	// for every other type.
-	Socket *SocketSpec
+// Ext is d's rarely set settings (all unset when d has none): a copy, to
+// read. Nil-safe, so a Description built without them reads as unset.
+func (d *Description) Ext() Extra {
+	if d.More == nil {
+		return Extra{}
+	}
+	return *d.More
+}
+
+// ExtMut is d's rarely set settings, to set: made at the first use.
+func (d *Description) ExtMut() *Extra {
+	if d.More == nil {
+		d.More = new(Extra)
+	}
+	return d.More
 }
 
 // TerminalKind is the `terminal` setting.

@@ -290,8 +290,8 @@ func (m *Manager) execStart(s *svc) {
 	// files of /proc and /run, which do not block on local file systems.
 	// A condition on a path of a hung network mount would stall the
 	// manager; such paths are the unit's author's choice, as under systemd.
-	if len(d.Conditions) > 0 && m.cfg.Conditions != nil {
-		if c, ok := evalConditions(m.cfg.Conditions, d.Conditions); !ok {
+	if len(d.Ext().Conditions) > 0 && m.cfg.Conditions != nil {
+		if c, ok := evalConditions(m.cfg.Conditions, d.Ext().Conditions); !ok {
 			s.cause = conditionCause(c)
 			s.status = s.cause // shown by status
 			m.logf("service '%s': %s", s.name(), s.cause)
@@ -423,7 +423,7 @@ func (m *Manager) finishExecStart(s *svc, p Proc, err error) {
 			}
 		})
 	}
-	if d.Type == TypeProcess && d.ReadyNotification == "" {
+	if d.Type == TypeProcess && d.Ext().ReadyNotification == "" {
 		m.becomeStarted(s)
 	}
 }
@@ -603,8 +603,8 @@ func (m *Manager) execStop(s *svc) {
 	case TypeScripted:
 		if s.proc != nil {
 			m.signalStop(s, s.proc, int(syscall.SIGTERM))
-		} else if len(d.StopCommand) > 0 && !(d.Options.RunOnce && !m.shuttingDown) {
-			p, err := m.spawn(s, ProcStop, d.StopCommand)
+		} else if len(d.Ext().StopCommand) > 0 && !(d.Options.RunOnce && !m.shuttingDown) {
+			p, err := m.spawn(s, ProcStop, d.Ext().StopCommand)
 			if err != nil {
 				m.logf("service '%s': stop command: %v", s.name(), err)
 				m.finishStop(s)
@@ -621,8 +621,8 @@ func (m *Manager) execStop(s *svc) {
 			return
 		}
 		if s.proc != nil {
-			if len(d.StopCommand) > 0 && !s.launcher {
-				p, err := m.spawn(s, ProcStop, d.StopCommand)
+			if len(d.Ext().StopCommand) > 0 && !s.launcher {
+				p, err := m.spawn(s, ProcStop, d.Ext().StopCommand)
 				if err != nil {
 					m.logf("service '%s': stop command: %v; signalling instead", s.name(), err)
 					m.signalStop(s, s.proc, int(d.TermSignal))

@@ -117,7 +117,7 @@ func TestTermSignalAndStopCommand(t *testing.T) {
 	d.TermSignal = int32(syscall.SIGHUP)
 	d.Options.SignalProcessOnly = true
 	e := svcDesc("e", TypeProcess)
-	e.StopCommand = []string{"/bin/stop-e"}
+	e.ExtMut().StopCommand = []string{"/bin/stop-e"}
 	h := newHarness(t, d, e)
 	h.m.Start(h.ctx, "a", StartOpts{})
 	h.m.Start(h.ctx, "e", StartOpts{})
@@ -137,10 +137,10 @@ func TestTermSignalAndStopCommand(t *testing.T) {
 
 func TestScriptedRunOnce(t *testing.T) {
 	d := svcDesc("mount", TypeScripted)
-	d.StopCommand = []string{"/bin/umount"}
+	d.ExtMut().StopCommand = []string{"/bin/umount"}
 	d.Options.RunOnce = true
 	plain := svcDesc("plain", TypeScripted)
-	plain.StopCommand = []string{"/bin/stop"}
+	plain.ExtMut().StopCommand = []string{"/bin/stop"}
 	h := newHarness(t, d, plain)
 	for i := 0; i < 2; i++ {
 		for _, n := range []string{"mount", "plain"} {
@@ -212,7 +212,7 @@ func TestStartTimeout(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	d := svcDesc("n", TypeProcess)
-	d.ReadyNotification = "pipefd:3"
+	d.ExtMut().ReadyNotification = "pipefd:3"
 	h := newHarness(t, d)
 	ch := h.startAsync("n", StartOpts{})
 	h.sync()
@@ -294,7 +294,7 @@ func TestParallelSpawnBatch(t *testing.T) {
 // command.
 func TestKillAllOnStop(t *testing.T) {
 	d := svcDesc("final", TypeScripted)
-	d.StopCommand = []string{"/bin/umount-all"}
+	d.ExtMut().StopCommand = []string{"/bin/umount-all"}
 	d.Options.KillAllOnStop = true
 	killed := make(chan func(), 1)
 	h := newHarnessCfg(t, func(c *Config) { c.KillAll = func(done func()) { killed <- done } }, d)

@@ -156,7 +156,7 @@ func decideExit(f exitFacts) exitDecision {
 	if !restart {
 		return exitDecision{
 			action: exitStop, reason: ReasonTerminated, failed: !st.Success(),
-			chain: d.ChainTo != "" && !f.shuttingDown && (st.Success() || d.Options.AlwaysChain),
+			chain: d.Ext().ChainTo != "" && !f.shuttingDown && (st.Success() || d.Options.AlwaysChain),
 		}
 	}
 	// Only the newest RestartLimitCount restarts can reach the limit, and
@@ -213,7 +213,7 @@ func (m *Manager) unexpectedExit(s *svc, p Proc, st ExitStatus) {
 		m.beginStop(s)
 	default:
 		if dec.chain {
-			m.chain(s.name(), d.ChainTo)
+			m.chain(s.name(), d.Ext().ChainTo)
 		}
 		m.bringDown(s, dec.reason)
 		m.beginStop(s)

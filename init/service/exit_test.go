@@ -161,7 +161,7 @@ func TestSkippable(t *testing.T) {
 
 func TestBGProcess(t *testing.T) {
 	d := svcDesc("bg", TypeBGProcess)
-	d.PIDFile = "/run/bg.pid"
+	d.ExtMut().PIDFile = "/run/bg.pid"
 	h := newHarness(t, d)
 	ch := h.startAsync("bg", StartOpts{})
 	h.sync()
@@ -180,7 +180,7 @@ func TestBGProcess(t *testing.T) {
 
 func TestChainTo(t *testing.T) {
 	a := svcDesc("a", TypeProcess)
-	a.ChainTo = "next"
+	a.ExtMut().ChainTo = "next"
 	h := newHarness(t, a, svcDesc("next", TypeInternal))
 	h.m.Start(h.ctx, "a", StartOpts{})
 	h.exit("a", ProcStart, exited(0))
@@ -279,7 +279,7 @@ func TestDecideExit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := svcDesc("a", TypeProcess)
 			d.Restart, d.SmoothRecovery, d.RestartLimitCount = tc.restart, tc.smooth, tc.limit
-			d.ChainTo, d.Options.AlwaysChain = tc.chainTo, tc.alwaysChain
+			d.ExtMut().ChainTo, d.Options.AlwaysChain = tc.chainTo, tc.alwaysChain
 			s := &svc{desc: d, explicit: true, pinStart: tc.pinStart, pinStop: tc.pinStop}
 			history := append([]time.Time(nil), tc.history...)
 			got := decideExit(exitFacts{

@@ -307,7 +307,7 @@ func (m *Manager) reload(name string, descs []*Description) error {
 			return fmt.Errorf("cannot reload service '%s' while it is %s: its type changed from %s to %s: %w",
 				name, s.state, s.desc.Type, nd.Type, ErrBadArgument)
 		}
-		if nd.PIDFile != s.desc.PIDFile || nd.InittabID != s.desc.InittabID || nd.InittabLine != s.desc.InittabLine ||
+		if nd.Ext().PIDFile != s.desc.Ext().PIDFile || nd.Ext().InittabID != s.desc.Ext().InittabID || nd.Ext().InittabLine != s.desc.Ext().InittabLine ||
 			nd.Options.RunsOnConsole != s.desc.Options.RunsOnConsole {
 			return fmt.Errorf("cannot reload service '%s' while it is %s: pid-file, inittab or console settings changed: %w",
 				name, s.state, ErrBadArgument)

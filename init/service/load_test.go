@@ -179,7 +179,7 @@ func TestConcurrentLoadsOfOneService(t *testing.T) {
 // idle waits for it rather than leaving while it is read.
 func TestChainToReadOffTheLoop(t *testing.T) {
 	a := svcDesc("a", TypeProcess)
-	a.ChainTo = "next"
+	a.ExtMut().ChainTo = "next"
 	g := newLoadGate("next")
 	h := newGatedHarness(t, g, func(c *Config) { c.ExitWhenIdle = true }, a, svcDesc("next", TypeProcess))
 	if err := h.m.Start(h.ctx, "a", StartOpts{}); err != nil {
@@ -201,7 +201,7 @@ func TestChainToReadOffTheLoop(t *testing.T) {
 // A chain-to target that fails to load is logged and nothing else changes.
 func TestChainToLoadError(t *testing.T) {
 	a := svcDesc("a", TypeProcess)
-	a.ChainTo = "missing"
+	a.ExtMut().ChainTo = "missing"
 	h := newHarness(t, a)
 	if err := h.m.Start(h.ctx, "a", StartOpts{}); err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func (e *ReloadError) Error() string {
 func (m *Manager) ReloadService(ctx context.Context, name string) error {
 	return m.request(ctx, name, loadedOnly, func(s *svc) (chan error, error) {
 		switch {
-		case len(s.desc.ReloadCommand) == 0:
+		case len(s.desc.Ext().ReloadCommand) == 0:
 			return nil, fmt.Errorf("cannot reload service '%s': %w", name, ErrNoReloadCommand)
 		case s.state != Started:
 			return nil, fmt.Errorf("cannot reload service '%s' (%s): %w", name, s.state, ErrNotStarted)
@@ -78,7 +78,7 @@ func (m *Manager) reloadStep(s *svc) {
 	if s.proc != nil {
 		pid = s.proc.Pid()
 	}
-	r.argv = substMainPID(s.desc.ReloadCommand[r.step], pid)
+	r.argv = substMainPID(s.desc.Ext().ReloadCommand[r.step], pid)
 	if len(r.argv) == 0 {
 		m.endReload(s, fmt.Errorf("cannot reload service '%s': reload command %d is empty once $MAINPID (none) is removed: %w",
 			s.name(), r.step+1, ErrBadArgument))
@@ -87,7 +87,7 @@ func (m *Manager) reloadStep(s *svc) {
 	p, err := m.spawn(s, ProcReload, r.argv)
 	if err != nil {
 		m.endReload(s, &ReloadError{Service: s.name(), Argv: r.argv, Step: r.step + 1,
-			Steps: len(s.desc.ReloadCommand), Status: ExitStatus{ExecErr: err}})
+			Steps: len(s.desc.Ext().ReloadCommand), Status: ExitStatus{ExecErr: err}})
 		return
 	}
 	r.proc = p
@@ -110,7 +110,7 @@ func (m *Manager) reloadExited(s *svc, st ExitStatus) {
 	r := s.reload
 	r.proc = nil
 	m.stopTimer(&r.timer)
-	n := len(s.desc.ReloadCommand)
+	n := len(s.desc.Ext().ReloadCommand)
 	switch {
 	case !st.Success():
 		err := &ReloadError{Service: s.name(), Argv: r.argv, Step: r.step + 1, Steps: n, Status: st}

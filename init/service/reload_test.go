@@ -49,7 +49,7 @@ func TestReloadService(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := svcDesc("d", TypeProcess)
-			d.ReloadCommand = c.cmds
+			d.ExtMut().ReloadCommand = c.cmds
 			h := newHarness(t, d)
 			if err := h.m.Start(h.ctx, "d", StartOpts{}); err != nil {
 				t.Fatal(err)
@@ -124,7 +124,7 @@ func TestReloadService(t *testing.T) {
 func TestReloadServiceRefused(t *testing.T) {
 	withCmd := func(name string, t Type) *Description {
 		d := svcDesc(name, t)
-		d.ReloadCommand = [][]string{{"/bin/reload"}}
+		d.ExtMut().ReloadCommand = [][]string{{"/bin/reload"}}
 		return d
 	}
 	cases := []struct {
@@ -160,7 +160,7 @@ func TestReloadServiceRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := withCmd("n", TypeProcess)
-			n.ReadyNotification = "pipefd:3"
+			n.ExtMut().ReadyNotification = "pipefd:3"
 			h := newHarness(t, withCmd("r", TypeProcess), svcDesc("plain", TypeProcess), n)
 			c.prepare(h)
 			err := h.m.ReloadService(h.ctx, c.svc)
@@ -197,7 +197,7 @@ func TestSubstMainPID(t *testing.T) {
 // group, not the service's tree), and the reload fails saying so.
 func TestReloadServiceTimeout(t *testing.T) {
 	d := svcDesc("d", TypeProcess)
-	d.ReloadCommand = [][]string{{"/bin/hang"}, {"/bin/never"}}
+	d.ExtMut().ReloadCommand = [][]string{{"/bin/hang"}, {"/bin/never"}}
 	h := newHarness(t, d)
 	if err := h.m.Start(h.ctx, "d", StartOpts{}); err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func TestReloadServiceTimeout(t *testing.T) {
 // answers with how that command ended.
 func TestReloadServiceStopped(t *testing.T) {
 	d := svcDesc("d", TypeProcess)
-	d.ReloadCommand = [][]string{{"/bin/slow"}, {"/bin/next"}}
+	d.ExtMut().ReloadCommand = [][]string{{"/bin/slow"}, {"/bin/next"}}
 	h := newHarness(t, d)
 	if err := h.m.Start(h.ctx, "d", StartOpts{}); err != nil {
 		t.Fatal(err)

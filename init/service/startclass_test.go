@@ -15,7 +15,7 @@ func TestStartClassLimit(t *testing.T) {
 	for i := range 6 {
 		name := fmt.Sprintf("d%d", i)
 		d := svcDesc(name, TypeScripted)
-		d.StartClass = "disk"
+		d.ExtMut().StartClass = "disk"
 		boot.Deps = append(boot.Deps, waitsFor(name))
 		descs = append(descs, d)
 	}

@@ -21,7 +21,7 @@ func (m *Manager) spawnsOnStart(s *svc) bool {
 // takeSlot reports whether s may be spawned now; if not, s waits for a slot.
 func (m *Manager) takeSlot(s *svc) bool {
 	l := m.cfg.StartLimit
-	class := s.desc.StartClass
+	class := s.desc.Ext().StartClass
 	classMax := m.cfg.ClassLimits[class]
 	if class == "" {
 		classMax = 0
@@ -35,7 +35,7 @@ func (m *Manager) takeSlot(s *svc) bool {
 	for o, t := range m.starting {
 		if o != s {
 			began = append(began, t)
-			if classMax > 0 && o.desc.StartClass == class {
+			if classMax > 0 && o.desc.Ext().StartClass == class {
 				same = append(same, t)
 			}
 		}

@@ -49,7 +49,7 @@ func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 		if f, sf, err = openListen(d); err != nil {
 			return err
 		}
-		path := d.SocketListen
+		path := d.Ext().SocketListen
 		keepUntilRelease(s, d.Name, &u.listen, f, func() {
 			f.Close()
 			if err := sf.remove(); err != nil {
@@ -68,7 +68,7 @@ func (s *Supervisor) socketActivation(d *service.Description, st *setup) error {
 // ones, and nothing in a directory the service user can write redirects
 // it). Only a stale socket is replaced.
 func openListen(d *service.Description) (*os.File, *sockFile, error) {
-	path := d.SocketListen
+	path := d.Ext().SocketListen
 	fail := func(err error) (*os.File, *sockFile, error) {
 		return nil, nil, fmt.Errorf("socket-listen %s: %w", path, err)
 	}

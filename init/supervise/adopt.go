@@ -34,11 +34,11 @@ const maxPIDFile = 64
 // other pid is watched through a pidfd; its exit status cannot be known,
 // so it is reported as a normal exit (code 0), as dinit does.
 func (s *Supervisor) Adopt(d *service.Description, n service.Notifier) (service.Proc, error) {
-	if d.PIDFile == "" {
+	if d.Ext().PIDFile == "" {
 		return nil, errors.New("bgprocess: no pid-file")
 	}
 	fail := func(err error) (service.Proc, error) {
-		return nil, fmt.Errorf("pid-file %s: %w", d.PIDFile, err)
+		return nil, fmt.Errorf("pid-file %s: %w", d.Ext().PIDFile, err)
 	}
 	var runAs uint32
 	if d.RunAs != "" {
@@ -48,7 +48,7 @@ func (s *Supervisor) Adopt(d *service.Description, n service.Notifier) (service.
 		}
 		runAs = cred.Uid
 	}
-	pid, owner, err := readPIDFile(d.PIDFile, runAs)
+	pid, owner, err := readPIDFile(d.Ext().PIDFile, runAs)
 	if err != nil {
 		return fail(err)
 	}

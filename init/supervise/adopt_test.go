@@ -27,7 +27,7 @@ func treeModes(t *testing.T) map[string]func(*testing.T) string {
 func bgDesc(name, pidFile string) *service.Description {
 	d := desc(name)
 	d.Type = service.TypeBGProcess
-	d.PIDFile = pidFile
+	d.ExtMut().PIDFile = pidFile
 	return d
 }
 
@@ -38,7 +38,7 @@ func bgDesc(name, pidFile string) *service.Description {
 func launch(t *testing.T, s *Supervisor, d *service.Description, script string) {
 	t.Helper()
 	r := newRecorder()
-	p := spawn(t, s, d, r, "sh", "-c", script, d.PIDFile)
+	p := spawn(t, s, d, r, "sh", "-c", script, d.Ext().PIDFile)
 	// What stays in the launcher's process group if the test fails early.
 	t.Cleanup(func() { _ = unix.Kill(-p.Pid(), unix.SIGKILL) })
 	if e := r.next(t, "exited"); !e.st.Success() {
@@ -307,10 +307,10 @@ func TestAdoptServiceUser(t *testing.T) {
 			dp.RunAs = tc.runAs
 			p := spawn(t, s, &dp, newRecorder(), "sleep", "300")
 			t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })
-			if err := writeMode(d.PIDFile, strconv.Itoa(p.Pid()), 0o644); err != nil {
+			if err := writeMode(d.Ext().PIDFile, strconv.Itoa(p.Pid()), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chown(d.PIDFile, 65534, 65534); err != nil {
+			if err := os.Chown(d.Ext().PIDFile, 65534, 65534); err != nil {
 				t.Fatal(err)
 			}
 			got, err := s.Adopt(d, newRecorder())
@@ -320,7 +320,7 @@ func TestAdoptServiceUser(t *testing.T) {
 				}
 				return
 			}
-			want := "pid-file " + d.PIDFile + ": process " + strconv.Itoa(p.Pid()) + " runs as uid 0, not as the file's owner 65534"
+			want := "pid-file " + d.Ext().PIDFile + ": process " + strconv.Itoa(p.Pid()) + " runs as uid 0, not as the file's owner 65534"
 			if err == nil || err.Error() != want {
 				t.Fatalf("Adopt error = %v, want %q", err, want)
 			}

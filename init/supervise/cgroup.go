@@ -22,7 +22,7 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	var dir string
 	kept := false
 	switch {
-	case d.RunInCgroup != "":
+	case d.Ext().RunInCgroup != "":
 		var err error
 		if dir, err = s.runInCgroup(d); err != nil {
 			return "", err
@@ -48,7 +48,7 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 				return "", err
 			}
 		}
-		limits := cgroup2.Limits{MemoryMax: d.MemoryMax, PidsMax: d.PidsMax, CPUWeight: d.CPUWeight}
+		limits := cgroup2.Limits{MemoryMax: d.Ext().MemoryMax, PidsMax: d.Ext().PidsMax, CPUWeight: d.Ext().CPUWeight}
 		if err := limits.Apply(dir); err != nil {
 			for _, e := range unwrapJoined(err) {
 				s.cfg.Logger.Printf("service '%s': %v", d.Name, e)
@@ -148,23 +148,23 @@ func (s *Supervisor) watchTree(p *proc) bool {
 // runInCgroup resolves run-in-cgroup as dinit does: an existing cgroup,
 // absolute from the hierarchy root or relative to ours.
 func (s *Supervisor) runInCgroup(d *service.Description) (string, error) {
-	if strings.HasPrefix(d.RunInCgroup, "/") {
+	if strings.HasPrefix(d.Ext().RunInCgroup, "/") {
 		mount, err := cgroup2.UnifiedMount()
 		if err != nil {
-			return "", fmt.Errorf("run-in-cgroup %s: %w", d.RunInCgroup, err)
+			return "", fmt.Errorf("run-in-cgroup %s: %w", d.Ext().RunInCgroup, err)
 		}
-		return filepath.Join(mount, d.RunInCgroup), nil
+		return filepath.Join(mount, d.Ext().RunInCgroup), nil
 	}
 	if s.cfg.CgroupRoot != "" {
-		return filepath.Join(s.cfg.CgroupRoot, d.RunInCgroup), nil
+		return filepath.Join(s.cfg.CgroupRoot, d.Ext().RunInCgroup), nil
 	}
-	return "", fmt.Errorf("run-in-cgroup %s: no cgroup root", d.RunInCgroup)
+	return "", fmt.Errorf("run-in-cgroup %s: no cgroup root", d.Ext().RunInCgroup)
 }
 
 // serviceCgroup returns the cgroup the service's processes were started
 // in, or "" when it has none (no cgroup root, or nothing spawned yet).
 func (s *Supervisor) serviceCgroup(d *service.Description) string {
-	if d.RunInCgroup != "" {
+	if d.Ext().RunInCgroup != "" {
 		dir, err := s.runInCgroup(d)
 		if err != nil {
 			return ""

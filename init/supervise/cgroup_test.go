@@ -97,7 +97,7 @@ func TestCgroupLimits(t *testing.T) {
 		}
 	}
 	d := desc("limited")
-	d.PidsMax, d.MemoryMax = 7, 64<<20
+	d.ExtMut().PidsMax, d.ExtMut().MemoryMax = 7, 64<<20
 	r := newRecorder()
 	p := spawn(t, s, d, r, "sleep", "300")
 	for file, want := range map[string]string{"pids.max": "7", "memory.max": strconv.Itoa(64 << 20)} {
@@ -154,14 +154,14 @@ func TestRunInCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := desc("guest")
-	d.RunInCgroup = "shared.slice"
+	d.ExtMut().RunInCgroup = "shared.slice"
 	spawnInCgroup(t, s, d, filepath.Join(root, "shared.slice"))
 	if _, err := os.Stat(filepath.Join(root, "guest")); !os.IsNotExist(err) {
 		t.Errorf("a cgroup of its own was made for a run-in-cgroup service: %v", err)
 	}
 	s.Release(d)
 	bad := desc("lost")
-	bad.RunInCgroup = "nowhere.slice"
+	bad.ExtMut().RunInCgroup = "nowhere.slice"
 	if _, err := s.Spawn(service.SpawnRequest{Desc: bad, Argv: []string{"true"}, Env: []string{"PATH=/bin"}}, newRecorder()); err == nil || !strings.Contains(err.Error(), "nowhere.slice") {
 		t.Errorf("missing run-in-cgroup: %v", err)
 	}

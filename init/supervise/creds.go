@@ -73,23 +73,23 @@ func (s *Supervisor) credentials(d *service.Description, st *setup) error {
 		}
 		st.sys.Credential = cred
 	}
-	st.sys.Chroot = d.Chroot
-	for _, ns := range d.Unshare {
+	st.sys.Chroot = d.Ext().Chroot
+	for _, ns := range d.Ext().Unshare {
 		f, ok := namespaceFlags[ns]
 		if !ok {
 			return fmt.Errorf("unshare %q: unknown namespace", ns)
 		}
 		st.sys.Cloneflags |= f
 	}
-	t := &threadSetup{noNewPrivs: d.Options.NoNewPrivs, umask: d.Umask, nice: d.Nice, ioprio: -1, oomAdj: d.OOMScoreAdj}
-	if d.IOPrio != "" {
-		v, err := parseIOPrio(d.IOPrio)
+	t := &threadSetup{noNewPrivs: d.Options.NoNewPrivs, umask: d.Ext().Umask, nice: d.Ext().Nice, ioprio: -1, oomAdj: d.Ext().OOMScoreAdj}
+	if d.Ext().IOPrio != "" {
+		v, err := parseIOPrio(d.Ext().IOPrio)
 		if err != nil {
 			return err
 		}
 		t.ioprio = v
 	}
-	for name, l := range d.Rlimits {
+	for name, l := range d.Ext().Rlimits {
 		r, ok := rlimitNames[name]
 		if !ok {
 			return fmt.Errorf("rlimit-%s: unknown limit", name)
@@ -99,8 +99,8 @@ func (s *Supervisor) credentials(d *service.Description, st *setup) error {
 		}
 		t.rlimits[r] = unix.Rlimit{Cur: l.Soft, Max: l.Hard}
 	}
-	if d.Capabilities != "" {
-		c, err := service.ParseCapabilities(d.Capabilities)
+	if d.Ext().Capabilities != "" {
+		c, err := service.ParseCapabilities(d.Ext().Capabilities)
 		if err != nil {
 			return fmt.Errorf("capabilities: %w", err)
 		}
@@ -111,8 +111,8 @@ func (s *Supervisor) credentials(d *service.Description, st *setup) error {
 		}
 		t.bsetDrop = c.BoundDrop
 	}
-	if d.Securebits != "" {
-		b, err := service.ParseSecurebits(d.Securebits)
+	if d.Ext().Securebits != "" {
+		b, err := service.ParseSecurebits(d.Ext().Securebits)
 		if err != nil {
 			return fmt.Errorf("securebits: %w", err)
 		}

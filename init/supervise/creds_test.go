@@ -42,7 +42,7 @@ func TestCredentialsAndLimits(t *testing.T) {
 	s := newSup(t, "")
 	d := desc("limited")
 	d.RunAs = "nobody"
-	d.Rlimits = map[string]service.Rlimit{
+	d.ExtMut().Rlimits = map[string]service.Rlimit{
 		"nofile":    {Soft: 123, Hard: 456},
 		"core":      {Soft: 0, Hard: service.RlimInfinity},
 		"data":      {Soft: 1 << 30, Hard: 2 << 30},
@@ -50,7 +50,7 @@ func TestCredentialsAndLimits(t *testing.T) {
 	}
 	nice, oom := 7, 300
 	umask := uint32(0o027)
-	d.Nice, d.OOMScoreAdj, d.Umask = &nice, &oom, &umask
+	d.ExtMut().Nice, d.ExtMut().OOMScoreAdj, d.ExtMut().Umask = &nice, &oom, &umask
 	ownNice, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestCapabilities(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSup(t, "")
 			d := desc("capped")
-			d.RunAs, d.Capabilities, d.Securebits = tc.runAs, tc.caps, tc.secure
+			d.RunAs, d.ExtMut().Capabilities, d.ExtMut().Securebits = tc.runAs, tc.caps, tc.secure
 			r := newRecorder()
 			p := spawn(t, s, d, r, "sleep", "300")
 			t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })

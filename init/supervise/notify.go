@@ -50,7 +50,7 @@ type notifySock struct {
 // ERRNO= from it are acted on.
 func (s *Supervisor) notifySocket(d *service.Description, st *setup) error {
 	if s.cfg.RuntimeDir == "" {
-		return fmt.Errorf("ready-notification %q: no runtime directory for notify sockets", d.ReadyNotification)
+		return fmt.Errorf("ready-notification %q: no runtime directory for notify sockets", d.Ext().ReadyNotification)
 	}
 	s.mu.Lock()
 	u := s.unitLocked(d.Name)

@@ -26,7 +26,7 @@ func needTool(t *testing.T, name string) string {
 
 func notifyDesc(name string) *service.Description {
 	d := desc(name)
-	d.ReadyNotification = "notify"
+	d.ExtMut().ReadyNotification = "notify"
 	d.LogType = service.LogBuffer
 	return d
 }
@@ -189,10 +189,10 @@ func TestSocketActivation(t *testing.T) {
 			d := desc("sock")
 			d.LogType = service.LogBuffer
 			d.LogBufferSize = 1 << 16
-			d.SocketListen = filepath.Join(dir, "svc.sock")
+			d.ExtMut().SocketListen = filepath.Join(dir, "svc.sock")
 			d.SocketPermissions = 0o640
 			d.SocketUID, d.SocketGID = 65534, 65534
-			d.Unshare = tc.unshare
+			d.ExtMut().Unshare = tc.unshare
 			d.RunAs = tc.runAs
 			var ino string
 			for run := 0; run < 2; run++ {
@@ -221,19 +221,19 @@ func TestSocketActivation(t *testing.T) {
 				}
 			}
 			var st unix.Stat_t
-			if err := unix.Lstat(d.SocketListen, &st); err != nil {
+			if err := unix.Lstat(d.Ext().SocketListen, &st); err != nil {
 				t.Fatal(err)
 			}
 			if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Mode&0o777 != 0o640 || st.Uid != 65534 || st.Gid != 65534 {
 				t.Fatalf("socket mode %o owner %d:%d, want socket 0640 65534:65534", st.Mode, st.Uid, st.Gid)
 			}
-			c, err := net.Dial("unix", d.SocketListen)
+			c, err := net.Dial("unix", d.Ext().SocketListen)
 			if err != nil {
 				t.Fatalf("connect while no process runs: %v", err)
 			}
 			c.Close()
 			s.Release(d)
-			if _, err := os.Lstat(d.SocketListen); !os.IsNotExist(err) {
+			if _, err := os.Lstat(d.Ext().SocketListen); !os.IsNotExist(err) {
 				t.Fatalf("socket left after Release: %v", err)
 			}
 		})
@@ -244,16 +244,16 @@ func TestSocketActivation(t *testing.T) {
 func TestSocketListenRefusesFile(t *testing.T) {
 	s := newSup(t, "")
 	d := desc("sockfile")
-	d.SocketListen = filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(d.SocketListen, []byte("keep"), 0o644); err != nil {
+	d.ExtMut().SocketListen = filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(d.Ext().SocketListen, []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Spawn(service.SpawnRequest{Desc: d, Argv: []string{"true"}}, newRecorder())
-	want := "socket-listen " + d.SocketListen + ": exists and is not a socket"
+	want := "socket-listen " + d.Ext().SocketListen + ": exists and is not a socket"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Spawn error = %v, want %q", err, want)
 	}
-	if b, _ := os.ReadFile(d.SocketListen); string(b) != "keep" {
+	if b, _ := os.ReadFile(d.Ext().SocketListen); string(b) != "keep" {
 		t.Fatalf("file changed to %q", b)
 	}
 }

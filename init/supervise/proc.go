@@ -289,8 +289,8 @@ func (p *proc) Populated() bool {
 // workingDir is the service's working directory: working-dir, else (as in
 // dinit) the directory of its service file, else ginit's own.
 func workingDir(d *service.Description) string {
-	if d.WorkingDir != "" {
-		return d.WorkingDir
+	if d.Ext().WorkingDir != "" {
+		return d.Ext().WorkingDir
 	}
 	if d.File != "" {
 		return filepath.Dir(d.File)

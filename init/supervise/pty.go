@@ -159,10 +159,10 @@ func (s *Supervisor) terminalStdio(d *service.Description, st *setup) error {
 			return err
 		}
 	case service.TerminalVT:
-		path := fmt.Sprintf("/dev/tty%d", d.VT)
+		path := fmt.Sprintf("/dev/tty%d", d.Ext().VT)
 		var err error
 		if f, err = os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0); err != nil {
-			return fmt.Errorf("terminal vt:%d: %w", d.VT, err)
+			return fmt.Errorf("terminal vt:%d: %w", d.Ext().VT, err)
 		}
 	default:
 		return fmt.Errorf("terminal kind %d", d.Terminal)

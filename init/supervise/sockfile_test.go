@@ -98,7 +98,7 @@ func TestSocketListenPlanted(t *testing.T) {
 			ino := inode(t, keep)
 			s := newSup(t, "")
 			d := desc("planted")
-			d.SocketListen = path
+			d.ExtMut().SocketListen = path
 			d.SocketUID, d.SocketGID = nobody, nobody
 			_, err := s.Spawn(service.SpawnRequest{Desc: d, Argv: []string{"true"}}, newRecorder())
 			want := "socket-listen " + path + ": " + strings.ReplaceAll(tc.want, "DIR", dir)
@@ -126,23 +126,23 @@ func TestSocketListenReleaseLeavesOthers(t *testing.T) {
 			log := &testLogger{}
 			s := newSupConfig(t, Config{Logger: log})
 			d := desc("rel")
-			d.SocketListen = filepath.Join(dir, "svc.sock")
+			d.ExtMut().SocketListen = filepath.Join(dir, "svc.sock")
 			r := newRecorder()
 			spawn(t, s, d, r, "true")
 			r.next(t, "exited")
 			if swap {
-				if err := os.Remove(d.SocketListen); err != nil {
+				if err := os.Remove(d.Ext().SocketListen); err != nil {
 					t.Fatal(err)
 				}
-				listenAt(t, d.SocketListen)
+				listenAt(t, d.Ext().SocketListen)
 			}
 			s.Release(d)
-			_, err := os.Lstat(d.SocketListen)
+			_, err := os.Lstat(d.Ext().SocketListen)
 			if swap {
 				if err != nil {
 					t.Fatalf("the socket put in ginit's place was removed: %v", err)
 				}
-				log.waitFor(t, "socket-listen "+d.SocketListen+": replaced by another file; left in place")
+				log.waitFor(t, "socket-listen "+d.Ext().SocketListen+": replaced by another file; left in place")
 			} else if !os.IsNotExist(err) {
 				t.Fatalf("socket left after Release: %v", err)
 			}

@@ -81,7 +81,7 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		return nil, err
 	}
 	dir := workingDir(d)
-	if dir != "" && d.Chroot == "" {
+	if dir != "" && d.Ext().Chroot == "" {
 		if fi, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("chdir %s: %w", dir, unwrapPath(err))
 		} else if !fi.IsDir() {
@@ -170,7 +170,7 @@ func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
 			if err := s.passSockets(req.Sockets, st); err != nil {
 				return err
 			}
-		} else if req.Desc.SocketListen != "" {
+		} else if req.Desc.Ext().SocketListen != "" {
 			if err := s.socketActivation(req.Desc, st); err != nil {
 				return err
 			}
@@ -208,10 +208,10 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		st.setFD(2, out)
 		return nil
 	}
-	if d.ConsumerOf != "" {
-		r, _, err := s.outputPipe(d.ConsumerOf, d.Name)
+	if d.Ext().ConsumerOf != "" {
+		r, _, err := s.outputPipe(d.Ext().ConsumerOf, d.Name)
 		if err != nil {
-			return fmt.Errorf("consumer-of %s: %w", d.ConsumerOf, err)
+			return fmt.Errorf("consumer-of %s: %w", d.Ext().ConsumerOf, err)
 		}
 		st.setFD(0, r) // kept open by the supervisor: not in st.close
 	} else {
@@ -240,7 +240,7 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 		s.mu.Unlock()
 		out, err = s.out.pipe(b)
 	case service.LogFile:
-		if d.LogFile == "" {
+		if d.Ext().LogFile == "" {
 			out, err = s.devNull()
 			if err != nil {
 				return err
@@ -249,15 +249,15 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 			st.setFD(2, out)
 			return nil
 		}
-		if d.LogMaxSize > 0 {
+		if d.Ext().LogMaxSize > 0 {
 			var rf *logging.RotatingFile
-			rf, err = logging.OpenRotating(d.LogFile, os.FileMode(d.LogFilePermissions), int(d.LogFileUID), int(d.LogFileGID), d.LogMaxSize, 3)
+			rf, err = logging.OpenRotating(d.Ext().LogFile, os.FileMode(d.LogFilePermissions), int(d.LogFileUID), int(d.LogFileGID), d.Ext().LogMaxSize, 3)
 			if err == nil {
 				out, err = s.pipeTo(st, rf, rf)
 			}
 			break
 		}
-		out, err = logging.OpenFile(d.LogFile, os.FileMode(d.LogFilePermissions), int(d.LogFileUID), int(d.LogFileGID))
+		out, err = logging.OpenFile(d.Ext().LogFile, os.FileMode(d.LogFilePermissions), int(d.LogFileUID), int(d.LogFileGID))
 	case service.LogPipe:
 		var w *os.File
 		if _, w, err = s.outputPipe(d.Name, d.Name); err != nil {
@@ -317,7 +317,7 @@ func (s *Supervisor) pipeTo(st *setup, w io.Writer, c io.Closer) (*os.File, erro
 // service failed to start: it is logged and the process group gets SIGTERM,
 // so the manager sees it exit before it was ready.
 func (s *Supervisor) readiness(d *service.Description, st *setup) error {
-	rn := d.ReadyNotification
+	rn := d.Ext().ReadyNotification
 	if rn == "" {
 		return nil
 	}

@@ -197,7 +197,7 @@ func TestExecFailure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		d := desc("bad")
-		d.WorkingDir = tc.dir
+		d.ExtMut().WorkingDir = tc.dir
 		_, err := s.Spawn(service.SpawnRequest{Desc: d, Argv: tc.argv, Env: []string{"PATH=/usr/bin:/bin"}}, newRecorder())
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Spawn(%v) error = %v, want %q", tc.argv, err, tc.want)
@@ -302,21 +302,21 @@ func TestLogFile(t *testing.T) {
 	s := newSup(t, "")
 	d := desc("file")
 	d.LogType = service.LogFile
-	d.LogFile = filepath.Join(t.TempDir(), "out.log")
+	d.ExtMut().LogFile = filepath.Join(t.TempDir(), "out.log")
 	d.LogFilePermissions = 0o640
 	r := newRecorder()
 	for i := 0; i < 2; i++ {
 		spawn(t, s, d, r, "sh", "-c", "echo run; echo err >&2")
 		r.next(t, "exited")
 	}
-	data, err := os.ReadFile(d.LogFile)
+	data, err := os.ReadFile(d.Ext().LogFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(data) != "run\nerr\nrun\nerr\n" {
 		t.Fatalf("log file = %q", data)
 	}
-	fi, _ := os.Stat(d.LogFile)
+	fi, _ := os.Stat(d.Ext().LogFile)
 	if fi.Mode().Perm() != 0o640&^currentUmask() {
 		t.Fatalf("log file mode = %v", fi.Mode().Perm())
 	}
@@ -404,7 +404,7 @@ func TestReadiness(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.rn, func(t *testing.T) {
 			d := desc("ready")
-			d.ReadyNotification = tc.rn
+			d.ExtMut().ReadyNotification = tc.rn
 			r := newRecorder()
 			p := spawn(t, s, d, r, "sh", "-c", tc.script)
 			t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })

@@ -69,7 +69,7 @@ func TestDebianUnitsLoad(t *testing.T) {
 			t.Errorf("%s: %v", n, err)
 			continue
 		}
-		t.Logf("%s: type %s, command %q, deps %v, socket %q", n, d.Type, d.Command, d.Deps, d.SocketListen)
+		t.Logf("%s: type %s, command %q, deps %v, socket %q", n, d.Type, d.Command, d.Deps, d.Ext().SocketListen)
 	}
 }
 
@@ -238,7 +238,7 @@ func TestDebianInitScripts(t *testing.T) {
 			continue
 		}
 		n++
-		if d.Type.String() != "scripted" || len(d.Command) != 2 || d.Command[1] != "start" || d.StopCommand[1] != "stop" {
+		if d.Type.String() != "scripted" || len(d.Command) != 2 || d.Command[1] != "start" || d.Ext().StopCommand[1] != "stop" {
 			t.Errorf("%s: %+v", name, d)
 		}
 		t.Logf("%s: deps %v", name, d.Deps)
