@@ -77,9 +77,16 @@ func (sv *sessionView) props() map[string]godbus.Variant {
 	return sessionPropsOf(&sv.rec, sv.active, sv.state)
 }
 
-// snapshot copies ss for the view.
-func (s *state) snapshot(ss *session) *sessionView {
-	sv := &sessionView{rec: *ss, active: s.sessionActive(ss), state: s.sessionState(ss), path: sessionPath(ss.ID)}
+// snapshot copies ss for the view; old, if not nil, is its last copy,
+// whose object path it shares (an id never changes: building the path
+// again was an allocation per change).
+func (s *state) snapshot(ss *session, old *sessionView) *sessionView {
+	sv := &sessionView{rec: *ss, active: s.sessionActive(ss), state: s.sessionState(ss)}
+	if old != nil {
+		sv.path = old.path
+	} else {
+		sv.path = sessionPath(ss.ID)
+	}
 	sv.rec.devices, sv.rec.vt, sv.rec.fifo, sv.rec.killTime, sv.rec.stopWatch = nil, nil, nil, nil, nil
 	return sv
 }
@@ -193,7 +200,7 @@ func (s *state) publish() {
 			}
 			continue
 		}
-		cur := s.snapshot(ss)
+		cur := s.snapshot(ss, old)
 		if old == nil || old.entry() != cur.entry() || old.ex() != cur.ex() {
 			vw.gen++
 		}

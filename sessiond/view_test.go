@@ -3,6 +3,7 @@ package sessiond
 import (
 	"reflect"
 	"testing"
+	"unsafe"
 
 	godbus "github.com/godbus/dbus/v5"
 
@@ -140,5 +141,21 @@ func TestSessionChanges(t *testing.T) {
 		if p.Flags == bus.PropEmitChange && !covered[p.Name] {
 			t.Errorf("emits-change property %s has no case", p.Name)
 		}
+	}
+}
+
+// TestSnapshotSharesPath: a session published again keeps the object
+// path string of its last copy instead of building it anew.
+func TestSnapshotSharesPath(t *testing.T) {
+	w := newWorld(t, "", nil, nil)
+	id := w.mustCreate(CreateRequest{UID: 1000, PID: 700, TTY: "pts/2"}).ID
+	before, _ := w.m.view.session(id)
+	w.state(func(s *state) { s.sessions[id].LockedHint = true; s.touchSessionOnly(s.sessions[id]) })
+	after, _ := w.m.view.session(id)
+	if before == after || !after.rec.LockedHint {
+		t.Fatal("the session was not published again")
+	}
+	if unsafe.StringData(string(before.path)) != unsafe.StringData(string(after.path)) {
+		t.Error("the new copy built its path again")
 	}
 }
