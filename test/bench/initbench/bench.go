@@ -43,6 +43,8 @@ func figures() []figure {
 		{"exit0", "exit with nothing to stop", "ms", "<= 1.0"},
 		{"pd0", "Private_Dirty idle", "kB", "<= 2.0"},
 		{"pd1000", "Private_Dirty with 1000 services", "kB", "<= 1.5"},
+		{"pdheap1000", "  of which the Go heap (objects, stacks, free slots)", "kB", ""},
+		{"pdrest1000", "  the rest (runtime metadata, data, binary)", "kB", ""},
 		{"thr0", "threads idle", "", ""},
 		{"thr1000", "threads with 1000 services", "", ""},
 		{"status1000", "ctl status (client spawned), 1000 loaded", "ms", "<= 1.0"},
@@ -234,7 +236,20 @@ func (b *bench) burst(im *impl, n int) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]float64{fmt.Sprintf("pd%d", n): float64(kb), fmt.Sprintf("thr%d", n): float64(thr)}, nil
+	out := map[string]float64{fmt.Sprintf("pd%d", n): float64(kb), fmt.Sprintf("thr%d", n): float64(thr)}
+	return out, heapSplit(in, out, n, kb)
+}
+
+// heapSplit records a Go daemon's Private_Dirty kb (n services) as its
+// heap arena and the rest: what its objects cost apart from what the
+// runtime keeps whatever it holds.
+func heapSplit(in *inst, out map[string]float64, n, kb int) error {
+	heap, err := in.goHeapKB()
+	if err != nil {
+		return err
+	}
+	out[fmt.Sprintf("pdheap%d", n)], out[fmt.Sprintf("pdrest%d", n)] = float64(heap), float64(kb-heap)
+	return nil
 }
 
 // loaded: launch with the target of n services, wait for it to be started
@@ -263,6 +278,11 @@ func (b *bench) loaded(im *impl, n int) (map[string]float64, error) {
 		return nil, err
 	}
 	out[fmt.Sprintf("pd%d", n)], out[fmt.Sprintf("thr%d", n)] = float64(kb), float64(thr)
+	if in.im.name == "ginit" && n == 1000 {
+		if err := heapSplit(in, out, n, kb); err != nil {
+			return nil, err
+		}
+	}
 	probe := fmt.Sprintf("s%05d", n/2)
 	status, linked := fmt.Sprintf("status%d", n), fmt.Sprintf("linked%d", n)
 	// The Go client floor does the same status round trip to ginit, and

@@ -235,6 +235,41 @@ func (in *inst) privateDirtyKB() (kb, threads int, err error) {
 	return kb, threads, nil
 }
 
+// goHeapKB is the Private_Dirty of a Go daemon's heap arena: the
+// anonymous read-write mappings that start on a 4 MiB boundary and span
+// whole 4 MiB (the runtime maps its heap in chunks of that size; its
+// metadata, data and bss lie elsewhere). It is what the program's own
+// objects, goroutine stacks and the free slots between them cost; the
+// rest of Private_Dirty is the runtime's and the binary's.
+func (in *inst) goHeapKB() (int, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", in.pid))
+	if err != nil {
+		return 0, err
+	}
+	const chunk = 4 << 20
+	kb, heap := 0, false
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 5 && strings.Contains(f[0], "-") && len(f[1]) == 4 {
+			// A mapping's first line: range, perms, offset, dev, inode[, path].
+			lo, hi, _ := strings.Cut(f[0], "-")
+			a, err1 := strconv.ParseUint(lo, 16, 64)
+			b, err2 := strconv.ParseUint(hi, 16, 64)
+			heap = err1 == nil && err2 == nil && len(f) == 5 && f[1] == "rw-p" && f[4] == "0" &&
+				a%chunk == 0 && (b-a)%chunk == 0
+			continue
+		}
+		if v, ok := strings.CutPrefix(l, "Private_Dirty:"); ok && heap {
+			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			if err != nil {
+				return 0, err
+			}
+			kb += n
+		}
+	}
+	return kb, nil
+}
+
 // cpuTicks is the daemon's utime+stime in clock ticks (children not counted).
 func (in *inst) cpuTicks() (int, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", in.pid))
