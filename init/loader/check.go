@@ -102,7 +102,7 @@ func (l *Loader) checkSet(names []string) ([]*checkReport, []error) {
 		cur = &checkReport{name: it.name}
 		reps = append(reps, cur)
 		byName[it.name] = cur
-		d, optional, err := cl.load(it.name)
+		d, optional, err := cl.load(it.name, nil)
 		if err != nil {
 			cur.errs = flatten(err)
 		}

@@ -133,13 +133,16 @@ type lookupFunc func(name string) (string, bool)
 // cannot multiply into gigabytes.
 func words(val string, env lookupFunc, b *budget) ([]string, error) {
 	var out []string
-	var cur strings.Builder
+	// A word is built in buf (on the stack unless long) and made a
+	// string once, through b's table of the words already read.
+	var buf [128]byte
+	cur := buf[:0]
 	started, inQuote := false, false
 	flush := func() {
 		if started {
-			out = append(out, cur.String())
+			out = append(out, b.str(cur))
 		}
-		cur.Reset()
+		cur = cur[:0]
 		started = false
 	}
 	for i := 0; i < len(val); i++ {
@@ -158,11 +161,11 @@ func words(val string, env lookupFunc, b *budget) ([]string, error) {
 				return nil, errors.New("backslash at end of value")
 			}
 			i++
-			cur.WriteByte(val[i])
+			cur = append(cur, val[i])
 			started = true
 		case c == '$':
 			if i+1 < len(val) && val[i+1] == '$' {
-				cur.WriteByte('$')
+				cur = append(cur, '$')
 				started = true
 				i++
 				continue
@@ -185,7 +188,7 @@ func words(val string, env lookupFunc, b *budget) ([]string, error) {
 				return nil, err
 			}
 			if !split {
-				cur.WriteString(v)
+				cur = append(cur, v...)
 				started = true
 				continue
 			}
@@ -198,11 +201,11 @@ func words(val string, env lookupFunc, b *budget) ([]string, error) {
 					flush()
 				}
 				first = false
-				cur.WriteString(p)
+				cur = append(cur, p...)
 				started = true
 			}
 		default:
-			cur.WriteByte(c)
+			cur = append(cur, c)
 			started = true
 		}
 	}

@@ -186,7 +186,7 @@ func (l *Loader) find(name string) (string, error) {
 // Load finds name in the service directories and parses it. It does not
 // load dependencies.
 func (l *Loader) Load(name string) (*service.Description, error) {
-	d, _, err := l.load(name)
+	d, _, err := l.load(name, nil)
 	if err != nil {
 		return nil, err // d may be partial (for ginit-check)
 	}
@@ -196,7 +196,9 @@ func (l *Loader) Load(name string) (*service.Description, error) {
 // load also returns the dependencies that came from .d directories, which
 // may name services that do not exist. With an error in the description
 // it returns what was read of it as well.
-func (l *Loader) load(name string) (*service.Description, map[string]bool, error) {
+// strs, when not nil, is the table of words shared by the descriptions
+// of one load (budget.strs).
+func (l *Loader) load(name string, strs map[string]string) (*service.Description, map[string]bool, error) {
 	if err := ValidName(name); err != nil {
 		return nil, nil, &Error{Service: name, Err: err}
 	}
@@ -208,7 +210,7 @@ func (l *Loader) load(name string) (*service.Description, map[string]bool, error
 		d, err := l.Units.Load(name, l.Log)
 		return d, nil, err
 	}
-	return l.parseFile(name, path)
+	return l.parseFile(name, path, strs)
 }
 
 // locate is find, then the unit source for a name find does not have.
@@ -252,6 +254,7 @@ func (l *Loader) LoadAll(name string) ([]*service.Description, error) {
 func (l *Loader) closure(names []string) ([]*service.Description, error) {
 	var out []*service.Description
 	seen := map[string]bool{}
+	strs := map[string]string{}
 	queue := append([]string(nil), names...)
 	for _, n := range queue {
 		seen[n] = true
@@ -259,7 +262,7 @@ func (l *Loader) closure(names []string) ([]*service.Description, error) {
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
-		d, optional, err := l.load(n)
+		d, optional, err := l.load(n, strs)
 		if err != nil {
 			return nil, err
 		}

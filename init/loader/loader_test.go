@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"ginit/init/service"
 )
@@ -487,5 +488,29 @@ func TestEnableLink(t *testing.T) {
 	}
 	if EnableSource("", beside) != "boot" || EnableSource("", elsewhere) != "multi" || EnableSource("x", elsewhere) != "x" {
 		t.Error("EnableSource does not follow --from, then enable-via, then boot")
+	}
+}
+
+// A load of many descriptions keeps one copy of each word they share: the
+// same command in a thousand files is one string (a record per service).
+func TestLoadAllSharesWords(t *testing.T) {
+	svc := "type = process\ncommand = /bin/sleep \"1000\"\nworking-dir = /tmp\n"
+	l, _ := newLoader(t, map[string]string{"sd/top": "depends-on = a\ndepends-on = b\n", "sd/a": svc, "sd/b": svc})
+	descs, err := l.LoadAll("top")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(descs) != 3 {
+		t.Fatalf("loaded %d descriptions, want 3", len(descs))
+	}
+	a, b := descs[1], descs[2]
+	for _, c := range []struct{ what, x, y string }{
+		{"argv0", a.Command[0], b.Command[0]},
+		{"quoted argument", a.Command[1], b.Command[1]},
+		{"working-dir", a.Ext().WorkingDir, b.Ext().WorkingDir},
+	} {
+		if c.x != c.y || unsafe.StringData(c.x) != unsafe.StringData(c.y) {
+			t.Errorf("%s: %q and %q are two copies", c.what, c.x, c.y)
+		}
 	}
 }

@@ -200,7 +200,7 @@ func lookupSetting(key string) (setting, bool) {
 }
 
 // parseFile reads the description of name from path.
-func (l *Loader) parseFile(name, path string) (*service.Description, map[string]bool, error) {
+func (l *Loader) parseFile(name, path string, strs map[string]string) (*service.Description, map[string]bool, error) {
 	_, arg, _ := strings.Cut(name, "@")
 	d := &service.Description{
 		Name:                 name,
@@ -222,6 +222,7 @@ func (l *Loader) parseFile(name, path string) (*service.Description, map[string]
 		LogBufferSize:        defaultLogBuffer,
 	}
 	p := &parser{l: l, d: d, optional: map[string]bool{}, budget: newBudget(), depAt: map[depKey]int{}}
+	p.budget.strs = strs
 	// Early lookup: for @include paths and env-file, only $1 and the daemon env.
 	pre := func(k string) (string, bool) {
 		if k == "1" {

@@ -58,6 +58,23 @@ type budget struct {
 	lines      int
 	substBytes int
 	substWords int
+	// strs, when set, holds every word read so far in a load of many
+	// descriptions (LoadAll): the same command, path or user in a
+	// thousand files is then one string, not a thousand.
+	strs map[string]string
+}
+
+// str is w as a string: the one already in b.strs if it holds it.
+func (b *budget) str(w []byte) string {
+	if b.strs == nil {
+		return string(w)
+	}
+	if s, ok := b.strs[string(w)]; ok {
+		return s
+	}
+	s := string(w)
+	b.strs[s] = s
+	return s
 }
 
 func newBudget() *budget {
