@@ -296,7 +296,7 @@ func newHarnessCfg(t *testing.T, tweak func(*Config), descs ...*Description) *ha
 		// So must each service's count of holding edges, which lets
 		// releaseDeps skip the walk.
 		for _, s := range h.m.order {
-			held := 0
+			held := int32(0)
 			for _, e := range s.deps {
 				if e.hold {
 					held++
