@@ -37,8 +37,12 @@ func figures() []figure {
 		{"fds1000", "  kernel: spawns' copy and close of the fds held", "ms", ""},
 		{"stop1000", "stop target -> daemon exits, 1000 services", "ms", "<= 1.0"},
 		{"rmdir1000", "  kernel: cgroup rmdir per service (of 1000)", "us", ""},
+		{"stopplain1000", "  kernel: kill+reap 1000 sleeps, no cgroups", "ms", ""},
+		{"stopcg1000", "  kernel: the same, each in a cgroup, + rmdir", "ms", ""},
 		{"stop5000", "stop target -> daemon exits, 5000 services", "ms", "<= 1.0"},
 		{"rmdir5000", "  kernel: cgroup rmdir per service (of 5000)", "us", ""},
+		{"stopplain5000", "  kernel: kill+reap 5000 sleeps, no cgroups", "ms", ""},
+		{"stopcg5000", "  kernel: the same, each in a cgroup, + rmdir", "ms", ""},
 		{"ready", "socket ready after launch", "ms", "<= 1.0"},
 		{"exit0", "exit with nothing to stop", "ms", "<= 1.0"},
 		{"pd0", "Private_Dirty idle", "kB", "<= 2.0"},
@@ -178,6 +182,10 @@ func (b *bench) loadedFloor(im *impl, n int) (map[string]float64, error) {
 	fl, err := cgroupFloor(n)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup floor: %w", err)
+	}
+	maps.Copy(out, fl)
+	if fl, err = stopFloor(n); err != nil {
+		return nil, fmt.Errorf("stop floor: %w", err)
 	}
 	maps.Copy(out, fl)
 	if n <= 1000 {

@@ -116,3 +116,113 @@ func fdFloor(n int) (map[string]float64, error) {
 	}
 	return map[string]float64{fmt.Sprintf("fds%d", n): float64((holding - bare).Microseconds()) / 1000}, nil
 }
+
+// stopFloor is the kernel's own cost of what a stop of n services asks of
+// it, with the least user space around it: n /bin/sleep children of the
+// bench are sent SIGTERM one after another and reaped, once as plain
+// children (what dinit's stop asks) and once each in its own cgroup, whose
+// directory is removed after its process is reaped (what ginit's asks).
+// Figures in milliseconds from the first kill to the last reap (and
+// rmdir); what separates them is the cgroups' part of the kernel's work.
+func stopFloor(n int) (map[string]float64, error) {
+	mount, err := cgroup2.UnifiedMount()
+	if err != nil {
+		return nil, err
+	}
+	self, err := cgroup2.Self(mount)
+	if err != nil {
+		return nil, err
+	}
+	top := filepath.Join(self, fmt.Sprintf("initbench-stop-%d", os.Getpid()))
+	if err := os.Mkdir(top, 0o755); err != nil {
+		return nil, err
+	}
+	defer unix.Rmdir(top)
+	argv := []string{"/bin/sleep", "1000000"}
+	run := func(cgroups bool) (time.Duration, error) {
+		pids := make(map[int]string, n)
+		defer func() {
+			// A failure's leftovers: killed, reaped, removed.
+			for pid, dir := range pids {
+				_ = unix.Kill(pid, unix.SIGKILL)
+				var ws unix.WaitStatus
+				_, _ = unix.Wait4(pid, &ws, 0, nil)
+				if dir != "" {
+					_ = unix.Rmdir(dir)
+				}
+			}
+		}()
+		order := make([]int, 0, n)
+		for i := 0; i < n; i++ {
+			attr := &syscall.ProcAttr{Files: []uintptr{^uintptr(0), ^uintptr(0), ^uintptr(0)}, Sys: &syscall.SysProcAttr{}}
+			dir := ""
+			if cgroups {
+				dir = filepath.Join(top, fmt.Sprintf("s%05d", i))
+				if err := unix.Mkdir(dir, 0o755); err != nil {
+					return 0, fmt.Errorf("mkdir %s: %w", dir, err)
+				}
+				fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					_ = unix.Rmdir(dir)
+					return 0, err
+				}
+				attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
+				pid, err := syscall.ForkExec(argv[0], argv, attr)
+				unix.Close(fd)
+				if err != nil {
+					_ = unix.Rmdir(dir)
+					return 0, fmt.Errorf("spawn %s: %w", argv[0], err)
+				}
+				pids[pid] = dir
+				order = append(order, pid)
+				continue
+			}
+			pid, err := syscall.ForkExec(argv[0], argv, attr)
+			if err != nil {
+				return 0, fmt.Errorf("spawn %s: %w", argv[0], err)
+			}
+			pids[pid] = ""
+			order = append(order, pid)
+		}
+		t0 := time.Now()
+		for _, pid := range order {
+			if err := unix.Kill(pid, unix.SIGTERM); err != nil {
+				return 0, fmt.Errorf("kill %d: %w", pid, err)
+			}
+		}
+		for len(pids) > 0 {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, 0, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return 0, fmt.Errorf("wait: %w", err)
+			}
+			dir, ok := pids[pid]
+			if !ok {
+				continue
+			}
+			delete(pids, pid)
+			if dir != "" {
+				if err := unix.Rmdir(dir); err != nil {
+					return 0, fmt.Errorf("rmdir %s: %w", dir, err)
+				}
+			}
+		}
+		return time.Since(t0), nil
+	}
+	plain, err := run(false)
+	if err != nil {
+		return nil, err
+	}
+	cg, err := run(true)
+	if err != nil {
+		return nil, err
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return map[string]float64{
+		fmt.Sprintf("stopplain%d", n): ms(plain),
+		fmt.Sprintf("stopcg%d", n):    ms(cg),
+	}, nil
+}
