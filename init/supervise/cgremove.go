@@ -23,12 +23,12 @@ type remover struct {
 	changed *sync.Cond // busy or running changed
 	queue   []string
 	queued  map[string]bool // in queue and not claimed back
-	busy    string          // being removed by the worker
+	busy    map[string]bool // being removed: by the worker, or inline
 	running bool            // a worker goroutine runs
 }
 
 func newRemover(remove func(dir string)) *remover {
-	r := &remover{remove: remove, queued: map[string]bool{}}
+	r := &remover{remove: remove, queued: map[string]bool{}, busy: map[string]bool{}}
 	r.changed = sync.NewCond(&r.mu)
 	return r
 }
@@ -67,11 +67,11 @@ func (r *remover) work() {
 			r.mu.Unlock()
 			return
 		}
-		r.busy = dir
+		r.busy[dir] = true
 		r.mu.Unlock()
 		r.remove(dir)
 		r.mu.Lock()
-		r.busy = ""
+		delete(r.busy, dir)
 		r.changed.Broadcast()
 	}
 }
@@ -83,7 +83,7 @@ func (r *remover) work() {
 // description no longer sets.)
 func (r *remover) claim(dir string) {
 	r.mu.Lock()
-	for r.busy == dir {
+	for r.busy[dir] {
 		r.changed.Wait()
 	}
 	queued := r.queued[dir]
@@ -92,6 +92,23 @@ func (r *remover) claim(dir string) {
 	if queued {
 		r.remove(dir)
 	}
+}
+
+// inline runs f, a removal of dir by another goroutine than the worker
+// (the reaper's, at a stopped process's exit), as one of the remover's
+// own: a start of the same service (claim) waits until f is done.
+func (r *remover) inline(dir string, f func()) {
+	r.mu.Lock()
+	for r.busy[dir] {
+		r.changed.Wait()
+	}
+	r.busy[dir] = true
+	r.mu.Unlock()
+	f()
+	r.mu.Lock()
+	delete(r.busy, dir)
+	r.changed.Broadcast()
+	r.mu.Unlock()
 }
 
 // flush waits until every queued removal is done.

@@ -41,8 +41,13 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 		s.mu.Lock()
 		// Kept since the last start (a restart, not Released): it
 		// exists, and a mkdir per respawn only to be told so is saved.
-		kept = s.unitLocked(d.Name).cgroup == dir
+		// Until the fork, the reaper may not take it (removeStopped).
+		u := s.unitLocked(d.Name)
+		kept = u.cgroup == dir
+		u.spawning++
+		st.spawning = u
 		s.mu.Unlock()
+		st.cleanup = append(st.cleanup, func() { s.doneSpawning(st) })
 		if !kept {
 			if err := s.makeCgroup(d.Name, dir); err != nil {
 				return "", err
@@ -69,6 +74,20 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	st.closeFD = append(st.closeFD, fd)
 	st.sys.UseCgroupFD, st.sys.CgroupFD = true, fd
 	return dir, nil
+}
+
+// doneSpawning ends st's claim on its unit's cgroup (placeCgroup), once.
+func (s *Supervisor) doneSpawning(st *setup) {
+	s.mu.Lock()
+	s.doneSpawningLocked(st)
+	s.mu.Unlock()
+}
+
+func (s *Supervisor) doneSpawningLocked(st *setup) {
+	if st.spawning != nil {
+		st.spawning.spawning--
+		st.spawning = nil
+	}
 }
 
 // makeCgroup makes the service's own cgroup dir and records it in its

@@ -428,3 +428,79 @@ func TestCgroupEmptyTreeKnownAtExit(t *testing.T) {
 		t.Fatalf("empty tree known at exit in %d of %d runs, want most", known, runs)
 	}
 }
+
+// TestCgroupRemovedAtStoppedExit: the exit of a process that KillTree
+// stopped takes its cgroup down at once (the rmdir is the emptiness test),
+// so the manager hears a gone tree with Exited and Release has nothing
+// left to remove; the next start makes the cgroup afresh. A tree with a
+// process left keeps its cgroup until Release, as before.
+func TestCgroupRemovedAtStoppedExit(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	d := desc("stopped")
+	dir := filepath.Join(root, "stopped")
+	for round := 0; round < 2; round++ {
+		r := newRecorder()
+		p := spawn(t, s, d, r, "sleep", "100")
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("round %d: no cgroup while running: %v", round, err)
+		}
+		if err := p.KillTree(int(unix.SIGTERM)); err != nil {
+			t.Fatal(err)
+		}
+		ev := r.next(t, "exited")
+		if !ev.treeGone {
+			// The kernel may unlink the dead task a moment after it can
+			// be reaped (see TestCgroupEmptyTreeKnownAtExit): then the
+			// reaper's rmdir met EBUSY and Release removes it.
+			t.Logf("round %d: tree not yet empty at exit", round)
+		} else if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatalf("round %d: cgroup %s still there at a stopped exit: %v", round, dir, err)
+		}
+		r.next(t, "empty")
+		s.Release(d)
+		s.rm.flush()
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatalf("round %d: cgroup %s still there after Release: %v", round, dir, err)
+		}
+	}
+
+	// A process left in the tree: the rmdir fails, the cgroup stays.
+	d = desc("leftover")
+	dir = filepath.Join(root, "leftover")
+	r := newRecorder()
+	marker := filepath.Join(t.TempDir(), "left")
+	p := spawn(t, s, d, r, "sh", "-c", "setsid sh -c 'touch "+marker+"; exec sleep 100' & exec sleep 100")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Only once it has its own session is the stray out of the
+		// main process's group, which the stop signal reaches.
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tree's second process never left the group")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := p.KillTree(int(unix.SIGHUP)); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.next(t, "exited")
+	if ev.treeGone {
+		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		t.Fatalf("tree reported gone with a process left (exit %+v, procs %q)", ev.st, b)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("cgroup removed with a process left: %v", err)
+	}
+	if err := p.KillTree(int(unix.SIGKILL)); err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, "empty")
+	s.Release(d)
+	s.rm.flush()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("cgroup %s still there after Release: %v", dir, err)
+	}
+}

@@ -30,6 +30,9 @@ type setup struct {
 	listenPID bool
 	// socketStdio: the first passed socket is also stdin and stdout.
 	socketStdio bool
+	// spawning: the unit whose cgroup this spawn uses, held from
+	// placeCgroup until the fork (unit.spawning).
+	spawning *unit
 }
 
 func (st *setup) setFD(n int, f *os.File) {
@@ -126,6 +129,7 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		st.fail()
 		return nil, fmt.Errorf("exec %s: %w", path, err)
 	}
+	s.doneSpawningLocked(st) // the child is in its cgroup now
 	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, n: n,
 		signalOnly: d.Options.SignalProcessOnly, pidfd: -1, child: true}
 	s.setCgroup(p, cgDir)

@@ -105,15 +105,18 @@ type unit struct {
 	unwatch func()   // ends that watch
 	release []func() // resources freed by Release
 	startPG int      // process group of its last start command
-	notify  *notifySock
-	listen  *os.File  // socket-listen socket
-	pipe    *outPipe  // its output pipe, as a log-type = pipe producer
-	term    *terminal // terminal = pty: kept, like log, for good (pty.go)
+	// spawning counts spawns between their look at cgroup and their
+	// fork: while any is, the reaper leaves the cgroup to Release.
+	spawning int
+	notify   *notifySock
+	listen   *os.File  // socket-listen socket
+	pipe     *outPipe  // its output pipe, as a log-type = pipe producer
+	term     *terminal // terminal = pty: kept, like log, for good (pty.go)
 }
 
 // idle reports whether u holds nothing Release leaves behind.
 func (u *unit) idle() bool {
-	return u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0
+	return u.spawning == 0 && u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0
 }
 
 // unitLocked returns the record of a service, made at first use.
@@ -287,7 +290,7 @@ func (s *Supervisor) reap() {
 	}
 	s.mu.Unlock()
 	for _, e := range exits {
-		if e.p.cg != "" {
+		if e.p.cg != "" && !s.removeStopped(e.p) {
 			// Read cgroup.events here, before the manager hears of
 			// the exit and asks the same (Populated keeps an empty
 			// tree's answer): otherwise the manager, the stop's
@@ -304,6 +307,55 @@ func (s *Supervisor) reap() {
 	}
 	s.mu.Unlock()
 	s.checkTrees()
+}
+
+// removeStopped removes the cgroup of a process that KillTree stopped,
+// at its exit, and reports whether it did: the tree is then known gone.
+// The rmdir that Release's remover would make a moment later is also
+// the kernel's answer to "is the tree empty" (EBUSY while a process or
+// a cgroup of the service's own is left), so the exit of a stop costs
+// one system call instead of the open, read and close of cgroup.events
+// and a hand-off to the remover. A restart (a start after an exit
+// without Release) keeps its cgroup: only a stop signal's exit takes it,
+// and never while a spawn of the service is between its look at the
+// unit's cgroup and its fork.
+func (s *Supervisor) removeStopped(p *proc) bool {
+	p.mu.Lock()
+	stopping := p.sweepSig != 0
+	p.mu.Unlock()
+	rel, ok := s.belowRoot(p.cg)
+	if !stopping || !ok {
+		return false
+	}
+	gone := false
+	s.rm.inline(p.cg, func() {
+		s.mu.Lock()
+		u := s.units[p.name]
+		take := u != nil && u.cgroup == p.cg && u.spawning == 0 && u.watched == ""
+		if take {
+			u.cgroup = ""
+		}
+		s.mu.Unlock()
+		if !take {
+			return
+		}
+		err := unix.Unlinkat(s.rootFD, rel, unix.AT_REMOVEDIR)
+		if gone = err == nil || err == unix.ENOENT; !gone {
+			// Still populated (or holding cgroups of its own):
+			// Release removes it as before.
+			s.mu.Lock()
+			if u.cgroup == "" {
+				u.cgroup = p.cg
+			}
+			s.mu.Unlock()
+		}
+	})
+	if gone {
+		p.mu.Lock()
+		p.treeGone, p.sweepSig = true, 0
+		p.mu.Unlock()
+	}
+	return gone
 }
 
 // reportExit tells p's notifier that it ended, and only then lets its tree
