@@ -17,6 +17,7 @@ import (
 	"ginit/init/logging"
 	"ginit/init/service"
 	"ginit/internal/cgroup2"
+	"ginit/internal/rawsys"
 )
 
 // Config configures a Supervisor.
@@ -264,10 +265,8 @@ func (s *Supervisor) reap() {
 	s.mu.Lock()
 	for {
 		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if err == unix.EINTR {
-			continue
-		}
+		// Raw (rawsys): a wait4 with WNOHANG never waits.
+		pid, err := rawsys.Wait4NoHang(&ws)
 		if err != nil || pid <= 0 {
 			break
 		}
@@ -339,7 +338,7 @@ func (s *Supervisor) removeStopped(p *proc) bool {
 		if !take {
 			return
 		}
-		err := unix.Unlinkat(s.rootFD, rel, unix.AT_REMOVEDIR)
+		err := rawsys.Unlinkat(s.rootFD, rel, unix.AT_REMOVEDIR)
 		if gone = err == nil || err == unix.ENOENT; !gone {
 			// Still populated (or holding cgroups of its own):
 			// Release removes it as before.

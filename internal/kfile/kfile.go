@@ -10,6 +10,8 @@ import (
 	"io/fs"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/rawsys"
 )
 
 // Read reads the file at path. Errors are *fs.PathError, so
@@ -25,16 +27,13 @@ func ReadAt(dirfd int, rel, name string) ([]byte, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer unix.Close(fd)
+	defer rawsys.Close(fd)
 	buf := make([]byte, 0, 512)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := rawsys.Read(fd, buf[len(buf):cap(buf)])
 		if err != nil {
 			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 		}
@@ -47,10 +46,5 @@ func ReadAt(dirfd int, rel, name string) ([]byte, error) {
 
 // OpenAt is openat(2) repeated while a signal interrupts it.
 func OpenAt(dirfd int, path string, flags int) (int, error) {
-	for {
-		fd, err := unix.Openat(dirfd, path, flags, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
+	return rawsys.Openat(dirfd, path, flags, 0)
 }

@@ -6,11 +6,11 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"ginit/internal/kfile"
+	"ginit/internal/rawsys"
 )
 
 // WriteFileAtomic replaces path with data (mode perm) by writing a
@@ -33,7 +33,7 @@ func WriteFileAtomic(path string, data []byte, perm uint32) error {
 	)
 	for range 16 {
 		tmp = dir + "." + base + ".tmp" + strconv.FormatUint(uint64(rand.Uint32()), 10)
-		fd, err = rawOpen(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err = rawsys.Openat(unix.AT_FDCWD, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if !errors.Is(err, unix.EEXIST) {
 			break
 		}
@@ -41,108 +41,29 @@ func WriteFileAtomic(path string, data []byte, perm uint32) error {
 	if err != nil {
 		return fmt.Errorf("create temporary file in %s: %w", dir, err)
 	}
-	werr := writeAll(fd, data)
+	werr := rawsys.WriteAll(fd, data)
+	if werr != nil {
+		werr = fmt.Errorf("write %s: %w", tmp, werr)
+	}
 	// The mode is set explicitly: open's is reduced by the umask.
-	if err := rawCall(unix.SYS_FCHMOD, uintptr(fd), uintptr(perm), 0); werr == nil && err != nil {
+	if err := rawsys.Fchmod(fd, perm); werr == nil && err != nil {
 		werr = fmt.Errorf("chmod %s: %w", tmp, err)
 	}
 	// close is not repeated on EINTR: the descriptor is gone either way.
-	if _, _, e := unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0); werr == nil && e != 0 {
-		werr = fmt.Errorf("close %s: %w", tmp, e)
+	if err := rawsys.Close(fd); werr == nil && err != nil {
+		werr = fmt.Errorf("close %s: %w", tmp, err)
 	}
 	if werr == nil {
-		if err := rawRename(tmp, path); err != nil {
+		if err := rawsys.Renameat(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path); err != nil {
 			werr = fmt.Errorf("rename %s: %w", tmp, err)
 		}
 	}
 	if werr != nil {
-		_ = rawUnlink(tmp)
+		_ = rawsys.Unlinkat(unix.AT_FDCWD, tmp, 0)
 	}
 	return werr
-}
-
-func writeAll(fd int, b []byte) error {
-	for len(b) > 0 {
-		r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return fmt.Errorf("write: %w", e)
-		}
-		b = b[r:]
-	}
-	return nil
-}
-
-// rawCall makes a raw system call that returns only an error, again
-// while a signal interrupts it.
-func rawCall(trap, a1, a2, a3 uintptr) error {
-	for {
-		_, _, e := unix.RawSyscall(trap, a1, a2, a3)
-		switch e {
-		case 0:
-			return nil
-		case unix.EINTR:
-			continue
-		}
-		return e
-	}
-}
-
-func rawOpen(path string, flags int, mode uint32) (int, error) {
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return -1, err
-	}
-	for {
-		r, _, e := unix.RawSyscall6(unix.SYS_OPENAT, atCWD(), uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode), 0, 0)
-		switch e {
-		case 0:
-			return int(r), nil
-		case unix.EINTR:
-			continue
-		}
-		return -1, e
-	}
-}
-
-func rawRename(from, to string) error {
-	f, err := unix.BytePtrFromString(from)
-	if err != nil {
-		return err
-	}
-	t, err := unix.BytePtrFromString(to)
-	if err != nil {
-		return err
-	}
-	for {
-		_, _, e := unix.RawSyscall6(unix.SYS_RENAMEAT, atCWD(), uintptr(unsafe.Pointer(f)), atCWD(), uintptr(unsafe.Pointer(t)), 0, 0)
-		switch e {
-		case 0:
-			return nil
-		case unix.EINTR:
-			continue
-		}
-		return e
-	}
-}
-
-func rawUnlink(path string) error {
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return err
-	}
-	return rawCall(unix.SYS_UNLINKAT, atCWD(), uintptr(unsafe.Pointer(p)), 0)
 }
 
 // readProcFile reads a small /proc file without the runtime's poller
 // (kfile): CreateSession reads several about its leader.
 func readProcFile(path string) ([]byte, error) { return kfile.Read(path) }
-
-// atCWD is AT_FDCWD as a system call argument (a negative constant
-// does not convert to uintptr).
-func atCWD() uintptr {
-	d := unix.AT_FDCWD
-	return uintptr(d)
-}

@@ -1,0 +1,129 @@
+package rawsys
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestFileCalls: a file made, written, read back, chmodded, renamed and
+// removed through the raw calls, relative to the working dir and to a
+// dirfd, and the errno each failing call gives.
+func TestFileCalls(t *testing.T) {
+	dir := t.TempDir()
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	for _, tc := range []struct {
+		name  string
+		dirfd int
+		path  func(string) string
+	}{
+		{"cwd", unix.AT_FDCWD, func(n string) string { return filepath.Join(dir, n) }},
+		{"dirfd", dfd, func(n string) string { return n }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := tc.path("a-"+tc.name), tc.path("b-"+tc.name)
+			fd, err := Openat(tc.dirfd, a, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteAll(fd, []byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			if err := Fchmod(fd, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if err := Close(fd); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Openat(tc.dirfd, a, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600); !errors.Is(err, unix.EEXIST) {
+				t.Fatalf("exclusive open of an existing file: %v, want EEXIST", err)
+			}
+			if err := Renameat(tc.dirfd, a, tc.dirfd, b); err != nil {
+				t.Fatal(err)
+			}
+			fd, err = Openat(tc.dirfd, b, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 16)
+			n, err := Read(fd, buf)
+			if err != nil || string(buf[:n]) != "hello" {
+				t.Fatalf("read %q, %v; want hello", buf[:n], err)
+			}
+			if n, err := Read(fd, buf); n != 0 || err != nil {
+				t.Fatalf("read at end: %d, %v; want 0, nil", n, err)
+			}
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil || st.Mode&0o777 != 0o640 {
+				t.Fatalf("mode %o, %v; want 640", st.Mode&0o777, err)
+			}
+			Close(fd)
+			if err := Close(fd); !errors.Is(err, unix.EBADF) {
+				t.Fatalf("second close: %v, want EBADF", err)
+			}
+			if err := Unlinkat(tc.dirfd, b, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := Unlinkat(tc.dirfd, b, 0); !errors.Is(err, unix.ENOENT) {
+				t.Fatalf("unlink of a removed file: %v, want ENOENT", err)
+			}
+			if _, err := Openat(tc.dirfd, "bad\x00name", unix.O_RDONLY, 0); err == nil {
+				t.Fatal("a path with a NUL opened")
+			}
+		})
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unlinkat(unix.AT_FDCWD, sub, 0); !errors.Is(err, unix.EISDIR) {
+		t.Fatalf("unlink of a dir without AT_REMOVEDIR: %v, want EISDIR", err)
+	}
+	if err := Unlinkat(unix.AT_FDCWD, sub, unix.AT_REMOVEDIR); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWait4NoHang: nothing to reap is pid 0 at once, even with a child
+// still running; an exited child is reaped with its status.
+func TestWait4NoHang(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "read x; exit 7")
+	w, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var ws unix.WaitStatus
+	if pid, err := Wait4NoHang(&ws); pid != 0 || err != nil {
+		t.Fatalf("with a running child: %d, %v; want 0, nil", pid, err)
+	}
+	w.Close()
+	for {
+		pid, err := Wait4NoHang(&ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pid == 0 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if pid != cmd.Process.Pid || !ws.Exited() || ws.ExitStatus() != 7 {
+			t.Fatalf("reaped %d with %v; want %d exit 7", pid, ws, cmd.Process.Pid)
+		}
+		break
+	}
+	if _, err := Wait4NoHang(&ws); !errors.Is(err, unix.ECHILD) {
+		t.Fatalf("no children: %v, want ECHILD", err)
+	}
+}
