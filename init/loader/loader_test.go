@@ -234,8 +234,8 @@ load-options = export-service-name
 		t.Errorf("waits-for dirs = %v", d.Ext().WaitsForDirs)
 	}
 	wantEnv := []string{"TERMTYPE=vt100", "GREETING=hello world", "DINIT_SERVICE=getty@tty1"}
-	if !reflect.DeepEqual(d.Env, wantEnv) {
-		t.Errorf("env = %q, want %q", d.Env, wantEnv)
+	if !reflect.DeepEqual(d.Ext().Env, wantEnv) {
+		t.Errorf("env = %q, want %q", d.Ext().Env, wantEnv)
 	}
 }
 

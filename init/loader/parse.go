@@ -313,7 +313,7 @@ func (l *Loader) parseFile(name, path string, strs map[string]string) (*service.
 		}
 	}
 	for _, k := range env.keys {
-		d.Env = append(d.Env, k+"="+env.vals[k])
+		d.ExtMut().Env = append(d.ExtMut().Env, k+"="+env.vals[k])
 	}
 	p.lookup = func(k string) (string, bool) {
 		if len(k) == 1 && k[0] >= '0' && k[0] <= '9' {

@@ -68,8 +68,8 @@ func TestServiceMapping(t *testing.T) {
 				if d.Ext().ReadyNotification != "notify" || d.RunAs != "alice:users" || !reflect.DeepEqual(d.Command, want) {
 					t.Errorf("%+v", d)
 				}
-				if !contains(d.Env, "A=one two") || !contains(d.Env, "HOME=/home/alice") {
-					t.Errorf("env %q", d.Env)
+				if !contains(d.Ext().Env, "A=one two") || !contains(d.Ext().Env, "HOME=/home/alice") {
+					t.Errorf("env %q", d.Ext().Env)
 				}
 			}},
 		{"dbus", "p", "[Service]\nType=dbus\nBusName=org.freedesktop.PolicyKit1\nExecStart=/usr/lib/polkit-1/polkitd --no-debug\n",
@@ -108,8 +108,8 @@ func TestServiceMapping(t *testing.T) {
 				if d.RunAs != "" || len(d.Command) != 4 || d.Command[2] != want {
 					t.Errorf("command %q\nwant %q", d.Command, want)
 				}
-				if !contains(d.Env, "RUNTIME_DIRECTORY=/run/sshd") {
-					t.Errorf("env %q", d.Env)
+				if !contains(d.Ext().Env, "RUNTIME_DIRECTORY=/run/sshd") {
+					t.Errorf("env %q", d.Ext().Env)
 				}
 			}},
 		{"limits caps output", "e", "[Service]\nExecStart=/bin/e\nLimitNOFILE=1024:4096\nLimitCORE=infinity\nMemoryMax=1G\nTasksMax=50\n" +
@@ -269,8 +269,8 @@ func TestTemplateDropInsSpecifiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Name != "getty@tty2" || *d.Ext().Nice != 3 || !contains(d.Env, "X=getty@tty2.service:tty2:getty:host.example:%") {
-		t.Errorf("%+v %q", d, d.Env)
+	if d.Name != "getty@tty2" || *d.Ext().Nice != 3 || !contains(d.Ext().Env, "X=getty@tty2.service:tty2:getty:host.example:%") {
+		t.Errorf("%+v %q", d, d.Ext().Env)
 	}
 	want := "exec /sbin/agetty -o '-p -- \\u' --noclear - vt220 </dev/tty2 >/dev/tty2 2>&1\n"
 	if len(d.Command) != 4 || d.Command[2] != want {

@@ -481,7 +481,9 @@ func (t *translator) service(opts []option) *service.Description {
 			t.warn(o, "ignored: only Type=notify-reload without ExecReload= reloads by a signal")
 		}
 	}
-	d.Env = t.env.list()
+	if env := t.env.list(); len(env) > 0 {
+		d.ExtMut().Env = env
+	}
 	return d
 }
 

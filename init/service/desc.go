@@ -149,7 +149,6 @@ type Description struct {
 
 	Command []string // argv after substitution
 	RunAs   string   // user or uid, optionally ":group"
-	Env     []string // KEY=VALUE from env-file and load-options, in priority order
 
 	RestartDelay         time.Duration // default 200ms
 	RestartLimitInterval time.Duration // default 10s
@@ -196,6 +195,7 @@ type Description struct {
 
 // Extra is the part of a Description that most services leave unset.
 type Extra struct {
+	Env         []string // KEY=VALUE from env-file and load-options, in priority order
 	WorkingDir  string
 	StopCommand []string
 	// ReloadCommand lists the commands reload-service runs, in order;

@@ -78,7 +78,7 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 	if len(req.Argv) == 0 {
 		return nil, errors.New("no command")
 	}
-	st := &setup{env: mergeEnv(req.Env, d.Env)}
+	st := &setup{env: mergeEnv(req.Env, d.Ext().Env)}
 	path, err := lookPath(req.Argv[0], st.env)
 	if err != nil {
 		return nil, err

@@ -211,7 +211,7 @@ func TestEnvAndWorkingDir(t *testing.T) {
 	d := desc("env")
 	d.File = filepath.Join(dir, "env")
 	d.LogType = service.LogBuffer
-	d.Env = []string{"B=service"}
+	d.ExtMut().Env = []string{"B=service"}
 	r := newRecorder()
 	p, err := s.Spawn(service.SpawnRequest{Desc: d, Argv: []string{"sh", "-c", `echo "$A $B"; pwd`},
 		Env: []string{"PATH=/usr/bin:/bin", "A=global", "B=global"}}, r)
