@@ -20,16 +20,8 @@ import (
 // and times their removal alone, one after another as ginit's remover
 // does. The figure is per cgroup, in microseconds.
 func cgroupFloor(n int) (map[string]float64, error) {
-	mount, err := cgroup2.UnifiedMount()
+	top, err := benchCgroup("rmdir")
 	if err != nil {
-		return nil, err
-	}
-	self, err := cgroup2.Self(mount)
-	if err != nil {
-		return nil, err
-	}
-	top := filepath.Join(self, fmt.Sprintf("initbench-rmdir-%d", os.Getpid()))
-	if err := os.Mkdir(top, 0o755); err != nil {
 		return nil, err
 	}
 	dirs := make([]string, n)
@@ -117,6 +109,24 @@ func fdFloor(n int) (map[string]float64, error) {
 	return map[string]float64{fmt.Sprintf("fds%d", n): float64((holding - bare).Microseconds()) / 1000}, nil
 }
 
+// benchCgroup makes a directory for a floor's cgroups in the bench's own
+// cgroup (never outside it), named for the floor and the bench's pid.
+func benchCgroup(floor string) (string, error) {
+	mount, err := cgroup2.UnifiedMount()
+	if err != nil {
+		return "", err
+	}
+	self, err := cgroup2.Self(mount)
+	if err != nil {
+		return "", err
+	}
+	top := filepath.Join(self, fmt.Sprintf("initbench-%s-%d", floor, os.Getpid()))
+	if err := os.Mkdir(top, 0o755); err != nil {
+		return "", err
+	}
+	return top, nil
+}
+
 // stopFloor is the kernel's own cost of what a stop of n services asks of
 // it, with the least user space around it: n /bin/sleep children of the
 // bench are sent SIGTERM one after another and reaped, once as plain
@@ -125,16 +135,8 @@ func fdFloor(n int) (map[string]float64, error) {
 // Figures in milliseconds from the first kill to the last reap (and
 // rmdir); what separates them is the cgroups' part of the kernel's work.
 func stopFloor(n int) (map[string]float64, error) {
-	mount, err := cgroup2.UnifiedMount()
+	top, err := benchCgroup("stop")
 	if err != nil {
-		return nil, err
-	}
-	self, err := cgroup2.Self(mount)
-	if err != nil {
-		return nil, err
-	}
-	top := filepath.Join(self, fmt.Sprintf("initbench-stop-%d", os.Getpid()))
-	if err := os.Mkdir(top, 0o755); err != nil {
 		return nil, err
 	}
 	defer unix.Rmdir(top)
