@@ -40,8 +40,8 @@ func ParseType(s string) (Type, bool) {
 	return 0, false
 }
 
-// DepKind is the kind of a dependency edge.
-type DepKind int
+// DepKind is the kind of a dependency edge (a byte: see TestRecordSizes).
+type DepKind uint8
 
 // Dependency kinds: the first three make the target start; before/after only order.
 const (
