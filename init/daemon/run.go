@@ -46,6 +46,8 @@ const (
 // Main is ginit's whole program: it parses args and runs until the manager
 // is done. It returns the exit status (as PID 1 it does not return).
 func Main(args []string, stdout, stderr io.Writer) int {
+	// First thing, beside everything else the start does.
+	sig := registerSignals()
 	tr := i18n.ForEnv(os.Getenv)
 	cfg, err := parseArgs(args, tr)
 	isPID1 := os.Getpid() == 1
@@ -107,7 +109,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if container != "" {
 		log.Printf("container detected (%s): running as with --container", container)
 	}
-	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp, syslogPath: "/dev/log"}
+	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp, syslogPath: "/dev/log", sig: sig}
 	if p := os.Getenv("GINIT_SYSLOG_SOCKET"); p != "" {
 		d.syslogPath = p // tests: a socket of their own
 	}
@@ -131,6 +133,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // Daemon is one running ginit.
 type Daemon struct {
 	cfg        Config
+	sig        *signals // registered at start (nil: Run registers them)
 	log        *logging.Main
 	wtmp       string
 	utmp       string
@@ -179,17 +182,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			log.Printf("cad_pid: %v", err)
 		}
 	}
-	// Each signal handed to the runtime is a round trip to its signal-mask
-	// thread, two thread wake-ups: done beside the set-up below, which
-	// needs no signals, and awaited before the control socket opens (the
-	// ready line promises a ginit that answers signals too).
-	sigs := make(chan os.Signal, 8)
-	sigsSet := make(chan struct{})
-	go func() {
-		signal.Notify(sigs, pid1.HandledSignals()...)
-		signal.Ignore(pid1.IgnoredSignals()...)
-		close(sigsSet)
-	}()
+	if d.sig == nil {
+		d.sig = registerSignals()
+	}
+	sigs, sigsSet := d.sig.handled, d.sig.set
 	// Run returns only for the process to exit, so the signals stay
 	// with sigs: signal.Stop would be one more round trip to that thread
 	// per signal on the way out.
@@ -231,7 +227,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 
-	supCfg := supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir, ControlConn: d.controlConn}
+	supCfg := supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir, ControlConn: d.controlConn,
+		Children: d.sig.children, ChildrenSet: d.sig.set}
 	sup, err := supervise.New(supCfg)
 	if err != nil && cgRoot != "" {
 		log.Printf("supervise: %v; running without cgroups", err)
@@ -370,6 +367,30 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// signals are the channels the daemon's signals reach.
+type signals struct {
+	handled  chan os.Signal // pid1.HandledSignals
+	children chan os.Signal // SIGCHLD, for the supervisor's reaper
+	set      chan struct{}  // closed once every one is registered
+}
+
+// registerSignals hands the daemon's signals to the runtime on a
+// goroutine of its own. Each is a round trip to the runtime's signal-mask
+// thread (two thread wake-ups, some 0.1 ms, seven of them): made beside
+// the rest of the start-up, and awaited before the control socket opens
+// (the ready line promises a ginit that answers signals too) and before
+// the first reap.
+func registerSignals() *signals {
+	s := &signals{handled: make(chan os.Signal, 8), children: make(chan os.Signal, 1), set: make(chan struct{})}
+	go func() {
+		signal.Notify(s.handled, pid1.HandledSignals()...)
+		signal.Notify(s.children, unix.SIGCHLD)
+		signal.Ignore(pid1.IgnoredSignals()...)
+		close(s.set)
+	}()
+	return s
 }
 
 // allLoadErrors reports whether every error is about the descriptions (not

@@ -40,6 +40,13 @@ type Config struct {
 	// options pass-cs-fd and returns the service's end (nil: the option
 	// makes the start fail).
 	ControlConn func() (*os.File, error)
+	// Children, when set, is a channel SIGCHLD is relayed to once
+	// ChildrenSet is closed: the daemon registers it with its own signals,
+	// first thing at start, since each signal handed to the runtime is a
+	// round trip to the thread keeping the signal mask. Unset, New
+	// registers a channel of its own (and Run stops it at its end).
+	Children    <-chan os.Signal
+	ChildrenSet <-chan struct{}
 	// TreePoll is how often trees of exited processes are checked for
 	// emptiness besides after each reaped exit, when that cannot be
 	// learnt from cgroup.events (no cgroups, or no inotify); also how often
@@ -51,7 +58,11 @@ type Config struct {
 // Supervisor is the real service.Spawner and service.LogReader.
 type Supervisor struct {
 	cfg Config
-	sig chan os.Signal
+	sig <-chan os.Signal
+	// sigSet is closed once SIGCHLD reaches sig.
+	sigSet <-chan struct{}
+	// ownSig is sig when New registered it (Run stops it); else nil.
+	ownSig chan os.Signal
 
 	mu      sync.Mutex          // registry lock; see the package doc
 	procs   map[int]*proc       // live children by pid
@@ -177,7 +188,6 @@ func New(cfg Config) (*Supervisor, error) {
 		socks:    map[string]*sockSet{},
 		out:      out,
 		cfg:      cfg,
-		sig:      make(chan os.Signal, 1),
 		procs:    map[int]*proc{},
 		pending:  map[*proc]struct{}{},
 		units:    map[string]*unit{},
@@ -192,7 +202,17 @@ func New(cfg Config) (*Supervisor, error) {
 			s.rootFD = fd
 		}
 	}
-	signal.Notify(s.sig, syscall.SIGCHLD)
+	// Run awaits the registration before its first reap, which collects
+	// whatever exited before it was in place.
+	s.sig, s.sigSet = cfg.Children, cfg.ChildrenSet
+	if s.sig == nil {
+		ch, set := make(chan os.Signal, 1), make(chan struct{})
+		s.ownSig, s.sig, s.sigSet = ch, ch, set
+		go func() {
+			signal.Notify(ch, syscall.SIGCHLD)
+			close(set)
+		}()
+	}
 	if cfg.CgroupRoot != "" {
 		cgroup2.EnableControllers(cgroup2.LimitControllers[:], filepath.Dir(cfg.CgroupRoot), cfg.CgroupRoot)
 		w, err := cgroup2.NewWatcher()
@@ -210,7 +230,10 @@ func New(cfg Config) (*Supervisor, error) {
 // or no inotify) are also polled. Before it returns, the cgroups of
 // released services are all removed.
 func (s *Supervisor) Run(ctx context.Context) error {
-	defer signal.Stop(s.sig)
+	<-s.sigSet
+	if s.ownSig != nil {
+		defer signal.Stop(s.ownSig)
+	}
 	defer s.rm.flush()
 	outDone := make(chan struct{})
 	go func() { s.out.run(ctx.Done()); close(outDone) }()
