@@ -366,13 +366,15 @@ func TestCgroupStopSignalReachesTreeAfterMain(t *testing.T) {
 	script := `setsid sh -c 'trap "if [ -e ` + f("main-done") + ` ]; then echo after; else echo before; fi > ` + f("stray") + `; exit 0" TERM; : > ` + f("stray-ready") + `; ` + loop + `' </dev/null >/dev/null 2>&1 &
 sh -c 'trap "echo term >> ` + f("member") + `; exit 0" TERM; : > ` + f("member-ready") + `; ` + loop + `' &
 trap 'sleep 0.2; : > ` + f("main-done") + `; exit 0' TERM
+: > ` + f("main-ready") + `
 ` + loop
 	d := desc("stopper")
 	r := newRecorder()
 	p := spawn(t, s, d, r, "sh", "-c", script)
 	t.Cleanup(func() { _ = p.KillTree(int(unix.SIGKILL)) })
 	deadline := time.Now().Add(10 * time.Second)
-	for _, ready := range []string{"stray-ready", "member-ready"} {
+	// The main process's trap too: a SIGTERM before it is set kills it.
+	for _, ready := range []string{"stray-ready", "member-ready", "main-ready"} {
 		for {
 			if _, err := os.Stat(f(ready)); err == nil {
 				break
