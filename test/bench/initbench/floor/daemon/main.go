@@ -9,7 +9,9 @@
 // answers each request frame of ginit's control protocol with an empty OK
 // response; after a "shutdown" request, or SIGTERM, it answers and exits.
 // With --burst=N among its arguments it first allocates and drops what
-// a load of N services might (loadBurst).
+// a load of N services might (loadBurst); with --respawn it runs
+// "/bin/sh -c 'echo >> count'" in its working directory again each time
+// it exits (respawn), the crash loop's floor.
 package main
 
 import (
@@ -28,11 +30,12 @@ import (
 
 func main() {
 	var sock string
-	readyFD, burst := -1, 0
+	readyFD, burst, again := -1, 0, false
 	for i := 1; i < len(os.Args); i++ {
 		if n, ok := strings.CutPrefix(os.Args[i], "--burst="); ok {
 			burst, _ = strconv.Atoi(n)
 		}
+		again = again || os.Args[i] == "--respawn"
 		if i+1 == len(os.Args) {
 			break
 		}
@@ -68,6 +71,9 @@ func main() {
 		f.Close()
 	}
 	loadBurst(burst)
+	if again {
+		go respawn()
+	}
 	// Idle from here on: give back what start-up left, as ginit does
 	// once it has settled.
 	debug.FreeOSMemory()
@@ -143,6 +149,33 @@ func serve(c net.Conn) bool {
 		// The op is the first field: tag 1, length, "shutdown".
 		if bytes.HasPrefix(buf, []byte("\x01\x08shutdown")) {
 			return true
+		}
+	}
+}
+
+// respawn is the least a Go supervisor does per crash-loop respawn: a
+// fork/exec of the command (the syscall package's vfork and exec, its
+// stdio /dev/null) and a blocking wait4 for it, on one goroutine; no
+// cgroup, no output pipe, no log line, no signal.
+func respawn() {
+	argv := []string{"/bin/sh", "-c", "echo >> count"}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		os.Stderr.WriteString("floor daemon: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	attr := &syscall.ProcAttr{Files: []uintptr{null.Fd(), null.Fd(), null.Fd()}}
+	for {
+		pid, err := syscall.ForkExec(argv[0], argv, attr)
+		if err != nil {
+			os.Stderr.WriteString("floor daemon: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		var ws syscall.WaitStatus
+		for {
+			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+				break
+			}
 		}
 	}
 }
