@@ -151,6 +151,9 @@ exec sleep 1000
 func (e *Env) MakeCgroups(name string) (unified, legacy string) {
 	e.TB.Helper()
 	roots := sys.DetectCgroupRoots()
+	for _, root := range []string{roots.Unified, roots.Legacy} {
+		e.removeStale(root, name)
+	}
 	slice := fmt.Sprintf("%s-%d-%d.slice", name, os.Getpid(), time.Now().UnixNano()%1e6)
 	unified = filepath.Join(roots.Unified, slice)
 	e.Must(os.MkdirAll(unified, 0o755), "cgroup")
@@ -166,6 +169,53 @@ func (e *Env) MakeCgroups(name string) (unified, legacy string) {
 	}
 	e.TB.Cleanup(e.removeCgroups)
 	return unified, legacy
+}
+
+// removeStale removes what an earlier run that was killed before its
+// cleanup left in root: NAME-PID-N.slice subtrees whose PID is gone. One
+// whose PID lives (its run, or a reused pid) is left alone.
+func (e *Env) removeStale(root, name string) {
+	if root == "" {
+		return
+	}
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, ent := range ents {
+		pid, ok := slicePID(ent.Name(), name)
+		if !ok || !ent.IsDir() || unix.Kill(pid, 0) != unix.ESRCH {
+			continue
+		}
+		if err := cgroup2.RemoveTree(filepath.Join(root, ent.Name()), time.Second); err != nil {
+			e.TB.Logf("stale cgroup of an earlier run: %v", err)
+		}
+	}
+}
+
+// slicePID is the PID in a cgroup name NAME-PID-N.slice made by
+// MakeCgroups for name.
+func slicePID(entry, name string) (int, bool) {
+	rest, ok := strings.CutPrefix(entry, name+"-")
+	if !ok {
+		return 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, ".slice")
+	if !ok {
+		return 0, false
+	}
+	p, n, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(p)
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	if _, err := strconv.Atoi(n); err != nil {
+		return 0, false
+	}
+	return pid, true
 }
 
 func (e *Env) removeCgroups() {

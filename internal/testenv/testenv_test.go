@@ -67,3 +67,28 @@ func TestOnlyTestsImport(t *testing.T) {
 		}
 	}
 }
+
+// TestSlicePID: only MakeCgroups' own names for the given name yield a PID.
+func TestSlicePID(t *testing.T) {
+	for _, tc := range []struct {
+		entry string
+		pid   int
+		ok    bool
+	}{
+		{"sdbench-20835-316322.slice", 20835, true},
+		{"sdbench-1-0.slice", 1, true},
+		{"sdbench-20835-316322.scope", 0, false},
+		{"sdbench-20835.slice", 0, false},
+		{"sdbench-x-1.slice", 0, false},
+		{"sdbench-0-1.slice", 0, false},
+		{"sdbench-12-y.slice", 0, false},
+		{"sdbench-bare-12-1.slice", 0, false},
+		{"other-12-1.slice", 0, false},
+		{"sdbench", 0, false},
+	} {
+		pid, ok := slicePID(tc.entry, "sdbench")
+		if pid != tc.pid || ok != tc.ok {
+			t.Errorf("slicePID(%q) = %d, %v; want %d, %v", tc.entry, pid, ok, tc.pid, tc.ok)
+		}
+	}
+}
