@@ -345,8 +345,8 @@ func (s *Supervisor) removeStopped(p *proc) bool {
 	p.mu.Lock()
 	stopping := p.sweepSig != 0
 	p.mu.Unlock()
-	rel, ok := s.belowRoot(p.cg)
-	if !stopping || !ok {
+	// setCgroup named a service cgroup of ours by the open root.
+	if !stopping || s.rootFD < 0 || p.cgFD != s.rootFD {
 		return false
 	}
 	gone := false
@@ -361,7 +361,7 @@ func (s *Supervisor) removeStopped(p *proc) bool {
 		if !take {
 			return
 		}
-		err := rawsys.Unlinkat(s.rootFD, rel, unix.AT_REMOVEDIR)
+		err := rawsys.Unlinkat(p.cgFD, p.cgRel, unix.AT_REMOVEDIR)
 		if gone = err == nil || err == unix.ENOENT; !gone {
 			// Still populated (or holding cgroups of its own):
 			// Release removes it as before.
