@@ -46,6 +46,7 @@ const (
 // Main is ginit's whole program: it parses args and runs until the manager
 // is done. It returns the exit status (as PID 1 it does not return).
 func Main(args []string, stdout, stderr io.Writer) int {
+	procs := idleProcs(os.Getenv) // before any other thread starts
 	// First thing, beside everything else the start does.
 	sig := registerSignals()
 	tr := i18n.ForEnv(os.Getenv)
@@ -109,7 +110,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if container != "" {
 		log.Printf("container detected (%s): running as with --container", container)
 	}
-	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp, syslogPath: "/dev/log", sig: sig}
+	d := &Daemon{cfg: cfg, log: log, wtmp: defaultWtmp, utmp: defaultUtmp, syslogPath: "/dev/log", sig: sig, procs: procs}
 	if p := os.Getenv("GINIT_SYSLOG_SOCKET"); p != "" {
 		d.syslogPath = p // tests: a socket of their own
 	}
@@ -149,6 +150,7 @@ type Daemon struct {
 	m        *service.Manager
 	backend  *Backend
 	sockPath string // the control socket, resolved once
+	procs    procs
 }
 
 // machine reports whether ginit manages the machine (reboot(2) at the end).
@@ -227,8 +229,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 
-	supCfg := supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir, ControlConn: d.controlConn,
-		Children: d.sig.children, ChildrenSet: d.sig.set}
+	supCfg := supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir, ControlConn: d.controlConn}
 	sup, err := supervise.New(supCfg)
 	if err != nil && cgRoot != "" {
 		log.Printf("supervise: %v; running without cgroups", err)
@@ -288,8 +289,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		TimerStore:    timers,
 		// After a burst (boot, many starts or stops) the heap it grew is
 		// garbage: return it to the kernel now rather than over minutes.
-		Settled:     func() { go debug.FreeOSMemory() },
+		Settled: func() {
+			d.procs.narrow()
+			go debug.FreeOSMemory()
+		},
 		SettleDelay: time.Second,
+		Burst:       d.procs.widen,
 		KillAll: func(done func()) {
 			go func() { pid1.KillAll(2*time.Second, log); done() }()
 		},
@@ -371,22 +376,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // signals are the channels the daemon's signals reach.
 type signals struct {
-	handled  chan os.Signal // pid1.HandledSignals
-	children chan os.Signal // SIGCHLD, for the supervisor's reaper
-	set      chan struct{}  // closed once every one is registered
+	handled chan os.Signal // pid1.HandledSignals
+	set     chan struct{}  // closed once every one is registered
 }
 
 // registerSignals hands the daemon's signals to the runtime on a
 // goroutine of its own. Each is a round trip to the runtime's signal-mask
-// thread (two thread wake-ups, some 0.1 ms, seven of them): made beside
+// thread (two thread wake-ups, some 0.1 ms, six of them): made beside
 // the rest of the start-up, and awaited before the control socket opens
-// (the ready line promises a ginit that answers signals too) and before
-// the first reap.
+// (the ready line promises a ginit that answers signals too).
 func registerSignals() *signals {
-	s := &signals{handled: make(chan os.Signal, 8), children: make(chan os.Signal, 1), set: make(chan struct{})}
+	// Not SIGCHLD: the supervisor's reaper is woken by the exits
+	// themselves (supervise.Supervisor.waitChildren).
+	s := &signals{handled: make(chan os.Signal, 8), set: make(chan struct{})}
 	go func() {
 		signal.Notify(s.handled, pid1.HandledSignals()...)
-		signal.Notify(s.children, unix.SIGCHLD)
 		signal.Ignore(pid1.IgnoredSignals()...)
 		close(s.set)
 	}()

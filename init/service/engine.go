@@ -365,6 +365,9 @@ func (m *Manager) flushSpawns() {
 		clear(m.pendingSpawns)
 		m.pendingSpawns = m.pendingSpawns[:0]
 	}
+	if len(batch) >= burstSpawns {
+		m.burst() // before the forks, so that they overlap on more Ps
+	}
 	run := func(i int) {
 		s := batch[i].s
 		batch[i].p, batch[i].err = m.cfg.Spawner.Spawn(SpawnRequest{Desc: s.desc, Kind: ProcStart, Argv: s.desc.Command, Env: m.env, Sockets: m.socketOf(s)}, notifier{m})

@@ -74,6 +74,12 @@ type Config struct {
 	// the kernel. It must not block.
 	Settled     func()
 	SettleDelay time.Duration
+	// Burst, when set, is called on the manager goroutine when a busy
+	// spell begins (a batch of at least burstSpawns forks, or one event
+	// that makes burstWork changes), and again only after Settled: ginit
+	// runs on one P while it idles and on all of them through a burst.
+	// It must not block.
+	Burst func()
 }
 
 // Manager owns every service record. Its state is touched only by the
@@ -135,11 +141,28 @@ type Manager struct {
 	settleTimer Timer
 	work        uint64
 	settledAt   uint64 // work at the last settle
+	bursting    bool   // Burst was called and Settled not yet
 }
 
 // settleMinEvents is how much work (events and state changes) a busy spell
 // must have done for Settled to be called after it.
 const settleMinEvents = 16
+
+// A burst (see Config.Burst) is a batch of this many forks, or one event
+// with this much work: a boot, or the start or stop of a large target. A
+// crash loop's respawn, one fork an event, is never one.
+const (
+	burstSpawns = 8
+	burstWork   = 16
+)
+
+// burst tells Config.Burst a busy spell has begun, once until it settles.
+func (m *Manager) burst() {
+	if m.cfg.Burst != nil && !m.bursting {
+		m.bursting = true
+		m.cfg.Burst()
+	}
+}
 
 // New makes a manager; call Run to bring it to life.
 func New(cfg Config) *Manager {
@@ -181,8 +204,12 @@ func (m *Manager) Run(ctx context.Context) (power.Kind, error) {
 			if _, ok := m.settleTimer.(settledMark); ok {
 				m.settleTimer = nil // an event after settling: settle again
 			}
+			before := m.work
 			f()
 			m.process()
+			if m.work-before >= burstWork {
+				m.burst()
+			}
 			m.checkIdle()
 			m.armSettle()
 		}
@@ -208,10 +235,11 @@ func (m *Manager) settleCheck() {
 	if m.eventCount == m.settleSeen+1 {
 		// A handful of events (a periodic check, a status) leaves
 		// nothing worth handing back.
-		if m.work-m.settledAt > settleMinEvents {
+		if m.work-m.settledAt > settleMinEvents || m.bursting {
 			m.compact()
 			m.cfg.Settled()
 		}
+		m.bursting = false
 		m.settledAt = m.work
 		// Quiet until the next event from outside: this one must not
 		// arm the timer again.

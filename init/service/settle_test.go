@@ -155,3 +155,86 @@ func TestCompactKeepsContents(t *testing.T) {
 		}
 	}
 }
+
+// TestBurst: Burst is called once for a batch of forks (before the first
+// of them), not for a crash loop's one-at-a-time respawns, and again for
+// the next big event only after Settled.
+func TestBurst(t *testing.T) {
+	const n = 20
+	descs := []*Description{}
+	var deps []Dep
+	for i := range n {
+		name := fmt.Sprintf("p%d", i)
+		descs = append(descs, svcDesc(name, TypeProcess))
+		deps = append(deps, need(name))
+	}
+	crasher := svcDesc("crasher", TypeProcess)
+	crasher.Restart, crasher.RestartDelay, crasher.RestartLimitCount = RestartYes, 0, 0
+	descs = append(descs, svcDesc("target", TypeInternal, deps...), crasher)
+	bursts := make(chan int, 8) // the forks made before each Burst
+	settled := make(chan struct{}, 8)
+	var h *harness
+	h = newHarnessCfg(t, func(c *Config) {
+		c.SettleDelay = time.Second
+		c.SpawnParallel = 4
+		c.Settled = func() { settled <- struct{}{} }
+		c.Burst = func() {
+			forks := 0
+			for i := range n {
+				forks += h.sp.count(fmt.Sprintf("p%d", i), ProcStart)
+			}
+			bursts <- forks
+		}
+	}, descs...)
+	noBurst := func(what string) {
+		t.Helper()
+		h.sync()
+		select {
+		case f := <-bursts:
+			t.Fatalf("Burst called %s (after %d forks)", what, f)
+		default:
+		}
+	}
+	if err := h.m.Start(h.ctx, "target", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case f := <-bursts:
+		if f != 0 {
+			t.Fatalf("Burst called after %d of the batch's forks, want before the first", f)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Burst not called for a batch of forks")
+	}
+	noBurst("twice in one burst")
+
+	// A crash loop after settling: each respawn is one fork of its own.
+	for quiet := false; !quiet; {
+		n := timers(h.clock)
+		h.clock.Advance(time.Second)
+		select {
+		case <-settled:
+			quiet = true
+		case <-time.After(100 * time.Millisecond):
+			waitArmed(t, h.clock, n)
+		}
+	}
+	if err := h.m.Start(h.ctx, "crasher", StartOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		h.waitSpawns("crasher", ProcStart, i+1)
+		h.exit("crasher", ProcStart, ExitStatus{Code: 1})
+	}
+	noBurst("for a crash loop's respawns")
+
+	// One event that stops the target and its services is a burst.
+	if err := h.m.Stop(h.ctx, "target", StopOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-bursts:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Burst not called for the stop of a large target")
+	}
+}

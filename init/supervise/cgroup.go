@@ -9,6 +9,7 @@ import (
 
 	"ginit/init/service"
 	"ginit/internal/cgroup2"
+	"ginit/internal/rawsys"
 )
 
 // placeCgroup chooses the cgroup of a new process and arranges for it to be
@@ -60,11 +61,12 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 			}
 		}
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// Raw (rawsys): a cgroupfs directory opens without waiting.
+	fd, err := rawsys.Openat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT && kept {
 		// Someone removed the kept cgroup meanwhile: make it again.
 		if err = s.makeCgroup(d.Name, dir); err == nil {
-			fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			fd, err = rawsys.Openat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		}
 	}
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package supervise starts and watches the processes of services: it is the
 // real service.Spawner, service.Proc and service.LogReader.
 //
-// One reaper: Run reaps every child with wait4(-1, WNOHANG) after SIGCHLD and
+// One reaper: Run reaps every child with wait4(-1, WNOHANG) at its exit (a
+// goroutine blocked in waitid(WNOWAIT) wakes for it; see waitChildren) and
 // routes each exit by pid to the Notifier of the process it belongs to, so
 // processes are started with syscall.ForkExec and never waited for by anyone
 // else. Nothing else in the program may use os/exec's Wait while a

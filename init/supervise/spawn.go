@@ -9,16 +9,19 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"ginit/init/logging"
 	"ginit/init/service"
+	"ginit/internal/rawsys"
 )
 
 // setup collects what one spawn opens: files passed to the child (closed in
 // the parent after the fork) and work to start once the pid is registered.
 type setup struct {
-	files   []*os.File // child's fds by number; nil = closed in the child
+	// fdv is the child's fds by number (-1: closed in the child); keep
+	// holds the files behind them until the fork, so that no finalizer
+	// closes one first.
+	fdv     []int
+	keep    []*os.File
 	close   []*os.File // parent copies to close after the fork
 	closeFD []int      // the same, held as bare fds (no os.File to make)
 	after   []func(p *proc)
@@ -36,20 +39,25 @@ type setup struct {
 }
 
 func (st *setup) setFD(n int, f *os.File) {
-	for len(st.files) <= n {
-		st.files = append(st.files, nil)
-	}
-	st.files[n] = f
+	st.keep = append(st.keep, f)
+	st.setRawFD(n, int(f.Fd()))
 }
 
+// setRawFD passes the bare descriptor fd as the child's fd n.
+func (st *setup) setRawFD(n, fd int) {
+	for len(st.fdv) <= n {
+		st.fdv = append(st.fdv, -1)
+	}
+	st.fdv[n] = fd
+}
+
+// has reports whether the child's fd n is set.
+func (st *setup) has(n int) bool { return n < len(st.fdv) && st.fdv[n] >= 0 }
+
 func (st *setup) fds() []uintptr {
-	out := make([]uintptr, len(st.files))
-	for i, f := range st.files {
-		if f == nil {
-			out[i] = ^uintptr(0) // closed in the child
-		} else {
-			out[i] = f.Fd()
-		}
+	out := make([]uintptr, len(st.fdv))
+	for i, fd := range st.fdv {
+		out[i] = uintptr(fd) // -1 becomes ^0: closed in the child
 	}
 	return out
 }
@@ -59,9 +67,9 @@ func (st *setup) closeParent() {
 		f.Close()
 	}
 	for _, fd := range st.closeFD {
-		unix.Close(fd)
+		rawsys.Close(fd)
 	}
-	st.close, st.closeFD = nil, nil
+	st.close, st.closeFD, st.keep = nil, nil, nil
 }
 
 func (st *setup) fail() {
@@ -84,13 +92,6 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		return nil, err
 	}
 	dir := workingDir(d)
-	if dir != "" && d.Ext().Chroot == "" {
-		if fi, err := os.Stat(dir); err != nil {
-			return nil, fmt.Errorf("chdir %s: %w", dir, unwrapPath(err))
-		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("chdir %s: %w", dir, syscall.ENOTDIR)
-		}
-	}
 	if err := s.prepare(req, st); err != nil {
 		st.fail()
 		return nil, err
@@ -127,9 +128,13 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		s.forgetEarlyLocked()
 		s.mu.Unlock()
 		st.fail()
+		if cerr := chdirError(dir, d); cerr != nil {
+			return nil, cerr
+		}
 		return nil, fmt.Errorf("exec %s: %w", path, err)
 	}
 	s.doneSpawningLocked(st) // the child is in its cgroup now
+	s.kickWaiter()
 	p := &proc{s: s, name: d.Name, pid: pid, pgid: pid, n: n,
 		signalOnly: d.Options.SignalProcessOnly, pidfd: -1, child: true}
 	s.setCgroup(p, cgDir)
@@ -156,6 +161,21 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		f(p)
 	}
 	return p, nil
+}
+
+// chdirError names the working directory when it is what failed a spawn:
+// the child's chdir reports only an errno. It is looked at after a failure
+// rather than before each spawn, which a respawn would pay for.
+func chdirError(dir string, d *service.Description) error {
+	if dir == "" || d.Ext().Chroot != "" {
+		return nil
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("chdir %s: %w", dir, unwrapPath(err))
+	} else if !fi.IsDir() {
+		return fmt.Errorf("chdir %s: %w", dir, syscall.ENOTDIR)
+	}
+	return nil
 }
 
 // prepare sets up stdio, readiness and the rest of the child's state.
@@ -242,7 +262,15 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 			u.log = b
 		}
 		s.mu.Unlock()
-		out, err = s.out.pipe(b)
+		w, err := s.out.pipe(b)
+		if err != nil {
+			return err
+		}
+		// A bare fd: an os.File would cost an fcntl and a finalizer.
+		st.closeFD = append(st.closeFD, w)
+		st.setRawFD(1, w)
+		st.setRawFD(2, w)
+		return nil
 	case service.LogFile:
 		if d.Ext().LogFile == "" {
 			out, err = s.devNull()
@@ -341,7 +369,7 @@ func (s *Supervisor) readiness(d *service.Description, st *setup) error {
 		if err != nil || fd < 3 || fd > 1024 {
 			return fmt.Errorf("ready-notification %q: bad fd", rn)
 		}
-		if fd < len(st.files) && st.files[fd] != nil {
+		if st.has(fd) {
 			return fmt.Errorf("ready-notification %q: fd %d is the socket-listen socket", rn, fd)
 		}
 		st.setFD(fd, w)
@@ -349,10 +377,7 @@ func (s *Supervisor) readiness(d *service.Description, st *setup) error {
 		if arg == "" {
 			return fmt.Errorf("ready-notification %q: no variable", rn)
 		}
-		fd := len(st.files)
-		if fd < 3 {
-			fd = 3
-		}
+		fd := max(len(st.fdv), 3)
 		st.setFD(fd, w)
 		st.env = mergeEnv(st.env, []string{arg + "=" + strconv.Itoa(fd)})
 	default:
@@ -451,7 +476,7 @@ func (s *Supervisor) passControl(st *setup) error {
 		return fmt.Errorf("options pass-cs-fd: %w", err)
 	}
 	st.close = append(st.close, f)
-	fd := max(len(st.files), 3)
+	fd := max(len(st.fdv), 3)
 	st.setFD(fd, f)
 	n := strconv.Itoa(fd)
 	st.env = mergeEnv(st.env, []string{"DINIT_CS_FD=" + n, "GINIT_CS_FD=" + n})

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,13 +38,6 @@ type Config struct {
 	// options pass-cs-fd and returns the service's end (nil: the option
 	// makes the start fail).
 	ControlConn func() (*os.File, error)
-	// Children, when set, is a channel SIGCHLD is relayed to once
-	// ChildrenSet is closed: the daemon registers it with its own signals,
-	// first thing at start, since each signal handed to the runtime is a
-	// round trip to the thread keeping the signal mask. Unset, New
-	// registers a channel of its own (and Run stops it at its end).
-	Children    <-chan os.Signal
-	ChildrenSet <-chan struct{}
 	// TreePoll is how often trees of exited processes are checked for
 	// emptiness besides after each reaped exit, when that cannot be
 	// learnt from cgroup.events (no cgroups, or no inotify); also how often
@@ -58,11 +49,9 @@ type Config struct {
 // Supervisor is the real service.Spawner and service.LogReader.
 type Supervisor struct {
 	cfg Config
-	sig <-chan os.Signal
-	// sigSet is closed once SIGCHLD reaches sig.
-	sigSet <-chan struct{}
-	// ownSig is sig when New registered it (Run stops it); else nil.
-	ownSig chan os.Signal
+	// kick wakes the waiter (waitChildren) that found no child, after a
+	// fork.
+	kick chan struct{}
 
 	mu      sync.Mutex          // registry lock; see the package doc
 	procs   map[int]*proc       // live children by pid
@@ -162,7 +151,7 @@ var (
 	_ service.Sockets   = (*Supervisor)(nil)
 )
 
-// New prepares a Supervisor. SIGCHLD is caught from now on; call Run to reap.
+// New prepares a Supervisor; call Run to reap.
 func New(cfg Config) (*Supervisor, error) {
 	if cfg.Logger == nil {
 		return nil, errors.New("supervise: Config.Logger is nil")
@@ -194,6 +183,7 @@ func New(cfg Config) (*Supervisor, error) {
 		early:    map[int]service.ExitStatus{},
 		trees:    make(chan struct{}, 1),
 		needPoll: make(chan struct{}, 1),
+		kick:     make(chan struct{}, 1),
 	}
 	s.rm = newRemover(s.removeCgroup)
 	s.rootFD = -1
@@ -201,17 +191,6 @@ func New(cfg Config) (*Supervisor, error) {
 		if fd, err := unix.Open(cfg.CgroupRoot, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 			s.rootFD = fd
 		}
-	}
-	// Run awaits the registration before its first reap, which collects
-	// whatever exited before it was in place.
-	s.sig, s.sigSet = cfg.Children, cfg.ChildrenSet
-	if s.sig == nil {
-		ch, set := make(chan os.Signal, 1), make(chan struct{})
-		s.ownSig, s.sig, s.sigSet = ch, ch, set
-		go func() {
-			signal.Notify(ch, syscall.SIGCHLD)
-			close(set)
-		}()
 	}
 	if cfg.CgroupRoot != "" {
 		cgroup2.EnableControllers(cgroup2.LimitControllers[:], filepath.Dir(cfg.CgroupRoot), cfg.CgroupRoot)
@@ -224,17 +203,14 @@ func New(cfg Config) (*Supervisor, error) {
 	return s, nil
 }
 
-// Run reaps children until ctx ends. It is the only caller of wait4.
-// Trees are checked after each SIGCHLD and each change of a service
-// cgroup's cgroup.events; only trees that are process groups (no cgroups,
+// Run reaps children until ctx ends (see waitChildren). It is the only
+// caller of wait4. Trees are checked after each reaped exit and each change
+// of a service cgroup's cgroup.events; only trees that are process groups (no cgroups,
 // or no inotify) are also polled. Before it returns, the cgroups of
 // released services are all removed.
 func (s *Supervisor) Run(ctx context.Context) error {
-	<-s.sigSet
-	if s.ownSig != nil {
-		defer signal.Stop(s.ownSig)
-	}
 	defer s.rm.flush()
+	go s.waitChildren(ctx)
 	outDone := make(chan struct{})
 	go func() { s.out.run(ctx.Done()); close(outDone) }()
 	defer func() { <-outDone }()
@@ -256,16 +232,62 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		defer s.watcher.Close()
 	}
 	for {
-		s.reap()
+		s.checkTrees()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-s.sig:
 		case <-s.trees:
 		case <-poll:
 		case <-needPoll:
 			startPolling()
 		}
+	}
+}
+
+// waitChildren reaps each child at its exit. It is woken by the exit
+// itself: blocked in waitid(P_ALL, WEXITED|WNOWAIT), which reaps nothing,
+// it then reaps every exited child (reap). SIGCHLD is not used: each one
+// handed through os/signal cost four thread wake-ups (the signalled thread,
+// the runtime's signal thread, sysmon, and a thread for the reaper) where
+// this costs the one the kernel makes. With no child at all, waitid fails
+// at once (ECHILD) and the next fork kicks it: an orphan can be reparented
+// to us only while a descendant lives, so none is missed. The goroutine
+// outlives Run while waitid blocks; it stops at its next wake-up, reaping
+// nothing once ctx has ended.
+func (s *Supervisor) waitChildren(ctx context.Context) {
+	for ctx.Err() == nil {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if ctx.Err() != nil {
+			return
+		}
+		switch err {
+		case nil:
+			s.reap()
+		case unix.ECHILD:
+			select {
+			case <-s.kick:
+			case <-ctx.Done():
+				return
+			}
+		case unix.EINTR:
+		default:
+			// Not expected of waitid with these arguments: do not spin.
+			s.cfg.Logger.Printf("supervise: waitid: %v", err)
+			select {
+			case <-time.After(s.cfg.TreePoll):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// kickWaiter tells waitChildren a child may exist now.
+func (s *Supervisor) kickWaiter() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/rawsys"
 )
 
 // outputs copies services' output pipes into their in-memory buffers
@@ -46,23 +48,24 @@ func newOutputs() (*outputs, error) {
 }
 
 // pipe makes a pipe whose read end is copied into w from now on and returns
-// its write end (blocking, for the child).
-func (o *outputs) pipe(w io.Writer) (*os.File, error) {
+// its write end (blocking, for the child). Every call is raw (rawsys): a
+// respawn's set-up must not wake the runtime's sysmon.
+func (o *outputs) pipe(w io.Writer) (int, error) {
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("output pipe: %w", err)
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil { // raw in x/sys
+		return -1, fmt.Errorf("output pipe: %w", err)
 	}
 	r := p[0]
-	if err := unix.SetNonblock(r, true); err != nil {
-		unix.Close(p[0])
-		unix.Close(p[1])
-		return nil, fmt.Errorf("output pipe: %w", err)
+	if err := rawsys.SetNonblock(r); err != nil {
+		rawsys.Close(p[0])
+		rawsys.Close(p[1])
+		return -1, fmt.Errorf("output pipe: %w", err)
 	}
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
-		unix.Close(r) // nobody reads any more: like a dead ginit
-		return os.NewFile(uintptr(p[1]), "output"), nil
+		rawsys.Close(r) // nobody reads any more: like a dead ginit
+		return p[1], nil
 	}
 	o.pipes[int32(r)] = w
 	o.mu.Unlock()
@@ -71,13 +74,13 @@ func (o *outputs) pipe(w io.Writer) (*os.File, error) {
 		// run may have ended meanwhile and closed r already.
 		if _, ok := o.pipes[int32(r)]; ok {
 			delete(o.pipes, int32(r))
-			unix.Close(r)
+			rawsys.Close(r)
 		}
 		o.mu.Unlock()
-		unix.Close(p[1])
-		return nil, fmt.Errorf("output pipe: epoll_ctl: %w", err)
+		rawsys.Close(p[1])
+		return -1, fmt.Errorf("output pipe: epoll_ctl: %w", err)
 	}
-	return os.NewFile(uintptr(p[1]), "output"), nil
+	return p[1], nil
 }
 
 func (o *outputs) ctl(op, fd int) error {
@@ -114,7 +117,7 @@ func (o *outputs) run(stop <-chan struct{}) {
 	buf := make([]byte, readChunk)
 	_ = rc.Read(func(ep uintptr) bool {
 		for {
-			n, err := unix.EpollWait(int(ep), events, 0)
+			n, err := rawsys.EpollPoll(int(ep), events)
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
@@ -146,10 +149,7 @@ func (o *outputs) drain(ep, fd int, buf []byte) {
 	if w == nil {
 		return
 	}
-	n, err := unix.Read(fd, buf)
-	for errors.Is(err, unix.EINTR) {
-		n, err = unix.Read(fd, buf)
-	}
+	n, err := rawsys.Read(fd, buf) // nonblocking; again on EINTR
 	if n > 0 {
 		_, _ = w.Write(buf[:n])
 		return
@@ -158,9 +158,9 @@ func (o *outputs) drain(ep, fd int, buf []byte) {
 		return
 	}
 	// EOF: every writer has closed (the service's processes are gone).
-	_ = unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fd, nil)
+	_ = unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fd, nil) // raw in x/sys
 	o.mu.Lock()
 	delete(o.pipes, int32(fd))
 	o.mu.Unlock()
-	unix.Close(fd)
+	rawsys.Close(fd)
 }

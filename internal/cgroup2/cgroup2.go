@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ginit/internal/kfile"
 )
 
 // mountCandidates are where the unified hierarchy is mounted: /sys/fs/cgroup
@@ -211,11 +213,30 @@ func Populated(dir string) (bool, error) {
 // open as dirfd (see PidsAt).
 func PopulatedAt(dirfd int, dir string) (bool, error) {
 	p := filepath.Join(dir, "cgroup.events")
-	data, err := readFileAt(dirfd, p, p)
+	// "populated" is the file's first line: one read of its start on
+	// the stack answers, unless it somehow does not hold the whole line.
+	var start [64]byte
+	data, err := kfile.ReadFirstAt(dirfd, p, p, start[:])
 	if err != nil {
 		return false, err
 	}
+	if v, ok := firstPopulated(data); ok {
+		return v, nil
+	}
+	if data, err = readFileAt(dirfd, p, p); err != nil {
+		return false, err
+	}
 	return parsePopulated(dir, data)
+}
+
+// firstPopulated reads a complete "populated N" first line.
+func firstPopulated(data []byte) (populated, ok bool) {
+	line, _, complete := bytes.Cut(data, []byte{'\n'})
+	v, found := bytes.CutPrefix(line, []byte("populated "))
+	if !complete || !found || len(v) == 0 {
+		return false, false
+	}
+	return string(v) != "0", true
 }
 
 func parsePopulated(dir string, data []byte) (bool, error) {

@@ -36,6 +36,46 @@ func TestParsePopulated(t *testing.T) {
 	}
 }
 
+// TestFirstPopulated: the one-read answer takes only a whole first line.
+func TestFirstPopulated(t *testing.T) {
+	for _, tt := range []struct {
+		data     string
+		want, ok bool
+	}{
+		{"populated 1\nfrozen 0\n", true, true},
+		{"populated 0\nfrozen 0\n", false, true},
+		{"populated 0\n", false, true},
+		{"populated 0", false, false}, // the line may go on
+		{"populated \n", false, false},
+		{"populat", false, false},
+		{"frozen 1\npopulated 0\n", false, false},
+		{"", false, false},
+	} {
+		got, ok := firstPopulated([]byte(tt.data))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("firstPopulated(%q) = %v, %v; want %v, %v", tt.data, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzFirstPopulated: whenever the first line answers, the whole file's
+// parse gives the same answer.
+func FuzzFirstPopulated(f *testing.F) {
+	for _, s := range []string{"populated 1\nfrozen 0\n", "populated 0\n", "frozen 0\npopulated 1\n", "populated 0"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := firstPopulated(data)
+		if !ok {
+			return
+		}
+		want, err := parsePopulated("/x", data)
+		if err != nil || got != want {
+			t.Fatalf("firstPopulated(%q) = %v; parsePopulated = %v, %v", data, got, want, err)
+		}
+	})
+}
+
 func TestName(t *testing.T) {
 	tests := map[string]string{
 		"getty@tty1":   "getty@tty1",

@@ -44,6 +44,22 @@ func ReadAt(dirfd int, rel, name string) ([]byte, error) {
 	}
 }
 
+// ReadFirstAt reads the start of rel below dirfd into buf with one read
+// and returns it: for a kernfs file whose first line is all a caller
+// needs (cgroup.events), it saves the read that would only find EOF.
+func ReadFirstAt(dirfd int, rel, name string, buf []byte) ([]byte, error) {
+	fd, err := OpenAt(dirfd, rel, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer rawsys.Close(fd)
+	n, err := rawsys.Read(fd, buf)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return buf[:n], nil
+}
+
 // OpenAt is openat(2) repeated while a signal interrupts it.
 func OpenAt(dirfd int, path string, flags int) (int, error) {
 	return rawsys.Openat(dirfd, path, flags, 0)

@@ -1,5 +1,6 @@
 // Package rawsys makes the few system calls that never wait (on tmpfs,
-// cgroupfs and procfs files, and wait4 with WNOHANG) as raw system calls.
+// cgroupfs and procfs files, pipes' fcntl and nonblocking reads, an epoll
+// poll with no timeout, and wait4 with WNOHANG) as raw system calls.
 //
 // The runtime's ordinary syscall path (entersyscall) wakes a sysmon that
 // sleeps because every P was idle; sysmon then naps in 20 µs steps until
@@ -117,5 +118,26 @@ func Wait4NoHang(ws *unix.WaitStatus) (int, error) {
 		return -1, err
 	}
 	*ws = unix.WaitStatus(status)
+	return int(r), nil
+}
+
+// SetNonblock sets O_NONBLOCK on a descriptor with no other status flags
+// (a pipe end just made): one fcntl, not F_GETFL first.
+func SetNonblock(fd int) error {
+	_, err := call(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFL, unix.O_NONBLOCK, 0)
+	return err
+}
+
+// EpollPoll collects the ready events of epoll set ep, never waiting
+// (a timeout of 0): the Go poller does the waiting on ep itself.
+func EpollPoll(ep int, events []unix.EpollEvent) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	// No signal mask (the fifth argument): epoll_wait's semantics.
+	r, err := call(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0)
+	if err != nil {
+		return 0, err
+	}
 	return int(r), nil
 }

@@ -127,3 +127,57 @@ func TestWait4NoHang(t *testing.T) {
 		t.Fatalf("no children: %v, want ECHILD", err)
 	}
 }
+
+// TestPipeCalls: a pipe's read end made nonblocking, polled through an
+// epoll set (nothing, then data, then the writer's hang-up), and read.
+func TestPipeCalls(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r, w := p[0], p[1]
+	defer Close(r)
+	if err := SetNonblock(r); err != nil {
+		t.Fatal(err)
+	}
+	if fl, err := unix.FcntlInt(uintptr(r), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
+		t.Fatalf("flags %#x, %v: want O_NONBLOCK", fl, err)
+	}
+	if _, err := Read(r, make([]byte, 8)); !errors.Is(err, unix.EAGAIN) {
+		t.Fatalf("read of an empty nonblocking pipe: %v, want EAGAIN", err)
+	}
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(ep)
+	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, r, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(r)}); err != nil {
+		t.Fatal(err)
+	}
+	ev := make([]unix.EpollEvent, 4)
+	for _, tc := range []struct {
+		name  string
+		act   func()
+		n     int
+		flags uint32
+	}{
+		{"idle", func() {}, 0, 0},
+		{"data", func() { _ = WriteAll(w, []byte("x")) }, 1, unix.EPOLLIN},
+		{"hang-up", func() { Close(w) }, 1, unix.EPOLLHUP},
+	} {
+		tc.act()
+		n, err := EpollPoll(ep, ev)
+		if err != nil || n != tc.n {
+			t.Fatalf("%s: EpollPoll = %d, %v; want %d", tc.name, n, err, tc.n)
+		}
+		if n > 0 && (ev[0].Fd != int32(r) || ev[0].Events&tc.flags == 0) {
+			t.Fatalf("%s: event fd %d events %#x, want fd %d with %#x", tc.name, ev[0].Fd, ev[0].Events, r, tc.flags)
+		}
+	}
+	if n, err := EpollPoll(ep, nil); n != 0 || err != nil {
+		t.Fatalf("EpollPoll with no room: %d, %v", n, err)
+	}
+	if n, err := EpollPoll(-1, ev); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("EpollPoll(-1) = %d, %v; want EBADF", n, err)
+	}
+}
