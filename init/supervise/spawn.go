@@ -36,6 +36,7 @@ type setup struct {
 	// spawning: the unit whose cgroup this spawn uses, held from
 	// placeCgroup until the fork (unit.spawning).
 	spawning *unit
+	kind     service.ProcKind
 }
 
 func (st *setup) setFD(n int, f *os.File) {
@@ -180,6 +181,7 @@ func chdirError(dir string, d *service.Description) error {
 
 // prepare sets up stdio, readiness and the rest of the child's state.
 func (s *Supervisor) prepare(req service.SpawnRequest, st *setup) error {
+	st.kind = req.Kind
 	stdio := s.stdio
 	if req.Kind == service.ProcStart && req.Desc.Terminal != service.TerminalNone {
 		stdio = s.terminalStdio // pty.go
@@ -261,15 +263,27 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 			}
 			u.log = b
 		}
+		kept := int(u.tailW) - 1
+		// A start after an earlier one with no Release between is a
+		// restart: one may well follow, so its pipe is kept.
+		restart := st.kind == service.ProcStart && u.startPG != 0
 		s.mu.Unlock()
+		if kept >= 0 {
+			st.setRawFD(1, kept)
+			st.setRawFD(2, kept)
+			return nil
+		}
 		w, err := s.out.pipe(b)
 		if err != nil {
 			return err
 		}
-		// A bare fd: an os.File would cost an fcntl and a finalizer.
-		st.closeFD = append(st.closeFD, w)
 		st.setRawFD(1, w)
 		st.setRawFD(2, w)
+		if restart && s.keepTail(d.Name, u, w) {
+			return nil
+		}
+		// A bare fd: an os.File would cost an fcntl and a finalizer.
+		st.closeFD = append(st.closeFD, w)
 		return nil
 	case service.LogFile:
 		if d.Ext().LogFile == "" {
@@ -313,6 +327,22 @@ func (s *Supervisor) stdio(d *service.Description, st *setup) error {
 	st.setFD(1, out)
 	st.setFD(2, out)
 	return nil
+}
+
+// keepTail keeps w, the write end of a restarting service's tail pipe,
+// for its later starts until Release closes it: a crash loop's respawn
+// then makes no pipe (pipe2, fcntl, epoll_ctl, close) and its exit ends
+// no read of it (a wake-up, the EOF read, epoll_ctl, close). The reader
+// sees EOF once Release has closed it and the service's last process
+// has gone. It reports false if another spawn kept one first.
+func (s *Supervisor) keepTail(name string, u *unit, w int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.units[name] != u || u.tailW != 0 {
+		return false
+	}
+	u.tailW = int32(w) + 1
+	return true
 }
 
 // pipeTo returns the write end of a pipe whose output is copied into w by a

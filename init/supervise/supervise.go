@@ -108,16 +108,19 @@ type unit struct {
 	startPG int      // process group of its last start command
 	// spawning counts spawns between their look at cgroup and their
 	// fork: while any is, the reaper leaves the cgroup to Release.
-	spawning int
-	notify   *notifySock
-	listen   *os.File  // socket-listen socket
-	pipe     *outPipe  // its output pipe, as a log-type = pipe producer
-	term     *terminal // terminal = pty: kept, like log, for good (pty.go)
+	spawning int32
+	// tailW is the kept write end of its tail pipe, plus one (0: none):
+	// kept from a restart on, closed by Release (keepTail).
+	tailW  int32
+	notify *notifySock
+	listen *os.File  // socket-listen socket
+	pipe   *outPipe  // its output pipe, as a log-type = pipe producer
+	term   *terminal // terminal = pty: kept, like log, for good (pty.go)
 }
 
 // idle reports whether u holds nothing Release leaves behind.
 func (u *unit) idle() bool {
-	return u.spawning == 0 && u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0
+	return u.spawning == 0 && u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0 && u.tailW == 0
 }
 
 // unitLocked returns the record of a service, made at first use.
@@ -495,14 +498,17 @@ func (s *Supervisor) Release(d *service.Description) {
 		s.mu.Unlock()
 		return
 	}
-	dir, unwatch, fns := u.cgroup, u.unwatch, u.release
-	u.cgroup, u.watched, u.unwatch, u.release, u.startPG = "", "", nil, nil, 0
+	dir, unwatch, fns, tailW := u.cgroup, u.unwatch, u.release, u.tailW
+	u.cgroup, u.watched, u.unwatch, u.release, u.startPG, u.tailW = "", "", nil, nil, 0, 0
 	for p := range s.pending {
 		if p.name == d.Name {
 			delete(s.pending, p)
 		}
 	}
 	s.mu.Unlock()
+	if tailW != 0 {
+		rawsys.Close(int(tailW) - 1)
+	}
 	for _, f := range fns {
 		f()
 	}

@@ -114,3 +114,54 @@ func countPidfds(t *testing.T) int {
 	}
 	return n
 }
+
+// TestTailKeptAcrossRestarts: from a service's second start (a restart,
+// no Release between) its tail pipe is kept: later starts write into the
+// same pipe, the reader holds one pipe for it whatever the count of
+// restarts, every run's output arrives, and Release closes it.
+func TestTailKeptAcrossRestarts(t *testing.T) {
+	s := newSup(t, "")
+	d := desc("tailkeep")
+	d.LogType = service.LogTail
+	pipes := func() int {
+		s.out.mu.Lock()
+		defer s.out.mu.Unlock()
+		return len(s.out.pipes)
+	}
+	waitPipes := func(want int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for pipes() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d output pipes open, want %d", what, pipes(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	for run := 1; run <= 4; run++ {
+		r := newRecorder()
+		spawn(t, s, d, r, "sh", "-c", fmt.Sprintf("echo run%d", run))
+		r.next(t, "exited")
+		want := fmt.Sprintf("run%d\n", run)
+		got := catLogWhen(t, s, d.Name, func(b []byte) bool { return strings.HasSuffix(string(b), want) })
+		if !strings.HasSuffix(got, want) {
+			t.Fatalf("run %d: tail %q, want it to end %q", run, got, want)
+		}
+		if run == 1 {
+			waitPipes(0, "after the first start's exit") // not kept: maybe no restart
+		} else {
+			waitPipes(1, fmt.Sprintf("after restart %d", run-1))
+		}
+	}
+	if got := catLogWhen(t, s, d.Name, func([]byte) bool { return true }); got != "run1\nrun2\nrun3\nrun4\n" {
+		t.Fatalf("tail %q, want every run's line", got)
+	}
+	s.Release(d)
+	waitPipes(0, "after Release")
+	s.mu.Lock()
+	u := s.units[d.Name]
+	s.mu.Unlock()
+	if u != nil && u.tailW != 0 {
+		t.Fatal("Release left the kept write end")
+	}
+}
