@@ -33,7 +33,11 @@ type Main struct {
 
 	console chan string
 	done    chan struct{}
+	buf     []byte // Printf's, under mu
 }
+
+// maxKeptLine bounds the line buffer Printf keeps for the next line.
+const maxKeptLine = 1024
 
 // NewMain starts a log writing to console (nil: no console output).
 func NewMain(console io.Writer) *Main {
@@ -56,17 +60,27 @@ func NewMain(console io.Writer) *Main {
 
 // Printf logs one line (a newline is added).
 func (m *Main) Printf(format string, args ...any) {
-	line := m.now().UTC().Format("2006-01-02T15:04:05.000Z ") + fmt.Sprintf(format, args...)
-	if n := len(line); n == 0 || line[n-1] != '\n' {
-		line += "\n"
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Formatted into one buffer kept between lines: with only the file
+	// to write (no console, no syslog), a line makes no string at all.
+	b := m.now().UTC().AppendFormat(m.buf[:0], "2006-01-02T15:04:05.000Z ")
+	b = fmt.Appendf(b, format, args...)
+	if b[len(b)-1] != '\n' { // never empty: the time stamp
+		b = append(b, '\n')
+	}
+	if cap(b) <= maxKeptLine {
+		m.buf = b
+	}
+	line := ""
+	if m.syslog != nil || m.file == nil || m.console != nil {
+		line = string(b)
+	}
 	if m.syslog != nil {
 		m.toSyslogLocked(line)
 	}
 	if m.file != nil {
-		_, _ = io.WriteString(m.file, line)
+		_, _ = m.file.Write(b)
 	} else {
 		if len(m.ring) == ringLines {
 			m.ring = m.ring[1:]

@@ -506,3 +506,60 @@ func TestCgroupRemovedAtStoppedExit(t *testing.T) {
 		t.Fatalf("cgroup %s still there after Release: %v", dir, err)
 	}
 }
+
+// TestCgroupEventsKeptAcrossRestarts: a service's cgroup.events is opened
+// at its first exit and kept for the next (a restart keeps the cgroup),
+// and read again it gives the present state: populated while a straggler
+// is left, empty once it is gone. Release closes it.
+func TestCgroupEventsKeptAcrossRestarts(t *testing.T) {
+	root := testCgroupRoot(t)
+	s := newSup(t, root)
+	d := desc("keptevents")
+	kept := func() int32 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if u := s.units[d.Name]; u != nil {
+			return u.eventsFD
+		}
+		return 0
+	}
+	r := newRecorder()
+	spawn(t, s, d, r, "true")
+	r.next(t, "exited")
+	r.next(t, "empty")
+	first := kept()
+	if first == 0 {
+		t.Fatal("cgroup.events not kept after the first exit")
+	}
+	// A restart whose main process leaves a straggler in the cgroup.
+	marker := filepath.Join(t.TempDir(), "left")
+	r = newRecorder()
+	p := spawn(t, s, d, r, "sh", "-c", "sleep 100 & echo $! > "+marker)
+	r.next(t, "exited")
+	if !p.(*proc).Populated() {
+		t.Fatal("Populated = false with a straggler in the cgroup")
+	}
+	if kept() != first {
+		t.Fatalf("cgroup.events fd %d after the restart's exit, want the kept %d", kept()-1, first-1)
+	}
+	data, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	killPid(t, pid)
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, "empty") // the kept file, read again, says empty now
+	if p.(*proc).Populated() {
+		t.Fatal("Populated = true once the straggler is gone")
+	}
+	s.Release(d)
+	if kept() != 0 {
+		t.Fatal("Release left cgroup.events open")
+	}
+}

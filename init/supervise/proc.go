@@ -258,7 +258,10 @@ func (p *proc) takeSweep() int {
 
 // Populated reports whether any process of the tree is left. The manager
 // uses it (by interface assertion) after Exited to wait for TreeEmpty.
-func (p *proc) Populated() bool {
+func (p *proc) Populated() bool { return p.populated(false) }
+
+// populated is Populated; locked says the caller holds p.s.mu (checkTrees).
+func (p *proc) populated(locked bool) bool {
 	if p.cg != "" {
 		p.mu.Lock()
 		gone := p.treeGone
@@ -266,7 +269,10 @@ func (p *proc) Populated() bool {
 		if gone {
 			return false
 		}
-		pop, err := cgroup2.PopulatedAt(p.cgFD, p.cgRel)
+		pop, kept, err := p.s.populatedKept(p, locked)
+		if !kept {
+			pop, err = cgroup2.PopulatedAt(p.cgFD, p.cgRel)
+		}
 		if err == nil {
 			if !pop && !p.alive() {
 				p.mu.Lock()

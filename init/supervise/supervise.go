@@ -15,6 +15,7 @@ import (
 	"ginit/init/logging"
 	"ginit/init/service"
 	"ginit/internal/cgroup2"
+	"ginit/internal/kfile"
 	"ginit/internal/rawsys"
 )
 
@@ -111,16 +112,56 @@ type unit struct {
 	spawning int32
 	// tailW is the kept write end of its tail pipe, plus one (0: none):
 	// kept from a restart on, closed by Release (keepTail).
-	tailW  int32
-	notify *notifySock
-	listen *os.File  // socket-listen socket
-	pipe   *outPipe  // its output pipe, as a log-type = pipe producer
-	term   *terminal // terminal = pty: kept, like log, for good (pty.go)
+	tailW int32
+	// eventsFD is its cgroup's cgroup.events kept open, plus one (0:
+	// none): read again at each exit (populatedKept), closed with the
+	// cgroup (Release, removeStopped).
+	eventsFD int32
+	notify   *notifySock
+	listen   *os.File  // socket-listen socket
+	pipe     *outPipe  // its output pipe, as a log-type = pipe producer
+	term     *terminal // terminal = pty: kept, like log, for good (pty.go)
+}
+
+// dropEventsLocked closes the kept cgroup.events (under s.mu).
+func (u *unit) dropEventsLocked() {
+	if u.eventsFD != 0 {
+		rawsys.Close(int(u.eventsFD) - 1)
+		u.eventsFD = 0
+	}
+}
+
+// populatedKept answers Populated for p from its unit's cgroup.events,
+// opened at the first exit and kept: a restart's exit then costs one
+// pread, not an open, a read and a close (the open of a kernfs file was
+// ~6% of a crash loop's CPU). ok is false when p's cgroup is not its
+// unit's present one of ours: the caller reads the file itself.
+func (s *Supervisor) populatedKept(p *proc, locked bool) (pop, ok bool, err error) {
+	if !locked {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	u := s.units[p.name]
+	if u == nil || u.cgroup != p.cg || s.rootFD < 0 || p.cgFD != s.rootFD {
+		return false, false, nil
+	}
+	if u.eventsFD == 0 {
+		fd, err := kfile.OpenAt(p.cgFD, p.cgRel+"/cgroup.events", unix.O_RDONLY|unix.O_CLOEXEC)
+		if err != nil {
+			return false, false, nil
+		}
+		u.eventsFD = int32(fd) + 1
+	}
+	pop, err = cgroup2.PopulatedFD(int(u.eventsFD)-1, p.cg)
+	if err != nil {
+		u.dropEventsLocked() // removed meanwhile, say: open it afresh next time
+	}
+	return pop, true, err
 }
 
 // idle reports whether u holds nothing Release leaves behind.
 func (u *unit) idle() bool {
-	return u.spawning == 0 && u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0 && u.tailW == 0
+	return u.spawning == 0 && u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0 && u.tailW == 0 && u.eventsFD == 0
 }
 
 // unitLocked returns the record of a service, made at first use.
@@ -381,6 +422,7 @@ func (s *Supervisor) removeStopped(p *proc) bool {
 		take := u != nil && u.cgroup == p.cg && u.spawning == 0 && u.watched == ""
 		if take {
 			u.cgroup = ""
+			u.dropEventsLocked() // an open file does not keep the cgroup, but is no use now
 		}
 		s.mu.Unlock()
 		if !take {
@@ -434,7 +476,7 @@ func (s *Supervisor) checkTrees() {
 			if p.alive() {
 				continue
 			}
-			if !p.Populated() {
+			if !p.populated(true) {
 				delete(s.pending, p)
 				empty = append(empty, p)
 				continue
@@ -500,6 +542,7 @@ func (s *Supervisor) Release(d *service.Description) {
 	}
 	dir, unwatch, fns, tailW := u.cgroup, u.unwatch, u.release, u.tailW
 	u.cgroup, u.watched, u.unwatch, u.release, u.startPG, u.tailW = "", "", nil, nil, 0, 0
+	u.dropEventsLocked()
 	for p := range s.pending {
 		if p.name == d.Name {
 			delete(s.pending, p)
@@ -576,16 +619,20 @@ func mergeEnv(base, over []string) []string {
 	if len(base)+len(over) > envScanMax {
 		return mergeEnvMap(out, base, over)
 	}
+	// Each entry's key is cut once, not again at every later entry's
+	// scan (the environment is merged at each spawn of a crash loop).
+	var keys [envScanMax]string
 	for _, l := range [2][]string{base, over} {
 	next:
 		for _, kv := range l {
 			k := envKey(kv)
-			for i, o := range out {
-				if envKey(o) == k {
+			for i, o := range keys[:len(out)] {
+				if o == k {
 					out[i] = kv
 					continue next
 				}
 			}
+			keys[len(out)] = k
 			out = append(out, kv)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ginit/internal/kfile"
+	"ginit/internal/rawsys"
 )
 
 // mountCandidates are where the unified hierarchy is mounted: /sys/fs/cgroup
@@ -227,6 +228,21 @@ func PopulatedAt(dirfd int, dir string) (bool, error) {
 		return false, err
 	}
 	return parsePopulated(dir, data)
+}
+
+// PopulatedFD is PopulatedAt for a cgroup.events file kept open as fd
+// (dir names it in errors): one pread at offset 0, which the kernel
+// answers with the file's present content.
+func PopulatedFD(fd int, dir string) (bool, error) {
+	var b [128]byte
+	n, err := rawsys.Pread(fd, b[:], 0)
+	if err != nil {
+		return false, &fs.PathError{Op: "read", Path: filepath.Join(dir, "cgroup.events"), Err: err}
+	}
+	if v, ok := firstPopulated(b[:n]); ok {
+		return v, nil
+	}
+	return parsePopulated(dir, b[:n])
 }
 
 // firstPopulated reads a complete "populated N" first line.

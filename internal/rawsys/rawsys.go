@@ -57,6 +57,20 @@ func Read(fd int, b []byte) (int, error) {
 	return int(r), nil
 }
 
+// Pread reads into b once, at offset off (a kernfs file read at 0 is
+// generated afresh: cgroup.events kept open and read again).
+func Pread(fd int, b []byte, off int64) (int, error) {
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	r, err := call(unix.SYS_PREAD64, uintptr(fd), uintptr(p), uintptr(len(b)), uintptr(off))
+	if err != nil {
+		return 0, err
+	}
+	return int(r), nil
+}
+
 // WriteAll writes all of b.
 func WriteAll(fd int, b []byte) error {
 	for len(b) > 0 {

@@ -62,6 +62,12 @@ func TestFileCalls(t *testing.T) {
 			if n, err := Read(fd, buf); n != 0 || err != nil {
 				t.Fatalf("read at end: %d, %v; want 0, nil", n, err)
 			}
+			if n, err := Pread(fd, buf, 1); err != nil || string(buf[:n]) != "ello" {
+				t.Fatalf("pread at 1 after the end: %q, %v; want ello", buf[:n], err)
+			}
+			if _, err := Pread(fd, buf, -1); !errors.Is(err, unix.EINVAL) {
+				t.Fatalf("pread at -1: %v, want EINVAL", err)
+			}
 			var st unix.Stat_t
 			if err := unix.Fstat(fd, &st); err != nil || st.Mode&0o777 != 0o640 {
 				t.Fatalf("mode %o, %v; want 640", st.Mode&0o777, err)
