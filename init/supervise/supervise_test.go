@@ -534,3 +534,47 @@ func TestUnitRecordAfterRelease(t *testing.T) {
 		})
 	}
 }
+
+// TestOrphansReaped: with no SIGCHLD, the reaper still reaps children it
+// never spawned: processes reparented to us (the subreaper) when their
+// parent, a service, exited, two levels down, including one that exits
+// after every spawned child is gone (the reaper must not be parked for
+// want of children while an orphan lives).
+func TestOrphansReaped(t *testing.T) {
+	s := newSup(t, "")
+	dir := t.TempDir()
+	r := newRecorder()
+	// The service leaves a child and a grandchild (whose parent exits at
+	// once), each exiting on its own a moment later.
+	spawn(t, s, desc("orphans"), r, "sh", "-c",
+		"(sleep 0.3; exit 3) & echo $! > "+dir+"/a; sh -c '(sleep 0.5) & echo $! > "+dir+"/b' ; exit 0")
+	r.next(t, "exited")
+	var pids []int
+	for _, f := range []string{"a", "b"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		killPid(t, pid)
+		pids = append(pids, pid)
+	}
+	for _, pid := range pids {
+		// Reaped, not only exited: no /proc entry at all once the
+		// reaper has taken it (a zombie would still have one).
+		deadline := time.Now().Add(wait)
+		for {
+			if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); os.IsNotExist(err) {
+				break
+			}
+			if time.Now().After(deadline) {
+				data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+				t.Fatalf("orphan %d not reaped: %s", pid, data)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
