@@ -47,6 +47,15 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 		kept = u.cgroup == dir
 		u.spawning++
 		st.spawning = u
+		// The kept directory, while the exit's read of the kept
+		// cgroup.events found the cgroup alive (populatedKept drops
+		// both otherwise): a dup, this spawn's own to close.
+		keptFD := -1
+		if kept && u.dirFD != 0 && u.eventsFD != 0 {
+			if fd, err := rawsys.Dup(int(u.dirFD) - 1); err == nil {
+				keptFD = fd
+			}
+		}
 		s.mu.Unlock()
 		st.cleanup = append(st.cleanup, func() { s.doneSpawning(st) })
 		if !kept {
@@ -54,12 +63,15 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 				return "", err
 			}
 		}
-		limits := cgroup2.Limits{MemoryMax: d.Ext().MemoryMax, PidsMax: d.Ext().PidsMax, CPUWeight: d.Ext().CPUWeight}
-		if err := limits.Apply(dir); err != nil {
-			for _, e := range unwrapJoined(err) {
-				s.cfg.Logger.Printf("service '%s': %v", d.Name, e)
-			}
+		if keptFD >= 0 {
+			// Limits are applied as below: a reload may change them.
+			s.applyLimits(d, dir)
+			st.closeFD = append(st.closeFD, keptFD)
+			st.sys.UseCgroupFD, st.sys.CgroupFD = true, keptFD
+			st.keptDir = true
+			return dir, nil
 		}
+		s.applyLimits(d, dir)
 	}
 	// Raw (rawsys): a cgroupfs directory opens without waiting.
 	fd, err := rawsys.Openat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -75,7 +87,46 @@ func (s *Supervisor) placeCgroup(d *service.Description, st *setup) (string, err
 	// A bare fd: os.NewFile would cost an fcntl and a finalizer per spawn.
 	st.closeFD = append(st.closeFD, fd)
 	st.sys.UseCgroupFD, st.sys.CgroupFD = true, fd
+	if kept {
+		s.keepDir(d.Name, dir, fd)
+	}
 	return dir, nil
+}
+
+// applyLimits writes the service's resource limits into its cgroup.
+func (s *Supervisor) applyLimits(d *service.Description, dir string) {
+	limits := cgroup2.Limits{MemoryMax: d.Ext().MemoryMax, PidsMax: d.Ext().PidsMax, CPUWeight: d.Ext().CPUWeight}
+	if err := limits.Apply(dir); err != nil {
+		for _, e := range unwrapJoined(err) {
+			s.cfg.Logger.Printf("service '%s': %v", d.Name, e)
+		}
+	}
+}
+
+// keepDir keeps a copy of fd, the restarting service's cgroup directory,
+// for its later starts (unit.dirFD): a crash loop's respawn then dups it,
+// not an open of a kernfs directory (4% of its CPU).
+func (s *Supervisor) keepDir(name, dir string, fd int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.units[name]
+	if u == nil || u.cgroup != dir || u.dirFD != 0 {
+		return
+	}
+	if c, err := rawsys.Dup(fd); err == nil {
+		u.dirFD = int32(c) + 1
+	}
+}
+
+// dropKeptDir forgets the kept directory after a fork into it failed:
+// removed by someone else, say (clone3 gives ENODEV for a dead cgroup);
+// the next start opens it afresh, or makes it again.
+func (s *Supervisor) dropKeptDir(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.units[name]; u != nil {
+		u.dropKeptLocked()
+	}
 }
 
 // doneSpawning ends st's claim on its unit's cgroup (placeCgroup), once.

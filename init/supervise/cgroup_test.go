@@ -510,7 +510,9 @@ func TestCgroupRemovedAtStoppedExit(t *testing.T) {
 // TestCgroupEventsKeptAcrossRestarts: a service's cgroup.events is opened
 // at its first exit and kept for the next (a restart keeps the cgroup),
 // and read again it gives the present state: populated while a straggler
-// is left, empty once it is gone. Release closes it.
+// is left, empty once it is gone. Its cgroup directory is kept from the
+// restart on (TestCgroupKeptAcrossRestart covers one removed meanwhile).
+// Release closes both.
 func TestCgroupEventsKeptAcrossRestarts(t *testing.T) {
 	root := testCgroupRoot(t)
 	s := newSup(t, root)
@@ -542,6 +544,12 @@ func TestCgroupEventsKeptAcrossRestarts(t *testing.T) {
 	if kept() != first {
 		t.Fatalf("cgroup.events fd %d after the restart's exit, want the kept %d", kept()-1, first-1)
 	}
+	s.mu.Lock()
+	dirKept := s.units[d.Name].dirFD
+	s.mu.Unlock()
+	if dirKept == 0 {
+		t.Fatal("the cgroup directory is not kept after a restart")
+	}
 	data, err := os.ReadFile(marker)
 	if err != nil {
 		t.Fatal(err)
@@ -558,8 +566,19 @@ func TestCgroupEventsKeptAcrossRestarts(t *testing.T) {
 	if p.(*proc).Populated() {
 		t.Fatal("Populated = true once the straggler is gone")
 	}
+	// A third start forks into the kept directory (a dup of it).
+	r = newRecorder()
+	spawn(t, s, d, r, "true")
+	r.next(t, "exited")
+	r.next(t, "empty")
 	s.Release(d)
 	if kept() != 0 {
 		t.Fatal("Release left cgroup.events open")
+	}
+	s.mu.Lock()
+	u := s.units[d.Name]
+	s.mu.Unlock()
+	if u != nil && u.dirFD != 0 {
+		t.Fatal("Release left the cgroup directory open")
 	}
 }

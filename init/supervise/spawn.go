@@ -37,6 +37,7 @@ type setup struct {
 	// placeCgroup until the fork (unit.spawning).
 	spawning *unit
 	kind     service.ProcKind
+	keptDir  bool // the cgroup dir is the unit's kept one (keepDir)
 }
 
 func (st *setup) setFD(n int, f *os.File) {
@@ -129,6 +130,12 @@ func (s *Supervisor) Spawn(req service.SpawnRequest, n service.Notifier) (servic
 		s.forgetEarlyLocked()
 		s.mu.Unlock()
 		st.fail()
+		if st.keptDir {
+			// Into a cgroup removed by someone else since the exit
+			// (clone3 fails): once more, opening or making it anew.
+			s.dropKeptDir(d.Name)
+			return s.Spawn(req, n)
+		}
 		if cerr := chdirError(dir, d); cerr != nil {
 			return nil, cerr
 		}

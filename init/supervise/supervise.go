@@ -117,17 +117,24 @@ type unit struct {
 	// none): read again at each exit (populatedKept), closed with the
 	// cgroup (Release, removeStopped).
 	eventsFD int32
-	notify   *notifySock
-	listen   *os.File  // socket-listen socket
-	pipe     *outPipe  // its output pipe, as a log-type = pipe producer
-	term     *terminal // terminal = pty: kept, like log, for good (pty.go)
+	// dirFD is its cgroup directory kept open from a restart on, plus
+	// one (0: none): each later start dups it for CLONE_INTO_CGROUP
+	// instead of opening the directory; dropped with eventsFD.
+	dirFD  int32
+	notify *notifySock
+	listen *os.File  // socket-listen socket
+	pipe   *outPipe  // its output pipe, as a log-type = pipe producer
+	term   *terminal // terminal = pty: kept, like log, for good (pty.go)
 }
 
-// dropEventsLocked closes the kept cgroup.events (under s.mu).
-func (u *unit) dropEventsLocked() {
-	if u.eventsFD != 0 {
-		rawsys.Close(int(u.eventsFD) - 1)
-		u.eventsFD = 0
+// dropKeptLocked closes the kept cgroup.events and cgroup directory
+// (under s.mu).
+func (u *unit) dropKeptLocked() {
+	for _, f := range [...]*int32{&u.eventsFD, &u.dirFD} {
+		if *f != 0 {
+			rawsys.Close(int(*f) - 1)
+			*f = 0
+		}
 	}
 }
 
@@ -154,14 +161,14 @@ func (s *Supervisor) populatedKept(p *proc, locked bool) (pop, ok bool, err erro
 	}
 	pop, err = cgroup2.PopulatedFD(int(u.eventsFD)-1, p.cg)
 	if err != nil {
-		u.dropEventsLocked() // removed meanwhile, say: open it afresh next time
+		u.dropKeptLocked() // removed meanwhile, say: open it afresh next time
 	}
 	return pop, true, err
 }
 
 // idle reports whether u holds nothing Release leaves behind.
 func (u *unit) idle() bool {
-	return u.spawning == 0 && u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0 && u.tailW == 0 && u.eventsFD == 0
+	return u.spawning == 0 && u.log == nil && u.term == nil && u.pipe == nil && u.notify == nil && u.listen == nil && u.cgroup == "" && u.watched == "" && len(u.release) == 0 && u.tailW == 0 && u.eventsFD == 0 && u.dirFD == 0
 }
 
 // unitLocked returns the record of a service, made at first use.
@@ -422,7 +429,7 @@ func (s *Supervisor) removeStopped(p *proc) bool {
 		take := u != nil && u.cgroup == p.cg && u.spawning == 0 && u.watched == ""
 		if take {
 			u.cgroup = ""
-			u.dropEventsLocked() // an open file does not keep the cgroup, but is no use now
+			u.dropKeptLocked() // an open file does not keep the cgroup, but is no use now
 		}
 		s.mu.Unlock()
 		if !take {
@@ -542,7 +549,7 @@ func (s *Supervisor) Release(d *service.Description) {
 	}
 	dir, unwatch, fns, tailW := u.cgroup, u.unwatch, u.release, u.tailW
 	u.cgroup, u.watched, u.unwatch, u.release, u.startPG, u.tailW = "", "", nil, nil, 0, 0
-	u.dropEventsLocked()
+	u.dropKeptLocked()
 	for p := range s.pending {
 		if p.name == d.Name {
 			delete(s.pending, p)

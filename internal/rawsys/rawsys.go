@@ -142,6 +142,15 @@ func SetNonblock(fd int) error {
 	return err
 }
 
+// Dup duplicates fd (close-on-exec, at 3 or above).
+func Dup(fd int) (int, error) {
+	r, err := call(unix.SYS_FCNTL, uintptr(fd), unix.F_DUPFD_CLOEXEC, 3, 0)
+	if err != nil {
+		return -1, err
+	}
+	return int(r), nil
+}
+
 // EpollPoll collects the ready events of epoll set ep, never waiting
 // (a timeout of 0): the Go poller does the waiting on ep itself.
 func EpollPoll(ep int, events []unix.EpollEvent) (int, error) {

@@ -146,6 +146,17 @@ func TestPipeCalls(t *testing.T) {
 	if err := SetNonblock(r); err != nil {
 		t.Fatal(err)
 	}
+	d, err := Dup(w)
+	if err != nil || d < 3 || d == w {
+		t.Fatalf("Dup = %d, %v", d, err)
+	}
+	if fl, err := unix.FcntlInt(uintptr(d), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+		t.Fatalf("dup flags %#x, %v: want FD_CLOEXEC", fl, err)
+	}
+	Close(d)
+	if _, err := Dup(-1); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("Dup(-1): %v, want EBADF", err)
+	}
 	if fl, err := unix.FcntlInt(uintptr(r), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
 		t.Fatalf("flags %#x, %v: want O_NONBLOCK", fl, err)
 	}
