@@ -35,6 +35,7 @@ type daemon struct {
 	name   string
 	module string // its PAM module
 	start  func(w *world) *exec.Cmd
+	floors bool // the Go and kernel floors are measured in its rounds
 }
 
 // world is one daemon's run: its Env, the daemon, a client connection
@@ -77,12 +78,16 @@ func newWorld(tb testing.TB, d *daemon) *world {
 	return w
 }
 
-func startSessiond(w *world) *exec.Cmd {
+func startSessiond(bin string) func(w *world) *exec.Cmd {
+	return func(w *world) *exec.Cmd { return w.startSessiond(bin) }
+}
+
+func (w *world) startSessiond(bin string) *exec.Cmd {
 	w.Must(os.MkdirAll(w.Path("power"), 0o755), "mkdir power")
 	w.Must(os.MkdirAll(w.Path("input"), 0o755), "mkdir input")
 	w.Must(os.WriteFile(w.Path("power/state"), []byte("freeze mem disk\n"), 0o644), "power/state")
 	w.Must(os.WriteFile(w.Path("power/disk"), []byte("[platform] shutdown\n"), 0o644), "power/disk")
-	w.StartDaemon(filepath.Join(testenv.BinDir(), "sessiond"), "-bus", testenv.BusAddr, "-run-dir", "/run",
+	w.StartDaemon(bin, "-bus", testenv.BusAddr, "-run-dir", "/run",
 		"-cgroup-root", w.uni, "-cgroup-legacy-root", w.leg, "-vts", "off", "-linger-dir", w.Path("linger"),
 		"-stop-timeout", "3s", "-config", w.Path("logind.conf"), "-ginit-socket", w.Path("ginitctl"),
 		"-sys-power", w.Path("power"), "-wtmp", w.Path("wtmp"), "-input-dir", w.Path("input"))

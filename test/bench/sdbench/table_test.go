@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,13 +91,32 @@ func rounds() int {
 	return 3
 }
 
+// daemons are the two sides: sessiond as built (GINIT_BIN) and the
+// anchor, which is elogind unless SDBENCH_ANCHOR names another sessiond
+// binary (a build to compare with, in the same interleaved rounds) or
+// is "none" (sessiond alone, for a profile).
 func daemons(tb testing.TB) []*daemon {
-	ds := []*daemon{{name: "sessiond", module: filepath.Join(testenv.BinDir(), "pam_sessiond.so"), start: startSessiond}}
-	if root := elogindRoot(tb); root != "" {
-		ds = append(ds, &daemon{name: "elogind", module: filepath.Join(root, "lib/x86_64-linux-gnu/security/pam_elogind.so"),
-			start: startElogind(root)})
+	ds := []*daemon{{name: "sessiond", module: filepath.Join(testenv.BinDir(), "pam_sessiond.so"),
+		start: startSessiond(filepath.Join(testenv.BinDir(), "sessiond")), floors: true}}
+	switch anchor := os.Getenv("SDBENCH_ANCHOR"); anchor {
+	case "none":
+	case "":
+		if root := elogindRoot(tb); root != "" {
+			ds = append(ds, &daemon{name: "elogind", module: filepath.Join(root, "lib/x86_64-linux-gnu/security/pam_elogind.so"),
+				start: startElogind(root)})
+		}
+	default:
+		ds = append(ds, &daemon{name: "anchor", module: ds[0].module, start: startSessiond(anchor)})
 	}
 	return ds
+}
+
+// want says whether a part of the table is measured: all of them unless
+// SDBENCH_ONLY lists some (comma-separated: list, lock, pam, pid, floor,
+// throughput, rss, stop); the sessions are created in any case.
+func want(part string) bool {
+	only := os.Getenv("SDBENCH_ONLY")
+	return only == "" || slices.Contains(strings.Split(only, ","), part)
 }
 
 // BenchmarkVersusElogind runs the table's figures for each daemon in
@@ -157,43 +177,57 @@ func measure(b *testing.B, d *daemon, res results) {
 	w := newWorld(b, d)
 	add := func(k string, v float64) { res.add(d.name, k, v) }
 	time.Sleep(settleMs * time.Millisecond)
-	add("ListSessions, 0 sessions", us(must(b)(w.listSessions(200))))
-	add("RSS idle", w.rssKiB())
+	if want("list") {
+		add("ListSessions, 0 sessions", us(must(b)(w.listSessions(200))))
+	}
+	if want("rss") {
+		add("RSS idle", w.rssKiB())
+	}
 	var first []time.Duration
 	for _, p := range w.spawnLeaders(50) {
 		first = append(first, w.create(p))
 	}
 	add("CreateSession (first 50)", us(median(first)))
-	add("ListSessions, 50 sessions", us(must(b)(w.listSessions(200))))
-	add("SetLockedHint, 50 sessions", us(must(b)(w.lockedHint(200))))
-	wall, pcpu, err := w.pamCycleOf(pamSvc, 15)
-	if err != nil {
-		b.Fatal(err)
+	if want("list") {
+		add("ListSessions, 50 sessions", us(must(b)(w.listSessions(200))))
 	}
-	add("pamtester open+close (own module)", us(wall)/1000)
-	add("  pamtester's own CPU per open+close", us(pcpu)/1000)
-	wall, pcpu, err = w.pamCycleOf(pamBare, 15)
-	if err != nil {
-		b.Fatal(err)
+	if want("lock") {
+		add("SetLockedHint, 50 sessions", us(must(b)(w.lockedHint(200))))
 	}
-	add("  pamtester open+close, no module", us(wall)/1000)
-	add("  pamtester's own CPU, no module", us(pcpu)/1000)
-	add("  kernel: move a process to a new cgroup", us(must(b)(w.cgroupMove(15)))/1000)
+	if want("pam") {
+		wall, pcpu, err := w.pamCycleOf(pamSvc, 15)
+		if err != nil {
+			b.Fatal(err)
+		}
+		add("pamtester open+close (own module)", us(wall)/1000)
+		add("  pamtester's own CPU per open+close", us(pcpu)/1000)
+		wall, pcpu, err = w.pamCycleOf(pamBare, 15)
+		if err != nil {
+			b.Fatal(err)
+		}
+		add("  pamtester open+close, no module", us(wall)/1000)
+		add("  pamtester's own CPU, no module", us(pcpu)/1000)
+		add("  kernel: move a process to a new cgroup", us(must(b)(w.cgroupMove(15)))/1000)
+	}
 	rest := w.fill(1000)
 	var total time.Duration
 	for _, t := range append(first, rest...) {
 		total += t
 	}
 	add("creating 1000 sessions", float64(total.Milliseconds()))
-	add("ListSessions, 1000 sessions", us(must(b)(w.listSessions(40))))
-	add("GetSessionByPID, 1000 sessions", us(must(b)(w.bySessionPID(w.conn, 300, 0))))
-	cpu, wakes, err := w.pidCost(300)
-	if err != nil {
-		b.Fatal(err)
+	if want("list") {
+		add("ListSessions, 1000 sessions", us(must(b)(w.listSessions(40))))
 	}
-	add("  daemon CPU per GetSessionByPID", cpu)
-	add("  daemon wake-ups per GetSessionByPID", wakes)
-	if d.name == "sessiond" {
+	if want("pid") {
+		add("GetSessionByPID, 1000 sessions", us(must(b)(w.bySessionPID(w.conn, 300, 0))))
+		cpu, wakes, err := w.pidCost(300)
+		if err != nil {
+			b.Fatal(err)
+		}
+		add("  daemon CPU per GetSessionByPID", cpu)
+		add("  daemon wake-ups per GetSessionByPID", wakes)
+	}
+	if d.floors && want("floor") {
 		// Only in sessiond's column: the Go program it could at best be.
 		lat, fcpu, fwakes, err := w.floor(300)
 		if err != nil {
@@ -203,25 +237,31 @@ func measure(b *testing.B, d *daemon, res results) {
 		add("  floor CPU per call", fcpu)
 		add("  floor wake-ups per call", fwakes)
 	}
-	add("SetLockedHint, 1000 sessions", us(must(b)(w.lockedHint(200))))
-	cpu, wakes, err = w.lockedCost(200)
-	if err != nil {
-		b.Fatal(err)
-	}
-	add("  daemon CPU per SetLockedHint", cpu)
-	add("  daemon wake-ups per SetLockedHint", wakes)
-	if d.name == "sessiond" {
-		add("  kernel: state file write per change", us(must(b)(w.stateWrite(200))))
-	}
-	for _, par := range []int{8, 16} {
-		t, err := w.throughput(par, 1600/par)
+	if want("lock") {
+		add("SetLockedHint, 1000 sessions", us(must(b)(w.lockedHint(200))))
+		cpu, wakes, err := w.lockedCost(200)
 		if err != nil {
 			b.Fatal(err)
 		}
-		add(fmt.Sprintf("throughput, %d clients, 1000 sessions", par), t)
+		add("  daemon CPU per SetLockedHint", cpu)
+		add("  daemon wake-ups per SetLockedHint", wakes)
+		if d.floors {
+			add("  kernel: state file write per change", us(must(b)(w.stateWrite(200))))
+		}
 	}
-	add("RSS 1000 sessions", w.rssKiB())
-	if d.name == "sessiond" {
+	if want("throughput") {
+		for _, par := range []int{8, 16} {
+			t, err := w.throughput(par, 1600/par)
+			if err != nil {
+				b.Fatal(err)
+			}
+			add(fmt.Sprintf("throughput, %d clients, 1000 sessions", par), t)
+		}
+	}
+	if want("rss") {
+		add("RSS 1000 sessions", w.rssKiB())
+	}
+	if d.floors && want("rss") && want("floor") {
 		for _, f := range []struct {
 			key      string
 			sessions int
@@ -233,7 +273,9 @@ func measure(b *testing.B, d *daemon, res results) {
 			add(f.key, rss)
 		}
 	}
-	add("stop, 1000 sessions", us(w.stop())/1000)
+	if want("stop") {
+		add("stop, 1000 sessions", us(w.stop())/1000)
+	}
 }
 
 func scale(b *testing.B, d *daemon, res results) {
@@ -262,7 +304,7 @@ func scale(b *testing.B, d *daemon, res results) {
 	add("  daemon CPU per SetLockedHint", cpu)
 	add("  daemon wake-ups per SetLockedHint", wakes)
 	add("RSS 5000 sessions", w.rssKiB())
-	if d.name == "sessiond" {
+	if d.floors {
 		rss, err := w.floorRSS(5000)
 		if err != nil {
 			b.Fatal(err)
@@ -272,19 +314,23 @@ func scale(b *testing.B, d *daemon, res results) {
 	add("stop, 5000 sessions", us(w.stop())/1000)
 }
 
-// printTable prints each figure: sessiond's and elogind's medians, the
-// median of the per-round ratios sessiond/elogind, and the goal.
+// printTable prints each figure: sessiond's and the anchor's medians,
+// the median of the per-round ratios sessiond/anchor, and the goal.
 func printTable(ds []*daemon, res results, rs []row, n int) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n== sessiond vs elogind: medians of %d interleaved round(s); ratio = median of per-round sessiond/elogind\n", n)
-	fmt.Fprintf(&b, "%-40s %14s %14s %7s  %s\n", "figure", "sessiond", "elogind", "ratio", "goal")
+	anchor := "-"
+	if len(ds) == 2 {
+		anchor = ds[1].name
+	}
+	fmt.Fprintf(&b, "\n== %s vs %s: medians of %d interleaved round(s); ratio = median of per-round %s/%s\n", ds[0].name, anchor, n, ds[0].name, anchor)
+	fmt.Fprintf(&b, "%-40s %14s %14s %7s  %s\n", "figure", ds[0].name, anchor, "ratio", "goal")
 	for _, r := range rs {
-		s := res["sessiond"][r.key]
+		s := res[ds[0].name][r.key]
 		if len(s) == 0 {
 			continue
 		}
 		line := fmt.Sprintf("%-40s %14s", r.key, fmt.Sprintf("%.1f %s", medianF(s), r.unit))
-		if e := res["elogind"][r.key]; len(ds) == 2 && len(e) == len(s) {
+		if e := res[anchor][r.key]; len(ds) == 2 && len(e) == len(s) {
 			ratios := make([]float64, len(s))
 			for i := range s {
 				ratios[i] = s[i] / e[i]
