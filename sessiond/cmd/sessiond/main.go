@@ -47,6 +47,8 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	// The heap's free pages go back once work pauses (sessiond.MemoryTrim).
+	sessiond.NewMemoryTrim(sessiond.SystemClock{}, sessiond.DefaultTrimDelay, debug.FreeOSMemory, nil).Start()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	tr := i18n.ForEnv(os.Getenv)

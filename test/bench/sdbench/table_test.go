@@ -45,7 +45,10 @@ var rows = []row{
 	{"  pamtester's own CPU, no module", "ms", "floor"},
 	{"  kernel: move a process to a new cgroup", "ms", "floor"},
 	{"RSS idle", "KiB", "≤ 2.0"},
-	{"RSS 1000 sessions", "KiB", "≤ 2.0"},
+	{"RSS 1000 sessions, right after the calls", "KiB", "-"},
+	{"RSS 1000 sessions, at rest", "KiB", "≤ 2.0"},
+	{"  anonymous: heap, stacks, runtime", "KiB", "-"},
+	{"  file pages: binary, libraries", "KiB", "-"},
 	{"Go floor: bare dbus.Conn, RSS idle", "KiB", "floor"},
 	{"Go floor: + 1000 sessions' live heap, RSS", "KiB", "floor"},
 	{"stop, 1000 sessions", "ms", "-"},
@@ -63,7 +66,10 @@ var scaleRows = []row{
 	{"SetLockedHint, 5000 sessions", "µs", "≤ 1.0, flat"},
 	{"  daemon CPU per SetLockedHint", "µs", "floor"},
 	{"  daemon wake-ups per SetLockedHint", "", "floor"},
-	{"RSS 5000 sessions", "KiB", "≤ 2.0"},
+	{"RSS 5000 sessions, right after the calls", "KiB", "-"},
+	{"RSS 5000 sessions, at rest", "KiB", "≤ 2.0"},
+	{"  anonymous: heap, stacks, runtime", "KiB", "-"},
+	{"  file pages: binary, libraries", "KiB", "-"},
 	{"Go floor: + 5000 sessions' live heap, RSS", "KiB", "floor"},
 	{"stop, 5000 sessions", "ms", "-"},
 }
@@ -259,7 +265,12 @@ func measure(b *testing.B, d *daemon, res results) {
 		}
 	}
 	if want("rss") {
-		add("RSS 1000 sessions", w.rssKiB())
+		add("RSS 1000 sessions, right after the calls", w.rssKiB())
+		w.rest()
+		add("RSS 1000 sessions, at rest", w.rssKiB())
+		anon, file := w.rssSplit()
+		add("  anonymous: heap, stacks, runtime", anon)
+		add("  file pages: binary, libraries", file)
 	}
 	if d.floors && want("rss") && want("floor") {
 		for _, f := range []struct {
@@ -303,7 +314,12 @@ func scale(b *testing.B, d *daemon, res results) {
 	}
 	add("  daemon CPU per SetLockedHint", cpu)
 	add("  daemon wake-ups per SetLockedHint", wakes)
-	add("RSS 5000 sessions", w.rssKiB())
+	add("RSS 5000 sessions, right after the calls", w.rssKiB())
+	w.rest()
+	add("RSS 5000 sessions, at rest", w.rssKiB())
+	anon, file := w.rssSplit()
+	add("  anonymous: heap, stacks, runtime", anon)
+	add("  file pages: binary, libraries", file)
 	if d.floors {
 		rss, err := w.floorRSS(5000)
 		if err != nil {
