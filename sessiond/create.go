@@ -215,7 +215,7 @@ func (s *state) create(r *CreateRequest) (*CreateReply, error) {
 	} else {
 		fixed.Scope = "session-" + id + ".scope"
 	}
-	ss := &session{sessionFixed: fixed, VTNr: r.VTNr, Display: r.Display, Type: typ, Class: class}
+	ss := &session{sessionPub: sessionPub{sessionFixed: fixed, VTNr: r.VTNr, Display: r.Display, Type: typ, Class: class}}
 	rd, wr, err := sys.CreateFIFO(ss.FIFO)
 	if err != nil {
 		if ss.Scope != "" {

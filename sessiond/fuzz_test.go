@@ -98,12 +98,12 @@ func FuzzStateFiles(f *testing.F) {
 		if class == "" {
 			class = "user"
 		}
-		ss := &session{sessionFixed: &sessionFixed{ID: id, UID: uid, UserName: uname, TTY: tty,
+		ss := &session{sessionPub: sessionPub{sessionFixed: &sessionFixed{ID: id, UID: uid, UserName: uname, TTY: tty,
 			Remote: rhost != "", RemoteHost: rhost, RemoteUser: ruser, Service: service, Desktop: desktop,
 			OriginalType: typ, Leader: vtnr ^ uid, Audit: uid >> 3,
 			Realtime: uint64(uid) << 20, Monotonic: uint64(vtnr) << 10, FIFO: "/run/systemd/sessions/" + id + ".ref"},
 			VTNr: vtnr, Display: display, Type: typ, Class: class,
-			IdleHint: onSeat, IdleRealtime: uint64(vtnr), IdleMonotonic: uint64(uid), LockedHint: hasVTs, Stopping: uid%3 == 0}
+			IdleHint: onSeat, IdleRealtime: uint64(vtnr), IdleMonotonic: uint64(uid), LockedHint: hasVTs, Stopping: uid%3 == 0}}
 		if uid%2 == 0 {
 			ss.Scope = "session-" + id + ".scope"
 		}

@@ -28,6 +28,23 @@ const (
 
 // session is one login session. Only the loop goroutine touches it.
 type session struct {
+	// What the read view publishes (a copy of it per change).
+	sessionPub
+
+	Controller string // unique bus name of the session controller
+	devices    map[devKey]*device
+	vt         sys.VTHandle     // its VT while a controller holds it (vt.go)
+	restored   *restoredControl // the controller a previous sessiond had (adopt.go)
+
+	fifo      *sys.FIFO
+	killTime  stopper // pending SIGKILL after a terminate
+	stopWatch func()  // ends the cgroup watch
+}
+
+// sessionPub is the part of a session its properties and the list calls
+// show: the view's copy of a session is this and what its seat decides,
+// 128 bytes a session instead of a copy of the whole record (240).
+type sessionPub struct {
 	// The part fixed when the session is made (or read back at start):
 	// never written once the session is published, so every view of it
 	// shares the one copy instead of copying some 250 bytes per change.
@@ -39,22 +56,14 @@ type session struct {
 	Type     string
 	Class    string
 
-	IdleHint      bool
 	IdleRealtime  uint64
 	IdleMonotonic uint64
-	LockedHint    bool
-
-	Stopping bool // released, terminated or its FIFO closed
-	FIFOOpen bool // some writer still holds the FIFO (as far as we know)
-
-	Controller string // unique bus name of the session controller
-	devices    map[devKey]*device
-	vt         sys.VTHandle     // its VT while a controller holds it (vt.go)
-	restored   *restoredControl // the controller a previous sessiond had (adopt.go)
-
-	fifo      *sys.FIFO
-	killTime  stopper // pending SIGKILL after a terminate
-	stopWatch func()  // ends the cgroup watch
+	// The flags share one word (after the two counters, not between
+	// them: 104 bytes, and the view's copy with its two words 128).
+	IdleHint   bool
+	LockedHint bool
+	Stopping   bool // released, terminated or its FIFO closed
+	FIFOOpen   bool // some writer still holds the FIFO (as far as we know)
 }
 
 // sessionFixed is what a session's record never changes after its
@@ -116,11 +125,14 @@ func (s *state) sessionActive(ss *session) bool {
 	return st != nil && st.Active == ss.ID
 }
 
-func (s *state) sessionState(ss *session) string {
+func (s *state) sessionState(ss *session) string { return stateOf(ss.Stopping, s.sessionActive(ss)) }
+
+// stateOf is the State of a session stopping or not, active or not.
+func stateOf(stopping, active bool) string {
 	switch {
-	case ss.Stopping:
+	case stopping:
 		return stateClosing
-	case s.sessionActive(ss):
+	case active:
 		return stateActive
 	}
 	return stateOnline
@@ -202,7 +214,7 @@ func decodeSession(id string, f map[string]string) *session {
 	if origType == "" {
 		origType = f["TYPE"]
 	}
-	ss := &session{
+	ss := &session{sessionPub: sessionPub{
 		sessionFixed: &sessionFixed{
 			ID: id, UID: parseU32(f["UID"]), UserName: cunescape(f["USER"]),
 			TTY: f["TTY"], Remote: f["REMOTE"] == "1",
@@ -217,7 +229,7 @@ func decodeSession(id string, f map[string]string) *session {
 		IdleHint: f["IDLE_HINT"] == "1", IdleRealtime: parseU64(f["IDLE_REALTIME"]),
 		IdleMonotonic: parseU64(f["IDLE_MONOTONIC"]), LockedHint: f["LOCKED_HINT"] == "1",
 		Stopping: f["STOPPING"] == "1" || f["STATE"] == stateClosing,
-	}
+	}}
 	if ss.VTNr == 0 {
 		ss.VTNr = parseU32(f["VTNR"])
 	}
@@ -591,12 +603,12 @@ func (m *Manager) sessionInterface() *bus.Interface {
 }
 
 func (s *state) sessionProps(ss *session) map[string]godbus.Variant {
-	return sessionPropsOf(ss, s.sessionActive(ss), s.sessionState(ss))
+	return sessionPropsOf(&ss.sessionPub, s.sessionActive(ss))
 }
 
-// sessionPropsOf is sessionProps from ss alone and what the seat
-// decides (active, state): the view answers from a copy of ss with it.
-func sessionPropsOf(ss *session, active bool, state string) map[string]godbus.Variant {
+// sessionPropsOf is sessionProps from ss's published part and what the
+// seat decides (active): the view answers from a copy of it.
+func sessionPropsOf(ss *sessionPub, active bool) map[string]godbus.Variant {
 	seatRef := idPath{Path: "/"}
 	if ss.Seat != "" {
 		seatRef = idPath{ID: ss.Seat, Path: seatPath(ss.Seat)}
@@ -612,7 +624,7 @@ func sessionPropsOf(ss *session, active bool, state string) map[string]godbus.Va
 		// session from the cgroup path, which stays.
 		"Scope":  v(""),
 		"Leader": v(ss.Leader), "Audit": v(ss.Audit), "Type": v(ss.Type), "Class": v(ss.Class),
-		"Active": v(active), "State": v(state),
+		"Active": v(active), "State": v(stateOf(ss.Stopping, active)),
 		"IdleHint": v(ss.IdleHint), "IdleSinceHint": v(ss.IdleRealtime),
 		"IdleSinceHintMonotonic": v(ss.IdleMonotonic), "LockedHint": v(ss.LockedHint),
 	}

@@ -15,6 +15,7 @@ func TestRecordSizes(t *testing.T) {
 	}{
 		{"session", unsafe.Sizeof(session{}), 192},
 		{"sessionFixed", unsafe.Sizeof(sessionFixed{}), 192},
+		{"sessionView", unsafe.Sizeof(sessionView{}), 128},
 	} {
 		if c.size > c.max {
 			t.Errorf("%s is %d bytes, over the %d-byte size class it was packed into", c.name, c.size, c.max)

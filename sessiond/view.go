@@ -61,33 +61,34 @@ type userView struct {
 	sessions []string
 }
 
-// sessionView is one session as published: a copy of its record (its
-// plain fields only; the owner's handles are left out) and what its seat
-// decides. Properties are built from it when asked: a few hundred bytes
-// per session instead of a map of variants.
+// sessionView is one session as published: a copy of its published part
+// (sessionPub, not the owner's handles) and what its seat decides.
+// Properties are built from it when asked: 128 bytes per session instead
+// of a map of variants.
 type sessionView struct {
-	rec    session
+	rec    sessionPub
 	active bool
-	state  string
 	path   godbus.ObjectPath
 }
 
 // props are the session's properties as published.
 func (sv *sessionView) props() map[string]godbus.Variant {
-	return sessionPropsOf(&sv.rec, sv.active, sv.state)
+	return sessionPropsOf(&sv.rec, sv.active)
 }
+
+// state is the session's State as published.
+func (sv *sessionView) state() string { return stateOf(sv.rec.Stopping, sv.active) }
 
 // snapshot copies ss for the view; old, if not nil, is its last copy,
 // whose object path it shares (an id never changes: building the path
 // again was an allocation per change).
 func (s *state) snapshot(ss *session, old *sessionView) *sessionView {
-	sv := &sessionView{rec: *ss, active: s.sessionActive(ss), state: s.sessionState(ss)}
+	sv := &sessionView{rec: ss.sessionPub, active: s.sessionActive(ss)}
 	if old != nil {
 		sv.path = old.path
 	} else {
 		sv.path = sessionPath(ss.ID)
 	}
-	sv.rec.devices, sv.rec.vt, sv.rec.fifo, sv.rec.killTime, sv.rec.stopWatch = nil, nil, nil, nil, nil
 	return sv
 }
 
@@ -112,7 +113,7 @@ type sessionEmits struct {
 
 func (sv *sessionView) emits() sessionEmits {
 	r := &sv.rec
-	return sessionEmits{tty: r.TTY, display: r.Display, typ: r.Type, class: r.Class, state: sv.state,
+	return sessionEmits{tty: r.TTY, display: r.Display, typ: r.Type, class: r.Class, state: sv.state(),
 		active: sv.active, idle: r.IdleHint, locked: r.LockedHint, idleRT: r.IdleRealtime, idleMono: r.IdleMonotonic}
 }
 

@@ -99,8 +99,9 @@ func TestViewMatchesState(t *testing.T) {
 func TestSessionChanges(t *testing.T) {
 	m := &Manager{}
 	ifc := m.buildInterfaces().session
-	base := sessionView{rec: session{sessionFixed: &sessionFixed{ID: "c1", UID: 1000, TTY: "pts/1", Service: "login"},
-		Type: "tty", Class: "user", IdleRealtime: 5, IdleMonotonic: 6}, active: true, state: "active", path: sessionPath("c1")}
+	// Stopping, so that State (closing) does not follow Active.
+	base := sessionView{rec: sessionPub{sessionFixed: &sessionFixed{ID: "c1", UID: 1000, TTY: "pts/1", Service: "login"},
+		Type: "tty", Class: "user", IdleRealtime: 5, IdleMonotonic: 6, Stopping: true}, active: true, path: sessionPath("c1")}
 	// fixed gives sv a copy of its fixed part to change.
 	fixed := func(sv *sessionView) *sessionFixed {
 		f := *sv.rec.sessionFixed
@@ -118,7 +119,7 @@ func TestSessionChanges(t *testing.T) {
 		{"Type", func(sv *sessionView) { sv.rec.Type = "x11" }},
 		{"Class", func(sv *sessionView) { sv.rec.Class = "greeter" }},
 		{"Active", func(sv *sessionView) { sv.active = false }},
-		{"State", func(sv *sessionView) { sv.state = "online" }},
+		{"State", func(sv *sessionView) { sv.rec.Stopping = false }},
 		{"IdleHint", func(sv *sessionView) { sv.rec.IdleHint = true }},
 		{"IdleSinceHint", func(sv *sessionView) { sv.rec.IdleRealtime = 50 }},
 		{"IdleSinceHintMonotonic", func(sv *sessionView) { sv.rec.IdleMonotonic = 60 }},
