@@ -550,15 +550,7 @@ func TestCgroupEventsKeptAcrossRestarts(t *testing.T) {
 	if dirKept == 0 {
 		t.Fatal("the cgroup directory is not kept after a restart")
 	}
-	data, err := os.ReadFile(marker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	killPid(t, pid)
+	pid := straggler(t, marker)
 	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -136,6 +136,22 @@ func killPid(t testing.TB, pid int) {
 	t.Cleanup(func() { _ = unix.Kill(pid, unix.SIGKILL) })
 }
 
+// straggler reads the pid a test's child wrote to file and has it killed
+// at cleanup.
+func straggler(t testing.TB, file string) int {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	killPid(t, pid)
+	return pid
+}
+
 func gone(pid int) bool {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -551,16 +567,7 @@ func TestOrphansReaped(t *testing.T) {
 	r.next(t, "exited")
 	var pids []int
 	for _, f := range []string{"a", "b"} {
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		killPid(t, pid)
-		pids = append(pids, pid)
+		pids = append(pids, straggler(t, filepath.Join(dir, f)))
 	}
 	for _, pid := range pids {
 		// Reaped, not only exited: no /proc entry at all once the
