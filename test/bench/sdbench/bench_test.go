@@ -348,8 +348,11 @@ func (w *world) rest() { time.Sleep(restMs * time.Millisecond) }
 // sessions, smaps: 2184 of its 2256 kB of text and 2456 of 2524 kB of
 // rodata and pclntab resident; elogind's libc and libelogind-shared are
 // shared, but VmRSS counts them too).
-func (w *world) rssSplit() (anon, file float64) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", w.cmd.Process.Pid))
+func (w *world) rssSplit() (anon, file float64) { return w.rssSplitOf(w.cmd.Process.Pid) }
+
+// rssSplitOf is rssSplit for the process pid.
+func (w *world) rssSplitOf(pid int) (anon, file float64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	w.Must(err, "smaps_rollup")
 	var rss float64
 	for _, l := range strings.Split(string(data), "\n") {

@@ -49,11 +49,11 @@ type floorRecord struct {
 }
 
 // floorPerSession is the live heap the floor holds per session, in
-// records: sessiond's in-use heap at 1000 sessions is about 1.5 KiB a
-// session (heap profile of a ginitprof build: the session record, its
-// copy in the view, the maps of both, the FIFO and cgroup watches,
-// path strings).
-const floorPerSession = 8
+// records: sessiond's in-use heap at 1000 sessions is about 1.2 KiB a
+// session (heap profile of a ginitprof build: the session record and
+// its fixed part, the view's copy, the three maps by id and leader, the
+// FIFO and cgroup watches, path strings).
+const floorPerSession = 6
 
 // floorRecords allocates n sessions' worth of live records, linked so
 // they stay reachable.
@@ -72,6 +72,9 @@ func floorServer(addr string) {
 	debug.SetGCPercent(25)
 	n, _ := strconv.Atoi(os.Getenv(floorRecordsEnv))
 	live := floorRecords(n)
+	// At rest, as sessiond once its work pauses (sessiond.MemoryTrim):
+	// the allocation's peak is given back.
+	debug.FreeOSMemory()
 	ctx := context.Background()
 	ifc := &bus.Interface{Name: floorIface, Methods: []bus.Method{{
 		Name: "Echo", In: []bus.Arg{{Name: "n", Type: "u"}}, Out: []bus.Arg{{Name: "p", Type: "o"}}, Inline: true,
@@ -136,19 +139,21 @@ func (w *world) floor(n int) (lat, cpuUs, wakes float64, err error) {
 }
 
 // floorRSS is the VmRSS of a floor server holding the live records of
-// sessions sessions, once it has served a few calls: what an idle Go
-// program of sessiond's shape (one bus connection, one P, GC at 25%)
-// with sessiond's live heap keeps resident.
-func (w *world) floorRSS(sessions int) (float64, error) {
+// sessions sessions, once it has served a few calls, and its anonymous
+// part: what an idle Go program of sessiond's shape (one bus
+// connection, one P, GC at 25%) with sessiond's live heap keeps
+// resident.
+func (w *world) floorRSS(sessions int) (rss, anon float64, err error) {
 	pid, name := w.startFloor(sessions)
 	obj := w.conn.Object(name, floorPath)
 	for i := range 20 {
 		var p godbus.ObjectPath
 		if err := obj.Call(floorIface+".Echo", 0, uint32(i)).Store(&p); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return rssOf(w.TB, pid), nil
+	anon, _ = w.rssSplitOf(pid)
+	return rssOf(w.TB, pid), anon, nil
 }
 
 // stateWrite is the median time of one state file write as sessiond

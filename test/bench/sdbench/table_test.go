@@ -51,6 +51,7 @@ var rows = []row{
 	{"  file pages: binary, libraries", "KiB", "-"},
 	{"Go floor: bare dbus.Conn, RSS idle", "KiB", "floor"},
 	{"Go floor: + 1000 sessions' live heap, RSS", "KiB", "floor"},
+	{"  floor's anonymous: heap, stacks, runtime", "KiB", "floor"},
 	{"stop, 1000 sessions", "ms", "-"},
 }
 
@@ -71,6 +72,7 @@ var scaleRows = []row{
 	{"  anonymous: heap, stacks, runtime", "KiB", "-"},
 	{"  file pages: binary, libraries", "KiB", "-"},
 	{"Go floor: + 5000 sessions' live heap, RSS", "KiB", "floor"},
+	{"  floor's anonymous: heap, stacks, runtime", "KiB", "floor"},
 	{"stop, 5000 sessions", "ms", "-"},
 }
 
@@ -277,11 +279,14 @@ func measure(b *testing.B, d *daemon, res results) {
 			key      string
 			sessions int
 		}{{"Go floor: bare dbus.Conn, RSS idle", 0}, {"Go floor: + 1000 sessions' live heap, RSS", 1000}} {
-			rss, err := w.floorRSS(f.sessions)
+			rss, anon, err := w.floorRSS(f.sessions)
 			if err != nil {
 				b.Fatal(err)
 			}
 			add(f.key, rss)
+			if f.sessions > 0 {
+				add("  floor's anonymous: heap, stacks, runtime", anon)
+			}
 		}
 	}
 	if want("stop") {
@@ -321,11 +326,12 @@ func scale(b *testing.B, d *daemon, res results) {
 	add("  anonymous: heap, stacks, runtime", anon)
 	add("  file pages: binary, libraries", file)
 	if d.floors {
-		rss, err := w.floorRSS(5000)
+		rss, anon, err := w.floorRSS(5000)
 		if err != nil {
 			b.Fatal(err)
 		}
 		add("Go floor: + 5000 sessions' live heap, RSS", rss)
+		add("  floor's anonymous: heap, stacks, runtime", anon)
 	}
 	add("stop, 5000 sessions", us(w.stop())/1000)
 }
