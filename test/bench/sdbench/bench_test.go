@@ -243,17 +243,33 @@ func escape(id string) string {
 	return b.String()
 }
 
+// throughputCost is what the processes of a throughput run spent, in
+// CPU µs per call: the daemon, the bus daemon (which carries every call
+// and reply twice) and the clients (this process).
+type throughputCost struct{ daemon, bus, clients float64 }
+
 // throughput: par clients, each on its own connection, each making
-// calls GetSessionByPID calls at once; calls per second over all.
-func (w *world) throughput(par, calls int) (float64, error) {
+// calls GetSessionByPID calls at once; calls per second over all, and
+// the CPU each process spent per call.
+func (w *world) throughput(par, calls int) (float64, throughputCost, error) {
+	var cost throughputCost
 	conns := make([]*godbus.Conn, par)
 	for i := range conns {
 		c, err := godbus.Connect(testenv.BusAddr)
 		if err != nil {
-			return 0, err
+			return 0, cost, err
 		}
 		defer c.Close()
 		conns[i] = c
+	}
+	var busPid uint32
+	_ = w.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, "org.freedesktop.DBus").Store(&busPid)
+	pids := []int{w.cmd.Process.Pid, int(busPid), os.Getpid()}
+	before := make([]float64, len(pids))
+	for i, p := range pids {
+		if p != 0 {
+			before[i], _ = w.sched(p)
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, par)
@@ -269,10 +285,19 @@ func (w *world) throughput(par, calls int) (float64, error) {
 	el := time.Since(start)
 	for _, err := range errs {
 		if err != nil {
-			return 0, err
+			return 0, cost, err
 		}
 	}
-	return float64(par*calls) / el.Seconds(), nil
+	n := float64(par * calls)
+	per := make([]float64, len(pids))
+	for i, p := range pids {
+		if p != 0 {
+			after, _ := w.sched(p)
+			per[i] = (after - before[i]) / 1000 / n
+		}
+	}
+	cost = throughputCost{daemon: per[0], bus: per[1], clients: per[2]}
+	return n / el.Seconds(), cost, nil
 }
 
 // pamCycleOf is the median pamtester open+close of a PAM service, in

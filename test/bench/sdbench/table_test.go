@@ -31,7 +31,13 @@ var rows = []row{
 	{"  floor CPU per call", "µs", "floor"},
 	{"  floor wake-ups per call", "", "floor"},
 	{"throughput, 8 clients, 1000 sessions", "calls/s", "≥ 1.0"},
+	{"  daemon CPU per call, 8 clients", "µs", "floor"},
+	{"  bus daemon CPU per call, 8 clients", "µs", "floor"},
+	{"  clients' CPU per call, 8 clients", "µs", "floor"},
 	{"throughput, 16 clients, 1000 sessions", "calls/s", "≥ 1.0"},
+	{"  daemon CPU per call, 16 clients", "µs", "floor"},
+	{"  bus daemon CPU per call, 16 clients", "µs", "floor"},
+	{"  clients' CPU per call, 16 clients", "µs", "floor"},
 	{"SetLockedHint, 50 sessions", "µs", "≤ 1.0"},
 	{"SetLockedHint, 1000 sessions", "µs", "≤ 1.0, flat"},
 	{"  daemon CPU per SetLockedHint", "µs", "floor"},
@@ -259,11 +265,14 @@ func measure(b *testing.B, d *daemon, res results) {
 	}
 	if want("throughput") {
 		for _, par := range []int{8, 16} {
-			t, err := w.throughput(par, 1600/par)
+			t, cost, err := w.throughput(par, 1600/par)
 			if err != nil {
 				b.Fatal(err)
 			}
 			add(fmt.Sprintf("throughput, %d clients, 1000 sessions", par), t)
+			add(fmt.Sprintf("  daemon CPU per call, %d clients", par), cost.daemon)
+			add(fmt.Sprintf("  bus daemon CPU per call, %d clients", par), cost.bus)
+			add(fmt.Sprintf("  clients' CPU per call, %d clients", par), cost.clients)
 		}
 	}
 	if want("rss") {
