@@ -41,16 +41,44 @@ type view struct {
 }
 
 // sessionLists are ListSessions' and ListSessionsEx's answers as of one
-// gen of the view; never changed once stored.
+// gen of the view; never changed once stored. Each list, and its
+// encoded reply, is built by the first call that answers with it: a
+// daemon only ever asked ListSessions keeps no ListSessionsEx list (128
+// bytes a session).
 type sessionLists struct {
-	gen     uint64
-	entries []sessionEntry
-	ex      []sessionExEntry
-	// The replies' bodies, encoded by the first call that answers with
-	// each: a repeated call is then a copy of bytes (encoding thousands
-	// of entries by reflection was most of ListSessions at 1000).
+	gen   uint64
+	views []*sessionView // by id; published views are never changed
+
+	entOnce, exListOnce sync.Once
+	entries             []sessionEntry
+	ex                  []sessionExEntry
+	// The replies' bodies: a repeated call is then a copy of bytes
+	// (encoding thousands of entries by reflection was most of
+	// ListSessions at 1000).
 	encOnce, exOnce sync.Once
 	enc, encEx      *bus.Encoded
+}
+
+// entryList is ListSessions' answer.
+func (l *sessionLists) entryList() []sessionEntry {
+	l.entOnce.Do(func() {
+		l.entries = make([]sessionEntry, 0, len(l.views))
+		for _, sv := range l.views {
+			l.entries = append(l.entries, sv.entry())
+		}
+	})
+	return l.entries
+}
+
+// exList is ListSessionsEx's answer.
+func (l *sessionLists) exList() []sessionExEntry {
+	l.exListOnce.Do(func() {
+		l.ex = make([]sessionExEntry, 0, len(l.views))
+		for _, sv := range l.views {
+			l.ex = append(l.ex, sv.ex())
+		}
+	})
+	return l.ex
 }
 
 // userView is one user as published: its properties but Sessions, and
@@ -353,27 +381,27 @@ func (vw *view) seatProps(id string) (map[string]godbus.Variant, bool) {
 
 // listSessions is ListSessions' answer, by id. The slice is shared:
 // callers only read it.
-func (vw *view) listSessions() []sessionEntry { return vw.sorted().entries }
+func (vw *view) listSessions() []sessionEntry { return vw.sorted().entryList() }
 
 // listSessionsEx is ListSessionsEx's answer, by id; shared as
 // listSessions'.
-func (vw *view) listSessionsEx() []sessionExEntry { return vw.sorted().ex }
+func (vw *view) listSessionsEx() []sessionExEntry { return vw.sorted().exList() }
 
 // listReply is ListSessions' (ex: ListSessionsEx's) reply body, encoded
 // once per generation of the view.
 func (vw *view) listReply(ex bool) []any {
 	l := vw.sorted()
-	once, enc, vals := &l.encOnce, &l.enc, any(l.entries)
+	once, enc, list := &l.encOnce, &l.enc, func() any { return l.entryList() }
 	if ex {
-		once, enc, vals = &l.exOnce, &l.encEx, any(l.ex)
+		once, enc, list = &l.exOnce, &l.encEx, func() any { return l.exList() }
 	}
 	once.Do(func() {
 		// Only a type godbus cannot encode fails, and these are fixed
 		// structs; the plain list is the fallback all the same.
-		*enc, _ = bus.Encode(vals)
+		*enc, _ = bus.Encode(list())
 	})
 	if *enc == nil {
-		return []any{vals}
+		return []any{list()}
 	}
 	return []any{*enc}
 }
@@ -387,16 +415,14 @@ func (vw *view) sorted() *sessionLists {
 		vw.mu.RUnlock()
 		return l
 	}
-	l := &sessionLists{gen: gen, entries: make([]sessionEntry, 0, len(vw.sessions)), ex: make([]sessionExEntry, 0, len(vw.sessions))}
+	l := &sessionLists{gen: gen, views: make([]*sessionView, 0, len(vw.sessions))}
 	ids := make([]string, 0, len(vw.sessions))
 	for id := range vw.sessions {
 		ids = append(ids, id)
 	}
 	sortStrings(ids)
 	for _, id := range ids {
-		sv := vw.sessions[id]
-		l.entries = append(l.entries, sv.entry())
-		l.ex = append(l.ex, sv.ex())
+		l.views = append(l.views, vw.sessions[id])
 	}
 	vw.mu.RUnlock()
 	// Keep the newest: a reader that built an older gen must not

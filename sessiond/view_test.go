@@ -160,3 +160,20 @@ func TestSnapshotSharesPath(t *testing.T) {
 		t.Error("the new copy built its path again")
 	}
 }
+
+// TestListsBuiltWhenAsked: each list of a generation is built by the
+// first call that answers with it; a ListSessions keeps no
+// ListSessionsEx list, and the reverse.
+func TestListsBuiltWhenAsked(t *testing.T) {
+	w := newWorld(t, "", nil, nil)
+	w.mustCreate(CreateRequest{UID: 1000, PID: 500, TTY: "pts/5"})
+	for _, ex := range []bool{false, true} {
+		w.mustCreate(CreateRequest{UID: 1000, PID: 501 + uint32(len(w.m.view.listSessions())), TTY: "pts/6"}) // a new generation
+		w.settle()
+		w.m.view.listReply(ex)
+		l := w.m.view.sorted()
+		if exBuilt, plainBuilt := l.ex != nil, l.entries != nil; exBuilt != ex || plainBuilt == ex {
+			t.Errorf("ex %v: Ex list built %v, plain list built %v", ex, exBuilt, plainBuilt)
+		}
+	}
+}
