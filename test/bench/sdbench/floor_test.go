@@ -32,9 +32,12 @@ const (
 	// floorRecordsEnv is how many sessions' worth of live records the
 	// floor holds (see floorRecords).
 	floorRecordsEnv = "SDBENCH_FLOOR_RECORDS"
-	floorIface      = "org.ginit.Floor"
-	floorPath       = godbus.ObjectPath("/floor")
-	floorName       = "org.ginit.Floor"
+	// floorChurnEnv, when set, has the floor allocate its records among
+	// short-lived garbage of every small size class (see floorRecords).
+	floorChurnEnv = "SDBENCH_FLOOR_CHURN"
+	floorIface    = "org.ginit.Floor"
+	floorPath     = godbus.ObjectPath("/floor")
+	floorName     = "org.ginit.Floor"
 	// floorPolicy lets root own the floor's name and anyone call it.
 	floorPolicy = `<policy user="root"><allow own="` + floorName + `"/></policy>` +
 		`<policy context="default"><allow send_destination="` + floorName + `"/></policy>`
@@ -56,12 +59,27 @@ type floorRecord struct {
 const floorPerSession = 6
 
 // floorRecords allocates n sessions' worth of live records, linked so
-// they stay reachable.
-func floorRecords(n int) *floorRecord {
+// they stay reachable. With churn, each record comes among garbage of
+// the small size classes, as sessiond's records come among a
+// CreateSession's messages, maps and file buffers: the same live heap,
+// but spans of many classes partly filled and the runtime's span
+// metadata that such a heap needs, which it keeps once the garbage is
+// gone (a FreeOSMemory returns only free pages).
+func floorRecords(n int, churn bool) *floorRecord {
+	// The allocator's size classes up to 2 KiB.
+	churnSizes := [...]int{16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352,
+		384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792, 2048}
 	var head *floorRecord
-	for range n * floorPerSession {
+	var sink []byte
+	for i := range n * floorPerSession {
 		head = &floorRecord{next: head}
+		if churn {
+			for j := range 6 {
+				sink = make([]byte, churnSizes[(i*7+j)%len(churnSizes)])
+			}
+		}
 	}
+	runtime.KeepAlive(sink)
 	return head
 }
 
@@ -71,7 +89,7 @@ func floorServer(addr string) {
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(25)
 	n, _ := strconv.Atoi(os.Getenv(floorRecordsEnv))
-	live := floorRecords(n)
+	live := floorRecords(n, os.Getenv(floorChurnEnv) != "")
 	// At rest, as sessiond once its work pauses (sessiond.MemoryTrim):
 	// the allocation's peak is given back.
 	debug.FreeOSMemory()
@@ -105,10 +123,13 @@ func floorServer(addr string) {
 // startFloor starts the floor server on the world's bus, holding the
 // live records of sessions sessions, and returns its pid and bus name;
 // it is stopped with the world.
-func (w *world) startFloor(sessions int) (int, string) {
+func (w *world) startFloor(sessions int, churn bool) (int, string) {
 	w.TB.Helper()
 	c := exec.Command(os.Args[0])
 	c.Env = append(os.Environ(), floorEnv+"="+testenv.BusAddr, floorRecordsEnv+"="+strconv.Itoa(sessions))
+	if churn {
+		c.Env = append(c.Env, floorChurnEnv+"=1")
+	}
 	in, err := c.StdinPipe()
 	w.Must(err, "floor stdin")
 	out, err := c.StdoutPipe()
@@ -124,7 +145,7 @@ func (w *world) startFloor(sessions int) (int, string) {
 // floor measures the floor server: median call latency, and its CPU and
 // wake-ups per call.
 func (w *world) floor(n int) (lat, cpuUs, wakes float64, err error) {
-	pid, name := w.startFloor(0)
+	pid, name := w.startFloor(0, false)
 	obj := w.conn.Object(name, floorPath)
 	call := func(i int) error {
 		var p godbus.ObjectPath
@@ -143,8 +164,8 @@ func (w *world) floor(n int) (lat, cpuUs, wakes float64, err error) {
 // part: what an idle Go program of sessiond's shape (one bus
 // connection, one P, GC at 25%) with sessiond's live heap keeps
 // resident.
-func (w *world) floorRSS(sessions int) (rss, anon float64, err error) {
-	pid, name := w.startFloor(sessions)
+func (w *world) floorRSS(sessions int, churn bool) (rss, anon float64, err error) {
+	pid, name := w.startFloor(sessions, churn)
 	obj := w.conn.Object(name, floorPath)
 	for i := range 20 {
 		var p godbus.ObjectPath

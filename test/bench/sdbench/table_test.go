@@ -58,6 +58,7 @@ var rows = []row{
 	{"Go floor: bare dbus.Conn, RSS idle", "KiB", "floor"},
 	{"Go floor: + 1000 sessions' live heap, RSS", "KiB", "floor"},
 	{"  floor's anonymous: heap, stacks, runtime", "KiB", "floor"},
+	{"  floor's anonymous, records among garbage", "KiB", "floor"},
 	{"stop, 1000 sessions", "ms", "-"},
 }
 
@@ -79,6 +80,7 @@ var scaleRows = []row{
 	{"  file pages: binary, libraries", "KiB", "-"},
 	{"Go floor: + 5000 sessions' live heap, RSS", "KiB", "floor"},
 	{"  floor's anonymous: heap, stacks, runtime", "KiB", "floor"},
+	{"  floor's anonymous, records among garbage", "KiB", "floor"},
 	{"stop, 5000 sessions", "ms", "-"},
 }
 
@@ -288,13 +290,18 @@ func measure(b *testing.B, d *daemon, res results) {
 			key      string
 			sessions int
 		}{{"Go floor: bare dbus.Conn, RSS idle", 0}, {"Go floor: + 1000 sessions' live heap, RSS", 1000}} {
-			rss, anon, err := w.floorRSS(f.sessions)
+			rss, anon, err := w.floorRSS(f.sessions, false)
 			if err != nil {
 				b.Fatal(err)
 			}
 			add(f.key, rss)
 			if f.sessions > 0 {
 				add("  floor's anonymous: heap, stacks, runtime", anon)
+				_, anon, err = w.floorRSS(f.sessions, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				add("  floor's anonymous, records among garbage", anon)
 			}
 		}
 	}
@@ -335,12 +342,17 @@ func scale(b *testing.B, d *daemon, res results) {
 	add("  anonymous: heap, stacks, runtime", anon)
 	add("  file pages: binary, libraries", file)
 	if d.floors {
-		rss, anon, err := w.floorRSS(5000)
+		rss, anon, err := w.floorRSS(5000, false)
 		if err != nil {
 			b.Fatal(err)
 		}
 		add("Go floor: + 5000 sessions' live heap, RSS", rss)
 		add("  floor's anonymous: heap, stacks, runtime", anon)
+		_, anon, err = w.floorRSS(5000, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		add("  floor's anonymous, records among garbage", anon)
 	}
 	add("stop, 5000 sessions", us(w.stop())/1000)
 }
