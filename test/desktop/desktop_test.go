@@ -43,6 +43,8 @@ type guest struct {
 	qout      *bytes.Buffer
 	n         int // serial shell commands sent, for their end markers
 	start     time.Time
+	shell     bool // root is logged in on the serial console
+	diagnosed bool
 }
 
 func repoRoot(t testing.TB) string {
@@ -263,8 +265,34 @@ func (g *guest) waitScreen(t testing.TB, name string, c color.RGBA, share float6
 		}
 		time.Sleep(time.Second)
 	}
-	t.Fatalf("%s: after %v only %.1f%% of the screen is %v (want %.0f%%; see %s.png)", name, d, 100*last, c, 100*share, filepath.Join(g.artifacts, name))
+	t.Errorf("%s: after %v only %.1f%% of the screen is %v (want %.0f%%; see %s.png)", name, d, 100*last, c, 100*share, filepath.Join(g.artifacts, name))
+	g.diagnose(t)
+	t.FailNow()
 	return 0
+}
+
+// diagnose prints what the guest runs and what its display manager and
+// sessiond logged, from the serial root shell: a picture that never came
+// says nothing of why, and CI keeps only the test's output.
+func (g *guest) diagnose(t testing.TB) {
+	t.Helper()
+	if g.diagnosed {
+		return
+	}
+	g.diagnosed = true
+	if !g.shell {
+		g.login(t)
+	}
+	for _, cmd := range []string{
+		"ps -eo pid,ppid,user,stat,wchan:24,etime,args --forest | cut -c1-180",
+		"ginitctl list",
+		"loginctl list-sessions --no-legend; loginctl show-seat seat0",
+		"tail -n 60 /var/log/sessiond.log",
+		"for f in /var/log/lightdm/*.log /var/log/Xorg.0.log; do echo \"== $f\"; tail -n 40 \"$f\"; done 2>&1",
+	} {
+		out, rc := g.sh(t, cmd)
+		t.Logf("diagnose: %s (rc %d)\n%s", cmd, rc, out)
+	}
 }
 
 // login logs root in on the serial console.
@@ -278,6 +306,7 @@ func (g *guest) login(t testing.TB) {
 	// No pager, no colours, and loginctl runs only where this directory
 	// exists (sessiond does not create it: other programs change
 	// behaviour when it does).
+	g.shell = true
 	g.sh(t, "export SYSTEMD_PAGER=cat SYSTEMD_COLORS=0; stty cols 200; mkdir -p /run/systemd/system")
 }
 
