@@ -285,7 +285,7 @@ func (g *guest) diagnose(t testing.TB) {
 	}
 	for _, cmd := range []string{
 		"ps -eo pid,ppid,user,stat,wchan:24,etime,args --forest | cut -c1-180",
-		"ginitctl list",
+		"ginitctl list; echo active VT: $(cat /sys/class/tty/tty0/active)",
 		"loginctl list-sessions --no-legend; loginctl show-seat seat0",
 		"tail -n 60 /var/log/sessiond.log",
 		"for f in /var/log/lightdm/*.log /var/log/Xorg.0.log; do echo \"== $f\"; tail -n 40 \"$f\"; done 2>&1",
