@@ -310,6 +310,10 @@ type state struct {
 	users    map[uint32]*user
 	seats    map[string]*seat
 	counter  uint64
+	// seatsOut: PublishSeats wrote the seats directory. A seat changed
+	// before (udev's first report comes ahead of the bus name) is
+	// written then, with the rest.
+	seatsOut bool
 
 	inhibitors []*inhibitor
 	power      powerState

@@ -84,6 +84,7 @@ func (m *Manager) PublishSeats() error {
 		if err := os.MkdirAll(s.cfg.seatsDir(), 0o755); err != nil {
 			return fmt.Errorf("seats directory: %w", err)
 		}
+		s.seatsOut = true
 		for _, st := range s.seats {
 			s.saveSeat(st)
 		}

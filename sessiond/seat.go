@@ -27,6 +27,9 @@ func seatPath(id string) godbus.ObjectPath {
 func (c *Config) seatsDir() string { return filepath.Join(c.RunDir, "systemd", "seats") }
 
 func (s *state) saveSeat(st *seat) {
+	if !s.seatsOut {
+		return
+	}
 	if err := writeEnvFile(filepath.Join(s.cfg.seatsDir(), st.ID), s.seatRecord(st)); err != nil {
 		s.log().Error("save seat", "seat", st.ID, "err", err)
 	}

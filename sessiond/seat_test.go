@@ -1,7 +1,11 @@
 package sessiond
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -92,4 +96,53 @@ func TestCanGraphicalAppears(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestSeatWrittenOncePublished: a seat changed before PublishSeats (udev's
+// first report comes ahead of the bus name) is not written then, with an
+// error logged at every boot, but when the seats directory is published.
+func TestSeatWrittenOncePublished(t *testing.T) {
+	runDir := t.TempDir()
+	var logged bytes.Buffer
+	host := newFakeHost()
+	cfg := Config{
+		RunDir: runDir, LingerDir: filepath.Join(runDir, "linger"), Host: host,
+		Clock: &fakeClock{now: time.Unix(1_700_000_000, 0)},
+		Log:   slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	cfg.PeerCreds = host.peerCreds
+	m := NewManager(cfg, &fakeEmitter{})
+	ctx, cancel := context.WithCancel(context.Background())
+	m.SetContext(ctx)
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	seatFile := filepath.Join(cfg.seatsDir(), "seat0")
+	if err := m.do(func(s *state) error {
+		s.seats["seat0"].CanGraph = true
+		s.saveSeat(s.seats["seat0"])
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(seatFile); !os.IsNotExist(err) {
+		t.Fatalf("seat file before PublishSeats: %v", err)
+	}
+	if logged.Len() > 0 {
+		t.Fatalf("a seat change before PublishSeats logged:\n%s", logged.String())
+	}
+	if err := m.PublishSeats(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := readEnvFile(seatFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f["CAN_GRAPHICAL"] != "1" {
+		t.Errorf("seat file after PublishSeats: CAN_GRAPHICAL=%q, want 1 (the change made before)", f["CAN_GRAPHICAL"])
+	}
 }
