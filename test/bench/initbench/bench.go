@@ -420,13 +420,25 @@ func (b *bench) curve(ns []int) {
 			if err != nil {
 				return nil, err
 			}
-			return map[string]float64{
+			out := map[string]float64{
 				fmt.Sprintf("c-start%d", n):  v[fmt.Sprintf("start%d", n)] * 1000 / float64(n),
 				fmt.Sprintf("c-stop%d", n):   v[fmt.Sprintf("stop%d", n)] * 1000 / float64(n),
 				fmt.Sprintf("c-pd%d", n):     v[fmt.Sprintf("pd%d", n)] / float64(n),
 				fmt.Sprintf("c-status%d", n): v[fmt.Sprintf("status%d", n)],
 				fmt.Sprintf("c-list%d", n):   v[fmt.Sprintf("list%d", n)],
-			}, nil
+			}
+			if im.name == "ginit" {
+				// The kernel's own curve for the stop, in the same
+				// round: whether a cost per service that grows
+				// with n is the daemon's or the kernel's.
+				fl, err := stopFloor(n)
+				if err != nil {
+					return nil, fmt.Errorf("stop floor: %w", err)
+				}
+				out[fmt.Sprintf("c-stopplain%d", n)] = fl[fmt.Sprintf("stopplain%d", n)] * 1000 / float64(n)
+				out[fmt.Sprintf("c-stopcg%d", n)] = fl[fmt.Sprintf("stopcg%d", n)] * 1000 / float64(n)
+			}
+			return out, nil
 		})
 	}
 	var rows []figure
@@ -434,6 +446,8 @@ func (b *bench) curve(ns []int) {
 		rows = append(rows,
 			figure{fmt.Sprintf("c-start%d", n), fmt.Sprintf("%5d: launch -> started, per service", n), "us", ""},
 			figure{fmt.Sprintf("c-stop%d", n), fmt.Sprintf("%5d: stop -> exit, per service", n), "us", ""},
+			figure{fmt.Sprintf("c-stopplain%d", n), "  kernel: kill+reap sleeps, no cgroups", "us", ""},
+			figure{fmt.Sprintf("c-stopcg%d", n), "  kernel: the same, each in a cgroup, + rmdir", "us", ""},
 			figure{fmt.Sprintf("c-pd%d", n), fmt.Sprintf("%5d: Private_Dirty per service", n), "kB", ""},
 			figure{fmt.Sprintf("c-status%d", n), fmt.Sprintf("%5d: ctl status", n), "ms", ""},
 			figure{fmt.Sprintf("c-list%d", n), fmt.Sprintf("%5d: ctl list", n), "ms", ""},
