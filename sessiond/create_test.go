@@ -73,6 +73,27 @@ func TestCreateDefaults(t *testing.T) {
 	if u["DISPLAY"] != "c3" || u["SESSIONS"] != "c1 c2 c3 c4" {
 		t.Errorf("user file: %v", u)
 	}
+	// The lists of the user's file, as sd-login reads them: a seatless
+	// session is active; c3 is online on seat0 behind the active c4; a
+	// stopping session is neither active nor online.
+	want := map[string]string{"ACTIVE_SESSIONS": "c1 c2 c4", "ONLINE_SESSIONS": "c1 c2 c3 c4", "SEATS": "seat0", "ACTIVE_SEATS": "seat0", "ONLINE_SEATS": "seat0"}
+	for k, v := range want {
+		if u[k] != v {
+			t.Errorf("user file %s=%q, want %q", k, u[k], v)
+		}
+	}
+	w.state(func(s *state) {
+		ss := s.sessions["c2"]
+		ss.Stopping = true
+		s.touchSession(ss)
+	})
+	u = w.file("systemd/users/1000")
+	want["ACTIVE_SESSIONS"], want["ONLINE_SESSIONS"] = "c1 c4", "c1 c3 c4"
+	for k, v := range want {
+		if u[k] != v {
+			t.Errorf("c2 stopping: user file %s=%q, want %q", k, u[k], v)
+		}
+	}
 	if st := w.file("systemd/seats/seat0"); st["ACTIVE"] != "c4" || st["SESSIONS"] != "c3 c4" || st["UIDS"] != "1000 1000" {
 		t.Errorf("seat file: %v", st)
 	}

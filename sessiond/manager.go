@@ -337,7 +337,7 @@ type state struct {
 	mgrSnap map[string]godbus.Variant
 	// fileBuf and listBuf are reused by every write of a user file (its
 	// text, its session lists), which grows with the user's sessions.
-	fileBuf, listBuf []byte
+	fileBuf, listBuf, actBuf, onlineBuf []byte
 }
 
 func (s *state) log() *slog.Logger { return s.cfg.Log }
