@@ -35,6 +35,8 @@ func figures() []figure {
 		{"start1000", "1000 process services, launch -> target started", "ms", "<= 0.8"},
 		{"startcpu1000", "  its CPU time (daemon only, clock ticks)", "ms", ""},
 		{"fds1000", "  kernel: spawns' copy and close of the fds held", "ms", ""},
+		{"launchplain1000", "  kernel: 1000 sleeps spawned, one per CPU at a time", "ms", ""},
+		{"launchcg1000", "  kernel: the same, each into a new cgroup", "ms", ""},
 		{"stop1000", "stop target -> daemon exits, 1000 services", "ms", "<= 1.0"},
 		{"rmdir1000", "  kernel: cgroup rmdir per service (of 1000)", "us", ""},
 		{"stopplain1000", "  kernel: kill+reap 1000 sleeps, no cgroups", "ms", ""},
@@ -192,6 +194,10 @@ func (b *bench) loadedFloor(im *impl, n int) (map[string]float64, error) {
 		// The start row's floor: ginit holds an output pipe per service.
 		if fl, err = fdFloor(n); err != nil {
 			return nil, fmt.Errorf("fd floor: %w", err)
+		}
+		maps.Copy(out, fl)
+		if fl, err = launchFloor(n); err != nil {
+			return nil, fmt.Errorf("launch floor: %w", err)
 		}
 		maps.Copy(out, fl)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -226,5 +228,90 @@ func stopFloor(n int) (map[string]float64, error) {
 	return map[string]float64{
 		fmt.Sprintf("stopplain%d", n): ms(plain),
 		fmt.Sprintf("stopcg%d", n):    ms(cg),
+	}, nil
+}
+
+// launchFloor is the kernel's own cost of what a launch of n services
+// asks of it, with the least user space around it: n /bin/sleep spawned
+// by the bench, one per CPU at a time (ginit spawns on as many
+// goroutines; dinit forks from its one thread), each spawn returning
+// once its exec succeeded, as a process service counts as started.
+// Once as plain children (what dinit asks), once each into a cgroup of
+// its own made just before (what ginit asks). Figures in milliseconds
+// from the first spawn to the last; the processes are then killed,
+// reaped and their cgroups removed, untimed.
+func launchFloor(n int) (map[string]float64, error) {
+	top, err := benchCgroup("launch")
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Rmdir(top)
+	argv := []string{"/bin/sleep", "1000000"}
+	run := func(cgroups bool) (time.Duration, error) {
+		pids, dirs := make([]int, n), make([]string, n)
+		defer func() {
+			for i, pid := range pids {
+				if pid > 0 {
+					_ = unix.Kill(pid, unix.SIGKILL)
+					var ws unix.WaitStatus
+					_, _ = unix.Wait4(pid, &ws, 0, nil)
+				}
+				if dirs[i] != "" {
+					_ = unix.Rmdir(dirs[i])
+				}
+			}
+		}()
+		spawn := func(i int) error {
+			attr := &syscall.ProcAttr{Files: []uintptr{^uintptr(0), ^uintptr(0), ^uintptr(0)}, Sys: &syscall.SysProcAttr{}}
+			if cgroups {
+				dir := filepath.Join(top, fmt.Sprintf("s%05d", i))
+				if err := unix.Mkdir(dir, 0o755); err != nil {
+					return fmt.Errorf("mkdir %s: %w", dir, err)
+				}
+				dirs[i] = dir
+				fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return err
+				}
+				defer unix.Close(fd)
+				attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
+			}
+			pid, err := syscall.ForkExec(argv[0], argv, attr)
+			if err != nil {
+				return fmt.Errorf("spawn %s: %w", argv[0], err)
+			}
+			pids[i] = pid
+			return nil
+		}
+		workers := runtime.NumCPU()
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Worker w spawns every workers-th service.
+				for i := w; i < n && errs[w] == nil; i += workers {
+					errs[w] = spawn(i)
+				}
+			}()
+		}
+		wg.Wait()
+		took := time.Since(t0)
+		return took, errors.Join(errs...)
+	}
+	plain, err := run(false)
+	if err != nil {
+		return nil, err
+	}
+	cg, err := run(true)
+	if err != nil {
+		return nil, err
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return map[string]float64{
+		fmt.Sprintf("launchplain%d", n): ms(plain),
+		fmt.Sprintf("launchcg%d", n):    ms(cg),
 	}, nil
 }
