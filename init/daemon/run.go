@@ -221,12 +221,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		runtimeDir = filepath.Join(x, "ginit")
 	}
 	if runtimeDir != "" {
-		if err := os.MkdirAll(runtimeDir, 0o755); err != nil {
-			log.Printf("runtime dir %s: %v (sd_notify readiness unavailable)", runtimeDir, err)
-			runtimeDir = ""
-		} else {
-			defer os.RemoveAll(runtimeDir)
-		}
+		// Made by the first notify socket (openNotify's MkdirAll, whose
+		// error names the service), not at start: most runs have no
+		// ready-notification = notify service, and the directory's
+		// mkdir and rmdir were a third of an idle container's exit
+		// (0.5 ms on /tmp). Absent, the removal is two failed calls.
+		defer os.RemoveAll(runtimeDir)
 	}
 
 	supCfg := supervise.Config{Logger: log, CgroupRoot: cgRoot, RuntimeDir: runtimeDir, ControlConn: d.controlConn}

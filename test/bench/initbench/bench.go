@@ -47,6 +47,7 @@ func figures() []figure {
 		{"stopcg5000", "  kernel: the same, each in a cgroup, + rmdir", "ms", ""},
 		{"ready", "socket ready after launch", "ms", "<= 1.0"},
 		{"exit0", "exit with nothing to stop", "ms", "<= 1.0"},
+		{"exit0fc", "  the same, the shutdown sent by the Go floor client", "ms", ""},
 		{"pd0", "Private_Dirty idle", "kB", "<= 2.0"},
 		{"pd1000", "Private_Dirty with 1000 services", "kB", "<= 1.5"},
 		{"pdheap1000", "  of which the Go heap (objects, stacks, free slots)", "kB", ""},
@@ -233,7 +234,34 @@ func (b *bench) idle(im *impl) (map[string]float64, error) {
 		return nil, err
 	}
 	out["exit0"] = ms(time.Since(t0))
+	if fl := b.floor(); fl != nil && im.name == "ginit" {
+		// The same exit asked by the Go floor client instead of
+		// ginitctl: ginit's part of the row apart from its client's
+		// start (the floor column's exit is the floor client's too).
+		if out["exit0fc"], err = exitBy(im, fl.ctl); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// exitBy launches im idle again and times its exit on a shutdown sent
+// by the client ctl.
+func exitBy(im *impl, ctl string) (float64, error) {
+	in, err := launch(im, services(0), "boot")
+	if err != nil {
+		return 0, err
+	}
+	defer in.close()
+	time.Sleep(settle)
+	t0 := time.Now()
+	if err := in.ctlWith(ctl, "shutdown"); err != nil {
+		return 0, err
+	}
+	if err := in.waitExit(20 * time.Second); err != nil {
+		return 0, err
+	}
+	return ms(time.Since(t0)), nil
 }
 
 // burst is the Go floor's memory beside loaded's: the floor daemon after
