@@ -52,19 +52,24 @@ func TestMemoryTrim(t *testing.T) {
 		name         string
 		collections  int    // before the armed timers fire
 		alloc        uint64 // bytes allocated before each of them
+		busy         uint64 // bytes allocated after them, with no collection
 		ownCollected bool
 		timers       int // timers armed when they fire
 		wantReleases int
 	}{
-		{"idle: no timer", 0, 0, false, 0, 0},
+		{"idle: no timer", 0, 0, 0, false, 0, 0},
 		// The first collection arms the timer, the second comes during
 		// the delay: its end starts it again.
-		{"collections during the delay: armed again", 2, work, false, 1, 0},
-		{"a quiet delay: released", 0, 0, false, 1, 1},
-		{"the release's own collection is noted: no timer", 0, 0, true, 0, 1},
-		{"work again: released again", 1, work, false, 1, 2},
-		{"a collection of an idle heap: not worth a release", 1, 1 << 10, false, 1, 2},
-		{"and it arms nothing more", 0, 0, false, 0, 2},
+		{"collections during the delay: armed again", 2, work, 0, false, 1, 0},
+		// Calls go on with a large heap: no collection for a whole
+		// delay, but no pause either.
+		{"calls during the delay, no collection: armed again", 0, 0, 1 << 20, false, 1, 0},
+		{"a quiet delay: released", 0, 0, 0, false, 1, 1},
+		{"the release's own collection is noted: no timer", 0, 0, 0, true, 0, 1},
+		{"work again: released again", 1, work, 0, false, 1, 2},
+		{"a collection of an idle heap: not worth a release", 1, 1 << 10, 0, false, 1, 2},
+		{"and it arms nothing more", 0, 0, 0, false, 0, 2},
+		{"work, then a trickle of calls in the delay: still a pause", 1, work, 4 << 10, false, 1, 3},
 	}
 	for _, st := range steps {
 		if st.ownCollected {
@@ -75,6 +80,7 @@ func TestMemoryTrim(t *testing.T) {
 			h.cycles++
 			tr.Collected()
 		}
+		h.allocs += st.busy
 		if n := clk.fire(); n != st.timers {
 			t.Fatalf("%s: %d timers armed, want %d", st.name, n, st.timers)
 		}
