@@ -142,7 +142,6 @@ func stopFloor(n int) (map[string]float64, error) {
 		return nil, err
 	}
 	defer unix.Rmdir(top)
-	argv := []string{"/bin/sleep", "1000000"}
 	run := func(cgroups bool) (time.Duration, error) {
 		pids := make(map[int]string, n)
 		defer func() {
@@ -158,34 +157,11 @@ func stopFloor(n int) (map[string]float64, error) {
 		}()
 		order := make([]int, 0, n)
 		for i := 0; i < n; i++ {
-			attr := &syscall.ProcAttr{Files: []uintptr{^uintptr(0), ^uintptr(0), ^uintptr(0)}, Sys: &syscall.SysProcAttr{}}
-			dir := ""
-			if cgroups {
-				dir = filepath.Join(top, fmt.Sprintf("s%05d", i))
-				if err := unix.Mkdir(dir, 0o755); err != nil {
-					return 0, fmt.Errorf("mkdir %s: %w", dir, err)
-				}
-				fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-				if err != nil {
-					_ = unix.Rmdir(dir)
-					return 0, err
-				}
-				attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
-				pid, err := syscall.ForkExec(argv[0], argv, attr)
-				unix.Close(fd)
-				if err != nil {
-					_ = unix.Rmdir(dir)
-					return 0, fmt.Errorf("spawn %s: %w", argv[0], err)
-				}
-				pids[pid] = dir
-				order = append(order, pid)
-				continue
-			}
-			pid, err := syscall.ForkExec(argv[0], argv, attr)
+			pid, dir, err := spawnSleep(top, i, cgroups)
 			if err != nil {
-				return 0, fmt.Errorf("spawn %s: %w", argv[0], err)
+				return 0, err
 			}
-			pids[pid] = ""
+			pids[pid] = dir
 			order = append(order, pid)
 		}
 		t0 := time.Now()
@@ -216,19 +192,7 @@ func stopFloor(n int) (map[string]float64, error) {
 		}
 		return time.Since(t0), nil
 	}
-	plain, err := run(false)
-	if err != nil {
-		return nil, err
-	}
-	cg, err := run(true)
-	if err != nil {
-		return nil, err
-	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return map[string]float64{
-		fmt.Sprintf("stopplain%d", n): ms(plain),
-		fmt.Sprintf("stopcg%d", n):    ms(cg),
-	}, nil
+	return plainAndCgroups("stop", n, run)
 }
 
 // launchFloor is the kernel's own cost of what a launch of n services
@@ -246,7 +210,6 @@ func launchFloor(n int) (map[string]float64, error) {
 		return nil, err
 	}
 	defer unix.Rmdir(top)
-	argv := []string{"/bin/sleep", "1000000"}
 	run := func(cgroups bool) (time.Duration, error) {
 		pids, dirs := make([]int, n), make([]string, n)
 		defer func() {
@@ -262,26 +225,9 @@ func launchFloor(n int) (map[string]float64, error) {
 			}
 		}()
 		spawn := func(i int) error {
-			attr := &syscall.ProcAttr{Files: []uintptr{^uintptr(0), ^uintptr(0), ^uintptr(0)}, Sys: &syscall.SysProcAttr{}}
-			if cgroups {
-				dir := filepath.Join(top, fmt.Sprintf("s%05d", i))
-				if err := unix.Mkdir(dir, 0o755); err != nil {
-					return fmt.Errorf("mkdir %s: %w", dir, err)
-				}
-				dirs[i] = dir
-				fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-				if err != nil {
-					return err
-				}
-				defer unix.Close(fd)
-				attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
-			}
-			pid, err := syscall.ForkExec(argv[0], argv, attr)
-			if err != nil {
-				return fmt.Errorf("spawn %s: %w", argv[0], err)
-			}
-			pids[i] = pid
-			return nil
+			pid, dir, err := spawnSleep(top, i, cgroups)
+			pids[i], dirs[i] = pid, dir
+			return err
 		}
 		workers := runtime.NumCPU()
 		errs := make([]error, workers)
@@ -301,6 +247,41 @@ func launchFloor(n int) (map[string]float64, error) {
 		took := time.Since(t0)
 		return took, errors.Join(errs...)
 	}
+	return plainAndCgroups("launch", n, run)
+}
+
+// spawnSleep starts /bin/sleep, as a plain child or into a new cgroup
+// top/sNNNNN (made here, named by i; its path returned for removal).
+// On an error nothing is left behind.
+func spawnSleep(top string, i int, cgroups bool) (pid int, dir string, err error) {
+	argv := []string{"/bin/sleep", "1000000"}
+	attr := &syscall.ProcAttr{Files: []uintptr{^uintptr(0), ^uintptr(0), ^uintptr(0)}, Sys: &syscall.SysProcAttr{}}
+	if cgroups {
+		dir = filepath.Join(top, fmt.Sprintf("s%05d", i))
+		if err := unix.Mkdir(dir, 0o755); err != nil {
+			return 0, "", fmt.Errorf("mkdir %s: %w", dir, err)
+		}
+		fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			_ = unix.Rmdir(dir)
+			return 0, "", err
+		}
+		defer unix.Close(fd)
+		attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
+	}
+	pid, err = syscall.ForkExec(argv[0], argv, attr)
+	if err != nil {
+		if dir != "" {
+			_ = unix.Rmdir(dir)
+		}
+		return 0, "", fmt.Errorf("spawn %s: %w", argv[0], err)
+	}
+	return pid, dir, nil
+}
+
+// plainAndCgroups runs a floor's two variants and names their figures
+// (milliseconds) PREFIXplainN and PREFIXcgN.
+func plainAndCgroups(prefix string, n int, run func(cgroups bool) (time.Duration, error)) (map[string]float64, error) {
 	plain, err := run(false)
 	if err != nil {
 		return nil, err
@@ -311,7 +292,7 @@ func launchFloor(n int) (map[string]float64, error) {
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	return map[string]float64{
-		fmt.Sprintf("launchplain%d", n): ms(plain),
-		fmt.Sprintf("launchcg%d", n):    ms(cg),
+		fmt.Sprintf("%splain%d", prefix, n): ms(plain),
+		fmt.Sprintf("%scg%d", prefix, n):    ms(cg),
 	}, nil
 }
