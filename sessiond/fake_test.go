@@ -225,6 +225,17 @@ func newWorld(t *testing.T, runDir string, host *fakeHost, vts VTs) *world {
 
 func newWorldCfg(t *testing.T, runDir string, host *fakeHost, vts VTs, adjust func(*Config)) *world {
 	t.Helper()
+	w := newWorldUnpublished(t, runDir, host, vts, adjust)
+	if err := w.m.PublishSeats(); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// newWorldUnpublished is newWorldCfg up to the bus name: the loop runs,
+// the seats directory is not written yet (Serve's PublishSeats).
+func newWorldUnpublished(t *testing.T, runDir string, host *fakeHost, vts VTs, adjust func(*Config)) *world {
+	t.Helper()
 	if runDir == "" {
 		runDir = t.TempDir()
 	}
@@ -252,9 +263,6 @@ func newWorldCfg(t *testing.T, runDir string, host *fakeHost, vts VTs, adjust fu
 	loopDone := make(chan struct{})
 	go func() { m.Run(ctx); close(loopDone) }()
 	em.settle = func() { _ = m.do(func(*state) error { return nil }) }
-	if err := m.PublishSeats(); err != nil {
-		t.Fatal(err)
-	}
 	// Stopping waits for the loop, so nothing writes into the temporary
 	// directory after the test.
 	stop := func() { cancel(); <-loopDone }

@@ -102,25 +102,11 @@ func TestCanGraphicalAppears(t *testing.T) {
 // first report comes ahead of the bus name) is not written then, with an
 // error logged at every boot, but when the seats directory is published.
 func TestSeatWrittenOncePublished(t *testing.T) {
-	runDir := t.TempDir()
 	var logged bytes.Buffer
-	host := newFakeHost()
-	cfg := Config{
-		RunDir: runDir, LingerDir: filepath.Join(runDir, "linger"), Host: host,
-		Clock: &fakeClock{now: time.Unix(1_700_000_000, 0)},
-		Log:   slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}
-	cfg.PeerCreds = host.peerCreds
-	m := NewManager(cfg, &fakeEmitter{})
-	ctx, cancel := context.WithCancel(context.Background())
-	m.SetContext(ctx)
-	if err := m.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { m.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-
+	w := newWorldUnpublished(t, "", nil, nil, func(c *Config) {
+		c.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	m, cfg := w.m, w.cfg
 	seatFile := filepath.Join(cfg.seatsDir(), "seat0")
 	if err := m.do(func(s *state) error {
 		s.seats["seat0"].CanGraph = true
