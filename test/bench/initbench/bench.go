@@ -226,14 +226,9 @@ func (b *bench) idle(im *impl) (map[string]float64, error) {
 	if out["status0"], err = medianCtl(in.im.ctl, in, "status", "boot"); err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	if err := in.ctl("shutdown"); err != nil {
+	if out["exit0"], err = timeShutdown(in, in.im.ctl); err != nil {
 		return nil, err
 	}
-	if err := in.waitExit(20 * time.Second); err != nil {
-		return nil, err
-	}
-	out["exit0"] = ms(time.Since(t0))
 	if fl := b.floor(); fl != nil && im.name == "ginit" {
 		// The same exit asked by the Go floor client instead of
 		// ginitctl: ginit's part of the row apart from its client's
@@ -259,6 +254,12 @@ func exitBy(im *impl, ctl string) (float64, error) {
 	if _, err := medianCtl(ctl, in, "status", "boot"); err != nil {
 		return 0, err
 	}
+	return timeShutdown(in, ctl)
+}
+
+// timeShutdown is how long in takes to exit, in milliseconds, from a
+// shutdown sent by the client ctl.
+func timeShutdown(in *inst, ctl string) (float64, error) {
 	t0 := time.Now()
 	if err := in.ctlWith(ctl, "shutdown"); err != nil {
 		return 0, err

@@ -147,12 +147,7 @@ func stopFloor(n int) (map[string]float64, error) {
 		defer func() {
 			// A failure's leftovers: killed, reaped, removed.
 			for pid, dir := range pids {
-				_ = unix.Kill(pid, unix.SIGKILL)
-				var ws unix.WaitStatus
-				_, _ = unix.Wait4(pid, &ws, 0, nil)
-				if dir != "" {
-					_ = unix.Rmdir(dir)
-				}
+				killSleep(pid, dir)
 			}
 		}()
 		order := make([]int, 0, n)
@@ -214,14 +209,7 @@ func launchFloor(n int) (map[string]float64, error) {
 		pids, dirs := make([]int, n), make([]string, n)
 		defer func() {
 			for i, pid := range pids {
-				if pid > 0 {
-					_ = unix.Kill(pid, unix.SIGKILL)
-					var ws unix.WaitStatus
-					_, _ = unix.Wait4(pid, &ws, 0, nil)
-				}
-				if dirs[i] != "" {
-					_ = unix.Rmdir(dirs[i])
-				}
+				killSleep(pid, dirs[i])
 			}
 		}()
 		spawn := func(i int) error {
@@ -279,6 +267,19 @@ func spawnSleep(top string, i int, cgroups bool) (pid int, dir string, err error
 	return pid, dir, nil
 }
 
+// killSleep undoes spawnSleep: the process (pid > 0) killed and reaped,
+// then its cgroup (dir, if any) removed.
+func killSleep(pid int, dir string) {
+	if pid > 0 {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+	}
+	if dir != "" {
+		_ = unix.Rmdir(dir)
+	}
+}
+
 // plainAndCgroups runs a floor's two variants and names their figures
 // (milliseconds) PREFIXplainN and PREFIXcgN.
 func plainAndCgroups(prefix string, n int, run func(cgroups bool) (time.Duration, error)) (map[string]float64, error) {
@@ -290,7 +291,6 @@ func plainAndCgroups(prefix string, n int, run func(cgroups bool) (time.Duration
 	if err != nil {
 		return nil, err
 	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	return map[string]float64{
 		fmt.Sprintf("%splain%d", prefix, n): ms(plain),
 		fmt.Sprintf("%scg%d", prefix, n):    ms(cg),
