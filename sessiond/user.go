@@ -133,30 +133,28 @@ func (s *state) userRecord(u *user) []kv {
 		}
 		(*m)[seat] = true
 	}
+	// word appends id to a space-separated list.
+	word := func(l []byte, id string) []byte {
+		if len(l) > 0 {
+			l = append(l, ' ')
+		}
+		return append(l, id...)
+	}
 	all, act, online := s.listBuf[:0], s.actBuf[:0], s.onlineBuf[:0]
 	for _, id := range u.Sessions {
-		if len(all) > 0 {
-			all = append(all, ' ')
-		}
-		all = append(all, id...)
+		all = word(all, id)
 		ss := s.sessions[id]
 		if ss.Seat != "" {
 			addSeat(&seatSet, ss.Seat)
 		}
 		if s.sessionState(ss) == stateActive {
-			if len(act) > 0 {
-				act = append(act, ' ')
-			}
-			act = append(act, id...)
+			act = word(act, id)
 			if ss.Seat != "" {
 				addSeat(&activeSeats, ss.Seat)
 			}
 		}
 		if !ss.Stopping {
-			if len(online) > 0 {
-				online = append(online, ' ')
-			}
-			online = append(online, id...)
+			online = word(online, id)
 			if ss.Seat != "" {
 				addSeat(&onlineSeats, ss.Seat)
 			}
